@@ -1,0 +1,20 @@
+//! Shared vocabulary of wharf: the things every AWS service emulation needs and that carry no
+//! protocol or storage concern — timestamps and blobs as AWS types, an injectable clock and id
+//! generator, ARNs, pagination tokens, the per-request context, the service-model tables that
+//! the generated code fills in, and the handler trait the API gateway dispatches through.
+
+pub mod arn;
+pub mod clock;
+pub mod context;
+pub mod handler;
+pub mod ids;
+pub mod model;
+pub mod pagination;
+pub mod types;
+
+pub use arn::Arn;
+pub use clock::{Clock, FakeClock, SystemClock};
+pub use context::RequestContext;
+pub use handler::{ServiceError, ServiceHandler};
+pub use ids::IdGen;
+pub use types::{Blob, Timestamp};

@@ -1,0 +1,2 @@
+//! Amazon EC2 networking.
+pub mod generated;

@@ -1,0 +1,2 @@
+//! Amazon ECS control plane.
+pub mod generated;

@@ -1,0 +1,3 @@
+//! IAM and STS.
+pub mod iam_generated;
+pub mod sts_generated;
