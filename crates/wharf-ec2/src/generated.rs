@@ -777,6 +777,8 @@ pub enum Error {
     DependencyViolation(String),
     /// `CannotDelete`
     CannotDelete(String),
+    /// `InternalError`
+    InternalError(String),
 }
 
 impl Error {
@@ -796,6 +798,7 @@ impl Error {
             Error::InvalidFilter(_) => "InvalidFilter",
             Error::DependencyViolation(_) => "DependencyViolation",
             Error::CannotDelete(_) => "CannotDelete",
+            Error::InternalError(_) => "InternalError",
         }
     }
 
@@ -815,6 +818,7 @@ impl Error {
             Error::InvalidFilter(m) => m,
             Error::DependencyViolation(m) => m,
             Error::CannotDelete(m) => m,
+            Error::InternalError(m) => m,
         }
     }
 }
@@ -844,6 +848,7 @@ impl From<Error> for ServiceError {
             Error::InvalidFilter(m) => ServiceError::new(shape, m),
             Error::DependencyViolation(m) => ServiceError::new(shape, m),
             Error::CannotDelete(m) => ServiceError::new(shape, m),
+            Error::InternalError(m) => ServiceError::new(shape, m),
         }
     }
 }
@@ -1659,6 +1664,7 @@ static ERRORS: &[ErrorInfo] = &[
     ErrorInfo { shape: "InvalidFilter", code: "InvalidFilter", status: 400, sender_fault: true },
     ErrorInfo { shape: "DependencyViolation", code: "DependencyViolation", status: 400, sender_fault: true },
     ErrorInfo { shape: "CannotDelete", code: "CannotDelete", status: 400, sender_fault: true },
+    ErrorInfo { shape: "InternalError", code: "InternalError", status: 500, sender_fault: false },
 ];
 
 static SHAPES: &[Shape] = &[

@@ -29,6 +29,8 @@ pub struct GetCallerIdentityResponse {
 pub enum Error {
     /// `ValidationError`
     ValidationError(String),
+    /// `InternalFailure`
+    InternalFailure(String),
 }
 
 impl Error {
@@ -36,6 +38,7 @@ impl Error {
     pub fn shape(&self) -> &'static str {
         match self {
             Error::ValidationError(_) => "ValidationError",
+            Error::InternalFailure(_) => "InternalFailure",
         }
     }
 
@@ -43,6 +46,7 @@ impl Error {
     pub fn message(&self) -> &str {
         match self {
             Error::ValidationError(m) => m,
+            Error::InternalFailure(m) => m,
         }
     }
 }
@@ -60,6 +64,7 @@ impl From<Error> for ServiceError {
         let shape = e.shape();
         match e {
             Error::ValidationError(m) => ServiceError::new(shape, m),
+            Error::InternalFailure(m) => ServiceError::new(shape, m),
         }
     }
 }
@@ -100,6 +105,7 @@ static ALL_OPERATIONS: &[&str] = &[
 
 static ERRORS: &[ErrorInfo] = &[
     ErrorInfo { shape: "ValidationError", code: "ValidationError", status: 400, sender_fault: true },
+    ErrorInfo { shape: "InternalFailure", code: "InternalFailure", status: 500, sender_fault: false },
 ];
 
 static SHAPES: &[Shape] = &[
