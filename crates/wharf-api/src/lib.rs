@@ -1,1 +1,11 @@
-//! api
+//! The AWS wire layer of wharf: SigV4 verification, the awsJson / awsQuery / ec2 codecs over
+//! the generated service models, input validation, and the gateway that routes one HTTP port to
+//! every service. It holds no business logic: services are reached through
+//! [`wharf_core::ServiceHandler`].
+
+pub mod gateway;
+pub mod protocol;
+pub mod sigv4;
+pub mod validate;
+
+pub use gateway::{CredentialStore, Credentials, Gateway, GatewayConfig};

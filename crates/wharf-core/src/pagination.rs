@@ -17,8 +17,8 @@ pub fn decode_token(token: &str) -> Option<String> {
     text.strip_prefix("v1:").map(str::to_string)
 }
 
-/// One page of `items` (sorted by `key`), starting after the token's key, at most `max` long.
-/// Returns the page and the token for the next one.
+/// One page of `items` (sorted ascending by `key`), starting after the token's key, at most
+/// `max` long. Returns the page and the token for the next one.
 pub fn paginate<T, F>(
     items: Vec<T>,
     key: F,
@@ -28,13 +28,28 @@ pub fn paginate<T, F>(
 where
     F: Fn(&T) -> String,
 {
+    paginate_ordered(items, key, next_token, max, false)
+}
+
+/// As [`paginate`], for items sorted ascending (`descending == false`) or descending by `key`.
+pub fn paginate_ordered<T, F>(
+    items: Vec<T>,
+    key: F,
+    next_token: Option<&str>,
+    max: usize,
+    descending: bool,
+) -> Result<(Vec<T>, Option<String>), InvalidToken>
+where
+    F: Fn(&T) -> String,
+{
     let after = match next_token {
         Some(t) if !t.is_empty() => Some(decode_token(t).ok_or(InvalidToken)?),
         _ => None,
     };
+    let beyond = |k: String, a: &String| if descending { k < *a } else { k > *a };
     let mut page: Vec<T> = items
         .into_iter()
-        .filter(|item| after.as_ref().is_none_or(|a| key(item) > *a))
+        .filter(|item| after.as_ref().is_none_or(|a| beyond(key(item), a)))
         .collect();
     let max = max.max(1);
     if page.len() > max {

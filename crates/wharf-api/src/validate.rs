@@ -1,0 +1,289 @@
+//! Input validation against the service model, before any service code runs: required members,
+//! JSON types, `min` / `max`, `pattern` and enum values — the constraints botocore leaves to the
+//! server. Failures are reported the way AWS's validation layer words them, naming each field.
+
+use regex::Regex;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use wharf_core::model::{Kind, ServiceModel, ShapeId};
+
+/// At most this many problems are listed in one answer.
+const MAX_REPORTED: usize = 10;
+
+/// Checks `value` against shape `shape`; `Err` carries the user-facing message.
+pub fn validate(model: &ServiceModel, shape: ShapeId, value: &Value) -> Result<(), String> {
+    let mut problems = Vec::new();
+    check(model, shape, value, "", &mut problems);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let count = problems.len();
+    problems.truncate(MAX_REPORTED);
+    let noun = if count == 1 { "error" } else { "errors" };
+    Err(format!("{count} validation {noun} detected: {}", problems.join("; ")))
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("'{s}'"),
+        Value::Null => "null".into(),
+        other => format!("'{other}'"),
+    }
+}
+
+fn join(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_string()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+fn check(model: &ServiceModel, id: ShapeId, value: &Value, path: &str, out: &mut Vec<String>) {
+    if out.len() > MAX_REPORTED {
+        return;
+    }
+    let shape = model.shape(id);
+    let at = if path.is_empty() { "input".to_string() } else { format!("'{path}'") };
+    let type_error = |out: &mut Vec<String>, expected: &str| {
+        out.push(format!(
+            "Value {} at {at} failed to satisfy constraint: Member must be of type {expected}",
+            describe(value)
+        ));
+    };
+    match shape.kind {
+        Kind::Structure => {
+            let Some(obj) = value.as_object() else {
+                return type_error(out, "structure");
+            };
+            for member in shape.members {
+                let child = join(path, member.name);
+                match obj.get(member.name) {
+                    None | Some(Value::Null) if member.required => out.push(format!(
+                        "Value null at '{child}' failed to satisfy constraint: Member must not be null"
+                    )),
+                    None | Some(Value::Null) => {}
+                    Some(v) => check(model, member.shape, v, &child, out),
+                }
+            }
+        }
+        Kind::List => {
+            let Some(items) = value.as_array() else {
+                return type_error(out, "list");
+            };
+            check_length(items.len(), shape.min, shape.max, value, &at, "length", out);
+            for (i, item) in items.iter().enumerate() {
+                check(model, shape.target, item, &join(path, &(i + 1).to_string()), out);
+            }
+        }
+        Kind::Map => {
+            let Some(map) = value.as_object() else {
+                return type_error(out, "map");
+            };
+            check_length(map.len(), shape.min, shape.max, value, &at, "length", out);
+            for (k, v) in map {
+                check(model, shape.key, &Value::String(k.clone()), &join(path, k), out);
+                check(model, shape.target, v, &join(path, k), out);
+            }
+        }
+        Kind::String => {
+            let Some(s) = value.as_str() else {
+                return type_error(out, "string");
+            };
+            check_length(s.chars().count(), shape.min, shape.max, value, &at, "length", out);
+            if !shape.enum_values.is_empty() && !shape.enum_values.contains(&s) {
+                out.push(format!(
+                    "Value {} at {at} failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                    describe(value),
+                    shape.enum_values.join(", ")
+                ));
+            }
+            if let Some(pattern) = shape.pattern {
+                if let Some(re) = compiled(pattern) {
+                    if !re.is_match(s) {
+                        out.push(format!(
+                            "Value {} at {at} failed to satisfy constraint: Member must satisfy regular expression pattern: {pattern}",
+                            describe(value)
+                        ));
+                    }
+                }
+            }
+        }
+        Kind::Integer | Kind::Long => {
+            let n = value
+                .as_i64()
+                .or_else(|| value.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64));
+            let Some(n) = n else {
+                return type_error(out, if shape.kind == Kind::Integer { "integer" } else { "long" });
+            };
+            if shape.kind == Kind::Integer && i32::try_from(n).is_err() {
+                return type_error(out, "integer");
+            }
+            check_range(n as f64, shape.min, shape.max, value, &at, out);
+        }
+        Kind::Double | Kind::Float => {
+            let Some(n) = value.as_f64() else {
+                return type_error(out, "double");
+            };
+            check_range(n, shape.min, shape.max, value, &at, out);
+        }
+        Kind::Boolean => {
+            if !value.is_boolean() {
+                type_error(out, "boolean");
+            }
+        }
+        Kind::Timestamp => {
+            let ok = value.is_number()
+                || value.as_str().is_some_and(|s| wharf_core::Timestamp::parse(s).is_some());
+            if !ok {
+                type_error(out, "timestamp");
+            }
+        }
+        Kind::Blob => {
+            let Some(s) = value.as_str() else {
+                return type_error(out, "blob");
+            };
+            use base64::Engine;
+            match base64::engine::general_purpose::STANDARD.decode(s) {
+                Ok(bytes) => check_length(bytes.len(), shape.min, shape.max, value, &at, "length", out),
+                Err(_) => type_error(out, "base64-encoded blob"),
+            }
+        }
+        Kind::Document => {}
+    }
+}
+
+fn check_length(
+    len: usize,
+    min: Option<f64>,
+    max: Option<f64>,
+    value: &Value,
+    at: &str,
+    what: &str,
+    out: &mut Vec<String>,
+) {
+    let len = len as f64;
+    if let Some(min) = min.filter(|m| len < *m) {
+        out.push(format!(
+            "Value {} at {at} failed to satisfy constraint: Member must have {what} greater than or equal to {min}",
+            short(value)
+        ));
+    }
+    if let Some(max) = max.filter(|m| len > *m) {
+        out.push(format!(
+            "Value {} at {at} failed to satisfy constraint: Member must have {what} less than or equal to {max}",
+            short(value)
+        ));
+    }
+}
+
+fn check_range(n: f64, min: Option<f64>, max: Option<f64>, value: &Value, at: &str, out: &mut Vec<String>) {
+    if let Some(min) = min.filter(|m| n < *m) {
+        out.push(format!(
+            "Value {} at {at} failed to satisfy constraint: Member must have value greater than or equal to {min}",
+            describe(value)
+        ));
+    }
+    if let Some(max) = max.filter(|m| n > *m) {
+        out.push(format!(
+            "Value {} at {at} failed to satisfy constraint: Member must have value less than or equal to {max}",
+            describe(value)
+        ));
+    }
+}
+
+/// A value for messages, cut short so a huge input does not make a huge error.
+fn short(value: &Value) -> String {
+    let text = describe(value);
+    if text.len() <= 80 {
+        return text;
+    }
+    let mut cut = 77;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}...", &text[..cut])
+}
+
+/// Compiles each spec pattern once. Java-style patterns that Rust's engine cannot compile
+/// (look-around) are skipped rather than refusing every input.
+fn compiled(pattern: &'static str) -> Option<Regex> {
+    static CACHE: OnceLock<Mutex<HashMap<&'static str, Option<Regex>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+    cache
+        .entry(pattern)
+        .or_insert_with(|| Regex::new(&format!("^(?:{pattern})$")).ok())
+        .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use wharf_core::model::{Member, Protocol, Shape};
+
+    static SHAPES: &[Shape] = &[
+        Shape {
+            name: "In",
+            kind: Kind::Structure,
+            members: &[
+                Member { name: "name", shape: 1, required: true, ..Member::EMPTY },
+                Member { name: "kind", shape: 2, ..Member::EMPTY },
+                Member { name: "count", shape: 3, ..Member::EMPTY },
+                Member { name: "items", shape: 4, ..Member::EMPTY },
+            ],
+            ..Shape::EMPTY
+        },
+        Shape { name: "Name", kind: Kind::String, min: Some(1.0), max: Some(5.0), pattern: Some("[a-z]+"), ..Shape::EMPTY },
+        Shape { name: "Kind", kind: Kind::String, enum_values: &["A", "B"], ..Shape::EMPTY },
+        Shape { name: "Count", kind: Kind::Integer, min: Some(0.0), max: Some(10.0), ..Shape::EMPTY },
+        Shape { name: "Items", kind: Kind::List, target: 1, max: Some(2.0), ..Shape::EMPTY },
+    ];
+    static MODEL: ServiceModel = ServiceModel {
+        endpoint_prefix: "t",
+        signing_name: "t",
+        protocol: Protocol::Json,
+        target_prefix: "T",
+        json_version: "1.1",
+        api_version: "2020-01-01",
+        xml_namespace: "",
+        shapes: SHAPES,
+        operations: &[],
+        all_operations: &[],
+        errors: &[],
+        validation_error: "ValidationException",
+    };
+
+    #[test]
+    fn accepts_valid_input() {
+        assert_eq!(validate(&MODEL, 0, &json!({"name": "abc", "kind": "A", "count": 3, "items": ["x"]})), Ok(()));
+    }
+
+    #[test]
+    fn names_each_bad_field() {
+        let err = validate(&MODEL, 0, &json!({"kind": "C", "count": 11})).unwrap_err();
+        assert!(err.starts_with("3 validation errors detected"), "{err}");
+        assert!(err.contains("Value null at 'name' failed to satisfy constraint: Member must not be null"));
+        assert!(err.contains("Value 'C' at 'kind' failed to satisfy constraint: Member must satisfy enum value set: [A, B]"));
+        assert!(err.contains("at 'count' failed to satisfy constraint: Member must have value less than or equal to 10"));
+    }
+
+    #[test]
+    fn checks_types_lengths_and_patterns() {
+        let err = validate(&MODEL, 0, &json!({"name": "ABC", "count": "3"})).unwrap_err();
+        assert!(err.contains("pattern"), "{err}");
+        assert!(err.contains("Member must be of type integer"), "{err}");
+        let err = validate(&MODEL, 0, &json!({"name": "abcdefg", "items": ["a", "b", "c"]})).unwrap_err();
+        assert!(err.contains("at 'name'"), "{err}");
+        assert!(err.contains("at 'items' failed to satisfy constraint: Member must have length less than or equal to 2"), "{err}");
+        assert!(validate(&MODEL, 0, &json!([1])).is_err());
+    }
+
+    #[test]
+    fn nested_paths_are_one_based() {
+        let err = validate(&MODEL, 0, &json!({"name": "a", "items": ["ok", "BAD"]})).unwrap_err();
+        assert!(err.contains("'items.2'"), "{err}");
+    }
+}

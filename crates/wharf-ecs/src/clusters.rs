@@ -1,0 +1,223 @@
+//! Clusters: on Fargate a namespace for services and tasks. `default` exists implicitly: it is
+//! created the first time something is placed in it without naming a cluster.
+
+use crate::generated::*;
+use crate::names::{self, CLUSTERS, SERVICES};
+use crate::Ecs;
+use wharf_core::pagination::paginate;
+use wharf_core::RequestContext;
+use wharf_store::{StoreError, Tx};
+
+/// Loads cluster `name`, ACTIVE or INACTIVE.
+pub fn load(tx: &Tx<'_>, ctx: &RequestContext, name: &str) -> Result<Option<Cluster>, StoreError> {
+    tx.get(CLUSTERS, &names::cluster_key(ctx, name))
+}
+
+/// Loads the ACTIVE cluster named by `reference` (name, ARN, or `default` when absent).
+pub fn require_active(tx: &Tx<'_>, ctx: &RequestContext, reference: Option<&str>) -> Result<Cluster, Error> {
+    let name = names::cluster_name(reference);
+    match load(tx, ctx, &name)? {
+        Some(c) if c.status.as_deref() == Some("ACTIVE") => Ok(c),
+        _ => Err(Error::ClusterNotFoundException("Cluster not found.".into())),
+    }
+}
+
+/// A new ACTIVE cluster record.
+fn new_cluster(ctx: &RequestContext, name: &str, input: Option<CreateClusterRequest>) -> Cluster {
+    let input = input.unwrap_or_default();
+    Cluster {
+        cluster_arn: Some(names::arn(ctx, &format!("cluster/{name}"))),
+        cluster_name: Some(name.to_string()),
+        status: Some("ACTIVE".into()),
+        registered_container_instances_count: Some(0),
+        running_tasks_count: Some(0),
+        pending_tasks_count: Some(0),
+        active_services_count: Some(0),
+        statistics: Some(vec![]),
+        tags: Some(input.tags.unwrap_or_default()),
+        settings: Some(input.settings.unwrap_or_else(|| {
+            vec![ClusterSetting { name: Some("containerInsights".into()), value: Some("disabled".into()) }]
+        })),
+        configuration: input.configuration,
+        capacity_providers: Some(input.capacity_providers.unwrap_or_default()),
+        default_capacity_provider_strategy: Some(input.default_capacity_provider_strategy.unwrap_or_default()),
+        service_connect_defaults: input
+            .service_connect_defaults
+            .map(|d| ClusterServiceConnectDefaults { namespace: Some(d.namespace) }),
+        ..Default::default()
+    }
+}
+
+/// Makes sure the implicit `default` cluster exists (inside the caller's write).
+pub fn ensure_default(tx: &Tx<'_>, ctx: &RequestContext) -> Result<Cluster, StoreError> {
+    match load(tx, ctx, "default")? {
+        Some(c) if c.status.as_deref() == Some("ACTIVE") => Ok(c),
+        _ => {
+            let c = new_cluster(ctx, "default", None);
+            tx.put(CLUSTERS, &names::cluster_key(ctx, "default"), &c)?;
+            Ok(c)
+        }
+    }
+}
+
+/// `CreateCluster`: idempotent for an existing ACTIVE cluster.
+pub fn create(ecs: &Ecs, ctx: &RequestContext, input: CreateClusterRequest) -> Result<CreateClusterResponse, Error> {
+    let name = input.cluster_name.clone().unwrap_or_else(|| "default".into());
+    if !names::valid_name(&name) {
+        return Err(Error::InvalidParameterException(format!(
+            "Invalid cluster name '{name}': up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed."
+        )));
+    }
+    crate::tags::check(input.tags.as_deref().unwrap_or_default())?;
+    let cluster = ecs.store.write(|tx| {
+        if let Some(existing) = load(tx, ctx, &name)? {
+            if existing.status.as_deref() == Some("ACTIVE") {
+                return Ok::<_, Error>(existing);
+            }
+        }
+        let c = new_cluster(ctx, &name, Some(input));
+        tx.put(CLUSTERS, &names::cluster_key(ctx, &name), &c)?;
+        Ok(c)
+    })?;
+    Ok(CreateClusterResponse { cluster: Some(cluster) })
+}
+
+/// The cluster as DescribeClusters shows it: live counts, optional parts only when included.
+fn present(tx: &Tx<'_>, ctx: &RequestContext, mut c: Cluster, include: &[String]) -> Result<Cluster, StoreError> {
+    let name = c.cluster_name.clone().unwrap_or_default();
+    let services: Vec<(String, Service)> = tx.list(SERVICES, &format!("{}{name}/", names::scope(ctx)))?;
+    let active = services.iter().filter(|(_, s)| s.status.as_deref() == Some("ACTIVE")).count();
+    c.active_services_count = Some(i32::try_from(active).unwrap_or(i32::MAX));
+    let wants = |what: &str| include.iter().any(|i| i == what);
+    if !wants("TAGS") {
+        c.tags = None;
+    }
+    if !wants("SETTINGS") {
+        c.settings = None;
+    }
+    if !wants("CONFIGURATIONS") {
+        c.configuration = None;
+    }
+    if !wants("STATISTICS") {
+        c.statistics = Some(vec![]);
+    }
+    if !wants("ATTACHMENTS") {
+        c.attachments = None;
+    }
+    Ok(c)
+}
+
+/// `DescribeClusters`: unknown clusters come back as `MISSING` failures.
+pub fn describe(ecs: &Ecs, ctx: &RequestContext, input: DescribeClustersRequest) -> Result<DescribeClustersResponse, Error> {
+    let refs = input.clusters.unwrap_or_else(|| vec!["default".into()]);
+    if refs.len() > 100 {
+        return Err(Error::InvalidParameterException("clusters can have at most 100 items.".into()));
+    }
+    let include = input.include.unwrap_or_default();
+    ecs.store.read(|tx| {
+        let mut clusters = vec![];
+        let mut failures = vec![];
+        for r in &refs {
+            let name = names::cluster_name(Some(r));
+            match load(tx, ctx, &name)? {
+                Some(c) => clusters.push(present(tx, ctx, c, &include)?),
+                None => failures.push(Failure {
+                    arn: Some(names::arn(ctx, &format!("cluster/{name}"))),
+                    reason: Some("MISSING".into()),
+                    detail: None,
+                }),
+            }
+        }
+        Ok(DescribeClustersResponse { clusters: Some(clusters), failures: Some(failures) })
+    })
+}
+
+/// `ListClusters`: ARNs of ACTIVE clusters, paginated.
+pub fn list(ecs: &Ecs, ctx: &RequestContext, input: ListClustersRequest) -> Result<ListClustersResponse, Error> {
+    let max = page_size(input.max_results)?;
+    let all: Vec<(String, Cluster)> = ecs.store.read(|tx| tx.list(CLUSTERS, &names::scope(ctx)))?;
+    let arns: Vec<String> = all
+        .into_iter()
+        .filter(|(_, c)| c.status.as_deref() == Some("ACTIVE"))
+        .filter_map(|(_, c)| c.cluster_arn)
+        .collect();
+    let (page, next) = paginate(arns, |a| a.clone(), input.next_token.as_deref(), max).map_err(|_| invalid_token())?;
+    Ok(ListClustersResponse { cluster_arns: Some(page), next_token: next })
+}
+
+/// `DeleteCluster`: refused while services are ACTIVE or DRAINING.
+pub fn delete(ecs: &Ecs, ctx: &RequestContext, input: DeleteClusterRequest) -> Result<DeleteClusterResponse, Error> {
+    let name = names::cluster_name(Some(&input.cluster));
+    let cluster = ecs.store.write(|tx| {
+        let mut c = require_active(tx, ctx, Some(&name))?;
+        let services: Vec<(String, Service)> = tx.list(SERVICES, &format!("{}{name}/", names::scope(ctx)))?;
+        if services.iter().any(|(_, s)| matches!(s.status.as_deref(), Some("ACTIVE") | Some("DRAINING"))) {
+            return Err(Error::ClusterContainsServicesException(
+                "The Cluster cannot be deleted while Services are active.".into(),
+            ));
+        }
+        c.status = Some("INACTIVE".into());
+        tx.put(CLUSTERS, &names::cluster_key(ctx, &name), &c)?;
+        Ok(c)
+    })?;
+    Ok(DeleteClusterResponse { cluster: Some(cluster) })
+}
+
+/// `maxResults` for list calls: 1..=100, default 100.
+pub(crate) fn page_size(max_results: Option<i32>) -> Result<usize, Error> {
+    match max_results {
+        None => Ok(100),
+        Some(n) if (1..=100).contains(&n) => Ok(usize::try_from(n).unwrap_or(100)),
+        Some(n) => Err(Error::InvalidParameterException(format!(
+            "maxResults must be between 1 and 100, got {n}."
+        ))),
+    }
+}
+
+pub(crate) fn invalid_token() -> Error {
+    Error::InvalidParameterException("Invalid nextToken: pass back the token from a previous answer.".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{ctx, ecs};
+
+    #[test]
+    fn create_is_idempotent_and_describe_reports_missing() {
+        let (_d, ecs) = ecs();
+        let req = CreateClusterRequest { cluster_name: Some("prod".into()), ..Default::default() };
+        let a = create(&ecs, &ctx(), req.clone()).unwrap().cluster.unwrap();
+        assert_eq!(a.cluster_arn.as_deref(), Some("arn:aws:ecs:us-east-1:123456789012:cluster/prod"));
+        assert_eq!(a.status.as_deref(), Some("ACTIVE"));
+        let b = create(&ecs, &ctx(), req).unwrap().cluster.unwrap();
+        assert_eq!(a.cluster_arn, b.cluster_arn);
+        let d = describe(
+            &ecs,
+            &ctx(),
+            DescribeClustersRequest { clusters: Some(vec!["prod".into(), "nope".into()]), include: None },
+        )
+        .unwrap();
+        assert_eq!(d.clusters.unwrap().len(), 1);
+        assert_eq!(d.failures.unwrap()[0].reason.as_deref(), Some("MISSING"));
+    }
+
+    #[test]
+    fn delete_marks_inactive_and_hides_from_list() {
+        let (_d, ecs) = ecs();
+        create(&ecs, &ctx(), CreateClusterRequest { cluster_name: Some("x".into()), ..Default::default() }).unwrap();
+        let c = delete(&ecs, &ctx(), DeleteClusterRequest { cluster: "x".into() }).unwrap().cluster.unwrap();
+        assert_eq!(c.status.as_deref(), Some("INACTIVE"));
+        let l = list(&ecs, &ctx(), ListClustersRequest::default()).unwrap();
+        assert!(l.cluster_arns.unwrap().is_empty());
+        let again = delete(&ecs, &ctx(), DeleteClusterRequest { cluster: "x".into() });
+        assert!(matches!(again, Err(Error::ClusterNotFoundException(_))));
+    }
+
+    #[test]
+    fn bad_names_are_refused() {
+        let (_d, ecs) = ecs();
+        let r = create(&ecs, &ctx(), CreateClusterRequest { cluster_name: Some("a b".into()), ..Default::default() });
+        assert!(matches!(r, Err(Error::InvalidParameterException(m)) if m.contains("a b")));
+    }
+}

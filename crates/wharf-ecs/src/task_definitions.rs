@@ -1,0 +1,605 @@
+//! Task definitions: families of immutable, consecutively numbered revisions. Registration
+//! validates what Fargate would refuse and fills in what ECS fills in (host ports, health check
+//! defaults, `compatibilities`, `requiresAttributes`); secrets stay `valueFrom` references.
+
+use crate::fargate;
+use crate::generated::*;
+use crate::names::{self, TaskDefRef, FAMILIES, TASK_DEFINITIONS};
+use crate::Ecs;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashSet};
+use wharf_core::pagination::paginate_ordered;
+use wharf_core::RequestContext;
+use wharf_store::{StoreError, Tx};
+
+/// A revision as stored: the definition and its tags (shown only with `include TAGS`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredTaskDefinition {
+    /// The revision as DescribeTaskDefinition returns it.
+    pub definition: TaskDefinition,
+    /// Its tags.
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+/// A family's counter: revisions are never reused, even after deletion.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Family {
+    last_revision: i32,
+}
+
+fn client(msg: impl Into<String>) -> Error {
+    Error::ClientException(msg.into())
+}
+
+/// Checks one container definition and fills in ECS's defaults.
+fn check_container(c: &mut ContainerDefinition, awsvpc: bool, fargate: bool, has_exec_role: bool) -> Result<(), Error> {
+    let name = c.name.clone().unwrap_or_default();
+    if name.is_empty() {
+        return Err(client("Container.name should not be null or empty."));
+    }
+    if !names::valid_name(&name) {
+        return Err(client(format!(
+            "Container.name '{name}' is invalid: up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed."
+        )));
+    }
+    if c.image.as_deref().unwrap_or("").trim().is_empty() {
+        return Err(client(format!("Container.image should not be null or empty (container '{name}').")));
+    }
+    if c.essential.is_none() {
+        c.essential = Some(true);
+    }
+    let mut seen_ports = HashSet::new();
+    for pm in c.port_mappings.iter_mut().flatten() {
+        let container_port = pm.container_port.unwrap_or(0);
+        if !(0..=65535).contains(&container_port) || pm.container_port.is_none() && pm.container_port_range.is_none() {
+            return Err(client(format!("Invalid containerPort {container_port} in container '{name}'.")));
+        }
+        if awsvpc {
+            match pm.host_port {
+                Some(h) if h != container_port && pm.container_port.is_some() => {
+                    return Err(client(
+                        "When networkMode=awsvpc, the host ports and container ports in port mappings must match.",
+                    ))
+                }
+                _ if pm.container_port.is_some() => pm.host_port = Some(container_port),
+                _ => {}
+            }
+        }
+        let protocol = pm.protocol.get_or_insert_with(|| "tcp".into()).clone();
+        if pm.container_port.is_some() && !seen_ports.insert((container_port, protocol)) {
+            return Err(client(format!(
+                "Container '{name}' maps containerPort {container_port} more than once."
+            )));
+        }
+    }
+    if let Some(hc) = c.health_check.as_mut() {
+        let kind = hc.command.first().map(String::as_str).unwrap_or("");
+        if !matches!(kind, "CMD" | "CMD-SHELL" | "NONE") || (kind != "NONE" && hc.command.len() < 2) {
+            return Err(client(format!(
+                "Container '{name}': healthCheck.command must start with CMD or CMD-SHELL followed by the command."
+            )));
+        }
+        let interval = *hc.interval.get_or_insert(30);
+        let timeout = *hc.timeout.get_or_insert(5);
+        let retries = *hc.retries.get_or_insert(3);
+        let start = *hc.start_period.get_or_insert(0);
+        if !(5..=300).contains(&interval) {
+            return Err(client(format!("Container '{name}': healthCheck.interval must be between 5 and 300 seconds.")));
+        }
+        if !(2..=120).contains(&timeout) {
+            return Err(client(format!("Container '{name}': healthCheck.timeout must be between 2 and 120 seconds.")));
+        }
+        if !(1..=10).contains(&retries) {
+            return Err(client(format!("Container '{name}': healthCheck.retries must be between 1 and 10.")));
+        }
+        if !(0..=300).contains(&start) {
+            return Err(client(format!("Container '{name}': healthCheck.startPeriod must be between 0 and 300 seconds.")));
+        }
+    }
+    if let Some(log) = &c.log_configuration {
+        if fargate && !matches!(log.log_driver.as_str(), "awslogs" | "splunk" | "awsfirelens") {
+            return Err(client(format!(
+                "Fargate only supports the awslogs, splunk and awsfirelens log drivers; container '{name}' uses '{}'.",
+                log.log_driver
+            )));
+        }
+        if log.log_driver == "awslogs" {
+            let group = log.options.as_ref().and_then(|o| o.get("awslogs-group"));
+            if group.is_none_or(|g| g.is_empty()) {
+                return Err(client(format!(
+                    "Container '{name}': log driver awslogs requires the option 'awslogs-group'."
+                )));
+            }
+            if fargate && !has_exec_role {
+                return Err(client("Fargate requires task definition to have execution role ARN to support log driver awslogs."));
+            }
+        }
+    }
+    for s in c.secrets.iter().flatten() {
+        if s.name.is_empty() || s.value_from.is_empty() {
+            return Err(client(format!("Container '{name}': every secret needs a name and a valueFrom.")));
+        }
+    }
+    for e in c.environment.iter().flatten() {
+        if e.name.as_deref().unwrap_or("").is_empty() {
+            return Err(client(format!("Container '{name}': every environment variable needs a name.")));
+        }
+    }
+    Ok(())
+}
+
+/// The attributes ECS says a revision requires of the capacity that runs it.
+fn requires_attributes(def: &TaskDefinition) -> Vec<Attribute> {
+    let mut names = BTreeSet::new();
+    names.insert("com.amazonaws.ecs.capability.docker-remote-api.1.18");
+    if def.network_mode.as_deref() == Some("awsvpc") {
+        names.insert("ecs.capability.task-eni");
+    }
+    if def.task_role_arn.is_some() {
+        names.insert("com.amazonaws.ecs.capability.task-iam-role");
+    }
+    for c in def.container_definitions.iter().flatten() {
+        if c.health_check.is_some() {
+            names.insert("ecs.capability.container-health-check");
+        }
+        if c.log_configuration.as_ref().is_some_and(|l| l.log_driver == "awslogs") {
+            names.insert("com.amazonaws.ecs.capability.logging-driver.awslogs");
+            names.insert("com.amazonaws.ecs.capability.docker-remote-api.1.19");
+            if def.execution_role_arn.is_some() {
+                names.insert("ecs.capability.execution-role-awslogs");
+            }
+        }
+        if def.execution_role_arn.is_some() && c.image.as_deref().is_some_and(|i| i.contains(".dkr.ecr.")) {
+            names.insert("ecs.capability.execution-role-ecr-pull");
+        }
+        for s in c.secrets.iter().flatten() {
+            if s.value_from.contains(":secretsmanager:") {
+                names.insert("ecs.capability.secrets.asm.environment-variables");
+            } else {
+                names.insert("ecs.capability.secrets.ssm.environment-variables");
+            }
+        }
+        if c.depends_on.is_some() {
+            names.insert("ecs.capability.container-ordering");
+        }
+    }
+    names
+        .into_iter()
+        .map(|n| Attribute { name: n.to_string(), ..Default::default() })
+        .collect()
+}
+
+/// Validates a registration; returns the normalised cpu and memory strings.
+fn check_registration(input: &mut RegisterTaskDefinitionRequest) -> Result<(), Error> {
+    if !names::valid_name(&input.family) {
+        return Err(client(format!(
+            "Family '{}' is invalid: up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed.",
+            input.family
+        )));
+    }
+    if input.container_definitions.is_empty() {
+        return Err(client("Container list cannot be empty."));
+    }
+    if input.container_definitions.len() > 10 {
+        return Err(client("A task definition can have at most 10 containers."));
+    }
+    let fargate = input.requires_compatibilities.iter().flatten().any(|c| c == "FARGATE");
+    let awsvpc = input.network_mode.as_deref() == Some("awsvpc");
+    if fargate && !awsvpc {
+        return Err(client("Fargate only supports network mode 'awsvpc'."));
+    }
+    let cpu = match input.cpu.as_deref() {
+        Some(text) => Some(fargate::parse_cpu(text).ok_or_else(|| {
+            client(format!("Invalid 'cpu' setting for task '{text}': give CPU units (e.g. 256) or vCPUs (e.g. '1 vCPU')."))
+        })?),
+        None => None,
+    };
+    let memory = match input.memory.as_deref() {
+        Some(text) => Some(fargate::parse_memory(text).ok_or_else(|| {
+            client(format!("Invalid 'memory' setting for task '{text}': give MiB (e.g. 512) or GB (e.g. '1 GB')."))
+        })?),
+        None => None,
+    };
+    if fargate {
+        let (Some(cpu), Some(memory)) = (cpu, memory) else {
+            return Err(client("Fargate requires that 'cpu' and 'memory' be defined at the task level."));
+        };
+        if !fargate::valid_combination(cpu, memory) {
+            return Err(client(format!(
+                "No Fargate configuration exists for given values: {cpu} CPU, {memory} memory. See the Amazon ECS documentation for the valid values."
+            )));
+        }
+    }
+    input.cpu = cpu.map(|c| c.to_string());
+    input.memory = memory.map(|m| m.to_string());
+
+    let has_exec_role = input.execution_role_arn.as_deref().is_some_and(|a| !a.is_empty());
+    let mut seen = HashSet::new();
+    for c in &mut input.container_definitions {
+        check_container(c, awsvpc, fargate, has_exec_role)?;
+        let name = c.name.clone().unwrap_or_default();
+        if !seen.insert(name.clone()) {
+            return Err(client(format!("Container names must be unique within a task definition: '{name}' appears more than once.")));
+        }
+        if let (Some(task_mem), Some(c_mem)) = (memory, c.memory) {
+            if i64::from(c_mem) > i64::from(task_mem) {
+                return Err(client(format!(
+                    "Invalid 'memory' setting for container '{name}': {c_mem} MiB is more than the task's {task_mem} MiB."
+                )));
+            }
+        }
+        if let (Some(task_cpu), Some(c_cpu)) = (cpu, c.cpu) {
+            if i64::from(c_cpu) > i64::from(task_cpu) {
+                return Err(client(format!(
+                    "Invalid 'cpu' setting for container '{name}': {c_cpu} units is more than the task's {task_cpu}."
+                )));
+            }
+        }
+    }
+    if !input.container_definitions.iter().any(|c| c.essential == Some(true)) {
+        return Err(client("Task definition does not have any essential container."));
+    }
+    for c in &input.container_definitions {
+        for d in c.depends_on.iter().flatten() {
+            if !seen.contains(&d.container_name) {
+                return Err(client(format!(
+                    "Container '{}' depends on container '{}', which is not in the task definition.",
+                    c.name.as_deref().unwrap_or_default(),
+                    d.container_name
+                )));
+            }
+        }
+    }
+    crate::tags::check(input.tags.as_deref().unwrap_or_default())
+}
+
+/// `RegisterTaskDefinition`: the next revision of the family, atomically.
+pub fn register(ecs: &Ecs, ctx: &RequestContext, mut input: RegisterTaskDefinitionRequest) -> Result<RegisterTaskDefinitionResponse, Error> {
+    check_registration(&mut input)?;
+    let fargate_ok = input.network_mode.as_deref() == Some("awsvpc")
+        && input.cpu.is_some()
+        && input.memory.is_some();
+    let tags = input.tags.take().unwrap_or_default();
+    let family = input.family.clone();
+    let stored = ecs.store.write(|tx| {
+        let fam_key = format!("{}{family}", names::scope(ctx));
+        let mut fam: Family = tx.get(FAMILIES, &fam_key)?.unwrap_or_default();
+        fam.last_revision += 1;
+        let revision = fam.last_revision;
+        tx.put(FAMILIES, &fam_key, &fam)?;
+        let mut def = TaskDefinition {
+            task_definition_arn: Some(names::task_def_arn(ctx, &family, revision)),
+            container_definitions: Some(input.container_definitions),
+            family: Some(family.clone()),
+            task_role_arn: input.task_role_arn,
+            execution_role_arn: input.execution_role_arn,
+            network_mode: input.network_mode,
+            revision: Some(revision),
+            volumes: Some(input.volumes.unwrap_or_default()),
+            status: Some("ACTIVE".into()),
+            requires_attributes: None,
+            placement_constraints: Some(input.placement_constraints.unwrap_or_default()),
+            compatibilities: Some(if fargate_ok {
+                vec!["EC2".into(), "FARGATE".into()]
+            } else {
+                vec!["EC2".into()]
+            }),
+            runtime_platform: input.runtime_platform,
+            requires_compatibilities: input.requires_compatibilities,
+            cpu: input.cpu,
+            memory: input.memory,
+            inference_accelerators: input.inference_accelerators,
+            pid_mode: input.pid_mode,
+            ipc_mode: input.ipc_mode,
+            proxy_configuration: input.proxy_configuration,
+            registered_at: Some(ctx.now),
+            registered_by: Some(ctx.principal_arn.clone()),
+            ephemeral_storage: input.ephemeral_storage,
+            enable_fault_injection: Some(input.enable_fault_injection.unwrap_or(false)),
+            ..Default::default()
+        };
+        def.requires_attributes = Some(requires_attributes(&def));
+        let stored = StoredTaskDefinition { definition: def, tags: tags.clone() };
+        tx.put(TASK_DEFINITIONS, &names::task_def_key(ctx, &family, revision), &stored)?;
+        Ok::<_, Error>(stored)
+    })?;
+    Ok(RegisterTaskDefinitionResponse {
+        task_definition: Some(stored.definition),
+        tags: Some(stored.tags),
+    })
+}
+
+/// Finds the revision `r` names: the given revision, or the family's latest ACTIVE one.
+pub fn resolve(tx: &Tx<'_>, ctx: &RequestContext, r: &TaskDefRef) -> Result<Option<StoredTaskDefinition>, StoreError> {
+    match r.revision {
+        Some(rev) => tx.get(TASK_DEFINITIONS, &names::task_def_key(ctx, &r.family, rev)),
+        None => {
+            let all: Vec<(String, StoredTaskDefinition)> = tx.list(TASK_DEFINITIONS, &names::family_prefix(ctx, &r.family))?;
+            Ok(all
+                .into_iter()
+                .rev()
+                .map(|(_, d)| d)
+                .find(|d| d.definition.status.as_deref() == Some("ACTIVE")))
+        }
+    }
+}
+
+/// Resolves a user's reference, or the error ECS gives for one it cannot describe.
+pub fn resolve_ref(tx: &Tx<'_>, ctx: &RequestContext, reference: &str) -> Result<StoredTaskDefinition, Error> {
+    let r = names::task_def_ref(reference).ok_or_else(|| {
+        client(format!("Invalid task definition '{reference}': use family, family:revision or the task definition ARN."))
+    })?;
+    resolve(tx, ctx, &r)?.ok_or_else(|| client("Unable to describe task definition."))
+}
+
+/// `DescribeTaskDefinition`.
+pub fn describe(ecs: &Ecs, ctx: &RequestContext, input: DescribeTaskDefinitionRequest) -> Result<DescribeTaskDefinitionResponse, Error> {
+    let stored = ecs.store.read(|tx| resolve_ref(tx, ctx, &input.task_definition))?;
+    let with_tags = input.include.iter().flatten().any(|i| i == "TAGS");
+    Ok(DescribeTaskDefinitionResponse {
+        task_definition: Some(stored.definition),
+        tags: with_tags.then_some(stored.tags),
+    })
+}
+
+fn all_revisions(ecs: &Ecs, ctx: &RequestContext) -> Result<Vec<TaskDefinition>, Error> {
+    let all: Vec<(String, StoredTaskDefinition)> =
+        ecs.store.read(|tx| tx.list(TASK_DEFINITIONS, &names::scope(ctx)))?;
+    Ok(all.into_iter().map(|(_, s)| s.definition).collect())
+}
+
+/// The sort key of a revision: family, then zero-padded revision.
+fn order_key(d: &TaskDefinition) -> String {
+    format!("{}/{:010}", d.family.as_deref().unwrap_or_default(), d.revision.unwrap_or(0))
+}
+
+/// `ListTaskDefinitions`: ARNs, filtered by exact family and status, sorted, paginated.
+pub fn list(ecs: &Ecs, ctx: &RequestContext, input: ListTaskDefinitionsRequest) -> Result<ListTaskDefinitionsResponse, Error> {
+    let max = crate::clusters::page_size(input.max_results)?;
+    let status = input.status.unwrap_or_else(|| "ACTIVE".into());
+    let descending = input.sort.as_deref() == Some("DESC");
+    let mut defs: Vec<TaskDefinition> = all_revisions(ecs, ctx)?
+        .into_iter()
+        .filter(|d| d.status.as_deref() == Some(status.as_str()))
+        .filter(|d| input.family_prefix.as_ref().is_none_or(|f| d.family.as_ref() == Some(f)))
+        .collect();
+    defs.sort_by_key(order_key);
+    if descending {
+        defs.reverse();
+    }
+    let (page, next) = paginate_ordered(defs, order_key, input.next_token.as_deref(), max, descending)
+        .map_err(|_| crate::clusters::invalid_token())?;
+    Ok(ListTaskDefinitionsResponse {
+        task_definition_arns: Some(page.into_iter().filter_map(|d| d.task_definition_arn).collect()),
+        next_token: next,
+    })
+}
+
+/// `ListTaskDefinitionFamilies`: ACTIVE families have an ACTIVE revision; INACTIVE ones none.
+pub fn list_families(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    input: ListTaskDefinitionFamiliesRequest,
+) -> Result<ListTaskDefinitionFamiliesResponse, Error> {
+    let max = crate::clusters::page_size(input.max_results)?;
+    let mut families: std::collections::BTreeMap<String, bool> = Default::default();
+    for d in all_revisions(ecs, ctx)? {
+        let family = d.family.clone().unwrap_or_default();
+        let active = families.entry(family).or_insert(false);
+        *active |= d.status.as_deref() == Some("ACTIVE");
+    }
+    let status = input.status.unwrap_or_else(|| "ACTIVE".into());
+    let names: Vec<String> = families
+        .into_iter()
+        .filter(|(f, _)| input.family_prefix.as_ref().is_none_or(|p| f.starts_with(p.as_str())))
+        .filter(|(_, active)| match status.as_str() {
+            "ACTIVE" => *active,
+            "INACTIVE" => !*active,
+            _ => true,
+        })
+        .map(|(f, _)| f)
+        .collect();
+    let (page, next) = paginate_ordered(names, |f| f.clone(), input.next_token.as_deref(), max, false)
+        .map_err(|_| crate::clusters::invalid_token())?;
+    Ok(ListTaskDefinitionFamiliesResponse { families: Some(page), next_token: next })
+}
+
+/// Parses a reference that must name a revision (deregister and delete).
+fn revision_ref(reference: &str) -> Result<(String, i32), Error> {
+    match names::task_def_ref(reference) {
+        Some(TaskDefRef { family, revision: Some(rev) }) => Ok((family, rev)),
+        Some(TaskDefRef { revision: None, .. }) => Err(client(format!(
+            "Invalid revision number. Number: {reference}: give family:revision or the task definition ARN."
+        ))),
+        None => Err(client(format!("Invalid task definition '{reference}'."))),
+    }
+}
+
+/// `DeregisterTaskDefinition`: the revision becomes INACTIVE (still describable).
+pub fn deregister(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    input: DeregisterTaskDefinitionRequest,
+) -> Result<DeregisterTaskDefinitionResponse, Error> {
+    let (family, rev) = revision_ref(&input.task_definition)?;
+    let def = ecs.store.write(|tx| {
+        let key = names::task_def_key(ctx, &family, rev);
+        let mut stored: StoredTaskDefinition =
+            tx.get(TASK_DEFINITIONS, &key)?.ok_or_else(|| client("The specified task definition does not exist."))?;
+        if stored.definition.status.as_deref() == Some("ACTIVE") {
+            stored.definition.status = Some("INACTIVE".into());
+            stored.definition.deregistered_at = Some(ctx.now);
+            tx.put(TASK_DEFINITIONS, &key, &stored)?;
+        }
+        Ok::<_, Error>(stored.definition)
+    })?;
+    Ok(DeregisterTaskDefinitionResponse { task_definition: Some(def) })
+}
+
+/// `DeleteTaskDefinitions`: INACTIVE revisions move to DELETE_IN_PROGRESS; others fail.
+pub fn delete(ecs: &Ecs, ctx: &RequestContext, input: DeleteTaskDefinitionsRequest) -> Result<DeleteTaskDefinitionsResponse, Error> {
+    if input.task_definitions.is_empty() || input.task_definitions.len() > 10 {
+        return Err(Error::InvalidParameterException("taskDefinitions must have between 1 and 10 items.".into()));
+    }
+    ecs.store.write(|tx| {
+        let mut done = vec![];
+        let mut failures = vec![];
+        for reference in &input.task_definitions {
+            let fail = |reason: &str| Failure {
+                arn: Some(reference.clone()),
+                reason: Some(reason.to_string()),
+                detail: None,
+            };
+            let Ok((family, rev)) = revision_ref(reference) else {
+                failures.push(fail("The specified task definition identifier is invalid. Specify a valid name or ARN and try again."));
+                continue;
+            };
+            let key = names::task_def_key(ctx, &family, rev);
+            let Some(mut stored) = tx.get::<StoredTaskDefinition>(TASK_DEFINITIONS, &key)? else {
+                failures.push(fail("The specified task definition does not exist. Specify a valid account, family, revision and try again."));
+                continue;
+            };
+            match stored.definition.status.as_deref() {
+                Some("ACTIVE") => {
+                    failures.push(fail("The specified task definition is still in ACTIVE status. Please deregister the target and try again."));
+                    continue;
+                }
+                Some("INACTIVE") => {
+                    stored.definition.status = Some("DELETE_IN_PROGRESS".into());
+                    stored.definition.delete_requested_at = Some(ctx.now);
+                    tx.put(TASK_DEFINITIONS, &key, &stored)?;
+                }
+                _ => {}
+            }
+            done.push(stored.definition);
+        }
+        Ok(DeleteTaskDefinitionsResponse { task_definitions: Some(done), failures: Some(failures) })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{ctx, ecs};
+
+    pub(crate) fn seed_request() -> RegisterTaskDefinitionRequest {
+        serde_json::from_value(serde_json::json!({
+            "family": "blog-api",
+            "networkMode": "awsvpc",
+            "requiresCompatibilities": ["FARGATE"],
+            "cpu": "512",
+            "memory": "1024",
+            "executionRoleArn": "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+            "containerDefinitions": [{
+                "name": "api",
+                "image": "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/blog-api:v1",
+                "portMappings": [{"containerPort": 8000, "protocol": "tcp"}],
+                "secrets": [{"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"}],
+                "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/blog-api"}},
+                "healthCheck": {"command": ["CMD-SHELL", "curl -f http://localhost:8000/health"]}
+            }]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn registers_consecutive_revisions_with_ecs_defaults() {
+        let (_d, ecs) = ecs();
+        let a = register(&ecs, &ctx(), seed_request()).unwrap().task_definition.unwrap();
+        let b = register(&ecs, &ctx(), seed_request()).unwrap().task_definition.unwrap();
+        assert_eq!(a.revision, Some(1));
+        assert_eq!(b.revision, Some(2));
+        assert_eq!(b.task_definition_arn.as_deref(), Some("arn:aws:ecs:us-east-1:123456789012:task-definition/blog-api:2"));
+        let c = &a.container_definitions.unwrap()[0];
+        assert_eq!(c.essential, Some(true));
+        assert_eq!(c.port_mappings.as_ref().unwrap()[0].host_port, Some(8000));
+        let hc = c.health_check.as_ref().unwrap();
+        assert_eq!((hc.interval, hc.timeout, hc.retries, hc.start_period), (Some(30), Some(5), Some(3), Some(0)));
+        assert_eq!(c.secrets.as_ref().unwrap()[0].value_from, "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf");
+        assert_eq!(a.compatibilities, Some(vec!["EC2".to_string(), "FARGATE".to_string()]));
+        let attrs: Vec<String> = a.requires_attributes.unwrap().into_iter().map(|a| a.name).collect();
+        assert!(attrs.contains(&"ecs.capability.secrets.asm.environment-variables".to_string()));
+    }
+
+    #[test]
+    fn refuses_what_fargate_refuses() {
+        let (_d, ecs) = ecs();
+        let mut r = seed_request();
+        r.memory = Some("4096".into());
+        r.cpu = Some("256".into());
+        let e = register(&ecs, &ctx(), r).unwrap_err();
+        assert_eq!(e, Error::ClientException("No Fargate configuration exists for given values: 256 CPU, 4096 memory. See the Amazon ECS documentation for the valid values.".into()));
+        let mut r = seed_request();
+        r.network_mode = Some("bridge".into());
+        assert!(matches!(register(&ecs, &ctx(), r), Err(Error::ClientException(m)) if m.contains("awsvpc")));
+        let mut r = seed_request();
+        let dup = r.container_definitions[0].clone();
+        r.container_definitions.push(dup);
+        assert!(matches!(register(&ecs, &ctx(), r), Err(Error::ClientException(m)) if m.contains("unique")));
+        let mut r = seed_request();
+        r.execution_role_arn = None;
+        assert!(matches!(register(&ecs, &ctx(), r), Err(Error::ClientException(m)) if m.contains("execution role")));
+        let mut r = seed_request();
+        r.container_definitions[0].essential = Some(false);
+        assert!(matches!(register(&ecs, &ctx(), r), Err(Error::ClientException(m)) if m.contains("essential")));
+        // nothing was stored by the refusals
+        let l = list(&ecs, &ctx(), ListTaskDefinitionsRequest::default()).unwrap();
+        assert!(l.task_definition_arns.unwrap().is_empty());
+    }
+
+    #[test]
+    fn vcpu_notation_is_normalised() {
+        let (_d, ecs) = ecs();
+        let mut r = seed_request();
+        r.cpu = Some("1 vCPU".into());
+        r.memory = Some("2 GB".into());
+        let d = register(&ecs, &ctx(), r).unwrap().task_definition.unwrap();
+        assert_eq!((d.cpu.as_deref(), d.memory.as_deref()), (Some("1024"), Some("2048")));
+    }
+
+    #[test]
+    fn describe_resolves_latest_active_and_deregister_deletes() {
+        let (_d, ecs) = ecs();
+        for _ in 0..3 {
+            register(&ecs, &ctx(), seed_request()).unwrap();
+        }
+        deregister(&ecs, &ctx(), DeregisterTaskDefinitionRequest { task_definition: "blog-api:3".into() }).unwrap();
+        let d = describe(&ecs, &ctx(), DescribeTaskDefinitionRequest { task_definition: "blog-api".into(), include: None }).unwrap();
+        assert_eq!(d.task_definition.unwrap().revision, Some(2));
+        let d3 = describe(&ecs, &ctx(), DescribeTaskDefinitionRequest { task_definition: "blog-api:3".into(), include: None }).unwrap();
+        assert_eq!(d3.task_definition.unwrap().status.as_deref(), Some("INACTIVE"));
+        let del = delete(&ecs, &ctx(), DeleteTaskDefinitionsRequest { task_definitions: vec!["blog-api:3".into(), "blog-api:1".into()] }).unwrap();
+        assert_eq!(del.task_definitions.unwrap()[0].status.as_deref(), Some("DELETE_IN_PROGRESS"));
+        assert_eq!(del.failures.unwrap().len(), 1);
+        let fams = list_families(&ecs, &ctx(), ListTaskDefinitionFamiliesRequest::default()).unwrap();
+        assert_eq!(fams.families.unwrap(), vec!["blog-api".to_string()]);
+        let e = describe(&ecs, &ctx(), DescribeTaskDefinitionRequest { task_definition: "nope".into(), include: None });
+        assert_eq!(e.unwrap_err(), Error::ClientException("Unable to describe task definition.".into()));
+    }
+
+    #[test]
+    fn list_sorts_and_paginates() {
+        let (_d, ecs) = ecs();
+        for _ in 0..5 {
+            register(&ecs, &ctx(), seed_request()).unwrap();
+        }
+        let mut seen = vec![];
+        let mut token = None;
+        loop {
+            let page = list(
+                &ecs,
+                &ctx(),
+                ListTaskDefinitionsRequest { sort: Some("DESC".into()), max_results: Some(2), next_token: token, ..Default::default() },
+            )
+            .unwrap();
+            seen.extend(page.task_definition_arns.unwrap());
+            token = page.next_token;
+            if token.is_none() {
+                break;
+            }
+        }
+        let revs: Vec<&str> = seen.iter().map(|a| a.rsplit(':').next().unwrap()).collect();
+        assert_eq!(revs, vec!["5", "4", "3", "2", "1"]);
+    }
+}

@@ -1,0 +1,59 @@
+//! The server's configuration: one struct, every key a flag with an environment variable
+//! (documented in README.md's configuration table).
+
+use clap::Args;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// The botocore release the API models were generated from (codegen/services.toml).
+pub const BOTOCORE_VERSION: &str = "1.43.11";
+
+/// `wharf server` flags.
+#[derive(Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// Port for every AWS API (0 picks a free one; see <data-dir>/endpoint).
+    #[arg(long, env = "WHARF_PORT", default_value_t = 4566)]
+    pub port: u16,
+
+    /// Address to listen on. Loopback by default: wharf's root credentials guard it, but expose
+    /// it deliberately.
+    #[arg(long, env = "WHARF_BIND", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+
+    /// Directory for all state (SQLite database, credentials, endpoint file).
+    /// Default: $XDG_DATA_HOME/wharf, else ~/.local/share/wharf.
+    #[arg(long, env = "WHARF_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// The AWS account id that resources belong to.
+    #[arg(long, env = "WHARF_ACCOUNT_ID", default_value = "123456789012")]
+    pub account_id: String,
+
+    /// Accept any access key and skip signature checks (LocalStack-style local use).
+    #[arg(long, env = "WHARF_ACCEPT_ANY_CREDENTIALS")]
+    pub accept_any_credentials: bool,
+
+    /// Largest API request body, in bytes.
+    #[arg(long, env = "WHARF_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `wharf_api=debug`.
+    #[arg(long, env = "WHARF_LOG", default_value = "info")]
+    pub log: String,
+}
+
+impl ServerArgs {
+    /// The data directory, resolved.
+    pub fn data_dir(&self) -> PathBuf {
+        if let Some(d) = &self.data_dir {
+            return d.clone();
+        }
+        if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+            return PathBuf::from(x).join("wharf");
+        }
+        match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+            Some(home) => PathBuf::from(home).join(".local/share/wharf"),
+            None => PathBuf::from("wharf-data"),
+        }
+    }
+}

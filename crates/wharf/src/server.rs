@@ -1,0 +1,128 @@
+//! `wharf server`: opens the store, wires the services into the gateway and serves until
+//! SIGTERM / Ctrl-C, finishing requests in flight.
+
+use crate::config::ServerArgs;
+use crate::credentials;
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tracing::info;
+use wharf_api::{Gateway, GatewayConfig};
+use wharf_core::ids::RandomIds;
+use wharf_core::{IdGen, ServiceHandler, SystemClock};
+use wharf_store::Store;
+
+/// Runs the server to completion.
+pub fn run(args: ServerArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&args.log)
+                .with_context(|| format!("--log '{}' is not a valid filter", args.log))?,
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: ServerArgs) -> anyhow::Result<()> {
+    let data_dir = args.data_dir();
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    let store = Arc::new(
+        Store::open(&data_dir.join("wharf.db"))
+            .with_context(|| format!("cannot open the state database in {}", data_dir.display()))?,
+    );
+    let creds_path = data_dir.join("credentials");
+    let (keys, created) = credentials::load_or_create(&creds_path, &args.account_id)?;
+
+    let ids: Arc<dyn IdGen> = Arc::new(RandomIds);
+    let services: Vec<Arc<dyn ServiceHandler>> = vec![
+        Arc::new(wharf_ecs::generated::Handler(wharf_ecs::Ecs::new(store.clone(), ids.clone()))),
+        Arc::new(wharf_iam::iam_generated::Handler(wharf_iam::Iam::new(store.clone(), ids.clone()))),
+        Arc::new(wharf_iam::sts_generated::Handler(wharf_iam::Sts::new())),
+        Arc::new(wharf_ec2::generated::Handler(wharf_ec2::Ec2::new(store.clone(), ids.clone()))),
+    ];
+    let gateway = Arc::new(Gateway::new(
+        services,
+        Arc::new(keys),
+        Arc::new(SystemClock),
+        ids,
+        GatewayConfig {
+            accept_any_credentials: args.accept_any_credentials,
+            account_id: args.account_id.clone(),
+            max_body_bytes: args.max_body_bytes,
+        },
+    ));
+
+    let addr = SocketAddr::new(args.bind, args.port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}: is another wharf (or LocalStack) running? pick another --port"))?;
+    let local = listener.local_addr().context("cannot read the bound address")?;
+    let endpoint = format!("http://{local}");
+
+    let router = axum::Router::new().fallback(move |req| gateway.clone().handle(req));
+
+    banner(&endpoint, &data_dir, &creds_path, created, args.accept_any_credentials);
+    write_endpoint_file(&data_dir, &endpoint)?;
+    info!(%endpoint, data_dir = %data_dir.display(), "wharf started");
+
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the server stopped with an error")?;
+    let _ = std::fs::remove_file(data_dir.join("endpoint"));
+    info!("wharf stopped");
+    Ok(())
+}
+
+fn banner(endpoint: &str, data_dir: &std::path::Path, creds: &std::path::Path, created: bool, any: bool) {
+    println!("wharf listening on {endpoint}");
+    println!("  data directory: {}", data_dir.display());
+    if any {
+        println!("  credentials: any access key is accepted (--accept-any-credentials)");
+    } else if created {
+        if let Some((key, secret)) = credentials::first_key(creds) {
+            println!("  root credentials were created (shown once; kept in {}):", creds.display());
+            println!("    export AWS_ACCESS_KEY_ID={key}");
+            println!("    export AWS_SECRET_ACCESS_KEY={secret}");
+        }
+    } else {
+        println!("  root credentials: export AWS_SHARED_CREDENTIALS_FILE={}", creds.display());
+    }
+    println!("  try: aws --endpoint-url {endpoint} --region us-east-1 ecs list-clusters");
+}
+
+/// Writes `<data-dir>/endpoint` atomically, for scripts and tests that start wharf on port 0.
+fn write_endpoint_file(data_dir: &std::path::Path, endpoint: &str) -> anyhow::Result<()> {
+    let tmp = data_dir.join("endpoint.tmp");
+    std::fs::write(&tmp, format!("{endpoint}\n")).context("cannot write the endpoint file")?;
+    std::fs::rename(&tmp, data_dir.join("endpoint")).context("cannot write the endpoint file")?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    info!("shutting down: finishing requests in flight");
+}
