@@ -122,21 +122,32 @@ impl Gateway {
             .get("x-amz-target")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let guess = if target.is_some() { Wire::Json("1.1") } else { Wire::Query("", Flavor::Query) };
+        let guess = if target.is_some() {
+            Wire::Json("1.1")
+        } else {
+            Wire::Query("", Flavor::Query)
+        };
         let body = match axum::body::to_bytes(body, self.config.max_body_bytes).await {
             Ok(b) => b,
             Err(_) => {
                 let e = WireError::new(
                     "RequestEntityTooLarge",
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("the request body is larger than the {} bytes wharf accepts", self.config.max_body_bytes),
+                    format!(
+                        "the request body is larger than the {} bytes wharf accepts",
+                        self.config.max_body_bytes
+                    ),
                 );
                 return error_response(guess, &e, &request_id);
             }
         };
         let mut headers = parts.headers.clone();
         if !headers.contains_key(header::HOST) {
-            if let Some(auth) = parts.uri.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()) {
+            if let Some(auth) = parts
+                .uri
+                .authority()
+                .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+            {
                 headers.insert(header::HOST, auth);
             }
         }
@@ -164,7 +175,10 @@ impl Gateway {
                 Ok(a) => WireError::new(
                     "UnknownService",
                     StatusCode::BAD_REQUEST,
-                    format!("wharf does not serve the AWS service '{}' (from the credential scope)", a.service),
+                    format!(
+                        "wharf does not serve the AWS service '{}' (from the credential scope)",
+                        a.service
+                    ),
                 ),
                 Err(err) => auth_error(err, guess),
             };
@@ -188,7 +202,11 @@ impl Gateway {
         let decoded = match model.protocol {
             Protocol::Json => decode_json(model, parts.method.clone(), target.as_deref(), &body),
             Protocol::Query | Protocol::Ec2 => {
-                let flavor = if model.protocol == Protocol::Ec2 { Flavor::Ec2 } else { Flavor::Query };
+                let flavor = if model.protocol == Protocol::Ec2 {
+                    Flavor::Ec2
+                } else {
+                    Flavor::Query
+                };
                 let forms: Vec<&[u8]> = vec![raw_query.as_bytes(), &body];
                 let params = Params::parse(&forms);
                 decode_query(model, &params, flavor)
@@ -205,7 +223,10 @@ impl Gateway {
             account_id: principal.account_id,
             principal_arn: principal.principal_arn,
             user_id: principal.user_id,
-            access_key_id: auth.as_ref().map(|a| a.access_key_id.clone()).unwrap_or_default(),
+            access_key_id: auth
+                .as_ref()
+                .map(|a| a.access_key_id.clone())
+                .unwrap_or_default(),
             request_id: request_id.clone(),
             now: self.clock.now(),
         };
@@ -216,7 +237,10 @@ impl Gateway {
             Ok(r) => r,
             Err(join) => {
                 warn!(error = %join, "service operation panicked");
-                Err(ServiceError::new("InternalFailure", "the service failed while handling the request"))
+                Err(ServiceError::new(
+                    "InternalFailure",
+                    "the service failed while handling the request",
+                ))
             }
         };
         match result {
@@ -315,7 +339,10 @@ fn decode_json(
         return Err(WireError::new(
             "UnknownOperationException",
             StatusCode::BAD_REQUEST,
-            format!("{} API requests must be POST with X-Amz-Target", model.endpoint_prefix),
+            format!(
+                "{} API requests must be POST with X-Amz-Target",
+                model.endpoint_prefix
+            ),
         ));
     }
     let target = target.unwrap_or("");
@@ -324,16 +351,24 @@ fn decode_json(
         return Err(WireError::new(
             "UnknownOperationException",
             StatusCode::BAD_REQUEST,
-            format!("X-Amz-Target '{target}' does not name a {} operation", model.endpoint_prefix),
+            format!(
+                "X-Amz-Target '{target}' does not name a {} operation",
+                model.endpoint_prefix
+            ),
         ));
     }
     let op = find_operation(model, op_name)?;
-    let input = json::decode(body).map_err(|m| WireError::new("SerializationException", StatusCode::BAD_REQUEST, m))?;
+    let input = json::decode(body)
+        .map_err(|m| WireError::new("SerializationException", StatusCode::BAD_REQUEST, m))?;
     check_input(model, op, &input)?;
     Ok((op, input))
 }
 
-fn decode_query(model: &'static ServiceModel, params: &Params, flavor: Flavor) -> Result<Decoded, WireError> {
+fn decode_query(
+    model: &'static ServiceModel,
+    params: &Params,
+    flavor: Flavor,
+) -> Result<Decoded, WireError> {
     let Some(action) = params.get("Action") else {
         return Err(WireError::new(
             "MissingAction",
@@ -344,7 +379,11 @@ fn decode_query(model: &'static ServiceModel, params: &Params, flavor: Flavor) -
     let op = find_operation(model, action)?;
     let input = match op.input {
         Some(shape) => query::decode(model, shape, params, flavor).map_err(|m| {
-            let code = if flavor == Flavor::Ec2 { "InvalidParameterValue" } else { "MalformedQueryString" };
+            let code = if flavor == Flavor::Ec2 {
+                "InvalidParameterValue"
+            } else {
+                "MalformedQueryString"
+            };
             WireError::new(code, StatusCode::BAD_REQUEST, m)
         })?,
         None => serde_json::Value::Object(Default::default()),
@@ -377,7 +416,10 @@ fn find_operation(
     Err(WireError::new(
         unknown_code,
         StatusCode::BAD_REQUEST,
-        format!("{name} is not an operation of the {} API", model.endpoint_prefix),
+        format!(
+            "{name} is not an operation of the {} API",
+            model.endpoint_prefix
+        ),
     ))
 }
 
@@ -404,11 +446,18 @@ fn service_error(model: &ServiceModel, err: &ServiceError) -> WireError {
             status: StatusCode::from_u16(info.status).unwrap_or(StatusCode::BAD_REQUEST),
         },
         None => {
-            let internal = matches!(err.shape, "InternalFailure" | "InternalError" | "ServerException" | "ServiceFailure");
+            let internal = matches!(
+                err.shape,
+                "InternalFailure" | "InternalError" | "ServerException" | "ServiceFailure"
+            );
             WireError {
                 code: err.shape.to_string(),
                 message: err.message.clone(),
-                status: if internal { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::BAD_REQUEST },
+                status: if internal {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::BAD_REQUEST
+                },
             }
         }
     }
@@ -421,9 +470,18 @@ fn success_response(
     request_id: &str,
 ) -> Response<Body> {
     let (content_type, body) = match model.protocol {
-        Protocol::Json => (json::content_type(model.json_version), json::encode_output(output)),
-        Protocol::Query => ("text/xml", query::encode_output(model, op, output, request_id, Flavor::Query).into_bytes()),
-        Protocol::Ec2 => ("text/xml;charset=UTF-8", query::encode_output(model, op, output, request_id, Flavor::Ec2).into_bytes()),
+        Protocol::Json => (
+            json::content_type(model.json_version),
+            json::encode_output(output),
+        ),
+        Protocol::Query => (
+            "text/xml",
+            query::encode_output(model, op, output, request_id, Flavor::Query).into_bytes(),
+        ),
+        Protocol::Ec2 => (
+            "text/xml;charset=UTF-8",
+            query::encode_output(model, op, output, request_id, Flavor::Ec2).into_bytes(),
+        ),
     };
     respond(StatusCode::OK, content_type, body, request_id)
 }
@@ -444,7 +502,12 @@ fn error_response(wire: Wire<'_>, e: &WireError, request_id: &str) -> Response<B
     }
 }
 
-fn respond(status: StatusCode, content_type: &'static str, body: Vec<u8>, request_id: &str) -> Response<Body> {
+fn respond(
+    status: StatusCode,
+    content_type: &'static str,
+    body: Vec<u8>,
+    request_id: &str,
+) -> Response<Body> {
     let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = status;
     let h: &mut HeaderMap = resp.headers_mut();

@@ -21,7 +21,10 @@ pub fn validate(model: &ServiceModel, shape: ShapeId, value: &Value) -> Result<(
     let count = problems.len();
     problems.truncate(MAX_REPORTED);
     let noun = if count == 1 { "error" } else { "errors" };
-    Err(format!("{count} validation {noun} detected: {}", problems.join("; ")))
+    Err(format!(
+        "{count} validation {noun} detected: {}",
+        problems.join("; ")
+    ))
 }
 
 fn describe(value: &Value) -> String {
@@ -45,7 +48,11 @@ fn check(model: &ServiceModel, id: ShapeId, value: &Value, path: &str, out: &mut
         return;
     }
     let shape = model.shape(id);
-    let at = if path.is_empty() { "input".to_string() } else { format!("'{path}'") };
+    let at = if path.is_empty() {
+        "input".to_string()
+    } else {
+        format!("'{path}'")
+    };
     let type_error = |out: &mut Vec<String>, expected: &str| {
         out.push(format!(
             "Value {} at {at} failed to satisfy constraint: Member must be of type {expected}",
@@ -74,7 +81,13 @@ fn check(model: &ServiceModel, id: ShapeId, value: &Value, path: &str, out: &mut
             };
             check_length(items.len(), shape.min, shape.max, value, &at, "length", out);
             for (i, item) in items.iter().enumerate() {
-                check(model, shape.target, item, &join(path, &(i + 1).to_string()), out);
+                check(
+                    model,
+                    shape.target,
+                    item,
+                    &join(path, &(i + 1).to_string()),
+                    out,
+                );
             }
         }
         Kind::Map => {
@@ -83,7 +96,13 @@ fn check(model: &ServiceModel, id: ShapeId, value: &Value, path: &str, out: &mut
             };
             check_length(map.len(), shape.min, shape.max, value, &at, "length", out);
             for (k, v) in map {
-                check(model, shape.key, &Value::String(k.clone()), &join(path, k), out);
+                check(
+                    model,
+                    shape.key,
+                    &Value::String(k.clone()),
+                    &join(path, k),
+                    out,
+                );
                 check(model, shape.target, v, &join(path, k), out);
             }
         }
@@ -91,7 +110,15 @@ fn check(model: &ServiceModel, id: ShapeId, value: &Value, path: &str, out: &mut
             let Some(s) = value.as_str() else {
                 return type_error(out, "string");
             };
-            check_length(s.chars().count(), shape.min, shape.max, value, &at, "length", out);
+            check_length(
+                s.chars().count(),
+                shape.min,
+                shape.max,
+                value,
+                &at,
+                "length",
+                out,
+            );
             if !shape.enum_values.is_empty() && !shape.enum_values.contains(&s) {
                 out.push(format!(
                     "Value {} at {at} failed to satisfy constraint: Member must satisfy enum value set: [{}]",
@@ -111,11 +138,21 @@ fn check(model: &ServiceModel, id: ShapeId, value: &Value, path: &str, out: &mut
             }
         }
         Kind::Integer | Kind::Long => {
-            let n = value
-                .as_i64()
-                .or_else(|| value.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64));
+            let n = value.as_i64().or_else(|| {
+                value
+                    .as_f64()
+                    .filter(|f| f.fract() == 0.0)
+                    .map(|f| f as i64)
+            });
             let Some(n) = n else {
-                return type_error(out, if shape.kind == Kind::Integer { "integer" } else { "long" });
+                return type_error(
+                    out,
+                    if shape.kind == Kind::Integer {
+                        "integer"
+                    } else {
+                        "long"
+                    },
+                );
             };
             if shape.kind == Kind::Integer && i32::try_from(n).is_err() {
                 return type_error(out, "integer");
@@ -135,7 +172,9 @@ fn check(model: &ServiceModel, id: ShapeId, value: &Value, path: &str, out: &mut
         }
         Kind::Timestamp => {
             let ok = value.is_number()
-                || value.as_str().is_some_and(|s| wharf_core::Timestamp::parse(s).is_some());
+                || value
+                    .as_str()
+                    .is_some_and(|s| wharf_core::Timestamp::parse(s).is_some());
             if !ok {
                 type_error(out, "timestamp");
             }
@@ -146,7 +185,9 @@ fn check(model: &ServiceModel, id: ShapeId, value: &Value, path: &str, out: &mut
             };
             use base64::Engine;
             match base64::engine::general_purpose::STANDARD.decode(s) {
-                Ok(bytes) => check_length(bytes.len(), shape.min, shape.max, value, &at, "length", out),
+                Ok(bytes) => {
+                    check_length(bytes.len(), shape.min, shape.max, value, &at, "length", out)
+                }
                 Err(_) => type_error(out, "base64-encoded blob"),
             }
         }
@@ -178,7 +219,14 @@ fn check_length(
     }
 }
 
-fn check_range(n: f64, min: Option<f64>, max: Option<f64>, value: &Value, at: &str, out: &mut Vec<String>) {
+fn check_range(
+    n: f64,
+    min: Option<f64>,
+    max: Option<f64>,
+    value: &Value,
+    at: &str,
+    out: &mut Vec<String>,
+) {
     if let Some(min) = min.filter(|m| n < *m) {
         out.push(format!(
             "Value {} at {at} failed to satisfy constraint: Member must have value greater than or equal to {min}",
@@ -229,17 +277,58 @@ mod tests {
             name: "In",
             kind: Kind::Structure,
             members: &[
-                Member { name: "name", shape: 1, required: true, ..Member::EMPTY },
-                Member { name: "kind", shape: 2, ..Member::EMPTY },
-                Member { name: "count", shape: 3, ..Member::EMPTY },
-                Member { name: "items", shape: 4, ..Member::EMPTY },
+                Member {
+                    name: "name",
+                    shape: 1,
+                    required: true,
+                    ..Member::EMPTY
+                },
+                Member {
+                    name: "kind",
+                    shape: 2,
+                    ..Member::EMPTY
+                },
+                Member {
+                    name: "count",
+                    shape: 3,
+                    ..Member::EMPTY
+                },
+                Member {
+                    name: "items",
+                    shape: 4,
+                    ..Member::EMPTY
+                },
             ],
             ..Shape::EMPTY
         },
-        Shape { name: "Name", kind: Kind::String, min: Some(1.0), max: Some(5.0), pattern: Some("[a-z]+"), ..Shape::EMPTY },
-        Shape { name: "Kind", kind: Kind::String, enum_values: &["A", "B"], ..Shape::EMPTY },
-        Shape { name: "Count", kind: Kind::Integer, min: Some(0.0), max: Some(10.0), ..Shape::EMPTY },
-        Shape { name: "Items", kind: Kind::List, target: 1, max: Some(2.0), ..Shape::EMPTY },
+        Shape {
+            name: "Name",
+            kind: Kind::String,
+            min: Some(1.0),
+            max: Some(5.0),
+            pattern: Some("[a-z]+"),
+            ..Shape::EMPTY
+        },
+        Shape {
+            name: "Kind",
+            kind: Kind::String,
+            enum_values: &["A", "B"],
+            ..Shape::EMPTY
+        },
+        Shape {
+            name: "Count",
+            kind: Kind::Integer,
+            min: Some(0.0),
+            max: Some(10.0),
+            ..Shape::EMPTY
+        },
+        Shape {
+            name: "Items",
+            kind: Kind::List,
+            target: 1,
+            max: Some(2.0),
+            ..Shape::EMPTY
+        },
     ];
     static MODEL: ServiceModel = ServiceModel {
         endpoint_prefix: "t",
@@ -258,14 +347,23 @@ mod tests {
 
     #[test]
     fn accepts_valid_input() {
-        assert_eq!(validate(&MODEL, 0, &json!({"name": "abc", "kind": "A", "count": 3, "items": ["x"]})), Ok(()));
+        assert_eq!(
+            validate(
+                &MODEL,
+                0,
+                &json!({"name": "abc", "kind": "A", "count": 3, "items": ["x"]})
+            ),
+            Ok(())
+        );
     }
 
     #[test]
     fn names_each_bad_field() {
         let err = validate(&MODEL, 0, &json!({"kind": "C", "count": 11})).unwrap_err();
         assert!(err.starts_with("3 validation errors detected"), "{err}");
-        assert!(err.contains("Value null at 'name' failed to satisfy constraint: Member must not be null"));
+        assert!(err.contains(
+            "Value null at 'name' failed to satisfy constraint: Member must not be null"
+        ));
         assert!(err.contains("Value 'C' at 'kind' failed to satisfy constraint: Member must satisfy enum value set: [A, B]"));
         assert!(err.contains("at 'count' failed to satisfy constraint: Member must have value less than or equal to 10"));
     }
@@ -275,7 +373,12 @@ mod tests {
         let err = validate(&MODEL, 0, &json!({"name": "ABC", "count": "3"})).unwrap_err();
         assert!(err.contains("pattern"), "{err}");
         assert!(err.contains("Member must be of type integer"), "{err}");
-        let err = validate(&MODEL, 0, &json!({"name": "abcdefg", "items": ["a", "b", "c"]})).unwrap_err();
+        let err = validate(
+            &MODEL,
+            0,
+            &json!({"name": "abcdefg", "items": ["a", "b", "c"]}),
+        )
+        .unwrap_err();
         assert!(err.contains("at 'name'"), "{err}");
         assert!(err.contains("at 'items' failed to satisfy constraint: Member must have length less than or equal to 2"), "{err}");
         assert!(validate(&MODEL, 0, &json!([1])).is_err());

@@ -81,7 +81,10 @@ mod tests {
         let a = a.expect("valid arn");
         assert_eq!(a.service, "ecs");
         assert_eq!(a.resource_type_and_id(), ("task-definition", "web:3"));
-        assert_eq!(a.to_string(), "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3");
+        assert_eq!(
+            a.to_string(),
+            "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3"
+        );
         assert!(Arn::parse("web:3").is_none());
         assert!(Arn::parse("arn:aws:iam::123456789012:role/x").is_some());
     }

@@ -83,6 +83,9 @@ mod tests {
             }
         }
         assert_eq!(seen, items);
-        assert_eq!(paginate(items, |s| s.clone(), Some("garbage!"), 3), Err(InvalidToken));
+        assert_eq!(
+            paginate(items, |s| s.clone(), Some("garbage!"), 3),
+            Err(InvalidToken)
+        );
     }
 }

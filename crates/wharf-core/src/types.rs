@@ -113,7 +113,10 @@ mod tests {
         assert_eq!(t.to_iso8601(), "2023-11-14T22:13:20.123Z");
         assert_eq!(Timestamp::parse(&t.to_iso8601()), Some(t));
         assert_eq!(Timestamp::parse("1700000000.123"), Some(t));
-        assert_eq!(Timestamp::parse("2023-11-14T22:13:20"), Some(Timestamp::from_millis(1_700_000_000_000)));
+        assert_eq!(
+            Timestamp::parse("2023-11-14T22:13:20"),
+            Some(Timestamp::from_millis(1_700_000_000_000))
+        );
         assert_eq!(Timestamp::parse("yesterday"), None);
     }
 

@@ -14,7 +14,11 @@ pub fn load(tx: &Tx<'_>, ctx: &RequestContext, name: &str) -> Result<Option<Clus
 }
 
 /// Loads the ACTIVE cluster named by `reference` (name, ARN, or `default` when absent).
-pub fn require_active(tx: &Tx<'_>, ctx: &RequestContext, reference: Option<&str>) -> Result<Cluster, Error> {
+pub fn require_active(
+    tx: &Tx<'_>,
+    ctx: &RequestContext,
+    reference: Option<&str>,
+) -> Result<Cluster, Error> {
     let name = names::cluster_name(reference);
     match load(tx, ctx, &name)? {
         Some(c) if c.status.as_deref() == Some("ACTIVE") => Ok(c),
@@ -36,14 +40,21 @@ fn new_cluster(ctx: &RequestContext, name: &str, input: Option<CreateClusterRequ
         statistics: Some(vec![]),
         tags: Some(input.tags.unwrap_or_default()),
         settings: Some(input.settings.unwrap_or_else(|| {
-            vec![ClusterSetting { name: Some("containerInsights".into()), value: Some("disabled".into()) }]
+            vec![ClusterSetting {
+                name: Some("containerInsights".into()),
+                value: Some("disabled".into()),
+            }]
         })),
         configuration: input.configuration,
         capacity_providers: Some(input.capacity_providers.unwrap_or_default()),
-        default_capacity_provider_strategy: Some(input.default_capacity_provider_strategy.unwrap_or_default()),
-        service_connect_defaults: input
-            .service_connect_defaults
-            .map(|d| ClusterServiceConnectDefaults { namespace: Some(d.namespace) }),
+        default_capacity_provider_strategy: Some(
+            input.default_capacity_provider_strategy.unwrap_or_default(),
+        ),
+        service_connect_defaults: input.service_connect_defaults.map(|d| {
+            ClusterServiceConnectDefaults {
+                namespace: Some(d.namespace),
+            }
+        }),
         ..Default::default()
     }
 }
@@ -61,8 +72,15 @@ pub fn ensure_default(tx: &Tx<'_>, ctx: &RequestContext) -> Result<Cluster, Stor
 }
 
 /// `CreateCluster`: idempotent for an existing ACTIVE cluster.
-pub fn create(ecs: &Ecs, ctx: &RequestContext, input: CreateClusterRequest) -> Result<CreateClusterResponse, Error> {
-    let name = input.cluster_name.clone().unwrap_or_else(|| "default".into());
+pub fn create(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    input: CreateClusterRequest,
+) -> Result<CreateClusterResponse, Error> {
+    let name = input
+        .cluster_name
+        .clone()
+        .unwrap_or_else(|| "default".into());
     if !names::valid_name(&name) {
         return Err(Error::InvalidParameterException(format!(
             "Invalid cluster name '{name}': up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed."
@@ -79,14 +97,25 @@ pub fn create(ecs: &Ecs, ctx: &RequestContext, input: CreateClusterRequest) -> R
         tx.put(CLUSTERS, &names::cluster_key(ctx, &name), &c)?;
         Ok(c)
     })?;
-    Ok(CreateClusterResponse { cluster: Some(cluster) })
+    Ok(CreateClusterResponse {
+        cluster: Some(cluster),
+    })
 }
 
 /// The cluster as DescribeClusters shows it: live counts, optional parts only when included.
-fn present(tx: &Tx<'_>, ctx: &RequestContext, mut c: Cluster, include: &[String]) -> Result<Cluster, StoreError> {
+fn present(
+    tx: &Tx<'_>,
+    ctx: &RequestContext,
+    mut c: Cluster,
+    include: &[String],
+) -> Result<Cluster, StoreError> {
     let name = c.cluster_name.clone().unwrap_or_default();
-    let services: Vec<(String, Service)> = tx.list(SERVICES, &format!("{}{name}/", names::scope(ctx)))?;
-    let active = services.iter().filter(|(_, s)| s.status.as_deref() == Some("ACTIVE")).count();
+    let services: Vec<(String, Service)> =
+        tx.list(SERVICES, &format!("{}{name}/", names::scope(ctx)))?;
+    let active = services
+        .iter()
+        .filter(|(_, s)| s.status.as_deref() == Some("ACTIVE"))
+        .count();
     c.active_services_count = Some(i32::try_from(active).unwrap_or(i32::MAX));
     let wants = |what: &str| include.iter().any(|i| i == what);
     if !wants("TAGS") {
@@ -108,10 +137,16 @@ fn present(tx: &Tx<'_>, ctx: &RequestContext, mut c: Cluster, include: &[String]
 }
 
 /// `DescribeClusters`: unknown clusters come back as `MISSING` failures.
-pub fn describe(ecs: &Ecs, ctx: &RequestContext, input: DescribeClustersRequest) -> Result<DescribeClustersResponse, Error> {
+pub fn describe(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    input: DescribeClustersRequest,
+) -> Result<DescribeClustersResponse, Error> {
     let refs = input.clusters.unwrap_or_else(|| vec!["default".into()]);
     if refs.len() > 100 {
-        return Err(Error::InvalidParameterException("clusters can have at most 100 items.".into()));
+        return Err(Error::InvalidParameterException(
+            "clusters can have at most 100 items.".into(),
+        ));
     }
     let include = input.include.unwrap_or_default();
     ecs.store.read(|tx| {
@@ -128,12 +163,19 @@ pub fn describe(ecs: &Ecs, ctx: &RequestContext, input: DescribeClustersRequest)
                 }),
             }
         }
-        Ok(DescribeClustersResponse { clusters: Some(clusters), failures: Some(failures) })
+        Ok(DescribeClustersResponse {
+            clusters: Some(clusters),
+            failures: Some(failures),
+        })
     })
 }
 
 /// `ListClusters`: ARNs of ACTIVE clusters, paginated.
-pub fn list(ecs: &Ecs, ctx: &RequestContext, input: ListClustersRequest) -> Result<ListClustersResponse, Error> {
+pub fn list(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    input: ListClustersRequest,
+) -> Result<ListClustersResponse, Error> {
     let max = page_size(input.max_results)?;
     let all: Vec<(String, Cluster)> = ecs.store.read(|tx| tx.list(CLUSTERS, &names::scope(ctx)))?;
     let arns: Vec<String> = all
@@ -141,17 +183,29 @@ pub fn list(ecs: &Ecs, ctx: &RequestContext, input: ListClustersRequest) -> Resu
         .filter(|(_, c)| c.status.as_deref() == Some("ACTIVE"))
         .filter_map(|(_, c)| c.cluster_arn)
         .collect();
-    let (page, next) = paginate(arns, |a| a.clone(), input.next_token.as_deref(), max).map_err(|_| invalid_token())?;
-    Ok(ListClustersResponse { cluster_arns: Some(page), next_token: next })
+    let (page, next) = paginate(arns, |a| a.clone(), input.next_token.as_deref(), max)
+        .map_err(|_| invalid_token())?;
+    Ok(ListClustersResponse {
+        cluster_arns: Some(page),
+        next_token: next,
+    })
 }
 
 /// `DeleteCluster`: refused while services are ACTIVE or DRAINING.
-pub fn delete(ecs: &Ecs, ctx: &RequestContext, input: DeleteClusterRequest) -> Result<DeleteClusterResponse, Error> {
+pub fn delete(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    input: DeleteClusterRequest,
+) -> Result<DeleteClusterResponse, Error> {
     let name = names::cluster_name(Some(&input.cluster));
     let cluster = ecs.store.write(|tx| {
         let mut c = require_active(tx, ctx, Some(&name))?;
-        let services: Vec<(String, Service)> = tx.list(SERVICES, &format!("{}{name}/", names::scope(ctx)))?;
-        if services.iter().any(|(_, s)| matches!(s.status.as_deref(), Some("ACTIVE") | Some("DRAINING"))) {
+        let services: Vec<(String, Service)> =
+            tx.list(SERVICES, &format!("{}{name}/", names::scope(ctx)))?;
+        if services
+            .iter()
+            .any(|(_, s)| matches!(s.status.as_deref(), Some("ACTIVE") | Some("DRAINING")))
+        {
             return Err(Error::ClusterContainsServicesException(
                 "The Cluster cannot be deleted while Services are active.".into(),
             ));
@@ -160,7 +214,9 @@ pub fn delete(ecs: &Ecs, ctx: &RequestContext, input: DeleteClusterRequest) -> R
         tx.put(CLUSTERS, &names::cluster_key(ctx, &name), &c)?;
         Ok(c)
     })?;
-    Ok(DeleteClusterResponse { cluster: Some(cluster) })
+    Ok(DeleteClusterResponse {
+        cluster: Some(cluster),
+    })
 }
 
 /// `maxResults` for list calls: 1..=100, default 100.
@@ -175,7 +231,9 @@ pub(crate) fn page_size(max_results: Option<i32>) -> Result<usize, Error> {
 }
 
 pub(crate) fn invalid_token() -> Error {
-    Error::InvalidParameterException("Invalid nextToken: pass back the token from a previous answer.".into())
+    Error::InvalidParameterException(
+        "Invalid nextToken: pass back the token from a previous answer.".into(),
+    )
 }
 
 #[cfg(test)]
@@ -186,16 +244,25 @@ mod tests {
     #[test]
     fn create_is_idempotent_and_describe_reports_missing() {
         let (_d, ecs) = ecs();
-        let req = CreateClusterRequest { cluster_name: Some("prod".into()), ..Default::default() };
+        let req = CreateClusterRequest {
+            cluster_name: Some("prod".into()),
+            ..Default::default()
+        };
         let a = create(&ecs, &ctx(), req.clone()).unwrap().cluster.unwrap();
-        assert_eq!(a.cluster_arn.as_deref(), Some("arn:aws:ecs:us-east-1:123456789012:cluster/prod"));
+        assert_eq!(
+            a.cluster_arn.as_deref(),
+            Some("arn:aws:ecs:us-east-1:123456789012:cluster/prod")
+        );
         assert_eq!(a.status.as_deref(), Some("ACTIVE"));
         let b = create(&ecs, &ctx(), req).unwrap().cluster.unwrap();
         assert_eq!(a.cluster_arn, b.cluster_arn);
         let d = describe(
             &ecs,
             &ctx(),
-            DescribeClustersRequest { clusters: Some(vec!["prod".into(), "nope".into()]), include: None },
+            DescribeClustersRequest {
+                clusters: Some(vec!["prod".into(), "nope".into()]),
+                include: None,
+            },
         )
         .unwrap();
         assert_eq!(d.clusters.unwrap().len(), 1);
@@ -205,19 +272,49 @@ mod tests {
     #[test]
     fn delete_marks_inactive_and_hides_from_list() {
         let (_d, ecs) = ecs();
-        create(&ecs, &ctx(), CreateClusterRequest { cluster_name: Some("x".into()), ..Default::default() }).unwrap();
-        let c = delete(&ecs, &ctx(), DeleteClusterRequest { cluster: "x".into() }).unwrap().cluster.unwrap();
+        create(
+            &ecs,
+            &ctx(),
+            CreateClusterRequest {
+                cluster_name: Some("x".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let c = delete(
+            &ecs,
+            &ctx(),
+            DeleteClusterRequest {
+                cluster: "x".into(),
+            },
+        )
+        .unwrap()
+        .cluster
+        .unwrap();
         assert_eq!(c.status.as_deref(), Some("INACTIVE"));
         let l = list(&ecs, &ctx(), ListClustersRequest::default()).unwrap();
         assert!(l.cluster_arns.unwrap().is_empty());
-        let again = delete(&ecs, &ctx(), DeleteClusterRequest { cluster: "x".into() });
+        let again = delete(
+            &ecs,
+            &ctx(),
+            DeleteClusterRequest {
+                cluster: "x".into(),
+            },
+        );
         assert!(matches!(again, Err(Error::ClusterNotFoundException(_))));
     }
 
     #[test]
     fn bad_names_are_refused() {
         let (_d, ecs) = ecs();
-        let r = create(&ecs, &ctx(), CreateClusterRequest { cluster_name: Some("a b".into()), ..Default::default() });
+        let r = create(
+            &ecs,
+            &ctx(),
+            CreateClusterRequest {
+                cluster_name: Some("a b".into()),
+                ..Default::default()
+            },
+        );
         assert!(matches!(r, Err(Error::InvalidParameterException(m)) if m.contains("a b")));
     }
 }

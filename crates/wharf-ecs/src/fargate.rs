@@ -41,9 +41,9 @@ pub fn valid_combination(cpu: u32, memory: u32) -> bool {
         (8192, 16384, 61440, 4096),
         (16384, 32768, 122880, 8192),
     ];
-    TABLE
-        .iter()
-        .any(|&(c, lo, hi, step)| c == cpu && memory >= lo && memory <= hi && (memory - lo) % step == 0)
+    TABLE.iter().any(|&(c, lo, hi, step)| {
+        c == cpu && memory >= lo && memory <= hi && (memory - lo).is_multiple_of(step)
+    })
 }
 
 #[cfg(test)]

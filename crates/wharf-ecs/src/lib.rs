@@ -31,21 +31,39 @@ impl Ecs {
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "ecs state store failure");
-        Error::ServerException("wharf could not read or write its state store; see the server log".into())
+        Error::ServerException(
+            "wharf could not read or write its state store; see the server log".into(),
+        )
     }
 }
 
 impl EcsApi for Ecs {
-    fn create_cluster(&self, ctx: &RequestContext, input: CreateClusterRequest) -> Result<CreateClusterResponse, Error> {
+    fn create_cluster(
+        &self,
+        ctx: &RequestContext,
+        input: CreateClusterRequest,
+    ) -> Result<CreateClusterResponse, Error> {
         clusters::create(self, ctx, input)
     }
-    fn describe_clusters(&self, ctx: &RequestContext, input: DescribeClustersRequest) -> Result<DescribeClustersResponse, Error> {
+    fn describe_clusters(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeClustersRequest,
+    ) -> Result<DescribeClustersResponse, Error> {
         clusters::describe(self, ctx, input)
     }
-    fn list_clusters(&self, ctx: &RequestContext, input: ListClustersRequest) -> Result<ListClustersResponse, Error> {
+    fn list_clusters(
+        &self,
+        ctx: &RequestContext,
+        input: ListClustersRequest,
+    ) -> Result<ListClustersResponse, Error> {
         clusters::list(self, ctx, input)
     }
-    fn delete_cluster(&self, ctx: &RequestContext, input: DeleteClusterRequest) -> Result<DeleteClusterResponse, Error> {
+    fn delete_cluster(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteClusterRequest,
+    ) -> Result<DeleteClusterResponse, Error> {
         clusters::delete(self, ctx, input)
     }
     fn register_task_definition(
@@ -90,25 +108,53 @@ impl EcsApi for Ecs {
     ) -> Result<DeleteTaskDefinitionsResponse, Error> {
         task_definitions::delete(self, ctx, input)
     }
-    fn create_service(&self, ctx: &RequestContext, input: CreateServiceRequest) -> Result<CreateServiceResponse, Error> {
+    fn create_service(
+        &self,
+        ctx: &RequestContext,
+        input: CreateServiceRequest,
+    ) -> Result<CreateServiceResponse, Error> {
         services::create(self, ctx, input)
     }
-    fn update_service(&self, ctx: &RequestContext, input: UpdateServiceRequest) -> Result<UpdateServiceResponse, Error> {
+    fn update_service(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateServiceRequest,
+    ) -> Result<UpdateServiceResponse, Error> {
         services::update(self, ctx, input)
     }
-    fn describe_services(&self, ctx: &RequestContext, input: DescribeServicesRequest) -> Result<DescribeServicesResponse, Error> {
+    fn describe_services(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeServicesRequest,
+    ) -> Result<DescribeServicesResponse, Error> {
         services::describe(self, ctx, input)
     }
-    fn list_services(&self, ctx: &RequestContext, input: ListServicesRequest) -> Result<ListServicesResponse, Error> {
+    fn list_services(
+        &self,
+        ctx: &RequestContext,
+        input: ListServicesRequest,
+    ) -> Result<ListServicesResponse, Error> {
         services::list(self, ctx, input)
     }
-    fn delete_service(&self, ctx: &RequestContext, input: DeleteServiceRequest) -> Result<DeleteServiceResponse, Error> {
+    fn delete_service(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteServiceRequest,
+    ) -> Result<DeleteServiceResponse, Error> {
         services::delete(self, ctx, input)
     }
-    fn tag_resource(&self, ctx: &RequestContext, input: TagResourceRequest) -> Result<TagResourceResponse, Error> {
+    fn tag_resource(
+        &self,
+        ctx: &RequestContext,
+        input: TagResourceRequest,
+    ) -> Result<TagResourceResponse, Error> {
         tags::tag(self, ctx, input)
     }
-    fn untag_resource(&self, ctx: &RequestContext, input: UntagResourceRequest) -> Result<UntagResourceResponse, Error> {
+    fn untag_resource(
+        &self,
+        ctx: &RequestContext,
+        input: UntagResourceRequest,
+    ) -> Result<UntagResourceResponse, Error> {
         tags::untag(self, ctx, input)
     }
     fn list_tags_for_resource(
@@ -134,6 +180,10 @@ pub(crate) mod testing {
     }
 
     pub fn ctx() -> RequestContext {
-        RequestContext::for_tests("us-east-1", "123456789012", Timestamp::from_millis(1_700_000_000_000))
+        RequestContext::for_tests(
+            "us-east-1",
+            "123456789012",
+            Timestamp::from_millis(1_700_000_000_000),
+        )
     }
 }

@@ -42,7 +42,12 @@ pub fn cluster_key(ctx: &RequestContext, name: &str) -> String {
 /// `service/name`).
 pub fn service_name(reference: &str) -> String {
     match Arn::parse(reference) {
-        Some(a) => a.resource.rsplit('/').next().unwrap_or_default().to_string(),
+        Some(a) => a
+            .resource
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
         None => reference.to_string(),
     }
 }
@@ -74,7 +79,10 @@ pub fn task_def_ref(reference: &str) -> Option<TaskDefRef> {
         None => reference.to_string(),
     };
     let (family, revision) = match body.rsplit_once(':') {
-        Some((f, r)) => (f.to_string(), Some(r.parse::<i32>().ok().filter(|n| *n > 0)?)),
+        Some((f, r)) => (
+            f.to_string(),
+            Some(r.parse::<i32>().ok().filter(|n| *n > 0)?),
+        ),
         None => (body, None),
     };
     if family.is_empty() {
@@ -103,7 +111,9 @@ pub fn task_def_arn(ctx: &RequestContext, family: &str, revision: i32) -> String
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 255
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 #[cfg(test)]
@@ -112,11 +122,26 @@ mod tests {
 
     #[test]
     fn parses_task_definition_references() {
-        assert_eq!(task_def_ref("web"), Some(TaskDefRef { family: "web".into(), revision: None }));
-        assert_eq!(task_def_ref("web:3"), Some(TaskDefRef { family: "web".into(), revision: Some(3) }));
+        assert_eq!(
+            task_def_ref("web"),
+            Some(TaskDefRef {
+                family: "web".into(),
+                revision: None
+            })
+        );
+        assert_eq!(
+            task_def_ref("web:3"),
+            Some(TaskDefRef {
+                family: "web".into(),
+                revision: Some(3)
+            })
+        );
         assert_eq!(
             task_def_ref("arn:aws:ecs:us-east-1:123456789012:task-definition/web:7"),
-            Some(TaskDefRef { family: "web".into(), revision: Some(7) })
+            Some(TaskDefRef {
+                family: "web".into(),
+                revision: Some(7)
+            })
         );
         assert_eq!(task_def_ref("web:x"), None);
         assert_eq!(task_def_ref("web:0"), None);
@@ -126,8 +151,14 @@ mod tests {
     #[test]
     fn resolves_cluster_and_service_names() {
         assert_eq!(cluster_name(None), "default");
-        assert_eq!(cluster_name(Some("arn:aws:ecs:us-east-1:1:cluster/prod")), "prod");
-        assert_eq!(service_name("arn:aws:ecs:us-east-1:1:service/prod/api"), "api");
+        assert_eq!(
+            cluster_name(Some("arn:aws:ecs:us-east-1:1:cluster/prod")),
+            "prod"
+        );
+        assert_eq!(
+            service_name("arn:aws:ecs:us-east-1:1:service/prod/api"),
+            "api"
+        );
         assert_eq!(service_name("api"), "api");
         assert!(valid_name("blog-api_2"));
         assert!(!valid_name("blog api"));

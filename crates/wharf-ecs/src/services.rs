@@ -16,52 +16,79 @@ fn invalid(msg: impl Into<String>) -> Error {
 }
 
 /// The deployment configuration with AWS's defaults filled in and its bounds checked.
-fn deployment_configuration(given: Option<DeploymentConfiguration>) -> Result<DeploymentConfiguration, Error> {
+fn deployment_configuration(
+    given: Option<DeploymentConfiguration>,
+) -> Result<DeploymentConfiguration, Error> {
     let mut c = given.unwrap_or_default();
     let max = *c.maximum_percent.get_or_insert(200);
     let min = *c.minimum_healthy_percent.get_or_insert(100);
     if !(100..=2000).contains(&max) {
-        return Err(invalid(format!("deploymentConfiguration.maximumPercent must be between 100 and 2000, got {max}.")));
+        return Err(invalid(format!(
+            "deploymentConfiguration.maximumPercent must be between 100 and 2000, got {max}."
+        )));
     }
     if !(0..=100).contains(&min) {
-        return Err(invalid(format!("deploymentConfiguration.minimumHealthyPercent must be between 0 and 100, got {min}.")));
+        return Err(invalid(format!(
+            "deploymentConfiguration.minimumHealthyPercent must be between 0 and 100, got {min}."
+        )));
     }
     if c.deployment_circuit_breaker.is_none() {
-        c.deployment_circuit_breaker = Some(DeploymentCircuitBreaker { enable: false, rollback: false });
+        c.deployment_circuit_breaker = Some(DeploymentCircuitBreaker {
+            enable: false,
+            rollback: false,
+        });
     }
     Ok(c)
 }
 
 /// Checks the network configuration against the task definition and launch type.
-fn check_network(net: Option<&NetworkConfiguration>, def: &TaskDefinition, launch_type: &str) -> Result<(), Error> {
+fn check_network(
+    net: Option<&NetworkConfiguration>,
+    def: &TaskDefinition,
+    launch_type: &str,
+) -> Result<(), Error> {
     let awsvpc = def.network_mode.as_deref() == Some("awsvpc");
     let Some(vpc) = net.and_then(|n| n.awsvpc_configuration.as_ref()) else {
         if awsvpc {
-            return Err(invalid("Network Configuration must be provided when networkMode 'awsvpc' is specified."));
+            return Err(invalid(
+                "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
+            ));
         }
         return Ok(());
     };
     if !awsvpc {
-        return Err(invalid("Network Configuration is only valid for task definitions with networkMode 'awsvpc'."));
+        return Err(invalid(
+            "Network Configuration is only valid for task definitions with networkMode 'awsvpc'.",
+        ));
     }
     if vpc.subnets.is_empty() {
         return Err(invalid("subnets can not be empty."));
     }
     if vpc.subnets.len() > 16 {
-        return Err(invalid("awsvpcConfiguration.subnets can have at most 16 items."));
+        return Err(invalid(
+            "awsvpcConfiguration.subnets can have at most 16 items.",
+        ));
     }
     if let Some(bad) = vpc.subnets.iter().find(|s| !s.starts_with("subnet-")) {
-        return Err(invalid(format!("Invalid subnet id '{bad}' in awsvpcConfiguration.subnets.")));
+        return Err(invalid(format!(
+            "Invalid subnet id '{bad}' in awsvpcConfiguration.subnets."
+        )));
     }
     let sgs = vpc.security_groups.as_deref().unwrap_or_default();
     if sgs.len() > 5 {
-        return Err(invalid("awsvpcConfiguration.securityGroups can have at most 5 items."));
+        return Err(invalid(
+            "awsvpcConfiguration.securityGroups can have at most 5 items.",
+        ));
     }
     if let Some(bad) = sgs.iter().find(|s| !s.starts_with("sg-")) {
-        return Err(invalid(format!("Invalid security group id '{bad}' in awsvpcConfiguration.securityGroups.")));
+        return Err(invalid(format!(
+            "Invalid security group id '{bad}' in awsvpcConfiguration.securityGroups."
+        )));
     }
     if vpc.assign_public_ip.as_deref() == Some("ENABLED") && launch_type != "FARGATE" {
-        return Err(invalid("Assign public IP is not supported for this launch type."));
+        return Err(invalid(
+            "Assign public IP is not supported for this launch type.",
+        ));
     }
     Ok(())
 }
@@ -70,20 +97,33 @@ fn check_network(net: Option<&NetworkConfiguration>, def: &TaskDefinition, launc
 fn check_load_balancers(lbs: &[LoadBalancer], def: &TaskDefinition) -> Result<(), Error> {
     for lb in lbs {
         let Some(tg) = lb.target_group_arn.as_deref() else {
-            return Err(invalid("loadBalancers[].targetGroupArn is required for Application Load Balancers."));
+            return Err(invalid(
+                "loadBalancers[].targetGroupArn is required for Application Load Balancers.",
+            ));
         };
-        let is_tg = Arn::parse(tg).is_some_and(|a| a.service == "elasticloadbalancing" && a.resource.starts_with("targetgroup/"));
+        let is_tg = Arn::parse(tg).is_some_and(|a| {
+            a.service == "elasticloadbalancing" && a.resource.starts_with("targetgroup/")
+        });
         if !is_tg {
             return Err(invalid(format!("Invalid target group ARN '{tg}'.")));
         }
         let container = lb.container_name.as_deref().unwrap_or_default();
         let port = lb.container_port.unwrap_or_default();
-        let Some(c) = def.container_definitions.iter().flatten().find(|c| c.name.as_deref() == Some(container)) else {
+        let Some(c) = def
+            .container_definitions
+            .iter()
+            .flatten()
+            .find(|c| c.name.as_deref() == Some(container))
+        else {
             return Err(invalid(format!(
                 "The container {container} does not exist in the task definition."
             )));
         };
-        let has_port = c.port_mappings.iter().flatten().any(|p| p.container_port == Some(port));
+        let has_port = c
+            .port_mappings
+            .iter()
+            .flatten()
+            .any(|p| p.container_port == Some(port));
         if !has_port {
             return Err(invalid(format!(
                 "The container {container} did not have a container port {port} defined."
@@ -116,47 +156,85 @@ fn new_deployment(ecs: &Ecs, ctx: &RequestContext, service: &Service) -> Deploym
     }
 }
 
-fn resolve_definition(tx: &Tx<'_>, ctx: &RequestContext, reference: &str) -> Result<TaskDefinition, Error> {
+fn resolve_definition(
+    tx: &Tx<'_>,
+    ctx: &RequestContext,
+    reference: &str,
+) -> Result<TaskDefinition, Error> {
     let stored: StoredTaskDefinition = task_definitions::resolve_ref(tx, ctx, reference)?;
     if stored.definition.status.as_deref() != Some("ACTIVE") {
         return Err(Error::ClientException(format!(
             "TaskDefinition is inactive: {}",
-            stored.definition.task_definition_arn.as_deref().unwrap_or(reference)
+            stored
+                .definition
+                .task_definition_arn
+                .as_deref()
+                .unwrap_or(reference)
         )));
     }
     Ok(stored.definition)
 }
 
 /// `CreateService`.
-pub fn create(ecs: &Ecs, ctx: &RequestContext, input: CreateServiceRequest) -> Result<CreateServiceResponse, Error> {
+pub fn create(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    input: CreateServiceRequest,
+) -> Result<CreateServiceResponse, Error> {
     let name = input.service_name.clone();
     if !names::valid_name(&name) {
         return Err(invalid(format!(
             "Invalid service name '{name}': up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed."
         )));
     }
-    let strategy = input.scheduling_strategy.clone().unwrap_or_else(|| "REPLICA".into());
+    let strategy = input
+        .scheduling_strategy
+        .clone()
+        .unwrap_or_else(|| "REPLICA".into());
     let desired = match (strategy.as_str(), input.desired_count) {
-        ("REPLICA", None) => return Err(invalid("desiredCount is required when schedulingStrategy is REPLICA.")),
-        (_, Some(n)) if n < 0 => return Err(invalid(format!("desiredCount must be 0 or more, got {n}."))),
-        ("DAEMON", _) => return Err(invalid("The DAEMON scheduling strategy is not supported with the FARGATE launch type.")),
+        ("REPLICA", None) => {
+            return Err(invalid(
+                "desiredCount is required when schedulingStrategy is REPLICA.",
+            ))
+        }
+        (_, Some(n)) if n < 0 => {
+            return Err(invalid(format!("desiredCount must be 0 or more, got {n}.")))
+        }
+        ("DAEMON", _) => {
+            return Err(invalid(
+                "The DAEMON scheduling strategy is not supported with the FARGATE launch type.",
+            ))
+        }
         (_, n) => n.unwrap_or(0),
     };
     if input.capacity_provider_strategy.is_some() && input.launch_type.is_some() {
         return Err(invalid("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again."));
     }
-    let launch_type = input.launch_type.clone().unwrap_or_else(|| "FARGATE".into());
+    let launch_type = input
+        .launch_type
+        .clone()
+        .unwrap_or_else(|| "FARGATE".into());
     let lbs = input.load_balancers.clone().unwrap_or_default();
     if input.health_check_grace_period_seconds.is_some() && lbs.is_empty() {
-        return Err(invalid("Health check grace period is only valid for services configured to use load balancers"));
+        return Err(invalid(
+            "Health check grace period is only valid for services configured to use load balancers",
+        ));
     }
-    if let Some(g) = input.health_check_grace_period_seconds.filter(|g| !(0..=2_147_483_647).contains(g)) {
-        return Err(invalid(format!("healthCheckGracePeriodSeconds must be 0 or more, got {g}.")));
+    if let Some(g) = input
+        .health_check_grace_period_seconds
+        .filter(|g| !(0..=2_147_483_647).contains(g))
+    {
+        return Err(invalid(format!(
+            "healthCheckGracePeriodSeconds must be 0 or more, got {g}."
+        )));
     }
     let Some(td_ref) = input.task_definition.clone() else {
-        return Err(invalid("TaskDefinition must be specified for the ECS deployment controller."));
+        return Err(invalid(
+            "TaskDefinition must be specified for the ECS deployment controller.",
+        ));
     };
-    let deployment_configuration = deployment_configuration(input.deployment_configuration.clone())?;
+    let deployment_configuration =
+        deployment_configuration(input.deployment_configuration.clone())?;
     crate::tags::check(input.tags.as_deref().unwrap_or_default())?;
 
     let service = ecs.store.write(|tx| {
@@ -167,8 +245,11 @@ pub fn create(ecs: &Ecs, ctx: &RequestContext, input: CreateServiceRequest) -> R
         };
         let cluster_name = cluster.cluster_name.clone().unwrap_or_default();
         let def = resolve_definition(tx, ctx, &td_ref)?;
-        if launch_type == "FARGATE" && !def.compatibilities.iter().flatten().any(|c| c == "FARGATE") {
-            return Err(invalid("Task definition does not support launch_type FARGATE."));
+        if launch_type == "FARGATE" && !def.compatibilities.iter().flatten().any(|c| c == "FARGATE")
+        {
+            return Err(invalid(
+                "Task definition does not support launch_type FARGATE.",
+            ));
         }
         check_network(input.network_configuration.as_ref(), &def, &launch_type)?;
         check_load_balancers(&lbs, &def)?;
@@ -188,9 +269,17 @@ pub fn create(ecs: &Ecs, ctx: &RequestContext, input: CreateServiceRequest) -> R
             desired_count: Some(desired),
             running_count: Some(0),
             pending_count: Some(0),
-            launch_type: input.capacity_provider_strategy.is_none().then(|| launch_type.clone()),
+            launch_type: input
+                .capacity_provider_strategy
+                .is_none()
+                .then(|| launch_type.clone()),
             capacity_provider_strategy: input.capacity_provider_strategy.clone(),
-            platform_version: Some(input.platform_version.clone().unwrap_or_else(|| "LATEST".into())),
+            platform_version: Some(
+                input
+                    .platform_version
+                    .clone()
+                    .unwrap_or_else(|| "LATEST".into()),
+            ),
             platform_family: Some("Linux".into()),
             task_definition: def.task_definition_arn.clone(),
             deployment_configuration: Some(deployment_configuration),
@@ -200,17 +289,37 @@ pub fn create(ecs: &Ecs, ctx: &RequestContext, input: CreateServiceRequest) -> R
             placement_constraints: Some(input.placement_constraints.clone().unwrap_or_default()),
             placement_strategy: Some(input.placement_strategy.clone().unwrap_or_default()),
             network_configuration: input.network_configuration.clone(),
-            health_check_grace_period_seconds: input.health_check_grace_period_seconds.or(Some(0)).filter(|_| !lbs.is_empty()),
+            health_check_grace_period_seconds: input
+                .health_check_grace_period_seconds
+                .or(Some(0))
+                .filter(|_| !lbs.is_empty()),
             scheduling_strategy: Some(strategy.clone()),
-            deployment_controller: Some(input.deployment_controller.clone().unwrap_or(DeploymentController { r#type: "ECS".into() })),
+            deployment_controller: Some(input.deployment_controller.clone().unwrap_or(
+                DeploymentController {
+                    r#type: "ECS".into(),
+                },
+            )),
             tags: Some(input.tags.clone().unwrap_or_default()),
             created_by: Some(ctx.principal_arn.clone()),
             enable_ecs_managed_tags: Some(input.enable_ecs_managed_tags.unwrap_or(false)),
-            propagate_tags: Some(input.propagate_tags.clone().unwrap_or_else(|| "NONE".into())),
+            propagate_tags: Some(
+                input
+                    .propagate_tags
+                    .clone()
+                    .unwrap_or_else(|| "NONE".into()),
+            ),
             enable_execute_command: Some(input.enable_execute_command.unwrap_or(false)),
-            availability_zone_rebalancing: Some(input.availability_zone_rebalancing.clone().unwrap_or_else(|| "DISABLED".into())),
+            availability_zone_rebalancing: Some(
+                input
+                    .availability_zone_rebalancing
+                    .clone()
+                    .unwrap_or_else(|| "DISABLED".into()),
+            ),
             role_arn: lbs.first().map(|_| {
-                format!("arn:aws:iam::{}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS", ctx.account_id)
+                format!(
+                    "arn:aws:iam::{}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS",
+                    ctx.account_id
+                )
             }),
             ..Default::default()
         };
@@ -219,19 +328,26 @@ pub fn create(ecs: &Ecs, ctx: &RequestContext, input: CreateServiceRequest) -> R
         tx.put(SERVICES, &key, &service)?;
         Ok::<_, Error>(service)
     })?;
-    Ok(CreateServiceResponse { service: Some(service) })
+    Ok(CreateServiceResponse {
+        service: Some(service),
+    })
 }
 
 /// Loads an ACTIVE service for changing it.
-fn load_active(tx: &Tx<'_>, ctx: &RequestContext, cluster: Option<&str>, service: &str) -> Result<(String, Service), Error> {
+fn load_active(
+    tx: &Tx<'_>,
+    ctx: &RequestContext,
+    cluster: Option<&str>,
+    service: &str,
+) -> Result<(String, Service), Error> {
     let cluster = clusters::require_active(tx, ctx, cluster)?;
     let cluster_name = cluster.cluster_name.unwrap_or_default();
     let key = names::service_key(ctx, &cluster_name, &names::service_name(service));
     match tx.get::<Service>(SERVICES, &key)? {
         None => Err(Error::ServiceNotFoundException("Service not found.".into())),
-        Some(s) if s.status.as_deref() != Some("ACTIVE") => {
-            Err(Error::ServiceNotActiveException("Service was not ACTIVE.".into()))
-        }
+        Some(s) if s.status.as_deref() != Some("ACTIVE") => Err(Error::ServiceNotActiveException(
+            "Service was not ACTIVE.".into(),
+        )),
         Some(s) => Ok((key, s)),
     }
 }
@@ -239,7 +355,11 @@ fn load_active(tx: &Tx<'_>, ctx: &RequestContext, cluster: Option<&str>, service
 /// `UpdateService`: a new task definition, network or load balancer configuration, or
 /// `forceNewDeployment` starts a new PRIMARY deployment (the previous one becomes ACTIVE);
 /// a desired count change alone resizes the current one.
-pub fn update(ecs: &Ecs, ctx: &RequestContext, input: UpdateServiceRequest) -> Result<UpdateServiceResponse, Error> {
+pub fn update(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    input: UpdateServiceRequest,
+) -> Result<UpdateServiceResponse, Error> {
     if let Some(n) = input.desired_count.filter(|n| *n < 0) {
         return Err(invalid(format!("desiredCount must be 0 or more, got {n}.")));
     }
@@ -322,21 +442,28 @@ pub fn update(ecs: &Ecs, ctx: &RequestContext, input: UpdateServiceRequest) -> R
         tx.put(SERVICES, &key, &s)?;
         Ok::<_, Error>(s)
     })?;
-    Ok(UpdateServiceResponse { service: Some(service) })
+    Ok(UpdateServiceResponse {
+        service: Some(service),
+    })
 }
 
 /// `DescribeServices`: up to 10 services by name or ARN; unknown ones are `MISSING` failures.
-pub fn describe(ecs: &Ecs, ctx: &RequestContext, input: DescribeServicesRequest) -> Result<DescribeServicesResponse, Error> {
+pub fn describe(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    input: DescribeServicesRequest,
+) -> Result<DescribeServicesResponse, Error> {
     if input.services.len() > 10 {
         return Err(invalid("services can have a maximum of 10 items."));
     }
     let with_tags = input.include.iter().flatten().any(|i| i == "TAGS");
     ecs.store.read(|tx| {
-        let cluster = clusters::require_active(tx, ctx, input.cluster.as_deref())
-            .or_else(|e| match clusters::load(tx, ctx, &names::cluster_name(input.cluster.as_deref()))? {
+        let cluster = clusters::require_active(tx, ctx, input.cluster.as_deref()).or_else(|e| {
+            match clusters::load(tx, ctx, &names::cluster_name(input.cluster.as_deref()))? {
                 Some(c) => Ok(c),
                 None => Err(e),
-            })?;
+            }
+        })?;
         let cluster_name = cluster.cluster_name.unwrap_or_default();
         let mut services = vec![];
         let mut failures = vec![];
@@ -356,16 +483,27 @@ pub fn describe(ecs: &Ecs, ctx: &RequestContext, input: DescribeServicesRequest)
                 }),
             }
         }
-        Ok(DescribeServicesResponse { services: Some(services), failures: Some(failures) })
+        Ok(DescribeServicesResponse {
+            services: Some(services),
+            failures: Some(failures),
+        })
     })
 }
 
 /// `ListServices`: ARNs of the cluster's ACTIVE and DRAINING services.
-pub fn list(ecs: &Ecs, ctx: &RequestContext, input: ListServicesRequest) -> Result<ListServicesResponse, Error> {
+pub fn list(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    input: ListServicesRequest,
+) -> Result<ListServicesResponse, Error> {
     let max = match input.max_results {
         None => 10,
         Some(n) if (1..=100).contains(&n) => usize::try_from(n).unwrap_or(10),
-        Some(n) => return Err(invalid(format!("maxResults must be between 1 and 100, got {n}."))),
+        Some(n) => {
+            return Err(invalid(format!(
+                "maxResults must be between 1 and 100, got {n}."
+            )))
+        }
     };
     let all: Vec<(String, Service)> = ecs.store.read(|tx| {
         let cluster = clusters::require_active(tx, ctx, input.cluster.as_deref())?;
@@ -377,20 +515,33 @@ pub fn list(ecs: &Ecs, ctx: &RequestContext, input: ListServicesRequest) -> Resu
         .map(|(_, s)| s)
         .filter(|s| s.status.as_deref() != Some("INACTIVE"))
         .filter(|s| input.launch_type.is_none() || s.launch_type == input.launch_type)
-        .filter(|s| input.scheduling_strategy.is_none() || s.scheduling_strategy == input.scheduling_strategy)
+        .filter(|s| {
+            input.scheduling_strategy.is_none()
+                || s.scheduling_strategy == input.scheduling_strategy
+        })
         .filter_map(|s| s.service_arn)
         .collect();
-    let (page, next) = paginate(arns, |a| a.clone(), input.next_token.as_deref(), max).map_err(|_| clusters::invalid_token())?;
-    Ok(ListServicesResponse { service_arns: Some(page), next_token: next })
+    let (page, next) = paginate(arns, |a| a.clone(), input.next_token.as_deref(), max)
+        .map_err(|_| clusters::invalid_token())?;
+    Ok(ListServicesResponse {
+        service_arns: Some(page),
+        next_token: next,
+    })
 }
 
 /// `DeleteService`: refused while scaled above zero unless forced. The answer shows DRAINING;
 /// once no task of the service remains it is INACTIVE (the service controller stops the tasks).
-pub fn delete(ecs: &Ecs, ctx: &RequestContext, input: DeleteServiceRequest) -> Result<DeleteServiceResponse, Error> {
+pub fn delete(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    input: DeleteServiceRequest,
+) -> Result<DeleteServiceResponse, Error> {
     let service = ecs.store.write(|tx| {
         let (key, mut s) = load_active(tx, ctx, input.cluster.as_deref(), &input.service)?;
         if s.desired_count.unwrap_or(0) > 0 && !input.force.unwrap_or(false) {
-            return Err(invalid("The service cannot be stopped while it is scaled above 0."));
+            return Err(invalid(
+                "The service cannot be stopped while it is scaled above 0.",
+            ));
         }
         s.desired_count = Some(0);
         let running = s.running_count.unwrap_or(0) + s.pending_count.unwrap_or(0);
@@ -400,7 +551,9 @@ pub fn delete(ecs: &Ecs, ctx: &RequestContext, input: DeleteServiceRequest) -> R
         shown.status = Some("DRAINING".into());
         Ok::<_, Error>(shown)
     })?;
-    Ok(DeleteServiceResponse { service: Some(service) })
+    Ok(DeleteServiceResponse {
+        service: Some(service),
+    })
 }
 
 #[cfg(test)]
@@ -409,7 +562,15 @@ mod tests {
     use crate::testing::{ctx, ecs};
 
     fn setup(ecs: &Ecs) {
-        clusters::create(ecs, &ctx(), CreateClusterRequest { cluster_name: Some("blog-cluster".into()), ..Default::default() }).unwrap();
+        clusters::create(
+            ecs,
+            &ctx(),
+            CreateClusterRequest {
+                cluster_name: Some("blog-cluster".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let td: RegisterTaskDefinitionRequest = serde_json::from_value(serde_json::json!({
             "family": "blog-api", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
             "cpu": "512", "memory": "1024",
@@ -436,8 +597,14 @@ mod tests {
     fn creates_the_seed_service_with_one_primary_deployment() {
         let (_d, ecs) = ecs();
         setup(&ecs);
-        let s = create(&ecs, &ctx(), seed_service()).unwrap().service.unwrap();
-        assert_eq!(s.service_arn.as_deref(), Some("arn:aws:ecs:us-east-1:123456789012:service/blog-cluster/blog-api"));
+        let s = create(&ecs, &ctx(), seed_service())
+            .unwrap()
+            .service
+            .unwrap();
+        assert_eq!(
+            s.service_arn.as_deref(),
+            Some("arn:aws:ecs:us-east-1:123456789012:service/blog-cluster/blog-api")
+        );
         assert_eq!(s.status.as_deref(), Some("ACTIVE"));
         let deps = s.deployments.unwrap();
         assert_eq!(deps.len(), 1);
@@ -445,7 +612,9 @@ mod tests {
         assert_eq!(deps[0].rollout_state.as_deref(), Some("IN_PROGRESS"));
         assert!(deps[0].id.as_deref().unwrap().starts_with("ecs-svc/"));
         let again = create(&ecs, &ctx(), seed_service());
-        assert!(matches!(again, Err(Error::InvalidParameterException(m)) if m.contains("idempotent")));
+        assert!(
+            matches!(again, Err(Error::InvalidParameterException(m)) if m.contains("idempotent"))
+        );
     }
 
     #[test]
@@ -454,16 +623,26 @@ mod tests {
         setup(&ecs);
         let mut r = seed_service();
         r.network_configuration = None;
-        assert!(matches!(create(&ecs, &ctx(), r), Err(Error::InvalidParameterException(m)) if m.contains("Network Configuration")));
+        assert!(
+            matches!(create(&ecs, &ctx(), r), Err(Error::InvalidParameterException(m)) if m.contains("Network Configuration"))
+        );
         let mut r = seed_service();
         r.load_balancers.as_mut().unwrap()[0].container_port = Some(9000);
-        assert!(matches!(create(&ecs, &ctx(), r), Err(Error::InvalidParameterException(m)) if m.contains("container port 9000")));
+        assert!(
+            matches!(create(&ecs, &ctx(), r), Err(Error::InvalidParameterException(m)) if m.contains("container port 9000"))
+        );
         let mut r = seed_service();
         r.cluster = Some("nope".into());
-        assert!(matches!(create(&ecs, &ctx(), r), Err(Error::ClusterNotFoundException(_))));
+        assert!(matches!(
+            create(&ecs, &ctx(), r),
+            Err(Error::ClusterNotFoundException(_))
+        ));
         let mut r = seed_service();
         r.task_definition = Some("missing:1".into());
-        assert!(matches!(create(&ecs, &ctx(), r), Err(Error::ClientException(_))));
+        assert!(matches!(
+            create(&ecs, &ctx(), r),
+            Err(Error::ClientException(_))
+        ));
     }
 
     #[test]
@@ -481,13 +660,42 @@ mod tests {
         let deps = s.deployments.unwrap();
         assert_eq!(deps.len(), 2);
         assert_eq!(deps[0].status.as_deref(), Some("PRIMARY"));
-        assert!(deps[0].task_definition.as_deref().unwrap().ends_with("blog-api:2"));
+        assert!(deps[0]
+            .task_definition
+            .as_deref()
+            .unwrap()
+            .ends_with("blog-api:2"));
         assert_eq!(deps[1].status.as_deref(), Some("ACTIVE"));
-        let d = DeleteServiceRequest { cluster: Some("blog-cluster".into()), service: "blog-api".into(), force: None };
-        assert!(matches!(delete(&ecs, &ctx(), d.clone()), Err(Error::InvalidParameterException(_))));
-        let forced = DeleteServiceRequest { force: Some(true), ..d };
-        assert_eq!(delete(&ecs, &ctx(), forced).unwrap().service.unwrap().status.as_deref(), Some("DRAINING"));
-        let missing = UpdateServiceRequest { cluster: Some("blog-cluster".into()), service: "nope".into(), ..Default::default() };
-        assert!(matches!(update(&ecs, &ctx(), missing), Err(Error::ServiceNotFoundException(_))));
+        let d = DeleteServiceRequest {
+            cluster: Some("blog-cluster".into()),
+            service: "blog-api".into(),
+            force: None,
+        };
+        assert!(matches!(
+            delete(&ecs, &ctx(), d.clone()),
+            Err(Error::InvalidParameterException(_))
+        ));
+        let forced = DeleteServiceRequest {
+            force: Some(true),
+            ..d
+        };
+        assert_eq!(
+            delete(&ecs, &ctx(), forced)
+                .unwrap()
+                .service
+                .unwrap()
+                .status
+                .as_deref(),
+            Some("DRAINING")
+        );
+        let missing = UpdateServiceRequest {
+            cluster: Some("blog-cluster".into()),
+            service: "nope".into(),
+            ..Default::default()
+        };
+        assert!(matches!(
+            update(&ecs, &ctx(), missing),
+            Err(Error::ServiceNotFoundException(_))
+        ));
     }
 }

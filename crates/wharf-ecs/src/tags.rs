@@ -10,18 +10,26 @@ use wharf_store::Tx;
 /// Checks tags as ECS does: at most 50, keys 1-128 characters, no `aws:` prefix.
 pub fn check(tags: &[Tag]) -> Result<(), Error> {
     if tags.len() > 50 {
-        return Err(Error::InvalidParameterException("A resource can have at most 50 tags.".into()));
+        return Err(Error::InvalidParameterException(
+            "A resource can have at most 50 tags.".into(),
+        ));
     }
     for t in tags {
         let key = t.key.as_deref().unwrap_or_default();
         if key.is_empty() || key.chars().count() > 128 {
-            return Err(Error::InvalidParameterException(format!("Tag key '{key}' must be 1 to 128 characters long.")));
+            return Err(Error::InvalidParameterException(format!(
+                "Tag key '{key}' must be 1 to 128 characters long."
+            )));
         }
         if key.to_ascii_lowercase().starts_with("aws:") {
-            return Err(Error::InvalidParameterException(format!("Tag key '{key}' uses the reserved prefix 'aws:'.")));
+            return Err(Error::InvalidParameterException(format!(
+                "Tag key '{key}' uses the reserved prefix 'aws:'."
+            )));
         }
         if t.value.as_deref().unwrap_or_default().chars().count() > 256 {
-            return Err(Error::InvalidParameterException(format!("The value of tag '{key}' is longer than 256 characters.")));
+            return Err(Error::InvalidParameterException(format!(
+                "The value of tag '{key}' is longer than 256 characters."
+            )));
         }
     }
     Ok(())
@@ -35,15 +43,21 @@ fn with_tags<T>(
     f: impl FnOnce(&mut Vec<Tag>) -> T,
     write: bool,
 ) -> Result<T, Error> {
-    let not_found = || Error::ResourceNotFoundException(format!("The specified resource {arn} is not found."));
+    let not_found =
+        || Error::ResourceNotFoundException(format!("The specified resource {arn} is not found."));
     let a = Arn::parse(arn)
         .filter(|a| a.service == "ecs" && a.region == ctx.region && a.account == ctx.account_id)
-        .ok_or_else(|| Error::InvalidParameterException(format!("Invalid resource ARN '{arn}'.")))?;
+        .ok_or_else(|| {
+            Error::InvalidParameterException(format!("Invalid resource ARN '{arn}'."))
+        })?;
     let (kind, id) = a.resource_type_and_id();
     match kind {
         "cluster" => {
             let key = names::cluster_key(ctx, id);
-            let mut c: Cluster = tx.get(CLUSTERS, &key)?.filter(|c: &Cluster| c.status.as_deref() == Some("ACTIVE")).ok_or_else(not_found)?;
+            let mut c: Cluster = tx
+                .get(CLUSTERS, &key)?
+                .filter(|c: &Cluster| c.status.as_deref() == Some("ACTIVE"))
+                .ok_or_else(not_found)?;
             let out = f(c.tags.get_or_insert_with(Vec::new));
             if write {
                 tx.put(CLUSTERS, &key, &c)?;
@@ -61,9 +75,12 @@ fn with_tags<T>(
             Ok(out)
         }
         "task-definition" => {
-            let r = names::task_def_ref(id).filter(|r| r.revision.is_some()).ok_or_else(not_found)?;
+            let r = names::task_def_ref(id)
+                .filter(|r| r.revision.is_some())
+                .ok_or_else(not_found)?;
             let key = names::task_def_key(ctx, &r.family, r.revision.unwrap_or(0));
-            let mut d: StoredTaskDefinition = tx.get(TASK_DEFINITIONS, &key)?.ok_or_else(not_found)?;
+            let mut d: StoredTaskDefinition =
+                tx.get(TASK_DEFINITIONS, &key)?.ok_or_else(not_found)?;
             let out = f(&mut d.tags);
             if write {
                 tx.put(TASK_DEFINITIONS, &key, &d)?;
@@ -77,7 +94,11 @@ fn with_tags<T>(
 }
 
 /// `TagResource`: adds or overwrites tags.
-pub fn tag(ecs: &Ecs, ctx: &RequestContext, input: TagResourceRequest) -> Result<TagResourceResponse, Error> {
+pub fn tag(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    input: TagResourceRequest,
+) -> Result<TagResourceResponse, Error> {
     check(&input.tags)?;
     ecs.store.write(|tx| {
         let too_many = with_tags(
@@ -96,23 +117,41 @@ pub fn tag(ecs: &Ecs, ctx: &RequestContext, input: TagResourceRequest) -> Result
             true,
         )?;
         if too_many {
-            return Err(Error::InvalidParameterException("A resource can have at most 50 tags.".into()));
+            return Err(Error::InvalidParameterException(
+                "A resource can have at most 50 tags.".into(),
+            ));
         }
         Ok(TagResourceResponse {})
     })
 }
 
 /// `UntagResource`.
-pub fn untag(ecs: &Ecs, ctx: &RequestContext, input: UntagResourceRequest) -> Result<UntagResourceResponse, Error> {
+pub fn untag(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    input: UntagResourceRequest,
+) -> Result<UntagResourceResponse, Error> {
     ecs.store.write(|tx| {
-        with_tags(tx, ctx, &input.resource_arn, |tags| tags.retain(|t| !t.key.as_ref().is_some_and(|k| input.tag_keys.contains(k))), true)?;
+        with_tags(
+            tx,
+            ctx,
+            &input.resource_arn,
+            |tags| tags.retain(|t| !t.key.as_ref().is_some_and(|k| input.tag_keys.contains(k))),
+            true,
+        )?;
         Ok(UntagResourceResponse {})
     })
 }
 
 /// `ListTagsForResource`.
-pub fn list(ecs: &Ecs, ctx: &RequestContext, input: ListTagsForResourceRequest) -> Result<ListTagsForResourceResponse, Error> {
-    let tags = ecs.store.read(|tx| with_tags(tx, ctx, &input.resource_arn, |tags| tags.clone(), false))?;
+pub fn list(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    input: ListTagsForResourceRequest,
+) -> Result<ListTagsForResourceResponse, Error> {
+    let tags = ecs
+        .store
+        .read(|tx| with_tags(tx, ctx, &input.resource_arn, |tags| tags.clone(), false))?;
     Ok(ListTagsForResourceResponse { tags: Some(tags) })
 }
 
@@ -124,19 +163,64 @@ mod tests {
     #[test]
     fn tags_round_trip_on_a_cluster() {
         let (_d, ecs) = ecs();
-        let c = crate::clusters::create(&ecs, &ctx(), CreateClusterRequest { cluster_name: Some("c".into()), ..Default::default() })
-            .unwrap()
-            .cluster
-            .unwrap();
+        let c = crate::clusters::create(
+            &ecs,
+            &ctx(),
+            CreateClusterRequest {
+                cluster_name: Some("c".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .cluster
+        .unwrap();
         let arn = c.cluster_arn.unwrap();
-        let t = |k: &str, v: &str| Tag { key: Some(k.into()), value: Some(v.into()) };
-        tag(&ecs, &ctx(), TagResourceRequest { resource_arn: arn.clone(), tags: vec![t("env", "dev"), t("team", "a")] }).unwrap();
-        tag(&ecs, &ctx(), TagResourceRequest { resource_arn: arn.clone(), tags: vec![t("env", "prod")] }).unwrap();
-        untag(&ecs, &ctx(), UntagResourceRequest { resource_arn: arn.clone(), tag_keys: vec!["team".into()] }).unwrap();
-        let l = list(&ecs, &ctx(), ListTagsForResourceRequest { resource_arn: arn }).unwrap();
+        let t = |k: &str, v: &str| Tag {
+            key: Some(k.into()),
+            value: Some(v.into()),
+        };
+        tag(
+            &ecs,
+            &ctx(),
+            TagResourceRequest {
+                resource_arn: arn.clone(),
+                tags: vec![t("env", "dev"), t("team", "a")],
+            },
+        )
+        .unwrap();
+        tag(
+            &ecs,
+            &ctx(),
+            TagResourceRequest {
+                resource_arn: arn.clone(),
+                tags: vec![t("env", "prod")],
+            },
+        )
+        .unwrap();
+        untag(
+            &ecs,
+            &ctx(),
+            UntagResourceRequest {
+                resource_arn: arn.clone(),
+                tag_keys: vec!["team".into()],
+            },
+        )
+        .unwrap();
+        let l = list(
+            &ecs,
+            &ctx(),
+            ListTagsForResourceRequest { resource_arn: arn },
+        )
+        .unwrap();
         assert_eq!(l.tags.unwrap(), vec![t("env", "prod")]);
         assert!(check(&[t("aws:x", "y")]).is_err());
-        let missing = list(&ecs, &ctx(), ListTagsForResourceRequest { resource_arn: "arn:aws:ecs:us-east-1:123456789012:cluster/none".into() });
+        let missing = list(
+            &ecs,
+            &ctx(),
+            ListTagsForResourceRequest {
+                resource_arn: "arn:aws:ecs:us-east-1:123456789012:cluster/none".into(),
+            },
+        );
         assert!(matches!(missing, Err(Error::ResourceNotFoundException(_))));
     }
 }

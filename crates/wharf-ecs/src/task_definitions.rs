@@ -33,7 +33,12 @@ fn client(msg: impl Into<String>) -> Error {
 }
 
 /// Checks one container definition and fills in ECS's defaults.
-fn check_container(c: &mut ContainerDefinition, awsvpc: bool, fargate: bool, has_exec_role: bool) -> Result<(), Error> {
+fn check_container(
+    c: &mut ContainerDefinition,
+    awsvpc: bool,
+    fargate: bool,
+    has_exec_role: bool,
+) -> Result<(), Error> {
     let name = c.name.clone().unwrap_or_default();
     if name.is_empty() {
         return Err(client("Container.name should not be null or empty."));
@@ -44,7 +49,9 @@ fn check_container(c: &mut ContainerDefinition, awsvpc: bool, fargate: bool, has
         )));
     }
     if c.image.as_deref().unwrap_or("").trim().is_empty() {
-        return Err(client(format!("Container.image should not be null or empty (container '{name}').")));
+        return Err(client(format!(
+            "Container.image should not be null or empty (container '{name}')."
+        )));
     }
     if c.essential.is_none() {
         c.essential = Some(true);
@@ -52,8 +59,12 @@ fn check_container(c: &mut ContainerDefinition, awsvpc: bool, fargate: bool, has
     let mut seen_ports = HashSet::new();
     for pm in c.port_mappings.iter_mut().flatten() {
         let container_port = pm.container_port.unwrap_or(0);
-        if !(0..=65535).contains(&container_port) || pm.container_port.is_none() && pm.container_port_range.is_none() {
-            return Err(client(format!("Invalid containerPort {container_port} in container '{name}'.")));
+        if !(0..=65535).contains(&container_port)
+            || pm.container_port.is_none() && pm.container_port_range.is_none()
+        {
+            return Err(client(format!(
+                "Invalid containerPort {container_port} in container '{name}'."
+            )));
         }
         if awsvpc {
             match pm.host_port {
@@ -75,7 +86,8 @@ fn check_container(c: &mut ContainerDefinition, awsvpc: bool, fargate: bool, has
     }
     if let Some(hc) = c.health_check.as_mut() {
         let kind = hc.command.first().map(String::as_str).unwrap_or("");
-        if !matches!(kind, "CMD" | "CMD-SHELL" | "NONE") || (kind != "NONE" && hc.command.len() < 2) {
+        if !matches!(kind, "CMD" | "CMD-SHELL" | "NONE") || (kind != "NONE" && hc.command.len() < 2)
+        {
             return Err(client(format!(
                 "Container '{name}': healthCheck.command must start with CMD or CMD-SHELL followed by the command."
             )));
@@ -85,20 +97,33 @@ fn check_container(c: &mut ContainerDefinition, awsvpc: bool, fargate: bool, has
         let retries = *hc.retries.get_or_insert(3);
         let start = *hc.start_period.get_or_insert(0);
         if !(5..=300).contains(&interval) {
-            return Err(client(format!("Container '{name}': healthCheck.interval must be between 5 and 300 seconds.")));
+            return Err(client(format!(
+                "Container '{name}': healthCheck.interval must be between 5 and 300 seconds."
+            )));
         }
         if !(2..=120).contains(&timeout) {
-            return Err(client(format!("Container '{name}': healthCheck.timeout must be between 2 and 120 seconds.")));
+            return Err(client(format!(
+                "Container '{name}': healthCheck.timeout must be between 2 and 120 seconds."
+            )));
         }
         if !(1..=10).contains(&retries) {
-            return Err(client(format!("Container '{name}': healthCheck.retries must be between 1 and 10.")));
+            return Err(client(format!(
+                "Container '{name}': healthCheck.retries must be between 1 and 10."
+            )));
         }
         if !(0..=300).contains(&start) {
-            return Err(client(format!("Container '{name}': healthCheck.startPeriod must be between 0 and 300 seconds.")));
+            return Err(client(format!(
+                "Container '{name}': healthCheck.startPeriod must be between 0 and 300 seconds."
+            )));
         }
     }
     if let Some(log) = &c.log_configuration {
-        if fargate && !matches!(log.log_driver.as_str(), "awslogs" | "splunk" | "awsfirelens") {
+        if fargate
+            && !matches!(
+                log.log_driver.as_str(),
+                "awslogs" | "splunk" | "awsfirelens"
+            )
+        {
             return Err(client(format!(
                 "Fargate only supports the awslogs, splunk and awsfirelens log drivers; container '{name}' uses '{}'.",
                 log.log_driver
@@ -118,12 +143,16 @@ fn check_container(c: &mut ContainerDefinition, awsvpc: bool, fargate: bool, has
     }
     for s in c.secrets.iter().flatten() {
         if s.name.is_empty() || s.value_from.is_empty() {
-            return Err(client(format!("Container '{name}': every secret needs a name and a valueFrom.")));
+            return Err(client(format!(
+                "Container '{name}': every secret needs a name and a valueFrom."
+            )));
         }
     }
     for e in c.environment.iter().flatten() {
         if e.name.as_deref().unwrap_or("").is_empty() {
-            return Err(client(format!("Container '{name}': every environment variable needs a name.")));
+            return Err(client(format!(
+                "Container '{name}': every environment variable needs a name."
+            )));
         }
     }
     Ok(())
@@ -143,14 +172,19 @@ fn requires_attributes(def: &TaskDefinition) -> Vec<Attribute> {
         if c.health_check.is_some() {
             names.insert("ecs.capability.container-health-check");
         }
-        if c.log_configuration.as_ref().is_some_and(|l| l.log_driver == "awslogs") {
+        if c.log_configuration
+            .as_ref()
+            .is_some_and(|l| l.log_driver == "awslogs")
+        {
             names.insert("com.amazonaws.ecs.capability.logging-driver.awslogs");
             names.insert("com.amazonaws.ecs.capability.docker-remote-api.1.19");
             if def.execution_role_arn.is_some() {
                 names.insert("ecs.capability.execution-role-awslogs");
             }
         }
-        if def.execution_role_arn.is_some() && c.image.as_deref().is_some_and(|i| i.contains(".dkr.ecr.")) {
+        if def.execution_role_arn.is_some()
+            && c.image.as_deref().is_some_and(|i| i.contains(".dkr.ecr."))
+        {
             names.insert("ecs.capability.execution-role-ecr-pull");
         }
         for s in c.secrets.iter().flatten() {
@@ -166,7 +200,10 @@ fn requires_attributes(def: &TaskDefinition) -> Vec<Attribute> {
     }
     names
         .into_iter()
-        .map(|n| Attribute { name: n.to_string(), ..Default::default() })
+        .map(|n| Attribute {
+            name: n.to_string(),
+            ..Default::default()
+        })
         .collect()
 }
 
@@ -184,7 +221,11 @@ fn check_registration(input: &mut RegisterTaskDefinitionRequest) -> Result<(), E
     if input.container_definitions.len() > 10 {
         return Err(client("A task definition can have at most 10 containers."));
     }
-    let fargate = input.requires_compatibilities.iter().flatten().any(|c| c == "FARGATE");
+    let fargate = input
+        .requires_compatibilities
+        .iter()
+        .flatten()
+        .any(|c| c == "FARGATE");
     let awsvpc = input.network_mode.as_deref() == Some("awsvpc");
     if fargate && !awsvpc {
         return Err(client("Fargate only supports network mode 'awsvpc'."));
@@ -203,7 +244,9 @@ fn check_registration(input: &mut RegisterTaskDefinitionRequest) -> Result<(), E
     };
     if fargate {
         let (Some(cpu), Some(memory)) = (cpu, memory) else {
-            return Err(client("Fargate requires that 'cpu' and 'memory' be defined at the task level."));
+            return Err(client(
+                "Fargate requires that 'cpu' and 'memory' be defined at the task level.",
+            ));
         };
         if !fargate::valid_combination(cpu, memory) {
             return Err(client(format!(
@@ -214,7 +257,10 @@ fn check_registration(input: &mut RegisterTaskDefinitionRequest) -> Result<(), E
     input.cpu = cpu.map(|c| c.to_string());
     input.memory = memory.map(|m| m.to_string());
 
-    let has_exec_role = input.execution_role_arn.as_deref().is_some_and(|a| !a.is_empty());
+    let has_exec_role = input
+        .execution_role_arn
+        .as_deref()
+        .is_some_and(|a| !a.is_empty());
     let mut seen = HashSet::new();
     for c in &mut input.container_definitions {
         check_container(c, awsvpc, fargate, has_exec_role)?;
@@ -237,8 +283,14 @@ fn check_registration(input: &mut RegisterTaskDefinitionRequest) -> Result<(), E
             }
         }
     }
-    if !input.container_definitions.iter().any(|c| c.essential == Some(true)) {
-        return Err(client("Task definition does not have any essential container."));
+    if !input
+        .container_definitions
+        .iter()
+        .any(|c| c.essential == Some(true))
+    {
+        return Err(client(
+            "Task definition does not have any essential container.",
+        ));
     }
     for c in &input.container_definitions {
         for d in c.depends_on.iter().flatten() {
@@ -255,7 +307,11 @@ fn check_registration(input: &mut RegisterTaskDefinitionRequest) -> Result<(), E
 }
 
 /// `RegisterTaskDefinition`: the next revision of the family, atomically.
-pub fn register(ecs: &Ecs, ctx: &RequestContext, mut input: RegisterTaskDefinitionRequest) -> Result<RegisterTaskDefinitionResponse, Error> {
+pub fn register(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    mut input: RegisterTaskDefinitionRequest,
+) -> Result<RegisterTaskDefinitionResponse, Error> {
     check_registration(&mut input)?;
     let fargate_ok = input.network_mode.as_deref() == Some("awsvpc")
         && input.cpu.is_some()
@@ -300,8 +356,15 @@ pub fn register(ecs: &Ecs, ctx: &RequestContext, mut input: RegisterTaskDefiniti
             ..Default::default()
         };
         def.requires_attributes = Some(requires_attributes(&def));
-        let stored = StoredTaskDefinition { definition: def, tags: tags.clone() };
-        tx.put(TASK_DEFINITIONS, &names::task_def_key(ctx, &family, revision), &stored)?;
+        let stored = StoredTaskDefinition {
+            definition: def,
+            tags: tags.clone(),
+        };
+        tx.put(
+            TASK_DEFINITIONS,
+            &names::task_def_key(ctx, &family, revision),
+            &stored,
+        )?;
         Ok::<_, Error>(stored)
     })?;
     Ok(RegisterTaskDefinitionResponse {
@@ -311,11 +374,16 @@ pub fn register(ecs: &Ecs, ctx: &RequestContext, mut input: RegisterTaskDefiniti
 }
 
 /// Finds the revision `r` names: the given revision, or the family's latest ACTIVE one.
-pub fn resolve(tx: &Tx<'_>, ctx: &RequestContext, r: &TaskDefRef) -> Result<Option<StoredTaskDefinition>, StoreError> {
+pub fn resolve(
+    tx: &Tx<'_>,
+    ctx: &RequestContext,
+    r: &TaskDefRef,
+) -> Result<Option<StoredTaskDefinition>, StoreError> {
     match r.revision {
         Some(rev) => tx.get(TASK_DEFINITIONS, &names::task_def_key(ctx, &r.family, rev)),
         None => {
-            let all: Vec<(String, StoredTaskDefinition)> = tx.list(TASK_DEFINITIONS, &names::family_prefix(ctx, &r.family))?;
+            let all: Vec<(String, StoredTaskDefinition)> =
+                tx.list(TASK_DEFINITIONS, &names::family_prefix(ctx, &r.family))?;
             Ok(all
                 .into_iter()
                 .rev()
@@ -326,7 +394,11 @@ pub fn resolve(tx: &Tx<'_>, ctx: &RequestContext, r: &TaskDefRef) -> Result<Opti
 }
 
 /// Resolves a user's reference, or the error ECS gives for one it cannot describe.
-pub fn resolve_ref(tx: &Tx<'_>, ctx: &RequestContext, reference: &str) -> Result<StoredTaskDefinition, Error> {
+pub fn resolve_ref(
+    tx: &Tx<'_>,
+    ctx: &RequestContext,
+    reference: &str,
+) -> Result<StoredTaskDefinition, Error> {
     let r = names::task_def_ref(reference).ok_or_else(|| {
         client(format!("Invalid task definition '{reference}': use family, family:revision or the task definition ARN."))
     })?;
@@ -334,8 +406,14 @@ pub fn resolve_ref(tx: &Tx<'_>, ctx: &RequestContext, reference: &str) -> Result
 }
 
 /// `DescribeTaskDefinition`.
-pub fn describe(ecs: &Ecs, ctx: &RequestContext, input: DescribeTaskDefinitionRequest) -> Result<DescribeTaskDefinitionResponse, Error> {
-    let stored = ecs.store.read(|tx| resolve_ref(tx, ctx, &input.task_definition))?;
+pub fn describe(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    input: DescribeTaskDefinitionRequest,
+) -> Result<DescribeTaskDefinitionResponse, Error> {
+    let stored = ecs
+        .store
+        .read(|tx| resolve_ref(tx, ctx, &input.task_definition))?;
     let with_tags = input.include.iter().flatten().any(|i| i == "TAGS");
     Ok(DescribeTaskDefinitionResponse {
         task_definition: Some(stored.definition),
@@ -344,34 +422,58 @@ pub fn describe(ecs: &Ecs, ctx: &RequestContext, input: DescribeTaskDefinitionRe
 }
 
 fn all_revisions(ecs: &Ecs, ctx: &RequestContext) -> Result<Vec<TaskDefinition>, Error> {
-    let all: Vec<(String, StoredTaskDefinition)> =
-        ecs.store.read(|tx| tx.list(TASK_DEFINITIONS, &names::scope(ctx)))?;
+    let all: Vec<(String, StoredTaskDefinition)> = ecs
+        .store
+        .read(|tx| tx.list(TASK_DEFINITIONS, &names::scope(ctx)))?;
     Ok(all.into_iter().map(|(_, s)| s.definition).collect())
 }
 
 /// The sort key of a revision: family, then zero-padded revision.
 fn order_key(d: &TaskDefinition) -> String {
-    format!("{}/{:010}", d.family.as_deref().unwrap_or_default(), d.revision.unwrap_or(0))
+    format!(
+        "{}/{:010}",
+        d.family.as_deref().unwrap_or_default(),
+        d.revision.unwrap_or(0)
+    )
 }
 
 /// `ListTaskDefinitions`: ARNs, filtered by exact family and status, sorted, paginated.
-pub fn list(ecs: &Ecs, ctx: &RequestContext, input: ListTaskDefinitionsRequest) -> Result<ListTaskDefinitionsResponse, Error> {
+pub fn list(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    input: ListTaskDefinitionsRequest,
+) -> Result<ListTaskDefinitionsResponse, Error> {
     let max = crate::clusters::page_size(input.max_results)?;
     let status = input.status.unwrap_or_else(|| "ACTIVE".into());
     let descending = input.sort.as_deref() == Some("DESC");
     let mut defs: Vec<TaskDefinition> = all_revisions(ecs, ctx)?
         .into_iter()
         .filter(|d| d.status.as_deref() == Some(status.as_str()))
-        .filter(|d| input.family_prefix.as_ref().is_none_or(|f| d.family.as_ref() == Some(f)))
+        .filter(|d| {
+            input
+                .family_prefix
+                .as_ref()
+                .is_none_or(|f| d.family.as_ref() == Some(f))
+        })
         .collect();
     defs.sort_by_key(order_key);
     if descending {
         defs.reverse();
     }
-    let (page, next) = paginate_ordered(defs, order_key, input.next_token.as_deref(), max, descending)
-        .map_err(|_| crate::clusters::invalid_token())?;
+    let (page, next) = paginate_ordered(
+        defs,
+        order_key,
+        input.next_token.as_deref(),
+        max,
+        descending,
+    )
+    .map_err(|_| crate::clusters::invalid_token())?;
     Ok(ListTaskDefinitionsResponse {
-        task_definition_arns: Some(page.into_iter().filter_map(|d| d.task_definition_arn).collect()),
+        task_definition_arns: Some(
+            page.into_iter()
+                .filter_map(|d| d.task_definition_arn)
+                .collect(),
+        ),
         next_token: next,
     })
 }
@@ -392,7 +494,12 @@ pub fn list_families(
     let status = input.status.unwrap_or_else(|| "ACTIVE".into());
     let names: Vec<String> = families
         .into_iter()
-        .filter(|(f, _)| input.family_prefix.as_ref().is_none_or(|p| f.starts_with(p.as_str())))
+        .filter(|(f, _)| {
+            input
+                .family_prefix
+                .as_ref()
+                .is_none_or(|p| f.starts_with(p.as_str()))
+        })
         .filter(|(_, active)| match status.as_str() {
             "ACTIVE" => *active,
             "INACTIVE" => !*active,
@@ -400,9 +507,18 @@ pub fn list_families(
         })
         .map(|(f, _)| f)
         .collect();
-    let (page, next) = paginate_ordered(names, |f| f.clone(), input.next_token.as_deref(), max, false)
-        .map_err(|_| crate::clusters::invalid_token())?;
-    Ok(ListTaskDefinitionFamiliesResponse { families: Some(page), next_token: next })
+    let (page, next) = paginate_ordered(
+        names,
+        |f| f.clone(),
+        input.next_token.as_deref(),
+        max,
+        false,
+    )
+    .map_err(|_| crate::clusters::invalid_token())?;
+    Ok(ListTaskDefinitionFamiliesResponse {
+        families: Some(page),
+        next_token: next,
+    })
 }
 
 /// Parses a reference that must name a revision (deregister and delete).
@@ -425,8 +541,9 @@ pub fn deregister(
     let (family, rev) = revision_ref(&input.task_definition)?;
     let def = ecs.store.write(|tx| {
         let key = names::task_def_key(ctx, &family, rev);
-        let mut stored: StoredTaskDefinition =
-            tx.get(TASK_DEFINITIONS, &key)?.ok_or_else(|| client("The specified task definition does not exist."))?;
+        let mut stored: StoredTaskDefinition = tx
+            .get(TASK_DEFINITIONS, &key)?
+            .ok_or_else(|| client("The specified task definition does not exist."))?;
         if stored.definition.status.as_deref() == Some("ACTIVE") {
             stored.definition.status = Some("INACTIVE".into());
             stored.definition.deregistered_at = Some(ctx.now);
@@ -434,13 +551,21 @@ pub fn deregister(
         }
         Ok::<_, Error>(stored.definition)
     })?;
-    Ok(DeregisterTaskDefinitionResponse { task_definition: Some(def) })
+    Ok(DeregisterTaskDefinitionResponse {
+        task_definition: Some(def),
+    })
 }
 
 /// `DeleteTaskDefinitions`: INACTIVE revisions move to DELETE_IN_PROGRESS; others fail.
-pub fn delete(ecs: &Ecs, ctx: &RequestContext, input: DeleteTaskDefinitionsRequest) -> Result<DeleteTaskDefinitionsResponse, Error> {
+pub fn delete(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    input: DeleteTaskDefinitionsRequest,
+) -> Result<DeleteTaskDefinitionsResponse, Error> {
     if input.task_definitions.is_empty() || input.task_definitions.len() > 10 {
-        return Err(Error::InvalidParameterException("taskDefinitions must have between 1 and 10 items.".into()));
+        return Err(Error::InvalidParameterException(
+            "taskDefinitions must have between 1 and 10 items.".into(),
+        ));
     }
     ecs.store.write(|tx| {
         let mut done = vec![];
@@ -506,19 +631,42 @@ mod tests {
     #[test]
     fn registers_consecutive_revisions_with_ecs_defaults() {
         let (_d, ecs) = ecs();
-        let a = register(&ecs, &ctx(), seed_request()).unwrap().task_definition.unwrap();
-        let b = register(&ecs, &ctx(), seed_request()).unwrap().task_definition.unwrap();
+        let a = register(&ecs, &ctx(), seed_request())
+            .unwrap()
+            .task_definition
+            .unwrap();
+        let b = register(&ecs, &ctx(), seed_request())
+            .unwrap()
+            .task_definition
+            .unwrap();
         assert_eq!(a.revision, Some(1));
         assert_eq!(b.revision, Some(2));
-        assert_eq!(b.task_definition_arn.as_deref(), Some("arn:aws:ecs:us-east-1:123456789012:task-definition/blog-api:2"));
+        assert_eq!(
+            b.task_definition_arn.as_deref(),
+            Some("arn:aws:ecs:us-east-1:123456789012:task-definition/blog-api:2")
+        );
         let c = &a.container_definitions.unwrap()[0];
         assert_eq!(c.essential, Some(true));
         assert_eq!(c.port_mappings.as_ref().unwrap()[0].host_port, Some(8000));
         let hc = c.health_check.as_ref().unwrap();
-        assert_eq!((hc.interval, hc.timeout, hc.retries, hc.start_period), (Some(30), Some(5), Some(3), Some(0)));
-        assert_eq!(c.secrets.as_ref().unwrap()[0].value_from, "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf");
-        assert_eq!(a.compatibilities, Some(vec!["EC2".to_string(), "FARGATE".to_string()]));
-        let attrs: Vec<String> = a.requires_attributes.unwrap().into_iter().map(|a| a.name).collect();
+        assert_eq!(
+            (hc.interval, hc.timeout, hc.retries, hc.start_period),
+            (Some(30), Some(5), Some(3), Some(0))
+        );
+        assert_eq!(
+            c.secrets.as_ref().unwrap()[0].value_from,
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
+        );
+        assert_eq!(
+            a.compatibilities,
+            Some(vec!["EC2".to_string(), "FARGATE".to_string()])
+        );
+        let attrs: Vec<String> = a
+            .requires_attributes
+            .unwrap()
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
         assert!(attrs.contains(&"ecs.capability.secrets.asm.environment-variables".to_string()));
     }
 
@@ -532,17 +680,25 @@ mod tests {
         assert_eq!(e, Error::ClientException("No Fargate configuration exists for given values: 256 CPU, 4096 memory. See the Amazon ECS documentation for the valid values.".into()));
         let mut r = seed_request();
         r.network_mode = Some("bridge".into());
-        assert!(matches!(register(&ecs, &ctx(), r), Err(Error::ClientException(m)) if m.contains("awsvpc")));
+        assert!(
+            matches!(register(&ecs, &ctx(), r), Err(Error::ClientException(m)) if m.contains("awsvpc"))
+        );
         let mut r = seed_request();
         let dup = r.container_definitions[0].clone();
         r.container_definitions.push(dup);
-        assert!(matches!(register(&ecs, &ctx(), r), Err(Error::ClientException(m)) if m.contains("unique")));
+        assert!(
+            matches!(register(&ecs, &ctx(), r), Err(Error::ClientException(m)) if m.contains("unique"))
+        );
         let mut r = seed_request();
         r.execution_role_arn = None;
-        assert!(matches!(register(&ecs, &ctx(), r), Err(Error::ClientException(m)) if m.contains("execution role")));
+        assert!(
+            matches!(register(&ecs, &ctx(), r), Err(Error::ClientException(m)) if m.contains("execution role"))
+        );
         let mut r = seed_request();
         r.container_definitions[0].essential = Some(false);
-        assert!(matches!(register(&ecs, &ctx(), r), Err(Error::ClientException(m)) if m.contains("essential")));
+        assert!(
+            matches!(register(&ecs, &ctx(), r), Err(Error::ClientException(m)) if m.contains("essential"))
+        );
         // nothing was stored by the refusals
         let l = list(&ecs, &ctx(), ListTaskDefinitionsRequest::default()).unwrap();
         assert!(l.task_definition_arns.unwrap().is_empty());
@@ -555,7 +711,10 @@ mod tests {
         r.cpu = Some("1 vCPU".into());
         r.memory = Some("2 GB".into());
         let d = register(&ecs, &ctx(), r).unwrap().task_definition.unwrap();
-        assert_eq!((d.cpu.as_deref(), d.memory.as_deref()), (Some("1024"), Some("2048")));
+        assert_eq!(
+            (d.cpu.as_deref(), d.memory.as_deref()),
+            (Some("1024"), Some("2048"))
+        );
     }
 
     #[test]
@@ -564,18 +723,65 @@ mod tests {
         for _ in 0..3 {
             register(&ecs, &ctx(), seed_request()).unwrap();
         }
-        deregister(&ecs, &ctx(), DeregisterTaskDefinitionRequest { task_definition: "blog-api:3".into() }).unwrap();
-        let d = describe(&ecs, &ctx(), DescribeTaskDefinitionRequest { task_definition: "blog-api".into(), include: None }).unwrap();
+        deregister(
+            &ecs,
+            &ctx(),
+            DeregisterTaskDefinitionRequest {
+                task_definition: "blog-api:3".into(),
+            },
+        )
+        .unwrap();
+        let d = describe(
+            &ecs,
+            &ctx(),
+            DescribeTaskDefinitionRequest {
+                task_definition: "blog-api".into(),
+                include: None,
+            },
+        )
+        .unwrap();
         assert_eq!(d.task_definition.unwrap().revision, Some(2));
-        let d3 = describe(&ecs, &ctx(), DescribeTaskDefinitionRequest { task_definition: "blog-api:3".into(), include: None }).unwrap();
-        assert_eq!(d3.task_definition.unwrap().status.as_deref(), Some("INACTIVE"));
-        let del = delete(&ecs, &ctx(), DeleteTaskDefinitionsRequest { task_definitions: vec!["blog-api:3".into(), "blog-api:1".into()] }).unwrap();
-        assert_eq!(del.task_definitions.unwrap()[0].status.as_deref(), Some("DELETE_IN_PROGRESS"));
+        let d3 = describe(
+            &ecs,
+            &ctx(),
+            DescribeTaskDefinitionRequest {
+                task_definition: "blog-api:3".into(),
+                include: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            d3.task_definition.unwrap().status.as_deref(),
+            Some("INACTIVE")
+        );
+        let del = delete(
+            &ecs,
+            &ctx(),
+            DeleteTaskDefinitionsRequest {
+                task_definitions: vec!["blog-api:3".into(), "blog-api:1".into()],
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            del.task_definitions.unwrap()[0].status.as_deref(),
+            Some("DELETE_IN_PROGRESS")
+        );
         assert_eq!(del.failures.unwrap().len(), 1);
-        let fams = list_families(&ecs, &ctx(), ListTaskDefinitionFamiliesRequest::default()).unwrap();
+        let fams =
+            list_families(&ecs, &ctx(), ListTaskDefinitionFamiliesRequest::default()).unwrap();
         assert_eq!(fams.families.unwrap(), vec!["blog-api".to_string()]);
-        let e = describe(&ecs, &ctx(), DescribeTaskDefinitionRequest { task_definition: "nope".into(), include: None });
-        assert_eq!(e.unwrap_err(), Error::ClientException("Unable to describe task definition.".into()));
+        let e = describe(
+            &ecs,
+            &ctx(),
+            DescribeTaskDefinitionRequest {
+                task_definition: "nope".into(),
+                include: None,
+            },
+        );
+        assert_eq!(
+            e.unwrap_err(),
+            Error::ClientException("Unable to describe task definition.".into())
+        );
     }
 
     #[test]
@@ -590,7 +796,12 @@ mod tests {
             let page = list(
                 &ecs,
                 &ctx(),
-                ListTaskDefinitionsRequest { sort: Some("DESC".into()), max_results: Some(2), next_token: token, ..Default::default() },
+                ListTaskDefinitionsRequest {
+                    sort: Some("DESC".into()),
+                    max_results: Some(2),
+                    next_token: token,
+                    ..Default::default()
+                },
             )
             .unwrap();
             seen.extend(page.task_definition_arns.unwrap());

@@ -80,10 +80,7 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let mut conn = match self.take_reader() {
-            Ok(c) => c,
-            Err(e) => return Err(e.into()),
-        };
+        let mut conn = self.take_reader()?;
         let result = (|| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Deferred)
@@ -156,7 +153,11 @@ pub struct Tx<'c> {
 
 impl Tx<'_> {
     /// The record `key` of `table`.
-    pub fn get<T: DeserializeOwned>(&self, table: &str, key: &str) -> Result<Option<T>, StoreError> {
+    pub fn get<T: DeserializeOwned>(
+        &self,
+        table: &str,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT value FROM records WHERE tbl = ?1 AND key = ?2")?;
@@ -199,19 +200,24 @@ impl Tx<'_> {
     /// Creates or replaces the record `key` of `table`.
     pub fn put<T: Serialize>(&self, table: &str, key: &str, value: &T) -> Result<(), StoreError> {
         let text = encode(table, key, value)?;
-        let mut stmt = self
-            .conn
-            .prepare_cached("INSERT OR REPLACE INTO records (tbl, key, value) VALUES (?1, ?2, ?3)")?;
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT OR REPLACE INTO records (tbl, key, value) VALUES (?1, ?2, ?3)",
+        )?;
         stmt.execute(params![table, key, text])?;
         Ok(())
     }
 
     /// Creates the record `key` of `table` unless it exists; returns whether it was created.
-    pub fn insert<T: Serialize>(&self, table: &str, key: &str, value: &T) -> Result<bool, StoreError> {
+    pub fn insert<T: Serialize>(
+        &self,
+        table: &str,
+        key: &str,
+        value: &T,
+    ) -> Result<bool, StoreError> {
         let text = encode(table, key, value)?;
-        let mut stmt = self
-            .conn
-            .prepare_cached("INSERT OR IGNORE INTO records (tbl, key, value) VALUES (?1, ?2, ?3)")?;
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT OR IGNORE INTO records (tbl, key, value) VALUES (?1, ?2, ?3)",
+        )?;
         Ok(stmt.execute(params![table, key, text])? == 1)
     }
 
@@ -314,7 +320,10 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
-        assert_eq!(store.read(|tx| tx.get::<i64>("seq", "n")).unwrap(), Some(200));
+        assert_eq!(
+            store.read(|tx| tx.get::<i64>("seq", "n")).unwrap(),
+            Some(200)
+        );
     }
 
     #[test]
@@ -326,6 +335,9 @@ mod tests {
             store.write(|tx| tx.put("t", "k", &"v")).unwrap();
         }
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.read(|tx| tx.get::<String>("t", "k")).unwrap(), Some("v".into()));
+        assert_eq!(
+            store.read(|tx| tx.get::<String>("t", "k")).unwrap(),
+            Some("v".into())
+        );
     }
 }

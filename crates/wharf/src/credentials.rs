@@ -49,7 +49,8 @@ pub fn load_or_create(path: &Path, account_id: &str) -> anyhow::Result<(RootKeys
         write_private(path, &text).with_context(|| format!("cannot write {}", path.display()))?;
         true
     };
-    let text = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let secrets = parse(&text);
     if secrets.is_empty() {
         anyhow::bail!(

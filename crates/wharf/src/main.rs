@@ -34,7 +34,10 @@ fn main() -> anyhow::Result<()> {
         Command::Server(args) => server::run(args),
         Command::Version => {
             println!("wharf {}", env!("CARGO_PKG_VERSION"));
-            println!("API models generated from botocore {}", config::BOTOCORE_VERSION);
+            println!(
+                "API models generated from botocore {}",
+                config::BOTOCORE_VERSION
+            );
             Ok(())
         }
     }

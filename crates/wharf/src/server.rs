@@ -32,19 +32,28 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let data_dir = args.data_dir();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
-    let store = Arc::new(
-        Store::open(&data_dir.join("wharf.db"))
-            .with_context(|| format!("cannot open the state database in {}", data_dir.display()))?,
-    );
+    let store =
+        Arc::new(Store::open(&data_dir.join("wharf.db")).with_context(|| {
+            format!("cannot open the state database in {}", data_dir.display())
+        })?);
     let creds_path = data_dir.join("credentials");
     let (keys, created) = credentials::load_or_create(&creds_path, &args.account_id)?;
 
     let ids: Arc<dyn IdGen> = Arc::new(RandomIds);
     let services: Vec<Arc<dyn ServiceHandler>> = vec![
-        Arc::new(wharf_ecs::generated::Handler(wharf_ecs::Ecs::new(store.clone(), ids.clone()))),
-        Arc::new(wharf_iam::iam_generated::Handler(wharf_iam::Iam::new(store.clone(), ids.clone()))),
+        Arc::new(wharf_ecs::generated::Handler(wharf_ecs::Ecs::new(
+            store.clone(),
+            ids.clone(),
+        ))),
+        Arc::new(wharf_iam::iam_generated::Handler(wharf_iam::Iam::new(
+            store.clone(),
+            ids.clone(),
+        ))),
         Arc::new(wharf_iam::sts_generated::Handler(wharf_iam::Sts::new())),
-        Arc::new(wharf_ec2::generated::Handler(wharf_ec2::Ec2::new(store.clone(), ids.clone()))),
+        Arc::new(wharf_ec2::generated::Handler(wharf_ec2::Ec2::new(
+            store.clone(),
+            ids.clone(),
+        ))),
     ];
     let gateway = Arc::new(Gateway::new(
         services,
@@ -62,12 +71,20 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}: is another wharf (or LocalStack) running? pick another --port"))?;
-    let local = listener.local_addr().context("cannot read the bound address")?;
+    let local = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
     let endpoint = format!("http://{local}");
 
     let router = axum::Router::new().fallback(move |req| gateway.clone().handle(req));
 
-    banner(&endpoint, &data_dir, &creds_path, created, args.accept_any_credentials);
+    banner(
+        &endpoint,
+        &data_dir,
+        &creds_path,
+        created,
+        args.accept_any_credentials,
+    );
     write_endpoint_file(&data_dir, &endpoint)?;
     info!(%endpoint, data_dir = %data_dir.display(), "wharf started");
 
@@ -80,19 +97,31 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn banner(endpoint: &str, data_dir: &std::path::Path, creds: &std::path::Path, created: bool, any: bool) {
+fn banner(
+    endpoint: &str,
+    data_dir: &std::path::Path,
+    creds: &std::path::Path,
+    created: bool,
+    any: bool,
+) {
     println!("wharf listening on {endpoint}");
     println!("  data directory: {}", data_dir.display());
     if any {
         println!("  credentials: any access key is accepted (--accept-any-credentials)");
     } else if created {
         if let Some((key, secret)) = credentials::first_key(creds) {
-            println!("  root credentials were created (shown once; kept in {}):", creds.display());
+            println!(
+                "  root credentials were created (shown once; kept in {}):",
+                creds.display()
+            );
             println!("    export AWS_ACCESS_KEY_ID={key}");
             println!("    export AWS_SECRET_ACCESS_KEY={secret}");
         }
     } else {
-        println!("  root credentials: export AWS_SHARED_CREDENTIALS_FILE={}", creds.display());
+        println!(
+            "  root credentials: export AWS_SHARED_CREDENTIALS_FILE={}",
+            creds.display()
+        );
     }
     println!("  try: aws --endpoint-url {endpoint} --region us-east-1 ecs list-clusters");
 }

@@ -62,8 +62,14 @@ impl Params {
 }
 
 /// Decodes the input structure `shape` from the parameters.
-pub fn decode(model: &ServiceModel, shape: ShapeId, params: &Params, flavor: Flavor) -> Result<Value, String> {
-    Ok(decode_struct(model, shape, "", params, flavor)?.unwrap_or_else(|| Value::Object(Map::new())))
+pub fn decode(
+    model: &ServiceModel,
+    shape: ShapeId,
+    params: &Params,
+    flavor: Flavor,
+) -> Result<Value, String> {
+    Ok(decode_struct(model, shape, "", params, flavor)?
+        .unwrap_or_else(|| Value::Object(Map::new())))
 }
 
 fn member_key(member: &Member, flavor: Flavor) -> String {
@@ -111,7 +117,11 @@ fn decode_struct(
             obj.insert(member.name.to_string(), v);
         }
     }
-    Ok(if obj.is_empty() && !prefix.is_empty() { None } else { Some(Value::Object(obj)) })
+    Ok(if obj.is_empty() && !prefix.is_empty() {
+        None
+    } else {
+        Some(Value::Object(obj))
+    })
 }
 
 fn decode_value(
@@ -148,7 +158,11 @@ fn decode_value(
             Ok(Some(Value::Array(items)))
         }
         Kind::Map => {
-            let entry_prefix = if flattened { key.to_string() } else { join(key, "entry") };
+            let entry_prefix = if flattened {
+                key.to_string()
+            } else {
+                join(key, "entry")
+            };
             let key_name = s.key_name.unwrap_or("key");
             let value_name = s.value_name.unwrap_or("value");
             let mut map = Map::new();
@@ -160,8 +174,15 @@ fn decode_value(
                 let Some(k) = params.get(&join(&entry, key_name)) else {
                     return Err(format!("the map entry '{entry}' has no {key_name}"));
                 };
-                let v = decode_value(model, s.target, &join(&entry, value_name), params, flavor, false)?
-                    .unwrap_or(Value::Null);
+                let v = decode_value(
+                    model,
+                    s.target,
+                    &join(&entry, value_name),
+                    params,
+                    flavor,
+                    false,
+                )?
+                .unwrap_or(Value::Null);
                 map.insert(k.to_string(), v);
             }
             Ok(Some(Value::Object(map)))
@@ -174,9 +195,17 @@ fn decode_value(
 }
 
 fn scalar(kind: Kind, key: &str, text: &str) -> Result<Value, String> {
-    let bad = |what: &str| format!("Value '{text}' at '{key}' failed to satisfy constraint: Member must be of type {what}");
+    let bad = |what: &str| {
+        format!(
+            "Value '{text}' at '{key}' failed to satisfy constraint: Member must be of type {what}"
+        )
+    };
     match kind {
-        Kind::Integer | Kind::Long => text.trim().parse::<i64>().map(Value::from).map_err(|_| bad("integer")),
+        Kind::Integer | Kind::Long => text
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| bad("integer")),
         Kind::Double | Kind::Float => text
             .trim()
             .parse::<f64>()
@@ -222,7 +251,10 @@ pub fn encode_output(
         }
         Flavor::Query => {
             if let Some(shape) = op.output {
-                let wrapper = op.result_wrapper.map(str::to_string).unwrap_or_else(|| format!("{}Result", op.name));
+                let wrapper = op
+                    .result_wrapper
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("{}Result", op.name));
                 out.push('<');
                 out.push_str(&wrapper);
                 out.push('>');
@@ -290,32 +322,105 @@ mod tests {
             name: "In",
             kind: Kind::Structure,
             members: &[
-                Member { name: "Names", shape: 1, ..Member::EMPTY },
-                Member { name: "Count", shape: 3, ..Member::EMPTY },
-                Member { name: "Filters", shape: 4, location_name: Some("Filter"), ..Member::EMPTY },
-                Member { name: "On", shape: 7, ..Member::EMPTY },
-                Member { name: "When", shape: 8, ..Member::EMPTY },
-                Member { name: "Attrs", shape: 9, ..Member::EMPTY },
+                Member {
+                    name: "Names",
+                    shape: 1,
+                    ..Member::EMPTY
+                },
+                Member {
+                    name: "Count",
+                    shape: 3,
+                    ..Member::EMPTY
+                },
+                Member {
+                    name: "Filters",
+                    shape: 4,
+                    location_name: Some("Filter"),
+                    ..Member::EMPTY
+                },
+                Member {
+                    name: "On",
+                    shape: 7,
+                    ..Member::EMPTY
+                },
+                Member {
+                    name: "When",
+                    shape: 8,
+                    ..Member::EMPTY
+                },
+                Member {
+                    name: "Attrs",
+                    shape: 9,
+                    ..Member::EMPTY
+                },
             ],
             ..Shape::EMPTY
         },
-        Shape { name: "Names", kind: Kind::List, target: 2, ..Shape::EMPTY },
-        Shape { name: "Name", kind: Kind::String, ..Shape::EMPTY },
-        Shape { name: "Count", kind: Kind::Integer, ..Shape::EMPTY },
-        Shape { name: "Filters", kind: Kind::List, target: 5, member_name: Some("Filter"), ..Shape::EMPTY },
+        Shape {
+            name: "Names",
+            kind: Kind::List,
+            target: 2,
+            ..Shape::EMPTY
+        },
+        Shape {
+            name: "Name",
+            kind: Kind::String,
+            ..Shape::EMPTY
+        },
+        Shape {
+            name: "Count",
+            kind: Kind::Integer,
+            ..Shape::EMPTY
+        },
+        Shape {
+            name: "Filters",
+            kind: Kind::List,
+            target: 5,
+            member_name: Some("Filter"),
+            ..Shape::EMPTY
+        },
         Shape {
             name: "Filter",
             kind: Kind::Structure,
             members: &[
-                Member { name: "Name", shape: 2, ..Member::EMPTY },
-                Member { name: "Values", shape: 6, location_name: Some("Value"), ..Member::EMPTY },
+                Member {
+                    name: "Name",
+                    shape: 2,
+                    ..Member::EMPTY
+                },
+                Member {
+                    name: "Values",
+                    shape: 6,
+                    location_name: Some("Value"),
+                    ..Member::EMPTY
+                },
             ],
             ..Shape::EMPTY
         },
-        Shape { name: "Values", kind: Kind::List, target: 2, member_name: Some("item"), ..Shape::EMPTY },
-        Shape { name: "On", kind: Kind::Boolean, ..Shape::EMPTY },
-        Shape { name: "When", kind: Kind::Timestamp, ..Shape::EMPTY },
-        Shape { name: "Attrs", kind: Kind::Map, key: 2, target: 2, ..Shape::EMPTY },
+        Shape {
+            name: "Values",
+            kind: Kind::List,
+            target: 2,
+            member_name: Some("item"),
+            ..Shape::EMPTY
+        },
+        Shape {
+            name: "On",
+            kind: Kind::Boolean,
+            ..Shape::EMPTY
+        },
+        Shape {
+            name: "When",
+            kind: Kind::Timestamp,
+            ..Shape::EMPTY
+        },
+        Shape {
+            name: "Attrs",
+            kind: Kind::Map,
+            key: 2,
+            target: 2,
+            ..Shape::EMPTY
+        },
     ];
     static MODEL: ServiceModel = ServiceModel {
         endpoint_prefix: "t",
@@ -357,9 +462,13 @@ mod tests {
 
     #[test]
     fn decodes_ec2_flattened_lists_with_location_names() {
-        let p = params("Filter.1.Name=vpc-id&Filter.1.Value.1=vpc-1&Filter.1.Value.2=vpc-2&Names.1=x");
+        let p =
+            params("Filter.1.Name=vpc-id&Filter.1.Value.1=vpc-1&Filter.1.Value.2=vpc-2&Names.1=x");
         let v = decode(&MODEL, 0, &p, Flavor::Ec2).unwrap();
-        assert_eq!(v, json!({"Names": ["x"], "Filters": [{"Name": "vpc-id", "Values": ["vpc-1", "vpc-2"]}]}));
+        assert_eq!(
+            v,
+            json!({"Names": ["x"], "Filters": [{"Name": "vpc-id", "Values": ["vpc-1", "vpc-2"]}]})
+        );
     }
 
     #[test]
@@ -370,22 +479,46 @@ mod tests {
 
     #[test]
     fn encodes_answers_with_result_wrapper_and_request_id() {
-        let op = Operation { name: "Op", input: None, output: Some(0), result_wrapper: Some("OpResult") };
-        let xml = encode_output(&MODEL, &op, &json!({"Names": ["a&b"], "On": false, "When": 0}), "rid", Flavor::Query);
+        let op = Operation {
+            name: "Op",
+            input: None,
+            output: Some(0),
+            result_wrapper: Some("OpResult"),
+        };
+        let xml = encode_output(
+            &MODEL,
+            &op,
+            &json!({"Names": ["a&b"], "On": false, "When": 0}),
+            "rid",
+            Flavor::Query,
+        );
         assert_eq!(
             xml,
             "<OpResponse xmlns=\"http://t.amazonaws.com/doc/2020-01-01/\"><OpResult>\
              <Names><member>a&amp;b</member></Names><On>false</On><When>1970-01-01T00:00:00.000Z</When>\
              </OpResult><ResponseMetadata><RequestId>rid</RequestId></ResponseMetadata></OpResponse>"
         );
-        let ec2 = encode_output(&MODEL, &op, &json!({"Filters": [{"Name": "n"}]}), "rid", Flavor::Ec2);
-        assert!(ec2.contains("<requestId>rid</requestId><Filter><Filter><Name>n</Name></Filter></Filter>"), "{ec2}");
+        let ec2 = encode_output(
+            &MODEL,
+            &op,
+            &json!({"Filters": [{"Name": "n"}]}),
+            "rid",
+            Flavor::Ec2,
+        );
+        assert!(
+            ec2.contains(
+                "<requestId>rid</requestId><Filter><Filter><Name>n</Name></Filter></Filter>"
+            ),
+            "{ec2}"
+        );
     }
 
     #[test]
     fn encodes_errors() {
         let q = encode_error("ns", "NoSuchEntity", "a <b>", true, "rid", Flavor::Query);
-        assert!(q.contains("<Type>Sender</Type><Code>NoSuchEntity</Code><Message>a &lt;b&gt;</Message>"));
+        assert!(q.contains(
+            "<Type>Sender</Type><Code>NoSuchEntity</Code><Message>a &lt;b&gt;</Message>"
+        ));
         let e = encode_error("ns", "InvalidGroup.NotFound", "m", true, "rid", Flavor::Ec2);
         assert!(e.starts_with("<Response><Errors><Error><Code>InvalidGroup.NotFound</Code>"));
     }

@@ -26,7 +26,9 @@ pub fn escape(text: &str, out: &mut String) {
 pub fn write_members(model: &ServiceModel, shape: ShapeId, value: &Value, out: &mut String) {
     let Some(obj) = value.as_object() else { return };
     for member in model.shape(shape).members {
-        let Some(v) = obj.get(member.name) else { continue };
+        let Some(v) = obj.get(member.name) else {
+            continue;
+        };
         if v.is_null() {
             continue;
         }
@@ -43,7 +45,13 @@ pub fn write_members(model: &ServiceModel, shape: ShapeId, value: &Value, out: &
 }
 
 /// Writes `<name>value</name>` for a value of shape `shape`.
-pub fn write_element(model: &ServiceModel, shape: ShapeId, name: &str, value: &Value, out: &mut String) {
+pub fn write_element(
+    model: &ServiceModel,
+    shape: ShapeId,
+    name: &str,
+    value: &Value,
+    out: &mut String,
+) {
     let s = model.shape(shape);
     out.push('<');
     out.push_str(name);
