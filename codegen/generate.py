@@ -400,6 +400,16 @@ class ServiceGen:
         w.append("}")
 
 
+def rustfmt(code):
+    """Formats generated code as `cargo fmt` would, so `cargo fmt --check` passes on it."""
+    import subprocess
+    done = subprocess.run(["rustfmt", "--edition", "2021", "--emit", "stdout"], input=code,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"rustfmt failed on generated code:\n{done.stderr}")
+    return done.stdout
+
+
 def main():
     cfg = tomllib.loads((ROOT / "codegen/services.toml").read_text())
     want = cfg.pop("botocore")
@@ -422,7 +432,7 @@ def main():
         if only and key not in only:
             continue
         out = ROOT / scfg["output"]
-        out.write_text(gen.emit())
+        out.write_text(rustfmt(gen.emit()))
         print(f"{key}: {len(gen.ops)} operations, {len(gen.order)} shapes -> {scfg['output']}")
     (ROOT / "docs/services.md").write_text("\n".join(doc))
 

@@ -12,4 +12,4 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import botocore,sys; 
   "$venv/bin/pip" install --quiet --disable-pip-version-check "botocore==$pin"
 fi
 "$venv/bin/python" codegen/generate.py "$@"
-cargo fmt --all >/dev/null 2>&1 || true
+
