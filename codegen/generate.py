@@ -192,6 +192,8 @@ class ServiceGen:
         w.append("use wharf_core::handler::{decode_input, encode_output};")
         w.append("use wharf_core::model::{ErrorInfo, Kind, Member, Operation, Protocol, Shape, ServiceModel};")
         w.append("use wharf_core::{Blob, RequestContext, ServiceError, ServiceHandler, Timestamp};\n")
+        w.append("/// The botocore release this model was generated from.")
+        w.append(f"pub const BOTOCORE_VERSION: &str = {rust_str(botocore.__version__)};\n")
         self.emit_types(w)
         self.emit_errors(w)
         self.emit_model(w)

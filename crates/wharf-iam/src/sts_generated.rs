@@ -14,6 +14,9 @@ use wharf_core::handler::{decode_input, encode_output};
 use wharf_core::model::{ErrorInfo, Kind, Member, Operation, Protocol, ServiceModel, Shape};
 use wharf_core::{Blob, RequestContext, ServiceError, ServiceHandler, Timestamp};
 
+/// The botocore release this model was generated from.
+pub const BOTOCORE_VERSION: &str = "1.43.11";
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GetCallerIdentityRequest {}

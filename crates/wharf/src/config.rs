@@ -5,9 +5,6 @@ use clap::Args;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-/// The botocore release the API models were generated from (codegen/services.toml).
-pub const BOTOCORE_VERSION: &str = "1.43.11";
-
 /// `wharf server` flags.
 #[derive(Args, Debug, Clone)]
 pub struct ServerArgs {

@@ -36,7 +36,7 @@ fn main() -> anyhow::Result<()> {
             println!("wharf {}", env!("CARGO_PKG_VERSION"));
             println!(
                 "API models generated from botocore {}",
-                config::BOTOCORE_VERSION
+                wharf_ecs::generated::BOTOCORE_VERSION
             );
             Ok(())
         }
