@@ -275,15 +275,23 @@ impl Gateway {
         }
         let auth = auth.as_ref().map_err(|e| auth_error(e, wire))?;
         let Some(creds) = self.credentials.lookup(&auth.access_key_id) else {
-            let code = match wire {
-                Wire::Json(_) => "UnrecognizedClientException",
-                Wire::Query(..) => "InvalidClientTokenId",
-            };
-            return Err(WireError::new(
-                code,
-                StatusCode::FORBIDDEN,
-                "The security token included in the request is invalid.",
-            ));
+            return Err(match wire {
+                Wire::Json(_) => WireError::new(
+                    "UnrecognizedClientException",
+                    StatusCode::FORBIDDEN,
+                    "The security token included in the request is invalid.",
+                ),
+                Wire::Query(_, Flavor::Query) => WireError::new(
+                    "InvalidClientTokenId",
+                    StatusCode::FORBIDDEN,
+                    "The security token included in the request is invalid.",
+                ),
+                Wire::Query(_, Flavor::Ec2) => WireError::new(
+                    "AuthFailure",
+                    StatusCode::UNAUTHORIZED,
+                    "AWS was not able to validate the provided access credentials",
+                ),
+            });
         };
         let now = self.clock.now().millis;
         self.keys
@@ -312,7 +320,10 @@ fn auth_error(err: &SigV4Error, wire: Wire<'_>) -> WireError {
             WireError::new("IncompleteSignature", StatusCode::FORBIDDEN, m.clone())
         }
         SigV4Error::SignatureDoesNotMatch => WireError::new(
-            "SignatureDoesNotMatch",
+            match wire {
+                Wire::Json(_) => "InvalidSignatureException",
+                Wire::Query(..) => "SignatureDoesNotMatch",
+            },
             StatusCode::FORBIDDEN,
             "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
         ),
@@ -429,9 +440,18 @@ fn check_input(
     input: &serde_json::Value,
 ) -> Result<(), WireError> {
     let Some(shape) = op.input else { return Ok(()) };
-    validate(model, shape, input).map_err(|message| {
-        let err = ServiceError::new(model.validation_error, message);
-        service_error(model, &err)
+    validate(model, shape, input).map_err(|invalid| {
+        if invalid.wrong_type && model.protocol == Protocol::Json {
+            return WireError::new(
+                "SerializationException",
+                StatusCode::BAD_REQUEST,
+                invalid.message,
+            );
+        }
+        service_error(
+            model,
+            &ServiceError::new(model.validation_error, invalid.message),
+        )
     })
 }
 

@@ -11,20 +11,50 @@ use wharf_core::model::{Kind, ServiceModel, ShapeId};
 /// At most this many problems are listed in one answer.
 const MAX_REPORTED: usize = 10;
 
-/// Checks `value` against shape `shape`; `Err` carries the user-facing message.
-pub fn validate(model: &ServiceModel, shape: ShapeId, value: &Value) -> Result<(), String> {
-    let mut problems = Vec::new();
+/// Why an input was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// The user-facing message, naming every bad field.
+    pub message: String,
+    /// Some value had the wrong JSON type (awsJson services answer `SerializationException`
+    /// for that, not their validation error).
+    pub wrong_type: bool,
+}
+
+/// The problems found so far.
+#[derive(Default)]
+struct Problems {
+    list: Vec<String>,
+    wrong_type: bool,
+}
+
+impl Problems {
+    fn push(&mut self, problem: String) {
+        self.list.push(problem);
+    }
+
+    fn len(&self) -> usize {
+        self.list.len()
+    }
+}
+
+/// Checks `value` against shape `shape`.
+pub fn validate(model: &ServiceModel, shape: ShapeId, value: &Value) -> Result<(), Invalid> {
+    let mut problems = Problems::default();
     check(model, shape, value, "", &mut problems);
-    if problems.is_empty() {
+    if problems.list.is_empty() {
         return Ok(());
     }
-    let count = problems.len();
-    problems.truncate(MAX_REPORTED);
+    let count = problems.list.len();
+    problems.list.truncate(MAX_REPORTED);
     let noun = if count == 1 { "error" } else { "errors" };
-    Err(format!(
-        "{count} validation {noun} detected: {}",
-        problems.join("; ")
-    ))
+    Err(Invalid {
+        message: format!(
+            "{count} validation {noun} detected: {}",
+            problems.list.join("; ")
+        ),
+        wrong_type: problems.wrong_type,
+    })
 }
 
 fn describe(value: &Value) -> String {
@@ -43,7 +73,7 @@ fn join(path: &str, name: &str) -> String {
     }
 }
 
-fn check(model: &ServiceModel, id: ShapeId, value: &Value, path: &str, out: &mut Vec<String>) {
+fn check(model: &ServiceModel, id: ShapeId, value: &Value, path: &str, out: &mut Problems) {
     if out.len() > MAX_REPORTED {
         return;
     }
@@ -53,7 +83,8 @@ fn check(model: &ServiceModel, id: ShapeId, value: &Value, path: &str, out: &mut
     } else {
         format!("'{path}'")
     };
-    let type_error = |out: &mut Vec<String>, expected: &str| {
+    let type_error = |out: &mut Problems, expected: &str| {
+        out.wrong_type = true;
         out.push(format!(
             "Value {} at {at} failed to satisfy constraint: Member must be of type {expected}",
             describe(value)
@@ -202,7 +233,7 @@ fn check_length(
     value: &Value,
     at: &str,
     what: &str,
-    out: &mut Vec<String>,
+    out: &mut Problems,
 ) {
     let len = len as f64;
     if let Some(min) = min.filter(|m| len < *m) {
@@ -225,7 +256,7 @@ fn check_range(
     max: Option<f64>,
     value: &Value,
     at: &str,
-    out: &mut Vec<String>,
+    out: &mut Problems,
 ) {
     if let Some(min) = min.filter(|m| n < *m) {
         out.push(format!(
@@ -359,7 +390,9 @@ mod tests {
 
     #[test]
     fn names_each_bad_field() {
-        let err = validate(&MODEL, 0, &json!({"kind": "C", "count": 11})).unwrap_err();
+        let err = validate(&MODEL, 0, &json!({"kind": "C", "count": 11}))
+            .unwrap_err()
+            .message;
         assert!(err.starts_with("3 validation errors detected"), "{err}");
         assert!(err.contains(
             "Value null at 'name' failed to satisfy constraint: Member must not be null"
@@ -370,7 +403,9 @@ mod tests {
 
     #[test]
     fn checks_types_lengths_and_patterns() {
-        let err = validate(&MODEL, 0, &json!({"name": "ABC", "count": "3"})).unwrap_err();
+        let invalid = validate(&MODEL, 0, &json!({"name": "ABC", "count": "3"})).unwrap_err();
+        assert!(invalid.wrong_type);
+        let err = invalid.message;
         assert!(err.contains("pattern"), "{err}");
         assert!(err.contains("Member must be of type integer"), "{err}");
         let err = validate(
@@ -378,7 +413,8 @@ mod tests {
             0,
             &json!({"name": "abcdefg", "items": ["a", "b", "c"]}),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .message;
         assert!(err.contains("at 'name'"), "{err}");
         assert!(err.contains("at 'items' failed to satisfy constraint: Member must have length less than or equal to 2"), "{err}");
         assert!(validate(&MODEL, 0, &json!([1])).is_err());
@@ -386,7 +422,9 @@ mod tests {
 
     #[test]
     fn nested_paths_are_one_based() {
-        let err = validate(&MODEL, 0, &json!({"name": "a", "items": ["ok", "BAD"]})).unwrap_err();
+        let err = validate(&MODEL, 0, &json!({"name": "a", "items": ["ok", "BAD"]}))
+            .unwrap_err()
+            .message;
         assert!(err.contains("'items.2'"), "{err}");
     }
 }

@@ -428,10 +428,11 @@ fn all_revisions(ecs: &Ecs, ctx: &RequestContext) -> Result<Vec<TaskDefinition>,
     Ok(all.into_iter().map(|(_, s)| s.definition).collect())
 }
 
-/// The sort key of a revision: family, then zero-padded revision.
+/// The sort key of a revision: family, then zero-padded revision (the separator sorts below
+/// every character a family may contain, so `web` comes before `web-worker`).
 fn order_key(d: &TaskDefinition) -> String {
     format!(
-        "{}/{:010}",
+        "{}\u{1}{:010}",
         d.family.as_deref().unwrap_or_default(),
         d.revision.unwrap_or(0)
     )
@@ -782,6 +783,22 @@ mod tests {
             e.unwrap_err(),
             Error::ClientException("Unable to describe task definition.".into())
         );
+    }
+
+    #[test]
+    fn list_sorts_by_family_then_revision() {
+        let (_d, ecs) = ecs();
+        for family in ["web-worker", "web", "web"] {
+            let mut r = seed_request();
+            r.family = family.into();
+            register(&ecs, &ctx(), r).unwrap();
+        }
+        let arns = list(&ecs, &ctx(), ListTaskDefinitionsRequest::default())
+            .unwrap()
+            .task_definition_arns
+            .unwrap();
+        let tails: Vec<&str> = arns.iter().map(|a| a.rsplit('/').next().unwrap()).collect();
+        assert_eq!(tails, vec!["web:1", "web:2", "web-worker:1"]);
     }
 
     #[test]

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs, idempotently, on a fresh Debian 12 machine run as
+# root with no stdin (CI=true) as well as on a developer's machine:
+#
+#   - Debian packages: awscli (the AWS CLI v2, /usr/bin/aws), jq, python3 + python3-venv
+#   - a Python venv at .deps/venv (gitignored) with the pinned AWS CLI v1 (.deps/venv/bin/aws),
+#     boto3 and pytest, from tests/e2e/requirements.txt
+#   - checks that the Rust tools the suite runs (cargo fmt, clippy, nextest) are present
+#
+# A stamp file (.deps/stamp) records what was installed; a re-run with nothing changed
+# only checks that the pieces are still there and returns in well under a second.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+DEPS_DIR=$ROOT/.deps
+VENV=$DEPS_DIR/venv
+REQUIREMENTS=$ROOT/tests/e2e/requirements.txt
+STAMP=$DEPS_DIR/stamp
+# Debian's interpreter, not whatever `python3` resolves to first on PATH (pyenv shims etc.).
+BASE_PYTHON=/usr/bin/python3
+APT_PACKAGES=(awscli jq python3 python3-venv ca-certificates)
+# Bump when this script changes what it installs, to force a re-install.
+SCRIPT_VERSION=1
+
+log() { echo "[ensure-deps] $*"; }
+die() {
+    echo "[ensure-deps] ERROR: $*" >&2
+    exit 1
+}
+
+export DEBIAN_FRONTEND=noninteractive
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+export PIP_NO_INPUT=1
+
+# --- Debian packages -----------------------------------------------------------------------
+
+apt_missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+        apt_missing+=("$pkg")
+    fi
+done
+
+if ((${#apt_missing[@]} > 0)); then
+    SUDO=()
+    if [[ $(id -u) -ne 0 ]]; then
+        command -v sudo >/dev/null || die "need root (or sudo) to install: ${apt_missing[*]}"
+        SUDO=(sudo -n)
+    fi
+    log "installing Debian packages: ${apt_missing[*]}"
+    log "apt-get update"
+    "${SUDO[@]}" apt-get update -q </dev/null
+    "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${apt_missing[@]}" </dev/null
+else
+    log "Debian packages present: ${APT_PACKAGES[*]}"
+fi
+
+[[ -x /usr/bin/aws ]] || die "/usr/bin/aws (Debian package awscli) is missing after install"
+[[ -x $BASE_PYTHON ]] || die "$BASE_PYTHON is missing after install"
+
+# --- Python venv with the AWS CLI v1, boto3 and pytest -------------------------------------
+
+want_stamp=$(
+    {
+        echo "script=$SCRIPT_VERSION"
+        "$BASE_PYTHON" -c 'import sys; print("python=" + sys.version.split()[0])'
+        sha256sum "$REQUIREMENTS" | cut -d' ' -f1
+    } | sha256sum | cut -d' ' -f1
+)
+
+venv_ok() {
+    [[ -x $VENV/bin/python && -x $VENV/bin/aws ]] &&
+        [[ -f $STAMP && $(cat "$STAMP") == "$want_stamp" ]] &&
+        "$VENV/bin/python" -c 'import boto3, botocore, pytest, pytest_timeout' 2>/dev/null
+}
+
+if venv_ok; then
+    log "venv up to date: $VENV"
+else
+    log "creating venv $VENV with $($BASE_PYTHON --version)"
+    rm -rf "$VENV" "$STAMP"
+    mkdir -p "$DEPS_DIR"
+    "$BASE_PYTHON" -m venv "$VENV"
+    log "installing pinned Python packages from ${REQUIREMENTS#"$ROOT"/}"
+    "$VENV/bin/python" -m pip install -q --require-virtualenv -r "$REQUIREMENTS"
+    "$VENV/bin/python" -m pip check
+    echo "$want_stamp" >"$STAMP"
+    log "AWS CLI v1: $("$VENV/bin/aws" --version 2>&1)"
+    log "AWS CLI v2: $(/usr/bin/aws --version 2>&1)"
+    log "boto3: $("$VENV/bin/python" -c 'import boto3, botocore; print(boto3.__version__, "botocore", botocore.__version__)')"
+fi
+
+# --- Rust tools -----------------------------------------------------------------------------
+
+if command -v cargo >/dev/null; then
+    if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+        log "adding rustfmt and clippy components"
+        rustup component add rustfmt clippy
+    fi
+    if ! cargo nextest --version >/dev/null 2>&1; then
+        log "installing cargo-nextest (cargo install --locked)"
+        cargo install --locked cargo-nextest
+    fi
+    log "$(cargo nextest --version 2>/dev/null | head -n1)"
+else
+    die "cargo is not on PATH"
+fi
+
+log "done"

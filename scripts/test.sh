@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The project's test command: formatting, lints, build, Rust tests, then the end-to-end
+# suite (tests/e2e) that drives the real wharf binary with the real AWS CLI v1 and v2 and
+# boto3. Installs what it needs first (scripts/ensure-deps.sh). Fails fast.
+#
+#   scripts/test.sh                 # everything
+#   scripts/test.sh -k seed_003     # extra arguments go to pytest
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() {
+    echo
+    echo "==> $*"
+}
+
+step "ensure test dependencies (scripts/ensure-deps.sh)"
+scripts/ensure-deps.sh
+
+step "cargo fmt --all -- --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo build --workspace"
+cargo build --workspace
+
+step "cargo nextest run --workspace"
+cargo nextest run --workspace --no-tests=warn
+
+target_dir=$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
+export WHARF_BIN="$target_dir/debug/wharf"
+[[ -x $WHARF_BIN ]] || {
+    echo "error: $WHARF_BIN was not built" >&2
+    exit 1
+}
+
+step "end-to-end tests: pytest tests/e2e (WHARF_BIN=$WHARF_BIN)"
+.deps/venv/bin/python -m pytest tests/e2e -v "$@"
