@@ -34,6 +34,32 @@ pub struct ServerArgs {
     #[arg(long, env = "WHARF_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// `host:port` the registry is reached at, used in every `repositoryUri`
+    /// (default: the bound address, 127.0.0.1 when bound to all interfaces).
+    #[arg(long, env = "WHARF_REGISTRY_HOST")]
+    pub registry_host: Option<String>,
+
+    /// How often ECR lifecycle policies are applied, in seconds.
+    #[arg(
+        long,
+        env = "WHARF_ECR_LIFECYCLE_INTERVAL_SECONDS",
+        default_value_t = 600
+    )]
+    pub ecr_lifecycle_interval_seconds: u64,
+
+    /// How often the registry reclaims unreferenced blobs, in seconds.
+    #[arg(
+        long,
+        env = "WHARF_REGISTRY_GC_INTERVAL_SECONDS",
+        default_value_t = 3600
+    )]
+    pub registry_gc_interval_seconds: u64,
+
+    /// Blobs younger than this are never reclaimed (a push in progress may still reference
+    /// them), in seconds.
+    #[arg(long, env = "WHARF_REGISTRY_GC_GRACE_SECONDS", default_value_t = 3600)]
+    pub registry_gc_grace_seconds: u64,
+
     /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `wharf_api=debug`.
     #[arg(long, env = "WHARF_LOG", default_value = "info")]
     pub log: String,

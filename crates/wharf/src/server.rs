@@ -6,10 +6,11 @@ use crate::credentials;
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tracing::info;
 use wharf_api::{Gateway, GatewayConfig};
 use wharf_core::ids::RandomIds;
-use wharf_core::{IdGen, ServiceHandler, SystemClock};
+use wharf_core::{Clock, IdGen, ServiceHandler, SystemClock};
 use wharf_store::Store;
 
 /// Runs the server to completion.
@@ -40,12 +41,44 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let creds_path = data_dir.join("credentials");
     let (keys, created) = credentials::load_or_create(&creds_path, &args.account_id)?;
 
+    // Bind first: the registry's host:port goes into every repositoryUri.
+    let addr = SocketAddr::new(args.bind, args.port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}: is another wharf (or LocalStack) running? pick another --port"))?;
+    let local = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    let endpoint = format!("http://{local}");
+    let registry_host = args.registry_host.clone().unwrap_or_else(|| {
+        let host = if local.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            local.ip().to_string()
+        };
+        format!("{host}:{}", local.port())
+    });
+
     let ids: Arc<dyn IdGen> = Arc::new(RandomIds);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let ecr = Arc::new(
+        wharf_ecr::Ecr::new(
+            store.clone(),
+            ids.clone(),
+            clock.clone(),
+            wharf_ecr::EcrConfig {
+                root: data_dir.join("registry"),
+                registry_host,
+            },
+        )
+        .context("cannot start the registry")?,
+    );
     let services: Vec<Arc<dyn ServiceHandler>> = vec![
         Arc::new(wharf_ecs::generated::Handler(wharf_ecs::Ecs::new(
             store.clone(),
             ids.clone(),
         ))),
+        Arc::new(wharf_ecr::generated::Handler(ecr.clone())),
         Arc::new(wharf_iam::iam_generated::Handler(wharf_iam::Iam::new(
             store.clone(),
             ids.clone(),
@@ -59,7 +92,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let gateway = Arc::new(Gateway::new(
         services,
         Arc::new(keys),
-        Arc::new(SystemClock),
+        clock,
         ids,
         GatewayConfig {
             accept_any_credentials: args.accept_any_credentials,
@@ -68,16 +101,24 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         },
     ));
 
-    let addr = SocketAddr::new(args.bind, args.port);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}: is another wharf (or LocalStack) running? pick another --port"))?;
-    let local = listener
-        .local_addr()
-        .context("cannot read the bound address")?;
-    let endpoint = format!("http://{local}");
+    // The registry answers /v2/; every other path is an AWS API call.
+    let router =
+        wharf_ecr::registry::router(ecr.clone()).fallback(move |req| gateway.clone().handle(req));
 
-    let router = axum::Router::new().fallback(move |req| gateway.clone().handle(req));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let background = [
+        tokio::spawn(wharf_ecr::lifecycle::run_lifecycle_loop(
+            ecr.clone(),
+            Duration::from_secs(args.ecr_lifecycle_interval_seconds.max(1)),
+            stop_rx.clone(),
+        )),
+        tokio::spawn(wharf_ecr::gc::run_gc_loop(
+            ecr.clone(),
+            Duration::from_secs(args.registry_gc_interval_seconds.max(1)),
+            Duration::from_secs(args.registry_gc_grace_seconds),
+            stop_rx,
+        )),
+    ];
 
     banner(
         &endpoint,
@@ -93,6 +134,10 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("the server stopped with an error")?;
+    let _ = stop_tx.send(true);
+    for task in background {
+        let _ = task.await;
+    }
     let _ = std::fs::remove_file(data_dir.join("endpoint"));
     info!("wharf stopped");
     Ok(())

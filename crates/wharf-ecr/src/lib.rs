@@ -1,0 +1,91 @@
+//! Amazon ECR: the ECR API (repositories, images, tag mutability, lifecycle policies,
+//! authorization tokens) and the OCI Distribution registry under `/v2/` that Docker and skopeo
+//! push to and pull from. Blobs and manifests live content-addressed on disk (`blobs`), image
+//! and tag records in the store (`images`).
+//!
+//! Module map (who calls whom):
+//! - `registry` (HTTP `/v2/`) -> `auth` (token check) -> `push` / `images` / `blobs`
+//! - `api` (the `EcrApi` trait) -> `images`, `push` (PutImage), `lifecycle`, `auth`
+//! - `push`: the one manifest push flow (parse, check references, store body, record image)
+//! - `gc`: mark (`images::referenced_digests`) and sweep (`blobs`) with a grace period
+//! - `resolve`: `<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>` -> this registry
+
+pub mod api;
+pub mod auth;
+pub mod blobs;
+pub mod gc;
+pub mod generated;
+pub mod images;
+pub mod lifecycle;
+pub mod manifest;
+pub mod push;
+pub mod registry;
+pub mod resolve;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use wharf_core::{Clock, IdGen};
+use wharf_store::{Store, StoreError};
+
+/// Where the registry keeps its files and how clients reach it.
+#[derive(Debug, Clone)]
+pub struct EcrConfig {
+    /// Directory of blob and upload files (`<data-dir>/registry`).
+    pub root: PathBuf,
+    /// `host:port` clients use for this registry, the host part of every `repositoryUri`
+    /// (e.g. `127.0.0.1:4566`; Docker allows plain HTTP to loopback).
+    pub registry_host: String,
+}
+
+/// The ECR service: API and registry share this state.
+pub struct Ecr {
+    pub(crate) store: Arc<Store>,
+    pub(crate) ids: Arc<dyn IdGen>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) blobs: blobs::BlobStore,
+    pub(crate) config: EcrConfig,
+}
+
+/// Why ECR could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EcrInitError {
+    /// The blob directory could not be created or read.
+    #[error("cannot prepare the registry directory {path}: {source}")]
+    Io {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+impl Ecr {
+    /// ECR over `store`, keeping blobs under `config.root`.
+    pub fn new(
+        store: Arc<Store>,
+        ids: Arc<dyn IdGen>,
+        clock: Arc<dyn Clock>,
+        config: EcrConfig,
+    ) -> Result<Self, EcrInitError> {
+        let blobs = blobs::BlobStore::open(&config.root).map_err(|source| EcrInitError::Io {
+            path: config.root.clone(),
+            source,
+        })?;
+        Ok(Self {
+            store,
+            ids,
+            clock,
+            blobs,
+            config,
+        })
+    }
+}
+
+impl From<StoreError> for generated::Error {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "ecr state store failure");
+        generated::Error::ServerException(
+            "wharf could not read or write its state store; see the server log".into(),
+        )
+    }
+}
