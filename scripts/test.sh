@@ -36,5 +36,9 @@ export WHARF_BIN="$target_dir/debug/wharf"
     exit 1
 }
 
+step "ensure a Docker Engine for the ECR tests (scripts/ensure-docker.sh)"
+# On failure the suite still runs; the Docker tests then fail with the script's output.
+scripts/ensure-docker.sh || echo "warning: no Docker Engine; tests/e2e/test_ecr_docker.py will fail" >&2
+
 step "end-to-end tests: pytest tests/e2e (WHARF_BIN=$WHARF_BIN)"
 .deps/venv/bin/python -m pytest tests/e2e -v "$@"

@@ -6,6 +6,13 @@
 - ``wharf_factory(*extra_args)``: the same, with extra server flags
   (``--accept-any-credentials``, ``--account-id N``); any number per test.
 - ``cli``: parametrizes a test over the AWS CLI v1 and v2.
+- ``ecr``: ECR on the ``wharf`` fixture's server (boto3 client, registry password, raw
+  registry client; see ``wharf_e2e.Ecr``).
+- ``skopeo``: Debian's skopeo with a private HOME, auth file and temp dir.
+- ``docker_engine`` (session): makes sure a Docker Engine answers (scripts/ensure-docker.sh
+  starts dockerd if needed); fails, never skips, when it cannot.
+- ``docker``: the docker CLI with a private DOCKER_CONFIG; removes every image and
+  container the test registered with it.
 
 The server's log (stdout + stderr) is attached to the report of any failing test.
 """
@@ -16,7 +23,17 @@ import warnings
 
 import pytest
 
-from wharf_e2e import Wharf, scrub_aws_environment, tail, wharf_binary
+from wharf_e2e import (
+    DockerCli,
+    Ecr,
+    Skopeo,
+    Wharf,
+    ensure_docker_engine,
+    scrub_aws_environment,
+    tail,
+    unique_suffix,
+    wharf_binary,
+)
 
 scrub_aws_environment()
 
@@ -57,6 +74,30 @@ def wharf(wharf_factory) -> Wharf:
 def cli(request) -> str:
     """Which AWS CLI to drive: v1 (PyPI, .deps/venv/bin/aws) or v2 (Debian, /usr/bin/aws)."""
     return request.param
+
+
+@pytest.fixture
+def ecr(wharf) -> Ecr:
+    return Ecr(wharf)
+
+
+@pytest.fixture
+def skopeo(tmp_path) -> Skopeo:
+    return Skopeo(tmp_path / "skopeo")
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> str:
+    return ensure_docker_engine()
+
+
+@pytest.fixture
+def docker(docker_engine, tmp_path):
+    cli = DockerCli(tmp_path / "docker", unique_suffix())
+    yield cli
+    problems = cli.cleanup()
+    if problems:
+        warnings.warn("docker clean-up left something behind:\n" + "\n".join(problems), stacklevel=1)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -17,8 +17,10 @@ The server contract these helpers rely on:
 
 from __future__ import annotations
 
+import base64
 import configparser
 import datetime as _dt
+import hashlib
 import http.client
 import itertools
 import json
@@ -30,6 +32,7 @@ import subprocess
 import threading
 import time
 import urllib.parse
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -656,3 +659,424 @@ def parse_table(text: str) -> list[dict[str, str]]:
 
 def tag_dict(tags, key="key", value="value") -> dict[str, str]:
     return {t[key]: t[value] for t in tags or []}
+
+
+# ---------------------------------------------------------------------------------------
+# ECR: the registry (raw HTTP), skopeo and the Docker CLI
+# ---------------------------------------------------------------------------------------
+#
+# The server contract the ECR tests rely on, beyond the above:
+#
+# - the OCI Distribution API is served under /v2/ on the same port as the AWS APIs;
+# - `repositoryUri` is `127.0.0.1:<port>/<name>`; GetAuthorizationToken's proxyEndpoint is
+#   `http://127.0.0.1:<port>` and its token is base64("AWS:<password>");
+# - registry auth is HTTP Basic `AWS:<password>`; `GET /v2/` without it answers 401 with
+#   `WWW-Authenticate: Basic realm=...` and `Docker-Distribution-API-Version: registry/2.0`;
+# - `--ecr-lifecycle-interval-seconds N`, `--registry-gc-interval-seconds N` and
+#   `--registry-gc-grace-seconds N` set how often lifecycle policies are applied, how often
+#   unreferenced blobs are collected, and how old an unreferenced blob must be to go.
+
+ECR_TARGET_PREFIX = "AmazonEC2ContainerRegistry_V20150921"
+SKOPEO = Path(os.environ.get("WHARF_E2E_SKOPEO", "/usr/bin/skopeo"))
+ENSURE_DOCKER = REPO_ROOT / "scripts" / "ensure-docker.sh"
+DOCKER_HOST = os.environ.get("WHARF_E2E_DOCKER_HOST", "unix:///var/run/docker.sock")
+SKOPEO_TIMEOUT_S = 300.0
+DOCKER_TIMEOUT_S = 300.0
+
+
+def docker_binary() -> Path:
+    """Debian's docker CLI (docker.io, the one CI has) unless $WHARF_E2E_DOCKER says otherwise."""
+    value = os.environ.get("WHARF_E2E_DOCKER")
+    if value:
+        return Path(value)
+    if Path("/usr/bin/docker").exists():
+        return Path("/usr/bin/docker")
+    found = shutil.which("docker")
+    return Path(found) if found else Path("/usr/bin/docker")
+
+
+def wait_until(predicate, what: str, deadline: float = 30.0, interval: float = 0.1):
+    """Polls ``predicate`` until it returns a truthy value (returned), or fails after
+    ``deadline`` seconds naming ``what`` and the last value or exception seen."""
+    end = time.monotonic() + deadline
+    last: Any = None
+    while True:
+        try:
+            last = predicate()
+            if last:
+                return last
+        except (AssertionError, OSError) as exc:
+            last = exc
+        if time.monotonic() >= end:
+            pytest.fail(f"timed out after {deadline:.0f} s waiting for {what}; last: {last!r}", pytrace=False)
+        time.sleep(interval)
+
+
+def as_datetime(value) -> _dt.datetime:
+    """A timestamp as the CLIs print it (v1: epoch seconds; v2: ISO 8601) or boto3 gives it."""
+    if isinstance(value, _dt.datetime):
+        return value
+    if isinstance(value, (int, float)):
+        return _dt.datetime.fromtimestamp(value, _dt.timezone.utc)
+    return _dt.datetime.fromisoformat(value)
+
+
+def unique_suffix() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+def git_sha_like(seed: str) -> str:
+    """A 40-hex tag, as CI pipelines tag images with the commit SHA."""
+    return hashlib.sha1(seed.encode()).hexdigest()
+
+
+def registry_error_codes(response: RawResponse) -> list[str]:
+    """The `code`s of a registry error body `{"errors": [{"code": ...}]}` ([] if none)."""
+    try:
+        data = json.loads(response.body or b"{}")
+    except ValueError:
+        return []
+    if not isinstance(data, dict):
+        return []
+    return [e.get("code") for e in data.get("errors") or [] if isinstance(e, dict)]
+
+
+def assert_registry_error(response: RawResponse, status: int | tuple[int, ...], code: str | tuple[str, ...]):
+    statuses = (status,) if isinstance(status, int) else tuple(status)
+    codes = (code,) if isinstance(code, str) else tuple(code)
+    found = registry_error_codes(response)
+    assert response.status in statuses and any(c in found for c in codes), (
+        f"expected HTTP {'/'.join(map(str, statuses))} with registry error {' or '.join(codes)}, got "
+        f"{response.describe()}"
+    )
+    assert response.headers.get("content-type", "").startswith("application/json"), (
+        "registry errors are JSON: " + response.describe()
+    )
+
+
+class Registry:
+    """Raw HTTP/1.1 to an OCI Distribution registry (one connection per request, no redirects
+    followed)."""
+
+    def __init__(self, endpoint: str, username: str | None = "AWS", password: str | None = None):
+        self.endpoint = endpoint.rstrip("/")
+        url = urllib.parse.urlsplit(self.endpoint)
+        self.host, self.port = url.hostname, url.port
+        self.netloc = url.netloc
+        self.username, self.password = username, password
+
+    def with_credentials(self, username: str | None, password: str | None) -> "Registry":
+        return Registry(self.endpoint, username, password)
+
+    def auth_header(self, username=None, password=None) -> dict[str, str]:
+        username = username if username is not None else self.username
+        password = password if password is not None else self.password
+        if username is None or password is None:
+            return {}
+        token = base64.b64encode(f"{username}:{password}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        auth: bool = True,
+        timeout: float = 60.0,
+    ) -> RawResponse:
+        """One request; ``path`` may also be a Location header (absolute URL or path)."""
+        if path.startswith("http://") or path.startswith("https://"):
+            url = urllib.parse.urlsplit(path)
+            assert url.netloc == self.netloc, f"Location {path!r} points away from {self.netloc}"
+            path = url.path + (f"?{url.query}" if url.query else "")
+        all_headers = dict(self.auth_header() if auth else {})
+        all_headers.update(headers or {})
+        # send_http writes the body from another thread, so an answer sent before the whole
+        # body was read (an oversized manifest refused early) still arrives.
+        return send_http(self.endpoint, method, path, all_headers, body, timeout=timeout)
+
+    # -- blobs ------------------------------------------------------------------------
+
+    @staticmethod
+    def add_query(location: str, **params: str) -> str:
+        sep = "&" if "?" in location else "?"
+        return location + sep + urllib.parse.urlencode(params)
+
+    def start_upload(self, repo: str, query: str = "") -> RawResponse:
+        response = self.request("POST", f"/v2/{repo}/blobs/uploads/{query}")
+        return response
+
+    def upload_blob(self, repo: str, data: bytes) -> str:
+        """Monolithic upload (POST, then PUT ?digest= with the bytes); returns the digest."""
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        start = self.start_upload(repo)
+        assert start.status == 202 and start.headers.get("location"), (
+            f"POST /v2/{repo}/blobs/uploads/: expected 202 with a Location\n" + start.describe()
+        )
+        done = self.request(
+            "PUT",
+            self.add_query(start.headers["location"], digest=digest),
+            data,
+            {"Content-Type": "application/octet-stream"},
+        )
+        assert done.status == 201, f"PUT of blob {digest}: expected 201\n" + done.describe()
+        assert done.headers.get("docker-content-digest") == digest, done.describe()
+        return digest
+
+    def head_blob(self, repo: str, digest: str) -> RawResponse:
+        return self.request("HEAD", f"/v2/{repo}/blobs/{digest}")
+
+    # -- manifests --------------------------------------------------------------------
+
+    def put_manifest(self, repo: str, reference: str, body: bytes, media_type: str) -> RawResponse:
+        return self.request(
+            "PUT", f"/v2/{repo}/manifests/{reference}", body, {"Content-Type": media_type}
+        )
+
+    def get_manifest(self, repo: str, reference: str, accept: str | None = None, method="GET") -> RawResponse:
+        accept = accept or ", ".join(
+            [
+                "application/vnd.oci.image.manifest.v1+json",
+                "application/vnd.oci.image.index.v1+json",
+                "application/vnd.docker.distribution.manifest.v2+json",
+                "application/vnd.docker.distribution.manifest.list.v2+json",
+            ]
+        )
+        return self.request(method, f"/v2/{repo}/manifests/{reference}", headers={"Accept": accept})
+
+    def push_small_image(self, repo: str, tag: str, seed: str, layer_size: int = 2048) -> dict:
+        """Uploads a one-layer image (config + layer) and its OCI manifest under ``tag``.
+
+        Returns {"digest", "manifest", "config", "layer"} (digests and manifest bytes)."""
+        from ecr_images import MT_OCI_MANIFEST, image_manifest, make_config_blob, make_layer_blob
+
+        layer = make_layer_blob(layer_size, seed)
+        config = make_config_blob([layer.digest], label=seed)
+        self.upload_blob(repo, layer.data)
+        self.upload_blob(repo, config.data)
+        manifest = image_manifest(config.descriptor, [layer.descriptor])
+        response = self.put_manifest(repo, tag, manifest, MT_OCI_MANIFEST)
+        assert response.status == 201, f"PUT manifest {repo}:{tag}: expected 201\n" + response.describe()
+        digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+        assert response.headers.get("docker-content-digest") == digest, response.describe()
+        return {"digest": digest, "manifest": manifest, "config": config.digest, "layer": layer.digest}
+
+
+class Ecr:
+    """ECR on a running wharf: its API (boto3), registry credentials and a raw registry client."""
+
+    def __init__(self, wharf: Wharf):
+        self.wharf = wharf
+        self.client = wharf.boto3_client("ecr")
+        self._password: str | None = None
+
+    @property
+    def host(self) -> str:
+        """`127.0.0.1:<port>`: the registry host in every repositoryUri."""
+        return urllib.parse.urlsplit(self.wharf.endpoint).netloc
+
+    def uri(self, name: str) -> str:
+        return f"{self.host}/{name}"
+
+    @property
+    def password(self) -> str:
+        if self._password is None:
+            data = self.client.get_authorization_token()["authorizationData"][0]
+            user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+            assert user == "AWS" and password, f"token does not decode to AWS:<password>: {data!r}"
+            self._password = password
+        return self._password
+
+    @property
+    def creds(self) -> str:
+        """skopeo's --creds value."""
+        return f"AWS:{self.password}"
+
+    @property
+    def registry(self) -> Registry:
+        return Registry(self.wharf.endpoint, "AWS", self.password)
+
+    def create_repository(self, name: str, **kwargs) -> dict:
+        return self.client.create_repository(repositoryName=name, **kwargs)["repository"]
+
+    def image_details(self, repo: str) -> list[dict]:
+        details, token = [], None
+        for _ in range(100):
+            kwargs = {"repositoryName": repo, **({"nextToken": token} if token else {})}
+            page = self.client.describe_images(**kwargs)
+            details += page["imageDetails"]
+            token = page.get("nextToken")
+            if not token:
+                return details
+        raise AssertionError("describe-images did not stop paginating after 100 pages")
+
+    def tags_by_digest(self, repo: str) -> dict[str, set[str]]:
+        return {d["imageDigest"]: set(d.get("imageTags") or []) for d in self.image_details(repo)}
+
+
+class Skopeo:
+    """Runs Debian's skopeo with a private HOME, auth file and temp dir."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = Path(workdir)
+        (self.workdir / "home").mkdir(parents=True, exist_ok=True)
+        (self.workdir / "tmp").mkdir(parents=True, exist_ok=True)
+        if not SKOPEO.exists():
+            pytest.fail(f"skopeo not found at {SKOPEO}: run scripts/ensure-deps.sh", pytrace=False)
+
+    def env(self) -> dict[str, str]:
+        return {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(self.workdir / "home"),
+            "TMPDIR": str(self.workdir / "tmp"),
+            "REGISTRY_AUTH_FILE": str(self.workdir / "auth.json"),
+            "LANG": "C.UTF-8",
+        }
+
+    def run(self, *args: str, check: bool = True, timeout: float = SKOPEO_TIMEOUT_S):
+        argv = [str(SKOPEO), "--insecure-policy", *[str(a) for a in args]]
+        proc = subprocess.run(
+            argv, env=self.env(), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout
+        )
+        if check and proc.returncode != 0:
+            pytest.fail(
+                f"$ {' '.join(argv)}\nskopeo exit status {proc.returncode}\n"
+                f"--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}",
+                pytrace=False,
+            )
+        return proc
+
+    def copy(self, src: str, dest: str, *, src_creds=None, dest_creds=None, all_images=False, extra=(), check=True):
+        args = ["copy"]
+        if all_images:
+            args.append("--all")
+        if src.startswith("docker://"):
+            args += ["--src-tls-verify=false"]
+            if src_creds:
+                args += ["--src-creds", src_creds]
+        if dest.startswith("docker://"):
+            args += ["--dest-tls-verify=false"]
+            if dest_creds:
+                args += ["--dest-creds", dest_creds]
+        return self.run(*args, *extra, src, dest, check=check)
+
+    def inspect(self, ref: str, creds: str | None, raw: bool = False, check: bool = True):
+        args = ["inspect", "--tls-verify=false"]
+        if creds:
+            args += ["--creds", creds]
+        if raw:
+            args.append("--raw")
+        proc = self.run(*args, ref, check=check)
+        if not check:
+            return proc
+        return proc.stdout if raw else json.loads(proc.stdout)
+
+
+class DockerCli:
+    """The docker CLI against the local engine, with a private DOCKER_CONFIG.
+
+    Every image reference given to ``track`` and every container name from ``container_name``
+    is removed by ``cleanup`` (the fixture calls it), whatever the test's outcome."""
+
+    def __init__(self, workdir: Path, run_id: str):
+        self.binary = docker_binary()
+        self.workdir = Path(workdir)
+        self.config_dir = self.workdir / "docker-config"
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        self.run_id = run_id
+        self.images: list[str] = []
+        self.image_ids: list[str] = []
+        self.containers: list[str] = []
+
+    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        env = {
+            "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
+            "HOME": str(self.workdir),
+            "DOCKER_CONFIG": str(self.config_dir),
+            "DOCKER_HOST": DOCKER_HOST,
+            # The legacy builder: a FROM scratch build needs nothing else (no buildx, no
+            # BuildKit image pulls).
+            "DOCKER_BUILDKIT": "0",
+            "LANG": "C.UTF-8",
+        }
+        env.update(extra or {})
+        return env
+
+    def run(self, *args: str, check: bool = True, input: str | None = None, timeout: float = DOCKER_TIMEOUT_S):
+        argv = [str(self.binary), *[str(a) for a in args]]
+        proc = subprocess.run(
+            argv,
+            env=self.env(),
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and proc.returncode != 0:
+            pytest.fail(
+                f"$ {' '.join(argv)}\ndocker exit status {proc.returncode}\n"
+                f"--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}",
+                pytrace=False,
+            )
+        return proc
+
+    def track(self, *refs: str) -> None:
+        self.images.extend(refs)
+
+    def track_id(self, ref: str) -> str:
+        """Records the image ID behind ``ref``: clean-up removes it with every tag and digest
+        reference it has (a pushed image keeps a ``repo@digest`` reference after its tags go)."""
+        image_id = self.run("image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
+        self.image_ids.append(image_id)
+        return image_id
+
+    def container_name(self, what: str) -> str:
+        name = f"wharf-e2e-{what}-{self.run_id}"
+        self.containers.append(name)
+        return name
+
+    def image_exists(self, ref: str) -> bool:
+        return self.run("image", "inspect", ref, check=False).returncode == 0
+
+    def cleanup(self) -> list[str]:
+        problems = []
+        for name in self.containers:
+            proc = self.run("rm", "-f", name, check=False, timeout=60)
+            if proc.returncode != 0 and "No such container" not in proc.stderr:
+                problems.append(f"docker rm -f {name}: {proc.stderr.strip()}")
+        for ref in [*reversed(self.images), *self.image_ids]:
+            proc = self.run("rmi", "-f", ref, check=False, timeout=60)
+            if proc.returncode != 0 and "No such image" not in proc.stderr:
+                problems.append(f"docker rmi -f {ref}: {proc.stderr.strip()}")
+        for image_id in self.image_ids:
+            if self.image_exists(image_id):
+                problems.append(f"image {image_id} is still there after clean-up")
+        return problems
+
+
+def ensure_docker_engine() -> str:
+    """Runs scripts/ensure-docker.sh (idempotent; starts dockerd if none answers).
+
+    Returns its output; fails the test (never skips) with the script's output otherwise."""
+    env = dict(os.environ)
+    env["DOCKER_HOST"] = DOCKER_HOST
+    try:
+        proc = subprocess.run(
+            [str(ENSURE_DOCKER)],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=150,
+            env=env,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"{ENSURE_DOCKER} did not finish within 150 s: {exc}", pytrace=False)
+    if proc.returncode != 0:
+        pytest.fail(
+            f"no Docker Engine: {ENSURE_DOCKER} exited {proc.returncode}\n"
+            f"--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}",
+            pytrace=False,
+        )
+    return proc.stdout

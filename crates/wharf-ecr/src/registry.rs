@@ -290,10 +290,10 @@ fn push_error(repo: &RepoRef, e: PushError) -> RegistryError {
         )
         .detail(serde_json::json!({ "digest": digest })),
         PushError::ChildUnknown(digest) => RegistryError::new(
-            StatusCode::NOT_FOUND,
-            "MANIFEST_UNKNOWN",
+            StatusCode::BAD_REQUEST,
+            "MANIFEST_BLOB_UNKNOWN",
             format!(
-                "manifest unknown: the index references {digest}, which is not an image in repository '{}'",
+                "manifest references a manifest unknown to the registry: {digest} is not an image in repository '{}'",
                 repo.name
             ),
         )
