@@ -141,7 +141,8 @@ impl Gateway {
                 return error_response(guess, &e, &request_id);
             }
         };
-        let mut headers = parts.headers.clone();
+        // HTTP/2 carries the host in :authority; SigV4 signs it as `host`.
+        let mut headers = parts.headers;
         if !headers.contains_key(header::HOST) {
             if let Some(auth) = parts
                 .uri

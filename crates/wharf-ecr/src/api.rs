@@ -585,6 +585,8 @@ impl EcrApi for Arc<Ecr> {
                 )));
             }
             let n = images::delete_all_images_tx(tx, &repo)?;
+            // Its blob links go too: a repository re-created under the name starts empty.
+            images::delete_blob_links_tx(tx, &repo)?;
             tx.delete(REPOS, &images::repo_key(&repo))?;
             if n > 0 {
                 tracing::info!(repository = %repo.name, images = n, "deleted a repository and its images");
@@ -946,7 +948,13 @@ impl EcrApi for Arc<Ecr> {
                 });
                 continue;
             }
-            let size = self.blobs.claim(d);
+            // Available only if this repository holds the blob (uploaded, mounted, or used by
+            // one of its images), not merely because some repository stored the bytes.
+            let size = if self.blob_linked(&repo, d)? {
+                self.blobs.claim(d)
+            } else {
+                None
+            };
             layers.push(Layer {
                 layer_digest: Some(d.clone()),
                 layer_availability: Some(
@@ -1285,6 +1293,10 @@ mod tests {
         let layer = format!("layer {seed}");
         let cd = ecr.blobs.put(config.as_bytes()).unwrap();
         let ld = ecr.blobs.put(layer.as_bytes()).unwrap();
+        // Uploaded into "app" (where the tests using this push it).
+        let app = RepoRef::new("123456789012", "us-east-1", "app");
+        ecr.link_blob(&app, &cd).unwrap();
+        ecr.link_blob(&app, &ld).unwrap();
         format!(
             r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{{"mediaType":"application/vnd.docker.container.image.v1+json","size":{},"digest":"{cd}"}},"layers":[{{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","size":{},"digest":"{ld}"}}]}}"#,
             config.len(),
@@ -1501,12 +1513,27 @@ mod tests {
             ecr.delete_repository(&ctx(), req(None)),
             Err(Error::RepositoryNotEmptyException(m)) if m.contains("'busy'")
         ));
+        let uploaded = format!("sha256:{}", "c".repeat(64));
+        ecr.link_blob(&repo, &uploaded).unwrap();
+        let layer = new_image(1).blobs[0].digest.clone();
+        assert!(ecr.blob_linked(&repo, &layer).unwrap());
+        // Another repository's links are its own.
+        let bystander = create(&ecr, "busy/child", None);
+        ecr.link_blob(&bystander, &uploaded).unwrap();
         ecr.delete_repository(&ctx(), req(Some(true))).unwrap();
         assert!(ecr.referenced_digests().unwrap().is_empty());
         assert!(ecr.tags(&repo).unwrap().is_empty());
-        // Re-created, it is empty.
+        let links = ecr
+            .store
+            .read(|tx| tx.list::<images::BlobLink>(images::BLOB_LINKS, ""))
+            .unwrap();
+        assert_eq!(links.len(), 1, "{links:?}");
+        assert!(ecr.blob_linked(&bystander, &uploaded).unwrap());
+        // Re-created, it is empty and holds no blobs.
         create(&ecr, "busy", None);
         assert!(ecr.tags(&repo).unwrap().is_empty());
+        assert!(!ecr.blob_linked(&repo, &uploaded).unwrap());
+        assert!(!ecr.blob_linked(&repo, &layer).unwrap());
     }
 
     #[test]
@@ -1778,7 +1805,19 @@ mod tests {
             got.failures.unwrap()[0].failure_code.as_deref(),
             Some("ImageNotFound")
         );
+        // The re-tag needs no new upload: the blobs are the existing image's (even for an
+        // image recorded before blob links existed, simulated by dropping its links).
+        let app = RepoRef::new("123456789012", "us-east-1", "app");
+        ecr.store
+            .write(|tx| images::delete_blob_links_tx(tx, &app))
+            .unwrap();
         put(&ecr, "app", Some("prod"), &m).unwrap();
+        // The same manifest in another repository needs its blobs there first.
+        create(&ecr, "copy", None);
+        assert!(matches!(
+            put(&ecr, "copy", Some("v1"), &m),
+            Err(Error::LayersNotFoundException(_))
+        ));
         // Another manifest under an existing tag of an immutable repository: refused.
         let other = manifest(&ecr, "two");
         assert_eq!(
@@ -1849,15 +1888,25 @@ mod tests {
     #[test]
     fn layer_availability_comes_from_the_blob_store() {
         let (_d, ecr) = ecr();
-        create(&ecr, "app", None);
+        let app = create(&ecr, "app", None);
         let present = ecr.blobs.put(b"hello").unwrap();
+        ecr.link_blob(&app, &present).unwrap();
+        // Stored, but uploaded into another repository only.
+        let elsewhere = ecr.blobs.put(b"someone else's").unwrap();
+        let other = create(&ecr, "other", None);
+        ecr.link_blob(&other, &elsewhere).unwrap();
         let absent = format!("sha256:{}", "b".repeat(64));
         let r = ecr
             .batch_check_layer_availability(
                 &ctx(),
                 BatchCheckLayerAvailabilityRequest {
                     repository_name: "app".into(),
-                    layer_digests: vec![present.clone(), absent.clone(), "nope".into()],
+                    layer_digests: vec![
+                        present.clone(),
+                        absent.clone(),
+                        "nope".into(),
+                        elsewhere.clone(),
+                    ],
                     ..Default::default()
                 },
             )
@@ -1866,6 +1915,8 @@ mod tests {
         assert_eq!(layers[0].layer_availability.as_deref(), Some("AVAILABLE"));
         assert_eq!(layers[0].layer_size, Some(5));
         assert_eq!(layers[1].layer_availability.as_deref(), Some("UNAVAILABLE"));
+        assert_eq!(layers[2].layer_availability.as_deref(), Some("UNAVAILABLE"));
+        assert_eq!(layers[2].layer_size, None);
         assert_eq!(
             r.failures.unwrap()[0].failure_code.as_deref(),
             Some("InvalidLayerDigest")

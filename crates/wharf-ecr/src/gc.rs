@@ -21,6 +21,13 @@
 //! not blobs yet (they live in `uploads/`) and are only removed after
 //! [`DEFAULT_UPLOAD_EXPIRY`] of inactivity. mtimes are file-system (wall-clock) times, so the
 //! sweep compares them with the wall clock, not the injected `Clock`.
+//!
+//! Blob links (`images`' `ecr.bloblink`: which repository may serve which blob) are not roots:
+//! a blob uploaded into a repository but used by no image is garbage after `grace`, like any
+//! other. After the sweep, the links to the swept blobs are deleted, each only if its blob is
+//! still absent when the store write runs: an upload commits the bytes before writing its
+//! link, so a blob re-uploaded meanwhile keeps its fresh link. (A leftover link would be
+//! harmless anyway: every reader also needs the bytes in the blob store.)
 //! OWNER: registry helper.
 
 use crate::blobs::BlobStore;
@@ -53,6 +60,8 @@ pub struct GcReport {
     pub bytes_reclaimed: u64,
     /// Abandoned upload sessions (and interrupted temporary files) removed.
     pub uploads_removed: usize,
+    /// Repository links to removed blobs deleted.
+    pub links_removed: usize,
 }
 
 /// Why a collection stopped.
@@ -87,17 +96,28 @@ impl Ecr {
             .unwrap_or(SystemTime::UNIX_EPOCH);
 
         let marked = self.referenced_digests()?;
-        Ok(sweep(&self.blobs, &marked, blob_cutoff, upload_cutoff)?)
+        let mut removed = HashSet::new();
+        let mut report = sweep(
+            &self.blobs,
+            &marked,
+            blob_cutoff,
+            upload_cutoff,
+            &mut removed,
+        )?;
+        report.links_removed =
+            self.unlink_swept_blobs(&removed, |d| self.blobs.size(d).is_some())?;
+        Ok(report)
     }
 }
 
-/// The sweep: deletes blobs not in `marked` last vouched for before `blob_cutoff`, uploads idle
-/// since `upload_cutoff`.
+/// The sweep: deletes blobs not in `marked` last vouched for before `blob_cutoff` (adding
+/// their digests to `removed`), uploads idle since `upload_cutoff`.
 fn sweep(
     blobs: &BlobStore,
     marked: &HashSet<String>,
     blob_cutoff: SystemTime,
     upload_cutoff: SystemTime,
+    removed: &mut HashSet<String>,
 ) -> std::io::Result<GcReport> {
     let mut report = GcReport::default();
     for (digest, modified) in blobs.list()? {
@@ -115,6 +135,7 @@ fn sweep(
                 tracing::debug!(%digest, bytes, "garbage collector removed a blob");
                 report.blobs_removed += 1;
                 report.bytes_reclaimed += bytes;
+                removed.insert(digest);
             }
             // Claimed (or removed) since the listing.
             None => report.blobs_kept_young += 1,
@@ -218,7 +239,14 @@ mod tests {
         age(&blobs, &old, 3 * HOUR);
         let marked: HashSet<String> = [referenced.clone()].into();
         let now = SystemTime::now();
-        let report = sweep(&blobs, &marked, now - HOUR, now - 24 * HOUR).unwrap();
+        let report = sweep(
+            &blobs,
+            &marked,
+            now - HOUR,
+            now - 24 * HOUR,
+            &mut HashSet::new(),
+        )
+        .unwrap();
         assert_eq!(
             report,
             GcReport {
@@ -228,6 +256,7 @@ mod tests {
                 blobs_removed: 1,
                 bytes_reclaimed: 20,
                 uploads_removed: 0,
+                links_removed: 0,
             }
         );
         assert!(blobs.size(&referenced).is_some());
@@ -244,7 +273,14 @@ mod tests {
         // A client HEADs it (or a manifest push checks it) before the sweep reaches it.
         assert!(blobs.claim(&digest).is_some());
         let now = SystemTime::now();
-        let report = sweep(&blobs, &HashSet::new(), now - HOUR, now - HOUR).unwrap();
+        let report = sweep(
+            &blobs,
+            &HashSet::new(),
+            now - HOUR,
+            now - HOUR,
+            &mut HashSet::new(),
+        )
+        .unwrap();
         assert_eq!(report.blobs_removed, 0);
         assert!(blobs.size(&digest).is_some());
     }
@@ -265,7 +301,14 @@ mod tests {
             .set_modified(old)
             .unwrap();
         let now = SystemTime::now();
-        let report = sweep(&blobs, &HashSet::new(), now - HOUR, now - 24 * HOUR).unwrap();
+        let report = sweep(
+            &blobs,
+            &HashSet::new(),
+            now - HOUR,
+            now - 24 * HOUR,
+            &mut HashSet::new(),
+        )
+        .unwrap();
         assert_eq!(report.uploads_removed, 1);
         assert!(blobs.upload_status("abandoned").is_err());
         assert!(blobs.upload_status("active").is_ok());
@@ -275,9 +318,15 @@ mod tests {
     fn collects_what_deleted_images_leave_behind() {
         let f = fixture();
         let repo = f.create_repo("app", false);
-        let keep = image_manifest(&f.ecr, b"shared config", &[b"shared layer", b"kept layer"]);
+        let keep = image_manifest(
+            &f.ecr,
+            &repo,
+            b"shared config",
+            &[b"shared layer", b"kept layer"],
+        );
         let drop = image_manifest(
             &f.ecr,
+            &repo,
             b"shared config",
             &[b"shared layer", b"dropped layer"],
         );
@@ -317,9 +366,43 @@ mod tests {
             assert!(f.ecr.blobs.size(&sha256_digest(kept)).is_some());
         }
         assert!(f.ecr.blobs.size(&pending).is_some());
+        // The links to the swept blobs are gone; the others stay.
+        assert_eq!(report.links_removed, 1);
+        assert!(!f
+            .ecr
+            .blob_linked(&repo, &sha256_digest(b"dropped layer"))
+            .unwrap());
+        assert!(f
+            .ecr
+            .blob_linked(&repo, &sha256_digest(b"kept layer"))
+            .unwrap());
         // The remaining image still pulls.
         let (digest, _) = f.ecr.resolve_reference(&repo, "keep").unwrap().unwrap();
         assert_eq!(f.ecr.blobs.read(&digest).unwrap().unwrap(), keep);
+    }
+
+    #[test]
+    fn links_are_not_roots_and_a_returning_blob_keeps_its_link() {
+        let f = fixture();
+        let repo = f.create_repo("app", false);
+        let other = f.create_repo("other", false);
+        let orphan = f.ecr.blobs.put(b"uploaded, never used").unwrap();
+        let back = f.ecr.blobs.put(b"uploaded again").unwrap();
+        for d in [&orphan, &back] {
+            f.ecr.link_blob(&repo, d).unwrap();
+            f.ecr.link_blob(&other, d).unwrap();
+            age(&f.ecr.blobs, d, 2 * HOUR);
+        }
+        let report = f.ecr.collect_garbage(HOUR).unwrap();
+        assert_eq!(report.blobs_removed, 2);
+        assert_eq!(report.links_removed, 4);
+        assert!(!f.ecr.blob_linked(&repo, &orphan).unwrap());
+        // A link whose blob is back (re-uploaded) by the time the links are cleaned is kept.
+        f.ecr.link_blob(&repo, &back).unwrap();
+        let removed: HashSet<String> = [back.clone()].into();
+        assert_eq!(f.ecr.unlink_swept_blobs(&removed, |_| true).unwrap(), 0);
+        assert!(f.ecr.blob_linked(&repo, &back).unwrap());
+        assert_eq!(f.ecr.unlink_swept_blobs(&removed, |_| false).unwrap(), 1);
     }
 
     #[tokio::test]

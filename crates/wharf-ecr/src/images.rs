@@ -3,17 +3,30 @@
 //! list tags and repositories, delete an image, and report every digest an image references
 //! (the garbage collector's roots).
 //!
-//! Three store tables, all scoped by account and region:
+//! Four store tables, all scoped by account and region:
 //! - `ecr.repo`  keyed `account/region/name` -> [`StoredRepo`] (the API's `Repository`, its
 //!   resource tags, lifecycle policy and last lifecycle preview);
 //! - `ecr.image` keyed `account/region/name\u{1}digest` -> [`StoredImage`] (media type, sizes,
 //!   referenced blobs and child manifests, push time, tags);
-//! - `ecr.tag`   keyed `account/region/name\u{1}tag` -> the digest the tag names.
+//! - `ecr.tag`   keyed `account/region/name\u{1}tag` -> the digest the tag names;
+//! - `ecr.bloblink` keyed `account/region/name\u{1}digest` -> `{}`: the config and layer blobs
+//!   the repository may serve (see "Blob links" below).
 //!
 //! `\u{1}` cannot occur in a repository name, so one repository's images and tags are exactly
 //! the keys under `account/region/name\u{1}`. A tag lives both in `ecr.tag` (for a point lookup
 //! by the registry) and in its image's `tags` (for listing); every write keeps the two in step
 //! inside one transaction.
+//!
+//! Blob links. Blob bytes are shared by every repository (content addressing), but a
+//! repository may only serve, mount from, or reference in a manifest the blobs it holds: those
+//! uploaded into it, mounted into it, or referenced by one of its images (ECR's and
+//! distribution's rule). A link is written when an upload into the repository finishes, when
+//! a mount into it succeeds, and by [`Ecr::record_image`] for every config and layer blob of
+//! the image (in the same transaction). [`Ecr::blob_linked`] also accepts a blob an image of
+//! the repository references without a link, so images recorded before links existed keep
+//! pulling. Links are not garbage collection roots (images are); deleting a repository
+//! deletes its links, and the collector deletes the links of the blobs it sweeps. A link
+//! never makes a blob readable by itself: every reader also needs the blob in the blob store.
 
 use crate::generated::{Repository, Tag};
 use crate::Ecr;
@@ -29,6 +42,12 @@ pub(crate) const REPOS: &str = "ecr.repo";
 pub(crate) const IMAGES: &str = "ecr.image";
 /// Store table of tags (tag -> digest).
 pub(crate) const TAGS: &str = "ecr.tag";
+/// Store table of blob links (repository + blob digest -> `{}`).
+pub(crate) const BLOB_LINKS: &str = "ecr.bloblink";
+
+/// The value of a blob link: nothing (the key says it all); stored as `{}`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub(crate) struct BlobLink {}
 
 /// How stale `lastRecordedPullTime` may get before a pull rewrites it (ECR refreshes it at
 /// most about daily; an hour keeps pulls from turning into store writes).
@@ -208,6 +227,11 @@ pub(crate) fn image_key(repo: &RepoRef, digest: &str) -> String {
     format!("{}{digest}", repo_prefix(repo))
 }
 
+/// Store key of a blob link.
+pub(crate) fn blob_link_key(repo: &RepoRef, digest: &str) -> String {
+    format!("{}{digest}", repo_prefix(repo))
+}
+
 /// Store key of a tag.
 pub(crate) fn tag_key(repo: &RepoRef, tag: &str) -> String {
     format!("{}{tag}", repo_prefix(repo))
@@ -327,6 +351,37 @@ pub(crate) fn untag_tx(
     Ok(Some(digest))
 }
 
+/// Links blob `digest` to `repo` (idempotent).
+pub(crate) fn link_blob_tx(tx: &Tx<'_>, repo: &RepoRef, digest: &str) -> Result<(), StoreError> {
+    tx.insert(BLOB_LINKS, &blob_link_key(repo, digest), &BlobLink {})?;
+    Ok(())
+}
+
+/// Whether `repo` holds blob `digest`: linked, or referenced by one of its images as a config
+/// or layer (images recorded before links existed have none). Says nothing about whether the
+/// bytes are still in the blob store.
+pub(crate) fn blob_linked_tx(
+    tx: &Tx<'_>,
+    repo: &RepoRef,
+    digest: &str,
+) -> Result<bool, StoreError> {
+    if tx.exists(BLOB_LINKS, &blob_link_key(repo, digest))? {
+        return Ok(true);
+    }
+    Ok(list_images(tx, repo)?
+        .iter()
+        .any(|i| i.blobs.iter().any(|b| b.digest == digest)))
+}
+
+/// Deletes every blob link of `repo`; returns how many.
+pub(crate) fn delete_blob_links_tx(tx: &Tx<'_>, repo: &RepoRef) -> Result<usize, StoreError> {
+    let links = tx.list::<BlobLink>(BLOB_LINKS, &repo_prefix(repo))?;
+    for (key, _) in &links {
+        tx.delete(BLOB_LINKS, key)?;
+    }
+    Ok(links.len())
+}
+
 /// Deletes every image and tag of `repo` (the repository record stays).
 pub(crate) fn delete_all_images_tx(tx: &Tx<'_>, repo: &RepoRef) -> Result<usize, StoreError> {
     let prefix = repo_prefix(repo);
@@ -364,6 +419,9 @@ impl Ecr {
                 Some(existing) => existing,
                 None => StoredImage::new(image, now),
             };
+            for blob in &record.blobs {
+                link_blob_tx(tx, repo, &blob.digest)?;
+            }
             if let Some(tag) = tag {
                 let tkey = tag_key(repo, tag);
                 match tx.get::<String>(TAGS, &tkey)? {
@@ -391,6 +449,43 @@ impl Ecr {
             }
             tx.put(IMAGES, &ikey, &record)?;
             Ok(())
+        })
+    }
+
+    /// Links blob `digest` to `repo`: an upload into it finished, or a mount into it succeeded.
+    pub fn link_blob(&self, repo: &RepoRef, digest: &str) -> Result<(), StoreError> {
+        self.store.write(|tx| link_blob_tx(tx, repo, digest))
+    }
+
+    /// Whether `repo` may serve blob `digest` (linked, or referenced by one of its images);
+    /// the caller still checks that the blob store has it.
+    pub fn blob_linked(&self, repo: &RepoRef, digest: &str) -> Result<bool, StoreError> {
+        self.store.read(|tx| blob_linked_tx(tx, repo, digest))
+    }
+
+    /// Deletes the links to `digests` (blobs the garbage collector swept) of every repository,
+    /// except links to a blob that is back in the blob store by the time of the write (an
+    /// upload commits the bytes before it writes its link, so a fresh link is never lost).
+    pub(crate) fn unlink_swept_blobs(
+        &self,
+        digests: &HashSet<String>,
+        still_present: impl Fn(&str) -> bool,
+    ) -> Result<usize, StoreError> {
+        if digests.is_empty() {
+            return Ok(0);
+        }
+        self.store.write(|tx| {
+            let mut removed = 0;
+            for (key, _) in tx.list::<BlobLink>(BLOB_LINKS, "")? {
+                let Some((_, digest)) = key.rsplit_once('\u{1}') else {
+                    continue;
+                };
+                if digests.contains(digest) && !still_present(digest) {
+                    tx.delete(BLOB_LINKS, &key)?;
+                    removed += 1;
+                }
+            }
+            Ok(removed)
         })
     }
 
@@ -650,6 +745,40 @@ pub(crate) mod tests {
             .repository_names("123456789012", "eu-west-1")
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn record_image_links_its_blobs_and_links_are_per_repository() {
+        let (_d, ecr) = ecr();
+        let a = create(&ecr, "aa", None);
+        let b = create(&ecr, "bb", None);
+        let t = Timestamp::from_millis(1_000);
+        ecr.record_image(&a, Some("v1"), new_image(1), t).unwrap();
+        for blob in &new_image(1).blobs {
+            assert!(ecr
+                .store
+                .read(|tx| tx.exists(BLOB_LINKS, &blob_link_key(&a, &blob.digest)))
+                .unwrap());
+            assert!(ecr.blob_linked(&a, &blob.digest).unwrap());
+            assert!(!ecr.blob_linked(&b, &blob.digest).unwrap());
+        }
+        // The manifest itself is an image, not a blob link.
+        assert!(!ecr.blob_linked(&a, &new_image(1).digest).unwrap());
+        ecr.link_blob(&b, "sha256:01").unwrap();
+        ecr.link_blob(&b, "sha256:01").unwrap();
+        assert!(ecr.blob_linked(&b, "sha256:01").unwrap());
+        assert!(!ecr.blob_linked(&a, "sha256:01").unwrap());
+        // An image recorded before links existed still vouches for its blobs.
+        let layer = new_image(1).blobs[1].digest.clone();
+        ecr.store
+            .write(|tx| tx.delete(BLOB_LINKS, &blob_link_key(&a, &layer)))
+            .unwrap();
+        assert!(ecr.blob_linked(&a, &layer).unwrap());
+        assert_eq!(
+            ecr.store.write(|tx| delete_blob_links_tx(tx, &a)).unwrap(),
+            1
+        );
+        assert!(ecr.blob_linked(&b, "sha256:01").unwrap());
     }
 
     #[test]

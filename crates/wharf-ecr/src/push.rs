@@ -1,6 +1,7 @@
 //! The one manifest push flow, shared by the registry's `PUT /v2/<name>/manifests/<ref>` and the
-//! ECR API's `PutImage`: size limit, parse, check that every referenced blob (and child
-//! manifest) exists, store the manifest bytes content-addressed, record the image.
+//! ECR API's `PutImage`: size limit, parse, check that every referenced blob exists and is held
+//! by the repository (and every child manifest is one of its images), store the manifest
+//! bytes content-addressed, record the image.
 //! OWNER: registry helper.
 
 use crate::images::{BlobRef, NewImage, RecordError, RepoRef};
@@ -44,7 +45,9 @@ impl Ecr {
     /// PutImage: the imageTag or imageDigest); a digest reference must match the body.
     /// Returns the manifest digest.
     ///
-    /// Every config and layer blob must be in the blob store (foreign layers excepted), and
+    /// Every config and layer blob must be in the blob store and held by `repo` (uploaded or
+    /// mounted into it, or used by one of its images: [`Ecr::blob_linked`]; foreign layers
+    /// excepted), and
     /// every child of an index must already be an image of `repo`. Checking a blob also
     /// refreshes its age ([`BlobStore::claim`](crate::blobs::BlobStore::claim)), which is what
     /// keeps the garbage collector from reclaiming it before the image is recorded.
@@ -84,6 +87,14 @@ impl Ecr {
         for descriptor in parsed.blobs() {
             if descriptor.foreign {
                 continue;
+            }
+            // Only blobs this repository holds (uploaded, mounted, or used by one of its
+            // images), never another repository's, even though the bytes are shared.
+            if !self
+                .blob_linked(repo, &descriptor.digest)
+                .map_err(RecordError::Store)?
+            {
+                return Err(PushError::BlobUnknown(descriptor.digest.clone()));
             }
             let Some(size) = self.blobs.claim(&descriptor.digest) else {
                 return Err(PushError::BlobUnknown(descriptor.digest.clone()));
@@ -208,10 +219,17 @@ pub(crate) mod tests {
         }
     }
 
-    /// A Docker schema2 manifest over a config and layers already in the blob store.
-    pub(crate) fn image_manifest(ecr: &Ecr, config: &[u8], layers: &[&[u8]]) -> Vec<u8> {
+    /// A Docker schema2 manifest over a config and layers, stored in the blob store and
+    /// linked to `repo` (as if uploaded into it).
+    pub(crate) fn image_manifest(
+        ecr: &Ecr,
+        repo: &RepoRef,
+        config: &[u8],
+        layers: &[&[u8]],
+    ) -> Vec<u8> {
         let descriptor = |media: &str, bytes: &[u8]| {
             let digest = ecr.blobs.put(bytes).unwrap();
+            ecr.link_blob(repo, &digest).unwrap();
             serde_json::json!({ "mediaType": media, "size": bytes.len(), "digest": digest })
         };
         let layers: Vec<_> = layers
@@ -242,7 +260,12 @@ pub(crate) mod tests {
     fn pushes_and_resolves_by_tag_and_digest() {
         let f = fixture();
         let repo = f.create_repo("team/app", false);
-        let body = image_manifest(&f.ecr, b"{\"config\":1}", &[b"layer one", b"layer two"]);
+        let body = image_manifest(
+            &f.ecr,
+            &repo,
+            b"{\"config\":1}",
+            &[b"layer one", b"layer two"],
+        );
         let digest = f
             .ecr
             .push_manifest(&repo, Some("v1"), Some(DOCKER_MANIFEST_V2), &body, f.now())
@@ -271,7 +294,7 @@ pub(crate) mod tests {
     fn refusals() {
         let f = fixture();
         let repo = f.create_repo("app", false);
-        let body = image_manifest(&f.ecr, b"cfg", &[b"l1"]);
+        let body = image_manifest(&f.ecr, &repo, b"cfg", &[b"l1"]);
 
         let missing = RepoRef::new(ACCOUNT, REGION, "nope");
         assert!(matches!(
@@ -326,8 +349,8 @@ pub(crate) mod tests {
         let f = fixture();
         let repo = f.create_repo("multi", false);
         let other = f.create_repo("other", false);
-        let amd = image_manifest(&f.ecr, b"cfg-amd64", &[b"amd64"]);
-        let arm = image_manifest(&f.ecr, b"cfg-arm64", &[b"arm64"]);
+        let amd = image_manifest(&f.ecr, &repo, b"cfg-amd64", &[b"amd64"]);
+        let arm = image_manifest(&f.ecr, &other, b"cfg-arm64", &[b"arm64"]);
         let amd_digest = f
             .ecr
             .push_manifest(&repo, None, None, &amd, f.now())
@@ -344,6 +367,15 @@ pub(crate) mod tests {
             Err(PushError::ChildUnknown(d)) => assert_eq!(d, arm_digest),
             other => panic!("{other:?}"),
         }
+        // The arm64 blobs are `other`'s: `repo` must hold them (here: upload them) first.
+        assert!(matches!(
+            f.ecr.push_manifest(&repo, None, None, &arm, f.now()),
+            Err(PushError::BlobUnknown(_))
+        ));
+        assert_eq!(
+            image_manifest(&f.ecr, &repo, b"cfg-arm64", &[b"arm64"]),
+            arm
+        );
         f.ecr
             .push_manifest(&repo, None, None, &arm, f.now())
             .unwrap();
@@ -361,8 +393,8 @@ pub(crate) mod tests {
     fn immutable_tags_keep_the_old_image() {
         let f = fixture();
         let repo = f.create_repo("locked", true);
-        let one = image_manifest(&f.ecr, b"cfg", &[b"one"]);
-        let two = image_manifest(&f.ecr, b"cfg", &[b"two"]);
+        let one = image_manifest(&f.ecr, &repo, b"cfg", &[b"one"]);
+        let two = image_manifest(&f.ecr, &repo, b"cfg", &[b"two"]);
         let first = f
             .ecr
             .push_manifest(&repo, Some("v1"), None, &one, f.now())

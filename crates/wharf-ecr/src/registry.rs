@@ -15,9 +15,14 @@
 //! bodies of blob uploads are streamed to the upload file through a bounded channel, so a
 //! 200 MB layer never sits in memory, and blobs are streamed back from their files.
 //!
-//! Blobs are shared by every repository and account (content addressing); a blob GET needs
-//! valid credentials and an existing repository but does not check that this repository
-//! references the blob (neither per-repository blob links nor their cleanup exist yet).
+//! Blob bytes are stored once for every repository and account (content addressing), but a
+//! repository only serves the blobs it holds: uploaded into it, mounted into it, or used by one
+//! of its images (the `ecr.bloblink` links of `images`, checked with [`Ecr::blob_linked`]).
+//! A blob GET or HEAD of a blob the repository does not hold is BLOB_UNKNOWN even when the bytes
+//! exist (another repository's, account's or region's); finishing an upload (monolithic or
+//! chunked) links the blob to the repository; a cross-repository mount succeeds only when the
+//! source repository holds the blob, and otherwise starts an ordinary upload session, as in
+//! distribution; a manifest may only reference blobs its repository holds (`push`).
 //! OWNER: registry helper.
 
 use crate::auth::AuthFailure;
@@ -582,7 +587,7 @@ async fn dispatch(ecr: Arc<Ecr>, request: Request) -> Result<Response, RegistryE
             delete_manifest(&ecr, repo, reference).await
         }
         (Route::Blob { digest, .. }, Method::GET | Method::HEAD) => {
-            get_blob(&ecr, digest, &headers, parts.method == Method::GET).await
+            get_blob(&ecr, repo, digest, &headers, parts.method == Method::GET).await
         }
         (Route::Blob { .. }, Method::DELETE) => Err(RegistryError::unsupported(
             "deleting blobs is not supported (as in ECR): delete images with batch-delete-image and the garbage collector reclaims their layers",
@@ -975,6 +980,7 @@ pub fn parse_range(header: Option<&str>, size: u64) -> ByteRange {
 
 async fn get_blob(
     ecr: &Arc<Ecr>,
+    repo: RepoRef,
     digest: String,
     headers: &HeaderMap,
     is_get: bool,
@@ -994,6 +1000,9 @@ async fn get_blob(
         // garbage collector keeps it until the manifest that uses it arrives.
         let d = digest.clone();
         let size = blocking(ecr, move |ecr| {
+            if !ecr.blob_linked(&repo, &d).map_err(store_error)? {
+                return Err(RegistryError::blob_unknown(&d));
+            }
             ecr.blobs
                 .claim(&d)
                 .ok_or_else(|| RegistryError::blob_unknown(&d))
@@ -1003,6 +1012,9 @@ async fn get_blob(
     }
     let d = digest.clone();
     let (file, size) = blocking(ecr, move |ecr| {
+        if !ecr.blob_linked(&repo, &d).map_err(store_error)? {
+            return Err(RegistryError::blob_unknown(&d));
+        }
         ecr.blobs
             .open_blob(&d)
             .map_err(|e| RegistryError::internal("cannot open a blob", &e))?
@@ -1194,7 +1206,9 @@ async fn start_upload(
     query: &Query,
     body: Body,
 ) -> Result<Response, RegistryError> {
-    // Cross-repository mount: the blob is already here and the source repository exists.
+    // Cross-repository mount: the source repository (of the token's account and region; the
+    // target itself without `from`) holds the blob and its bytes are here. Then the target
+    // holds it too.
     if let Some(mount) = query.get("mount").map(str::to_string) {
         let from = query.get("from").map(str::to_string);
         let target = repo.clone();
@@ -1202,21 +1216,32 @@ async fn start_upload(
             if parse_digest(&mount).is_err() {
                 return Ok(None);
             }
-            if let Some(from) = from {
-                if !valid_repository_name(&from) {
-                    return Ok(None);
+            let source = match from {
+                Some(from) => {
+                    if !valid_repository_name(&from) {
+                        return Ok(None);
+                    }
+                    let source = RepoRef::new(&principal.account, &principal.region, &from);
+                    if !ecr.repository_exists(&source).map_err(store_error)? {
+                        return Ok(None);
+                    }
+                    source
                 }
-                let source = RepoRef::new(&principal.account, &principal.region, &from);
-                if !ecr.repository_exists(&source).map_err(store_error)? {
-                    return Ok(None);
-                }
+                None => target.clone(),
+            };
+            if !ecr.blob_linked(&source, &mount).map_err(store_error)? {
+                return Ok(None);
             }
-            Ok(ecr.blobs.claim(&mount).map(|_| mount))
+            if ecr.blobs.claim(&mount).is_none() {
+                return Ok(None);
+            }
+            ecr.link_blob(&target, &mount).map_err(store_error)?;
+            Ok(Some(mount))
         })
         .await?;
         if let Some(digest) = mounted {
-            tracing::debug!(repository = %target.name, %digest, "blob mounted");
-            return Ok(blob_created(&target, &digest));
+            tracing::debug!(repository = %repo.name, %digest, "blob mounted");
+            return Ok(blob_created(&repo, &digest));
         }
         // Otherwise: an ordinary upload session, as the spec asks.
         return new_session(ecr, repo).await;
@@ -1232,7 +1257,8 @@ async fn start_upload(
                 .start_upload(&id, &upload_owner(&target), ecr.clock.now())
                 .map_err(|e| upload_error(&target, &id, e))?;
             match ecr.blobs.finish_chunks(&id, &d, None, chunks) {
-                Ok(_) => Ok(()),
+                // Linked after the bytes are committed (the collector relies on this order).
+                Ok(_) => ecr.link_blob(&target, &d).map_err(store_error),
                 Err(e) => {
                     let _ = ecr.blobs.cancel(&id);
                     Err(upload_error(&target, &id, e))
@@ -1310,6 +1336,8 @@ async fn finish_upload(
         ecr.blobs
             .finish_chunks(&id, &d, start, chunks)
             .map_err(|e| upload_error(&repo, &id, e))?;
+        // Linked after the bytes are committed (the collector relies on this order).
+        ecr.link_blob(&repo, &d).map_err(store_error)?;
         Ok(repo)
     })
     .await?;
@@ -2062,7 +2090,8 @@ mod tests {
             (a.status, a.code().as_str()),
             (StatusCode::BAD_REQUEST, "MANIFEST_BLOB_UNKNOWN")
         );
-        let good = image_manifest(&c.fixture.ecr, b"cfg", &[b"layer"]);
+        let locked = RepoRef::new(ACCOUNT, REGION, "locked");
+        let good = image_manifest(&c.fixture.ecr, &locked, b"cfg", &[b"layer"]);
         let other = format!("sha256:{}", "1".repeat(64));
         let a = c
             .call("PUT", &format!("/v2/app/manifests/{other}"), good.clone())
@@ -2070,7 +2099,7 @@ mod tests {
         assert_eq!(a.code(), "DIGEST_INVALID");
 
         // Immutable tags.
-        let second = image_manifest(&c.fixture.ecr, b"cfg", &[b"another layer"]);
+        let second = image_manifest(&c.fixture.ecr, &locked, b"cfg", &[b"another layer"]);
         let a = c.call("PUT", "/v2/locked/manifests/v1", good.clone()).await;
         assert_eq!(a.status, StatusCode::CREATED);
         let a = c.call("PUT", "/v2/locked/manifests/v1", second).await;
@@ -2131,6 +2160,152 @@ mod tests {
             )
             .await;
         assert_eq!(other.code(), "NAME_UNKNOWN");
+    }
+
+    #[tokio::test]
+    async fn a_repository_serves_only_the_blobs_it_holds() {
+        use crate::generated::{CreateRepositoryRequest, EcrApi};
+        let c = client();
+        c.fixture.create_repo("repo-a", false);
+        c.fixture.create_repo("repo-b", false);
+        let a = RepoRef::new(ACCOUNT, REGION, "repo-a");
+        let b = RepoRef::new(ACCOUNT, REGION, "repo-b");
+        let layer = b"a's private layer".to_vec();
+        let digest = c.upload("repo-a", &layer).await;
+        let monolithic = b"a's monolithic layer".to_vec();
+        let mono = sha256_digest(&monolithic);
+        let posted = c
+            .call(
+                "POST",
+                &format!("/v2/repo-a/blobs/uploads/?digest={mono}"),
+                monolithic.clone(),
+            )
+            .await;
+        assert_eq!(posted.status, StatusCode::CREATED);
+        assert!(c.fixture.ecr.blob_linked(&a, &mono).unwrap());
+        for d in [&digest, &mono] {
+            for method in ["GET", "HEAD"] {
+                let ok = c
+                    .call(method, &format!("/v2/repo-a/blobs/{d}"), vec![])
+                    .await;
+                assert_eq!(ok.status, StatusCode::OK);
+                let refused = c
+                    .call(method, &format!("/v2/repo-b/blobs/{d}"), vec![])
+                    .await;
+                assert_eq!(refused.status, StatusCode::NOT_FOUND, "{method} {d}");
+                if method == "GET" {
+                    assert_eq!(refused.code(), "BLOB_UNKNOWN");
+                }
+            }
+        }
+
+        // Another account's repository of the same name: the same refusal.
+        let other = "999999999999";
+        let ctx = wharf_core::RequestContext::for_tests(REGION, other, c.fixture.now());
+        c.fixture
+            .ecr
+            .create_repository(
+                &ctx,
+                CreateRepositoryRequest {
+                    repository_name: "repo-a".into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let token = c
+            .fixture
+            .ecr
+            .issue_token(other, REGION, c.fixture.now())
+            .unwrap();
+        let auth = format!("Basic {}", token.token);
+        let foreign = c
+            .send(
+                "GET",
+                &format!("/v2/repo-a/blobs/{digest}"),
+                &[("authorization", &auth)],
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            (foreign.status, foreign.code().as_str()),
+            (StatusCode::NOT_FOUND, "BLOB_UNKNOWN")
+        );
+        // Nor can that account mount it from its own repo-a (which lacks it).
+        let foreign = c
+            .send(
+                "POST",
+                &format!("/v2/repo-a/blobs/uploads/?mount={digest}&from=repo-a"),
+                &[("authorization", &auth)],
+                vec![],
+            )
+            .await;
+        assert_eq!(foreign.status, StatusCode::ACCEPTED);
+
+        // A manifest in repo-b over repo-a's blobs is refused until they are mounted.
+        let manifest = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "size": monolithic.len(), "digest": mono},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                        "size": layer.len(), "digest": digest}],
+        }))
+        .unwrap();
+        let headers = [("content-type", OCI_MANIFEST)];
+        let refused = c
+            .call_with("PUT", "/v2/repo-b/manifests/v1", &headers, manifest.clone())
+            .await;
+        assert_eq!(
+            (refused.status, refused.code().as_str()),
+            (StatusCode::BAD_REQUEST, "MANIFEST_BLOB_UNKNOWN")
+        );
+        // A mount from a repository without the blob falls back to an upload session...
+        c.fixture.create_repo("repo-c", false);
+        let fallback = c
+            .call(
+                "POST",
+                &format!("/v2/repo-b/blobs/uploads/?mount={digest}&from=repo-c"),
+                vec![],
+            )
+            .await;
+        assert_eq!(fallback.status, StatusCode::ACCEPTED);
+        assert!(fallback
+            .header("location")
+            .starts_with("/v2/repo-b/blobs/uploads/"));
+        let no_from = c
+            .call(
+                "POST",
+                &format!("/v2/repo-b/blobs/uploads/?mount={digest}"),
+                vec![],
+            )
+            .await;
+        assert_eq!(no_from.status, StatusCode::ACCEPTED);
+        assert!(!c.fixture.ecr.blob_linked(&b, &digest).unwrap());
+        // ...and one from the repository holding it links it.
+        for d in [&digest, &mono] {
+            let mounted = c
+                .call(
+                    "POST",
+                    &format!("/v2/repo-b/blobs/uploads/?mount={d}&from=repo-a"),
+                    vec![],
+                )
+                .await;
+            assert_eq!(mounted.status, StatusCode::CREATED);
+        }
+        assert_eq!(
+            c.call("GET", &format!("/v2/repo-b/blobs/{digest}"), vec![])
+                .await
+                .body,
+            layer
+        );
+        let pushed = c
+            .call_with("PUT", "/v2/repo-b/manifests/v1", &headers, manifest)
+            .await;
+        assert_eq!(pushed.status, StatusCode::CREATED, "{:?}", pushed.body);
+        // repo-c still holds nothing.
+        let refused = c
+            .call("HEAD", &format!("/v2/repo-c/blobs/{digest}"), vec![])
+            .await;
+        assert_eq!(refused.status, StatusCode::NOT_FOUND);
     }
 
     #[tokio::test]
