@@ -750,18 +750,7 @@ fn hex_value(digit: u8) -> Option<u8> {
 
 /// SigV4's URI encoding: `A-Za-z0-9-_.~` kept, every other byte as `%XX` (upper-case hex).
 fn uri_encode(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(bytes.len() * 3);
-    for &b in bytes {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        }
-    }
-    out
+    wharf_core::text::percent_encode(bytes)
 }
 
 #[cfg(test)]

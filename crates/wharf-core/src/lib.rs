@@ -10,6 +10,7 @@ pub mod handler;
 pub mod ids;
 pub mod model;
 pub mod pagination;
+pub mod text;
 pub mod types;
 
 pub use arn::Arn;

@@ -8,6 +8,7 @@
 
 use crate::generated::{Error, Filter};
 use crate::tags::ResourceTag;
+use wharf_core::text::{self, Wildcards};
 
 /// Validated filters of one Describe request.
 #[derive(Debug, Clone, Default)]
@@ -60,64 +61,9 @@ impl FilterSet {
     }
 }
 
-/// One element of a parsed pattern.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Token {
-    Literal(char),
-    /// `?`
-    One,
-    /// `*`
-    Any,
-}
-
-fn tokens(pattern: &str) -> Vec<Token> {
-    let mut out = Vec::new();
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        out.push(match c {
-            '\\' => Token::Literal(chars.next().unwrap_or('\\')),
-            '*' => Token::Any,
-            '?' => Token::One,
-            other => Token::Literal(other),
-        });
-    }
-    out
-}
-
 /// Whether `text` matches the EC2 filter value `pattern` (`*`, `?`, `\` escapes).
 pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let pattern = tokens(pattern);
-    let text: Vec<char> = text.chars().collect();
-    // Greedy match with backtracking to the last `*`: linear in practice, never exponential.
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some(Token::Literal(c)) if *c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            Some(Token::One) => {
-                p += 1;
-                t += 1;
-            }
-            Some(Token::Any) => {
-                star = Some((p, t));
-                p += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    p = sp + 1;
-                    t = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern[p.min(pattern.len())..]
-        .iter()
-        .all(|tok| *tok == Token::Any)
+    text::wildcard_match(pattern, text, Wildcards::StarQuestionEscape)
 }
 
 /// `"true"` / `"false"`, the form boolean attributes are filtered by.

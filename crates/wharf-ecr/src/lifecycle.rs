@@ -98,27 +98,7 @@ pub struct Expiration {
 /// Whether `text` matches `pattern`, where `*` stands for any run of characters (possibly
 /// empty) and everything else matches itself (tagPatternList, tag mutability exclusion filters).
 pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    // Where the last `*` was and how much text it has swallowed so far.
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if pi < p.len() && p[pi] == t[ti] {
-            pi += 1;
-            ti += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
+    wharf_core::text::wildcard_match(pattern, text, wharf_core::text::Wildcards::StarOnly)
 }
 
 fn fail<T>(detail: impl Into<String>) -> Result<T, PolicyError> {

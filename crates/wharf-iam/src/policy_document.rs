@@ -23,18 +23,7 @@ pub fn validate(doc: &str) -> Result<(), Error> {
 /// Percent-encodes `doc` the way IAM returns policy documents: every byte outside the RFC 3986
 /// unreserved set (`A-Z a-z 0-9 - _ . ~`) becomes `%XX`, including spaces and line breaks.
 pub fn encode(doc: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(doc.len() * 3);
-    for byte in doc.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0x0f)]));
-        }
-    }
-    out
+    wharf_core::text::percent_encode(doc.as_bytes())
 }
 
 #[cfg(test)]
