@@ -26,6 +26,10 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo build --workspace"
 cargo build --workspace
 
+step "ensure a Docker Engine (scripts/ensure-docker.sh): the runtime tests and the ECR/ECS end-to-end tests run containers"
+# On failure the suite still runs; the Docker tests then fail with the script's output.
+scripts/ensure-docker.sh || echo "warning: no Docker Engine; the Docker tests will fail" >&2
+
 step "cargo nextest run --workspace"
 cargo nextest run --workspace --no-tests=warn
 
@@ -35,10 +39,6 @@ export WHARF_BIN="$target_dir/debug/wharf"
     echo "error: $WHARF_BIN was not built" >&2
     exit 1
 }
-
-step "ensure a Docker Engine for the ECR tests (scripts/ensure-docker.sh)"
-# On failure the suite still runs; the Docker tests then fail with the script's output.
-scripts/ensure-docker.sh || echo "warning: no Docker Engine; tests/e2e/test_ecr_docker.py will fail" >&2
 
 step "end-to-end tests: pytest tests/e2e (WHARF_BIN=$WHARF_BIN)"
 .deps/venv/bin/python -m pytest tests/e2e -v "$@"

@@ -883,6 +883,270 @@ pub struct RevokeSecurityGroupEgressResult {
     pub revoked_security_group_rules: Option<Vec<RevokedSecurityGroupRule>>,
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeNetworkInterfacesRequest {
+    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i32>,
+    #[serde(
+        rename = "IncludeManagedResources",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub include_managed_resources: Option<bool>,
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(
+        rename = "NetworkInterfaceIds",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub network_interface_ids: Option<Vec<String>>,
+    #[serde(rename = "Filters", skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeNetworkInterfacesResult {
+    #[serde(rename = "NetworkInterfaces", skip_serializing_if = "Option::is_none")]
+    pub network_interfaces: Option<Vec<NetworkInterface>>,
+    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkInterface {
+    #[serde(rename = "Association", skip_serializing_if = "Option::is_none")]
+    pub association: Option<NetworkInterfaceAssociation>,
+    #[serde(rename = "Attachment", skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<NetworkInterfaceAttachment>,
+    #[serde(rename = "AvailabilityZone", skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
+    #[serde(
+        rename = "ConnectionTrackingConfiguration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub connection_tracking_configuration: Option<ConnectionTrackingConfiguration>,
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(rename = "Groups", skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<GroupIdentifier>>,
+    #[serde(rename = "InterfaceType", skip_serializing_if = "Option::is_none")]
+    pub interface_type: Option<String>,
+    #[serde(rename = "Ipv6Addresses", skip_serializing_if = "Option::is_none")]
+    pub ipv6_addresses: Option<Vec<NetworkInterfaceIpv6Address>>,
+    #[serde(rename = "MacAddress", skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
+    #[serde(rename = "NetworkInterfaceId", skip_serializing_if = "Option::is_none")]
+    pub network_interface_id: Option<String>,
+    #[serde(rename = "OutpostArn", skip_serializing_if = "Option::is_none")]
+    pub outpost_arn: Option<String>,
+    #[serde(rename = "OwnerId", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+    #[serde(rename = "PrivateDnsName", skip_serializing_if = "Option::is_none")]
+    pub private_dns_name: Option<String>,
+    #[serde(rename = "PublicDnsName", skip_serializing_if = "Option::is_none")]
+    pub public_dns_name: Option<String>,
+    #[serde(
+        rename = "PublicIpDnsNameOptions",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub public_ip_dns_name_options: Option<PublicIpDnsNameOptions>,
+    #[serde(rename = "PrivateIpAddress", skip_serializing_if = "Option::is_none")]
+    pub private_ip_address: Option<String>,
+    #[serde(rename = "PrivateIpAddresses", skip_serializing_if = "Option::is_none")]
+    pub private_ip_addresses: Option<Vec<NetworkInterfacePrivateIpAddress>>,
+    #[serde(rename = "Ipv4Prefixes", skip_serializing_if = "Option::is_none")]
+    pub ipv4_prefixes: Option<Vec<Ipv4PrefixSpecification>>,
+    #[serde(rename = "Ipv6Prefixes", skip_serializing_if = "Option::is_none")]
+    pub ipv6_prefixes: Option<Vec<Ipv6PrefixSpecification>>,
+    #[serde(rename = "RequesterId", skip_serializing_if = "Option::is_none")]
+    pub requester_id: Option<String>,
+    #[serde(rename = "RequesterManaged", skip_serializing_if = "Option::is_none")]
+    pub requester_managed: Option<bool>,
+    #[serde(rename = "SourceDestCheck", skip_serializing_if = "Option::is_none")]
+    pub source_dest_check: Option<bool>,
+    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(rename = "SubnetId", skip_serializing_if = "Option::is_none")]
+    pub subnet_id: Option<String>,
+    #[serde(rename = "TagSet", skip_serializing_if = "Option::is_none")]
+    pub tag_set: Option<Vec<Tag>>,
+    #[serde(rename = "VpcId", skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+    #[serde(rename = "DenyAllIgwTraffic", skip_serializing_if = "Option::is_none")]
+    pub deny_all_igw_traffic: Option<bool>,
+    #[serde(rename = "Ipv6Native", skip_serializing_if = "Option::is_none")]
+    pub ipv6_native: Option<bool>,
+    #[serde(rename = "Ipv6Address", skip_serializing_if = "Option::is_none")]
+    pub ipv6_address: Option<String>,
+    #[serde(rename = "Operator", skip_serializing_if = "Option::is_none")]
+    pub operator: Option<OperatorResponse>,
+    #[serde(rename = "AssociatedSubnets", skip_serializing_if = "Option::is_none")]
+    pub associated_subnets: Option<Vec<String>>,
+    #[serde(rename = "AvailabilityZoneId", skip_serializing_if = "Option::is_none")]
+    pub availability_zone_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkInterfaceAssociation {
+    #[serde(rename = "AllocationId", skip_serializing_if = "Option::is_none")]
+    pub allocation_id: Option<String>,
+    #[serde(rename = "AssociationId", skip_serializing_if = "Option::is_none")]
+    pub association_id: Option<String>,
+    #[serde(rename = "IpOwnerId", skip_serializing_if = "Option::is_none")]
+    pub ip_owner_id: Option<String>,
+    #[serde(rename = "PublicDnsName", skip_serializing_if = "Option::is_none")]
+    pub public_dns_name: Option<String>,
+    #[serde(rename = "PublicIp", skip_serializing_if = "Option::is_none")]
+    pub public_ip: Option<String>,
+    #[serde(rename = "CustomerOwnedIp", skip_serializing_if = "Option::is_none")]
+    pub customer_owned_ip: Option<String>,
+    #[serde(rename = "CarrierIp", skip_serializing_if = "Option::is_none")]
+    pub carrier_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkInterfaceAttachment {
+    #[serde(rename = "AttachTime", skip_serializing_if = "Option::is_none")]
+    pub attach_time: Option<Timestamp>,
+    #[serde(rename = "AttachmentId", skip_serializing_if = "Option::is_none")]
+    pub attachment_id: Option<String>,
+    #[serde(
+        rename = "DeleteOnTermination",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub delete_on_termination: Option<bool>,
+    #[serde(rename = "DeviceIndex", skip_serializing_if = "Option::is_none")]
+    pub device_index: Option<i32>,
+    #[serde(rename = "NetworkCardIndex", skip_serializing_if = "Option::is_none")]
+    pub network_card_index: Option<i32>,
+    #[serde(rename = "InstanceId", skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    #[serde(rename = "InstanceOwnerId", skip_serializing_if = "Option::is_none")]
+    pub instance_owner_id: Option<String>,
+    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(
+        rename = "EnaSrdSpecification",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ena_srd_specification: Option<AttachmentEnaSrdSpecification>,
+    #[serde(rename = "EnaQueueCount", skip_serializing_if = "Option::is_none")]
+    pub ena_queue_count: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AttachmentEnaSrdSpecification {
+    #[serde(rename = "EnaSrdEnabled", skip_serializing_if = "Option::is_none")]
+    pub ena_srd_enabled: Option<bool>,
+    #[serde(
+        rename = "EnaSrdUdpSpecification",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ena_srd_udp_specification: Option<AttachmentEnaSrdUdpSpecification>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AttachmentEnaSrdUdpSpecification {
+    #[serde(rename = "EnaSrdUdpEnabled", skip_serializing_if = "Option::is_none")]
+    pub ena_srd_udp_enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConnectionTrackingConfiguration {
+    #[serde(
+        rename = "TcpEstablishedTimeout",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tcp_established_timeout: Option<i32>,
+    #[serde(rename = "UdpStreamTimeout", skip_serializing_if = "Option::is_none")]
+    pub udp_stream_timeout: Option<i32>,
+    #[serde(rename = "UdpTimeout", skip_serializing_if = "Option::is_none")]
+    pub udp_timeout: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GroupIdentifier {
+    #[serde(rename = "GroupId", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    #[serde(rename = "GroupName", skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkInterfaceIpv6Address {
+    #[serde(rename = "Ipv6Address", skip_serializing_if = "Option::is_none")]
+    pub ipv6_address: Option<String>,
+    #[serde(rename = "PublicIpv6DnsName", skip_serializing_if = "Option::is_none")]
+    pub public_ipv6_dns_name: Option<String>,
+    #[serde(rename = "IsPrimaryIpv6", skip_serializing_if = "Option::is_none")]
+    pub is_primary_ipv6: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PublicIpDnsNameOptions {
+    #[serde(rename = "DnsHostnameType", skip_serializing_if = "Option::is_none")]
+    pub dns_hostname_type: Option<String>,
+    #[serde(rename = "PublicIpv4DnsName", skip_serializing_if = "Option::is_none")]
+    pub public_ipv4_dns_name: Option<String>,
+    #[serde(rename = "PublicIpv6DnsName", skip_serializing_if = "Option::is_none")]
+    pub public_ipv6_dns_name: Option<String>,
+    #[serde(
+        rename = "PublicDualStackDnsName",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub public_dual_stack_dns_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkInterfacePrivateIpAddress {
+    #[serde(rename = "Association", skip_serializing_if = "Option::is_none")]
+    pub association: Option<NetworkInterfaceAssociation>,
+    #[serde(rename = "Primary", skip_serializing_if = "Option::is_none")]
+    pub primary: Option<bool>,
+    #[serde(rename = "PrivateDnsName", skip_serializing_if = "Option::is_none")]
+    pub private_dns_name: Option<String>,
+    #[serde(rename = "PrivateIpAddress", skip_serializing_if = "Option::is_none")]
+    pub private_ip_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Ipv4PrefixSpecification {
+    #[serde(rename = "Ipv4Prefix", skip_serializing_if = "Option::is_none")]
+    pub ipv4_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Ipv6PrefixSpecification {
+    #[serde(rename = "Ipv6Prefix", skip_serializing_if = "Option::is_none")]
+    pub ipv6_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OperatorResponse {
+    #[serde(rename = "Managed", skip_serializing_if = "Option::is_none")]
+    pub managed: Option<bool>,
+    #[serde(rename = "Principal", skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    #[serde(rename = "HiddenByDefault", skip_serializing_if = "Option::is_none")]
+    pub hidden_by_default: Option<bool>,
+}
+
 /// Every error this service's implemented operations can answer with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
@@ -914,6 +1178,10 @@ pub enum Error {
     CannotDelete(String),
     /// `InvalidSecurityGroupRuleId.NotFound`
     InvalidSecurityGroupRuleIdNotFound(String),
+    /// `InvalidNetworkInterfaceID.NotFound`
+    InvalidNetworkInterfaceIDNotFound(String),
+    /// `InvalidNetworkInterfaceID.Malformed`
+    InvalidNetworkInterfaceIDMalformed(String),
     /// `DryRunOperation`
     DryRunOperation(String),
     /// `InternalError`
@@ -938,6 +1206,8 @@ impl Error {
             Error::DependencyViolation(_) => "DependencyViolation",
             Error::CannotDelete(_) => "CannotDelete",
             Error::InvalidSecurityGroupRuleIdNotFound(_) => "InvalidSecurityGroupRuleId.NotFound",
+            Error::InvalidNetworkInterfaceIDNotFound(_) => "InvalidNetworkInterfaceID.NotFound",
+            Error::InvalidNetworkInterfaceIDMalformed(_) => "InvalidNetworkInterfaceID.Malformed",
             Error::DryRunOperation(_) => "DryRunOperation",
             Error::InternalError(_) => "InternalError",
         }
@@ -960,6 +1230,8 @@ impl Error {
             Error::DependencyViolation(m) => m,
             Error::CannotDelete(m) => m,
             Error::InvalidSecurityGroupRuleIdNotFound(m) => m,
+            Error::InvalidNetworkInterfaceIDNotFound(m) => m,
+            Error::InvalidNetworkInterfaceIDMalformed(m) => m,
             Error::DryRunOperation(m) => m,
             Error::InternalError(m) => m,
         }
@@ -992,6 +1264,8 @@ impl From<Error> for ServiceError {
             Error::DependencyViolation(m) => ServiceError::new(shape, m),
             Error::CannotDelete(m) => ServiceError::new(shape, m),
             Error::InvalidSecurityGroupRuleIdNotFound(m) => ServiceError::new(shape, m),
+            Error::InvalidNetworkInterfaceIDNotFound(m) => ServiceError::new(shape, m),
+            Error::InvalidNetworkInterfaceIDMalformed(m) => ServiceError::new(shape, m),
             Error::DryRunOperation(m) => ServiceError::new(shape, m),
             Error::InternalError(m) => ServiceError::new(shape, m),
         }
@@ -1073,6 +1347,12 @@ static OPERATIONS: &[Operation] = &[
         name: "RevokeSecurityGroupEgress",
         input: Some(104),
         output: Some(105),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DescribeNetworkInterfaces",
+        input: Some(106),
+        output: Some(110),
         result_wrapper: None,
     },
 ];
@@ -1927,6 +2207,18 @@ static ERRORS: &[ErrorInfo] = &[
     ErrorInfo {
         shape: "InvalidSecurityGroupRuleId.NotFound",
         code: "InvalidSecurityGroupRuleId.NotFound",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "InvalidNetworkInterfaceID.NotFound",
+        code: "InvalidNetworkInterfaceID.NotFound",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "InvalidNetworkInterfaceID.Malformed",
+        code: "InvalidNetworkInterfaceID.Malformed",
         status: 400,
         sender_fault: true,
     },
@@ -4257,6 +4549,704 @@ static SHAPES: &[Shape] = &[
         ],
         ..Shape::EMPTY
     },
+    Shape {
+        name: "DescribeNetworkInterfacesRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "NextToken",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "MaxResults",
+                shape: 107,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "IncludeManagedResources",
+                shape: 8,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NetworkInterfaceIds",
+                shape: 108,
+                location_name: Some("NetworkInterfaceId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Filters",
+                shape: 1,
+                location_name: Some("filter"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeNetworkInterfacesMaxResults",
+        kind: Kind::Integer,
+        min: Some(5.0),
+        max: Some(1000.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkInterfaceIdList",
+        kind: Kind::List,
+        target: 109,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkInterfaceId",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeNetworkInterfacesResult",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "NetworkInterfaces",
+                shape: 111,
+                location_name: Some("networkInterfaceSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NextToken",
+                shape: 3,
+                location_name: Some("nextToken"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkInterfaceList",
+        kind: Kind::List,
+        target: 112,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkInterface",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "Association",
+                shape: 113,
+                location_name: Some("association"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Attachment",
+                shape: 114,
+                location_name: Some("attachment"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AvailabilityZone",
+                shape: 3,
+                location_name: Some("availabilityZone"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ConnectionTrackingConfiguration",
+                shape: 119,
+                location_name: Some("connectionTrackingConfiguration"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Description",
+                shape: 3,
+                location_name: Some("description"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Groups",
+                shape: 120,
+                location_name: Some("groupSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "InterfaceType",
+                shape: 122,
+                location_name: Some("interfaceType"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv6Addresses",
+                shape: 123,
+                location_name: Some("ipv6AddressesSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "MacAddress",
+                shape: 3,
+                location_name: Some("macAddress"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NetworkInterfaceId",
+                shape: 3,
+                location_name: Some("networkInterfaceId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "OutpostArn",
+                shape: 3,
+                location_name: Some("outpostArn"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "OwnerId",
+                shape: 3,
+                location_name: Some("ownerId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrivateDnsName",
+                shape: 3,
+                location_name: Some("privateDnsName"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PublicDnsName",
+                shape: 3,
+                location_name: Some("publicDnsName"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PublicIpDnsNameOptions",
+                shape: 125,
+                location_name: Some("publicIpDnsNameOptions"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrivateIpAddress",
+                shape: 3,
+                location_name: Some("privateIpAddress"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrivateIpAddresses",
+                shape: 126,
+                location_name: Some("privateIpAddressesSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv4Prefixes",
+                shape: 128,
+                location_name: Some("ipv4PrefixSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv6Prefixes",
+                shape: 130,
+                location_name: Some("ipv6PrefixSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "RequesterId",
+                shape: 3,
+                location_name: Some("requesterId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "RequesterManaged",
+                shape: 8,
+                location_name: Some("requesterManaged"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "SourceDestCheck",
+                shape: 8,
+                location_name: Some("sourceDestCheck"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Status",
+                shape: 132,
+                location_name: Some("status"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "SubnetId",
+                shape: 3,
+                location_name: Some("subnetId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "TagSet",
+                shape: 28,
+                location_name: Some("tagSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcId",
+                shape: 3,
+                location_name: Some("vpcId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DenyAllIgwTraffic",
+                shape: 8,
+                location_name: Some("denyAllIgwTraffic"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv6Native",
+                shape: 8,
+                location_name: Some("ipv6Native"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv6Address",
+                shape: 3,
+                location_name: Some("ipv6Address"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Operator",
+                shape: 133,
+                location_name: Some("operator"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AssociatedSubnets",
+                shape: 134,
+                location_name: Some("associatedSubnetSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AvailabilityZoneId",
+                shape: 3,
+                location_name: Some("availabilityZoneId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkInterfaceAssociation",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "AllocationId",
+                shape: 3,
+                location_name: Some("allocationId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AssociationId",
+                shape: 3,
+                location_name: Some("associationId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "IpOwnerId",
+                shape: 3,
+                location_name: Some("ipOwnerId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PublicDnsName",
+                shape: 3,
+                location_name: Some("publicDnsName"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PublicIp",
+                shape: 3,
+                location_name: Some("publicIp"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "CustomerOwnedIp",
+                shape: 3,
+                location_name: Some("customerOwnedIp"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "CarrierIp",
+                shape: 3,
+                location_name: Some("carrierIp"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkInterfaceAttachment",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "AttachTime",
+                shape: 115,
+                location_name: Some("attachTime"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AttachmentId",
+                shape: 3,
+                location_name: Some("attachmentId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DeleteOnTermination",
+                shape: 8,
+                location_name: Some("deleteOnTermination"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DeviceIndex",
+                shape: 40,
+                location_name: Some("deviceIndex"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NetworkCardIndex",
+                shape: 40,
+                location_name: Some("networkCardIndex"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "InstanceId",
+                shape: 3,
+                location_name: Some("instanceId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "InstanceOwnerId",
+                shape: 3,
+                location_name: Some("instanceOwnerId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Status",
+                shape: 116,
+                location_name: Some("status"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "EnaSrdSpecification",
+                shape: 117,
+                location_name: Some("enaSrdSpecification"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "EnaQueueCount",
+                shape: 40,
+                location_name: Some("enaQueueCount"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DateTime",
+        kind: Kind::Timestamp,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AttachmentStatus",
+        kind: Kind::String,
+        enum_values: &["attaching", "attached", "detaching", "detached"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AttachmentEnaSrdSpecification",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "EnaSrdEnabled",
+                shape: 8,
+                location_name: Some("enaSrdEnabled"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "EnaSrdUdpSpecification",
+                shape: 118,
+                location_name: Some("enaSrdUdpSpecification"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AttachmentEnaSrdUdpSpecification",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "EnaSrdUdpEnabled",
+            shape: 8,
+            location_name: Some("enaSrdUdpEnabled"),
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ConnectionTrackingConfiguration",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "TcpEstablishedTimeout",
+                shape: 40,
+                location_name: Some("tcpEstablishedTimeout"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "UdpStreamTimeout",
+                shape: 40,
+                location_name: Some("udpStreamTimeout"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "UdpTimeout",
+                shape: 40,
+                location_name: Some("udpTimeout"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "GroupIdentifierList",
+        kind: Kind::List,
+        target: 121,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "GroupIdentifier",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "GroupId",
+                shape: 3,
+                location_name: Some("groupId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "GroupName",
+                shape: 3,
+                location_name: Some("groupName"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkInterfaceType",
+        kind: Kind::String,
+        enum_values: &[
+            "interface",
+            "natGateway",
+            "efa",
+            "efa-only",
+            "trunk",
+            "load_balancer",
+            "network_load_balancer",
+            "vpc_endpoint",
+            "branch",
+            "transit_gateway",
+            "lambda",
+            "quicksight",
+            "global_accelerator_managed",
+            "api_gateway_managed",
+            "gateway_load_balancer",
+            "gateway_load_balancer_endpoint",
+            "iot_rules_managed",
+            "aws_codestar_connections_managed",
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkInterfaceIpv6AddressesList",
+        kind: Kind::List,
+        target: 124,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkInterfaceIpv6Address",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "Ipv6Address",
+                shape: 3,
+                location_name: Some("ipv6Address"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PublicIpv6DnsName",
+                shape: 3,
+                location_name: Some("publicIpv6DnsName"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "IsPrimaryIpv6",
+                shape: 8,
+                location_name: Some("isPrimaryIpv6"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PublicIpDnsNameOptions",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DnsHostnameType",
+                shape: 3,
+                location_name: Some("dnsHostnameType"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PublicIpv4DnsName",
+                shape: 3,
+                location_name: Some("publicIpv4DnsName"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PublicIpv6DnsName",
+                shape: 3,
+                location_name: Some("publicIpv6DnsName"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PublicDualStackDnsName",
+                shape: 3,
+                location_name: Some("publicDualStackDnsName"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkInterfacePrivateIpAddressList",
+        kind: Kind::List,
+        target: 127,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkInterfacePrivateIpAddress",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "Association",
+                shape: 113,
+                location_name: Some("association"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Primary",
+                shape: 8,
+                location_name: Some("primary"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrivateDnsName",
+                shape: 3,
+                location_name: Some("privateDnsName"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrivateIpAddress",
+                shape: 3,
+                location_name: Some("privateIpAddress"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Ipv4PrefixesList",
+        kind: Kind::List,
+        target: 129,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Ipv4PrefixSpecification",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "Ipv4Prefix",
+            shape: 3,
+            location_name: Some("ipv4Prefix"),
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Ipv6PrefixesList",
+        kind: Kind::List,
+        target: 131,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Ipv6PrefixSpecification",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "Ipv6Prefix",
+            shape: 3,
+            location_name: Some("ipv6Prefix"),
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkInterfaceStatus",
+        kind: Kind::String,
+        enum_values: &[
+            "available",
+            "associated",
+            "attaching",
+            "in-use",
+            "detaching",
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "OperatorResponse",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "Managed",
+                shape: 8,
+                location_name: Some("managed"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Principal",
+                shape: 3,
+                location_name: Some("principal"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "HiddenByDefault",
+                shape: 8,
+                location_name: Some("hiddenByDefault"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AssociatedSubnetList",
+        kind: Kind::List,
+        target: 35,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
 ];
 
 /// The operations of `ec2` that wharf implements; one method per operation.
@@ -4321,6 +5311,12 @@ pub trait Ec2Api: Send + Sync + 'static {
         ctx: &RequestContext,
         input: RevokeSecurityGroupEgressRequest,
     ) -> Result<RevokeSecurityGroupEgressResult, Error>;
+    /// `DescribeNetworkInterfaces`
+    fn describe_network_interfaces(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeNetworkInterfacesRequest,
+    ) -> Result<DescribeNetworkInterfacesResult, Error>;
 }
 
 /// Adapts a service implementation to the gateway's [`ServiceHandler`].
@@ -4382,6 +5378,12 @@ impl<S: Ec2Api> ServiceHandler for Handler<S> {
             )?),
             "RevokeSecurityGroupEgress" => {
                 encode_output(self.0.revoke_security_group_egress(
+                    ctx,
+                    decode_input(input, MODEL.validation_error)?,
+                )?)
+            }
+            "DescribeNetworkInterfaces" => {
+                encode_output(self.0.describe_network_interfaces(
                     ctx,
                     decode_input(input, MODEL.validation_error)?,
                 )?)

@@ -2106,6 +2106,450 @@ pub struct ListTagsForResourceResponse {
     pub tags: Option<Vec<Tag>>,
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunTaskRequest {
+    #[serde(
+        rename = "capacityProviderStrategy",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub capacity_provider_strategy: Option<Vec<CapacityProviderStrategyItem>>,
+    #[serde(rename = "cluster", skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(rename = "count", skip_serializing_if = "Option::is_none")]
+    pub count: Option<i32>,
+    #[serde(
+        rename = "enableECSManagedTags",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub enable_ecs_managed_tags: Option<bool>,
+    #[serde(
+        rename = "enableExecuteCommand",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub enable_execute_command: Option<bool>,
+    #[serde(rename = "group", skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(rename = "launchType", skip_serializing_if = "Option::is_none")]
+    pub launch_type: Option<String>,
+    #[serde(
+        rename = "networkConfiguration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub network_configuration: Option<NetworkConfiguration>,
+    #[serde(rename = "overrides", skip_serializing_if = "Option::is_none")]
+    pub overrides: Option<TaskOverride>,
+    #[serde(
+        rename = "placementConstraints",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub placement_constraints: Option<Vec<PlacementConstraint>>,
+    #[serde(rename = "placementStrategy", skip_serializing_if = "Option::is_none")]
+    pub placement_strategy: Option<Vec<PlacementStrategy>>,
+    #[serde(rename = "platformVersion", skip_serializing_if = "Option::is_none")]
+    pub platform_version: Option<String>,
+    #[serde(rename = "propagateTags", skip_serializing_if = "Option::is_none")]
+    pub propagate_tags: Option<String>,
+    #[serde(rename = "referenceId", skip_serializing_if = "Option::is_none")]
+    pub reference_id: Option<String>,
+    #[serde(rename = "startedBy", skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
+    #[serde(rename = "tags", skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(rename = "taskDefinition")]
+    pub task_definition: String,
+    #[serde(rename = "clientToken", skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    #[serde(
+        rename = "volumeConfigurations",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub volume_configurations: Option<Vec<TaskVolumeConfiguration>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaskOverride {
+    #[serde(rename = "containerOverrides", skip_serializing_if = "Option::is_none")]
+    pub container_overrides: Option<Vec<ContainerOverride>>,
+    #[serde(rename = "cpu", skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    #[serde(
+        rename = "inferenceAcceleratorOverrides",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub inference_accelerator_overrides: Option<Vec<InferenceAcceleratorOverride>>,
+    #[serde(rename = "executionRoleArn", skip_serializing_if = "Option::is_none")]
+    pub execution_role_arn: Option<String>,
+    #[serde(rename = "memory", skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    #[serde(rename = "taskRoleArn", skip_serializing_if = "Option::is_none")]
+    pub task_role_arn: Option<String>,
+    #[serde(rename = "ephemeralStorage", skip_serializing_if = "Option::is_none")]
+    pub ephemeral_storage: Option<EphemeralStorage>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContainerOverride {
+    #[serde(rename = "name", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "command", skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(rename = "environment", skip_serializing_if = "Option::is_none")]
+    pub environment: Option<Vec<KeyValuePair>>,
+    #[serde(rename = "environmentFiles", skip_serializing_if = "Option::is_none")]
+    pub environment_files: Option<Vec<EnvironmentFile>>,
+    #[serde(rename = "cpu", skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<i32>,
+    #[serde(rename = "memory", skip_serializing_if = "Option::is_none")]
+    pub memory: Option<i32>,
+    #[serde(rename = "memoryReservation", skip_serializing_if = "Option::is_none")]
+    pub memory_reservation: Option<i32>,
+    #[serde(
+        rename = "resourceRequirements",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resource_requirements: Option<Vec<ResourceRequirement>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InferenceAcceleratorOverride {
+    #[serde(rename = "deviceName", skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
+    #[serde(rename = "deviceType", skip_serializing_if = "Option::is_none")]
+    pub device_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaskVolumeConfiguration {
+    #[serde(rename = "name")]
+    pub name: String,
+    #[serde(rename = "managedEBSVolume", skip_serializing_if = "Option::is_none")]
+    pub managed_ebs_volume: Option<TaskManagedEBSVolumeConfiguration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaskManagedEBSVolumeConfiguration {
+    #[serde(rename = "encrypted", skip_serializing_if = "Option::is_none")]
+    pub encrypted: Option<bool>,
+    #[serde(rename = "kmsKeyId", skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    #[serde(rename = "volumeType", skip_serializing_if = "Option::is_none")]
+    pub volume_type: Option<String>,
+    #[serde(rename = "sizeInGiB", skip_serializing_if = "Option::is_none")]
+    pub size_in_gi_b: Option<i32>,
+    #[serde(rename = "snapshotId", skip_serializing_if = "Option::is_none")]
+    pub snapshot_id: Option<String>,
+    #[serde(
+        rename = "volumeInitializationRate",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub volume_initialization_rate: Option<i32>,
+    #[serde(rename = "iops", skip_serializing_if = "Option::is_none")]
+    pub iops: Option<i32>,
+    #[serde(rename = "throughput", skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<i32>,
+    #[serde(rename = "tagSpecifications", skip_serializing_if = "Option::is_none")]
+    pub tag_specifications: Option<Vec<EBSTagSpecification>>,
+    #[serde(rename = "roleArn")]
+    pub role_arn: String,
+    #[serde(rename = "terminationPolicy", skip_serializing_if = "Option::is_none")]
+    pub termination_policy: Option<TaskManagedEBSVolumeTerminationPolicy>,
+    #[serde(rename = "filesystemType", skip_serializing_if = "Option::is_none")]
+    pub filesystem_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaskManagedEBSVolumeTerminationPolicy {
+    #[serde(rename = "deleteOnTermination")]
+    pub delete_on_termination: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunTaskResponse {
+    #[serde(rename = "tasks", skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<Vec<Task>>,
+    #[serde(rename = "failures", skip_serializing_if = "Option::is_none")]
+    pub failures: Option<Vec<Failure>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Task {
+    #[serde(rename = "attachments", skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<Vec<Attachment>>,
+    #[serde(rename = "attributes", skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<Vec<Attribute>>,
+    #[serde(rename = "availabilityZone", skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
+    #[serde(
+        rename = "capacityProviderName",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub capacity_provider_name: Option<String>,
+    #[serde(rename = "clusterArn", skip_serializing_if = "Option::is_none")]
+    pub cluster_arn: Option<String>,
+    #[serde(rename = "connectivity", skip_serializing_if = "Option::is_none")]
+    pub connectivity: Option<String>,
+    #[serde(rename = "connectivityAt", skip_serializing_if = "Option::is_none")]
+    pub connectivity_at: Option<Timestamp>,
+    #[serde(
+        rename = "containerInstanceArn",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub container_instance_arn: Option<String>,
+    #[serde(rename = "containers", skip_serializing_if = "Option::is_none")]
+    pub containers: Option<Vec<Container>>,
+    #[serde(rename = "cpu", skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+    #[serde(rename = "desiredStatus", skip_serializing_if = "Option::is_none")]
+    pub desired_status: Option<String>,
+    #[serde(
+        rename = "enableExecuteCommand",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub enable_execute_command: Option<bool>,
+    #[serde(rename = "executionStoppedAt", skip_serializing_if = "Option::is_none")]
+    pub execution_stopped_at: Option<Timestamp>,
+    #[serde(rename = "group", skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(rename = "healthStatus", skip_serializing_if = "Option::is_none")]
+    pub health_status: Option<String>,
+    #[serde(
+        rename = "inferenceAccelerators",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub inference_accelerators: Option<Vec<InferenceAccelerator>>,
+    #[serde(rename = "lastStatus", skip_serializing_if = "Option::is_none")]
+    pub last_status: Option<String>,
+    #[serde(rename = "launchType", skip_serializing_if = "Option::is_none")]
+    pub launch_type: Option<String>,
+    #[serde(rename = "memory", skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    #[serde(rename = "overrides", skip_serializing_if = "Option::is_none")]
+    pub overrides: Option<TaskOverride>,
+    #[serde(rename = "platformVersion", skip_serializing_if = "Option::is_none")]
+    pub platform_version: Option<String>,
+    #[serde(rename = "platformFamily", skip_serializing_if = "Option::is_none")]
+    pub platform_family: Option<String>,
+    #[serde(rename = "pullStartedAt", skip_serializing_if = "Option::is_none")]
+    pub pull_started_at: Option<Timestamp>,
+    #[serde(rename = "pullStoppedAt", skip_serializing_if = "Option::is_none")]
+    pub pull_stopped_at: Option<Timestamp>,
+    #[serde(rename = "startedAt", skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    #[serde(rename = "startedBy", skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
+    #[serde(rename = "stopCode", skip_serializing_if = "Option::is_none")]
+    pub stop_code: Option<String>,
+    #[serde(rename = "stoppedAt", skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<Timestamp>,
+    #[serde(rename = "stoppedReason", skip_serializing_if = "Option::is_none")]
+    pub stopped_reason: Option<String>,
+    #[serde(rename = "stoppingAt", skip_serializing_if = "Option::is_none")]
+    pub stopping_at: Option<Timestamp>,
+    #[serde(rename = "tags", skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(rename = "taskArn", skip_serializing_if = "Option::is_none")]
+    pub task_arn: Option<String>,
+    #[serde(rename = "taskDefinitionArn", skip_serializing_if = "Option::is_none")]
+    pub task_definition_arn: Option<String>,
+    #[serde(rename = "version", skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    #[serde(rename = "ephemeralStorage", skip_serializing_if = "Option::is_none")]
+    pub ephemeral_storage: Option<EphemeralStorage>,
+    #[serde(
+        rename = "fargateEphemeralStorage",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub fargate_ephemeral_storage: Option<TaskEphemeralStorage>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Container {
+    #[serde(rename = "containerArn", skip_serializing_if = "Option::is_none")]
+    pub container_arn: Option<String>,
+    #[serde(rename = "taskArn", skip_serializing_if = "Option::is_none")]
+    pub task_arn: Option<String>,
+    #[serde(rename = "name", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "image", skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(rename = "imageDigest", skip_serializing_if = "Option::is_none")]
+    pub image_digest: Option<String>,
+    #[serde(rename = "runtimeId", skip_serializing_if = "Option::is_none")]
+    pub runtime_id: Option<String>,
+    #[serde(rename = "lastStatus", skip_serializing_if = "Option::is_none")]
+    pub last_status: Option<String>,
+    #[serde(rename = "exitCode", skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(rename = "reason", skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(rename = "networkBindings", skip_serializing_if = "Option::is_none")]
+    pub network_bindings: Option<Vec<NetworkBinding>>,
+    #[serde(rename = "networkInterfaces", skip_serializing_if = "Option::is_none")]
+    pub network_interfaces: Option<Vec<NetworkInterface>>,
+    #[serde(rename = "healthStatus", skip_serializing_if = "Option::is_none")]
+    pub health_status: Option<String>,
+    #[serde(rename = "managedAgents", skip_serializing_if = "Option::is_none")]
+    pub managed_agents: Option<Vec<ManagedAgent>>,
+    #[serde(rename = "cpu", skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    #[serde(rename = "memory", skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    #[serde(rename = "memoryReservation", skip_serializing_if = "Option::is_none")]
+    pub memory_reservation: Option<String>,
+    #[serde(rename = "gpuIds", skip_serializing_if = "Option::is_none")]
+    pub gpu_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkBinding {
+    #[serde(rename = "bindIP", skip_serializing_if = "Option::is_none")]
+    pub bind_ip: Option<String>,
+    #[serde(rename = "containerPort", skip_serializing_if = "Option::is_none")]
+    pub container_port: Option<i32>,
+    #[serde(rename = "hostPort", skip_serializing_if = "Option::is_none")]
+    pub host_port: Option<i32>,
+    #[serde(rename = "protocol", skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(rename = "containerPortRange", skip_serializing_if = "Option::is_none")]
+    pub container_port_range: Option<String>,
+    #[serde(rename = "hostPortRange", skip_serializing_if = "Option::is_none")]
+    pub host_port_range: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkInterface {
+    #[serde(rename = "attachmentId", skip_serializing_if = "Option::is_none")]
+    pub attachment_id: Option<String>,
+    #[serde(rename = "privateIpv4Address", skip_serializing_if = "Option::is_none")]
+    pub private_ipv4_address: Option<String>,
+    #[serde(rename = "ipv6Address", skip_serializing_if = "Option::is_none")]
+    pub ipv6_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ManagedAgent {
+    #[serde(rename = "lastStartedAt", skip_serializing_if = "Option::is_none")]
+    pub last_started_at: Option<Timestamp>,
+    #[serde(rename = "name", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "reason", skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(rename = "lastStatus", skip_serializing_if = "Option::is_none")]
+    pub last_status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaskEphemeralStorage {
+    #[serde(rename = "sizeInGiB", skip_serializing_if = "Option::is_none")]
+    pub size_in_gi_b: Option<i32>,
+    #[serde(rename = "kmsKeyId", skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConflictException {
+    #[serde(rename = "resourceIds", skip_serializing_if = "Option::is_none")]
+    pub resource_ids: Option<Vec<String>>,
+    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BlockedException {
+    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StopTaskRequest {
+    #[serde(rename = "cluster", skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(rename = "task")]
+    pub task: String,
+    #[serde(rename = "reason", skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StopTaskResponse {
+    #[serde(rename = "task", skip_serializing_if = "Option::is_none")]
+    pub task: Option<Task>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeTasksRequest {
+    #[serde(rename = "cluster", skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(rename = "tasks")]
+    pub tasks: Vec<String>,
+    #[serde(rename = "include", skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeTasksResponse {
+    #[serde(rename = "tasks", skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<Vec<Task>>,
+    #[serde(rename = "failures", skip_serializing_if = "Option::is_none")]
+    pub failures: Option<Vec<Failure>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ListTasksRequest {
+    #[serde(rename = "cluster", skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(rename = "containerInstance", skip_serializing_if = "Option::is_none")]
+    pub container_instance: Option<String>,
+    #[serde(rename = "family", skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "maxResults", skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i32>,
+    #[serde(rename = "startedBy", skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
+    #[serde(rename = "serviceName", skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    #[serde(rename = "desiredStatus", skip_serializing_if = "Option::is_none")]
+    pub desired_status: Option<String>,
+    #[serde(rename = "launchType", skip_serializing_if = "Option::is_none")]
+    pub launch_type: Option<String>,
+    #[serde(rename = "daemonName", skip_serializing_if = "Option::is_none")]
+    pub daemon_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ListTasksResponse {
+    #[serde(rename = "taskArns", skip_serializing_if = "Option::is_none")]
+    pub task_arns: Option<Vec<String>>,
+    #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
 /// Every error this service's implemented operations can answer with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
@@ -2145,6 +2589,10 @@ pub enum Error {
     ServiceNotFoundException(String),
     /// `ResourceNotFoundException`
     ResourceNotFoundException(String),
+    /// `ConflictException`
+    ConflictException(String),
+    /// `BlockedException`
+    BlockedException(String),
 }
 
 impl Error {
@@ -2175,6 +2623,8 @@ impl Error {
             Error::ServiceNotActiveException(_) => "ServiceNotActiveException",
             Error::ServiceNotFoundException(_) => "ServiceNotFoundException",
             Error::ResourceNotFoundException(_) => "ResourceNotFoundException",
+            Error::ConflictException(_) => "ConflictException",
+            Error::BlockedException(_) => "BlockedException",
         }
     }
 
@@ -2199,6 +2649,8 @@ impl Error {
             Error::ServiceNotActiveException(m) => m,
             Error::ServiceNotFoundException(m) => m,
             Error::ResourceNotFoundException(m) => m,
+            Error::ConflictException(m) => m,
+            Error::BlockedException(m) => m,
         }
     }
 }
@@ -2233,6 +2685,8 @@ impl From<Error> for ServiceError {
             Error::ServiceNotActiveException(m) => ServiceError::new(shape, m),
             Error::ServiceNotFoundException(m) => ServiceError::new(shape, m),
             Error::ResourceNotFoundException(m) => ServiceError::new(shape, m),
+            Error::ConflictException(m) => ServiceError::new(shape, m),
+            Error::BlockedException(m) => ServiceError::new(shape, m),
         }
     }
 }
@@ -2360,6 +2814,30 @@ static OPERATIONS: &[Operation] = &[
         name: "ListTagsForResource",
         input: Some(264),
         output: Some(265),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "RunTask",
+        input: Some(266),
+        output: Some(276),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "StopTask",
+        input: Some(298),
+        output: Some(299),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DescribeTasks",
+        input: Some(300),
+        output: Some(303),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "ListTasks",
+        input: Some(304),
+        output: Some(306),
         result_wrapper: None,
     },
 ];
@@ -2550,6 +3028,18 @@ static ERRORS: &[ErrorInfo] = &[
     ErrorInfo {
         shape: "ResourceNotFoundException",
         code: "ResourceNotFoundException",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "ConflictException",
+        code: "ConflictException",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "BlockedException",
+        code: "BlockedException",
         status: 400,
         sender_fault: true,
     },
@@ -7078,6 +7568,1010 @@ static SHAPES: &[Shape] = &[
         }],
         ..Shape::EMPTY
     },
+    Shape {
+        name: "RunTaskRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "capacityProviderStrategy",
+                shape: 16,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "cluster",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "count",
+                shape: 43,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "enableECSManagedTags",
+                shape: 13,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "enableExecuteCommand",
+                shape: 13,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "group",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "launchType",
+                shape: 164,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "networkConfiguration",
+                shape: 188,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "overrides",
+                shape: 267,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "placementConstraints",
+                shape: 182,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "placementStrategy",
+                shape: 185,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "platformVersion",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "propagateTags",
+                shape: 194,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "referenceId",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "startedBy",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "tags",
+                shape: 2,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "taskDefinition",
+                shape: 1,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "clientToken",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "volumeConfigurations",
+                shape: 272,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "TaskOverride",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "containerOverrides",
+                shape: 268,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "cpu",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "inferenceAcceleratorOverrides",
+                shape: 270,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "executionRoleArn",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "memory",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "taskRoleArn",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ephemeralStorage",
+                shape: 130,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ContainerOverrides",
+        kind: Kind::List,
+        target: 269,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ContainerOverride",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "name",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "command",
+                shape: 15,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "environment",
+                shape: 65,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "environmentFiles",
+                shape: 66,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "cpu",
+                shape: 43,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "memory",
+                shape: 43,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "memoryReservation",
+                shape: 43,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "resourceRequirements",
+                shape: 99,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "InferenceAcceleratorOverrides",
+        kind: Kind::List,
+        target: 271,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "InferenceAcceleratorOverride",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "deviceName",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "deviceType",
+                shape: 1,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "TaskVolumeConfigurations",
+        kind: Kind::List,
+        target: 273,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "TaskVolumeConfiguration",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "name",
+                shape: 213,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "managedEBSVolume",
+                shape: 274,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "TaskManagedEBSVolumeConfiguration",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "encrypted",
+                shape: 62,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "kmsKeyId",
+                shape: 215,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "volumeType",
+                shape: 216,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "sizeInGiB",
+                shape: 43,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "snapshotId",
+                shape: 217,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "volumeInitializationRate",
+                shape: 43,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "iops",
+                shape: 43,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "throughput",
+                shape: 43,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "tagSpecifications",
+                shape: 218,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "roleArn",
+                shape: 172,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "terminationPolicy",
+                shape: 275,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "filesystemType",
+                shape: 221,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "TaskManagedEBSVolumeTerminationPolicy",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "deleteOnTermination",
+            shape: 62,
+            required: true,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RunTaskResponse",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "tasks",
+                shape: 277,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "failures",
+                shape: 40,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Tasks",
+        kind: Kind::List,
+        target: 278,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Task",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "attachments",
+                shape: 26,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "attributes",
+                shape: 279,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "availabilityZone",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "capacityProviderName",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "clusterArn",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "connectivity",
+                shape: 280,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "connectivityAt",
+                shape: 140,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "containerInstanceArn",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "containers",
+                shape: 281,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "cpu",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "createdAt",
+                shape: 140,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "desiredStatus",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "enableExecuteCommand",
+                shape: 13,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "executionStoppedAt",
+                shape: 140,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "group",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "healthStatus",
+                shape: 287,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "inferenceAccelerators",
+                shape: 128,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "lastStatus",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "launchType",
+                shape: 164,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "memory",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "overrides",
+                shape: 267,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "platformVersion",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "platformFamily",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "pullStartedAt",
+                shape: 140,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "pullStoppedAt",
+                shape: 140,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "startedAt",
+                shape: 140,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "startedBy",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "stopCode",
+                shape: 292,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "stoppedAt",
+                shape: 140,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "stoppedReason",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "stoppingAt",
+                shape: 140,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "tags",
+                shape: 2,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "taskArn",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "taskDefinitionArn",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "version",
+                shape: 293,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ephemeralStorage",
+                shape: 130,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "fargateEphemeralStorage",
+                shape: 294,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Attributes",
+        kind: Kind::List,
+        target: 138,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Connectivity",
+        kind: Kind::String,
+        enum_values: &["CONNECTED", "DISCONNECTED"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Containers",
+        kind: Kind::List,
+        target: 282,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Container",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "containerArn",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "taskArn",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "name",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "image",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "imageDigest",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "runtimeId",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "lastStatus",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "exitCode",
+                shape: 43,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "reason",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "networkBindings",
+                shape: 283,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "networkInterfaces",
+                shape: 285,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "healthStatus",
+                shape: 287,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "managedAgents",
+                shape: 288,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "cpu",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "memory",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "memoryReservation",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "gpuIds",
+                shape: 291,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkBindings",
+        kind: Kind::List,
+        target: 284,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkBinding",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "bindIP",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "containerPort",
+                shape: 43,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "hostPort",
+                shape: 43,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "protocol",
+                shape: 60,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "containerPortRange",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "hostPortRange",
+                shape: 1,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkInterfaces",
+        kind: Kind::List,
+        target: 286,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkInterface",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "attachmentId",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "privateIpv4Address",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ipv6Address",
+                shape: 1,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "HealthStatus",
+        kind: Kind::String,
+        enum_values: &["HEALTHY", "UNHEALTHY", "UNKNOWN"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ManagedAgents",
+        kind: Kind::List,
+        target: 289,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ManagedAgent",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "lastStartedAt",
+                shape: 140,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "name",
+                shape: 290,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "reason",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "lastStatus",
+                shape: 1,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ManagedAgentName",
+        kind: Kind::String,
+        enum_values: &["ExecuteCommandAgent"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "GpuIds",
+        kind: Kind::List,
+        target: 1,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "TaskStopCode",
+        kind: Kind::String,
+        enum_values: &[
+            "TaskFailedToStart",
+            "EssentialContainerExited",
+            "UserInitiated",
+            "ServiceSchedulerInitiated",
+            "SpotInterruption",
+            "TerminationNotice",
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Long",
+        kind: Kind::Long,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "TaskEphemeralStorage",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "sizeInGiB",
+                shape: 23,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "kmsKeyId",
+                shape: 1,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ConflictException",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "resourceIds",
+                shape: 296,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "message",
+                shape: 1,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ResourceIds",
+        kind: Kind::List,
+        target: 1,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "BlockedException",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "message",
+            shape: 1,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "StopTaskRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "cluster",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "task",
+                shape: 1,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "reason",
+                shape: 1,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "StopTaskResponse",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "task",
+            shape: 278,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeTasksRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "cluster",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "tasks",
+                shape: 15,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "include",
+                shape: 301,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "TaskFieldList",
+        kind: Kind::List,
+        target: 302,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "TaskField",
+        kind: Kind::String,
+        enum_values: &["TAGS"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeTasksResponse",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "tasks",
+                shape: 277,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "failures",
+                shape: 40,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ListTasksRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "cluster",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "containerInstance",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "family",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "nextToken",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "maxResults",
+                shape: 43,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "startedBy",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "serviceName",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "desiredStatus",
+                shape: 305,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "launchType",
+                shape: 164,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "daemonName",
+                shape: 1,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DesiredStatus",
+        kind: Kind::String,
+        enum_values: &["RUNNING", "PENDING", "STOPPED"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ListTasksResponse",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "taskArns",
+                shape: 15,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "nextToken",
+                shape: 1,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
 ];
 
 /// The operations of `ecs` that wharf implements; one method per operation.
@@ -7190,6 +8684,30 @@ pub trait EcsApi: Send + Sync + 'static {
         ctx: &RequestContext,
         input: ListTagsForResourceRequest,
     ) -> Result<ListTagsForResourceResponse, Error>;
+    /// `RunTask`
+    fn run_task(
+        &self,
+        ctx: &RequestContext,
+        input: RunTaskRequest,
+    ) -> Result<RunTaskResponse, Error>;
+    /// `StopTask`
+    fn stop_task(
+        &self,
+        ctx: &RequestContext,
+        input: StopTaskRequest,
+    ) -> Result<StopTaskResponse, Error>;
+    /// `DescribeTasks`
+    fn describe_tasks(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeTasksRequest,
+    ) -> Result<DescribeTasksResponse, Error>;
+    /// `ListTasks`
+    fn list_tasks(
+        &self,
+        ctx: &RequestContext,
+        input: ListTasksRequest,
+    ) -> Result<ListTasksResponse, Error>;
 }
 
 /// Adapts a service implementation to the gateway's [`ServiceHandler`].
@@ -7280,6 +8798,22 @@ impl<S: EcsApi> ServiceHandler for Handler<S> {
             "ListTagsForResource" => encode_output(
                 self.0
                     .list_tags_for_resource(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "RunTask" => encode_output(
+                self.0
+                    .run_task(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "StopTask" => encode_output(
+                self.0
+                    .stop_task(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DescribeTasks" => encode_output(
+                self.0
+                    .describe_tasks(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "ListTasks" => encode_output(
+                self.0
+                    .list_tasks(ctx, decode_input(input, MODEL.validation_error)?)?,
             ),
             other => Err(ServiceError::new(
                 MODEL.validation_error,

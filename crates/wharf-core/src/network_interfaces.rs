@@ -1,0 +1,53 @@
+//! The VPC as the task runtime needs it: look up the subnets and security groups a task asks
+//! for, and record the elastic network interface each awsvpc task gets so that EC2's
+//! DescribeNetworkInterfaces shows it. Implemented by EC2, so ECS and the runtime do not
+//! reach into EC2's tables.
+
+/// A subnet a task can be placed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacementSubnet {
+    /// `subnet-...`
+    pub id: String,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// Its availability zone, e.g. `us-east-1a`.
+    pub availability_zone: String,
+    /// Its IPv4 range, e.g. `172.31.0.0/20`.
+    pub cidr_block: String,
+}
+
+/// An interface to record for a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNetworkInterface {
+    /// Owner account.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// The subnet it is in.
+    pub subnet_id: String,
+    /// Its private IPv4 address.
+    pub private_ip: String,
+    /// Its MAC address.
+    pub mac_address: String,
+    /// The public address associated with it (`assignPublicIp=ENABLED`).
+    pub public_ip: Option<String>,
+    /// Security group ids.
+    pub security_groups: Vec<String>,
+    /// E.g. `arn:aws:ecs:us-east-1:123456789012:attachment/<uuid>`.
+    pub description: String,
+}
+
+/// Subnet and security-group lookup and ENI bookkeeping.
+pub trait NetworkInterfaces: Send + Sync + 'static {
+    /// The subnet `id` of `account` in `region`, if it exists.
+    fn subnet(&self, account: &str, region: &str, id: &str) -> Result<Option<PlacementSubnet>, String>;
+
+    /// Whether security group `id` exists in `account` / `region`.
+    fn security_group_exists(&self, account: &str, region: &str, id: &str) -> Result<bool, String>;
+
+    /// Records an in-use interface and returns its id (`eni-...`).
+    fn create_interface(&self, eni: NewNetworkInterface) -> Result<String, String>;
+
+    /// Forgets interface `id` (the task is gone). Deleting a missing interface is not an error.
+    fn delete_interface(&self, account: &str, region: &str, id: &str) -> Result<(), String>;
+}

@@ -1,0 +1,1 @@
+//! placeholder: the helper writes this crate

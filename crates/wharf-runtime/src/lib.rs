@@ -1,0 +1,115 @@
+//! The container runtime under ECS tasks: a narrow [`Runtime`] interface (task sandboxes that own
+//! a network namespace, images, containers, their logs) with a Docker Engine backend
+//! ([`docker::DockerRuntime`], on bollard, as the ECS agent itself uses the Engine API) and an
+//! in-memory fake for controller tests ([`fake::FakeRuntime`]). A containerd backend would
+//! implement the same trait.
+//!
+//! Every container and network a backend creates carries the [`labels`] below, so wharf can
+//! find (and adopt or remove) what it made after a restart, and never touches anything else.
+
+pub mod docker;
+pub mod fake;
+pub mod spec;
+
+pub use spec::*;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use std::time::Duration;
+use wharf_core::{LogLine, Timestamp};
+
+/// Label keys on every container and network wharf creates.
+pub mod labels {
+    /// Present (value `true`) on everything wharf manages.
+    pub const MANAGED: &str = "wharf.managed";
+    /// The task's ARN.
+    pub const TASK_ARN: &str = "wharf.task-arn";
+    /// The container's name in the task definition (absent on the sandbox).
+    pub const CONTAINER_NAME: &str = "wharf.container-name";
+    /// The cluster's ARN.
+    pub const CLUSTER: &str = "wharf.cluster";
+    /// `sandbox` for the container that owns the task's network namespace, `container` otherwise.
+    pub const ROLE: &str = "wharf.role";
+}
+
+/// What a runtime operation can fail with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuntimeError {
+    /// The engine cannot be reached; the message says where wharf looked and what to do.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The image could not be pulled (missing, unauthorised, registry unreachable); the message
+    /// is the engine's, for `CannotPullContainerError: ...`.
+    #[error("{0}")]
+    Pull(String),
+    /// The sandbox or its network could not be set up (address exhausted, network clash...).
+    #[error("{0}")]
+    Network(String),
+    /// A container could not be created or started (bad user, bad working directory...).
+    #[error("{0}")]
+    Container(String),
+    /// Anything else the engine refused.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A container engine that runs ECS tasks.
+///
+/// Every method is idempotent where it can be: ensuring a network that exists, stopping a
+/// stopped container and removing a missing one all succeed.
+#[async_trait]
+pub trait Runtime: Send + Sync + 'static {
+    /// A short name for logs and errors, e.g. `docker 20.10.24 (unix:///var/run/docker.sock)`.
+    fn describe(&self) -> String;
+
+    /// Makes sure the bridge network `net` exists with its CIDR (created labelled if missing).
+    async fn ensure_network(&self, net: &NetworkSpec) -> Result<(), RuntimeError>;
+
+    /// Creates and starts the task's sandbox: a minimal container that owns the task's network
+    /// namespace, attached to `spec.network` with a free address from `spec.ip_range` (and to
+    /// `spec.public_network`, when given, for the public address). Removing the sandbox
+    /// releases its addresses.
+    async fn create_sandbox(&self, spec: &SandboxSpec) -> Result<Sandbox, RuntimeError>;
+
+    /// Whether `reference` is present in the engine's image store.
+    async fn image_present(&self, reference: &str) -> Result<bool, RuntimeError>;
+
+    /// Pulls `reference` (with `auth` when the registry needs it).
+    async fn pull_image(
+        &self,
+        reference: &str,
+        auth: Option<&RegistryAuth>,
+    ) -> Result<(), RuntimeError>;
+
+    /// Creates (does not start) a container in `sandbox`'s network namespace; returns its id.
+    async fn create_container(
+        &self,
+        sandbox: &Sandbox,
+        spec: &ContainerSpec,
+    ) -> Result<String, RuntimeError>;
+
+    /// Starts a created container.
+    async fn start_container(&self, id: &str) -> Result<(), RuntimeError>;
+
+    /// The container's state, or `None` when it no longer exists.
+    async fn inspect_container(&self, id: &str) -> Result<Option<ContainerStatus>, RuntimeError>;
+
+    /// Sends SIGTERM (or the image's stop signal), then SIGKILL after `timeout`; returns when the
+    /// container has exited. Succeeds for stopped or missing containers.
+    async fn stop_container(&self, id: &str, timeout: Duration) -> Result<(), RuntimeError>;
+
+    /// Removes the container (killing it if running). Succeeds for missing containers.
+    async fn remove_container(&self, id: &str) -> Result<(), RuntimeError>;
+
+    /// The container's stdout and stderr, line by line with the engine's timestamps, from
+    /// `since` (exclusive; `None` = from the start), following until the container exits and
+    /// its last line has been delivered; then the stream ends.
+    fn follow_logs(
+        &self,
+        id: &str,
+        since: Option<Timestamp>,
+    ) -> BoxStream<'static, Result<LogLine, RuntimeError>>;
+
+    /// Every container carrying the [`labels::MANAGED`] label, running or not.
+    async fn list_managed(&self) -> Result<Vec<ManagedContainer>, RuntimeError>;
+}
