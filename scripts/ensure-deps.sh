@@ -5,7 +5,8 @@
 #   - Debian packages: awscli (the AWS CLI v2, /usr/bin/aws), jq, python3 + python3-venv,
 #     and for the ECR tests: skopeo, busybox-static (a static /bin/busybox that test images
 #     are built FROM scratch with) and docker.io (the Docker Engine 20.10 and its CLI,
-#     /usr/bin/docker; scripts/ensure-docker.sh starts the daemon)
+#     /usr/bin/docker; scripts/ensure-docker.sh starts the daemon); for the ECS task tests
+#     gcc and libc6-dev (tests/testapp/testapp.c is compiled with `gcc -static`)
 #   - a Python venv at .deps/venv (gitignored) with the pinned AWS CLI v1 (.deps/venv/bin/aws),
 #     boto3 and pytest, from tests/e2e/requirements.txt
 #   - checks that the Rust tools the suite runs (cargo fmt, clippy, nextest) are present
@@ -22,7 +23,7 @@ REQUIREMENTS=$ROOT/tests/e2e/requirements.txt
 STAMP=$DEPS_DIR/stamp
 # Debian's interpreter, not whatever `python3` resolves to first on PATH (pyenv shims etc.).
 BASE_PYTHON=/usr/bin/python3
-APT_PACKAGES=(awscli jq python3 python3-venv ca-certificates skopeo busybox-static docker.io)
+APT_PACKAGES=(awscli jq python3 python3-venv ca-certificates skopeo busybox-static docker.io gcc libc6-dev)
 # Bump when this script changes what it installs, to force a re-install.
 SCRIPT_VERSION=1
 
@@ -63,6 +64,7 @@ fi
 [[ -x $BASE_PYTHON ]] || die "$BASE_PYTHON is missing after install"
 [[ -x /usr/bin/skopeo ]] || die "/usr/bin/skopeo (Debian package skopeo) is missing after install"
 [[ -x /bin/busybox ]] || die "/bin/busybox (Debian package busybox-static) is missing after install"
+[[ -x /usr/bin/gcc ]] || die "/usr/bin/gcc (Debian package gcc) is missing after install"
 [[ -x /usr/sbin/dockerd && -x /usr/bin/docker ]] ||
     die "/usr/sbin/dockerd or /usr/bin/docker (Debian package docker.io) is missing after install"
 

@@ -13,6 +13,12 @@
   starts dockerd if needed); fails, never skips, when it cannot.
 - ``docker``: the docker CLI with a private DOCKER_CONFIG; removes every image and
   container the test registered with it.
+- ``testapp_local_image`` (session): the task test image (tests/testapp, see testapp.py),
+  built once per session; its local tag.
+- ``testapp_image``: that image pushed into the ``wharf`` fixture's registry as
+  ``testapp:latest``; a ``str``, the ECR-style name task definitions use
+  (``<account>.dkr.ecr.<region>.amazonaws.com/testapp:latest``), with ``.local``,
+  ``.repository_uri``, ``.repository``, ``.tag`` and ``.digest``.
 
 The server's log (stdout + stderr) is attached to the report of any failing test.
 """
@@ -23,6 +29,7 @@ import warnings
 
 import pytest
 
+from testapp import TestappImage, build_testapp_image, push_testapp
 from wharf_e2e import (
     DockerCli,
     Ecr,
@@ -98,6 +105,20 @@ def docker(docker_engine, tmp_path):
     problems = cli.cleanup()
     if problems:
         warnings.warn("docker clean-up left something behind:\n" + "\n".join(problems), stacklevel=1)
+
+
+@pytest.fixture(scope="session")
+def testapp_local_image(docker_engine, tmp_path_factory):
+    builder = DockerCli(tmp_path_factory.mktemp("testapp-docker"), unique_suffix())
+    yield build_testapp_image(builder, builder.workdir)
+    problems = builder.cleanup()
+    if problems:
+        warnings.warn("testapp image clean-up left something behind:\n" + "\n".join(problems), stacklevel=1)
+
+
+@pytest.fixture
+def testapp_image(wharf, ecr, docker, testapp_local_image) -> TestappImage:
+    return push_testapp(ecr, docker, testapp_local_image)
 
 
 @pytest.hookimpl(hookwrapper=True)

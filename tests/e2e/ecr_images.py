@@ -10,7 +10,8 @@
   image index over them, tagged in ``index.json`` (``skopeo copy --all``).
 - ``write_docker_context``: a Docker build context ``FROM scratch`` + ``COPY busybox
   /bin/busybox`` + ``ENTRYPOINT ["/bin/busybox"]``, with the static busybox of Debian's
-  ``busybox-static`` package, for ``docker build`` (no base image to pull).
+  ``busybox-static`` package, for ``docker build`` (no base image to pull); another
+  Dockerfile and extra files can be given (``testapp.py`` builds the task test image so).
 - ``make_blob`` / ``image_manifest``: in-memory blobs and manifests for raw registry requests.
 
 Everything written is content-addressed exactly as the OCI image spec says (sha256 of the
@@ -439,11 +440,19 @@ ENTRYPOINT ["/bin/busybox"]
 """
 
 
-def write_docker_context(directory: Path, marker: str) -> Path:
+def write_docker_context(
+    directory: Path,
+    marker: str,
+    *,
+    dockerfile: str = DOCKERFILE,
+    files: dict[str, Path] | None = None,
+) -> Path:
     """A build context for a ``FROM scratch`` image running Debian's static busybox.
 
     ``marker`` is written to ``/marker`` in the image and to a label, so each test run (or
-    each variant of an image) builds an image with its own digest.
+    each variant of an image) builds an image with its own digest. ``dockerfile`` replaces the
+    default one (``{label}`` in it becomes the marker as a JSON string); ``files`` adds files
+    to the context (name in the context -> source path), e.g. another static binary.
     """
     if not BUSYBOX.is_file():
         raise AssertionError(
@@ -455,6 +464,8 @@ def write_docker_context(directory: Path, marker: str) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copy2(BUSYBOX, directory / "busybox")
+    for name, source in (files or {}).items():
+        shutil.copy2(source, directory / name)
     (directory / "marker").write_text(marker + "\n")
-    (directory / "Dockerfile").write_text(DOCKERFILE.format(label=json.dumps(marker)))
+    (directory / "Dockerfile").write_text(dockerfile.format(label=json.dumps(marker)))
     return directory

@@ -1,1 +1,203 @@
-//! placeholder
+//! The task agent: wharf's stand-in for the ECS agent and Fargate's data plane. It watches the
+//! task records ECS writes (`wharf_ecs::tasks`) and makes them real on a container runtime
+//! (`wharf_runtime::Runtime`): a sandbox with the task's own address in its subnet, an ENI
+//! record in EC2, images pulled from wharf's registry, containers with the definition's limits,
+//! health checks and dependencies, their output shipped to CloudWatch Logs, and every state
+//! change written back as AWS reports it.
+//!
+//! It is level-triggered: [`Agent::run`] compares the records with the supervisors it runs and
+//! starts one per task that is not STOPPED (`supervisor`), on every change ECS signals and on a
+//! periodic tick. Started again after a restart, it adopts the containers that still run (found
+//! by their labels), stops the tasks whose containers vanished, and removes containers that
+//! belong to no live task.
+
+pub mod container_spec;
+mod log_pump;
+mod supervisor;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use wharf_core::{Clock, ImageResolver, LogSink, NetworkInterfaces};
+use wharf_ecs::tasks;
+use wharf_ecs::TaskNotifier;
+use wharf_runtime::{labels, NetworkSpec, Runtime};
+use wharf_store::Store;
+
+/// Settings.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// The range public addresses (`assignPublicIp=ENABLED`) come from.
+    pub public_cidr: String,
+    /// How often running tasks' containers are inspected.
+    pub poll_interval: Duration,
+    /// How often all records are reconciled even without a change signal.
+    pub reconcile_interval: Duration,
+    /// This wharf's instance id (the `wharf.instance` label on everything it creates).
+    pub instance: String,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            public_cidr: "100.64.0.0/16".into(),
+            poll_interval: Duration::from_millis(250),
+            reconcile_interval: Duration::from_secs(2),
+            instance: "default".into(),
+        }
+    }
+}
+
+/// The agent.
+pub struct Agent {
+    store: Arc<Store>,
+    runtime: Arc<dyn Runtime>,
+    images: Arc<dyn ImageResolver>,
+    logs: Arc<dyn LogSink>,
+    network: Arc<dyn NetworkInterfaces>,
+    clock: Arc<dyn Clock>,
+    config: AgentConfig,
+    supervised: Mutex<HashSet<String>>,
+    changed: watch::Sender<u64>,
+}
+
+impl Agent {
+    /// An agent over ECS's `store`, running tasks on `runtime`.
+    pub fn new(
+        store: Arc<Store>,
+        runtime: Arc<dyn Runtime>,
+        images: Arc<dyn ImageResolver>,
+        logs: Arc<dyn LogSink>,
+        network: Arc<dyn NetworkInterfaces>,
+        clock: Arc<dyn Clock>,
+        config: AgentConfig,
+    ) -> Arc<Self> {
+        let (changed, _) = watch::channel(0);
+        Arc::new(Self {
+            store,
+            runtime,
+            images,
+            logs,
+            network,
+            clock,
+            config,
+            supervised: Mutex::new(HashSet::new()),
+            changed,
+        })
+    }
+
+    /// What ECS calls when tasks are launched or asked to stop.
+    pub fn notifier(self: &Arc<Self>) -> TaskNotifier {
+        let agent = Arc::downgrade(self);
+        Arc::new(move || {
+            if let Some(a) = agent.upgrade() {
+                a.changed.send_modify(|n| *n = n.wrapping_add(1));
+            }
+        })
+    }
+
+    /// Runs until `stop` turns true. Containers keep running when wharf stops; the next start
+    /// adopts them.
+    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        tracing::info!(runtime = %self.runtime.describe(), "task agent started");
+        if let Err(e) = self.remove_orphans().await {
+            tracing::warn!(error = %e, "could not look for containers left behind");
+        }
+        let mut changed = self.changed.subscribe();
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            self.reconcile();
+            tokio::select! {
+                _ = stop.changed() => {}
+                _ = changed.changed() => {}
+                _ = tokio::time::sleep(self.config.reconcile_interval) => {}
+            }
+        }
+        tracing::info!("task agent stopped");
+    }
+
+    /// Starts a supervisor for every unstopped task that has none.
+    fn reconcile(self: &Arc<Self>) {
+        let pending = match tasks::unstopped(&self.store) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read tasks");
+                return;
+            }
+        };
+        for task in pending {
+            let key = task.key();
+            let fresh = match self.supervised.lock() {
+                Ok(mut set) => set.insert(key.clone()),
+                Err(_) => false,
+            };
+            if fresh {
+                tokio::spawn(supervisor::supervise(self.clone(), key));
+            }
+        }
+    }
+
+    fn release(&self, key: &str) {
+        if let Ok(mut set) = self.supervised.lock() {
+            set.remove(key);
+        }
+    }
+
+    /// Removes wharf-labelled containers whose task is STOPPED or unknown (left by a crash
+    /// between a container's creation and its record). Containers of live tasks are left to
+    /// their supervisors.
+    async fn remove_orphans(&self) -> Result<(), String> {
+        let managed = self
+            .runtime
+            .list_managed()
+            .await
+            .map_err(|e| e.to_string())?;
+        let live: HashSet<String> = tasks::unstopped(&self.store)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter_map(|t| t.task.task_arn)
+            .collect();
+        for c in managed {
+            if c.labels.get(labels::INSTANCE) != Some(&self.config.instance) {
+                continue;
+            }
+            let arn = c.labels.get(labels::TASK_ARN).cloned().unwrap_or_default();
+            if !live.contains(&arn) {
+                tracing::info!(container = %c.name, task = %arn, "removing a container that belongs to no running task");
+                if let Err(e) = self.runtime.remove_container(&c.id).await {
+                    tracing::warn!(container = %c.name, error = %e, "cannot remove");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The bridge network of a task's VPC. wharf's VPCs are /16s, so the /16 around the
+    /// subnet is the VPC's range, and all of its subnets share one network as in a VPC. The
+    /// network is named after its range, not the VPC id: every wharf on the machine (each with
+    /// its own default VPC, all 172.31.0.0/16) shares it, and the engine hands out addresses.
+    fn vpc_network(&self, subnet_cidr: &str) -> NetworkSpec {
+        let base = subnet_cidr.split('/').next().unwrap_or_default();
+        let octets: Vec<&str> = base.split('.').collect();
+        let cidr = match octets.as_slice() {
+            [a, b, _, _] => format!("{a}.{b}.0.0/16"),
+            _ => subnet_cidr.to_string(),
+        };
+        NetworkSpec {
+            name: format!("wharf-{}", cidr.replace(['.', '/'], "-")),
+            cidr,
+            labels: BTreeMap::new(),
+        }
+    }
+
+    fn public_network(&self) -> NetworkSpec {
+        NetworkSpec {
+            name: "wharf-public".into(),
+            cidr: self.config.public_cidr.clone(),
+            labels: BTreeMap::new(),
+        }
+    }
+}

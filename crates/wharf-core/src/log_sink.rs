@@ -45,4 +45,9 @@ pub trait LogSink: Send + Sync + 'static {
 
     /// Appends `lines` to the destination's stream, in order. Durable when it returns.
     fn append(&self, dest: &LogDestination, lines: &[LogLine]) -> Result<(), LogSinkError>;
+
+    /// The timestamp of the newest event in the destination's stream (`None` when the stream
+    /// or group does not exist or is empty). A restarted agent resumes a container's output
+    /// after it, so no line is stored twice.
+    fn last_timestamp(&self, dest: &LogDestination) -> Result<Option<Timestamp>, LogSinkError>;
 }

@@ -51,3 +51,28 @@ pub trait NetworkInterfaces: Send + Sync + 'static {
     /// Forgets interface `id` (the task is gone). Deleting a missing interface is not an error.
     fn delete_interface(&self, account: &str, region: &str, id: &str) -> Result<(), String>;
 }
+
+/// EC2's private DNS name of `ip` in `region`: `ip-172-31-1-4.ec2.internal` in us-east-1,
+/// `ip-172-31-1-4.<region>.compute.internal` elsewhere.
+pub fn private_dns_name(ip: &str, region: &str) -> String {
+    let host = format!("ip-{}", ip.replace('.', "-"));
+    if region == "us-east-1" {
+        format!("{host}.ec2.internal")
+    } else {
+        format!("{host}.{region}.compute.internal")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_names_follow_ec2() {
+        assert_eq!(private_dns_name("172.31.1.4", "us-east-1"), "ip-172-31-1-4.ec2.internal");
+        assert_eq!(
+            private_dns_name("172.31.1.4", "eu-west-1"),
+            "ip-172-31-1-4.eu-west-1.compute.internal"
+        );
+    }
+}

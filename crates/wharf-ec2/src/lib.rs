@@ -3,12 +3,14 @@
 //!
 //! `generated` holds the botocore-derived types and the `Ec2Api` trait; `vpc` owns the default
 //! network (VPC, subnets, zones), `security_groups` the groups and `rules` the pure rule logic,
-//! `filters` the Describe filter language, `tags` resource tags. EC2 is regional: every record is
-//! keyed `<account>/<region>/<id>`. Other services (ECS placing a task's network interface) use
-//! the small Rust API on [`Ec2`] rather than the wire operations.
+//! `network_interfaces` the interfaces tasks are given, `filters` the Describe filter language,
+//! `tags` resource tags. EC2 is regional: every record is keyed `<account>/<region>/<id>`. Other
+//! services (ECS placing a task's network interface) use the small Rust API on [`Ec2`] and its
+//! [`wharf_core::NetworkInterfaces`] implementation rather than the wire operations.
 
 pub mod filters;
 pub mod generated;
+pub mod network_interfaces;
 pub mod rules;
 pub mod security_groups;
 pub mod tags;
@@ -19,6 +21,7 @@ use generated::{
     AuthorizeSecurityGroupIngressRequest, AuthorizeSecurityGroupIngressResult,
     CreateSecurityGroupRequest, CreateSecurityGroupResult, DeleteSecurityGroupRequest,
     DeleteSecurityGroupResult, DescribeAvailabilityZonesRequest, DescribeAvailabilityZonesResult,
+    DescribeNetworkInterfacesRequest, DescribeNetworkInterfacesResult,
     DescribeSecurityGroupsRequest, DescribeSecurityGroupsResult, DescribeSubnetsRequest,
     DescribeSubnetsResult, DescribeVpcsRequest, DescribeVpcsResult, Ec2Api, Error,
     RevokeSecurityGroupEgressRequest, RevokeSecurityGroupEgressResult,
@@ -26,16 +29,20 @@ use generated::{
 };
 use std::sync::Arc;
 use wharf_core::pagination::paginate;
-use wharf_core::{IdGen, RequestContext};
+use wharf_core::{Clock, IdGen, RequestContext, SystemClock};
 use wharf_store::{Store, StoreError};
 
 /// Store table of security groups, keyed `<account>/<region>/<group-id>`.
 pub(crate) const GROUPS: &str = "ec2_security_groups";
 
-/// The EC2 service.
+/// The EC2 service. Cloning is cheap and shares the store, so one instance can serve the API
+/// gateway and, as [`wharf_core::NetworkInterfaces`], the task runtime.
+#[derive(Clone)]
 pub struct Ec2 {
     store: Arc<Store>,
     ids: Arc<dyn IdGen>,
+    /// Stamps what the runtime records outside a request (an interface's `AttachTime`).
+    clock: Arc<dyn Clock>,
 }
 
 /// A subnet as other services need it: where a task's network interface can be placed.
@@ -63,9 +70,19 @@ pub struct SecurityGroupInfo {
 }
 
 impl Ec2 {
-    /// EC2 over `store`, making resource ids with `ids`.
+    /// EC2 over `store`, making resource ids with `ids` (and reading the system clock).
     pub fn new(store: Arc<Store>, ids: Arc<dyn IdGen>) -> Self {
-        Self { store, ids }
+        Self {
+            store,
+            ids,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The same service reading time from `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The default subnets of `account` in `region` (one per zone, in zone order), created with
@@ -275,6 +292,14 @@ impl Ec2Api for Ec2 {
         input: RevokeSecurityGroupEgressRequest,
     ) -> Result<RevokeSecurityGroupEgressResult, Error> {
         self.revoke_egress_impl(ctx, input)
+    }
+
+    fn describe_network_interfaces(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeNetworkInterfacesRequest,
+    ) -> Result<DescribeNetworkInterfacesResult, Error> {
+        self.describe_network_interfaces_impl(ctx, input)
     }
 }
 

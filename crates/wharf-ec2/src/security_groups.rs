@@ -612,7 +612,14 @@ impl Ec2 {
                         .iter()
                         .any(|r| matches!(&r.peer, Peer::Group { group_id, .. } if *group_id == group.id))
             });
-            if referenced {
+            if referenced
+                || crate::network_interfaces::group_in_use(
+                    tx,
+                    &ctx.account_id,
+                    &ctx.region,
+                    &group.id,
+                )?
+            {
                 return Err(Error::DependencyViolation(format!("resource {} has a dependent object", group.id)));
             }
             tx.delete(GROUPS, &scoped_key(&ctx.account_id, &ctx.region, &group.id))?;

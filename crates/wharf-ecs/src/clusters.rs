@@ -117,6 +117,9 @@ fn present(
         .filter(|(_, s)| s.status.as_deref() == Some("ACTIVE"))
         .count();
     c.active_services_count = Some(i32::try_from(active).unwrap_or(i32::MAX));
+    let (running, pending) = crate::tasks::counts(tx, ctx, &name)?;
+    c.running_tasks_count = Some(running);
+    c.pending_tasks_count = Some(pending);
     let wants = |what: &str| include.iter().any(|i| i == what);
     if !wants("TAGS") {
         c.tags = None;
@@ -208,6 +211,12 @@ pub fn delete(
         {
             return Err(Error::ClusterContainsServicesException(
                 "The Cluster cannot be deleted while Services are active.".into(),
+            ));
+        }
+        let (running, pending) = crate::tasks::counts(tx, ctx, &name)?;
+        if running + pending > 0 {
+            return Err(Error::ClusterContainsTasksException(
+                "The Cluster cannot be deleted while Tasks are active.".into(),
             ));
         }
         c.status = Some("INACTIVE".into());

@@ -9,22 +9,118 @@ pub mod names;
 pub mod services;
 pub mod tags;
 pub mod task_definitions;
+pub mod task_lifecycle;
+pub mod tasks;
 
 use generated::*;
 use std::sync::Arc;
-use wharf_core::{IdGen, RequestContext};
+use wharf_core::{IdGen, NetworkInterfaces, PlacementSubnet, RequestContext};
 use wharf_store::{Store, StoreError};
+
+/// Called after tasks are launched or asked to stop, to wake the agent that runs them.
+pub type TaskNotifier = Arc<dyn Fn() + Send + Sync>;
 
 /// The ECS service.
 pub struct Ecs {
     store: Arc<Store>,
     ids: Arc<dyn IdGen>,
+    network: Option<Arc<dyn NetworkInterfaces>>,
+    notifier: Option<TaskNotifier>,
 }
 
 impl Ecs {
-    /// ECS over `store`, making ids with `ids`.
+    /// ECS over `store`, making ids with `ids`. Without [`Ecs::with_network`], awsvpc subnets
+    /// and security groups are not checked against EC2.
     pub fn new(store: Arc<Store>, ids: Arc<dyn IdGen>) -> Self {
-        Self { store, ids }
+        Self {
+            store,
+            ids,
+            network: None,
+            notifier: None,
+        }
+    }
+
+    /// Checks task placement against `network` (EC2's subnets and security groups).
+    pub fn with_network(mut self, network: Arc<dyn NetworkInterfaces>) -> Self {
+        self.network = Some(network);
+        self
+    }
+
+    /// Calls `notifier` whenever tasks are launched or asked to stop.
+    pub fn with_task_notifier(mut self, notifier: TaskNotifier) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
+    /// The store ECS keeps its records in.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    pub(crate) fn notify_tasks_changed(&self) {
+        if let Some(n) = &self.notifier {
+            n();
+        }
+    }
+
+    /// The subnets `ids` names, in order, or ECS's error for the first that does not exist.
+    pub(crate) fn placement_subnets(
+        &self,
+        ctx: &RequestContext,
+        ids: &[String],
+    ) -> Result<Vec<PlacementSubnet>, Error> {
+        let Some(network) = &self.network else {
+            return Ok(ids
+                .iter()
+                .map(|id| PlacementSubnet {
+                    id: id.clone(),
+                    vpc_id: "vpc-00000000".into(),
+                    availability_zone: format!("{}a", ctx.region),
+                    cidr_block: "172.31.0.0/20".into(),
+                })
+                .collect());
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            match network.subnet(&ctx.account_id, &ctx.region, id) {
+                Ok(Some(s)) => out.push(s),
+                Ok(None) => {
+                    return Err(Error::InvalidParameterException(format!(
+                        "Error retrieving subnet information for [{id}]: The subnet ID '{id}' does not exist (Service: AmazonEC2; Status Code: 400; Error Code: InvalidSubnetID.NotFound)"
+                    )))
+                }
+                Err(e) => return Err(Error::ServerException(e)),
+            }
+        }
+        if let Some(other) = out.iter().find(|s| s.vpc_id != out[0].vpc_id) {
+            return Err(Error::InvalidParameterException(format!(
+                "The subnets {} and {} belong to different VPCs: all subnets of a task must be in one VPC.",
+                out[0].id, other.id
+            )));
+        }
+        Ok(out)
+    }
+
+    /// `ids` if every security group exists, else ECS's error for the first that does not.
+    pub(crate) fn check_security_groups(
+        &self,
+        ctx: &RequestContext,
+        ids: &[String],
+    ) -> Result<Vec<String>, Error> {
+        if let Some(network) = &self.network {
+            for id in ids {
+                match network.security_group_exists(&ctx.account_id, &ctx.region, id) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        return Err(Error::InvalidParameterException(format!(
+                            "Error retrieving security group information for [{id}]: The security group '{id}' does not exist (Service: AmazonEC2; Status Code: 400; Error Code: InvalidGroup.NotFound)"
+                        )))
+                    }
+                    Err(e) => return Err(Error::ServerException(e)),
+                }
+            }
+        }
+        Ok(ids.to_vec())
     }
 }
 
@@ -163,6 +259,34 @@ impl EcsApi for Ecs {
         input: ListTagsForResourceRequest,
     ) -> Result<ListTagsForResourceResponse, Error> {
         tags::list(self, ctx, input)
+    }
+    fn run_task(
+        &self,
+        ctx: &RequestContext,
+        input: RunTaskRequest,
+    ) -> Result<RunTaskResponse, Error> {
+        tasks::run(self, ctx, input)
+    }
+    fn stop_task(
+        &self,
+        ctx: &RequestContext,
+        input: StopTaskRequest,
+    ) -> Result<StopTaskResponse, Error> {
+        tasks::stop(self, ctx, input)
+    }
+    fn describe_tasks(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeTasksRequest,
+    ) -> Result<DescribeTasksResponse, Error> {
+        tasks::describe(self, ctx, input)
+    }
+    fn list_tasks(
+        &self,
+        ctx: &RequestContext,
+        input: ListTasksRequest,
+    ) -> Result<ListTasksResponse, Error> {
+        tasks::list(self, ctx, input)
     }
 }
 

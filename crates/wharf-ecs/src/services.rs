@@ -42,7 +42,7 @@ fn deployment_configuration(
 }
 
 /// Checks the network configuration against the task definition and launch type.
-fn check_network(
+pub(crate) fn check_network(
     net: Option<&NetworkConfiguration>,
     def: &TaskDefinition,
     launch_type: &str,

@@ -87,6 +87,17 @@ fn with_tags<T>(
             }
             Ok(out)
         }
+        "task" => {
+            let (cluster, task_id) = id.split_once('/').unwrap_or(("default", id));
+            let key = crate::tasks::task_key(&ctx.account_id, &ctx.region, cluster, task_id);
+            let mut t: crate::tasks::StoredTask =
+                tx.get(crate::tasks::TASKS, &key)?.ok_or_else(not_found)?;
+            let out = f(t.task.tags.get_or_insert_with(Vec::new));
+            if write {
+                tx.put(crate::tasks::TASKS, &key, &t)?;
+            }
+            Ok(out)
+        }
         _ => Err(Error::InvalidParameterException(format!(
             "Tagging is not supported for the resource type '{kind}' in wharf."
         ))),

@@ -9,7 +9,11 @@
 
 pub mod docker;
 pub mod fake;
+mod ipv4;
+mod logs;
+pub mod rootfs;
 pub mod spec;
+pub mod unavailable;
 
 pub use spec::*;
 
@@ -28,6 +32,9 @@ pub mod labels {
     pub const CONTAINER_NAME: &str = "wharf.container-name";
     /// The cluster's ARN.
     pub const CLUSTER: &str = "wharf.cluster";
+    /// The wharf instance (data directory) that made it: an instance only adopts or removes its
+    /// own containers, so several wharfs can share one engine.
+    pub const INSTANCE: &str = "wharf.instance";
     /// `sandbox` for the container that owns the task's network namespace, `container` otherwise.
     pub const ROLE: &str = "wharf.role";
 }

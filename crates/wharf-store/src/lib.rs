@@ -197,6 +197,36 @@ impl Tx<'_> {
         Ok(out)
     }
 
+    /// At most `limit` records of `table` with `start <= key < end`, in key order (from the
+    /// end of the range backwards when `descending`): a bounded range scan for time-ordered
+    /// keys such as log events.
+    pub fn range<T: DeserializeOwned>(
+        &self,
+        table: &str,
+        start: &str,
+        end: &str,
+        limit: usize,
+        descending: bool,
+    ) -> Result<Vec<(String, T)>, StoreError> {
+        let sql = if descending {
+            "SELECT key, value FROM records WHERE tbl = ?1 AND key >= ?2 AND key < ?3 ORDER BY key DESC LIMIT ?4"
+        } else {
+            "SELECT key, value FROM records WHERE tbl = ?1 AND key >= ?2 AND key < ?3 ORDER BY key LIMIT ?4"
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(params![table, start, end, limit], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key, text) = row?;
+            let value = decode(table, &key, &text)?;
+            out.push((key, value));
+        }
+        Ok(out)
+    }
+
     /// Creates or replaces the record `key` of `table`.
     pub fn put<T: Serialize>(&self, table: &str, key: &str, value: &T) -> Result<(), StoreError> {
         let text = encode(table, key, value)?;
@@ -277,6 +307,38 @@ mod tests {
         assert!(!store.write(|tx| tx.delete("t", "a/1")).unwrap());
         assert!(!store.write(|tx| tx.insert("t", "a/2", &9)).unwrap());
         assert_eq!(store.read(|tx| tx.get::<i32>("t", "a/2")).unwrap(), Some(2));
+    }
+
+    #[test]
+    fn range_is_bounded_limited_and_ordered_both_ways() {
+        let (_dir, store) = temp_store();
+        store
+            .write(|tx| {
+                for i in 0..10 {
+                    tx.put("t", &format!("s/{i:04}"), &i)?;
+                }
+                tx.put("t", "r/0000", &-1)?;
+                tx.put("u", "s/0005", &-2)?;
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let keys = |rows: Vec<(String, i32)>| rows.into_iter().map(|(_, v)| v).collect::<Vec<_>>();
+        let up = store
+            .read(|tx| tx.range("t", "s/0002", "s/0007", 3, false))
+            .unwrap();
+        assert_eq!(keys(up), vec![2, 3, 4]);
+        let down = store
+            .read(|tx| tx.range("t", "s/0002", "s/0007", 3, true))
+            .unwrap();
+        assert_eq!(keys(down), vec![6, 5, 4]);
+        let all = store
+            .read(|tx| tx.range("t", "s/", "s/~", usize::MAX, false))
+            .unwrap();
+        assert_eq!(keys(all), (0..10).collect::<Vec<_>>());
+        let none: Vec<(String, i32)> = store
+            .read(|tx| tx.range("t", "s/0007", "s/0007", 10, false))
+            .unwrap();
+        assert!(none.is_empty());
     }
 
     #[derive(Debug)]

@@ -60,6 +60,11 @@ pub struct ServerArgs {
     #[arg(long, env = "WHARF_REGISTRY_GC_GRACE_SECONDS", default_value_t = 3600)]
     pub registry_gc_grace_seconds: u64,
 
+    /// Range of the public addresses tasks get with `assignPublicIp=ENABLED` (a Docker bridge
+    /// network reachable from this machine).
+    #[arg(long, env = "WHARF_TASK_PUBLIC_CIDR", default_value = "100.64.0.0/16")]
+    pub task_public_cidr: String,
+
     /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `wharf_api=debug`.
     #[arg(long, env = "WHARF_LOG", default_value = "info")]
     pub log: String,

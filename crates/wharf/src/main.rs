@@ -4,6 +4,7 @@
 mod config;
 mod credentials;
 mod server;
+mod task_agent;
 
 use clap::{Parser, Subcommand};
 

@@ -3,6 +3,7 @@
 
 use crate::config::ServerArgs;
 use crate::credentials;
+use crate::task_agent;
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use tracing::info;
 use wharf_api::{Gateway, GatewayConfig};
 use wharf_core::ids::RandomIds;
-use wharf_core::{Clock, IdGen, ServiceHandler, SystemClock};
+use wharf_core::{Clock, IdGen, NetworkInterfaces, ServiceHandler, SystemClock};
 use wharf_store::Store;
 
 /// Runs the server to completion.
@@ -73,12 +74,34 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         )
         .context("cannot start the registry")?,
     );
+    let logs = Arc::new(wharf_logs::Logs::new(
+        store.clone(),
+        ids.clone(),
+        clock.clone(),
+    ));
+    let network: Arc<dyn NetworkInterfaces> =
+        Arc::new(wharf_ec2::Ec2::new(store.clone(), ids.clone()));
+    let agent = task_agent::build(
+        &data_dir,
+        store.clone(),
+        Arc::new(task_agent::EcrImages::new(
+            ecr.clone(),
+            clock.clone(),
+            &args.account_id,
+        )),
+        logs.clone(),
+        network.clone(),
+        clock.clone(),
+        args.task_public_cidr.clone(),
+    )
+    .await?;
+    let ecs = wharf_ecs::Ecs::new(store.clone(), ids.clone())
+        .with_network(network)
+        .with_task_notifier(agent.notifier());
     let services: Vec<Arc<dyn ServiceHandler>> = vec![
-        Arc::new(wharf_ecs::generated::Handler(wharf_ecs::Ecs::new(
-            store.clone(),
-            ids.clone(),
-        ))),
+        Arc::new(wharf_ecs::generated::Handler(ecs)),
         Arc::new(wharf_ecr::generated::Handler(ecr.clone())),
+        Arc::new(wharf_logs::generated::Handler(logs.clone())),
         Arc::new(wharf_iam::iam_generated::Handler(wharf_iam::Iam::new(
             store.clone(),
             ids.clone(),
@@ -116,7 +139,13 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             ecr.clone(),
             Duration::from_secs(args.registry_gc_interval_seconds.max(1)),
             Duration::from_secs(args.registry_gc_grace_seconds),
-            stop_rx,
+            stop_rx.clone(),
+        )),
+        tokio::spawn(agent.clone().run(stop_rx.clone())),
+        tokio::spawn(wharf_logs::run_retention_loop(
+            logs.clone(),
+            Duration::from_secs(60),
+            stop_rx.clone(),
         )),
     ];
 

@@ -1,0 +1,333 @@
+//! From a task record to what the runtime runs: each container definition (with the task's
+//! overrides) becomes a [`ContainerSpec`], and an `awslogs` log configuration becomes a log
+//! destination. Pure functions, unit-tested.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+use wharf_core::LogDestination;
+use wharf_ecs::generated::{ContainerDefinition, ContainerOverride};
+use wharf_ecs::tasks::StoredTask;
+use wharf_runtime::{labels, ContainerSpec, HealthCheckSpec, Ulimit};
+
+/// Fargate's default and largest stop timeouts (seconds).
+pub const DEFAULT_STOP_TIMEOUT_S: u64 = 30;
+const MAX_STOP_TIMEOUT_S: u64 = 120;
+const MIB: i64 = 1024 * 1024;
+
+/// The engine-side name of a task's container (or `sandbox`).
+pub fn engine_name(task: &StoredTask, container: &str) -> String {
+    format!("wharf-{}-{}", task.id(), container)
+}
+
+/// Labels shared by everything wharf instance `instance` makes for `task`.
+pub fn task_labels(task: &StoredTask, instance: &str) -> BTreeMap<String, String> {
+    let mut l = BTreeMap::new();
+    l.insert(labels::MANAGED.into(), "true".into());
+    l.insert(labels::INSTANCE.into(), instance.into());
+    l.insert(
+        labels::TASK_ARN.into(),
+        task.task.task_arn.clone().unwrap_or_default(),
+    );
+    l.insert(
+        labels::CLUSTER.into(),
+        task.task.cluster_arn.clone().unwrap_or_default(),
+    );
+    l
+}
+
+/// The override for container `name`, if any.
+fn override_for<'a>(task: &'a StoredTask, name: &str) -> Option<&'a ContainerOverride> {
+    task.task
+        .overrides
+        .as_ref()?
+        .container_overrides
+        .as_ref()?
+        .iter()
+        .find(|o| o.name.as_deref() == Some(name))
+}
+
+/// How long ECS waits after SIGTERM before SIGKILL for `def`.
+pub fn stop_timeout(def: &ContainerDefinition) -> Duration {
+    let secs = def
+        .stop_timeout
+        .and_then(|s| u64::try_from(s).ok())
+        .unwrap_or(DEFAULT_STOP_TIMEOUT_S)
+        .min(MAX_STOP_TIMEOUT_S);
+    Duration::from_secs(secs)
+}
+
+/// The environment of container `def`: what Fargate sets, then the definition's, then the
+/// overrides' (a later entry replaces an earlier one of the same name).
+pub fn environment(task: &StoredTask, def: &ContainerDefinition) -> Vec<(String, String)> {
+    let name = def.name.as_deref().unwrap_or_default();
+    let mut env: Vec<(String, String)> = vec![
+        ("AWS_EXECUTION_ENV".into(), "AWS_ECS_FARGATE".into()),
+        ("AWS_REGION".into(), task.region.clone()),
+        ("AWS_DEFAULT_REGION".into(), task.region.clone()),
+    ];
+    let mut set = |k: &str, v: &str| match env.iter_mut().find(|(n, _)| n == k) {
+        Some(slot) => slot.1 = v.to_string(),
+        None => env.push((k.to_string(), v.to_string())),
+    };
+    for kv in def.environment.iter().flatten() {
+        set(
+            kv.name.as_deref().unwrap_or_default(),
+            kv.value.as_deref().unwrap_or_default(),
+        );
+    }
+    if let Some(o) = override_for(task, name) {
+        for kv in o.environment.iter().flatten() {
+            set(
+                kv.name.as_deref().unwrap_or_default(),
+                kv.value.as_deref().unwrap_or_default(),
+            );
+        }
+    }
+    env
+}
+
+/// The runtime spec of container `def` of `task`, running `image` (the resolved reference),
+/// labelled for wharf instance `instance`.
+pub fn container_spec(
+    task: &StoredTask,
+    def: &ContainerDefinition,
+    image: &str,
+    instance: &str,
+) -> ContainerSpec {
+    let name = def.name.clone().unwrap_or_default();
+    let o = override_for(task, &name);
+    let task_cpu = task
+        .task
+        .cpu
+        .as_deref()
+        .and_then(wharf_ecs::fargate::parse_cpu);
+    let task_memory = task
+        .task
+        .memory
+        .as_deref()
+        .and_then(wharf_ecs::fargate::parse_memory);
+    let cpu = o.and_then(|o| o.cpu).or(def.cpu).filter(|c| *c > 0);
+    // A container's hard limit is its own `memory`, else the task's: on Fargate a container
+    // can use all of the task's memory.
+    let memory = o
+        .and_then(|o| o.memory)
+        .or(def.memory)
+        .map(i64::from)
+        .or(task_memory.map(i64::from));
+    let reservation = o
+        .and_then(|o| o.memory_reservation)
+        .or(def.memory_reservation)
+        .map(i64::from);
+    let mut labels = task_labels(task, instance);
+    labels.insert(labels::CONTAINER_NAME.into(), name.clone());
+    labels.insert(labels::ROLE.into(), "container".into());
+    for (k, v) in def.docker_labels.iter().flatten() {
+        labels.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    ContainerSpec {
+        name: engine_name(task, &name),
+        image: image.to_string(),
+        entry_point: def.entry_point.clone().filter(|e| !e.is_empty()),
+        command: o
+            .and_then(|o| o.command.clone())
+            .or(def.command.clone())
+            .filter(|c| !c.is_empty()),
+        environment: environment(task, def),
+        working_directory: def.working_directory.clone().filter(|w| !w.is_empty()),
+        user: def.user.clone().filter(|u| !u.is_empty()),
+        cpu_shares: cpu.map(|c| i64::from(c).max(2)),
+        nano_cpus: task_cpu.map(|c| i64::from(c) * 1_000_000_000 / 1024),
+        memory_bytes: memory.map(|m| m * MIB),
+        memory_reservation_bytes: reservation.map(|m| m * MIB),
+        readonly_rootfs: def.readonly_root_filesystem.unwrap_or(false),
+        ulimits: def
+            .ulimits
+            .iter()
+            .flatten()
+            .map(|u| Ulimit {
+                name: u.name.clone(),
+                soft: i64::from(u.soft_limit),
+                hard: i64::from(u.hard_limit),
+            })
+            .collect(),
+        health_check: def.health_check.as_ref().map(|h| HealthCheckSpec {
+            test: h.command.clone(),
+            interval: secs(h.interval, 30),
+            timeout: secs(h.timeout, 5),
+            retries: h.retries.and_then(|r| u32::try_from(r).ok()).unwrap_or(3),
+            start_period: secs(h.start_period, 0),
+        }),
+        labels,
+    }
+}
+
+fn secs(v: Option<i32>, default: u64) -> Duration {
+    Duration::from_secs(v.and_then(|s| u64::try_from(s).ok()).unwrap_or(default))
+}
+
+/// Where an `awslogs` container's output goes, and whether the group may be created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsLogs {
+    /// The stream.
+    pub destination: LogDestination,
+    /// `awslogs-create-group` is `true`.
+    pub create_group: bool,
+}
+
+/// The `awslogs` destination of container `def`, if it logs there: group `awslogs-group` in
+/// `awslogs-region` (default: the task's), stream `prefix/container-name/task-id` (the task id
+/// alone without a prefix).
+pub fn awslogs(task: &StoredTask, def: &ContainerDefinition) -> Option<AwsLogs> {
+    let cfg = def.log_configuration.as_ref()?;
+    if cfg.log_driver != "awslogs" {
+        return None;
+    }
+    let opts = cfg.options.clone().unwrap_or_default();
+    let group = opts.get("awslogs-group")?.clone();
+    let region = opts
+        .get("awslogs-region")
+        .cloned()
+        .unwrap_or_else(|| task.region.clone());
+    let name = def.name.as_deref().unwrap_or_default();
+    let stream = match opts.get("awslogs-stream-prefix") {
+        Some(p) if !p.is_empty() => format!("{p}/{name}/{}", task.id()),
+        _ => task.id().to_string(),
+    };
+    Some(AwsLogs {
+        destination: LogDestination {
+            account: task.account.clone(),
+            region,
+            group,
+            stream,
+        },
+        create_group: opts
+            .get("awslogs-create-group")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wharf_ecs::generated::{
+        HealthCheck, KeyValuePair, LogConfiguration, Task, TaskDefinition, TaskOverride,
+    };
+    use wharf_ecs::tasks::TaskResources;
+
+    fn kv(k: &str, v: &str) -> KeyValuePair {
+        KeyValuePair {
+            name: Some(k.into()),
+            value: Some(v.into()),
+        }
+    }
+
+    fn task(overrides: Vec<ContainerOverride>) -> StoredTask {
+        StoredTask {
+            task: Task {
+                task_arn: Some("arn:aws:ecs:us-east-1:123456789012:task/c/abc123".into()),
+                cluster_arn: Some("arn:aws:ecs:us-east-1:123456789012:cluster/c".into()),
+                cpu: Some("512".into()),
+                memory: Some("1024".into()),
+                overrides: Some(TaskOverride {
+                    container_overrides: Some(overrides),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            definition: TaskDefinition::default(),
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            subnet: None,
+            security_groups: vec![],
+            assign_public_ip: false,
+            service_name: None,
+            resources: TaskResources::default(),
+        }
+    }
+
+    fn def() -> ContainerDefinition {
+        ContainerDefinition {
+            name: Some("api".into()),
+            image: Some("img".into()),
+            command: Some(vec!["serve".into()]),
+            environment: Some(vec![kv("A", "1"), kv("B", "2")]),
+            health_check: Some(HealthCheck {
+                command: vec!["CMD".into(), "/testapp".into(), "check".into()],
+                interval: Some(5),
+                timeout: None,
+                retries: Some(2),
+                start_period: Some(1),
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn overrides_replace_command_and_merge_environment() {
+        let t = task(vec![ContainerOverride {
+            name: Some("api".into()),
+            command: Some(vec!["exit".into(), "3".into()]),
+            environment: Some(vec![kv("B", "override"), kv("C", "3")]),
+            memory: Some(300),
+            ..Default::default()
+        }]);
+        let spec = container_spec(&t, &def(), "127.0.0.1:1/img:1", "i");
+        assert_eq!(spec.command, Some(vec!["exit".into(), "3".into()]));
+        let env: BTreeMap<_, _> = spec.environment.into_iter().collect();
+        assert_eq!(env["A"], "1");
+        assert_eq!(env["B"], "override");
+        assert_eq!(env["C"], "3");
+        assert_eq!(env["AWS_EXECUTION_ENV"], "AWS_ECS_FARGATE");
+        assert_eq!(spec.memory_bytes, Some(300 * MIB));
+        assert_eq!(spec.name, "wharf-abc123-api");
+        assert_eq!(spec.labels[labels::CONTAINER_NAME], "api");
+    }
+
+    #[test]
+    fn task_limits_apply_when_the_container_has_none() {
+        let spec = container_spec(&task(vec![]), &def(), "img", "i");
+        assert_eq!(spec.memory_bytes, Some(1024 * MIB));
+        assert_eq!(spec.nano_cpus, Some(500_000_000));
+        assert_eq!(spec.cpu_shares, None);
+        let hc = spec.health_check.expect("health check");
+        assert_eq!(hc.interval, Duration::from_secs(5));
+        assert_eq!(hc.timeout, Duration::from_secs(5));
+        assert_eq!(hc.retries, 2);
+    }
+
+    #[test]
+    fn stop_timeout_defaults_and_caps() {
+        let mut d = def();
+        assert_eq!(stop_timeout(&d), Duration::from_secs(30));
+        d.stop_timeout = Some(500);
+        assert_eq!(stop_timeout(&d), Duration::from_secs(120));
+        d.stop_timeout = Some(2);
+        assert_eq!(stop_timeout(&d), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn awslogs_stream_names_follow_the_prefix_rule() {
+        let mut d = def();
+        assert_eq!(awslogs(&task(vec![]), &d), None);
+        let mut opts = BTreeMap::new();
+        opts.insert("awslogs-group".to_string(), "/ecs/api".to_string());
+        opts.insert("awslogs-region".to_string(), "ap-northeast-2".to_string());
+        opts.insert("awslogs-stream-prefix".to_string(), "ecs".to_string());
+        d.log_configuration = Some(LogConfiguration {
+            log_driver: "awslogs".into(),
+            options: Some(opts.clone()),
+            secret_options: None,
+        });
+        let l = awslogs(&task(vec![]), &d).expect("awslogs");
+        assert_eq!(l.destination.stream, "ecs/api/abc123");
+        assert_eq!(l.destination.region, "ap-northeast-2");
+        assert_eq!(l.destination.group, "/ecs/api");
+        assert!(!l.create_group);
+        opts.insert("awslogs-create-group".to_string(), "true".to_string());
+        opts.remove("awslogs-stream-prefix");
+        d.log_configuration.as_mut().expect("set").options = Some(opts);
+        let l = awslogs(&task(vec![]), &d).expect("awslogs");
+        assert!(l.create_group);
+        assert_eq!(l.destination.stream, "abc123");
+    }
+}
