@@ -65,12 +65,14 @@ def test_log_group_lifecycle(wharf, cli):
     assert [g["logGroupName"] for g in groups] == ["/ecs/web", "/ecs/worker", "other"]
     web = groups[0]
     assert web["arn"] == group_arn("/ecs/web") + ":*"
-    assert web["logGroupArn"] == group_arn("/ecs/web")
     assert abs(web["creationTime"] - now_ms()) < 60_000
     assert web["storedBytes"] == 0
     assert web["metricFilterCount"] == 0
-    assert web["logGroupClass"] == "STANDARD"
     assert "retentionInDays" not in web
+    if cli == "v1":
+        # CLI v2 2.9's model predates these members (its parser drops them).
+        assert web["logGroupArn"] == group_arn("/ecs/web")
+        assert web["logGroupClass"] == "STANDARD"
 
     prefixed = wharf.aws("logs", "describe-log-groups", "--log-group-name-prefix", "/ecs/", cli=cli).json
     assert [g["logGroupName"] for g in prefixed["logGroups"]] == ["/ecs/web", "/ecs/worker"]

@@ -201,3 +201,6 @@ impl Agent {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

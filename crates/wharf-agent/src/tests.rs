@@ -1,0 +1,518 @@
+//! The agent against the fake runtime: tasks launched through ECS's API are driven to RUNNING
+//! and STOPPED as AWS reports them, and survive a restart of the agent.
+
+use super::*;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use wharf_core::ids::RandomIds;
+use wharf_core::{
+    LogDestination, LogLine, LogSinkError, NewNetworkInterface, PlacementSubnet, RequestContext,
+    ResolvedImage, SystemClock, Timestamp,
+};
+use wharf_ecs::generated::*;
+use wharf_ecs::tasks::StoredTask;
+use wharf_ecs::Ecs;
+use wharf_runtime::fake::FakeRuntime;
+use wharf_runtime::Health;
+
+const DEADLINE: Duration = Duration::from_secs(20);
+const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1";
+const LOCAL: &str = "127.0.0.1:4566/app:1";
+
+struct Images;
+impl ImageResolver for Images {
+    fn resolve(&self, image: &str) -> Option<ResolvedImage> {
+        (image == IMAGE).then(|| ResolvedImage {
+            pull_reference: LOCAL.into(),
+            username: "AWS".into(),
+            password: "pw".into(),
+            server_address: "127.0.0.1:4566".into(),
+        })
+    }
+}
+
+#[derive(Default)]
+struct Logs {
+    groups: Mutex<HashSet<String>>,
+    streams: Mutex<BTreeMap<String, Vec<LogLine>>>,
+}
+impl LogSink for Logs {
+    fn prepare(&self, dest: &LogDestination, create_group: bool) -> Result<(), LogSinkError> {
+        let mut groups = self.groups.lock().unwrap();
+        if !groups.contains(&dest.group) {
+            if !create_group {
+                return Err(LogSinkError::GroupNotFound(dest.group.clone()));
+            }
+            groups.insert(dest.group.clone());
+        }
+        self.streams
+            .lock()
+            .unwrap()
+            .entry(dest.stream.clone())
+            .or_default();
+        Ok(())
+    }
+    fn append(&self, dest: &LogDestination, lines: &[LogLine]) -> Result<(), LogSinkError> {
+        self.streams
+            .lock()
+            .unwrap()
+            .entry(dest.stream.clone())
+            .or_default()
+            .extend_from_slice(lines);
+        Ok(())
+    }
+    fn last_timestamp(&self, dest: &LogDestination) -> Result<Option<Timestamp>, LogSinkError> {
+        Ok(self
+            .streams
+            .lock()
+            .unwrap()
+            .get(&dest.stream)
+            .and_then(|l| l.last().map(|l| l.timestamp)))
+    }
+}
+impl Logs {
+    fn messages(&self) -> Vec<String> {
+        self.streams
+            .lock()
+            .unwrap()
+            .values()
+            .flatten()
+            .map(|l| l.message.clone())
+            .collect()
+    }
+}
+
+#[derive(Default)]
+struct Enis {
+    live: Mutex<BTreeMap<String, NewNetworkInterface>>,
+}
+impl NetworkInterfaces for Enis {
+    fn subnet(&self, _: &str, _: &str, id: &str) -> Result<Option<PlacementSubnet>, String> {
+        Ok((id == "subnet-a").then(|| PlacementSubnet {
+            id: id.into(),
+            vpc_id: "vpc-1".into(),
+            availability_zone: "us-east-1a".into(),
+            cidr_block: "172.31.0.0/20".into(),
+        }))
+    }
+    fn security_group_exists(&self, _: &str, _: &str, _: &str) -> Result<bool, String> {
+        Ok(true)
+    }
+    fn create_interface(&self, eni: NewNetworkInterface) -> Result<String, String> {
+        let mut live = self.live.lock().unwrap();
+        let id = format!("eni-{}", live.len() + 1);
+        live.insert(id.clone(), eni);
+        Ok(id)
+    }
+    fn delete_interface(&self, _: &str, _: &str, id: &str) -> Result<(), String> {
+        self.live.lock().unwrap().remove(id);
+        Ok(())
+    }
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    store: Arc<Store>,
+    runtime: FakeRuntime,
+    logs: Arc<Logs>,
+    enis: Arc<Enis>,
+    ecs: Ecs,
+    stop: watch::Sender<bool>,
+    agent: Arc<Agent>,
+}
+
+fn ctx() -> RequestContext {
+    RequestContext::for_tests("us-east-1", "123456789012", SystemClock.now())
+}
+
+fn start_agent(
+    store: &Arc<Store>,
+    runtime: &FakeRuntime,
+    logs: &Arc<Logs>,
+    enis: &Arc<Enis>,
+) -> (Arc<Agent>, watch::Sender<bool>) {
+    let agent = Agent::new(
+        store.clone(),
+        Arc::new(runtime.clone()),
+        Arc::new(Images),
+        logs.clone(),
+        enis.clone(),
+        Arc::new(SystemClock),
+        AgentConfig {
+            poll_interval: Duration::from_millis(10),
+            reconcile_interval: Duration::from_millis(50),
+            instance: "test".into(),
+            ..AgentConfig::default()
+        },
+    );
+    let (stop, rx) = watch::channel(false);
+    tokio::spawn(agent.clone().run(rx));
+    (agent, stop)
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&dir.path().join("t.db")).unwrap());
+    let runtime = FakeRuntime::new(Arc::new(SystemClock));
+    let logs = Arc::new(Logs::default());
+    let enis = Arc::new(Enis::default());
+    let (agent, stop) = start_agent(&store, &runtime, &logs, &enis);
+    let ecs = Ecs::new(store.clone(), Arc::new(RandomIds))
+        .with_network(enis.clone())
+        .with_task_notifier(agent.notifier());
+    World {
+        _dir: dir,
+        store,
+        runtime,
+        logs,
+        enis,
+        ecs,
+        stop,
+        agent,
+    }
+}
+
+fn register(ecs: &Ecs, containers: serde_json::Value) {
+    let td: RegisterTaskDefinitionRequest = serde_json::from_value(serde_json::json!({
+        "family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256", "memory": "512",
+        "executionRoleArn": "arn:aws:iam::123456789012:role/exec",
+        "containerDefinitions": containers,
+    }))
+    .unwrap();
+    ecs.register_task_definition(&ctx(), td).unwrap();
+}
+
+fn run(ecs: &Ecs) -> String {
+    let input: RunTaskRequest = serde_json::from_value(serde_json::json!({
+        "taskDefinition": "web", "launchType": "FARGATE",
+        "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-a"], "assignPublicIp": "ENABLED"}}
+    }))
+    .unwrap();
+    ecs.run_task(&ctx(), input).unwrap().tasks.unwrap()[0]
+        .task_arn
+        .clone()
+        .unwrap()
+}
+
+fn task(w: &World, arn: &str) -> Task {
+    w.ecs
+        .describe_tasks(
+            &ctx(),
+            DescribeTasksRequest {
+                cluster: None,
+                tasks: vec![arn.into()],
+                include: None,
+            },
+        )
+        .unwrap()
+        .tasks
+        .unwrap()
+        .remove(0)
+}
+
+async fn wait_status(w: &World, arn: &str, status: &str) -> Task {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let t = task(w, arn);
+        if t.last_status.as_deref() == Some(status) {
+            return t;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "task never reached {status}: {t:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn app(extra: serde_json::Value) -> serde_json::Value {
+    let mut v = serde_json::json!({"name": "app", "image": IMAGE,
+        "logConfiguration": {"logDriver": "awslogs", "options": {
+            "awslogs-group": "/ecs/web", "awslogs-region": "us-east-1",
+            "awslogs-stream-prefix": "ecs", "awslogs-create-group": "true"}}});
+    for (k, val) in extra.as_object().unwrap() {
+        v[k] = val.clone();
+    }
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_runs_and_its_essential_container_exit_stops_it() {
+    let w = world();
+    register(&w.ecs, serde_json::json!([app(serde_json::json!({}))]));
+    let arn = run(&w.ecs);
+    let t = wait_status(&w, &arn, "RUNNING").await;
+    assert!(t.started_at.is_some() && t.pull_started_at.is_some() && t.pull_stopped_at.is_some());
+    assert_eq!(t.connectivity.as_deref(), Some("CONNECTED"));
+    let details: BTreeMap<String, String> = t.attachments.unwrap()[0]
+        .details
+        .clone()
+        .unwrap()
+        .into_iter()
+        .map(|kv| (kv.name.unwrap(), kv.value.unwrap()))
+        .collect();
+    assert_eq!(details["privateIPv4Address"], "172.31.0.4");
+    assert_eq!(details["privateDnsName"], "ip-172-31-0-4.ec2.internal");
+    assert!(w.enis.live.lock().unwrap()[&details["networkInterfaceId"]]
+        .public_ip
+        .is_some());
+    // Pulled from wharf's registry with its credentials.
+    assert!(w.runtime.calls().iter().any(|c| matches!(c,
+        wharf_runtime::fake::Call::PullImage { reference, auth: Some(a) } if reference == LOCAL && a.username == "AWS")));
+
+    w.runtime.push_log("app", "hello");
+    w.runtime.push_log("app", "last words");
+    assert!(w.runtime.exit("app", 3));
+    let t = wait_status(&w, &arn, "STOPPED").await;
+    assert_eq!(t.stop_code.as_deref(), Some("EssentialContainerExited"));
+    assert_eq!(
+        t.stopped_reason.as_deref(),
+        Some("Essential container in task exited")
+    );
+    let c = &t.containers.unwrap()[0];
+    assert_eq!(c.exit_code, Some(3));
+    assert_eq!(c.last_status.as_deref(), Some("STOPPED"));
+    assert!(t.stopping_at.is_some() && t.stopped_at.is_some());
+    assert_eq!(
+        w.logs.messages(),
+        vec!["hello", "last words"],
+        "no line lost"
+    );
+    assert!(w.runtime.containers().is_empty(), "everything removed");
+    assert!(w.enis.live.lock().unwrap().is_empty(), "ENI deleted");
+    let _ = w.stop.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_task_stops_with_the_user_reason_and_the_stop_timeout() {
+    let w = world();
+    register(
+        &w.ecs,
+        serde_json::json!([app(serde_json::json!({"stopTimeout": 7}))]),
+    );
+    let arn = run(&w.ecs);
+    wait_status(&w, &arn, "RUNNING").await;
+    w.ecs
+        .stop_task(
+            &ctx(),
+            StopTaskRequest {
+                cluster: None,
+                task: arn.clone(),
+                reason: None,
+            },
+        )
+        .unwrap();
+    let t = wait_status(&w, &arn, "STOPPED").await;
+    assert_eq!(t.stop_code.as_deref(), Some("UserInitiated"));
+    assert_eq!(t.stopped_reason.as_deref(), Some("Task stopped by user"));
+    assert!(w.runtime.calls().iter().any(|c| matches!(c,
+        wharf_runtime::fake::Call::StopContainer { timeout, .. } if *timeout == Duration::from_secs(7))));
+    let _ = w.stop.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_image_fails_the_task_with_cannot_pull() {
+    let w = world();
+    w.runtime.fail_pull(LOCAL, "manifest unknown");
+    register(&w.ecs, serde_json::json!([app(serde_json::json!({}))]));
+    let arn = run(&w.ecs);
+    let t = wait_status(&w, &arn, "STOPPED").await;
+    assert_eq!(t.stop_code.as_deref(), Some("TaskFailedToStart"));
+    let reason = t.stopped_reason.unwrap();
+    assert!(
+        reason.starts_with("CannotPullContainerError:") && reason.contains("manifest unknown"),
+        "{reason}"
+    );
+    assert_eq!(t.started_at, None);
+    assert!(t.containers.unwrap()[0]
+        .reason
+        .as_deref()
+        .unwrap()
+        .starts_with("CannotPullContainerError"));
+    assert!(w.runtime.containers().is_empty(), "no sandbox left behind");
+    assert!(w.enis.live.lock().unwrap().is_empty());
+    let _ = w.stop.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_log_group_without_create_group_fails_the_task() {
+    let w = world();
+    register(
+        &w.ecs,
+        serde_json::json!([{"name": "app", "image": IMAGE,
+            "logConfiguration": {"logDriver": "awslogs", "options": {
+                "awslogs-group": "/ecs/none", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}}}]),
+    );
+    let arn = run(&w.ecs);
+    let t = wait_status(&w, &arn, "STOPPED").await;
+    let reason = t.stopped_reason.unwrap();
+    assert!(
+        reason.starts_with("ResourceInitializationError:")
+            && reason.contains("The specified log group does not exist"),
+        "{reason}"
+    );
+    let _ = w.stop.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oom_kill_is_reported() {
+    let w = world();
+    register(&w.ecs, serde_json::json!([app(serde_json::json!({}))]));
+    let arn = run(&w.ecs);
+    wait_status(&w, &arn, "RUNNING").await;
+    w.runtime.oom("app");
+    let t = wait_status(&w, &arn, "STOPPED").await;
+    assert_eq!(
+        t.stopped_reason.as_deref(),
+        Some("OutOfMemoryError: Container killed due to memory usage")
+    );
+    let c = &t.containers.unwrap()[0];
+    assert_eq!(c.exit_code, Some(137));
+    assert_eq!(
+        c.reason.as_deref(),
+        Some("OutOfMemoryError: Container killed due to memory usage")
+    );
+    let _ = w.stop.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn depends_on_healthy_waits_and_health_is_reported() {
+    let w = world();
+    register(
+        &w.ecs,
+        serde_json::json!([
+            {"name": "db", "image": IMAGE, "essential": true,
+             "healthCheck": {"command": ["CMD", "true"], "interval": 5}},
+            app(serde_json::json!({"dependsOn": [{"containerName": "db", "condition": "HEALTHY"}]}))
+        ]),
+    );
+    let arn = run(&w.ecs);
+    w.runtime.wait_running("db").await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        w.runtime
+            .container("app")
+            .is_some_and(|c| !c.status.started),
+        "app waits for db to be healthy"
+    );
+    assert_eq!(
+        task(&w, &arn).last_status.as_deref(),
+        Some("PENDING"),
+        "not running before its containers are"
+    );
+    w.runtime.set_health("db", Health::Healthy);
+    let t = wait_status(&w, &arn, "RUNNING").await;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let mut t = t;
+    while t.health_status.as_deref() != Some("HEALTHY") {
+        assert!(tokio::time::Instant::now() < deadline, "{t:#?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        t = task(&w, &arn);
+    }
+    w.runtime.set_health("db", Health::Unhealthy);
+    while t.health_status.as_deref() != Some("UNHEALTHY") {
+        assert!(tokio::time::Instant::now() < deadline, "{t:#?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        t = task(&w, &arn);
+    }
+    let _ = w.stop.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_agent_adopts_running_tasks_and_stops_vanished_ones() {
+    let w = world();
+    register(&w.ecs, serde_json::json!([app(serde_json::json!({}))]));
+    let kept = run(&w.ecs);
+    let lost = run(&w.ecs);
+    wait_status(&w, &kept, "RUNNING").await;
+    wait_status(&w, &lost, "RUNNING").await;
+    w.runtime.push_log(
+        &format!("wharf-{}-app", kept.rsplit('/').next().unwrap()),
+        "before",
+    );
+    let lines_before = {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        while !w.logs.messages().contains(&"before".to_string()) {
+            assert!(tokio::time::Instant::now() < deadline);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        w.logs.messages().len()
+    };
+
+    // wharf stops: supervisors die with the runtime; containers keep running.
+    let _ = w.stop.send(true);
+    drop(w.agent);
+    let lost_id = lost.rsplit('/').next().unwrap().to_string();
+    for c in w.runtime.containers() {
+        if c.name.contains(&lost_id) {
+            w.runtime.remove_container(&c.id).await.unwrap();
+        }
+    }
+    let kept_app = format!("wharf-{}-app", kept.rsplit('/').next().unwrap());
+    let later = Timestamp::from_millis(SystemClock.now().millis + 5);
+    w.runtime
+        .push_log_at(&kept_app, later, "while wharf was down");
+    let containers_before = w.runtime.containers().len();
+
+    // The store is the same; a new agent over the same runtime (a new ECS wired to it).
+    let (agent, stop) = start_agent(&w.store, &w.runtime, &w.logs, &w.enis);
+    let w2 = World {
+        ecs: Ecs::new(w.store.clone(), Arc::new(RandomIds))
+            .with_network(w.enis.clone())
+            .with_task_notifier(agent.notifier()),
+        agent,
+        stop,
+        ..w
+    };
+    let t = wait_status(&w2, &lost, "STOPPED").await;
+    assert_eq!(t.stopped_reason.as_deref(), Some(supervisor::VANISHED));
+    // The kept task's output resumes after the last stored line: nothing twice.
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while !w2
+        .logs
+        .messages()
+        .contains(&"while wharf was down".to_string())
+    {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(w2.logs.messages().len(), lines_before + 1);
+    assert_eq!(
+        task(&w2, &kept).last_status.as_deref(),
+        Some("RUNNING"),
+        "adopted, not restarted"
+    );
+    assert_eq!(
+        w2.runtime.containers().len(),
+        containers_before,
+        "no duplicates"
+    );
+    let stored: Vec<StoredTask> = wharf_ecs::tasks::unstopped(&w2.store).unwrap();
+    assert_eq!(stored.len(), 1);
+    let _ = w2.stop.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orphans_of_this_instance_are_removed_at_start() {
+    let w = world();
+    register(&w.ecs, serde_json::json!([app(serde_json::json!({}))]));
+    let arn = run(&w.ecs);
+    wait_status(&w, &arn, "RUNNING").await;
+    let _ = w.stop.send(true);
+    drop(w.agent);
+    // The record is lost (say, a store restored from backup): its containers are orphans.
+    let key = wharf_ecs::tasks::unstopped(&w.store).unwrap()[0].key();
+    w.store
+        .write(|tx| tx.delete(wharf_ecs::tasks::TASKS, &key))
+        .unwrap();
+    let (_agent, stop) = start_agent(&w.store, &w.runtime, &w.logs, &w.enis);
+    tokio::time::timeout(
+        DEADLINE,
+        w.runtime
+            .wait_for(|f| f.containers().is_empty().then_some(())),
+    )
+    .await
+    .expect("orphans removed");
+    let _ = stop.send(true);
+}
