@@ -64,6 +64,42 @@ pub struct BatchPlan {
 /// Broken rules (count, size, order, span) are errors; events outside the accepted time window
 /// are skipped and reported, as AWS does.
 pub fn plan_batch(events: &[InputLogEvent], now: i64, floor: i64) -> Result<BatchPlan, Error> {
+    check_batch(events)?;
+    // Sorted, so each rejected kind is a prefix or a suffix.
+    let too_old_end = events
+        .iter()
+        .take_while(|e| e.timestamp < now.saturating_sub(MAX_AGE_MS))
+        .count();
+    let expired_end = events.iter().take_while(|e| e.timestamp < floor).count();
+    let too_new_start = events
+        .iter()
+        .position(|e| e.timestamp > now.saturating_add(MAX_FUTURE_MS))
+        .unwrap_or(events.len());
+    let start = too_old_end.max(expired_end);
+    let accept = start..too_new_start.max(start);
+    if let [first, .., last] = &events[accept.clone()] {
+        if last.timestamp.saturating_sub(first.timestamp) > MAX_SPAN_MS {
+            return Err(invalid(
+                "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.",
+            ));
+        }
+    }
+    let index = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+    let rejected = RejectedLogEventsInfo {
+        too_old_log_event_end_index: (too_old_end > 0).then(|| index(too_old_end)),
+        expired_log_event_end_index: (expired_end > 0).then(|| index(expired_end)),
+        too_new_log_event_start_index: (too_new_start < events.len()).then(|| index(too_new_start)),
+    };
+    let any = rejected != RejectedLogEventsInfo::default();
+    Ok(BatchPlan {
+        accept,
+        rejected: any.then_some(rejected),
+    })
+}
+
+/// The batch rules that do not depend on the time or the group: count, size, empty messages,
+/// chronological order.
+pub fn check_batch(events: &[InputLogEvent]) -> Result<(), Error> {
     if events.is_empty() {
         return Err(invalid_field(
             "[]",
@@ -99,36 +135,7 @@ pub fn plan_batch(events: &[InputLogEvent], now: i64, floor: i64) -> Result<Batc
             "Log events in a single PutLogEvents request must be in chronological order.",
         ));
     }
-    // Sorted, so each rejected kind is a prefix or a suffix.
-    let too_old_end = events
-        .iter()
-        .take_while(|e| e.timestamp < now.saturating_sub(MAX_AGE_MS))
-        .count();
-    let expired_end = events.iter().take_while(|e| e.timestamp < floor).count();
-    let too_new_start = events
-        .iter()
-        .position(|e| e.timestamp > now.saturating_add(MAX_FUTURE_MS))
-        .unwrap_or(events.len());
-    let start = too_old_end.max(expired_end);
-    let accept = start..too_new_start.max(start);
-    if let [first, .., last] = &events[accept.clone()] {
-        if last.timestamp.saturating_sub(first.timestamp) > MAX_SPAN_MS {
-            return Err(invalid(
-                "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.",
-            ));
-        }
-    }
-    let index = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
-    let rejected = RejectedLogEventsInfo {
-        too_old_log_event_end_index: (too_old_end > 0).then(|| index(too_old_end)),
-        expired_log_event_end_index: (expired_end > 0).then(|| index(expired_end)),
-        too_new_log_event_start_index: (too_new_start < events.len()).then(|| index(too_new_start)),
-    };
-    let any = rejected != RejectedLogEventsInfo::default();
-    Ok(BatchPlan {
-        accept,
-        rejected: any.then_some(rejected),
-    })
+    Ok(())
 }
 
 /// A stored event, serialised without copying its message.
@@ -185,7 +192,7 @@ pub fn put(
     check_stream_name(&input.log_stream_name, "logStreamName")?;
     let now = ctx.now.millis;
     // The rules that do not depend on the group, before taking the writer.
-    plan_batch(&input.log_events, now, i64::MIN)?;
+    check_batch(&input.log_events)?;
     let gkey = group_key(&ctx.account_id, &ctx.region, &input.log_group_name);
     let skey = stream_key(&gkey, &input.log_stream_name);
     logs.store.write(|tx| {
@@ -1027,5 +1034,13 @@ mod tests {
         assert_eq!(messages(&got), ["new"]);
         let r = filter(&f.logs, &ctx, filter_req(None)).unwrap();
         assert_eq!(filtered(&r), ["s:new"]);
+        // Expired events are skipped before the 24-hour span is checked.
+        let r = f.put("/g", "s", &[(T0 - 3 * DAY_MS, "expired"), (T0, "kept")]);
+        assert_eq!(
+            r.rejected_log_events_info
+                .unwrap()
+                .expired_log_event_end_index,
+            Some(1)
+        );
     }
 }

@@ -16,7 +16,7 @@
 //! range is read from the unversioned `GET /version` first.
 
 use crate::ipv4::{parse_addr, Ipv4Net};
-use crate::logs::{parse_engine_time, LineAssembler, Output};
+use crate::logs::{parse_engine_time, FrameWindow, LineAssembler, Output};
 use crate::{
     labels, rootfs, ContainerSpec, ContainerStatus, Health, ManagedContainer, NetworkSpec,
     RegistryAuth, Runtime, RuntimeError, Sandbox, SandboxSpec,
@@ -831,21 +831,16 @@ impl Runtime for DockerRuntime {
         // The engine filters by whole seconds; the assembler drops the rest up to `since`.
         let engine_since = since
             .map(|t| t.millis.div_euclid(1000))
-            .and_then(|s| i32::try_from(s).ok())
             .unwrap_or(0)
-            .max(0);
-        let options = LogsOptionsBuilder::new()
-            .follow(true)
-            .stdout(true)
-            .stderr(true)
-            .timestamps(true)
-            .since(engine_since)
-            .build();
+            .clamp(0, i64::from(i32::MAX));
         let state = LogState {
-            frames: self.docker.logs(id, Some(options)).boxed(),
+            frames: log_frames(&self.docker, id, true, engine_since),
+            phase: LogPhase::Follow,
+            window: FrameWindow::default(),
+            engine_since,
             lines: LineAssembler::new(since),
             pending: VecDeque::new(),
-            done: false,
+            docker: self.docker.clone(),
             id: id.to_string(),
             host: self.host.clone(),
         };
@@ -854,45 +849,55 @@ impl Runtime for DockerRuntime {
                 if let Some(line) = st.pending.pop_front() {
                     return Some((Ok(line), st));
                 }
-                if st.done {
+                if matches!(st.phase, LogPhase::Done) {
                     return None;
                 }
                 let mut out = Vec::new();
                 match st.frames.next().await {
-                    Some(Ok(frame)) => match frame {
-                        LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                            st.lines.push(Output::Stdout, &message, &mut out)
+                    Some(Ok(frame)) => {
+                        let (output, bytes) = match frame {
+                            LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                                (Output::Stdout, message)
+                            }
+                            LogOutput::StdErr { message } => (Output::Stderr, message),
+                            LogOutput::StdIn { .. } => continue,
+                        };
+                        match &mut st.phase {
+                            LogPhase::Follow => st.window.observe(&bytes),
+                            LogPhase::CatchUp { skip } if *skip > 0 => {
+                                *skip -= 1;
+                                continue;
+                            }
+                            _ => {}
                         }
-                        LogOutput::StdErr { message } => {
-                            st.lines.push(Output::Stderr, &message, &mut out)
-                        }
-                        LogOutput::StdIn { .. } => {}
-                    },
+                        st.lines.push(output, &bytes, &mut out);
+                    }
                     Some(Err(e)) => {
+                        let phase = std::mem::replace(&mut st.phase, LogPhase::Done);
+                        // The container went away between the two reads: what it wrote is gone.
+                        if matches!(phase, LogPhase::CatchUp { .. }) && status_code(&e) == Some(404) {
+                            st.lines.finish(&mut out);
+                            st.pending.extend(out);
+                            continue;
+                        }
                         // Fragments not yet ended by a newline are not delivered: a caller
                         // resuming from its last line's timestamp gets them whole.
-                        st.done = true;
-                        let err = if is_connection_error(&e) {
-                            RuntimeError::Unavailable(format!(
-                                "the Docker Engine on {} stopped answering while following the \
-                                 output of container {} ({e})",
-                                st.host, st.id
-                            ))
-                        } else if status_code(&e) == Some(404) {
-                            RuntimeError::Container(format!("no such container: {}", st.id))
-                        } else {
-                            RuntimeError::Other(format!(
-                                "cannot follow the output of container {}: {}",
-                                st.id,
-                                message(&e)
-                            ))
-                        };
-                        return Some((Err(err), st));
+                        return Some((Err(log_error(&e, &st.id, &st.host)), st));
                     }
-                    None => {
-                        st.done = true;
-                        st.lines.finish(&mut out);
-                    }
+                    None => match st.phase {
+                        LogPhase::Follow => {
+                            // Engine 20.10 can end a follow request before the last message
+                            // is in (see FrameWindow): read again, without following, from a
+                            // little before the last frame, skipping what was delivered.
+                            let (since, skip) = st.window.catch_up(st.engine_since);
+                            st.frames = log_frames(&st.docker, &st.id, false, since);
+                            st.phase = LogPhase::CatchUp { skip };
+                        }
+                        LogPhase::CatchUp { .. } | LogPhase::Done => {
+                            st.phase = LogPhase::Done;
+                            st.lines.finish(&mut out);
+                        }
+                    },
                 }
                 st.pending.extend(out);
             }
@@ -935,14 +940,65 @@ impl Runtime for DockerRuntime {
 
 /// The state `follow_logs` carries between lines.
 struct LogState {
+    /// The engine's frames of the current request.
     frames: BoxStream<'static, Result<LogOutput, EngineError>>,
+    phase: LogPhase,
+    /// What the follow request delivered, for the catch-up read.
+    window: FrameWindow,
+    /// The `since` (Unix seconds) of the follow request.
+    engine_since: i64,
     lines: LineAssembler,
     /// Complete lines not yet handed out.
     pending: VecDeque<LogLine>,
-    /// The engine's stream has ended (or failed).
-    done: bool,
+    docker: Docker,
     id: String,
     host: String,
+}
+
+/// Which request `follow_logs` is reading.
+enum LogPhase {
+    /// The following request, until the engine ends it (the container exited).
+    Follow,
+    /// The plain read after it, whose first `skip` frames were delivered already.
+    CatchUp {
+        /// Frames still to skip.
+        skip: usize,
+    },
+    /// Everything delivered (or failed).
+    Done,
+}
+
+/// The container's output frames with timestamps, from `since` (Unix seconds).
+fn log_frames(
+    docker: &Docker,
+    id: &str,
+    follow: bool,
+    since: i64,
+) -> BoxStream<'static, Result<LogOutput, EngineError>> {
+    let options = LogsOptionsBuilder::new()
+        .follow(follow)
+        .stdout(true)
+        .stderr(true)
+        .timestamps(true)
+        .since(i32::try_from(since).unwrap_or(i32::MAX))
+        .build();
+    docker.logs(id, Some(options)).boxed()
+}
+
+fn log_error(e: &EngineError, id: &str, host: &str) -> RuntimeError {
+    if is_connection_error(e) {
+        RuntimeError::Unavailable(format!(
+            "the Docker Engine on {host} stopped answering while following the output of \
+             container {id} ({e})"
+        ))
+    } else if status_code(e) == Some(404) {
+        RuntimeError::Container(format!("no such container: {id}"))
+    } else {
+        RuntimeError::Other(format!(
+            "cannot follow the output of container {id}: {}",
+            message(e)
+        ))
+    }
 }
 
 /// The engine request for `spec` in `sandbox`'s network namespace.
