@@ -176,7 +176,12 @@ def test_tags_by_arn_and_by_name(wharf, cli):
     assert wharf.aws("logs", "list-tags-log-group", "--log-group-name", "/tagged", cli=cli).json["tags"] == {"c": "3"}
     wharf.aws("logs", "tag-log-group", "--log-group-name", "/tagged", "--tags", "d=4", cli=cli)
     wharf.aws("logs", "untag-log-group", "--log-group-name", "/tagged", "--tags", "c", cli=cli)
-    assert wharf.aws("logs", "list-tags-for-resource", "--resource-arn", arn + ":*", cli=cli).json["tags"] == {"d": "4"}
+    assert wharf.aws("logs", "list-tags-for-resource", "--resource-arn", arn, cli=cli).json["tags"] == {"d": "4"}
+    # Tagging takes the ARN without the trailing :* (the model's pattern has no '*').
+    wharf.aws_error(
+        "InvalidParameterException",
+        "logs", "list-tags-for-resource", "--resource-arn", arn + ":*", cli=cli,
+    )
     wharf.aws_error(
         "ResourceNotFoundException",
         "logs", "list-tags-for-resource", "--resource-arn", group_arn("/nope"), cli=cli,
@@ -471,9 +476,11 @@ def test_logs_tail_follow_sees_new_lines(wharf):
         str(AWS_CLI["v2"]), "logs", "tail", "/follow", "--follow", "--format", "short",
         "--endpoint-url", wharf.endpoint, "--region", DEFAULT_REGION,
     ]
+    # The CLI writes each event to a block-buffered stdout when it is a pipe.
+    env = {**wharf.cli_env(), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         argv,
-        env=wharf.cli_env(),
+        env=env,
         cwd=wharf.work,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

@@ -33,9 +33,9 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, InspectContainerOptions,
-    InspectNetworkOptions, ListContainersOptionsBuilder, ListNetworksOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder, StartContainerOptions,
-    StopContainerOptionsBuilder,
+    InspectNetworkOptions, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
+    StartContainerOptions, StopContainerOptionsBuilder,
 };
 use bollard::{ClientVersion, Docker};
 use futures::stream::{BoxStream, StreamExt};
@@ -58,6 +58,11 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// How many addresses `create_sandbox` tries when others take them first.
 const SANDBOX_ATTEMPTS: usize = 32;
 
+/// Serialises the pause image import in this process (every runtime instance), so concurrent
+/// first sandboxes import it once. Separate processes may still import it twice at the same
+/// moment; the tag then moves to the second copy and the first stays as an untagged image.
+static PAUSE_IMPORT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The sandbox image reference, `wharf/pause:<crate version>`.
 pub fn pause_image() -> String {
     format!("{PAUSE_REPOSITORY}:{}", env!("CARGO_PKG_VERSION"))
@@ -74,8 +79,6 @@ pub struct DockerRuntime {
     engine_arch: String,
     /// The API version in use.
     api: (usize, usize),
-    /// Serialises the pause image import (concurrent first sandboxes import it once).
-    pause_import: tokio::sync::Mutex<()>,
     /// Serialises network creation in this process (the engine itself accepts two networks
     /// with one name at API 1.41).
     network_create: tokio::sync::Mutex<()>,
@@ -254,7 +257,9 @@ impl DockerRuntime {
             .await
             .map_err(|_| unavailable(&format!("no answer within {PROBE_TIMEOUT:?}")))?
             .map_err(|e| unavailable(&message(&e)))?;
-        let engine_version = version.version.unwrap_or_else(|| "(unknown version)".into());
+        let engine_version = version
+            .version
+            .unwrap_or_else(|| "(unknown version)".into());
         let engine_arch = version.arch.unwrap_or_default();
         tracing::info!(%host, version = %engine_version, api = %format!("{}.{}", api.0, api.1),
             "connected to the Docker Engine");
@@ -264,7 +269,6 @@ impl DockerRuntime {
             engine_version,
             engine_arch,
             api,
-            pause_import: tokio::sync::Mutex::new(()),
             network_create: tokio::sync::Mutex::new(()),
             reserved: Arc::new(Mutex::new(HashSet::new())),
         })
@@ -282,7 +286,11 @@ impl DockerRuntime {
 
     /// Imports a root file system (an uncompressed tar, see [`rootfs::TarBuilder`]) as image
     /// `reference`, like `docker import`.
-    pub async fn import_image(&self, reference: &str, rootfs_tar: Vec<u8>) -> Result<(), RuntimeError> {
+    pub async fn import_image(
+        &self,
+        reference: &str,
+        rootfs_tar: Vec<u8>,
+    ) -> Result<(), RuntimeError> {
         let (repo, tag) = split_reference(reference);
         let options = CreateImageOptionsBuilder::new()
             .from_src("-")
@@ -293,7 +301,11 @@ impl DockerRuntime {
         let mut progress = self.docker.create_image(Some(options), Some(body), None);
         while let Some(item) = progress.next().await {
             item.map_err(|e| {
-                self.failure(e, RuntimeError::Other, &format!("cannot import image {reference}"))
+                self.failure(
+                    e,
+                    RuntimeError::Other,
+                    &format!("cannot import image {reference}"),
+                )
             })?;
         }
         Ok(())
@@ -303,10 +315,18 @@ impl DockerRuntime {
     /// it is missing.
     pub async fn remove_image(&self, reference: &str) -> Result<(), RuntimeError> {
         let options = RemoveImageOptionsBuilder::new().force(true).build();
-        match self.docker.remove_image(reference, Some(options), None).await {
+        match self
+            .docker
+            .remove_image(reference, Some(options), None)
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if status_code(&e) == Some(404) => Ok(()),
-            Err(e) => Err(self.failure(e, RuntimeError::Other, &format!("cannot remove image {reference}"))),
+            Err(e) => Err(self.failure(
+                e,
+                RuntimeError::Other,
+                &format!("cannot remove image {reference}"),
+            )),
         }
     }
 
@@ -315,7 +335,11 @@ impl DockerRuntime {
         match self.docker.remove_network(name).await {
             Ok(()) => Ok(()),
             Err(e) if status_code(&e) == Some(404) => Ok(()),
-            Err(e) => Err(self.failure(e, RuntimeError::Network, &format!("cannot remove network {name}"))),
+            Err(e) => Err(self.failure(
+                e,
+                RuntimeError::Network,
+                &format!("cannot remove network {name}"),
+            )),
         }
     }
 
@@ -350,7 +374,12 @@ impl DockerRuntime {
 
     /// Maps an engine error: lost connections become [`RuntimeError::Unavailable`], the rest
     /// `kind("<context>: <engine message>")`.
-    fn failure(&self, e: EngineError, kind: fn(String) -> RuntimeError, context: &str) -> RuntimeError {
+    fn failure(
+        &self,
+        e: EngineError,
+        kind: fn(String) -> RuntimeError,
+        context: &str,
+    ) -> RuntimeError {
         if is_connection_error(&e) {
             return self.lost(&e);
         }
@@ -381,7 +410,11 @@ impl DockerRuntime {
                     .collect(),
             )),
             Err(e) if status_code(&e) == Some(404) => Ok(None),
-            Err(e) => Err(self.failure(e, RuntimeError::Network, &format!("cannot inspect network {name}"))),
+            Err(e) => Err(self.failure(
+                e,
+                RuntimeError::Network,
+                &format!("cannot inspect network {name}"),
+            )),
         }
     }
 
@@ -391,7 +424,13 @@ impl DockerRuntime {
             .docker
             .inspect_network(name, None::<InspectNetworkOptions>)
             .await
-            .map_err(|e| self.failure(e, RuntimeError::Network, &format!("cannot inspect network {name}")))?;
+            .map_err(|e| {
+                self.failure(
+                    e,
+                    RuntimeError::Network,
+                    &format!("cannot inspect network {name}"),
+                )
+            })?;
         Ok(n.containers
             .unwrap_or_default()
             .values()
@@ -402,7 +441,7 @@ impl DockerRuntime {
     /// Makes sure the pause image is in the engine (importing it on first use).
     async fn ensure_pause_image(&self) -> Result<String, RuntimeError> {
         let reference = pause_image();
-        let _one_import = self.pause_import.lock().await;
+        let _one_import = PAUSE_IMPORT.lock().await;
         if self.image_present(&reference).await? {
             return Ok(reference);
         }
@@ -454,7 +493,9 @@ impl DockerRuntime {
             }),
             ..Default::default()
         };
-        let options = CreateContainerOptionsBuilder::new().name(&spec.name).build();
+        let options = CreateContainerOptionsBuilder::new()
+            .name(&spec.name)
+            .build();
         let created = self
             .docker
             .create_container(Some(options), body)
@@ -598,10 +639,7 @@ impl Runtime for DockerRuntime {
             ))
         })?;
         let check = |subnets: Vec<String>| {
-            if subnets
-                .iter()
-                .any(|s| Ipv4Net::parse(s) == Some(want))
-            {
+            if subnets.iter().any(|s| Ipv4Net::parse(s) == Some(want)) {
                 Ok(())
             } else {
                 Err(RuntimeError::Network(format!(
@@ -725,7 +763,11 @@ impl Runtime for DockerRuntime {
         match self.docker.inspect_image(reference).await {
             Ok(_) => Ok(true),
             Err(e) if status_code(&e) == Some(404) => Ok(false),
-            Err(e) => Err(self.failure(e, RuntimeError::Other, &format!("cannot inspect image {reference}"))),
+            Err(e) => Err(self.failure(
+                e,
+                RuntimeError::Other,
+                &format!("cannot inspect image {reference}"),
+            )),
         }
     }
 
@@ -763,7 +805,9 @@ impl Runtime for DockerRuntime {
         spec: &ContainerSpec,
     ) -> Result<String, RuntimeError> {
         let body = container_body(sandbox, spec);
-        let options = CreateContainerOptionsBuilder::new().name(&spec.name).build();
+        let options = CreateContainerOptionsBuilder::new()
+            .name(&spec.name)
+            .build();
         match self.docker.create_container(Some(options), body).await {
             Ok(created) => Ok(created.id),
             Err(e) if is_connection_error(&e) => Err(self.lost(&e)),
@@ -791,7 +835,11 @@ impl Runtime for DockerRuntime {
         {
             Ok(c) => Ok(Some(container_status(id, c))),
             Err(e) if status_code(&e) == Some(404) => Ok(None),
-            Err(e) => Err(self.failure(e, RuntimeError::Other, &format!("cannot inspect container {id}"))),
+            Err(e) => Err(self.failure(
+                e,
+                RuntimeError::Other,
+                &format!("cannot inspect container {id}"),
+            )),
         }
     }
 
@@ -803,7 +851,11 @@ impl Runtime for DockerRuntime {
         match docker.stop_container(id, Some(options)).await {
             Ok(()) => Ok(()),
             Err(e) if matches!(status_code(&e), Some(304 | 404)) => Ok(()),
-            Err(e) => Err(self.failure(e, RuntimeError::Container, &format!("cannot stop container {id}"))),
+            Err(e) => Err(self.failure(
+                e,
+                RuntimeError::Container,
+                &format!("cannot stop container {id}"),
+            )),
         }
     }
 
@@ -816,10 +868,16 @@ impl Runtime for DockerRuntime {
             Ok(()) => Ok(()),
             Err(e) if status_code(&e) == Some(404) => Ok(()),
             // A concurrent removal of the same container: it is going away.
-            Err(e) if status_code(&e) == Some(409) && message(&e).contains("already in progress") => {
+            Err(e)
+                if status_code(&e) == Some(409) && message(&e).contains("already in progress") =>
+            {
                 Ok(())
             }
-            Err(e) => Err(self.failure(e, RuntimeError::Container, &format!("cannot remove container {id}"))),
+            Err(e) => Err(self.failure(
+                e,
+                RuntimeError::Container,
+                &format!("cannot remove container {id}"),
+            )),
         }
     }
 
@@ -875,7 +933,8 @@ impl Runtime for DockerRuntime {
                     Some(Err(e)) => {
                         let phase = std::mem::replace(&mut st.phase, LogPhase::Done);
                         // The container went away between the two reads: what it wrote is gone.
-                        if matches!(phase, LogPhase::CatchUp { .. }) && status_code(&e) == Some(404) {
+                        if matches!(phase, LogPhase::CatchUp { .. }) && status_code(&e) == Some(404)
+                        {
                             st.lines.finish(&mut out);
                             st.pending.extend(out);
                             continue;
@@ -1055,7 +1114,13 @@ fn container_status(id: &str, c: ContainerInspectResponse) -> ContainerStatus {
     let state = c.state.unwrap_or_default();
     let running = state.running.unwrap_or(false);
     let started_at = state.started_at.as_deref().and_then(parse_engine_time);
-    let finished_at = state.finished_at.as_deref().and_then(parse_engine_time);
+    // The engine stamps StartedAt when it learns the process started, FinishedAt from the exit
+    // event: for a process that exits at once, FinishedAt can come out a millisecond earlier.
+    let finished_at = state
+        .finished_at
+        .as_deref()
+        .and_then(parse_engine_time)
+        .map(|f| started_at.map_or(f, |s| f.max(s)));
     let error = state.error.filter(|e| !e.is_empty());
     let code = state.exit_code.unwrap_or(0);
     let exited = matches!(
@@ -1106,10 +1171,7 @@ fn split_reference(reference: &str) -> (&str, &str) {
     }
     let last_part = reference.rfind('/').map(|i| i + 1).unwrap_or(0);
     match reference[last_part..].rfind(':') {
-        Some(i) => (
-            &reference[..last_part + i],
-            &reference[last_part + i + 1..],
-        ),
+        Some(i) => (&reference[..last_part + i], &reference[last_part + i + 1..]),
         None => (reference, "latest"),
     }
 }
@@ -1263,10 +1325,19 @@ mod tests {
         assert_eq!(body.working_dir.as_deref(), Some("/srv"));
         assert_eq!(body.user.as_deref(), Some("1000:1000"));
         let labels = body.labels.unwrap_or_default();
-        assert_eq!(labels.get("wharf.managed").map(String::as_str), Some("true"));
-        assert_eq!(labels.get("wharf.task-arn").map(String::as_str), Some("arn"));
+        assert_eq!(
+            labels.get("wharf.managed").map(String::as_str),
+            Some("true")
+        );
+        assert_eq!(
+            labels.get("wharf.task-arn").map(String::as_str),
+            Some("arn")
+        );
         let hc = body.healthcheck.unwrap_or_default();
-        assert_eq!(hc.test, Some(vec!["CMD-SHELL".to_string(), "true".to_string()]));
+        assert_eq!(
+            hc.test,
+            Some(vec!["CMD-SHELL".to_string(), "true".to_string()])
+        );
         assert_eq!(hc.interval, Some(5_000_000_000));
         assert_eq!(hc.timeout, Some(1_500_000_000));
         assert_eq!(hc.retries, Some(3));
@@ -1333,7 +1404,10 @@ mod tests {
         assert!(s.running && s.started);
         assert_eq!(s.exit_code, None);
         assert_eq!(s.health, Some(Health::Healthy));
-        assert_eq!(s.started_at, Some(Timestamp::from_millis(1_714_557_600_123)));
+        assert_eq!(
+            s.started_at,
+            Some(Timestamp::from_millis(1_714_557_600_123))
+        );
         assert_eq!(s.finished_at, None);
         assert_eq!(s.error, None);
     }
@@ -1357,6 +1431,22 @@ mod tests {
         assert_eq!(oom.exit_code, Some(137));
         assert_eq!(oom.error, None);
         assert!(oom.finished_at > oom.started_at);
+
+        let instant = container_status(
+            "x",
+            inspected(ContainerState {
+                status: Some(ContainerStateStatusEnum::EXITED),
+                running: Some(false),
+                exit_code: Some(0),
+                started_at: Some("2024-05-01T10:00:00.925Z".into()),
+                finished_at: Some("2024-05-01T10:00:00.924Z".into()),
+                ..Default::default()
+            }),
+        );
+        assert_eq!(
+            instant.finished_at, instant.started_at,
+            "never before the start"
+        );
 
         let failed = container_status(
             "x",
@@ -1405,7 +1495,9 @@ mod tests {
             message: "something else".into(),
         };
         assert!(!is_address_conflict(&other));
-        assert!(is_connection_error(&EngineError::SocketNotFoundError("/x".into())));
+        assert!(is_connection_error(&EngineError::SocketNotFoundError(
+            "/x".into()
+        )));
     }
 
     #[tokio::test]

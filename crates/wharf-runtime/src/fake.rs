@@ -393,7 +393,8 @@ impl FakeRuntime {
     /// The container `key` names (id, engine name, or task-definition container name).
     pub fn container(&self, key: &str) -> Option<FakeContainer> {
         let st = self.inner.lock();
-        st.resolve(key).and_then(|id| st.containers.get(&id).cloned())
+        st.resolve(key)
+            .and_then(|id| st.containers.get(&id).cloned())
     }
 
     /// Every container not removed, sandboxes included, oldest first.
@@ -468,10 +469,9 @@ impl FakeRuntime {
         let public = match &spec.public_network {
             None => None,
             Some(p) => {
-                let pnet = st
-                    .networks
-                    .get(&p.name)
-                    .ok_or_else(|| RuntimeError::Network(format!("network {} not found", p.name)))?;
+                let pnet = st.networks.get(&p.name).ok_or_else(|| {
+                    RuntimeError::Network(format!("network {} not found", p.name))
+                })?;
                 let pcidr = Ipv4Net::parse(&pnet.cidr).ok_or_else(|| {
                     RuntimeError::Network(format!(
                         "network {} has an invalid IPv4 range '{}'",
@@ -485,7 +485,10 @@ impl FakeRuntime {
                     .filter_map(|a| u32::try_from(a).ok().map(Ipv4Addr::from))
                     .find(|a| !used.contains(a))
                     .ok_or_else(|| {
-                        RuntimeError::Network(format!("no free address left on network {}", pnet.name))
+                        RuntimeError::Network(format!(
+                            "no free address left on network {}",
+                            pnet.name
+                        ))
                     })?;
                 Some(addr)
             }
@@ -660,7 +663,9 @@ impl Runtime for FakeRuntime {
                 )));
             }
             if let Some(other) = st.containers.values().find(|c| c.name == spec.name) {
-                return Err(RuntimeError::Container(name_conflict(&spec.name, &other.id)));
+                return Err(RuntimeError::Container(name_conflict(
+                    &spec.name, &other.id,
+                )));
             }
             let id = st.new_id();
             st.containers.insert(
@@ -804,9 +809,7 @@ impl Runtime for FakeRuntime {
         };
         // Following a container that is not running delivers what it wrote and ends (as the
         // engine does).
-        let follow = self
-            .container(&key)
-            .is_some_and(|c| c.status.running);
+        let follow = self.container(&key).is_some_and(|c| c.status.running);
         let state = FollowState {
             inner: self.inner.clone(),
             changes: self.inner.changed.subscribe(),
@@ -955,10 +958,17 @@ mod tests {
     #[tokio::test]
     async fn sandboxes_get_the_lowest_free_addresses_and_release_them() {
         let (f, _) = fake();
-        f.ensure_network(&net("vpc", "172.31.0.0/16")).await.expect("vpc");
-        f.ensure_network(&net("public", "100.64.0.0/16")).await.expect("public");
+        f.ensure_network(&net("vpc", "172.31.0.0/16"))
+            .await
+            .expect("vpc");
+        f.ensure_network(&net("public", "100.64.0.0/16"))
+            .await
+            .expect("public");
         let a = f.create_sandbox(&sandbox_spec("a", true)).await.expect("a");
-        let b = f.create_sandbox(&sandbox_spec("b", false)).await.expect("b");
+        let b = f
+            .create_sandbox(&sandbox_spec("b", false))
+            .await
+            .expect("b");
         assert_eq!(a.private_ip, "172.31.16.4");
         assert_eq!(a.mac_address, "02:42:ac:1f:10:04");
         assert_eq!(a.public_ip.as_deref(), Some("100.64.0.2"));
@@ -988,18 +998,32 @@ mod tests {
         let (_, id) = task(&f, 1).await;
         let s = f.inspect_container(&id).await.expect("ok").expect("exists");
         assert!(s.running && s.started);
-        assert_eq!(s.started_at, Some(Timestamp::from_millis(1_700_000_000_000)));
+        assert_eq!(
+            s.started_at,
+            Some(Timestamp::from_millis(1_700_000_000_000))
+        );
         clock.advance(5_000);
         assert!(f.exit("web", 3));
-        let s = f.inspect_container("t1-web").await.expect("ok").expect("exists");
+        let s = f
+            .inspect_container("t1-web")
+            .await
+            .expect("ok")
+            .expect("exists");
         assert!(!s.running);
         assert_eq!(s.exit_code, Some(3));
-        assert_eq!(s.finished_at, Some(Timestamp::from_millis(1_700_000_005_000)));
+        assert_eq!(
+            s.finished_at,
+            Some(Timestamp::from_millis(1_700_000_005_000))
+        );
         assert!(!f.exit("nothing", 1));
 
         let (_, id2) = task(&f, 2).await;
         assert!(f.oom(&id2));
-        let s = f.inspect_container(&id2).await.expect("ok").expect("exists");
+        let s = f
+            .inspect_container(&id2)
+            .await
+            .expect("ok")
+            .expect("exists");
         assert!(s.oom_killed);
         assert_eq!(s.exit_code, Some(137));
     }
@@ -1024,11 +1048,17 @@ mod tests {
             auth: Some(auth)
         }));
 
-        f.ensure_network(&net("vpc", "172.31.0.0/16")).await.expect("net");
-        let sb = f.create_sandbox(&sandbox_spec("s", false)).await.expect("sb");
+        f.ensure_network(&net("vpc", "172.31.0.0/16"))
+            .await
+            .expect("net");
+        let sb = f
+            .create_sandbox(&sandbox_spec("s", false))
+            .await
+            .expect("sb");
         f.fail_create("sidecar", RuntimeError::Container("bad user".into()));
         assert_eq!(
-            f.create_container(&sb, &container_spec("t-sidecar", "sidecar")).await,
+            f.create_container(&sb, &container_spec("t-sidecar", "sidecar"))
+                .await,
             Err(RuntimeError::Container("bad user".into()))
         );
         f.fail_start("web", "exec: \"/nope\": not found");
@@ -1060,7 +1090,10 @@ mod tests {
         f.push_log("web", "one");
         let mut logs = f.follow_logs(&id, None);
         let first = logs.next().await;
-        assert_eq!(first.map(|l| l.map(|l| l.message)), Some(Ok("one".to_string())));
+        assert_eq!(
+            first.map(|l| l.map(|l| l.message)),
+            Some(Ok("one".to_string()))
+        );
         let f2 = f.clone();
         let writer = tokio::spawn(async move {
             clock.advance(1);
@@ -1078,7 +1111,9 @@ mod tests {
 
         // Resuming after a timestamp skips what was delivered; an exited container's stream
         // ends after its output.
-        let since = f.container("web").and_then(|c| c.logs.first().map(|l| l.timestamp));
+        let since = f
+            .container("web")
+            .and_then(|c| c.logs.first().map(|l| l.timestamp));
         let again: Vec<String> = f
             .follow_logs(&id, since)
             .map(|l| l.map(|l| l.message).unwrap_or_default())
@@ -1102,7 +1137,10 @@ mod tests {
         assert!(lines.is_empty());
         remover.await.expect("join").expect("removed");
         let missing: Vec<_> = f.follow_logs("nope", None).collect().await;
-        assert!(matches!(missing.as_slice(), [Err(RuntimeError::Container(_))]));
+        assert!(matches!(
+            missing.as_slice(),
+            [Err(RuntimeError::Container(_))]
+        ));
     }
 
     #[tokio::test]
@@ -1111,14 +1149,21 @@ mod tests {
         let (sb, id) = task(&f, 1).await;
         let managed = f.list_managed().await.expect("list");
         assert_eq!(managed.len(), 2);
-        assert!(managed.iter().all(|m| m.running
-            && m.labels.get(labels::MANAGED).map(String::as_str) == Some("true")));
+        assert!(managed.iter().all(
+            |m| m.running && m.labels.get(labels::MANAGED).map(String::as_str) == Some("true")
+        ));
         f.set_stop_exit_code("web", 143);
-        f.stop_container(&id, Duration::from_secs(30)).await.expect("stop");
+        f.stop_container(&id, Duration::from_secs(30))
+            .await
+            .expect("stop");
         let s = f.inspect_container(&id).await.expect("ok").expect("exists");
         assert_eq!((s.running, s.exit_code), (false, Some(143)));
-        f.stop_container(&id, Duration::from_secs(30)).await.expect("again");
-        f.stop_container("missing", Duration::ZERO).await.expect("missing");
+        f.stop_container(&id, Duration::from_secs(30))
+            .await
+            .expect("again");
+        f.stop_container("missing", Duration::ZERO)
+            .await
+            .expect("missing");
         f.remove_container(&id).await.expect("remove");
         f.remove_container(&id).await.expect("idempotent");
         assert_eq!(f.inspect_container(&id).await, Ok(None));

@@ -98,7 +98,10 @@ mod tests {
         assert_eq!(all.first(), Some(&Ipv4Addr::new(172, 31, 16, 4)));
         assert_eq!(all.last(), Some(&Ipv4Addr::new(172, 31, 16, 14)));
         assert_eq!(all.len(), 11);
-        assert_eq!(Ipv4Net::parse("10.0.0.0/30").map(|n| n.task_addresses().count()), Some(0));
+        assert_eq!(
+            Ipv4Net::parse("10.0.0.0/30").map(|n| n.task_addresses().count()),
+            Some(0)
+        );
         assert_eq!(
             Ipv4Net::parse("255.255.255.0/24").map(|n| n.task_addresses().count()),
             Some(251)

@@ -75,7 +75,9 @@ pub trait Runtime: Send + Sync + 'static {
     /// Creates and starts the task's sandbox: a minimal container that owns the task's network
     /// namespace, attached to `spec.network` with a free address from `spec.ip_range` (and to
     /// `spec.public_network`, when given, for the public address). Removing the sandbox
-    /// releases its addresses.
+    /// releases its addresses. The containers that join it share its host name. Its process
+    /// ignores SIGTERM, so remove it with [`Runtime::remove_container`] rather than stopping it
+    /// (a stop waits the whole timeout). Nothing is left behind when it fails.
     async fn create_sandbox(&self, spec: &SandboxSpec) -> Result<Sandbox, RuntimeError>;
 
     /// Whether `reference` is present in the engine's image store.
@@ -89,16 +91,22 @@ pub trait Runtime: Send + Sync + 'static {
     ) -> Result<(), RuntimeError>;
 
     /// Creates (does not start) a container in `sandbox`'s network namespace; returns its id.
+    /// No restart policy: a container that exits stays exited. Errors are
+    /// [`RuntimeError::Container`] with the engine's own words (e.g. `No such image: ...`).
     async fn create_container(
         &self,
         sandbox: &Sandbox,
         spec: &ContainerSpec,
     ) -> Result<String, RuntimeError>;
 
-    /// Starts a created container.
+    /// Starts a created container. A failed start ([`RuntimeError::Container`], the engine's
+    /// words, e.g. a missing executable) leaves the container created, with
+    /// [`ContainerStatus::error`] and an exit code set.
     async fn start_container(&self, id: &str) -> Result<(), RuntimeError>;
 
-    /// The container's state, or `None` when it no longer exists.
+    /// The container's state, or `None` when it no longer exists. `exit_code` is `None` until
+    /// the container has exited (or failed to start); a memory-limit kill shows as
+    /// `oom_killed` with exit code 137.
     async fn inspect_container(&self, id: &str) -> Result<Option<ContainerStatus>, RuntimeError>;
 
     /// Sends SIGTERM (or the image's stop signal), then SIGKILL after `timeout`; returns when the
@@ -111,6 +119,15 @@ pub trait Runtime: Send + Sync + 'static {
     /// The container's stdout and stderr, line by line with the engine's timestamps, from
     /// `since` (exclusive; `None` = from the start), following until the container exits and
     /// its last line has been delivered; then the stream ends.
+    ///
+    /// Call it after [`Runtime::start_container`]: for a container that is not running it
+    /// delivers what was written and ends at once (as the engine does). Timestamps have
+    /// millisecond precision, so resuming with `since` = the last delivered line's timestamp
+    /// skips lines written in that same millisecond. Lines keep their order within stdout and
+    /// within stderr; between the two the order follows the engine's timestamps only roughly.
+    /// A line longer than the engine's 16 KiB buffer arrives whole; output that ends without a
+    /// newline arrives as a last line. An error item (the engine went away) ends the stream;
+    /// follow again with `since` to resume.
     fn follow_logs(
         &self,
         id: &str,

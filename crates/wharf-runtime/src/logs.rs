@@ -75,11 +75,7 @@ impl LineAssembler {
         let since = self.since;
         for partial in [&mut self.stdout, &mut self.stderr] {
             if !partial.bytes.is_empty() {
-                let ts = partial
-                    .timestamp
-                    .take()
-                    .or(self.last)
-                    .unwrap_or_else(now);
+                let ts = partial.timestamp.take().or(self.last).unwrap_or_else(now);
                 emit(since, ts, std::mem::take(&mut partial.bytes), out);
             }
         }
@@ -130,7 +126,12 @@ impl FrameWindow {
     }
 }
 
-fn emit(since: Option<Timestamp>, timestamp: Timestamp, mut bytes: Vec<u8>, out: &mut Vec<LogLine>) {
+fn emit(
+    since: Option<Timestamp>,
+    timestamp: Timestamp,
+    mut bytes: Vec<u8>,
+    out: &mut Vec<LogLine>,
+) {
     if since.is_some_and(|s| timestamp <= s) {
         return;
     }
@@ -290,7 +291,10 @@ mod tests {
         a.push(Output::Stdout, b"no-timestamp here\n", &mut out);
         assert_eq!(
             lines(&out),
-            vec![(ms(T1).millis, "first"), (ms(T1).millis, "no-timestamp here")]
+            vec![
+                (ms(T1).millis, "first"),
+                (ms(T1).millis, "no-timestamp here")
+            ]
         );
     }
 }

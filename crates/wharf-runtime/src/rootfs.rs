@@ -149,7 +149,7 @@ pub fn pause_elf_x86_64() -> Vec<u8> {
     f.extend_from_slice(&64u16.to_le_bytes()); // e_shentsize
     f.extend_from_slice(&0u16.to_le_bytes()); // e_shnum
     f.extend_from_slice(&0u16.to_le_bytes()); // e_shstrndx
-    // The program header: load the whole file at PAUSE_BASE, readable and executable.
+                                              // The program header: load the whole file at PAUSE_BASE, readable and executable.
     f.extend_from_slice(&1u32.to_le_bytes()); // p_type: PT_LOAD
     f.extend_from_slice(&5u32.to_le_bytes()); // p_flags: PF_R | PF_X
     f.extend_from_slice(&0u64.to_le_bytes()); // p_offset

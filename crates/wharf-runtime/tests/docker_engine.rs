@@ -133,7 +133,12 @@ impl Env {
         }
     }
 
-    fn sandbox_spec(&self, name: &str, net: &NetworkSpec, public: Option<&NetworkSpec>) -> SandboxSpec {
+    fn sandbox_spec(
+        &self,
+        name: &str,
+        net: &NetworkSpec,
+        public: Option<&NetworkSpec>,
+    ) -> SandboxSpec {
         let mut labels = self.labels();
         labels.insert(labels::ROLE.into(), "sandbox".into());
         SandboxSpec {
@@ -217,9 +222,10 @@ impl Env {
 
     /// All output of a container, following it until it exits.
     async fn logs(&self, id: &str, since: Option<Timestamp>) -> Vec<LogLine> {
-        let lines = tokio::time::timeout(DEADLINE, self.rt.follow_logs(id, since).collect::<Vec<_>>())
-            .await
-            .unwrap_or_else(|_| panic!("the output of {id} did not end within {DEADLINE:?}"));
+        let lines =
+            tokio::time::timeout(DEADLINE, self.rt.follow_logs(id, since).collect::<Vec<_>>())
+                .await
+                .unwrap_or_else(|_| panic!("the output of {id} did not end within {DEADLINE:?}"));
         lines
             .into_iter()
             .map(|l| l.unwrap_or_else(|e| panic!("follow_logs {id}: {e}")))
@@ -291,7 +297,10 @@ async fn sandboxes_get_addresses_in_their_range() {
 
         let spec = env.sandbox_spec("a", &net, Some(&public));
         let a = env.rt.create_sandbox(&spec).await.expect("sandbox a");
-        assert_eq!(a.private_ip, "10.251.1.4", "lowest address after the 4 reserved");
+        assert_eq!(
+            a.private_ip, "10.251.1.4",
+            "lowest address after the 4 reserved"
+        );
         assert_eq!(a.mac_address.len(), 17, "{a:?}");
         let public_ip = addr(a.public_ip.as_deref().expect("public address"));
         assert_eq!(public_ip.octets()[..3], [10, 251, 101], "{a:?}");
@@ -311,7 +320,11 @@ async fn sandboxes_get_addresses_in_their_range() {
         let other = Arc::new(engine().await);
         let mut starts = Vec::new();
         for i in 0..6 {
-            let rt = if i % 2 == 0 { env.rt.clone() } else { other.clone() };
+            let rt = if i % 2 == 0 {
+                env.rt.clone()
+            } else {
+                other.clone()
+            };
             let spec = env.sandbox_spec(&format!("c{i}"), &net, None);
             starts.push(tokio::spawn(async move { rt.create_sandbox(&spec).await }));
         }
@@ -331,7 +344,10 @@ async fn sandboxes_get_addresses_in_their_range() {
         }
 
         // Removing a sandbox frees its address for the next one.
-        env.rt.remove_container(&a.container_id).await.expect("remove a");
+        env.rt
+            .remove_container(&a.container_id)
+            .await
+            .expect("remove a");
         let again = env.sandbox("d", &net).await;
         assert_eq!(again.private_ip, "10.251.1.4");
 
@@ -370,9 +386,18 @@ async fn containers_of_a_task_share_localhost_and_hostname() {
         let client_id = env.run(&sandbox, &client).await;
         let status = env.wait_exit(&client_id).await;
         let lines = env.logs(&client_id, None).await;
-        assert_eq!(status.exit_code, Some(0), "client output: {:?}", messages(&lines));
+        assert_eq!(
+            status.exit_code,
+            Some(0),
+            "client output: {:?}",
+            messages(&lines)
+        );
         let text = messages(&lines);
-        assert_eq!(text.first().copied(), Some("web.wharf.internal"), "{text:?}");
+        assert_eq!(
+            text.first().copied(),
+            Some("web.wharf.internal"),
+            "{text:?}"
+        );
         assert!(text.contains(&"hello from the task"), "{text:?}");
         assert!(env.inspect(&server_id).await.running);
     })
@@ -468,7 +493,10 @@ async fn exit_codes_settings_and_failed_starts() {
         );
         assert!(finished >= started, "{status:?}");
         let lines = env.logs(&id, None).await;
-        assert_eq!(messages(&lines), vec!["bar baz", "/tmp", "1234", "readonly"]);
+        assert_eq!(
+            messages(&lines),
+            vec!["bar baz", "/tmp", "1234", "readonly"]
+        );
 
         // A missing executable: the start fails with the engine's words and the container
         // reports them.
@@ -483,7 +511,10 @@ async fn exit_codes_settings_and_failed_starts() {
         );
         let status = env.inspect(&id).await;
         assert!(!status.running && !status.started, "{status:?}");
-        assert!(status.error.is_some() && status.exit_code.is_some(), "{status:?}");
+        assert!(
+            status.error.is_some() && status.exit_code.is_some(),
+            "{status:?}"
+        );
 
         // A missing image is a create error.
         let mut missing = env.container_spec("missing", "true");
@@ -524,10 +555,14 @@ async fn health_checks_report_healthy_and_unhealthy() {
             matches!(first.health, Some(Health::Starting | Health::Unhealthy)),
             "{first:?}"
         );
-        env.wait_status(&good, "become healthy", |s| s.health == Some(Health::Healthy))
-            .await;
-        env.wait_status(&bad, "become unhealthy", |s| s.health == Some(Health::Unhealthy))
-            .await;
+        env.wait_status(&good, "become healthy", |s| {
+            s.health == Some(Health::Healthy)
+        })
+        .await;
+        env.wait_status(&bad, "become unhealthy", |s| {
+            s.health == Some(Health::Unhealthy)
+        })
+        .await;
         assert_eq!(env.inspect(&plain).await.health, None);
     })
     .await;
@@ -563,7 +598,11 @@ async fn stop_kills_what_ignores_sigterm_after_the_timeout() {
             .stop_container(&polite, Duration::from_secs(30))
             .await
             .expect("stop polite");
-        assert!(start.elapsed() < Duration::from_secs(20), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            start.elapsed()
+        );
         let status = env.inspect(&polite).await;
         assert_eq!((status.running, status.exit_code), (false, Some(0)));
 
@@ -573,7 +612,10 @@ async fn stop_kills_what_ignores_sigterm_after_the_timeout() {
             .await
             .expect("stop stubborn");
         let took = start.elapsed();
-        assert!(took >= Duration::from_millis(1500), "killed too early: {took:?}");
+        assert!(
+            took >= Duration::from_millis(1500),
+            "killed too early: {took:?}"
+        );
         assert!(took < Duration::from_secs(30), "{took:?}");
         let status = env.inspect(&stubborn).await;
         assert_eq!((status.running, status.exit_code), (false, Some(137)));
@@ -615,8 +657,15 @@ async fn follow_logs_delivers_every_line_in_order() {
             assert_eq!(*line, format!("line-{}", i + 1));
         }
         assert_eq!(stdout[1000], "crlf");
-        assert_eq!(stdout[1001], "x".repeat(40000), "a line longer than the engine's 16 KiB buffer is whole");
-        assert_eq!(stdout[1002], "no-newline", "output without a final newline is delivered");
+        assert_eq!(
+            stdout[1001],
+            "x".repeat(40000),
+            "a line longer than the engine's 16 KiB buffer is whole"
+        );
+        assert_eq!(
+            stdout[1002], "no-newline",
+            "output without a final newline is delivered"
+        );
 
         // Resuming after a line delivers exactly the lines stamped later.
         let since = lines[499].timestamp;
@@ -630,7 +679,11 @@ async fn follow_logs_delivers_every_line_in_order() {
         assert!(resumed.iter().all(|l| l.timestamp > since));
 
         // Following a missing container fails.
-        let missing: Vec<_> = env.rt.follow_logs("wharf-test-no-such-container", None).collect().await;
+        let missing: Vec<_> = env
+            .rt
+            .follow_logs("wharf-test-no-such-container", None)
+            .collect()
+            .await;
         assert!(
             matches!(missing.as_slice(), [Err(RuntimeError::Container(_))]),
             "{missing:?}"
@@ -664,7 +717,10 @@ async fn list_managed_and_idempotent_removal() {
             Some("true")
         );
         assert_eq!(
-            idle_c.labels.get(labels::CONTAINER_NAME).map(String::as_str),
+            idle_c
+                .labels
+                .get(labels::CONTAINER_NAME)
+                .map(String::as_str),
             Some("idle")
         );
         assert!(find(&runner_id).expect("runner listed").running);
@@ -697,7 +753,10 @@ async fn images_presence_and_failed_pulls() {
         assert_eq!(env.rt.image_present(&missing).await, Ok(false));
         // Nothing listens on the discard port: the engine cannot reach the registry.
         let err = env.rt.pull_image(&missing, None).await;
-        assert!(matches!(&err, Err(RuntimeError::Pull(m)) if !m.is_empty()), "{err:?}");
+        assert!(
+            matches!(&err, Err(RuntimeError::Pull(m)) if !m.is_empty()),
+            "{err:?}"
+        );
         let auth = wharf_runtime::RegistryAuth {
             username: "AWS".into(),
             password: "not-a-token".into(),
@@ -705,7 +764,11 @@ async fn images_presence_and_failed_pulls() {
         };
         let err = env.rt.pull_image(&missing, Some(&auth)).await;
         assert!(matches!(err, Err(RuntimeError::Pull(_))), "{err:?}");
-        assert!(env.rt.describe().starts_with("Docker Engine "), "{}", env.rt.describe());
+        assert!(
+            env.rt.describe().starts_with("Docker Engine "),
+            "{}",
+            env.rt.describe()
+        );
     })
     .await;
 }
