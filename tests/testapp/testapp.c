@@ -20,6 +20,8 @@
  *                             GET /slow?ms=N       answers after N milliseconds
  *                             GET /log?text=T      prints T to stdout
  *                             GET /status?code=N   answers with HTTP status N
+ *                             GET /info            200 JSON: the process's view of its
+ *                                                  container (see `info` below)
  *                           Logs "listening on PORT" once and "<METHOD> <target> <status>"
  *                           per request.
  *   exit CODE [DELAY_MS]    prints "exiting with CODE", waits, exits with CODE
@@ -28,7 +30,20 @@
  *   sleep [--ignore-term]   sleeps forever; with --ignore-term SIGTERM is only reported
  *   check PORT [PATH]       GET http://127.0.0.1:PORT/PATH (default /health); exit 0 on 2xx
  *   env                     prints the environment
+ *   info                    prints one JSON object: working directory (cwd), uid, gid,
+ *                           the open-files limit (nofile_soft, nofile_hard; `ulimit -n`),
+ *                           whether a file can be created in / (root_writable, and the
+ *                           error as root_write_error when not), hostname
  *   wait-file PATH [PORT]   waits until PATH exists, then serves as "serve"
+ *
+ * Called as `curl` (argv[0]'s basename; the image links /usr/bin/curl and /bin/curl to
+ * /testapp), it is the small part of curl that health checks use, e.g.
+ * `curl -fsS http://127.0.0.1:8000/health || exit 1`: options -f/--fail, -s/--silent,
+ * -S/--show-error, -o/--output FILE, -m/--max-time SECONDS, -L/--location (accepted,
+ * ignored), single-letter ones combinable (-fsS); one http:// URL whose host is an IPv4
+ * address or localhost. It GETs the URL and prints the body; exit status 0 on an answer,
+ * 22 on HTTP >= 400 with -f, 7 when it cannot connect, 28 on a timeout, 6 for a host name
+ * it cannot resolve, 1 for another protocol, 3 for a malformed URL, 2 for a bad option.
  *
  * Signals: the program usually runs as PID 1 of its container, where the kernel drops
  * signals that have no handler, so SIGTERM and SIGINT are always handled: a dedicated thread
@@ -53,6 +68,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -390,6 +407,55 @@ static void handle_env(struct response *r) {
     r->content_type = "text/plain; charset=utf-8";
 }
 
+/* Appends the `info` JSON object (see the top of the file) to `b`. */
+static void build_info(struct buf *b) {
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof cwd) == NULL)
+        snprintf(cwd, sizeof cwd, "?%s", strerror(errno));
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) != 0)
+        strcpy(host, "unknown");
+    struct rlimit nofile = {0, 0};
+    getrlimit(RLIMIT_NOFILE, &nofile);
+
+    /* Can this process create a file in /? (A read-only root or a non-root user cannot.) */
+    char probe[64];
+    snprintf(probe, sizeof probe, "/.testapp-write-probe-%d", (int)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int write_errno = fd < 0 ? errno : 0;
+    if (fd >= 0) {
+        close(fd);
+        unlink(probe);
+    }
+
+    char num[64];
+    buf_str(b, "{\"cwd\": ");
+    buf_json_string(b, cwd);
+    snprintf(num, sizeof num, ", \"uid\": %u, \"gid\": %u", (unsigned)getuid(), (unsigned)getgid());
+    buf_str(b, num);
+    /* RLIM_INFINITY is shown as -1. */
+    snprintf(num, sizeof num, ", \"nofile_soft\": %lld",
+             nofile.rlim_cur == RLIM_INFINITY ? -1LL : (long long)nofile.rlim_cur);
+    buf_str(b, num);
+    snprintf(num, sizeof num, ", \"nofile_hard\": %lld",
+             nofile.rlim_max == RLIM_INFINITY ? -1LL : (long long)nofile.rlim_max);
+    buf_str(b, num);
+    buf_str(b, write_errno == 0 ? ", \"root_writable\": true, \"root_write_error\": null"
+                                : ", \"root_writable\": false, \"root_write_error\": ");
+    if (write_errno != 0)
+        buf_json_string(b, strerror(write_errno));
+    buf_str(b, ", \"hostname\": ");
+    buf_json_string(b, host);
+    buf_str(b, "}\n");
+}
+
+/* GET /info: the process's view of its container. */
+static void handle_info(struct response *r) {
+    build_info(&r->body);
+    r->status = 200;
+    r->content_type = "application/json";
+}
+
 /* Serializes /hog requests, so two at once do not interleave their accounting. */
 static pthread_mutex_t hog_lock = PTHREAD_MUTEX_INITIALIZER;
 /* MiB held by /hog so far, over all requests. */
@@ -412,6 +478,8 @@ static void route(const char *method, char *target, struct response *r) {
         handle_root(r);
     } else if (strcmp(target, "/env") == 0) {
         handle_env(r);
+    } else if (strcmp(target, "/info") == 0) {
+        handle_info(r);
     } else if (strcmp(target, "/exit") == 0) {
         if (numeric_param(r, query, "code", 0, 255, &n) == 0) {
             respond_text(r, 200, "exiting with %ld\n", n);

@@ -361,11 +361,7 @@ pub fn describe(
                     .as_deref()
                     .is_none_or(|c| g.class == c)
             })
-            .filter(|(_, g)| {
-                identifiers
-                    .as_ref()
-                    .is_none_or(|ids| ids.contains(&g.name))
-            })
+            .filter(|(_, g)| identifiers.as_ref().is_none_or(|ids| ids.contains(&g.name)))
             .collect();
         let (page, next) = paginate(
             selected,
