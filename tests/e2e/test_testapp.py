@@ -9,6 +9,7 @@ If these fail, the ECS task tests that run this image cannot be trusted either.
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import subprocess
@@ -97,6 +98,55 @@ def test_binary_subcommands_on_the_host(tmp_path):
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_curl_personality_and_info_on_the_host(tmp_path):
+    """Called as ``curl``, the binary is the part of curl health checks use; ``info`` reports
+    what task tests check (working directory, user, open-files limit, writable root)."""
+    curl = tmp_path / "curl"
+    curl.symlink_to(compile_testapp())
+    run = lambda *args: subprocess.run(  # noqa: E731
+        [str(curl), *args], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL
+    )
+    port, closed = free_port(), free_port()
+    server = subprocess.Popen(
+        [str(compile_testapp()), "serve", str(port)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout.readline() == f"listening on {port}\n"
+        done = run("-fsS", f"http://127.0.0.1:{port}/health")
+        assert (done.returncode, done.stdout, done.stderr) == (0, "ok\n", "")
+        done = run("-f", "-s", "-S", f"http://localhost:{port}/status?code=503")
+        assert done.returncode == 22 and "returned error: 503" in done.stderr, done
+        done = run("-fs", f"http://127.0.0.1:{port}/status?code=503")
+        assert (done.returncode, done.stderr) == (22, ""), "-s without -S says nothing"
+        done = run(f"http://127.0.0.1:{port}/status?code=503")
+        assert (done.returncode, done.stdout) == (0, "status 503\n"), "no -f: any answer is a success"
+        out = tmp_path / "body"
+        done = run("-fsSo", str(out), f"127.0.0.1:{port}/health")
+        assert done.returncode == 0 and out.read_text() == "ok\n", done
+        done = run("-fsS", "-o", "/dev/null", f"http://127.0.0.1:{port}/info")
+        assert (done.returncode, done.stdout) == (0, ""), done
+        done = run("-fsS", f"http://127.0.0.1:{closed}/health")
+        assert done.returncode == 7 and "Failed to connect" in done.stderr, done
+        assert run("-fsS", f"https://127.0.0.1:{port}/").returncode == 1
+        assert run("-fsS", "http://no-such-host.invalid/").returncode == 6
+        assert run("--no-such-option", f"http://127.0.0.1:{port}/").returncode == 2
+
+        info = json.loads(send_http(f"http://127.0.0.1:{port}", "GET", "/info", {}, b"").body)
+        assert info["cwd"] == os.getcwd()
+        assert info["uid"] == os.getuid() and info["gid"] == os.getgid()
+        assert info["nofile_soft"] > 0
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    done = subprocess.run(
+        [str(compile_testapp()), "info"], capture_output=True, text=True, timeout=30, cwd=tmp_path
+    )
+    info = json.loads(done.stdout)
+    assert info["cwd"] == str(tmp_path)
+    assert set(info) >= {"uid", "gid", "nofile_soft", "nofile_hard", "root_writable", "root_write_error"}
 
 
 # ---------------------------------------------------------------------------------------
@@ -216,6 +266,46 @@ def test_image_health_check_and_signals(docker, testapp_local_image):
     wait_until(lambda: not state(docker, name)["Running"], f"{name} to be killed")
     assert state(docker, name)["OOMKilled"] is True, state(docker, name)
     assert "allocated 1 of 64 MiB" in docker.run("logs", name).stdout
+
+
+def test_image_curl_and_container_settings(docker, testapp_local_image):
+    """The seeds' CMD-SHELL health check runs against the image (curl is the testapp), and
+    ``info`` sees docker's working directory, user, ulimits and read-only root."""
+    name = docker.container_name("seedcheck")
+    docker.run(
+        "run", "-d", "--name", name, "--network", "none", "-e", "PORT=8000",
+        "--health-cmd", "curl -fsS http://127.0.0.1:8000/health || exit 1",
+        "--health-interval", "1s", "--health-retries", "2",
+        testapp_local_image,
+    )
+    wait_until(
+        lambda: (state(docker, name).get("Health") or {}).get("Status") == "healthy",
+        f"{name} to become healthy through curl",
+    )
+    for path in ("/usr/bin/curl", "/bin/curl"):
+        done = docker.run("exec", name, path, "-fsS", "http://localhost:8000/health")
+        assert done.stdout == "ok\n", done
+    failing = docker.run("exec", name, "/bin/sh", "-c", "curl -fsS http://127.0.0.1:8000/status?code=500 || exit 1", check=False)
+    assert failing.returncode == 1, failing
+    docker.run("rm", "-f", name)
+
+    name = docker.container_name("info")
+    done = docker.run(
+        "run", "--name", name, "--network", "none", "--user", "1000:1000", "--workdir", "/tmp",
+        "--ulimit", "nofile=1024:2048", "--read-only", testapp_local_image, "info",
+    )
+    info = json.loads(done.stdout)
+    assert (info["cwd"], info["uid"], info["gid"]) == ("/tmp", 1000, 1000), info
+    assert (info["nofile_soft"], info["nofile_hard"]) == (1024, 2048), info
+    assert info["root_writable"] is False and info["root_write_error"], info
+
+    name = docker.container_name("info-ro")
+    done = docker.run("run", "--name", name, "--network", "none", "--read-only", testapp_local_image, "info")
+    info = json.loads(done.stdout)
+    assert (info["uid"], info["root_writable"], info["root_write_error"]) == (0, False, "Read-only file system")
+    name = docker.container_name("info-rw")
+    done = docker.run("run", "--name", name, "--network", "none", testapp_local_image, "info")
+    assert json.loads(done.stdout)["root_writable"] is True
 
 
 # ---------------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ This module
   again (``compile_testapp``);
 - builds a Docker image ``FROM scratch`` with ``/testapp`` (``ENTRYPOINT ["/testapp"]``,
   ``CMD ["serve"]``, port 8080) and Debian's static busybox as ``/bin/busybox`` with every
-  applet linked into ``/bin`` (so ``/bin/sh`` and ``CMD-SHELL`` health checks work), using
+  applet linked into ``/bin`` (so ``/bin/sh`` and ``CMD-SHELL`` health checks work), and
+  ``/usr/bin/curl`` and ``/bin/curl`` linked to ``/testapp`` (its curl personality, for the
+  seeds' ``curl -fsS http://127.0.0.1:8000/health || exit 1``), using
   ``ecr_images.write_docker_context`` and the legacy builder (``build_testapp_image``);
 - pushes that image into a wharf server's registry and names it the way task definitions
   do, ``<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>`` (``push_testapp``).
@@ -45,7 +47,7 @@ TESTAPP_REPOSITORY = "testapp"
 TESTAPP_DOCKERFILE = """\
 FROM scratch
 COPY busybox /bin/busybox
-RUN ["/bin/busybox", "sh", "-c", "/bin/busybox --install -s /bin && mkdir -p /tmp && chmod 1777 /tmp"]
+RUN ["/bin/busybox", "sh", "-c", "/bin/busybox --install -s /bin && mkdir -p /tmp /usr/bin && chmod 1777 /tmp && ln -s /testapp /usr/bin/curl && ln -s /testapp /bin/curl"]
 COPY testapp /testapp
 COPY marker /marker
 LABEL org.wharf.test={label}

@@ -100,8 +100,9 @@ __attribute__((format(printf, 1, 2), noreturn)) static void usage(const char *fm
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputs("\nusage: testapp serve [PORT] | exit CODE [DELAY_MS] | log COUNT [INTERVAL_MS]"
-          " | hog MB | sleep [--ignore-term] | check PORT [PATH] | env"
-          " | wait-file PATH [PORT]\n",
+          " | hog MB | sleep [--ignore-term] | check PORT [PATH] | env | info"
+          " | wait-file PATH [PORT]\n"
+          "       curl [-fsSL] [-o FILE] [-m SECONDS] http://HOST[:PORT]/PATH (as argv[0])\n",
           stderr);
     exit(2);
 }
@@ -860,6 +861,221 @@ static int cmd_env(void) {
     return 0;
 }
 
+static int cmd_info(void) {
+    struct buf b = {0};
+    build_info(&b);
+    fputs(b.data ? b.data : "", stdout);
+    free(b.data);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The curl personality (see the top of the file)
+ * ------------------------------------------------------------------------------------- */
+
+/* curl's exit statuses, as far as they are reproduced. */
+enum {
+    CURL_UNSUPPORTED_PROTOCOL = 1,
+    CURL_BAD_OPTION = 2,
+    CURL_URL_MALFORMAT = 3,
+    CURL_COULDNT_RESOLVE_HOST = 6,
+    CURL_COULDNT_CONNECT = 7,
+    CURL_HTTP_RETURNED_ERROR = 22,
+    CURL_WRITE_ERROR = 23,
+    CURL_OPERATION_TIMEDOUT = 28,
+    CURL_GOT_NOTHING = 52,
+    CURL_RECV_ERROR = 56,
+};
+
+/* How curl reports a failure: "curl: (CODE) message" on stderr unless silenced (-s without
+ * -S). */
+static int curl_silent, curl_show_error;
+
+__attribute__((format(printf, 2, 3))) static int curl_fail(int code, const char *fmt, ...) {
+    if (!curl_silent || curl_show_error) {
+        va_list ap;
+        fprintf(stderr, "curl: (%d) ", code);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+    }
+    return code;
+}
+
+static int curl_main(int argc, char **argv) {
+    int fail_on_error = 0;
+    const char *output = NULL;
+    const char *url = NULL;
+    long max_time = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        /* The value of an option that takes one: the rest of this word, else the next. */
+        const char *value = NULL;
+        if (strcmp(arg, "--fail") == 0) {
+            fail_on_error = 1;
+        } else if (strcmp(arg, "--silent") == 0) {
+            curl_silent = 1;
+        } else if (strcmp(arg, "--show-error") == 0) {
+            curl_show_error = 1;
+        } else if (strcmp(arg, "--location") == 0) {
+            /* Redirects are never followed; the option is accepted. */
+        } else if (strcmp(arg, "--output") == 0 || strcmp(arg, "--max-time") == 0) {
+            if (i + 1 >= argc)
+                return curl_fail(CURL_BAD_OPTION, "option %s: requires parameter", arg);
+            value = argv[++i];
+            if (arg[2] == 'o')
+                output = value;
+            else if (parse_long(value, 1, 86400, &max_time) != 0)
+                return curl_fail(CURL_BAD_OPTION, "option %s: expected a proper numerical parameter", arg);
+        } else if (arg[0] == '-' && arg[1] == '-') {
+            return curl_fail(CURL_BAD_OPTION, "option %s: is unknown", arg);
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            for (const char *f = arg + 1; *f; f++) {
+                switch (*f) {
+                case 'f': fail_on_error = 1; break;
+                case 's': curl_silent = 1; break;
+                case 'S': curl_show_error = 1; break;
+                case 'L': break;
+                case 'o':
+                case 'm':
+                    if (f[1] != '\0')
+                        value = f + 1;
+                    else if (i + 1 < argc)
+                        value = argv[++i];
+                    else
+                        return curl_fail(CURL_BAD_OPTION, "option -%c: requires parameter", *f);
+                    if (*f == 'o')
+                        output = value;
+                    else if (parse_long(value, 1, 86400, &max_time) != 0)
+                        return curl_fail(CURL_BAD_OPTION, "option -m: expected a proper numerical parameter");
+                    goto next_word; /* the rest of the word, if any, was the value */
+                default:
+                    return curl_fail(CURL_BAD_OPTION, "option -%c: is unknown", *f);
+                }
+            }
+        } else if (url == NULL) {
+            url = arg;
+        } else {
+            return curl_fail(CURL_BAD_OPTION, "only one URL is supported, not also \"%s\"", arg);
+        }
+    next_word:;
+    }
+    if (url == NULL)
+        return curl_fail(CURL_BAD_OPTION, "no URL specified");
+
+    /* [http://]HOST[:PORT][/PATH] */
+    const char *rest = url;
+    const char *scheme_end = strstr(url, "://");
+    if (scheme_end != NULL) {
+        if ((size_t)(scheme_end - url) != 4 || strncasecmp(url, "http", 4) != 0)
+            return curl_fail(CURL_UNSUPPORTED_PROTOCOL, "Protocol \"%.*s\" not supported",
+                             (int)(scheme_end - url), url);
+        rest = scheme_end + 3;
+    }
+    size_t host_len = strcspn(rest, ":/?");
+    char host[256];
+    if (host_len == 0 || host_len >= sizeof host)
+        return curl_fail(CURL_URL_MALFORMAT, "URL rejected: Bad hostname");
+    memcpy(host, rest, host_len);
+    host[host_len] = '\0';
+    rest += host_len;
+    long port = 80;
+    if (*rest == ':') {
+        char digits[8];
+        size_t n = strcspn(rest + 1, "/?");
+        if (n == 0 || n >= sizeof digits)
+            return curl_fail(CURL_URL_MALFORMAT, "URL rejected: Port number was not a decimal number between 0 and 65535");
+        memcpy(digits, rest + 1, n);
+        digits[n] = '\0';
+        if (parse_long(digits, 1, 65535, &port) != 0)
+            return curl_fail(CURL_URL_MALFORMAT, "URL rejected: Port number was not a decimal number between 0 and 65535");
+        rest += 1 + n;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s%s", *rest == '/' ? "" : "/", rest);
+    if (strpbrk(path, " \r\n") != NULL)
+        return curl_fail(CURL_URL_MALFORMAT, "URL rejected: Malformed input to a URL function");
+
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    const char *ip = strcasecmp(host, "localhost") == 0 ? "127.0.0.1" : host;
+    if (inet_pton(AF_INET, ip, &addr.sin_addr) != 1)
+        return curl_fail(CURL_COULDNT_RESOLVE_HOST, "Could not resolve host: %s", host);
+
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return curl_fail(CURL_COULDNT_CONNECT, "socket: %s", strerror(errno));
+    struct timeval timeout = {.tv_sec = max_time > 0 ? max_time : 60};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EINPROGRESS || e == EAGAIN || e == ETIMEDOUT)
+            return curl_fail(CURL_OPERATION_TIMEDOUT, "Failed to connect to %s port %ld after %ld ms: Timeout was reached",
+                             host, port, (long)timeout.tv_sec * 1000);
+        return curl_fail(CURL_COULDNT_CONNECT, "Failed to connect to %s port %ld: %s", host, port, strerror(e));
+    }
+    char request[4608];
+    int n = snprintf(request, sizeof request,
+                     "GET %s HTTP/1.1\r\nHost: %s:%ld\r\nUser-Agent: curl/testapp\r\nAccept: */*\r\n"
+                     "Connection: close\r\n\r\n",
+                     path, host, port);
+    if (n < 0 || (size_t)n >= sizeof request || write_all(fd, request, (size_t)n) != 0) {
+        close(fd);
+        return curl_fail(CURL_RECV_ERROR, "Failure when sending data to the peer");
+    }
+    /* The whole answer: the server closes the connection after it (Connection: close). */
+    struct buf answer = {0};
+    char chunk[8192];
+    for (;;) {
+        ssize_t got = recv(fd, chunk, sizeof chunk, 0);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            int e = errno;
+            close(fd);
+            free(answer.data);
+            if (e == EAGAIN || e == EWOULDBLOCK)
+                return curl_fail(CURL_OPERATION_TIMEDOUT, "Operation timed out after %ld milliseconds",
+                                 (long)timeout.tv_sec * 1000);
+            return curl_fail(CURL_RECV_ERROR, "Failure when receiving data from the peer");
+        }
+        if (got == 0)
+            break;
+        if (buf_add(&answer, chunk, (size_t)got) != 0) {
+            close(fd);
+            free(answer.data);
+            return curl_fail(CURL_RECV_ERROR, "out of memory");
+        }
+    }
+    close(fd);
+    int status = 0;
+    if (answer.len == 0 || sscanf(answer.data, "HTTP/1.%*d %d", &status) != 1) {
+        free(answer.data);
+        return curl_fail(CURL_GOT_NOTHING, "Empty reply from server");
+    }
+    if (fail_on_error && status >= 400) {
+        free(answer.data);
+        return curl_fail(CURL_HTTP_RETURNED_ERROR, "The requested URL returned error: %d", status);
+    }
+    size_t head = head_length(answer.data, answer.len);
+    const char *body = head ? answer.data + head : "";
+    size_t body_len = head ? answer.len - head : 0;
+    FILE *out = stdout;
+    if (output != NULL && strcmp(output, "-") != 0) {
+        out = fopen(output, "wb");
+        if (out == NULL) {
+            free(answer.data);
+            return curl_fail(CURL_WRITE_ERROR, "Failed writing body: %s: %s", output, strerror(errno));
+        }
+    }
+    int ok = fwrite(body, 1, body_len, out) == body_len;
+    ok = (out == stdout ? fflush(out) : fclose(out)) == 0 && ok;
+    free(answer.data);
+    return ok ? 0 : curl_fail(CURL_WRITE_ERROR, "Failed writing body");
+}
+
 static int cmd_wait_file(int argc, char **argv) {
     if (argc < 3)
         usage("wait-file needs PATH");
@@ -877,6 +1093,11 @@ int main(int argc, char **argv) {
     setvbuf(stderr, NULL, _IONBF, 0);
     setup_signals();
 
+    const char *self = strrchr(argv[0], '/');
+    self = self != NULL ? self + 1 : argv[0];
+    if (strcmp(self, "curl") == 0)
+        return curl_main(argc, argv);
+
     const char *cmd = argc > 1 ? argv[1] : "serve";
     if (strcmp(cmd, "serve") == 0)
         return serve(serve_port(argc > 2 ? argv[2] : NULL));
@@ -892,6 +1113,8 @@ int main(int argc, char **argv) {
         return cmd_check(argc, argv);
     if (strcmp(cmd, "env") == 0)
         return cmd_env();
+    if (strcmp(cmd, "info") == 0)
+        return cmd_info();
     if (strcmp(cmd, "wait-file") == 0)
         return cmd_wait_file(argc, argv);
     usage("unknown subcommand \"%s\"", cmd);

@@ -373,14 +373,22 @@ fn select<'v>(value: &'v Value, path: &[Step], out: &mut Vec<&'v Value>) {
     }
 }
 
+/// Deepest parenthesis nesting a JSON pattern may use (parsing recurses per level).
+const MAX_NESTING: usize = 32;
+
 struct JsonParser<'a> {
     text: &'a str,
     pos: usize,
+    depth: usize,
 }
 
 impl<'a> JsonParser<'a> {
     fn new(text: &'a str) -> Self {
-        Self { text, pos: 0 }
+        Self {
+            text,
+            pos: 0,
+            depth: 0,
+        }
     }
 
     fn rest(&self) -> &'a str {
@@ -449,10 +457,17 @@ impl<'a> JsonParser<'a> {
 
     fn parse_unary(&mut self) -> Result<JsonExpr, PatternError> {
         if self.eat("(") {
+            self.depth += 1;
+            if self.depth > MAX_NESTING {
+                return err(format!(
+                    "parentheses nested deeper than {MAX_NESTING} levels"
+                ));
+            }
             let inner = self.parse_or()?;
             if !self.eat(")") {
                 return err("missing ')' in JSON pattern");
             }
+            self.depth -= 1;
             return Ok(inner);
         }
         let path = self.parse_selector()?;
@@ -702,17 +717,36 @@ fn word_ok(groups: &[Vec<(Op, Literal)>], word: &str) -> bool {
         })
 }
 
+/// Whether `words` match `fields`, `...` standing for any run of words: the glob algorithm
+/// (backtrack to the last `...` only), so time is at most fields x words, never exponential.
 fn match_fields(fields: &[Field], words: &[&str]) -> bool {
-    match fields.split_first() {
-        None => words.is_empty(),
-        Some((Field::Rest, rest)) => {
-            (0..=words.len()).any(|skip| match_fields(rest, &words[skip..]))
+    let (mut f, mut w) = (0, 0);
+    let mut rest: Option<(usize, usize)> = None;
+    while let Some(word) = words.get(w) {
+        match fields.get(f) {
+            Some(Field::Word(groups)) if word_ok(groups, word) => {
+                f += 1;
+                w += 1;
+            }
+            Some(Field::Rest) => {
+                rest = Some((f, w));
+                f += 1;
+            }
+            _ => match rest {
+                Some((rf, rw)) => {
+                    f = rf + 1;
+                    w = rw + 1;
+                    rest = Some((rf, rw + 1));
+                }
+                None => return false,
+            },
         }
-        Some((Field::Word(groups), rest)) => match words.split_first() {
-            Some((w, more)) => word_ok(groups, w) && match_fields(rest, more),
-            None => false,
-        },
     }
+    fields
+        .get(f..)
+        .unwrap_or_default()
+        .iter()
+        .all(|x| matches!(x, Field::Rest))
 }
 
 #[cfg(test)]
@@ -843,6 +877,7 @@ mod tests {
             "{ $.a > \"x\" }",
             "{ $.a = 1 } extra",
             "{ $.a IS MAYBE }",
+            &format!("{{ {}$.a = 1{} }}", "(".repeat(500), ")".repeat(500)),
         ] {
             let got = FilterPattern::parse(Some(bad));
             assert!(got.is_err(), "{bad} should be refused");
@@ -864,6 +899,18 @@ mod tests {
             "[ip, id, user = frank, ts, request = \"GET /index.html HTTP/1.0\", ...]",
             line
         ));
+        // Many `...` fields stay fast (no exponential backtracking).
+        let pattern = format!("[{}x = nomatch]", "..., ".repeat(150));
+        let words = "w ".repeat(2000);
+        let start = std::time::Instant::now();
+        assert!(!m(&pattern, &words));
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        assert!(m("[..., p = a, ..., q = b, ...]", "x a y y b z"));
+        assert!(m("[p = a, ..., q = b]", "a b"));
+        assert!(m("[p = a, ..., q = b]", "a c b"));
+        assert!(!m("[p = a, ..., q = b]", "a b c"));
+        assert!(!m("[p, q]", "one"));
+        assert!(m("[...]", ""));
         assert!(FilterPattern::parse(Some("[ip, status = ]")).is_err());
         assert!(FilterPattern::parse(Some("[]")).is_err());
         assert!(FilterPattern::parse(Some("[ip")).is_err());
