@@ -165,9 +165,13 @@ class ServiceGen:
         """(variant, shape-or-code, wire code, status, sender_fault) for every error."""
         out = []
         for name in self.error_shapes():
-            e = self.shapes[name].get("error", {})
+            shape = self.shapes[name]
+            e = shape.get("error", {})
+            # A shape marked `fault` is the server's fault: 500 unless the spec says otherwise.
+            server_fault = shape.get("fault", False) or not e.get("senderFault", True)
+            default_status = 500 if server_fault and "senderFault" not in e else 400
             out.append((variant_name(name), name, e.get("code", name),
-                        e.get("httpStatusCode", 400), e.get("senderFault", True)))
+                        e.get("httpStatusCode", default_status), e.get("senderFault", not server_fault)))
         for extra in self.cfg.get("extra_errors", []):
             code = extra["code"]
             if any(x[1] == code for x in out):

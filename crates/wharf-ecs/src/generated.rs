@@ -2938,8 +2938,8 @@ static ERRORS: &[ErrorInfo] = &[
     ErrorInfo {
         shape: "ServerException",
         code: "ServerException",
-        status: 400,
-        sender_fault: true,
+        status: 500,
+        sender_fault: false,
     },
     ErrorInfo {
         shape: "InvalidParameterException",

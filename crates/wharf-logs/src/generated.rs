@@ -880,8 +880,8 @@ static ERRORS: &[ErrorInfo] = &[
     ErrorInfo {
         shape: "ServiceUnavailableException",
         code: "ServiceUnavailableException",
-        status: 400,
-        sender_fault: true,
+        status: 500,
+        sender_fault: false,
     },
     ErrorInfo {
         shape: "ResourceNotFoundException",
