@@ -40,7 +40,12 @@ pub struct NewNetworkInterface {
 /// Subnet and security-group lookup and ENI bookkeeping.
 pub trait NetworkInterfaces: Send + Sync + 'static {
     /// The subnet `id` of `account` in `region`, if it exists.
-    fn subnet(&self, account: &str, region: &str, id: &str) -> Result<Option<PlacementSubnet>, String>;
+    fn subnet(
+        &self,
+        account: &str,
+        region: &str,
+        id: &str,
+    ) -> Result<Option<PlacementSubnet>, String>;
 
     /// Whether security group `id` exists in `account` / `region`.
     fn security_group_exists(&self, account: &str, region: &str, id: &str) -> Result<bool, String>;
@@ -69,7 +74,10 @@ mod tests {
 
     #[test]
     fn dns_names_follow_ec2() {
-        assert_eq!(private_dns_name("172.31.1.4", "us-east-1"), "ip-172-31-1-4.ec2.internal");
+        assert_eq!(
+            private_dns_name("172.31.1.4", "us-east-1"),
+            "ip-172-31-1-4.ec2.internal"
+        );
         assert_eq!(
             private_dns_name("172.31.1.4", "eu-west-1"),
             "ip-172-31-1-4.eu-west-1.compute.internal"

@@ -63,7 +63,9 @@ impl EcrImages {
 impl ImageResolver for EcrImages {
     fn resolve(&self, image: &str) -> Option<ResolvedImage> {
         let local = self.ecr.resolve_image_name(image)?;
-        let account = local.account.unwrap_or_else(|| self.default_account.clone());
+        let account = local
+            .account
+            .unwrap_or_else(|| self.default_account.clone());
         let region = local.region.unwrap_or_else(|| self.default_region.clone());
         let password = self.password(&account, &region)?;
         Some(ResolvedImage {
@@ -116,5 +118,7 @@ pub async fn build(
         instance: instance_id(data_dir)?,
         ..AgentConfig::default()
     };
-    Ok(Agent::new(store, runtime, images, logs, network, clock, config))
+    Ok(Agent::new(
+        store, runtime, images, logs, network, clock, config,
+    ))
 }
