@@ -15,7 +15,7 @@ pub mod container_spec;
 mod log_pump;
 mod supervisor;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -58,7 +58,9 @@ pub struct Agent {
     network: Arc<dyn NetworkInterfaces>,
     clock: Arc<dyn Clock>,
     config: AgentConfig,
-    supervised: Mutex<HashSet<String>>,
+    /// Running supervisors by task key; aborted when the agent stops (as they would be if the
+    /// process ended), so a stopped agent never acts on a task again.
+    supervised: Mutex<HashMap<String, tokio::task::JoinHandle<()>>>,
     changed: watch::Sender<u64>,
 }
 
@@ -82,7 +84,7 @@ impl Agent {
             network,
             clock,
             config,
-            supervised: Mutex::new(HashSet::new()),
+            supervised: Mutex::new(HashMap::new()),
             changed,
         })
     }
@@ -116,6 +118,7 @@ impl Agent {
                 _ = tokio::time::sleep(self.config.reconcile_interval) => {}
             }
         }
+        self.abort_supervisors().await;
         tracing::info!("task agent stopped");
     }
 
@@ -128,22 +131,38 @@ impl Agent {
                 return;
             }
         };
+        let Ok(mut supervised) = self.supervised.lock() else {
+            return;
+        };
         for task in pending {
             let key = task.key();
-            let fresh = match self.supervised.lock() {
-                Ok(mut set) => set.insert(key.clone()),
-                Err(_) => false,
-            };
-            if fresh {
-                tokio::spawn(supervisor::supervise(self.clone(), key));
+            if !supervised.contains_key(&key) {
+                // Inserted under the lock the supervisor's `release` takes: a supervisor that
+                // finishes at once still finds its entry.
+                let handle = tokio::spawn(supervisor::supervise(self.clone(), key.clone()));
+                supervised.insert(key, handle);
             }
         }
     }
 
     fn release(&self, key: &str) {
-        if let Ok(mut set) = self.supervised.lock() {
-            set.remove(key);
+        if let Ok(mut supervised) = self.supervised.lock() {
+            supervised.remove(key);
         }
+    }
+
+    /// Cancels every supervisor and waits until they are gone (each is cancelled at an await:
+    /// store writes are synchronous, so a record is never half-written). The tasks' containers
+    /// keep running.
+    async fn abort_supervisors(&self) {
+        let handles: Vec<_> = match self.supervised.lock() {
+            Ok(mut supervised) => supervised.drain().map(|(_, h)| h).collect(),
+            Err(_) => vec![],
+        };
+        for handle in &handles {
+            handle.abort();
+        }
+        futures::future::join_all(handles).await;
     }
 
     /// Removes wharf-labelled containers whose task is STOPPED or unknown (left by a crash

@@ -69,6 +69,15 @@ struct TaskRun {
     pumps: HashMap<String, JoinHandle<()>>,
 }
 
+impl Drop for TaskRun {
+    /// An aborted supervisor takes its log pumps with it; a finished one has drained them.
+    fn drop(&mut self) {
+        for (_, pump) in self.pumps.drain() {
+            pump.abort();
+        }
+    }
+}
+
 impl TaskRun {
     fn now(&self) -> Timestamp {
         self.agent.clock.now()

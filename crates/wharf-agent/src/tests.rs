@@ -118,7 +118,16 @@ struct World {
     enis: Arc<Enis>,
     ecs: Ecs,
     stop: watch::Sender<bool>,
-    agent: Arc<Agent>,
+    _agent: Arc<Agent>,
+    running: tokio::task::JoinHandle<()>,
+}
+
+impl World {
+    /// Stops the agent and waits until it has (its supervisors aborted), as when wharf exits.
+    async fn stop_agent(&mut self) {
+        let _ = self.stop.send(true);
+        (&mut self.running).await.unwrap();
+    }
 }
 
 fn ctx() -> RequestContext {
@@ -130,7 +139,7 @@ fn start_agent(
     runtime: &FakeRuntime,
     logs: &Arc<Logs>,
     enis: &Arc<Enis>,
-) -> (Arc<Agent>, watch::Sender<bool>) {
+) -> (Arc<Agent>, watch::Sender<bool>, tokio::task::JoinHandle<()>) {
     let agent = Agent::new(
         store.clone(),
         Arc::new(runtime.clone()),
@@ -146,8 +155,8 @@ fn start_agent(
         },
     );
     let (stop, rx) = watch::channel(false);
-    tokio::spawn(agent.clone().run(rx));
-    (agent, stop)
+    let running = tokio::spawn(agent.clone().run(rx));
+    (agent, stop, running)
 }
 
 fn world() -> World {
@@ -156,7 +165,7 @@ fn world() -> World {
     let runtime = FakeRuntime::new(Arc::new(SystemClock));
     let logs = Arc::new(Logs::default());
     let enis = Arc::new(Enis::default());
-    let (agent, stop) = start_agent(&store, &runtime, &logs, &enis);
+    let (agent, stop, running) = start_agent(&store, &runtime, &logs, &enis);
     let ecs = Ecs::new(store.clone(), Arc::new(RandomIds))
         .with_network(enis.clone())
         .with_task_notifier(agent.notifier());
@@ -168,7 +177,8 @@ fn world() -> World {
         enis,
         ecs,
         stop,
-        agent,
+        _agent: agent,
+        running,
     }
 }
 
@@ -421,7 +431,7 @@ async fn depends_on_healthy_waits_and_health_is_reported() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_agent_adopts_running_tasks_and_stops_vanished_ones() {
-    let w = world();
+    let mut w = world();
     register(&w.ecs, serde_json::json!([app(serde_json::json!({}))]));
     let kept = run(&w.ecs);
     let lost = run(&w.ecs);
@@ -440,9 +450,8 @@ async fn a_restarted_agent_adopts_running_tasks_and_stops_vanished_ones() {
         w.logs.messages().len()
     };
 
-    // wharf stops: supervisors die with the runtime; containers keep running.
-    let _ = w.stop.send(true);
-    drop(w.agent);
+    // wharf stops: supervisors die with it; containers keep running.
+    w.stop_agent().await;
     let lost_id = lost.rsplit('/').next().unwrap().to_string();
     for c in w.runtime.containers() {
         if c.name.contains(&lost_id) {
@@ -456,13 +465,14 @@ async fn a_restarted_agent_adopts_running_tasks_and_stops_vanished_ones() {
     let containers_before = w.runtime.containers().len();
 
     // The store is the same; a new agent over the same runtime (a new ECS wired to it).
-    let (agent, stop) = start_agent(&w.store, &w.runtime, &w.logs, &w.enis);
+    let (agent, stop, running) = start_agent(&w.store, &w.runtime, &w.logs, &w.enis);
     let w2 = World {
         ecs: Ecs::new(w.store.clone(), Arc::new(RandomIds))
             .with_network(w.enis.clone())
             .with_task_notifier(agent.notifier()),
-        agent,
+        _agent: agent,
         stop,
+        running,
         ..w
     };
     let t = wait_status(&w2, &lost, "STOPPED").await;
@@ -495,18 +505,17 @@ async fn a_restarted_agent_adopts_running_tasks_and_stops_vanished_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orphans_of_this_instance_are_removed_at_start() {
-    let w = world();
+    let mut w = world();
     register(&w.ecs, serde_json::json!([app(serde_json::json!({}))]));
     let arn = run(&w.ecs);
     wait_status(&w, &arn, "RUNNING").await;
-    let _ = w.stop.send(true);
-    drop(w.agent);
+    w.stop_agent().await;
     // The record is lost (say, a store restored from backup): its containers are orphans.
     let key = wharf_ecs::tasks::unstopped(&w.store).unwrap()[0].key();
     w.store
         .write(|tx| tx.delete(wharf_ecs::tasks::TASKS, &key))
         .unwrap();
-    let (_agent, stop) = start_agent(&w.store, &w.runtime, &w.logs, &w.enis);
+    let (_agent, stop, _running) = start_agent(&w.store, &w.runtime, &w.logs, &w.enis);
     tokio::time::timeout(
         DEADLINE,
         w.runtime
