@@ -136,11 +136,11 @@ impl Agent {
         };
         for task in pending {
             let key = task.key();
-            if !supervised.contains_key(&key) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = supervised.entry(key) {
                 // Inserted under the lock the supervisor's `release` takes: a supervisor that
                 // finishes at once still finds its entry.
-                let handle = tokio::spawn(supervisor::supervise(self.clone(), key.clone()));
-                supervised.insert(key, handle);
+                let key = slot.key().clone();
+                slot.insert(tokio::spawn(supervisor::supervise(self.clone(), key)));
             }
         }
     }
