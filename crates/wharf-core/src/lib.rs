@@ -9,6 +9,7 @@ pub mod context;
 pub mod handler;
 pub mod ids;
 pub mod image_resolver;
+pub mod lb_plane;
 pub mod log_sink;
 pub mod model;
 pub mod network_interfaces;
