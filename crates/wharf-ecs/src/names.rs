@@ -41,6 +41,12 @@ pub fn cluster_key(ctx: &RequestContext, name: &str) -> String {
 /// The service name in `name` or a service ARN (`service/cluster/name` or the old
 /// `service/name`).
 pub fn service_name(reference: &str) -> String {
+    last_segment(reference)
+}
+
+/// The id in a bare id or in an ARN whose resource ends with it (`task/cluster/id`,
+/// `service/cluster/name`).
+pub fn last_segment(reference: &str) -> String {
     match Arn::parse(reference) {
         Some(a) => a
             .resource

@@ -579,19 +579,6 @@ pub fn run(
     })
 }
 
-/// The task id in an ARN or a bare id.
-fn task_id(reference: &str) -> String {
-    match Arn::parse(reference) {
-        Some(a) => a
-            .resource
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_string(),
-        None => reference.to_string(),
-    }
-}
-
 /// `StopTask`.
 pub fn stop(
     ecs: &Ecs,
@@ -614,7 +601,7 @@ pub fn stop(
         &ctx.account_id,
         &ctx.region,
         &cluster_name,
-        &task_id(&input.task),
+        &names::last_segment(&input.task),
     );
     let task = update(&ecs.store, &key, |t| {
         let changed = task_lifecycle::request_stop(&mut t.task, StopCode::UserInitiated, &reason);
@@ -648,7 +635,7 @@ pub fn describe(
                 &ctx.account_id,
                 &ctx.region,
                 &cluster_name,
-                &task_id(reference),
+                &names::last_segment(reference),
             );
             match tx.get::<StoredTask>(TASKS, &key)? {
                 Some(mut t) => {
