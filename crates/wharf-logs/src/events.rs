@@ -269,15 +269,7 @@ pub fn get(
         None => None,
         Some(t) => Some(StreamToken::parse(t).ok_or_else(invalid_token)?),
     };
-    for (field, v) in [("startTime", input.start_time), ("endTime", input.end_time)] {
-        if let Some(v) = v.filter(|v| *v < 0) {
-            return Err(invalid_field(
-                v,
-                field,
-                "Member must have value greater than or equal to 0",
-            ));
-        }
-    }
+    check_time_range(input.start_time, input.end_time)?;
     let gkey = group_key(&ctx.account_id, &ctx.region, &group);
     let now = ctx.now.millis;
     logs.store.read(|tx| {
@@ -455,15 +447,7 @@ pub fn filter(
                 .ok_or_else(invalid_token)?,
         ),
     };
-    for (field, v) in [("startTime", input.start_time), ("endTime", input.end_time)] {
-        if let Some(v) = v.filter(|v| *v < 0) {
-            return Err(invalid_field(
-                v,
-                field,
-                "Member must have value greater than or equal to 0",
-            ));
-        }
-    }
+    check_time_range(input.start_time, input.end_time)?;
     let gkey = group_key(&ctx.account_id, &ctx.region, &group);
     let now = ctx.now.millis;
     logs.store.read(|tx| {
@@ -579,6 +563,20 @@ pub fn filter(
             next_token,
         })
     })
+}
+
+/// `startTime` and `endTime` must not be negative.
+fn check_time_range(start: Option<i64>, end: Option<i64>) -> Result<(), Error> {
+    for (field, v) in [("startTime", start), ("endTime", end)] {
+        if let Some(v) = v.filter(|v| *v < 0) {
+            return Err(invalid_field(
+                v,
+                field,
+                "Member must have value greater than or equal to 0",
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

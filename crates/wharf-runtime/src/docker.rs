@@ -136,24 +136,25 @@ impl Endpoint {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         const REQUEST: &[u8] = b"GET /version HTTP/1.0\r\nHost: docker\r\n\r\n";
         let mut response = Vec::new();
+        async fn exchange<S: AsyncReadExt + AsyncWriteExt + Unpin>(
+            mut s: S,
+            response: &mut Vec<u8>,
+        ) -> Result<(), String> {
+            s.write_all(REQUEST).await.map_err(|e| e.to_string())?;
+            s.read_to_end(response).await.map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        let cannot = |e: std::io::Error| format!("cannot connect: {e}");
         match self {
             Endpoint::Unix(path) => {
-                let mut s = tokio::net::UnixStream::connect(path)
+                let s = tokio::net::UnixStream::connect(path)
                     .await
-                    .map_err(|e| format!("cannot connect: {e}"))?;
-                s.write_all(REQUEST).await.map_err(|e| e.to_string())?;
-                s.read_to_end(&mut response)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(cannot)?;
+                exchange(s, &mut response).await?;
             }
             Endpoint::Tcp(addr) => {
-                let mut s = tokio::net::TcpStream::connect(addr)
-                    .await
-                    .map_err(|e| format!("cannot connect: {e}"))?;
-                s.write_all(REQUEST).await.map_err(|e| e.to_string())?;
-                s.read_to_end(&mut response)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let s = tokio::net::TcpStream::connect(addr).await.map_err(cannot)?;
+                exchange(s, &mut response).await?;
             }
         }
         parse_version_response(&response)
