@@ -17,14 +17,16 @@ What is covered, test by test:
   port 8000 at the public and the private address;
 - the shape of a described task and of its network interface;
 - how tasks end: an essential container's exit, a non-essential one's, an OOM kill,
-  StopTask (SIGTERM; SIGKILL after ``stopTimeout``), a custom reason;
+  StopTask (SIGTERM; SIGKILL after ``stopTimeout``), a custom reason, a stop before the
+  task ever ran;
 - awslogs: no line lost when a task ends, the stream name, a missing log group;
 - what the task definition says is what runs (environment and overrides, command,
   entryPoint, workingDirectory, user, ulimits, readonlyRootFilesystem, health checks,
   dependsOn, one network namespace per task);
 - bad input and images that cannot be pulled, leaving nothing behind;
 - ListTasks' filters and pagination;
-- a restarted wharf adopts running tasks, and stops those whose containers vanished.
+- a wharf killed and started again adopts running tasks (and notices an exit it missed),
+  and stops those whose containers vanished while it was down.
 
 Every wait is a polling loop with a generous deadline; every task a test starts is stopped
 (and waited for) before the next test, and the module ends by checking that no container
@@ -58,7 +60,6 @@ from testapp import TestappImage, push_testapp
 from wharf_e2e import (
     ACCOUNT_ID,
     AWS_CLI,
-    FIXTURES,
     DockerCli,
     Ecr,
     Wharf,
@@ -94,7 +95,7 @@ class Launched:
     arn: str
 
 
-@dataclass
+@dataclass(repr=False)
 class Lab:
     wharf: Wharf
     docker: DockerCli
@@ -108,6 +109,9 @@ class Lab:
     _networks: dict = field(default_factory=dict)
     _clusters: set = field(default_factory=set)
     _pushed: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"Lab(wharf={self.wharf.endpoint}, instance={self.instance_id}, tasks launched={len(self.launched)})"
 
     # -- clients (rebuilt when a restart moved the endpoint) ----------------------------
 
@@ -369,7 +373,7 @@ def _stop_leftovers(lab: Lab, launched: list[Launched]) -> list[str]:
     for item in found:
         try:
             lab.wait_stopped(item.cluster, [item.arn], item.region)
-        except BaseException as exc:  # noqa: BLE001 - clean-up goes on
+        except (Exception, pytest.fail.Exception) as exc:  # clean-up goes on
             warnings.warn(f"task {item.arn} did not stop: {exc}", stacklevel=1)
     return [i.arn for i in found]
 
@@ -380,8 +384,9 @@ def stop_what_the_test_started(lab):
     test starts clean."""
     before = len(lab.launched)
     yield
-    if lab.wharf.server.running():
-        _stop_leftovers(lab, lab.launched[before:])
+    if not lab.wharf.server.running():  # a restart test failed half-way
+        lab.wharf.start()
+    _stop_leftovers(lab, lab.launched[before:])
 
 
 # ---------------------------------------------------------------------------------------
@@ -697,13 +702,12 @@ def test_seed_002_blog_api_runs_healthy_reachable_and_logs(lab: Lab):
     assert done["stopCode"] == "UserInitiated" and container(done, "api")["exitCode"] == 0, summary(done)
 
 
-def _get_or_create(wharf: Wharf, cli: str, create: list[str], exists_code: str, get: list[str] | None = None):
-    """A seed step that a second run finds done (create-log-group, create-role, ...)."""
+def _create_once(wharf: Wharf, cli: str, create: list[str], exists_code: str) -> None:
+    """A seed step that the run with the other CLI finds done already (create-log-group,
+    create-role): it succeeds, or fails with ``exists_code`` and the seed moves on."""
     result = wharf.aws(*create, cli=cli, check=False)
-    if result.returncode == 0:
-        return result
-    assert f"An error occurred ({exists_code})" in result.stderr, result.describe()
-    return wharf.aws(*get, cli=cli) if get else result
+    if result.returncode != 0:
+        assert f"An error occurred ({exists_code})" in result.stderr, result.describe()
 
 
 def test_seed_003_news_api_runs_and_answers_on_its_public_ip(lab: Lab, cli: str):
@@ -716,12 +720,12 @@ def test_seed_003_news_api_runs_and_answers_on_its_public_ip(lab: Lab, cli: str)
     assert push == f"{ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com/news-aggregator-api:latest"
 
     w.aws("ecs", "create-cluster", "--cluster-name", "news-api-cluster", "--region", REGION, cli=cli)
-    _get_or_create(
+    _create_once(
         w, cli, ["logs", "create-log-group", "--log-group-name", "/ecs/news-api", "--region", REGION],
         "ResourceAlreadyExistsException",
     )
     w.put_fixture("ecs-trust-policy.json")
-    _get_or_create(
+    _create_once(
         w, cli,
         ["iam", "create-role", "--role-name", "ecsTaskExecutionRole",
          "--assume-role-policy-document", "file://ecs-trust-policy.json"],
@@ -990,23 +994,29 @@ def test_stop_task_graceful_forced_and_reason(lab: Lab):
     messages = stream_messages(lab, group, stream)
     assert "ignoring SIGTERM" in messages, "output written while stopping is shipped too"
 
-    # Stopped before it ever ran: straight to STOPPED, nothing left behind.
-    early = lab.run(cluster, graceful, public=False)[0]["taskArn"]
-    answer = lab.ecs().stop_task(cluster=cluster, task=early)["task"]
-    t = lab.wait_stopped(cluster, [early])[early]
-    assert (t["stopCode"], t["stoppedReason"]) == ("UserInitiated", "Task stopped by user"), summary(t)
-    if answer["lastStatus"] in ("PROVISIONING", "PENDING"):
-        assert "startedAt" not in t, (
-            f"stopped while {answer['lastStatus']}, the task never ran, yet it has a startedAt\n" + summary(t)
-        )
-    assert lab.task_containers(early) == [], "containers of a task stopped while starting are left"
-
     # Stopping again changes nothing and keeps the first reason; an unknown task is an error.
     again = lab.ecs().stop_task(cluster=cluster, task=s, reason="another reason")["task"]
     assert again["lastStatus"] == "STOPPED" and again["stoppedReason"] == reason
     with pytest.raises(ClientError) as err:
         lab.ecs().stop_task(cluster=cluster, task="0123456789abcdef0123456789abcdef")
     assert err.value.response["Error"]["Code"] == "InvalidParameterException"
+
+
+def test_stop_task_before_the_task_runs(lab: Lab):
+    """StopTask right after RunTask, while the task is still PROVISIONING: it goes to STOPPED
+    without ever being RUNNING (no startedAt), and nothing is left in the engine."""
+    cluster = "stops-early"
+    td = lab.register(unique("early"), [{"name": "web", "command": ["serve", "8080"]}])
+    early = lab.run(cluster, td, public=False)[0]["taskArn"]
+    answer = lab.ecs().stop_task(cluster=cluster, task=early)["task"]
+    t = lab.wait_stopped(cluster, [early])[early]
+    assert (t["stopCode"], t["stoppedReason"]) == ("UserInitiated", "Task stopped by user"), summary(t)
+    assert lab.task_containers(early) == [], "containers of a task stopped while starting are left"
+    if answer["lastStatus"] in ("PROVISIONING", "PENDING"):
+        assert "startedAt" not in t, (
+            f"stopped while {answer['lastStatus']}, the task never ran, yet it has startedAt "
+            f"{t['startedAt']}\n" + summary(t)
+        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -1298,34 +1308,48 @@ def test_list_tasks_filters_and_pages(lab: Lab):
 
 
 def test_restart_adopts_running_tasks(lab: Lab):
+    """kill -9 and start on the same data directory: a running task is adopted (same
+    containers, still answering, its log stream resumed without duplicates, output written
+    while wharf was down included); a task whose essential container exited while wharf was
+    down is stopped for that exit."""
     cluster = "restart"
     group = unique("/e2e/adopt")
     td = lab.register(unique("adopt"), [{"name": "web", "command": ["serve", "8080"], "logConfiguration": awslogs(group, "web")}])
-    arn = lab.run(cluster, td, public=False)[0]["taskArn"]
-    before = lab.wait_running(cluster, [arn])[arn]
-    ip = private_ip(before)
-    stream = f"web/web/{task_id(arn)}"
-    assert wait_http(ip, 8080) == "ok\n"
+    arn, dies = (t["taskArn"] for t in lab.run(cluster, td, public=False, count=2))
+    before = lab.wait_running(cluster, [arn, dies])
+    ip, dies_ip = private_ip(before[arn]), private_ip(before[dies])
+    stream, dies_stream = f"web/web/{task_id(arn)}", f"web/web/{task_id(dies)}"
+    assert wait_http(ip, 8080) == "ok\n" and wait_http(dies_ip, 8080) == "ok\n"
     assert http_get(ip, 8080, "/log?text=before-restart")[0] == 200
     wait_log_line(lab, group, stream, "before-restart")
     engine_before = sorted(c["ID"] for c in lab.task_containers(arn))
     assert len(engine_before) == 2, "the sandbox and the container"
 
-    lab.wharf.restart()  # kill -9, start on the same data directory
+    lab.wharf.server.kill()  # kill -9
+    # While wharf is down: one task writes a line, the other's essential container exits.
+    assert http_get(ip, 8080, "/log?text=while-wharf-was-down")[0] == 200
+    assert http_get(dies_ip, 8080, "/exit?code=4")[0] == 200
+    lab.wharf.start()  # the same data directory
 
     after = lab.describe(cluster, [arn])[arn]
     assert after["lastStatus"] == "RUNNING" and after["desiredStatus"] == "RUNNING", summary(after)
-    assert container(after, "web")["runtimeId"] == container(before, "web")["runtimeId"]
+    assert container(after, "web")["runtimeId"] == container(before[arn], "web")["runtimeId"]
     assert private_ip(after) == ip
-    # Give the new agent a few reconcile rounds, then nothing was duplicated or replaced.
     assert http_get(ip, 8080, "/log?text=after-restart")[0] == 200
     messages = wait_log_line(lab, group, stream, "after-restart")
+    # The new agent has adopted the task (its log pump runs): nothing duplicated or replaced.
     assert sorted(c["ID"] for c in lab.task_containers(arn)) == engine_before
     assert lab.describe(cluster, [arn])[arn]["lastStatus"] == "RUNNING"
     assert wait_http(ip, 8080) == "ok\n"
-    assert messages.count("before-restart") == 1 and messages.count("listening on 8080") == 1, (
-        "the adopted log stream resumes after the last stored line", messages,
-    )
+    for line in ("listening on 8080", "before-restart", "while-wharf-was-down", "after-restart"):
+        assert messages.count(line) == 1, (f"{line!r} should be in the stream once", messages)
+
+    gone = lab.wait_stopped(cluster, [dies])[dies]
+    assert gone["stopCode"] == "EssentialContainerExited", summary(gone)
+    assert gone["stoppedReason"] == "Essential container in task exited", summary(gone)
+    assert container(gone, "web")["exitCode"] == 4, summary(gone)
+    assert "exiting with 4" in stream_messages(lab, group, dies_stream)
+    assert lab.task_containers(dies) == []
 
     done = lab.stop(cluster, [arn])[arn]
     assert done["stopCode"] == "UserInitiated" and container(done, "web")["exitCode"] == 0, summary(done)

@@ -98,6 +98,12 @@ impl TaskRun {
         self.update(|t| (task_lifecycle::advance(&mut t.task, to, now), ()))
     }
 
+    /// Whether the task has been asked to stop (StopTask while it was starting): the start
+    /// is abandoned and the task goes to STOPPED without ever being RUNNING.
+    fn stop_asked(&self) -> Result<bool, Abort> {
+        Ok(task_lifecycle::stop_requested(&self.load()?.task))
+    }
+
     fn fail(&self, code: StopCode, reason: &str) -> Result<(), Abort> {
         tracing::info!(task = %self.key, reason, "task stopping");
         self.update(|t| (task_lifecycle::request_stop(&mut t.task, code, reason), ()))
@@ -133,6 +139,9 @@ impl TaskRun {
             Ok(s) => s,
             Err(r) => return Ok(Err(r)),
         };
+        if self.stop_asked()? {
+            return Ok(Ok(()));
+        }
         let now = self.now();
         self.update(|t| {
             task_lifecycle::advance(&mut t.task, TaskStatus::Pending, now);
@@ -160,6 +169,9 @@ impl TaskRun {
         if let Err(r) = self.prepare_logs(&rec).await {
             return Ok(Err(r));
         }
+        if self.stop_asked()? {
+            return Ok(Ok(()));
+        }
         let defs = rec
             .definition
             .container_definitions
@@ -184,6 +196,9 @@ impl TaskRun {
         }
         if let Err(r) = self.start_in_order(&defs).await? {
             return Ok(Err(r));
+        }
+        if self.stop_asked()? {
+            return Ok(Ok(()));
         }
         self.advance(TaskStatus::Activating)?;
         self.advance(TaskStatus::Running)?;
@@ -750,10 +765,11 @@ pub(crate) fn apply_observations(
                 }
             }
             Some(s) => {
+                // A stopped container has no health (the engine calls it unhealthy).
                 c.health_status = Some(
-                    match s.health {
-                        Some(Health::Healthy) => "HEALTHY",
-                        Some(Health::Unhealthy) => "UNHEALTHY",
+                    match (s.running, s.health) {
+                        (true, Some(Health::Healthy)) => "HEALTHY",
+                        (true, Some(Health::Unhealthy)) => "UNHEALTHY",
                         _ => "UNKNOWN",
                     }
                     .into(),

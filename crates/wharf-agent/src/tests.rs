@@ -525,3 +525,36 @@ async fn orphans_of_this_instance_are_removed_at_start() {
     .expect("orphans removed");
     let _ = stop.send(true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_stopped_while_starting_never_runs() {
+    let w = world();
+    register(
+        &w.ecs,
+        serde_json::json!([
+            {"name": "db", "image": IMAGE, "healthCheck": {"command": ["CMD", "true"]}},
+            app(serde_json::json!({"dependsOn": [{"containerName": "db", "condition": "HEALTHY"}]}))
+        ]),
+    );
+    let arn = run(&w.ecs);
+    w.runtime.wait_running("db").await;
+    assert_eq!(task(&w, &arn).last_status.as_deref(), Some("PENDING"));
+    w.ecs
+        .stop_task(
+            &ctx(),
+            StopTaskRequest {
+                cluster: None,
+                task: arn.clone(),
+                reason: None,
+            },
+        )
+        .unwrap();
+    let t = wait_status(&w, &arn, "STOPPED").await;
+    assert_eq!(t.started_at, None, "never RUNNING");
+    assert_eq!(t.stop_code.as_deref(), Some("UserInitiated"));
+    assert!(w.runtime.containers().is_empty());
+    assert!(w.runtime.calls().iter().all(
+        |c| !matches!(c, wharf_runtime::fake::Call::StartContainer(n) if n.ends_with("-app"))
+    ));
+    let _ = w.stop.send(true);
+}

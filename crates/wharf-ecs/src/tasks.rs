@@ -16,7 +16,7 @@ use crate::Ecs;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use wharf_core::pagination::paginate;
-use wharf_core::{Arn, PlacementSubnet, RequestContext, Timestamp};
+use wharf_core::{PlacementSubnet, RequestContext, Timestamp};
 use wharf_store::{Store, StoreError, Tx};
 
 /// Store table of tasks, keyed `account/region/cluster/task-id`.
