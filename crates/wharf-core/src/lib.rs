@@ -4,6 +4,7 @@
 //! the generated code fills in, and the handler trait the API gateway dispatches through.
 
 pub mod arn;
+pub mod certificate_users;
 pub mod clock;
 pub mod context;
 pub mod handler;
@@ -18,11 +19,12 @@ pub mod text;
 pub mod types;
 
 pub use arn::Arn;
+pub use certificate_users::{CertificateUsers, NoCertificateUsers};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use context::RequestContext;
 pub use handler::{ServiceError, ServiceHandler};
 pub use ids::IdGen;
 pub use image_resolver::{ImageResolver, ResolvedImage};
 pub use log_sink::{LogDestination, LogLine, LogSink, LogSinkError};
-pub use network_interfaces::{NetworkInterfaces, NewNetworkInterface, PlacementSubnet};
+pub use network_interfaces::{NetworkInterfaces, NewNetworkInterface, PlacementSubnet, VpcInfo};
 pub use types::{Blob, Timestamp};

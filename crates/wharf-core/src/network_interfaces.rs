@@ -16,6 +16,17 @@ pub struct PlacementSubnet {
     pub cidr_block: String,
 }
 
+/// A VPC as load balancers and target groups need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VpcInfo {
+    /// `vpc-...`
+    pub id: String,
+    /// Its primary IPv4 range, e.g. `172.31.0.0/16`.
+    pub cidr_block: String,
+    /// The id of its `default` security group (what a load balancer gets when it names none).
+    pub default_security_group: Option<String>,
+}
+
 /// An interface to record for a task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewNetworkInterface {
@@ -55,6 +66,14 @@ pub trait NetworkInterfaces: Send + Sync + 'static {
 
     /// Forgets interface `id` (the task is gone). Deleting a missing interface is not an error.
     fn delete_interface(&self, account: &str, region: &str, id: &str) -> Result<(), String>;
+
+    /// The VPC `id` of `account` in `region`, if it exists (target groups name their VPC; a
+    /// load balancer without security groups gets the VPC's default group). Implementations
+    /// that keep no VPCs answer with an error.
+    fn vpc(&self, account: &str, region: &str, id: &str) -> Result<Option<VpcInfo>, String> {
+        let _ = (account, region, id);
+        Err("this network implementation keeps no VPCs".into())
+    }
 }
 
 /// EC2's private DNS name of `ip` in `region`: `ip-172-31-1-4.ec2.internal` in us-east-1,

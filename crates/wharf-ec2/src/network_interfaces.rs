@@ -16,12 +16,14 @@ use crate::generated::{
 };
 use crate::security_groups::GroupRecord;
 use crate::tags::{self, ResourceTag};
-use crate::vpc::{SubnetRecord, SUBNETS};
+use crate::vpc::{SubnetRecord, VpcRecord, SUBNETS, VPCS};
 use crate::{check_dry_run, page, scope_prefix, scoped_key, Ec2, GROUPS};
 use serde::{Deserialize, Serialize};
 use wharf_core::network_interfaces::private_dns_name;
 use wharf_core::Timestamp;
-use wharf_core::{NetworkInterfaces, NewNetworkInterface, PlacementSubnet, RequestContext};
+use wharf_core::{
+    NetworkInterfaces, NewNetworkInterface, PlacementSubnet, RequestContext, VpcInfo,
+};
 use wharf_store::StoreError;
 
 /// Store table of network interfaces, keyed `<account>/<region>/<eni-id>`.
@@ -452,6 +454,25 @@ impl NetworkInterfaces for Ec2 {
         }
         Ok(())
     }
+
+    fn vpc(&self, account: &str, region: &str, id: &str) -> Result<Option<VpcInfo>, String> {
+        self.ensure_defaults(account, region)
+            .map_err(|e| e.to_string())?;
+        let found: Option<VpcRecord> = self
+            .store
+            .read(|tx| tx.get(VPCS, &scoped_key(account, region, id)))
+            .map_err(|e| e.to_string())?;
+        let Some(vpc) = found else { return Ok(None) };
+        let default_security_group = self
+            .default_security_group(account, region, &vpc.id)
+            .map_err(|e| e.to_string())?
+            .map(|g| g.id);
+        Ok(Some(VpcInfo {
+            id: vpc.id,
+            cidr_block: vpc.cidr_block,
+            default_security_group,
+        }))
+    }
 }
 
 #[cfg(test)]
@@ -534,6 +555,30 @@ mod tests {
         assert_eq!(
             public_dns_name("1.2.3.4", "eu-west-1"),
             "ec2-1-2-3-4.eu-west-1.compute.amazonaws.com"
+        );
+    }
+
+    #[test]
+    fn vpc_lookup_for_load_balancers() {
+        let (_dir, ec2, _ctx) = setup();
+        let subnets = ec2.default_subnets(ACCOUNT, REGION).unwrap();
+        let vpc_id = subnets[0].vpc_id.clone();
+        let vpc = NetworkInterfaces::vpc(&ec2, ACCOUNT, REGION, &vpc_id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(vpc.cidr_block, "172.31.0.0/16");
+        let default = ec2
+            .default_security_group(ACCOUNT, REGION, &vpc_id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(vpc.default_security_group, Some(default.id));
+        assert_eq!(
+            NetworkInterfaces::vpc(&ec2, ACCOUNT, REGION, "vpc-nope").unwrap(),
+            None
+        );
+        assert_eq!(
+            NetworkInterfaces::vpc(&ec2, ACCOUNT, "eu-west-1", &vpc_id).unwrap(),
+            None
         );
     }
 

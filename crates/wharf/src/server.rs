@@ -95,6 +95,20 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         args.task_public_cidr.clone(),
     )
     .await?;
+    // ACM reads which listeners use a certificate from ELBv2's records; ELBv2 checks
+    // certificates with ACM and subnets / VPCs / security groups with EC2.
+    let acm = Arc::new(
+        wharf_acm::Acm::new(store.clone(), ids.clone(), clock.clone(), &data_dir).with_users(
+            Arc::new(wharf_elbv2::ListenerCertificates::new(store.clone())),
+        ),
+    );
+    let elbv2 = Arc::new(wharf_elbv2::Elbv2::new(
+        store.clone(),
+        ids.clone(),
+        clock.clone(),
+        network.clone(),
+        acm.clone(),
+    ));
     let ecs = wharf_ecs::Ecs::new(store.clone(), ids.clone())
         .with_network(network)
         .with_task_notifier(agent.notifier());
@@ -111,6 +125,8 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             store.clone(),
             ids.clone(),
         ))),
+        Arc::new(wharf_elbv2::generated::Handler(elbv2.clone())),
+        Arc::new(wharf_acm::generated::Handler(acm)),
     ];
     let gateway = Arc::new(Gateway::new(
         services,
@@ -142,6 +158,11 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             stop_rx.clone(),
         )),
         tokio::spawn(agent.clone().run(stop_rx.clone())),
+        tokio::spawn(wharf_elbv2::run_reap_loop(
+            elbv2.clone(),
+            Duration::from_secs(5),
+            stop_rx.clone(),
+        )),
         tokio::spawn(wharf_logs::run_retention_loop(
             logs.clone(),
             Duration::from_secs(60),

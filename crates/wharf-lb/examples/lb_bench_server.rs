@@ -1,0 +1,181 @@
+//! wharf's load balancer alone, for the benchmark (`scripts/bench-lb.sh`): one load balancer
+//! with an HTTP listener (and optionally an HTTPS one) forwarding to one target, as the ELBv2
+//! control plane would configure it.
+//!
+//! ```sh
+//! cargo run --release -p wharf-lb --example lb_bench_server -- \
+//!     --port 8080 --backend 127.0.0.1:8081 [--tls-port 8443 --cert cert.pem --key key.pem] \
+//!     [--workers 2] [--bind 127.0.0.1]
+//! ```
+//!
+//! Prints `ready` once the target is healthy; runs until SIGINT / SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use wharf_core::lb_plane::*;
+use wharf_core::SystemClock;
+use wharf_lb::{LoadBalancerPlane, PlaneConfig};
+
+struct FileCert(CertificateMaterial);
+
+impl CertificateSource for FileCert {
+    fn certificate(&self, arn: &str) -> Option<CertificateMaterial> {
+        (arn == "arn:bench:cert").then(|| self.0.clone())
+    }
+}
+
+struct Args {
+    port: u16,
+    backend: SocketAddr,
+    tls_port: Option<u16>,
+    cert: Option<String>,
+    key: Option<String>,
+    workers: usize,
+    bind: std::net::IpAddr,
+}
+
+fn parse() -> Result<Args, String> {
+    let mut args = Args {
+        port: 0,
+        backend: SocketAddr::from(([127, 0, 0, 1], 0)),
+        tls_port: None,
+        cert: None,
+        key: None,
+        workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        bind: std::net::IpAddr::from([127, 0, 0, 1]),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let bad = |_| format!("{flag}: invalid value {value:?}");
+        match flag.as_str() {
+            "--port" => args.port = value.parse().map_err(|_| bad(()))?,
+            "--backend" => args.backend = value.parse().map_err(|_| bad(()))?,
+            "--tls-port" => args.tls_port = Some(value.parse().map_err(|_| bad(()))?),
+            "--cert" => args.cert = Some(value),
+            "--key" => args.key = Some(value),
+            "--workers" => args.workers = value.parse().map_err(|_| bad(()))?,
+            "--bind" => args.bind = value.parse().map_err(|_| bad(()))?,
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    if args.port == 0 || args.backend.port() == 0 {
+        return Err("--port and --backend are required".into());
+    }
+    Ok(args)
+}
+
+fn main() -> Result<(), String> {
+    let args = parse()?;
+    let material = match (&args.cert, &args.key) {
+        (Some(c), Some(k)) => CertificateMaterial {
+            chain_pem: std::fs::read_to_string(c).map_err(|e| format!("{c}: {e}"))?,
+            key_pem: std::fs::read_to_string(k).map_err(|e| format!("{k}: {e}"))?,
+        },
+        _ => CertificateMaterial {
+            chain_pem: String::new(),
+            key_pem: String::new(),
+        },
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.workers.max(1))
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let plane = LoadBalancerPlane::new(
+            tokio::runtime::Handle::current(),
+            PlaneConfig {
+                bind_address: args.bind,
+                ..PlaneConfig::default()
+            },
+            Arc::new(FileCert(material)),
+            Arc::new(SystemClock),
+        );
+        let forward = || Action::Forward {
+            target_groups: vec![("arn:bench:tg".into(), 1)],
+            stickiness: None,
+        };
+        let rule = |arn: &str| RuleSpec {
+            arn: arn.into(),
+            priority: None,
+            conditions: vec![],
+            action: forward(),
+        };
+        let mut listeners = vec![ListenerSpec {
+            arn: "arn:bench:listener/http".into(),
+            port: args.port,
+            protocol: ListenerProtocol::Http,
+            certificate_arns: vec![],
+            ssl_policy: None,
+            rules: vec![rule("arn:bench:rule/http")],
+        }];
+        if let Some(port) = args.tls_port {
+            listeners.push(ListenerSpec {
+                arn: "arn:bench:listener/https".into(),
+                port,
+                protocol: ListenerProtocol::Https,
+                certificate_arns: vec!["arn:bench:cert".into()],
+                ssl_policy: Some("ELBSecurityPolicy-TLS13-1-2-2021-06".into()),
+                rules: vec![rule("arn:bench:rule/https")],
+            });
+        }
+        let snapshot = LbSnapshot {
+            load_balancers: vec![LoadBalancerSpec {
+                arn: "arn:bench:loadbalancer".into(),
+                dns_name: "bench.elb.localhost".into(),
+                idle_timeout: Duration::from_secs(60),
+                listeners,
+            }],
+            target_groups: vec![TargetGroupSpec {
+                arn: "arn:bench:tg".into(),
+                protocol: "HTTP".into(),
+                port: args.backend.port(),
+                health_check: HealthCheckSpec {
+                    protocol: "HTTP".into(),
+                    port: None,
+                    path: "/".into(),
+                    interval: Duration::from_secs(1),
+                    timeout: Duration::from_secs(1),
+                    healthy_threshold: 2,
+                    unhealthy_threshold: 2,
+                    matcher: "200-399".into(),
+                },
+                deregistration_delay: Duration::from_secs(5),
+                algorithm: Algorithm::RoundRobin,
+                slow_start: Duration::ZERO,
+                stickiness: None,
+                targets: vec![TargetSpec {
+                    id: args.backend.ip().to_string(),
+                    port: args.backend.port(),
+                    deregistered_at_ms: None,
+                }],
+            }],
+        };
+        plane.apply(snapshot)?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while plane
+            .target_health("arn:bench:tg")
+            .iter()
+            .any(|r| r.state != "healthy")
+        {
+            if std::time::Instant::now() > deadline {
+                return Err(format!(
+                    "the backend never became healthy: {:?}",
+                    plane.target_health("arn:bench:tg")
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        println!("ready");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| e.to_string())?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        plane.shutdown();
+        Ok(())
+    })
+}

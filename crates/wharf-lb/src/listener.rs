@@ -1,0 +1,394 @@
+//! Listening sockets and client connections.
+//!
+//! One socket per distinct listener port; its accept loop runs until the port leaves the
+//! snapshot. Each connection is its own task: it tells TLS from plain HTTP (by the port's
+//! listeners, or by the first byte when a port has both), picks the load balancer by SNI for
+//! TLS, serves HTTP/1.1 or HTTP/2 (ALPN on TLS, prior-knowledge h2c on plain) with hyper, and
+//! closes the connection after the load balancer's idle timeout without traffic. Every request
+//! reads the port's routing table afresh (an `ArcSwap` load), so `apply` changes routing for
+//! connections already open.
+
+use crate::plane::Shared;
+use crate::proxy;
+use crate::rules::Rule;
+use crate::tls::TlsListener;
+use arc_swap::ArcSwap;
+use http::HeaderValue;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use std::convert::Infallible;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::LazyConfigAcceptor;
+use tokio_util::sync::CancellationToken;
+
+/// One load balancer's listener on a port.
+#[derive(Debug)]
+pub(crate) struct LbListener {
+    /// The load balancer's `DNSName`, lower-case: matched against `Host` / SNI.
+    pub(crate) dns_name: String,
+    /// `idle_timeout.timeout_seconds`: client connections and the target response timeout.
+    pub(crate) idle_timeout: Duration,
+    /// Rules in evaluation order, the default rule last.
+    pub(crate) rules: Vec<Rule>,
+    /// HTTPS: certificates and TLS versions.
+    pub(crate) tls: Option<TlsListener>,
+}
+
+/// The listeners on one port.
+#[derive(Debug, Default)]
+pub(crate) struct PortTable {
+    pub(crate) http: Vec<Arc<LbListener>>,
+    pub(crate) https: Vec<Arc<LbListener>>,
+}
+
+impl PortTable {
+    /// The listener for a request: the load balancer whose `DNSName` is `name`, for TLS one
+    /// whose certificates cover `name`, else the first.
+    pub(crate) fn pick(&self, tls: bool, name: Option<&str>) -> Option<&Arc<LbListener>> {
+        let list = if tls { &self.https } else { &self.http };
+        if list.len() <= 1 {
+            return list.first();
+        }
+        if let Some(name) = name {
+            if let Some(l) = list.iter().find(|l| l.dns_name.eq_ignore_ascii_case(name)) {
+                return Some(l);
+            }
+            if tls {
+                let lower = name.to_ascii_lowercase();
+                if let Some(l) = list
+                    .iter()
+                    .find(|l| l.tls.as_ref().is_some_and(|t| t.covers(&lower)))
+                {
+                    return Some(l);
+                }
+            }
+        }
+        list.first()
+    }
+
+    fn idle_timeout(&self) -> Duration {
+        self.http
+            .first()
+            .or(self.https.first())
+            .map_or(Duration::from_secs(60), |l| l.idle_timeout)
+    }
+}
+
+/// One open port.
+#[derive(Debug)]
+pub(crate) struct PortShared {
+    pub(crate) port: u16,
+    /// The port as an `X-Forwarded-Port` value.
+    pub(crate) port_value: HeaderValue,
+    /// The routing table, swapped by `apply`.
+    pub(crate) table: ArcSwap<PortTable>,
+    pub(crate) shared: Arc<Shared>,
+    /// Cancelled when the port closes: stop accepting, finish requests, close connections.
+    pub(crate) cancel: CancellationToken,
+}
+
+/// Traffic accounting of one client connection, for the idle timeout.
+#[derive(Debug)]
+pub(crate) struct Activity {
+    /// Successful reads and writes so far.
+    ops: AtomicU64,
+    /// Requests waiting for or streaming from a target.
+    pub(crate) in_flight: Arc<AtomicUsize>,
+    /// The idle timeout of the load balancer last used, in milliseconds.
+    idle_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new(idle: Duration) -> Self {
+        Self {
+            ops: AtomicU64::new(0),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            idle_ms: AtomicU64::new(duration_ms(idle)),
+        }
+    }
+
+    pub(crate) fn ops(&self) -> u64 {
+        self.ops.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_idle(&self, idle: Duration) {
+        self.idle_ms.store(duration_ms(idle), Ordering::Relaxed);
+    }
+
+    pub(crate) fn idle(&self) -> Duration {
+        Duration::from_millis(self.idle_ms.load(Ordering::Relaxed).max(1))
+    }
+
+    fn touch(&self) {
+        self.ops.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn duration_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A socket that counts its reads and writes into an [`Activity`].
+#[derive(Debug)]
+pub(crate) struct ActivityIo<T> {
+    inner: T,
+    activity: Arc<Activity>,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for ActivityIo<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            this.activity.touch();
+        }
+        polled
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for ActivityIo<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            this.activity.touch();
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            this.activity.touch();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+/// What a request handler knows about its connection.
+#[derive(Debug)]
+pub(crate) struct ConnCtx {
+    pub(crate) port: Arc<PortShared>,
+    /// The client's address (`source-ip`, `X-Forwarded-For`).
+    pub(crate) peer: SocketAddr,
+    /// The client's address as an `X-Forwarded-For` value.
+    pub(crate) peer_value: HeaderValue,
+    /// TLS-terminated.
+    pub(crate) tls: bool,
+    /// The TLS server name, lower-case.
+    pub(crate) sni: Option<String>,
+    pub(crate) activity: Arc<Activity>,
+}
+
+/// Opens a listening socket (SO_REUSEADDR, deep backlog, non-blocking).
+pub(crate) fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(4096)?;
+    Ok(socket.into())
+}
+
+/// Accepts connections on `listener` until the port closes; sets `released` once the socket is
+/// closed (so the port can be bound again).
+pub(crate) async fn accept_loop(
+    listener: std::net::TcpListener,
+    port: Arc<PortShared>,
+    released: Arc<AtomicBool>,
+) {
+    let listener = match TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(port = port.port, "cannot listen: {e}");
+            released.store(true, Ordering::Release);
+            return;
+        }
+    };
+    loop {
+        tokio::select! {
+            biased;
+            _ = port.cancel.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let Ok(permit) = Arc::clone(&port.shared.connections).try_acquire_owned() else {
+                        tracing::warn!(port = port.port, "connection limit reached; closing a new connection");
+                        drop(stream);
+                        continue;
+                    };
+                    let port = Arc::clone(&port);
+                    tokio::spawn(async move {
+                        serve(stream, peer, port).await;
+                        drop(permit);
+                    });
+                }
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(port = port.port, "accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+    }
+    drop(listener);
+    released.store(true, Ordering::Release);
+}
+
+async fn serve(stream: TcpStream, peer: SocketAddr, port: Arc<PortShared>) {
+    let _ = stream.set_nodelay(true);
+    let shared = Arc::clone(&port.shared);
+    let header_timeout = shared.config.header_read_timeout;
+    let table = port.table.load_full();
+    let tls = match (table.http.is_empty(), table.https.is_empty()) {
+        (_, true) => false,
+        (true, false) => true,
+        (false, false) => {
+            let mut first = [0u8; 1];
+            match tokio::time::timeout(header_timeout, stream.peek(&mut first)).await {
+                Ok(Ok(1)) => first[0] == 0x16,
+                _ => return,
+            }
+        }
+    };
+    let activity = Arc::new(Activity::new(table.idle_timeout()));
+    let io = ActivityIo {
+        inner: stream,
+        activity: Arc::clone(&activity),
+    };
+    let peer_value = HeaderValue::from_str(&peer.ip().to_canonical().to_string())
+        .unwrap_or_else(|_| HeaderValue::from_static("0.0.0.0"));
+    if !tls {
+        let ctx = Arc::new(ConnCtx {
+            port,
+            peer,
+            peer_value,
+            tls: false,
+            sni: None,
+            activity,
+        });
+        serve_http(&shared.auto, io, ctx).await;
+        return;
+    }
+    let acceptor = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), io);
+    let start = match tokio::time::timeout(header_timeout, acceptor).await {
+        Ok(Ok(start)) => start,
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, "tls: {e}");
+            return;
+        }
+        Err(_) => return,
+    };
+    let sni = start
+        .client_hello()
+        .server_name()
+        .map(str::to_ascii_lowercase);
+    let Some(listener) = table.pick(true, sni.as_deref()) else {
+        return;
+    };
+    let Some(config) = listener.tls.as_ref().map(|t| Arc::clone(&t.config)) else {
+        return;
+    };
+    activity.set_idle(listener.idle_timeout);
+    drop(table);
+    let stream = match tokio::time::timeout(header_timeout, start.into_stream(config)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, "tls handshake: {e}");
+            return;
+        }
+        Err(_) => return,
+    };
+    let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+    let ctx = Arc::new(ConnCtx {
+        port,
+        peer,
+        peer_value,
+        tls: true,
+        sni,
+        activity,
+    });
+    let builder = if h2 { &shared.h2_only } else { &shared.h1_only };
+    serve_http(builder, stream, ctx).await;
+}
+
+async fn serve_http<I>(builder: &auto::Builder<TokioExecutor>, io: I, ctx: Arc<ConnCtx>)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let activity = Arc::clone(&ctx.activity);
+    let cancel = ctx.port.cancel.clone();
+    let peer = ctx.peer;
+    let service = service_fn(move |req| {
+        let ctx = Arc::clone(&ctx);
+        async move { Ok::<_, Infallible>(proxy::handle(req, ctx).await) }
+    });
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    tokio::pin!(conn);
+    let mut seen = activity.ops();
+    let mut closing = false;
+    // Once closing, requests in flight get one idle timeout (their target response timeout)
+    // to finish before the connection is dropped.
+    let mut hard_stop = tokio::time::Instant::now();
+    loop {
+        let idle = activity.idle();
+        tokio::select! {
+            res = conn.as_mut() => {
+                if let Err(e) = res {
+                    tracing::debug!(%peer, "connection: {e}");
+                }
+                break;
+            }
+            _ = cancel.cancelled(), if !closing => {
+                conn.as_mut().graceful_shutdown();
+                closing = true;
+                hard_stop = tokio::time::Instant::now() + idle + Duration::from_secs(1);
+            }
+            _ = tokio::time::sleep(idle), if !closing => {
+                let now = activity.ops();
+                if now == seen && activity.in_flight.load(Ordering::Relaxed) == 0 {
+                    conn.as_mut().graceful_shutdown();
+                    closing = true;
+                    hard_stop = tokio::time::Instant::now() + idle + Duration::from_secs(1);
+                }
+                seen = now;
+            }
+            _ = tokio::time::sleep_until(hard_stop), if closing => break,
+        }
+    }
+}

@@ -1,0 +1,452 @@
+//! [`LoadBalancerPlane`]: the [`LbPlane`] the control plane drives. `apply` compiles a snapshot
+//! into per-port routing tables (rules with their target groups resolved, TLS configs), binds
+//! the ports that are new (all or nothing: a port in use fails the whole `apply` before anything
+//! changes), then commits: target groups updated (health checks started / stopped), tables
+//! swapped, ports no longer used closed.
+
+use crate::health;
+use crate::listener::{self, LbListener, PortShared, PortTable};
+use crate::rules::Rule;
+use crate::targets::TargetGroup;
+use crate::tls::{self, CertCache, TlsListener};
+use crate::upstream::Connector;
+use arc_swap::ArcSwap;
+use http::HeaderValue;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::server::conn::auto;
+use rustls::crypto::CryptoProvider;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::runtime::Handle;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use wharf_core::lb_plane::{
+    Action, CertificateSource, LbPlane, LbSnapshot, ListenerProtocol, TargetHealthReport,
+};
+use wharf_core::Clock;
+
+/// Settings of the data plane that the ELBv2 API does not carry.
+#[derive(Debug, Clone)]
+pub struct PlaneConfig {
+    /// Address every listener binds (default 127.0.0.1; `0.0.0.0` to serve other machines).
+    pub bind_address: IpAddr,
+    /// A client must send a complete request head within this (default 60 s); it also bounds
+    /// how long a keep-alive connection waits for its next request.
+    pub header_read_timeout: Duration,
+    /// Largest request head accepted (default 64 KiB; larger heads get 431).
+    pub max_header_bytes: usize,
+    /// Most client connections open at once across all listeners (default 50,000); further
+    /// connections are closed at once.
+    pub max_connections: usize,
+    /// Connection timeout to a target (default 10 s, as ALB); beyond it the request gets 504.
+    pub target_connect_timeout: Duration,
+    /// How long an idle keep-alive connection to a target is kept for reuse (default 4 s:
+    /// shorter than common application servers' own keep-alive timeouts, e.g. uvicorn's 5 s, so
+    /// the load balancer never reuses a connection the target is closing).
+    pub target_keep_alive: Duration,
+    /// Most idle keep-alive connections kept per target (default 1024).
+    pub max_idle_per_target: usize,
+}
+
+impl Default for PlaneConfig {
+    fn default() -> Self {
+        Self {
+            bind_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            header_read_timeout: Duration::from_secs(60),
+            max_header_bytes: 64 * 1024,
+            max_connections: 50_000,
+            target_connect_timeout: Duration::from_secs(10),
+            target_keep_alive: Duration::from_secs(4),
+            max_idle_per_target: 1024,
+        }
+    }
+}
+
+/// What every connection and request of the plane shares.
+pub(crate) struct Shared {
+    pub(crate) config: PlaneConfig,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Opens connections to targets (pooled per target, see `upstream.rs`).
+    pub(crate) connector: Connector,
+    /// Plain HTTP: HTTP/1.1 or prior-knowledge h2c.
+    pub(crate) auto: auto::Builder<TokioExecutor>,
+    /// TLS without ALPN `h2`.
+    pub(crate) h1_only: auto::Builder<TokioExecutor>,
+    /// TLS with ALPN `h2`.
+    pub(crate) h2_only: auto::Builder<TokioExecutor>,
+    /// Permits for client connections.
+    pub(crate) connections: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn server_builder(config: &PlaneConfig) -> auto::Builder<TokioExecutor> {
+    let mut b = auto::Builder::new(TokioExecutor::new());
+    b.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout)
+        .max_buf_size(config.max_header_bytes.max(8192))
+        .keep_alive(true);
+    b.http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(config.max_header_bytes).unwrap_or(u32::MAX))
+        // No RFC 8441 extended CONNECT: browsers then open WebSockets over HTTP/1.1, which
+        // the proxy upgrades.
+        .max_concurrent_streams(128);
+    b
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// An open port.
+struct OpenPort {
+    shared: Arc<PortShared>,
+    released: Arc<AtomicBool>,
+}
+
+#[derive(Default)]
+struct State {
+    ports: HashMap<u16, OpenPort>,
+    /// Ports closed by an earlier `apply` whose sockets may not be released yet.
+    closing: HashMap<u16, Arc<AtomicBool>>,
+    certs: CertCache,
+}
+
+struct Inner {
+    handle: Handle,
+    shared: Arc<Shared>,
+    certs: Arc<dyn CertificateSource>,
+    provider: Arc<CryptoProvider>,
+    /// Serialises `apply`.
+    state: Mutex<State>,
+    groups: Arc<ArcSwap<HashMap<String, Arc<TargetGroup>>>>,
+    /// Cancelled by `shutdown`: listeners, connections, health checks, the drain reaper.
+    shutdown: CancellationToken,
+}
+
+/// The load balancer data plane. Cheap to clone; the last clone dropped shuts it down.
+#[derive(Clone)]
+pub struct LoadBalancerPlane {
+    inner: Arc<Inner>,
+    _guard: Arc<ShutdownOnDrop>,
+}
+
+struct ShutdownOnDrop(CancellationToken);
+
+impl Drop for ShutdownOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+impl std::fmt::Debug for LoadBalancerPlane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadBalancerPlane")
+            .field("config", &self.inner.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoadBalancerPlane {
+    /// A plane with no listeners yet; its tasks run on `handle`. Certificates for HTTPS
+    /// listeners come from `certs`; `clock` dates deregistrations, trace ids and cookies.
+    pub fn new(
+        handle: Handle,
+        config: PlaneConfig,
+        certs: Arc<dyn CertificateSource>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let provider = tls::provider();
+        let mut target_tls = tls::target_client_config(Arc::clone(&provider));
+        target_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let connector = Connector::new(
+            tokio_rustls::TlsConnector::from(Arc::new(target_tls)),
+            config.target_connect_timeout,
+        );
+        let auto = server_builder(&config);
+        let h1_only = server_builder(&config).http1_only();
+        let h2_only = server_builder(&config).http2_only();
+        let shutdown = CancellationToken::new();
+        let shared = Arc::new(Shared {
+            connections: Arc::new(Semaphore::new(config.max_connections.max(1))),
+            config,
+            clock,
+            connector,
+            auto,
+            h1_only,
+            h2_only,
+        });
+        let groups: Arc<ArcSwap<HashMap<String, Arc<TargetGroup>>>> = Arc::default();
+        handle.spawn(reap(
+            Arc::clone(&groups),
+            Arc::clone(&shared),
+            shutdown.clone(),
+        ));
+        Self {
+            inner: Arc::new(Inner {
+                handle,
+                shared,
+                certs,
+                provider,
+                state: Mutex::new(State::default()),
+                groups,
+                shutdown: shutdown.clone(),
+            }),
+            _guard: Arc::new(ShutdownOnDrop(shutdown)),
+        }
+    }
+
+    /// Stops everything: listeners close, connections finish their requests and close, health
+    /// checks stop. Later `apply` calls fail.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+    }
+
+    /// The ports listening now, ascending.
+    pub fn ports(&self) -> Vec<u16> {
+        let mut ports: Vec<u16> = lock(&self.inner.state).ports.keys().copied().collect();
+        ports.sort_unstable();
+        ports
+    }
+
+    fn bind_port(&self, state: &mut State, port: u16) -> Result<std::net::TcpListener, String> {
+        let ip = self.inner.shared.config.bind_address;
+        let addr = SocketAddr::new(ip, port);
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            match listener::bind(addr) {
+                Ok(l) => {
+                    state.closing.remove(&port);
+                    return Ok(l);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                    let ours_closing = state
+                        .closing
+                        .get(&port)
+                        .is_some_and(|released| !released.load(Ordering::Acquire));
+                    if ours_closing && Instant::now() < deadline {
+                        // Our own listener on this port is still shutting down.
+                        std::thread::sleep(Duration::from_millis(5));
+                        continue;
+                    }
+                    return Err(format!("port {port} is already in use on {ip}"));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    return Err(format!(
+                        "port {port} on {ip}: permission denied (ports below 1024 need root, \
+                         CAP_NET_BIND_SERVICE or sysctl net.ipv4.ip_unprivileged_port_start)"
+                    ))
+                }
+                Err(e) => return Err(format!("port {port} on {ip}: {e}")),
+            }
+        }
+    }
+}
+
+impl LbPlane for LoadBalancerPlane {
+    fn apply(&self, snapshot: LbSnapshot) -> Result<(), String> {
+        let inner = &self.inner;
+        if inner.shutdown.is_cancelled() {
+            return Err("the load balancer data plane is shut down".to_string());
+        }
+        let mut state = lock(&inner.state);
+
+        // 1. Compile everything; nothing changes yet.
+        let mut used: HashSet<&str> = HashSet::new();
+        for lb in &snapshot.load_balancers {
+            for l in &lb.listeners {
+                for r in &l.rules {
+                    if let Action::Forward { target_groups, .. } = &r.action {
+                        used.extend(target_groups.iter().map(|(arn, _)| arn.as_str()));
+                    }
+                }
+            }
+        }
+        for tg in &snapshot.target_groups {
+            TargetGroup::validate(tg).map_err(|e| format!("target group {}: {e}", tg.arn))?;
+        }
+        let old_groups = inner.groups.load_full();
+        let mut groups: HashMap<String, Arc<TargetGroup>> = HashMap::new();
+        for tg in &snapshot.target_groups {
+            let g = old_groups.get(&tg.arn).cloned().unwrap_or_else(|| {
+                Arc::new(TargetGroup::new(
+                    &tg.arn,
+                    &inner.shutdown,
+                    inner.shared.config.max_idle_per_target,
+                ))
+            });
+            groups.insert(tg.arn.clone(), g);
+        }
+        let mut tables: BTreeMap<u16, PortTable> = BTreeMap::new();
+        let mut used_certs: HashSet<String> = HashSet::new();
+        for lb in &snapshot.load_balancers {
+            for l in &lb.listeners {
+                let rules = l
+                    .rules
+                    .iter()
+                    .map(|r| Rule::compile(r, &|arn| groups.get(arn).cloned()))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| format!("listener {}: {e}", l.arn))?;
+                let tls = match l.protocol {
+                    ListenerProtocol::Http => None,
+                    ListenerProtocol::Https => {
+                        if l.certificate_arns.is_empty() {
+                            return Err(format!("HTTPS listener {} has no certificate", l.arn));
+                        }
+                        let mut certs = Vec::with_capacity(l.certificate_arns.len());
+                        for arn in &l.certificate_arns {
+                            certs.push(state.certs.get(arn, &*inner.certs, &inner.provider)?);
+                            used_certs.insert(arn.clone());
+                        }
+                        Some(
+                            TlsListener::new(
+                                certs,
+                                l.ssl_policy.as_deref(),
+                                Arc::clone(&inner.provider),
+                            )
+                            .map_err(|e| format!("listener {}: {e}", l.arn))?,
+                        )
+                    }
+                };
+                let entry = Arc::new(LbListener {
+                    dns_name: lb.dns_name.to_ascii_lowercase(),
+                    idle_timeout: lb.idle_timeout.max(Duration::from_millis(100)),
+                    rules,
+                    tls,
+                });
+                let table = tables.entry(l.port).or_default();
+                match l.protocol {
+                    ListenerProtocol::Http => table.http.push(entry),
+                    ListenerProtocol::Https => table.https.push(entry),
+                }
+            }
+        }
+
+        // 2. Bind the new ports (dropping what was bound if one fails).
+        let mut bound: Vec<(u16, std::net::TcpListener)> = Vec::new();
+        for port in tables.keys() {
+            if !state.ports.contains_key(port) {
+                bound.push((*port, self.bind_port(&mut state, *port)?));
+            }
+        }
+
+        // 3. Commit: target groups, then routing tables, then closures.
+        for (arn, g) in old_groups.iter() {
+            if !groups.contains_key(arn) {
+                g.cancel.cancel();
+            }
+        }
+        for tg in &snapshot.target_groups {
+            let Some(group) = groups.get(&tg.arn) else {
+                continue;
+            };
+            for target in group.update(tg, used.contains(tg.arn.as_str())) {
+                inner.handle.spawn(health::run(
+                    inner.shared.connector.clone(),
+                    Arc::clone(group),
+                    target,
+                ));
+            }
+        }
+        inner.groups.store(Arc::new(groups));
+
+        let mut bound: HashMap<u16, std::net::TcpListener> = bound.into_iter().collect();
+        let keep: HashSet<u16> = tables.keys().copied().collect();
+        for (port, table) in tables {
+            if let Some(open) = state.ports.get(&port) {
+                open.shared.table.store(Arc::new(table));
+                continue;
+            }
+            let Some(socket) = bound.remove(&port) else {
+                continue;
+            };
+            let shared = Arc::new(PortShared {
+                port,
+                port_value: HeaderValue::from(port),
+                table: ArcSwap::from_pointee(table),
+                shared: Arc::clone(&inner.shared),
+                cancel: inner.shutdown.child_token(),
+            });
+            let released = Arc::new(AtomicBool::new(false));
+            inner.handle.spawn(listener::accept_loop(
+                socket,
+                Arc::clone(&shared),
+                Arc::clone(&released),
+            ));
+            tracing::info!(port, "load balancer listening");
+            state.ports.insert(port, OpenPort { shared, released });
+        }
+        let closed: Vec<u16> = state
+            .ports
+            .keys()
+            .filter(|p| !keep.contains(p))
+            .copied()
+            .collect();
+        for port in closed {
+            if let Some(open) = state.ports.remove(&port) {
+                open.shared.cancel.cancel();
+                state.closing.insert(port, open.released);
+                tracing::info!(port, "load balancer port closed");
+            }
+        }
+        state
+            .closing
+            .retain(|_, released| !released.load(Ordering::Acquire));
+        state.certs.retain(&used_certs);
+        Ok(())
+    }
+
+    fn target_health(&self, arn: &str) -> Vec<TargetHealthReport> {
+        self.inner
+            .groups
+            .load()
+            .get(arn)
+            .map(|g| g.reports())
+            .unwrap_or_default()
+    }
+
+    fn drained(&self, arn: &str) -> Vec<(String, u16)> {
+        let now = self.inner.shared.clock.now().millis;
+        self.inner
+            .groups
+            .load()
+            .get(arn)
+            .map(|g| g.drained(now))
+            .unwrap_or_default()
+    }
+}
+
+/// Cuts what is still in flight to targets whose deregistration delay is over, and closes
+/// expired idle connections to targets.
+async fn reap(
+    groups: Arc<ArcSwap<HashMap<String, Arc<TargetGroup>>>>,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) {
+    let mut ticks: u32 = 0;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+        ticks = ticks.wrapping_add(1);
+        let now = shared.clock.now().millis;
+        for g in groups.load().values() {
+            g.drained(now);
+            if ticks.is_multiple_of(5) {
+                g.sweep_pools(shared.config.target_keep_alive);
+            }
+        }
+    }
+}
