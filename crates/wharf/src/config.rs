@@ -65,6 +65,11 @@ pub struct ServerArgs {
     #[arg(long, env = "WHARF_TASK_PUBLIC_CIDR", default_value = "100.64.0.0/16")]
     pub task_public_cidr: String,
 
+    /// Address load balancer listeners listen on (any 127.0.0.0/8 address is this machine;
+    /// ports below 1024 need root or `sysctl net.ipv4.ip_unprivileged_port_start=80`).
+    #[arg(long, env = "WHARF_LB_BIND", default_value = "127.0.0.1")]
+    pub lb_bind: IpAddr,
+
     /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `wharf_api=debug`.
     #[arg(long, env = "WHARF_LOG", default_value = "info")]
     pub log: String,

@@ -102,13 +102,28 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             Arc::new(wharf_elbv2::ListenerCertificates::new(store.clone())),
         ),
     );
-    let elbv2 = Arc::new(wharf_elbv2::Elbv2::new(
-        store.clone(),
-        ids.clone(),
-        clock.clone(),
-        network.clone(),
+    // The load balancers' data plane: every listener really listens (on --lb-bind).
+    let plane = wharf_lb::LoadBalancerPlane::new(
+        tokio::runtime::Handle::current(),
+        wharf_lb::PlaneConfig {
+            bind_address: args.lb_bind,
+            ..wharf_lb::PlaneConfig::default()
+        },
         acm.clone(),
-    ));
+        clock.clone(),
+    );
+    let elbv2 = Arc::new(
+        wharf_elbv2::Elbv2::new(
+            store.clone(),
+            ids.clone(),
+            clock.clone(),
+            network.clone(),
+            acm.clone(),
+        )
+        .with_plane(Arc::new(plane.clone())),
+    );
+    // Listeners come back up from the store.
+    elbv2.sync_plane();
     let ecs = wharf_ecs::Ecs::new(store.clone(), ids.clone())
         .with_network(network)
         .with_task_notifier(agent.notifier());
@@ -185,6 +200,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         .await
         .context("the server stopped with an error")?;
     let _ = stop_tx.send(true);
+    plane.shutdown();
     for task in background {
         let _ = task.await;
     }
