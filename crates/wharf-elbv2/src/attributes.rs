@@ -230,6 +230,21 @@ fn check_target_group_value(key: &str, value: &str) -> Result<(), Error> {
     }
 }
 
+/// The `(key, value)` changes of a Modify*Attributes call; `what` names the resource kind in
+/// the error for a change without a key.
+pub(crate) fn change_list<'a>(
+    pairs: impl Iterator<Item = (Option<&'a String>, Option<&'a String>)>,
+    what: &str,
+) -> Result<Vec<(String, String)>, Error> {
+    pairs
+        .map(|(key, value)| {
+            let key =
+                key.ok_or_else(|| invalid(format!("Each {what} attribute requires a Key")))?;
+            Ok((key.clone(), value.cloned().unwrap_or_default()))
+        })
+        .collect()
+}
+
 /// `current` with `changes` applied, every change checked; nothing applies if one is bad.
 pub fn modify_load_balancer(
     current: &BTreeMap<String, String>,

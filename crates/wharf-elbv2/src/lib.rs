@@ -79,6 +79,12 @@ pub(crate) fn invalid(message: impl Into<String>) -> Error {
     Error::ValidationError(message.into())
 }
 
+/// A failed subnet / VPC / security group lookup through EC2.
+pub(crate) fn network_error(e: String) -> Error {
+    tracing::error!(error = %e, "network lookup failed");
+    Error::InternalFailure(format!("wharf could not look up the network: {e}"))
+}
+
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "elbv2 state store failure");

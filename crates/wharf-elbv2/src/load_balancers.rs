@@ -20,11 +20,6 @@ use wharf_core::{PlacementSubnet, RequestContext};
 /// Most load balancers per account and region (AWS's default quota).
 const MAX_LOAD_BALANCERS: usize = 50;
 
-fn network_error(e: String) -> Error {
-    tracing::error!(error = %e, "network lookup failed");
-    Error::InternalFailure(format!("wharf could not look up the network: {e}"))
-}
-
 impl StoredLoadBalancer {
     /// The load balancer as Describe answers (`state` is its `State.Code`).
     pub(crate) fn to_wire(&self, state: &str) -> LoadBalancer {
@@ -103,7 +98,7 @@ fn placement(
         let subnet = elbv2
             .network
             .subnet(&ctx.account_id, &ctx.region, id)
-            .map_err(network_error)?
+            .map_err(crate::network_error)?
             .ok_or_else(|| {
                 Error::SubnetNotFoundException(format!("The subnet ID '{id}' is not valid"))
             })?;
@@ -148,7 +143,7 @@ fn security_groups(
                 let exists = elbv2
                     .network
                     .security_group_exists(&ctx.account_id, &ctx.region, id)
-                    .map_err(network_error)?;
+                    .map_err(crate::network_error)?;
                 if !exists {
                     return Err(Error::InvalidSecurityGroupException(format!(
                         "One or more security groups are invalid: security group '{id}' does not exist"
@@ -164,7 +159,7 @@ fn security_groups(
             let vpc = elbv2
                 .network
                 .vpc(&ctx.account_id, &ctx.region, vpc_id)
-                .map_err(network_error)?;
+                .map_err(crate::network_error)?;
             Ok(vpc
                 .and_then(|v| v.default_security_group)
                 .into_iter()
@@ -405,17 +400,13 @@ pub fn modify_attributes(
     ctx: &RequestContext,
     input: ModifyLoadBalancerAttributesInput,
 ) -> Result<ModifyLoadBalancerAttributesOutput, Error> {
-    let changes: Vec<(String, String)> = input
-        .attributes
-        .iter()
-        .map(|a| {
-            let key = a
-                .key
-                .clone()
-                .ok_or_else(|| invalid("Each load balancer attribute requires a Key"))?;
-            Ok((key, a.value.clone().unwrap_or_default()))
-        })
-        .collect::<Result<_, Error>>()?;
+    let changes = attributes::change_list(
+        input
+            .attributes
+            .iter()
+            .map(|a| (a.key.as_ref(), a.value.as_ref())),
+        "load balancer",
+    )?;
     let lb = elbv2.write(|tx| {
         let (key, mut lb) = load_lb(tx, ctx, &input.load_balancer_arn)?;
         lb.attributes = attributes::modify_load_balancer(&lb.attributes, &changes)?;

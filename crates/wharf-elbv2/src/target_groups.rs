@@ -52,11 +52,6 @@ impl StoredTargetGroup {
     }
 }
 
-fn network_error(e: String) -> Error {
-    tracing::error!(error = %e, "network lookup failed");
-    Error::InternalFailure(format!("wharf could not look up the network: {e}"))
-}
-
 /// CreateTargetGroup.
 pub fn create(
     elbv2: &Elbv2,
@@ -117,7 +112,7 @@ pub fn create(
     let vpc = elbv2
         .network
         .vpc(&ctx.account_id, &ctx.region, &vpc_id)
-        .map_err(network_error)?;
+        .map_err(crate::network_error)?;
     if vpc.is_none() {
         return Err(invalid(format!("The VPC ID '{vpc_id}' is not found")));
     }
@@ -359,17 +354,13 @@ pub fn modify_attributes(
     ctx: &RequestContext,
     input: ModifyTargetGroupAttributesInput,
 ) -> Result<ModifyTargetGroupAttributesOutput, Error> {
-    let changes: Vec<(String, String)> = input
-        .attributes
-        .iter()
-        .map(|a| {
-            let key = a
-                .key
-                .clone()
-                .ok_or_else(|| invalid("Each target group attribute requires a Key"))?;
-            Ok((key, a.value.clone().unwrap_or_default()))
-        })
-        .collect::<Result<_, Error>>()?;
+    let changes = attributes::change_list(
+        input
+            .attributes
+            .iter()
+            .map(|a| (a.key.as_ref(), a.value.as_ref())),
+        "target group",
+    )?;
     let tg = elbv2.write(|tx| {
         let (key, mut tg) = load_tg(tx, ctx, &input.target_group_arn)?;
         tg.attributes = attributes::modify_target_group(&tg.attributes, &changes)?;

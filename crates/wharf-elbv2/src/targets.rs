@@ -118,11 +118,6 @@ fn target_port(tg: &StoredTargetGroup, t: &TargetDescription) -> Result<u16, Err
     }
 }
 
-fn network_error(e: String) -> Error {
-    tracing::error!(error = %e, "network lookup failed");
-    Error::InternalFailure(format!("wharf could not look up the network: {e}"))
-}
-
 /// RegisterTargets.
 pub fn register(
     elbv2: &Elbv2,
@@ -136,7 +131,7 @@ pub fn register(
         elbv2
             .network
             .vpc(&ctx.account_id, &ctx.region, &tg.vpc_id)
-            .map_err(network_error)?
+            .map_err(crate::network_error)?
             .map(|v| v.cidr_block)
             .unwrap_or_default()
     } else {
