@@ -15,6 +15,8 @@ pub mod log_sink;
 pub mod model;
 pub mod network_interfaces;
 pub mod pagination;
+pub mod sealing;
+pub mod secret_values;
 pub mod text;
 pub mod types;
 
@@ -26,5 +28,7 @@ pub use handler::{ServiceError, ServiceHandler};
 pub use ids::IdGen;
 pub use image_resolver::{ImageResolver, ResolvedImage};
 pub use log_sink::{LogDestination, LogLine, LogSink, LogSinkError};
+pub use sealing::{Sealer, SealingError};
+pub use secret_values::{NoSecretValues, SecretValueError, SecretValues};
 pub use network_interfaces::{NetworkInterfaces, NewNetworkInterface, PlacementSubnet, VpcInfo};
 pub use types::{Blob, Timestamp};

@@ -1,0 +1,3 @@
+//! AWS Secrets Manager: secrets with versions and staging labels, values sealed at rest, recovery windows
+
+pub mod generated;
