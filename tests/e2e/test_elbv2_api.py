@@ -12,32 +12,13 @@ import re
 import pytest
 from botocore.exceptions import ClientError
 
-from wharf_e2e import ACCOUNT_ID, wait_until
+from wharf_e2e import ACCOUNT_ID, default_network, wait_until
 
 ARN_PREFIX = f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT_ID}:"
 
 
 def error_code(excinfo) -> str:
     return excinfo.value.response["Error"]["Code"]
-
-
-def default_network(wharf, cli="v1"):
-    """The default VPC id and two of its subnets (in two zones), as the seeds look them up."""
-    vpc_id = wharf.aws(
-        "ec2", "describe-vpcs",
-        "--filters", "Name=isDefault,Values=true",
-        "--query", "Vpcs[0].VpcId",
-        "--output", "text",
-        cli=cli,
-    ).stdout.strip()
-    subnets = wharf.aws(
-        "ec2", "describe-subnets",
-        "--filters", f"Name=vpc-id,Values={vpc_id}",
-        "--query", "Subnets[*].SubnetId",
-        "--output", "text",
-        cli=cli,
-    ).stdout.split()
-    return vpc_id, subnets[:2]
 
 
 def create_target_group(wharf, vpc_id, name="tg-blog-api", cli="v1"):

@@ -1080,3 +1080,22 @@ def ensure_docker_engine() -> str:
             pytrace=False,
         )
     return proc.stdout
+
+
+def default_network(wharf, cli="v1"):
+    """The default VPC id and two of its subnets (in two zones), as the seeds look them up."""
+    vpc_id = wharf.aws(
+        "ec2", "describe-vpcs",
+        "--filters", "Name=isDefault,Values=true",
+        "--query", "Vpcs[0].VpcId",
+        "--output", "text",
+        cli=cli,
+    ).stdout.strip()
+    subnets = wharf.aws(
+        "ec2", "describe-subnets",
+        "--filters", f"Name=vpc-id,Values={vpc_id}",
+        "--query", "Subnets[*].SubnetId",
+        "--output", "text",
+        cli=cli,
+    ).stdout.split()
+    return vpc_id, subnets[:2]

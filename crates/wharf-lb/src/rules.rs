@@ -252,16 +252,14 @@ impl Redirect {
         self.path.render(ctx, &mut path);
         let mut query = String::new();
         self.query.render(ctx, &mut query);
-        let default_port = matches!(
-            (protocol.as_str(), port.as_str()),
-            ("http", "80") | ("https", "443")
-        );
         let mut out =
             String::with_capacity(protocol.len() + host.len() + path.len() + query.len() + 16);
         out.push_str(&protocol);
         out.push_str("://");
         out.push_str(&host);
-        if !port.is_empty() && !default_port {
+        // ALB writes the port even when it is the protocol's default
+        // (`https://example.com:443/`).
+        if !port.is_empty() {
             out.push(':');
             out.push_str(&port);
         }
@@ -544,7 +542,7 @@ mod tests {
             path: "/a/b",
             query: "x=1",
         };
-        assert_eq!(r.location(&ctx), "https://app.example.com/a/b?x=1");
+        assert_eq!(r.location(&ctx), "https://app.example.com:443/a/b?x=1");
         assert_eq!(r.status, StatusCode::MOVED_PERMANENTLY);
         let t = Template::compile("#{protocol}-#{port}-#{nope}");
         let mut out = String::new();

@@ -210,7 +210,7 @@ async fn https_picks_certificates_by_sni_and_speaks_h2() {
     assert_eq!(a.status, 301);
     assert_eq!(
         a.headers["location"],
-        "https://app.example.com/login?next=%2F"
+        "https://app.example.com:443/login?next=%2F"
     );
 }
 
