@@ -23,6 +23,7 @@ import threading
 import time
 
 import pytest
+from botocore.exceptions import ClientError
 
 from backends import HOST_TARGET_IP, Backend, WebSocketClient
 from wharf_e2e import default_network, wait_until
@@ -481,3 +482,43 @@ def test_seed_https_alb(wharf, backends):
     done = curl("--cacert", ca, f"https://{alb_dns}/who")
     seen = json.loads(done.stdout)
     assert (seen["x_forwarded_proto"], seen["x_forwarded_port"]) == ("https", "443")
+
+
+def test_shared_ports_restart_and_a_port_in_use(wharf, backends):
+    """Two load balancers with listeners on one port are told apart by Host; listeners come
+    back after wharf is killed and restarted; a port another program holds is refused with
+    nothing created."""
+    one, two = backends("one"), backends("two")
+    first, second = Alb(wharf, "first-alb"), Alb(wharf, "second-alb")
+    tg_one = first.target_group("tg-one", [one])
+    tg_two = second.target_group("tg-two", [two])
+    port = free_port()
+    first.listener(forward(tg_one), port=port)
+    second.listener(forward(tg_two), port=port)
+    first.wait_state(tg_one, one, "healthy")
+    second.wait_state(tg_two, two, "healthy")
+    assert first.backend_of(port) == "one"
+    assert second.backend_of(port) == "two"
+    for alb, name in ((first, "one"), (second, "two")):
+        done = curl(f"http://{alb.dns}:{port}/curl")
+        assert done.returncode == 0 and json.loads(done.stdout)["backend"] == name, done
+
+    # kill -9 and start again on the same data directory: the listeners listen again.
+    wharf.restart()
+    first.elbv2, second.elbv2 = wharf.boto3_client("elbv2"), wharf.boto3_client("elbv2")
+    first.wait_state(tg_one, one, "healthy")
+    wait_until(lambda: first.backend_of(port) == "one", "listener back after the restart")
+    assert second.backend_of(port) == "two"
+
+    # A port held by another program: InvalidConfigurationRequest, no listener recorded.
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        with pytest.raises(ClientError) as refused:
+            first.listener(forward(tg_one), port=taken)
+        assert refused.value.response["Error"]["Code"] == "InvalidConfigurationRequest"
+        assert f"port {taken} is already in use" in refused.value.response["Error"]["Message"]
+    ports = [l["Port"] for l in first.elbv2.describe_listeners(LoadBalancerArn=first.arn)["Listeners"]]
+    assert ports == [port]
+    assert first.backend_of(port) == "one"
