@@ -1307,6 +1307,189 @@ def test_list_tasks_filters_and_pages(lab: Lab):
 # ---------------------------------------------------------------------------------------
 
 
+# ---------------------------------------------------------------------------------------
+# Runtime secrets and identity (issue 7)
+# ---------------------------------------------------------------------------------------
+
+TASK_ROLE_TRUST = json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                   "Action": "sts:AssumeRole"}],
+})
+
+# Run inside the Python image: what the SDK sees, with no configuration at all.
+IDENTITY_SCRIPT = r"""
+import json, os, sys, urllib.request
+import boto3
+print("ENV", json.dumps({k: v for k, v in os.environ.items() if k.startswith(("AWS_", "ECS_"))}), flush=True)
+meta = os.environ.get("ECS_CONTAINER_METADATA_URI_V4")
+if meta:
+    task = json.load(urllib.request.urlopen(meta + "/task", timeout=10))
+    me = json.load(urllib.request.urlopen(meta, timeout=10))
+    print("META", json.dumps({"task": task, "container": me}), flush=True)
+try:
+    who = boto3.client("sts").get_caller_identity()["Arn"]
+    value = boto3.client("ssm").get_parameter(Name=sys.argv[1], WithDecryption=True)["Parameter"]["Value"]
+    print("CALLED", json.dumps({"arn": who, "value": value}), flush=True)
+except Exception as e:
+    print("FAILED", type(e).__name__, str(e), flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def python_image(lab: Lab, tmp_path_factory) -> str:
+    from pyimage import build_python_image
+
+    local = build_python_image(lab.docker, tmp_path_factory.mktemp("pyimage"))
+    return lab.push(local, "pyapp", "latest")
+
+
+def test_secrets_are_injected_and_never_shown(lab: Lab):
+    secret_value = f"pw-{uuid.uuid4().hex}"
+    api_key = f"key-{uuid.uuid4().hex}"
+    sm = lab.client("secretsmanager")
+    ssm = lab.client("ssm")
+    name = unique("db")
+    secret_arn = sm.create_secret(
+        Name=name, SecretString=json.dumps({"username": "app", "password": secret_value})
+    )["ARN"]
+    param = f"/{unique('app')}/api-key"
+    ssm.put_parameter(Name=param, Value=api_key, Type="SecureString")
+    param_arn = ssm.get_parameter(Name=param)["Parameter"]["ARN"]
+    family = unique("secrets")
+    td = lab.register(family, [{
+        "name": "app",
+        "command": ["serve"],
+        "environment": [{"name": "PLAIN", "value": "visible-in-describe"}],
+        "secrets": [
+            {"name": "DB_PASSWORD", "valueFrom": f"{secret_arn}:password::"},
+            {"name": "DB_USER", "valueFrom": f"{secret_arn}:username::"},
+            {"name": "API_KEY", "valueFrom": param_arn},
+            {"name": "API_KEY_BY_NAME", "valueFrom": param},
+        ],
+    }])
+    cluster = unique("sec")
+    arn = lab.run(cluster, td)[0]["taskArn"]
+    task = lab.wait_running(cluster, [arn])[arn]
+    env = dict(
+        line.split("=", 1)
+        for line in wait_http(private_ip(task), 8080, "/env").splitlines()
+        if "=" in line
+    )
+    assert env["DB_PASSWORD"] == secret_value
+    assert env["DB_USER"] == "app"
+    assert env["API_KEY"] == api_key
+    assert env["API_KEY_BY_NAME"] == api_key
+    assert env["PLAIN"] == "visible-in-describe"
+
+    # The seeds' warning: environment values show in describe-task-definition, secrets do not.
+    described = lab.wharf.aws("ecs", "describe-task-definition", "--task-definition", td).stdout
+    assert "visible-in-describe" in described
+    tasks_out = lab.wharf.aws("ecs", "describe-tasks", "--cluster", cluster, "--tasks", arn).stdout
+    for text in (described, tasks_out, lab.wharf.log_text()):
+        assert secret_value not in text and api_key not in text
+    assert f"{secret_arn}:password::" in described
+    lab.stop(cluster, [arn])
+
+
+def test_unreadable_secrets_and_missing_execution_roles_fail_as_fargate_does(lab: Lab):
+    family = unique("badsecret")
+    missing = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:nope-AbCdEf"
+    td = lab.register(family, [{"name": "app", "command": ["serve"],
+                                "secrets": [{"name": "X", "valueFrom": missing}]}])
+    cluster = unique("badsec")
+    arn = lab.run(cluster, td)[0]["taskArn"]
+    task = lab.wait_stopped(cluster, [arn])[arn]
+    assert task["stopCode"] == "TaskFailedToStart"
+    assert task["stoppedReason"] == (
+        "ResourceInitializationError: unable to pull secrets or registry auth: execution "
+        "resource retrieval failed: unable to retrieve secret from asm: service call has been "
+        f"retried 1 time(s): failed to fetch secret {missing} from secrets manager: "
+        "ResourceNotFoundException: Secrets Manager can't find the specified secret."
+    )
+    assert lab.task_containers(arn, all_states=True) == []
+
+    param = f"/{unique('none')}/here"
+    td = lab.register(unique("badparam"), [{"name": "app", "command": ["serve"],
+                                             "secrets": [{"name": "X", "valueFrom": param}]}])
+    arn = lab.run(cluster, td)[0]["taskArn"]
+    task = lab.wait_stopped(cluster, [arn])[arn]
+    assert task["stoppedReason"].endswith(f"invalid ssm parameters: {param}"), task["stoppedReason"]
+
+    # Secrets without an execution role: refused at registration, as ECS does.
+    ecs = lab.ecs()
+    with pytest.raises(ClientError) as refused:
+        ecs.register_task_definition(
+            family=unique("noexec"), networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
+            cpu="256", memory="512",
+            containerDefinitions=[{"name": "app", "image": str(lab.image),
+                                   "secrets": [{"name": "X", "valueFrom": param}]}],
+        )
+    assert refused.value.response["Error"]["Code"] == "ClientException"
+    assert "executionRoleArn" in refused.value.response["Error"]["Message"]
+    # An ECR image without an execution role cannot be pulled.
+    td = ecs.register_task_definition(
+        family=unique("noexec"), networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
+        cpu="256", memory="512",
+        containerDefinitions=[{"name": "app", "image": str(lab.image), "command": ["serve"]}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    arn = lab.run(cluster, td)[0]["taskArn"]
+    task = lab.wait_stopped(cluster, [arn])[arn]
+    assert task["stoppedReason"].startswith("CannotPullContainerError:"), task["stoppedReason"]
+
+
+def test_task_role_credentials_and_metadata_inside_the_task(lab: Lab, python_image: str):
+    iam = lab.client("iam")
+    role_name = unique("app-task-role")
+    role_arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=TASK_ROLE_TRUST)["Role"]["Arn"]
+    param = f"/{unique('cfg')}/greeting"
+    lab.client("ssm").put_parameter(Name=param, Value="hello from ssm", Type="SecureString")
+    group = f"/ecs/{unique('identity')}"
+    ecs = lab.ecs()
+    results = {}
+    for with_role in (True, False):
+        family = unique("identity")
+        extra = {"taskRoleArn": role_arn} if with_role else {}
+        td = ecs.register_task_definition(
+            family=family, networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
+            cpu="256", memory="512", executionRoleArn=EXECUTION_ROLE, **extra,
+            containerDefinitions=[{
+                "name": "app", "image": python_image, "essential": True,
+                "command": ["python3", "-c", IDENTITY_SCRIPT, param],
+                "logConfiguration": awslogs(group, family),
+            }],
+        )["taskDefinition"]["taskDefinitionArn"]
+        cluster = unique("identity")
+        arn = lab.run(cluster, td)[0]["taskArn"]
+        task = lab.wait_stopped(cluster, [arn], deadline=180)[arn]
+        assert container(task, "app")["exitCode"] == 0, summary(task)
+        stream = f"{family}/app/{task_id(arn)}"
+        lines = wait_log_line(lab, group, stream, "CALLED" if with_role else "FAILED")
+        results[with_role] = {l.split(" ", 1)[0]: l.split(" ", 1)[1] for l in lines if " " in l}
+
+    mine = results[True]
+    env = json.loads(mine["ENV"])
+    assert env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"].startswith("/v2/credentials/")
+    called = json.loads(mine["CALLED"])
+    assert called["value"] == "hello from ssm"
+    assert re.fullmatch(
+        rf"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{role_name}/[0-9a-f]{{32}}", called["arn"]
+    ), called
+    meta = json.loads(mine["META"])
+    assert meta["task"]["TaskARN"].startswith(f"arn:aws:ecs:{REGION}:{ACCOUNT_ID}:task/")
+    assert meta["task"]["LaunchType"] == "FARGATE"
+    assert meta["task"]["Limits"] == {"CPU": 0.25, "Memory": 512}
+    assert meta["task"]["Containers"][0]["Name"] == "app"
+    assert meta["container"]["Networks"][0]["NetworkMode"] == "awsvpc"
+    assert meta["container"]["Networks"][0]["IPv4Addresses"][0].startswith("172.31.")
+    assert meta["container"]["LogDriver"] == "awslogs"
+
+    # Without a task role: no credentials, and the SDK says so.
+    theirs = results[False]
+    assert "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" not in json.loads(theirs["ENV"])
+    assert theirs["FAILED"].startswith("NoCredentialsError"), theirs
+
+
 def test_restart_adopts_running_tasks(lab: Lab):
     """kill -9 and start on the same data directory: a running task is adopted (same
     containers, still answering, its log stream resumed without duplicates, output written

@@ -56,15 +56,64 @@ pub fn stop_timeout(def: &ContainerDefinition) -> Duration {
     Duration::from_secs(secs)
 }
 
-/// The environment of container `def`: what Fargate sets, then the definition's, then the
-/// overrides' (a later entry replaces an earlier one of the same name).
-pub fn environment(task: &StoredTask, def: &ContainerDefinition) -> Vec<(String, String)> {
+/// The base URL of the task endpoint when it is served on its usual address (port 80), where
+/// SDKs take `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` relative to.
+pub const USUAL_TASK_ENDPOINT: &str = "http://169.254.170.2";
+
+/// What the agent adds to a container's environment besides the definition's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Injected<'a> {
+    /// The task endpoint's base URL (`http://169.254.170.2`), when one is served.
+    pub endpoint: Option<&'a str>,
+    /// The id of the task's credentials (only with a task role).
+    pub credentials_id: Option<&'a str>,
+    /// The container's `secrets`, resolved.
+    pub secrets: &'a [(String, String)],
+}
+
+/// The id of container `name`'s metadata documents: `/v4/<id>`.
+pub fn metadata_id(task: &StoredTask, name: &str) -> String {
+    format!("{}-{}", task.id(), name)
+}
+
+/// The environment of container `def`: what Fargate sets (region, the metadata endpoint, the
+/// credentials endpoint with a task role, and `AWS_ENDPOINT_URL` so SDKs call wharf), then the
+/// definition's, then the overrides', then the resolved secrets (a later entry replaces an
+/// earlier one of the same name).
+pub fn environment(
+    task: &StoredTask,
+    def: &ContainerDefinition,
+    injected: &Injected<'_>,
+) -> Vec<(String, String)> {
     let name = def.name.as_deref().unwrap_or_default();
     let mut env: Vec<(String, String)> = vec![
         ("AWS_EXECUTION_ENV".into(), "AWS_ECS_FARGATE".into()),
         ("AWS_REGION".into(), task.region.clone()),
         ("AWS_DEFAULT_REGION".into(), task.region.clone()),
     ];
+    if let Some(base) = injected.endpoint {
+        let id = metadata_id(task, name);
+        env.push((
+            "ECS_CONTAINER_METADATA_URI".into(),
+            format!("{base}/v3/{id}"),
+        ));
+        env.push((
+            "ECS_CONTAINER_METADATA_URI_V4".into(),
+            format!("{base}/v4/{id}"),
+        ));
+        env.push(("AWS_ENDPOINT_URL".into(), base.to_string()));
+        if let Some(creds) = injected.credentials_id {
+            let path = format!("/v2/credentials/{creds}");
+            if base == USUAL_TASK_ENDPOINT {
+                env.push(("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI".into(), path));
+            } else {
+                env.push((
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI".into(),
+                    format!("{base}{path}"),
+                ));
+            }
+        }
+    }
     let mut set = |k: &str, v: &str| match env.iter_mut().find(|(n, _)| n == k) {
         Some(slot) => slot.1 = v.to_string(),
         None => env.push((k.to_string(), v.to_string())),
@@ -83,6 +132,9 @@ pub fn environment(task: &StoredTask, def: &ContainerDefinition) -> Vec<(String,
             );
         }
     }
+    for (k, v) in injected.secrets {
+        set(k, v);
+    }
     env
 }
 
@@ -93,6 +145,7 @@ pub fn container_spec(
     def: &ContainerDefinition,
     image: &str,
     instance: &str,
+    injected: &Injected<'_>,
 ) -> ContainerSpec {
     let name = def.name.clone().unwrap_or_default();
     let o = override_for(task, &name);
@@ -132,7 +185,7 @@ pub fn container_spec(
             .and_then(|o| o.command.clone())
             .or(def.command.clone())
             .filter(|c| !c.is_empty()),
-        environment: environment(task, def),
+        environment: environment(task, def, injected),
         working_directory: def.working_directory.clone().filter(|w| !w.is_empty()),
         user: def.user.clone().filter(|u| !u.is_empty()),
         cpu_shares: cpu.map(|c| i64::from(c).max(2)),
@@ -271,7 +324,7 @@ mod tests {
             memory: Some(300),
             ..Default::default()
         }]);
-        let spec = container_spec(&t, &def(), "127.0.0.1:1/img:1", "i");
+        let spec = container_spec(&t, &def(), "127.0.0.1:1/img:1", "i", &Injected::default());
         assert_eq!(spec.command, Some(vec!["exit".into(), "3".into()]));
         let env: BTreeMap<_, _> = spec.environment.into_iter().collect();
         assert_eq!(env["A"], "1");
@@ -284,8 +337,60 @@ mod tests {
     }
 
     #[test]
+    fn endpoints_credentials_and_secrets_are_injected() {
+        let t = task(vec![]);
+        let secrets = vec![("B".to_string(), "from-secret".to_string())];
+        let usual = Injected {
+            endpoint: Some(USUAL_TASK_ENDPOINT),
+            credentials_id: Some("c0ffee"),
+            secrets: &secrets,
+        };
+        let env: BTreeMap<_, _> = environment(&t, &def(), &usual).into_iter().collect();
+        assert_eq!(
+            env["B"], "from-secret",
+            "secrets win over plain environment"
+        );
+        assert_eq!(env["A"], "1");
+        assert_eq!(
+            env["ECS_CONTAINER_METADATA_URI_V4"],
+            "http://169.254.170.2/v4/abc123-api"
+        );
+        assert_eq!(
+            env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"],
+            "/v2/credentials/c0ffee"
+        );
+        assert_eq!(env["AWS_ENDPOINT_URL"], "http://169.254.170.2");
+        assert!(!env.contains_key("AWS_CONTAINER_CREDENTIALS_FULL_URI"));
+        // On another port the SDKs need the full URI; without a task role, no credentials.
+        let other = Injected {
+            endpoint: Some("http://169.254.170.2:41000"),
+            credentials_id: Some("c0ffee"),
+            secrets: &[],
+        };
+        let env: BTreeMap<_, _> = environment(&t, &def(), &other).into_iter().collect();
+        assert_eq!(
+            env["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+            "http://169.254.170.2:41000/v2/credentials/c0ffee"
+        );
+        let no_role = Injected {
+            endpoint: Some(USUAL_TASK_ENDPOINT),
+            ..Injected::default()
+        };
+        let env: BTreeMap<_, _> = environment(&t, &def(), &no_role).into_iter().collect();
+        assert!(!env
+            .keys()
+            .any(|k| k.starts_with("AWS_CONTAINER_CREDENTIALS")));
+        assert!(env.contains_key("ECS_CONTAINER_METADATA_URI_V4"));
+        // No endpoint served: nothing points at it.
+        let env: BTreeMap<_, _> = environment(&t, &def(), &Injected::default())
+            .into_iter()
+            .collect();
+        assert!(!env.keys().any(|k| k.starts_with("ECS_CONTAINER_METADATA")));
+    }
+
+    #[test]
     fn task_limits_apply_when_the_container_has_none() {
-        let spec = container_spec(&task(vec![]), &def(), "img", "i");
+        let spec = container_spec(&task(vec![]), &def(), "img", "i", &Injected::default());
         assert_eq!(spec.memory_bytes, Some(1024 * MIB));
         assert_eq!(spec.nano_cpus, Some(500_000_000));
         assert_eq!(spec.cpu_shares, None);

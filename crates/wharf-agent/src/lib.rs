@@ -12,6 +12,7 @@
 //! belong to no live task.
 
 pub mod container_spec;
+pub mod endpoint;
 mod log_pump;
 mod supervisor;
 
@@ -19,7 +20,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
-use wharf_core::{Clock, ImageResolver, LogSink, NetworkInterfaces};
+use wharf_core::{Clock, ImageResolver, LogSink, NetworkInterfaces, SecretValues};
 use wharf_ecs::tasks;
 use wharf_ecs::TaskNotifier;
 use wharf_runtime::{labels, NetworkSpec, Runtime};
@@ -36,6 +37,9 @@ pub struct AgentConfig {
     pub reconcile_interval: Duration,
     /// This wharf's instance id (the `wharf.instance` label on everything it creates).
     pub instance: String,
+    /// The base URL of the task endpoint (credentials and metadata) as containers reach it,
+    /// e.g. `http://169.254.170.2`; `None` when it is not served.
+    pub task_endpoint: Option<String>,
 }
 
 impl Default for AgentConfig {
@@ -45,6 +49,7 @@ impl Default for AgentConfig {
             poll_interval: Duration::from_millis(250),
             reconcile_interval: Duration::from_secs(2),
             instance: "default".into(),
+            task_endpoint: None,
         }
     }
 }
@@ -57,6 +62,8 @@ pub struct Agent {
     logs: Arc<dyn LogSink>,
     network: Arc<dyn NetworkInterfaces>,
     clock: Arc<dyn Clock>,
+    /// Reads the values of containers' `secrets`.
+    secrets: Arc<dyn SecretValues>,
     config: AgentConfig,
     /// Running supervisors by task key; aborted when the agent stops (as they would be if the
     /// process ended), so a stopped agent never acts on a task again.
@@ -73,6 +80,7 @@ impl Agent {
         logs: Arc<dyn LogSink>,
         network: Arc<dyn NetworkInterfaces>,
         clock: Arc<dyn Clock>,
+        secrets: Arc<dyn SecretValues>,
         config: AgentConfig,
     ) -> Arc<Self> {
         let (changed, _) = watch::channel(0);
@@ -83,10 +91,16 @@ impl Agent {
             logs,
             network,
             clock,
+            secrets,
             config,
             supervised: Mutex::new(HashMap::new()),
             changed,
         })
+    }
+
+    /// The container runtime tasks run on.
+    pub fn runtime(&self) -> Arc<dyn Runtime> {
+        self.runtime.clone()
     }
 
     /// What ECS calls when tasks are launched or asked to stop.

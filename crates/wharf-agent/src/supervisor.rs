@@ -13,7 +13,9 @@
 //!
 //! Every step is written to the record before the next, in one store write each.
 
-use crate::container_spec::{awslogs, container_spec, stop_timeout, task_labels, AwsLogs};
+use crate::container_spec::{
+    awslogs, container_spec, stop_timeout, task_labels, AwsLogs, Injected,
+};
 use crate::{log_pump, Agent};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -148,6 +150,10 @@ impl TaskRun {
             t.task.pull_started_at = Some(now);
             (true, ())
         })?;
+        let secrets = match self.resolve_secrets(&rec).await {
+            Ok(found) => found,
+            Err(reason) => return Ok(Err(reason)),
+        };
         let pulled = self.pull_images(&rec).await;
         let now = self.now();
         let failed_image = pulled.as_ref().err().map(|(image, _)| image.clone());
@@ -177,11 +183,23 @@ impl TaskRun {
             .container_definitions
             .clone()
             .unwrap_or_default();
+        let credentials_id = self.credentials_id(&rec)?;
         for def in &defs {
             let name = def.name.clone().unwrap_or_default();
             let image = def.image.clone().unwrap_or_default();
             let reference = images.get(&image).cloned().unwrap_or(image);
-            let spec = container_spec(&rec, def, &reference, &self.agent.config.instance);
+            let injected = Injected {
+                endpoint: self.agent.config.task_endpoint.as_deref(),
+                credentials_id: credentials_id.as_deref(),
+                secrets: secrets.get(&name).map_or(&[], Vec::as_slice),
+            };
+            let spec = container_spec(
+                &rec,
+                def,
+                &reference,
+                &self.agent.config.instance,
+                &injected,
+            );
             let id = match self.agent.runtime.create_container(&sandbox, &spec).await {
                 Ok(id) => id,
                 Err(e) => return Ok(Err(format!("CannotCreateContainerError: {e}"))),
@@ -350,6 +368,19 @@ impl TaskRun {
                 .await
                 .map_err(|e| cannot_pull(&e))?;
             let reference = match resolved {
+                Some(_)
+                    if rec
+                        .definition
+                        .execution_role_arn
+                        .as_deref()
+                        .is_none_or(str::is_empty) =>
+                {
+                    // Fargate pulls from ECR with the execution role; without one it has no
+                    // registry credentials.
+                    return Err(cannot_pull(
+                        &"pull access denied, repository does not exist or may require authorization: no basic auth credentials (the task definition has no executionRoleArn to pull from Amazon ECR with)",
+                    ));
+                }
                 Some(r) => {
                     let auth = RegistryAuth {
                         username: r.username,
@@ -377,6 +408,75 @@ impl TaskRun {
             out.insert(image, reference);
         }
         Ok(out)
+    }
+
+    /// The values of every container's `secrets`, by container name. A reference that cannot
+    /// be read fails the task as Fargate does.
+    async fn resolve_secrets(
+        &self,
+        rec: &StoredTask,
+    ) -> Result<HashMap<String, Vec<(String, String)>>, StartFailure> {
+        let wanted: Vec<(String, String, String)> = rec
+            .definition
+            .container_definitions
+            .iter()
+            .flatten()
+            .flat_map(|d| {
+                let container = d.name.clone().unwrap_or_default();
+                d.secrets
+                    .iter()
+                    .flatten()
+                    .map(move |s| (container.clone(), s.name.clone(), s.value_from.clone()))
+            })
+            .collect();
+        if wanted.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let secrets = self.agent.secrets.clone();
+        let (account, region) = (rec.account.clone(), rec.region.clone());
+        let resolved = tokio::task::spawn_blocking(move || {
+            let mut out: HashMap<String, Vec<(String, String)>> = HashMap::new();
+            for (container, name, value_from) in wanted {
+                let value = secrets.resolve(&account, &region, &value_from)?;
+                out.entry(container).or_default().push((name, value));
+            }
+            Ok::<_, wharf_core::SecretValueError>(out)
+        })
+        .await;
+        match resolved {
+            Ok(Ok(out)) => Ok(out),
+            Ok(Err(e)) => Err(format!(
+                "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: {e}"
+            )),
+            Err(e) => Err(format!(
+                "ResourceInitializationError: unable to pull secrets or registry auth: {e}"
+            )),
+        }
+    }
+
+    /// The id of the task's credentials on the task endpoint (made once, kept in the task's
+    /// resources), when the task has a task role.
+    fn credentials_id(&self, rec: &StoredTask) -> Result<Option<String>, Abort> {
+        if rec
+            .definition
+            .task_role_arn
+            .as_deref()
+            .is_none_or(str::is_empty)
+        {
+            return Ok(None);
+        }
+        if let Some(id) = &rec.resources.credentials_id {
+            return Ok(Some(id.clone()));
+        }
+        let fresh = wharf_core::IdGen::uuid(&wharf_core::ids::RandomIds);
+        self.update(|t| {
+            let id = t
+                .resources
+                .credentials_id
+                .get_or_insert_with(|| fresh.clone())
+                .clone();
+            (true, Some(id))
+        })
     }
 
     /// Makes sure every awslogs container's group and stream exist.
@@ -635,11 +735,8 @@ impl TaskRun {
             for a in t.task.attachments.iter_mut().flatten() {
                 a.status = Some("DELETED".into());
             }
-            t.resources = TaskResources {
-                containers: BTreeMap::new(),
-                sandbox_id: None,
-                eni_id: None,
-            };
+            // Everything released; the credentials endpoint no longer serves the task.
+            t.resources = TaskResources::default();
             (true, ())
         })?;
         self.advance(TaskStatus::Stopped)?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use wharf_core::ids::RandomIds;
 use wharf_core::{
     LogDestination, LogLine, LogSinkError, NewNetworkInterface, PlacementSubnet, RequestContext,
-    ResolvedImage, SystemClock, Timestamp,
+    ResolvedImage, SecretValueError, SystemClock, Timestamp,
 };
 use wharf_ecs::generated::*;
 use wharf_ecs::tasks::StoredTask;
@@ -28,6 +28,26 @@ impl ImageResolver for Images {
             password: "pw".into(),
             server_address: "127.0.0.1:4566".into(),
         })
+    }
+}
+
+/// Secrets by reference; anything else is not found.
+struct Secrets;
+impl SecretValues for Secrets {
+    fn resolve(
+        &self,
+        account: &str,
+        region: &str,
+        value_from: &str,
+    ) -> Result<String, SecretValueError> {
+        assert_eq!((account, region), ("123456789012", "us-east-1"));
+        match value_from {
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf:password::" => {
+                Ok("s3cr3t".into())
+            }
+            "/app/api-key" => Ok("key-123".into()),
+            other => Err(SecretValueError(format!("invalid ssm parameters: {other}"))),
+        }
     }
 }
 
@@ -147,10 +167,12 @@ fn start_agent(
         logs.clone(),
         enis.clone(),
         Arc::new(SystemClock),
+        Arc::new(Secrets),
         AgentConfig {
             poll_interval: Duration::from_millis(10),
             reconcile_interval: Duration::from_millis(50),
             instance: "test".into(),
+            task_endpoint: Some("http://169.254.170.2".into()),
             ..AgentConfig::default()
         },
     );
@@ -183,13 +205,21 @@ fn world() -> World {
 }
 
 fn register(ecs: &Ecs, containers: serde_json::Value) {
-    let td: RegisterTaskDefinitionRequest = serde_json::from_value(serde_json::json!({
+    register_with(ecs, serde_json::json!({}), containers);
+}
+
+/// Registers family `web` with `containers` and the task-level fields in `extra`.
+fn register_with(ecs: &Ecs, extra: serde_json::Value, containers: serde_json::Value) {
+    let mut td = serde_json::json!({
         "family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
         "cpu": "256", "memory": "512",
         "executionRoleArn": "arn:aws:iam::123456789012:role/exec",
         "containerDefinitions": containers,
-    }))
-    .unwrap();
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        td[k] = v.clone();
+    }
+    let td: RegisterTaskDefinitionRequest = serde_json::from_value(td).unwrap();
     ecs.register_task_definition(&ctx(), td).unwrap();
 }
 
@@ -557,4 +587,96 @@ async fn a_task_stopped_while_starting_never_runs() {
         |c| !matches!(c, wharf_runtime::fake::Call::StartContainer(n) if n.ends_with("-app"))
     ));
     let _ = w.stop.send(true);
+}
+
+fn container_env(w: &World, name: &str) -> BTreeMap<String, String> {
+    let c = w
+        .runtime
+        .containers()
+        .into_iter()
+        .find(|c| {
+            c.labels
+                .get(wharf_runtime::labels::CONTAINER_NAME)
+                .map(String::as_str)
+                == Some(name)
+        })
+        .expect("container created");
+    match c.role {
+        wharf_runtime::fake::FakeRole::Container { spec, .. } => {
+            spec.environment.into_iter().collect()
+        }
+        other => panic!("not a container: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_and_the_task_endpoint_reach_the_environment() {
+    let w = world();
+    register_with(
+        &w.ecs,
+        serde_json::json!({"taskRoleArn": "arn:aws:iam::123456789012:role/app"}),
+        serde_json::json!([app(serde_json::json!({
+        "environment": [{"name": "PLAIN", "value": "visible"}],
+        "secrets": [
+            {"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf:password::"},
+            {"name": "API_KEY", "valueFrom": "/app/api-key"},
+        ]}))]),
+    );
+    let arn = run(&w.ecs);
+    wait_status(&w, &arn, "RUNNING").await;
+    let env = container_env(&w, "app");
+    assert_eq!(env["DB_PASSWORD"], "s3cr3t");
+    assert_eq!(env["API_KEY"], "key-123");
+    assert_eq!(env["PLAIN"], "visible");
+    let creds = &env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"];
+    assert!(
+        creds.starts_with("/v2/credentials/") && creds.len() > 20,
+        "{creds}"
+    );
+    assert!(env["ECS_CONTAINER_METADATA_URI_V4"].starts_with("http://169.254.170.2/v4/"));
+    // The credentials id is kept with the task, for the endpoint to find it.
+    let key = tasks::unstopped(&w.store).unwrap()[0]
+        .resources
+        .credentials_id
+        .clone();
+    assert_eq!(key.as_deref(), creds.strip_prefix("/v2/credentials/"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_secret_fails_the_task_before_any_container() {
+    let w = world();
+    register(
+        &w.ecs,
+        serde_json::json!([app(serde_json::json!({
+            "secrets": [{"name": "X", "valueFrom": "/missing/param"}]}))]),
+    );
+    let arn = run(&w.ecs);
+    let t = wait_status(&w, &arn, "STOPPED").await;
+    assert_eq!(t.stop_code.as_deref(), Some("TaskFailedToStart"));
+    assert_eq!(
+        t.stopped_reason.as_deref(),
+        Some("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: invalid ssm parameters: /missing/param")
+    );
+    assert!(w
+        .runtime
+        .containers()
+        .iter()
+        .all(|c| !matches!(c.role, wharf_runtime::fake::FakeRole::Container { .. })));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ecr_image_without_an_execution_role_cannot_be_pulled() {
+    let w = world();
+    let td: RegisterTaskDefinitionRequest = serde_json::from_value(serde_json::json!({
+        "family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256", "memory": "512",
+        "containerDefinitions": [{"name": "app", "image": IMAGE}],
+    }))
+    .unwrap();
+    w.ecs.register_task_definition(&ctx(), td).unwrap();
+    let arn = run(&w.ecs);
+    let t = wait_status(&w, &arn, "STOPPED").await;
+    let reason = t.stopped_reason.unwrap();
+    assert!(reason.starts_with("CannotPullContainerError: "), "{reason}");
+    assert!(reason.contains("executionRoleArn"), "{reason}");
 }

@@ -26,6 +26,9 @@ pub struct Credentials {
     pub principal_arn: String,
     /// The principal's unique id.
     pub user_id: String,
+    /// For temporary credentials, the session token requests must carry
+    /// (`X-Amz-Security-Token`).
+    pub session_token: Option<String>,
 }
 
 /// Where access keys are looked up.
@@ -272,10 +275,22 @@ impl Gateway {
                 principal_arn: format!("arn:aws:iam::{account}:root"),
                 user_id: account.clone(),
                 account_id: account,
+                session_token: None,
             });
         }
         let auth = auth.as_ref().map_err(|e| auth_error(e, wire))?;
-        let Some(creds) = self.credentials.lookup(&auth.access_key_id) else {
+        let token_matches = |creds: &Credentials| match &creds.session_token {
+            None => true,
+            Some(token) => req
+                .headers
+                .get("x-amz-security-token")
+                .is_some_and(|sent| sent.as_bytes() == token.as_bytes()),
+        };
+        let found = self
+            .credentials
+            .lookup(&auth.access_key_id)
+            .filter(token_matches);
+        let Some(creds) = found else {
             return Err(match wire {
                 Wire::Json(_) => WireError::new(
                     "UnrecognizedClientException",

@@ -141,6 +141,11 @@ fn check_container(
             }
         }
     }
+    if c.secrets.as_ref().is_some_and(|s| !s.is_empty()) && !has_exec_role {
+        return Err(client(
+            "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.",
+        ));
+    }
     for s in c.secrets.iter().flatten() {
         if s.name.is_empty() || s.value_from.is_empty() {
             return Err(client(format!(

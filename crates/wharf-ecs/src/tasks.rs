@@ -83,6 +83,10 @@ pub struct TaskResources {
     /// Engine container ids by container name.
     #[serde(default)]
     pub containers: BTreeMap<String, String>,
+    /// The id of the task's role credentials on the task endpoint
+    /// (`/v2/credentials/<id>`), for tasks with a task role.
+    #[serde(default)]
+    pub credentials_id: Option<String>,
 }
 
 impl StoredTask {

@@ -8,10 +8,12 @@
 pub mod iam_generated;
 pub mod managed_policies;
 pub mod policy_document;
+pub mod role_sessions;
 pub mod roles;
 pub mod sts;
 pub mod sts_generated;
 
+pub use role_sessions::{ActiveSession, RoleSessionStore};
 pub use roles::Iam;
 pub use sts::Sts;
 

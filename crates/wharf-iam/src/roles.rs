@@ -168,21 +168,26 @@ impl Iam {
 
     /// Whether `role_arn` names a role that exists in `account` (path included).
     pub fn role_exists(&self, account: &str, role_arn: &str) -> Result<bool, StoreError> {
+        Ok(self.role_id(account, role_arn)?.is_some())
+    }
+
+    /// The unique id (`AROA...`) of the role `role_arn` names in `account`, if it exists.
+    pub fn role_id(&self, account: &str, role_arn: &str) -> Result<Option<String>, StoreError> {
         let Some(resource) = role_arn
             .strip_prefix("arn:aws:iam::")
             .and_then(|rest| rest.strip_prefix(account))
             .and_then(|rest| rest.strip_prefix(":role/"))
         else {
-            return Ok(false);
+            return Ok(None);
         };
         let name = resource.rsplit('/').next().unwrap_or(resource);
         if name.is_empty() {
-            return Ok(false);
+            return Ok(None);
         }
         let role: Option<RoleRecord> = self
             .store
             .read(|tx| tx.get(ROLES, &role_key(account, name)))?;
-        Ok(role.is_some_and(|r| r.arn == role_arn))
+        Ok(role.filter(|r| r.arn == role_arn).map(|r| r.id))
     }
 }
 

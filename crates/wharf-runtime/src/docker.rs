@@ -35,7 +35,7 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, InspectContainerOptions,
     InspectNetworkOptions, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
     LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
-    StartContainerOptions, StopContainerOptionsBuilder,
+    StartContainerOptions, StatsOptionsBuilder, StopContainerOptionsBuilder,
 };
 use bollard::{ClientVersion, Docker};
 use futures::stream::{BoxStream, StreamExt};
@@ -840,6 +840,24 @@ impl Runtime for DockerRuntime {
                 e,
                 RuntimeError::Other,
                 &format!("cannot inspect container {id}"),
+            )),
+        }
+    }
+
+    async fn container_stats(&self, id: &str) -> Result<Option<serde_json::Value>, RuntimeError> {
+        let options = StatsOptionsBuilder::new()
+            .stream(false)
+            .one_shot(true)
+            .build();
+        let mut samples = self.docker.stats(id, Some(options));
+        match samples.next().await {
+            None => Ok(None),
+            Some(Ok(sample)) => Ok(serde_json::to_value(sample).ok()),
+            Some(Err(e)) if status_code(&e) == Some(404) => Ok(None),
+            Some(Err(e)) => Err(self.failure(
+                e,
+                RuntimeError::Other,
+                &format!("cannot read the statistics of container {id}"),
             )),
         }
     }

@@ -109,6 +109,13 @@ pub trait Runtime: Send + Sync + 'static {
     /// `oom_killed` with exit code 137.
     async fn inspect_container(&self, id: &str) -> Result<Option<ContainerStatus>, RuntimeError>;
 
+    /// One sample of the container's resource usage in the Docker Engine's stats format (what
+    /// the task metadata endpoint's `stats` documents show), or `None` when the container is
+    /// gone or the runtime keeps no statistics.
+    async fn container_stats(&self, _id: &str) -> Result<Option<serde_json::Value>, RuntimeError> {
+        Ok(None)
+    }
+
     /// Sends SIGTERM (or the image's stop signal), then SIGKILL after `timeout`; returns when the
     /// container has exited. Succeeds for stopped or missing containers.
     async fn stop_container(&self, id: &str, timeout: Duration) -> Result<(), RuntimeError>;

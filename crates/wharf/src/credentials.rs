@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 use wharf_api::{CredentialStore, Credentials};
 
 /// Access keys of the root user.
@@ -24,6 +25,35 @@ impl CredentialStore for RootKeys {
             account_id: self.account_id.clone(),
             principal_arn: format!("arn:aws:iam::{}:root", self.account_id),
             user_id: self.account_id.clone(),
+            session_token: None,
+        })
+    }
+}
+
+/// Root keys, then the temporary credentials of role sessions (tasks' task roles).
+pub struct AllKeys {
+    pub root: RootKeys,
+    pub sessions: Arc<wharf_iam::RoleSessionStore>,
+}
+
+impl CredentialStore for AllKeys {
+    fn lookup(&self, access_key_id: &str) -> Option<Credentials> {
+        if let Some(found) = self.root.lookup(access_key_id) {
+            return Some(found);
+        }
+        let session = match self.sessions.lookup(access_key_id) {
+            Ok(found) => found?,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read role sessions");
+                return None;
+            }
+        };
+        Some(Credentials {
+            secret_access_key: session.secret_access_key,
+            account_id: session.account,
+            principal_arn: session.principal_arn,
+            user_id: session.user_id,
+            session_token: Some(session.session_token),
         })
     }
 }

@@ -5,6 +5,7 @@ mod config;
 mod credentials;
 mod server;
 mod task_agent;
+mod task_endpoint;
 
 use clap::{Parser, Subcommand};
 

@@ -4,6 +4,7 @@
 use crate::config::ServerArgs;
 use crate::credentials;
 use crate::task_agent;
+use crate::task_endpoint;
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -79,8 +80,19 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         ids.clone(),
         clock.clone(),
     ));
+    let sealer = Arc::new(
+        wharf_core::Sealer::load_or_create(&data_dir).context("cannot load the secrets key")?,
+    );
+    let secrets_manager = Arc::new(wharf_secretsmanager::SecretsManager::new(
+        store.clone(),
+        ids.clone(),
+        clock.clone(),
+        sealer.clone(),
+    ));
     let network: Arc<dyn NetworkInterfaces> =
         Arc::new(wharf_ec2::Ec2::new(store.clone(), ids.clone()));
+    // Tasks reach their credentials, metadata and wharf's API at 169.254.170.2.
+    let task_endpoint = task_endpoint::bind(task_endpoint::TASK_ENDPOINT_ADDRESS).await;
     let agent = task_agent::build(
         &data_dir,
         store.clone(),
@@ -92,9 +104,18 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         logs.clone(),
         network.clone(),
         clock.clone(),
+        Arc::new(task_agent::SecretStores {
+            secrets_manager: secrets_manager.clone(),
+        }),
         args.task_public_cidr.clone(),
+        task_endpoint.as_ref().map(|b| b.base_url.clone()),
     )
     .await?;
+    let role_sessions = Arc::new(wharf_iam::RoleSessionStore::new(
+        store.clone(),
+        ids.clone(),
+        clock.clone(),
+    ));
     // ACM reads which listeners use a certificate from ELBv2's records; ELBv2 checks
     // certificates with ACM and subnets / VPCs / security groups with EC2.
     let acm = Arc::new(
@@ -125,15 +146,6 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     // Listeners come back up from the store.
     elbv2.sync_plane();
     // Secret values are sealed with <data-dir>/secrets.key before they reach the store.
-    let sealer = Arc::new(
-        wharf_core::Sealer::load_or_create(&data_dir).context("cannot load the secrets key")?,
-    );
-    let secrets_manager = Arc::new(wharf_secretsmanager::SecretsManager::new(
-        store.clone(),
-        ids.clone(),
-        clock.clone(),
-        sealer.clone(),
-    ));
     let ecs = wharf_ecs::Ecs::new(store.clone(), ids.clone())
         .with_network(network)
         .with_task_notifier(agent.notifier());
@@ -158,7 +170,10 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     ];
     let gateway = Arc::new(Gateway::new(
         services,
-        Arc::new(keys),
+        Arc::new(credentials::AllKeys {
+            root: keys,
+            sessions: role_sessions.clone(),
+        }),
         clock,
         ids,
         GatewayConfig {
@@ -171,6 +186,25 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     // The registry answers /v2/; every other path is an AWS API call.
     let router =
         wharf_ecr::registry::router(ecr.clone()).fallback(move |req| gateway.clone().handle(req));
+
+    // The task endpoint: credentials and metadata, and the API for everything else.
+    let endpoint_server = task_endpoint.map(|bound| {
+        let routes = Arc::new(wharf_agent::endpoint::TaskEndpoint::new(
+            store.clone(),
+            agent.runtime(),
+            role_sessions.clone(),
+        ))
+        .router()
+        .fallback_service(router.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(bound.listener, routes)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+            {
+                tracing::error!(error = %e, "the task endpoint stopped");
+            }
+        })
+    });
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let background = [
@@ -212,6 +246,9 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("the server stopped with an error")?;
+    if let Some(server) = endpoint_server {
+        let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    }
     let _ = stop_tx.send(true);
     plane.shutdown();
     for task in background {

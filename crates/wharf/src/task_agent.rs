@@ -103,7 +103,9 @@ pub async fn build(
     logs: Arc<dyn LogSink>,
     network: Arc<dyn NetworkInterfaces>,
     clock: Arc<dyn Clock>,
+    secrets: Arc<dyn wharf_core::SecretValues>,
     public_cidr: String,
+    task_endpoint: Option<String>,
 ) -> anyhow::Result<Arc<Agent>> {
     let runtime: Arc<dyn Runtime> = match DockerRuntime::connect().await {
         Ok(docker) => Arc::new(docker),
@@ -116,9 +118,34 @@ pub async fn build(
     let config = AgentConfig {
         public_cidr,
         instance: instance_id(data_dir)?,
+        task_endpoint,
         ..AgentConfig::default()
     };
     Ok(Agent::new(
-        store, runtime, images, logs, network, clock, config,
+        store, runtime, images, logs, network, clock, secrets, config,
     ))
+}
+
+/// The secret stores a task's `secrets` are read from: a Secrets Manager ARN from Secrets
+/// Manager, anything else (an SSM parameter ARN or name) from Parameter Store.
+pub struct SecretStores {
+    pub secrets_manager: Arc<wharf_secretsmanager::SecretsManager>,
+}
+
+impl wharf_core::SecretValues for SecretStores {
+    fn resolve(
+        &self,
+        account: &str,
+        region: &str,
+        value_from: &str,
+    ) -> Result<String, wharf_core::SecretValueError> {
+        if value_from.starts_with("arn:aws:secretsmanager:") {
+            self.secrets_manager
+                .value_for_task(account, region, value_from)
+        } else {
+            Err(wharf_core::SecretValueError(format!(
+                "unable to retrieve secrets from ssm: service call has been retried 1 time(s): invalid ssm parameters: {value_from}"
+            )))
+        }
+    }
 }
