@@ -83,7 +83,9 @@ impl Sealer {
     /// `plaintext` sealed, bound to `context` (the identity of the record holding it).
     pub fn seal(&self, context: &str, plaintext: &[u8]) -> Result<String, SealingError> {
         let mut nonce = [0u8; NONCE_LEN];
-        self.rng.fill(&mut nonce).map_err(|_| SealingError::Random)?;
+        self.rng
+            .fill(&mut nonce)
+            .map_err(|_| SealingError::Random)?;
         let mut buffer = plaintext.to_vec();
         self.key
             .seal_in_place_append_tag(
