@@ -124,6 +124,16 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     );
     // Listeners come back up from the store.
     elbv2.sync_plane();
+    // Parameter Store seals SecureString values with the data directory's key.
+    let sealer = Arc::new(
+        wharf_core::Sealer::load_or_create(&data_dir).context("cannot load the secrets key")?,
+    );
+    let ssm = Arc::new(wharf_ssm::Ssm::new(
+        store.clone(),
+        ids.clone(),
+        clock.clone(),
+        sealer.clone(),
+    ));
     let ecs = wharf_ecs::Ecs::new(store.clone(), ids.clone())
         .with_network(network)
         .with_task_notifier(agent.notifier());
@@ -142,6 +152,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         ))),
         Arc::new(wharf_elbv2::generated::Handler(elbv2.clone())),
         Arc::new(wharf_acm::generated::Handler(acm)),
+        Arc::new(wharf_ssm::generated::Handler(ssm.clone())),
     ];
     let gateway = Arc::new(Gateway::new(
         services,
