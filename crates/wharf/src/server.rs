@@ -80,10 +80,17 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         ids.clone(),
         clock.clone(),
     ));
+    // Secret values and SecureString parameters are sealed with <data-dir>/secrets.key.
     let sealer = Arc::new(
         wharf_core::Sealer::load_or_create(&data_dir).context("cannot load the secrets key")?,
     );
     let secrets_manager = Arc::new(wharf_secretsmanager::SecretsManager::new(
+        store.clone(),
+        ids.clone(),
+        clock.clone(),
+        sealer.clone(),
+    ));
+    let ssm = Arc::new(wharf_ssm::Ssm::new(
         store.clone(),
         ids.clone(),
         clock.clone(),
@@ -106,6 +113,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         clock.clone(),
         Arc::new(task_agent::SecretStores {
             secrets_manager: secrets_manager.clone(),
+            ssm: ssm.clone(),
         }),
         args.task_public_cidr.clone(),
         task_endpoint.as_ref().map(|b| b.base_url.clone()),
@@ -145,7 +153,6 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     );
     // Listeners come back up from the store.
     elbv2.sync_plane();
-    // Secret values are sealed with <data-dir>/secrets.key before they reach the store.
     let ecs = wharf_ecs::Ecs::new(store.clone(), ids.clone())
         .with_network(network)
         .with_task_notifier(agent.notifier());
@@ -167,6 +174,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         Arc::new(wharf_secretsmanager::generated::Handler(
             secrets_manager.clone(),
         )),
+        Arc::new(wharf_ssm::generated::Handler(ssm.clone())),
     ];
     let gateway = Arc::new(Gateway::new(
         services,

@@ -130,6 +130,7 @@ pub async fn build(
 /// Manager, anything else (an SSM parameter ARN or name) from Parameter Store.
 pub struct SecretStores {
     pub secrets_manager: Arc<wharf_secretsmanager::SecretsManager>,
+    pub ssm: Arc<wharf_ssm::Ssm>,
 }
 
 impl wharf_core::SecretValues for SecretStores {
@@ -143,9 +144,7 @@ impl wharf_core::SecretValues for SecretStores {
             self.secrets_manager
                 .value_for_task(account, region, value_from)
         } else {
-            Err(wharf_core::SecretValueError(format!(
-                "unable to retrieve secrets from ssm: service call has been retried 1 time(s): invalid ssm parameters: {value_from}"
-            )))
+            self.ssm.value_for_task(account, region, value_from)
         }
     }
 }
