@@ -368,6 +368,8 @@ class ServiceGen:
             fields.append(f"pattern: Some({rust_str(s['pattern'])})")
         if s.get("enum"):
             fields.append("enum_values: &[" + ", ".join(rust_str(v) for v in s["enum"]) + "]")
+        if s.get("sensitive"):
+            fields.append("sensitive: true")
         return "Shape { " + ", ".join(fields) + ", ..Shape::EMPTY }"
 
     def emit_trait(self, w):

@@ -845,7 +845,7 @@ static SHAPES: &[Shape] = &[
     Shape { name: "ImportCertificateRequest", kind: Kind::Structure, members: &[Member { name: "CertificateArn", shape: 1, ..Member::EMPTY }, Member { name: "Certificate", shape: 2, required: true, ..Member::EMPTY }, Member { name: "PrivateKey", shape: 3, required: true, ..Member::EMPTY }, Member { name: "CertificateChain", shape: 4, ..Member::EMPTY }, Member { name: "Tags", shape: 5, ..Member::EMPTY }], ..Shape::EMPTY },
     Shape { name: "Arn", kind: Kind::String, min: Some(20.0), max: Some(2048.0), pattern: Some("arn:[\\w+=/,.@-]+:acm:[\\w+=/,.@-]*:[0-9]+:[\\w+=,.@-]+(/[\\w+=,.@-]+)*"), ..Shape::EMPTY },
     Shape { name: "CertificateBodyBlob", kind: Kind::Blob, min: Some(1.0), max: Some(32768.0), ..Shape::EMPTY },
-    Shape { name: "PrivateKeyBlob", kind: Kind::Blob, min: Some(1.0), max: Some(5120.0), ..Shape::EMPTY },
+    Shape { name: "PrivateKeyBlob", kind: Kind::Blob, min: Some(1.0), max: Some(5120.0), sensitive: true, ..Shape::EMPTY },
     Shape { name: "CertificateChainBlob", kind: Kind::Blob, min: Some(1.0), max: Some(2097152.0), ..Shape::EMPTY },
     Shape { name: "TagList", kind: Kind::List, target: 6, min: Some(1.0), max: Some(50.0), ..Shape::EMPTY },
     Shape { name: "Tag", kind: Kind::Structure, members: &[Member { name: "Key", shape: 7, required: true, ..Member::EMPTY }, Member { name: "Value", shape: 8, ..Member::EMPTY }], ..Shape::EMPTY },

@@ -6,7 +6,7 @@ use regex::Regex;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
-use wharf_core::model::{Kind, ServiceModel, ShapeId};
+use wharf_core::model::{Kind, ServiceModel, Shape, ShapeId};
 
 /// At most this many problems are listed in one answer.
 const MAX_REPORTED: usize = 10;
@@ -57,6 +57,10 @@ pub fn validate(model: &ServiceModel, shape: ShapeId, value: &Value) -> Result<(
     })
 }
 
+/// What error messages show for a member botocore marks `sensitive` (secret values,
+/// passwords): never the value.
+const REDACTED: &str = "'*** Sensitive Data Redacted ***'";
+
 fn describe(value: &Value) -> String {
     match value {
         Value::String(s) => format!("'{s}'"),
@@ -87,7 +91,7 @@ fn check(model: &ServiceModel, id: ShapeId, value: &Value, path: &str, out: &mut
         out.wrong_type = true;
         out.push(format!(
             "Value {} at {at} failed to satisfy constraint: Member must be of type {expected}",
-            describe(value)
+            shown(shape.sensitive, value)
         ));
     };
     match shape.kind {
@@ -110,7 +114,7 @@ fn check(model: &ServiceModel, id: ShapeId, value: &Value, path: &str, out: &mut
             let Some(items) = value.as_array() else {
                 return type_error(out, "list");
             };
-            check_length(items.len(), shape.min, shape.max, value, &at, "length", out);
+            check_length(items.len(), shape, value, &at, "length", out);
             for (i, item) in items.iter().enumerate() {
                 check(
                     model,
@@ -125,7 +129,7 @@ fn check(model: &ServiceModel, id: ShapeId, value: &Value, path: &str, out: &mut
             let Some(map) = value.as_object() else {
                 return type_error(out, "map");
             };
-            check_length(map.len(), shape.min, shape.max, value, &at, "length", out);
+            check_length(map.len(), shape, value, &at, "length", out);
             for (k, v) in map {
                 check(
                     model,
@@ -141,19 +145,11 @@ fn check(model: &ServiceModel, id: ShapeId, value: &Value, path: &str, out: &mut
             let Some(s) = value.as_str() else {
                 return type_error(out, "string");
             };
-            check_length(
-                s.chars().count(),
-                shape.min,
-                shape.max,
-                value,
-                &at,
-                "length",
-                out,
-            );
+            check_length(s.chars().count(), shape, value, &at, "length", out);
             if !shape.enum_values.is_empty() && !shape.enum_values.contains(&s) {
                 out.push(format!(
                     "Value {} at {at} failed to satisfy constraint: Member must satisfy enum value set: [{}]",
-                    describe(value),
+                    shown(shape.sensitive, value),
                     shape.enum_values.join(", ")
                 ));
             }
@@ -162,7 +158,7 @@ fn check(model: &ServiceModel, id: ShapeId, value: &Value, path: &str, out: &mut
                     if !re.is_match(s) {
                         out.push(format!(
                             "Value {} at {at} failed to satisfy constraint: Member must satisfy regular expression pattern: {pattern}",
-                            describe(value)
+                            shown(shape.sensitive, value)
                         ));
                     }
                 }
@@ -188,13 +184,13 @@ fn check(model: &ServiceModel, id: ShapeId, value: &Value, path: &str, out: &mut
             if shape.kind == Kind::Integer && i32::try_from(n).is_err() {
                 return type_error(out, "integer");
             }
-            check_range(n as f64, shape.min, shape.max, value, &at, out);
+            check_range(n as f64, shape, value, &at, out);
         }
         Kind::Double | Kind::Float => {
             let Some(n) = value.as_f64() else {
                 return type_error(out, "double");
             };
-            check_range(n, shape.min, shape.max, value, &at, out);
+            check_range(n, shape, value, &at, out);
         }
         Kind::Boolean => {
             if !value.is_boolean() {
@@ -216,9 +212,7 @@ fn check(model: &ServiceModel, id: ShapeId, value: &Value, path: &str, out: &mut
             };
             use base64::Engine;
             match base64::engine::general_purpose::STANDARD.decode(s) {
-                Ok(bytes) => {
-                    check_length(bytes.len(), shape.min, shape.max, value, &at, "length", out)
-                }
+                Ok(bytes) => check_length(bytes.len(), shape, value, &at, "length", out),
                 Err(_) => type_error(out, "base64-encoded blob"),
             }
         }
@@ -228,51 +222,52 @@ fn check(model: &ServiceModel, id: ShapeId, value: &Value, path: &str, out: &mut
 
 fn check_length(
     len: usize,
-    min: Option<f64>,
-    max: Option<f64>,
+    shape: &Shape,
     value: &Value,
     at: &str,
     what: &str,
     out: &mut Problems,
 ) {
     let len = len as f64;
-    if let Some(min) = min.filter(|m| len < *m) {
+    if let Some(min) = shape.min.filter(|m| len < *m) {
         out.push(format!(
             "Value {} at {at} failed to satisfy constraint: Member must have {what} greater than or equal to {min}",
-            short(value)
+            shown(shape.sensitive, value)
         ));
     }
-    if let Some(max) = max.filter(|m| len > *m) {
+    if let Some(max) = shape.max.filter(|m| len > *m) {
         out.push(format!(
             "Value {} at {at} failed to satisfy constraint: Member must have {what} less than or equal to {max}",
-            short(value)
+            shown(shape.sensitive, value)
         ));
     }
 }
 
-fn check_range(
-    n: f64,
-    min: Option<f64>,
-    max: Option<f64>,
-    value: &Value,
-    at: &str,
-    out: &mut Problems,
-) {
-    if let Some(min) = min.filter(|m| n < *m) {
+fn check_range(n: f64, shape: &Shape, value: &Value, at: &str, out: &mut Problems) {
+    if let Some(min) = shape.min.filter(|m| n < *m) {
         out.push(format!(
             "Value {} at {at} failed to satisfy constraint: Member must have value greater than or equal to {min}",
-            describe(value)
+            shown(shape.sensitive, value)
         ));
     }
-    if let Some(max) = max.filter(|m| n > *m) {
+    if let Some(max) = shape.max.filter(|m| n > *m) {
         out.push(format!(
             "Value {} at {at} failed to satisfy constraint: Member must have value less than or equal to {max}",
-            describe(value)
+            shown(shape.sensitive, value)
         ));
     }
 }
 
-/// A value for messages, cut short so a huge input does not make a huge error.
+/// A value for messages: redacted when sensitive, else cut short so a huge input does not
+/// make a huge error.
+fn shown(sensitive: bool, value: &Value) -> String {
+    if sensitive {
+        return REDACTED.to_string();
+    }
+    short(value)
+}
+
+/// A value cut short so a huge input does not make a huge error.
 fn short(value: &Value) -> String {
     let text = describe(value);
     if text.len() <= 80 {
@@ -329,6 +324,11 @@ mod tests {
                     shape: 4,
                     ..Member::EMPTY
                 },
+                Member {
+                    name: "secret",
+                    shape: 5,
+                    ..Member::EMPTY
+                },
             ],
             ..Shape::EMPTY
         },
@@ -360,6 +360,14 @@ mod tests {
             max: Some(2.0),
             ..Shape::EMPTY
         },
+        Shape {
+            name: "Secret",
+            kind: Kind::String,
+            max: Some(4.0),
+            pattern: Some("[a-z]+"),
+            sensitive: true,
+            ..Shape::EMPTY
+        },
     ];
     static MODEL: ServiceModel = ServiceModel {
         endpoint_prefix: "t",
@@ -386,6 +394,23 @@ mod tests {
             ),
             Ok(())
         );
+    }
+
+    #[test]
+    fn never_shows_sensitive_values() {
+        let err = validate(
+            &MODEL,
+            0,
+            &json!({"name": "ok", "secret": "Hunter2-Password"}),
+        )
+        .unwrap_err()
+        .message;
+        assert!(!err.contains("Hunter2"), "{err}");
+        assert!(err.contains("Value '*** Sensitive Data Redacted ***' at 'secret' failed to satisfy constraint: Member must have length less than or equal to 4"), "{err}");
+        let err = validate(&MODEL, 0, &json!({"name": "ok", "secret": 42}))
+            .unwrap_err()
+            .message;
+        assert!(!err.contains("42"), "{err}");
     }
 
     #[test]

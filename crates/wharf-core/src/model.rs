@@ -75,6 +75,8 @@ pub struct Shape {
     pub pattern: Option<&'static str>,
     /// Allowed values of an enum string; empty when any string goes.
     pub enum_values: &'static [&'static str],
+    /// botocore's `sensitive` (secret values, passwords): never shown in error messages.
+    pub sensitive: bool,
 }
 
 impl Shape {
@@ -93,6 +95,7 @@ impl Shape {
         max: None,
         pattern: None,
         enum_values: &[],
+        sensitive: false,
     };
 }
 

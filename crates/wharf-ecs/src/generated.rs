@@ -4089,6 +4089,7 @@ static SHAPES: &[Shape] = &[
             required: true,
             ..Member::EMPTY
         }],
+        sensitive: true,
         ..Shape::EMPTY
     },
     Shape {
@@ -4184,6 +4185,7 @@ static SHAPES: &[Shape] = &[
         name: "EnvironmentVariables",
         kind: Kind::List,
         target: 25,
+        sensitive: true,
         ..Shape::EMPTY
     },
     Shape {

@@ -976,6 +976,7 @@ static SHAPES: &[Shape] = &[
         kind: Kind::Blob,
         min: Some(1.0),
         max: Some(65536.0),
+        sensitive: true,
         ..Shape::EMPTY
     },
     Shape {
@@ -983,6 +984,7 @@ static SHAPES: &[Shape] = &[
         kind: Kind::String,
         min: Some(1.0),
         max: Some(65536.0),
+        sensitive: true,
         ..Shape::EMPTY
     },
     Shape {
@@ -1411,6 +1413,7 @@ static SHAPES: &[Shape] = &[
         min: Some(36.0),
         max: Some(256.0),
         pattern: Some("^[a-zA-Z0-9\\-]+$"),
+        sensitive: true,
         ..Shape::EMPTY
     },
     Shape {
@@ -2363,6 +2366,7 @@ static SHAPES: &[Shape] = &[
         kind: Kind::String,
         min: Some(0.0),
         max: Some(4096.0),
+        sensitive: true,
         ..Shape::EMPTY
     },
     Shape {

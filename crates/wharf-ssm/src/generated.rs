@@ -1186,6 +1186,7 @@ static SHAPES: &[Shape] = &[
     Shape {
         name: "PSParameterValue",
         kind: Kind::String,
+        sensitive: true,
         ..Shape::EMPTY
     },
     Shape {
