@@ -6,6 +6,7 @@ pub mod clusters;
 pub mod fargate;
 pub mod generated;
 pub mod names;
+pub mod service_controller;
 pub mod services;
 pub mod tags;
 pub mod task_definitions;
