@@ -1490,6 +1490,63 @@ def test_task_role_credentials_and_metadata_inside_the_task(lab: Lab, python_ima
     assert theirs["FAILED"].startswith("NoCredentialsError"), theirs
 
 
+def test_task_role_credentials_are_served_rotate_and_need_their_token(lab: Lab):
+    iam = lab.client("iam")
+    role_name = unique("svc-role")
+    role_arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=TASK_ROLE_TRUST)["Role"]["Arn"]
+    family = unique("creds")
+    td = lab.ecs().register_task_definition(
+        family=family, networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
+        cpu="256", memory="512", executionRoleArn=EXECUTION_ROLE, taskRoleArn=role_arn,
+        containerDefinitions=[{"name": "app", "image": str(lab.image), "essential": True,
+                               "command": ["serve"]}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    cluster = unique("creds")
+    arn = lab.run(cluster, td)[0]["taskArn"]
+    task = lab.wait_running(cluster, [arn])[arn]
+    env = dict(
+        line.split("=", 1)
+        for line in wait_http(private_ip(task), 8080, "/env").splitlines()
+        if "=" in line
+    )
+    uri = env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"]
+    base = env["AWS_ENDPOINT_URL"]
+    # What the SDKs fetch (the task endpoint is reachable from this machine too).
+    with urllib.request.urlopen(f"{base}{uri}", timeout=10) as answer:
+        creds = json.load(answer)
+    assert set(creds) == {"RoleArn", "AccessKeyId", "SecretAccessKey", "Token", "Expiration"}
+    assert creds["RoleArn"] == role_arn and creds["AccessKeyId"].startswith("ASIA")
+    expires = _dt.datetime.strptime(creds["Expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.timezone.utc)
+    left = expires - _dt.datetime.now(_dt.timezone.utc)
+    assert _dt.timedelta(hours=5) < left <= _dt.timedelta(hours=6), left
+    with urllib.request.urlopen(f"{base}{uri}", timeout=10) as answer:
+        assert json.load(answer)["AccessKeyId"] == creds["AccessKeyId"], "rotated within the hour"
+
+    import boto3
+
+    def sts(token):
+        session = boto3.session.Session(
+            aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=token, region_name=REGION,
+        )
+        return session.client("sts", endpoint_url=lab.wharf.endpoint)
+
+    who = sts(creds["Token"]).get_caller_identity()
+    assert who["Arn"] == f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{role_name}/{task_id(arn)}"
+    for token in (None, creds["Token"][:-4] + "AAAA"):
+        with pytest.raises(ClientError) as refused:
+            sts(token).get_caller_identity()
+        assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"
+    # Unknown ids get the ECS agent's answer; once the task stops its credentials are not served.
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(f"{base}/v2/credentials/not-a-task", timeout=10)
+    assert missing.value.code == 400
+    lab.stop(cluster, [arn])
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        urllib.request.urlopen(f"{base}{uri}", timeout=10)
+    assert gone.value.code == 400
+
+
 def test_restart_adopts_running_tasks(lab: Lab):
     """kill -9 and start on the same data directory: a running task is adopted (same
     containers, still answering, its log stream resumed without duplicates, output written

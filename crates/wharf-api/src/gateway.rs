@@ -281,10 +281,12 @@ impl Gateway {
         let auth = auth.as_ref().map_err(|e| auth_error(e, wire))?;
         let token_matches = |creds: &Credentials| match &creds.session_token {
             None => true,
-            Some(token) => req
-                .headers
-                .get("x-amz-security-token")
-                .is_some_and(|sent| sent.as_bytes() == token.as_bytes()),
+            Some(token) => req.headers.get("x-amz-security-token").is_some_and(|sent| {
+                bool::from(subtle::ConstantTimeEq::ct_eq(
+                    sent.as_bytes(),
+                    token.as_bytes(),
+                ))
+            }),
         };
         let found = self
             .credentials
