@@ -1336,6 +1336,15 @@ except Exception as e:
 """
 
 
+def credentials_url(env: dict) -> str:
+    """Where the SDKs fetch a task's role credentials: the relative URI on
+    169.254.170.2:80, or the full URI when the task endpoint had to take another port
+    (another wharf on this machine holds 80)."""
+    if "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" in env:
+        return "http://169.254.170.2" + env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"]
+    return env["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+
+
 @pytest.fixture(scope="module")
 def python_image(lab: Lab, tmp_path_factory) -> str:
     from pyimage import build_python_image
@@ -1469,7 +1478,7 @@ def test_task_role_credentials_and_metadata_inside_the_task(lab: Lab, python_ima
 
     mine = results[True]
     env = json.loads(mine["ENV"])
-    assert env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"].startswith("/v2/credentials/")
+    assert credentials_url(env).startswith("http://169.254.170.2")
     called = json.loads(mine["CALLED"])
     assert called["value"] == "hello from ssm"
     assert re.fullmatch(
@@ -1486,7 +1495,7 @@ def test_task_role_credentials_and_metadata_inside_the_task(lab: Lab, python_ima
 
     # Without a task role: no credentials, and the SDK says so.
     theirs = results[False]
-    assert "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" not in json.loads(theirs["ENV"])
+    assert not any(k.startswith("AWS_CONTAINER_CREDENTIALS") for k in json.loads(theirs["ENV"]))
     assert theirs["FAILED"].startswith("NoCredentialsError"), theirs
 
 
@@ -1509,17 +1518,17 @@ def test_task_role_credentials_are_served_rotate_and_need_their_token(lab: Lab):
         for line in wait_http(private_ip(task), 8080, "/env").splitlines()
         if "=" in line
     )
-    uri = env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"]
+    url = credentials_url(env)
     base = env["AWS_ENDPOINT_URL"]
     # What the SDKs fetch (the task endpoint is reachable from this machine too).
-    with urllib.request.urlopen(f"{base}{uri}", timeout=10) as answer:
+    with urllib.request.urlopen(url, timeout=10) as answer:
         creds = json.load(answer)
     assert set(creds) == {"RoleArn", "AccessKeyId", "SecretAccessKey", "Token", "Expiration"}
     assert creds["RoleArn"] == role_arn and creds["AccessKeyId"].startswith("ASIA")
     expires = _dt.datetime.strptime(creds["Expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.timezone.utc)
     left = expires - _dt.datetime.now(_dt.timezone.utc)
     assert _dt.timedelta(hours=5) < left <= _dt.timedelta(hours=6), left
-    with urllib.request.urlopen(f"{base}{uri}", timeout=10) as answer:
+    with urllib.request.urlopen(url, timeout=10) as answer:
         assert json.load(answer)["AccessKeyId"] == creds["AccessKeyId"], "rotated within the hour"
 
     import boto3
@@ -1543,7 +1552,7 @@ def test_task_role_credentials_are_served_rotate_and_need_their_token(lab: Lab):
     assert missing.value.code == 400
     lab.stop(cluster, [arn])
     with pytest.raises(urllib.error.HTTPError) as gone:
-        urllib.request.urlopen(f"{base}{uri}", timeout=10)
+        urllib.request.urlopen(url, timeout=10)
     assert gone.value.code == 400
 
 
