@@ -18,6 +18,7 @@ pub mod pagination;
 pub mod role_sessions;
 pub mod sealing;
 pub mod secret_values;
+pub mod target_registry;
 pub mod text;
 pub mod types;
 
@@ -33,4 +34,7 @@ pub use network_interfaces::{NetworkInterfaces, NewNetworkInterface, PlacementSu
 pub use role_sessions::{NoRoleSessions, RoleCredentials, RoleSessions};
 pub use sealing::{Sealer, SealingError};
 pub use secret_values::{NoSecretValues, SecretValueError, SecretValues};
+pub use target_registry::{
+    NoTargetRegistry, RegisteredTarget, TargetGroupInfo, TargetRegistry, TargetState,
+};
 pub use types::{Blob, Timestamp};

@@ -14,6 +14,7 @@
 //! - `tags`: AddTags, RemoveTags, DescribeTags
 //! - `snapshot`: records -> [`LbSnapshot`] for the data plane (pure)
 //! - `certificate_users`: which listeners use an ACM certificate, for ACM
+//! - `service_targets`: target groups as ECS services use them ([`wharf_core::TargetRegistry`])
 //!
 //! The data plane is reached only through [`LbPlane`]: after every committed change the
 //! current snapshot is applied (serialised, always the latest state). A change that adds or
@@ -33,6 +34,7 @@ pub mod load_balancers;
 pub mod names;
 pub mod records;
 pub mod rules;
+pub mod service_targets;
 pub mod snapshot;
 pub mod ssl_policies;
 pub mod tags;
@@ -40,6 +42,7 @@ pub mod target_groups;
 pub mod targets;
 
 pub use certificate_users::ListenerCertificates;
+pub use service_targets::ServiceTargets;
 
 use generated::*;
 use names::{parse_arn, ParsedArn, Resource};

@@ -1,0 +1,132 @@
+//! [`TargetRegistry`] over ELBv2: how ECS services register their tasks in target groups and
+//! read their health. The same code paths as RegisterTargets / DeregisterTargets /
+//! DescribeTargetHealth, called with an internal request context.
+
+use crate::generated::*;
+use crate::{targets, Elbv2};
+use std::sync::Arc;
+use wharf_core::{
+    RegisteredTarget, RequestContext, TargetGroupInfo, TargetRegistry, TargetState,
+};
+
+/// ECS's view of ELBv2's target groups.
+pub struct ServiceTargets(pub Arc<Elbv2>);
+
+impl ServiceTargets {
+    fn ctx(&self, account: &str, region: &str) -> RequestContext {
+        RequestContext::for_tests(region, account, self.0.clock.now())
+    }
+}
+
+fn target(ip: &str, port: u16) -> TargetDescription {
+    TargetDescription {
+        id: ip.into(),
+        port: Some(i32::from(port)),
+        availability_zone: None,
+        quic_server_id: None,
+    }
+}
+
+fn state(name: &str) -> TargetState {
+    match name {
+        "healthy" => TargetState::Healthy,
+        "unhealthy" | "unavailable" => TargetState::Unhealthy,
+        "draining" => TargetState::Draining,
+        "unused" => TargetState::Unused,
+        _ => TargetState::Initial,
+    }
+}
+
+impl TargetRegistry for ServiceTargets {
+    fn target_group(
+        &self,
+        account: &str,
+        region: &str,
+        arn: &str,
+    ) -> Result<Option<TargetGroupInfo>, String> {
+        let ctx = self.ctx(account, region);
+        let found = self.0.store.read(|tx| {
+            let tg = match crate::load_tg(tx, &ctx, arn) {
+                Ok((_, tg)) => tg,
+                Err(Error::TargetGroupNotFoundException(_)) | Err(Error::ValidationError(_)) => {
+                    return Ok(None)
+                }
+                Err(e) => return Err(e),
+            };
+            let usage = crate::usage(tx, account, region)?;
+            Ok(Some(TargetGroupInfo {
+                target_type: tg.target_type.clone(),
+                has_load_balancer: !usage.lbs_of(&tg.arn).is_empty(),
+            }))
+        });
+        found.map_err(|e: Error| e.to_string())
+    }
+
+    fn register(
+        &self,
+        account: &str,
+        region: &str,
+        arn: &str,
+        ip: &str,
+        port: u16,
+    ) -> Result<(), String> {
+        let input = RegisterTargetsInput {
+            target_group_arn: arn.into(),
+            targets: vec![target(ip, port)],
+        };
+        targets::register(&self.0, &self.ctx(account, region), input)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    fn deregister(
+        &self,
+        account: &str,
+        region: &str,
+        arn: &str,
+        ip: &str,
+        port: u16,
+    ) -> Result<(), String> {
+        let input = DeregisterTargetsInput {
+            target_group_arn: arn.into(),
+            targets: vec![target(ip, port)],
+        };
+        match targets::deregister(&self.0, &self.ctx(account, region), input) {
+            Ok(_)
+            | Err(Error::InvalidTargetException(_))
+            | Err(Error::TargetGroupNotFoundException(_)) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn targets(
+        &self,
+        account: &str,
+        region: &str,
+        arn: &str,
+    ) -> Result<Vec<RegisteredTarget>, String> {
+        let input = DescribeTargetHealthInput {
+            target_group_arn: arn.into(),
+            ..Default::default()
+        };
+        let out = match targets::describe_health(&self.0, &self.ctx(account, region), input) {
+            Ok(out) => out,
+            Err(Error::TargetGroupNotFoundException(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(e.to_string()),
+        };
+        Ok(out
+            .target_health_descriptions
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|d| {
+                let t = d.target?;
+                let s = d.target_health.and_then(|h| h.state).unwrap_or_default();
+                Some(RegisteredTarget {
+                    id: t.id,
+                    port: u16::try_from(t.port.unwrap_or(0)).unwrap_or(0),
+                    state: state(&s),
+                })
+            })
+            .collect())
+    }
+}
