@@ -7,6 +7,7 @@ pub mod fargate;
 pub mod generated;
 pub mod names;
 pub mod service_controller;
+pub mod service_runner;
 pub mod services;
 pub mod tags;
 pub mod task_definitions;
@@ -15,18 +16,21 @@ pub mod tasks;
 
 use generated::*;
 use std::sync::Arc;
-use wharf_core::{IdGen, NetworkInterfaces, PlacementSubnet, RequestContext};
+use wharf_core::{IdGen, NetworkInterfaces, PlacementSubnet, RequestContext, TargetRegistry};
 use wharf_store::{Store, StoreError};
 
 /// Called after tasks are launched or asked to stop, to wake the agent that runs them.
 pub type TaskNotifier = Arc<dyn Fn() + Send + Sync>;
 
-/// The ECS service.
+/// The ECS service. Cloning shares everything (the service controller runs on a clone).
+#[derive(Clone)]
 pub struct Ecs {
     store: Arc<Store>,
     ids: Arc<dyn IdGen>,
     network: Option<Arc<dyn NetworkInterfaces>>,
+    targets: Option<Arc<dyn TargetRegistry>>,
     notifier: Option<TaskNotifier>,
+    service_notifier: Option<TaskNotifier>,
 }
 
 impl Ecs {
@@ -37,7 +41,9 @@ impl Ecs {
             store,
             ids,
             network: None,
+            targets: None,
             notifier: None,
+            service_notifier: None,
         }
     }
 
@@ -45,6 +51,29 @@ impl Ecs {
     pub fn with_network(mut self, network: Arc<dyn NetworkInterfaces>) -> Self {
         self.network = Some(network);
         self
+    }
+
+    /// Checks services' `loadBalancers` against `targets` (ELBv2's target groups).
+    pub fn with_targets(mut self, targets: Arc<dyn TargetRegistry>) -> Self {
+        self.targets = Some(targets);
+        self
+    }
+
+    /// Calls `notifier` whenever a service is created, updated or deleted (to wake the
+    /// service controller).
+    pub fn with_service_notifier(mut self, notifier: TaskNotifier) -> Self {
+        self.service_notifier = Some(notifier);
+        self
+    }
+
+    pub(crate) fn notify_services_changed(&self) {
+        if let Some(n) = &self.service_notifier {
+            n();
+        }
+    }
+
+    pub(crate) fn targets(&self) -> Option<&Arc<dyn TargetRegistry>> {
+        self.targets.as_ref()
     }
 
     /// Calls `notifier` whenever tasks are launched or asked to stop.

@@ -6,10 +6,12 @@ use crate::clusters;
 use crate::generated::*;
 use crate::names::{self, SERVICES};
 use crate::task_definitions::{self, StoredTaskDefinition};
+use crate::task_lifecycle::TaskStatus;
+use crate::tasks::{StoredTask, TASKS};
 use crate::Ecs;
 use wharf_core::pagination::paginate;
-use wharf_core::{Arn, RequestContext};
-use wharf_store::Tx;
+use wharf_core::{Arn, RequestContext, TargetGroupInfo};
+use wharf_store::{StoreError, Tx};
 
 fn invalid(msg: impl Into<String>) -> Error {
     Error::InvalidParameterException(msg.into())
@@ -133,9 +135,62 @@ fn check_load_balancers(lbs: &[LoadBalancer], def: &TaskDefinition) -> Result<()
     Ok(())
 }
 
+/// What ELBv2 says about each target group of `lbs` (fetched before the service's
+/// transaction: target groups live in ELBv2's records).
+fn target_group_infos(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    lbs: &[LoadBalancer],
+) -> Result<Vec<(String, Option<TargetGroupInfo>)>, Error> {
+    let Some(targets) = ecs.targets() else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for tg in lbs.iter().filter_map(|lb| lb.target_group_arn.as_deref()) {
+        let info = targets
+            .target_group(&ctx.account_id, &ctx.region, tg)
+            .map_err(Error::ServerException)?;
+        out.push((tg.to_string(), info));
+    }
+    Ok(out)
+}
+
+/// Checks that every target group exists, is behind a load balancer and, for awsvpc tasks,
+/// takes `ip` targets.
+fn check_target_groups(
+    infos: &[(String, Option<TargetGroupInfo>)],
+    def: &TaskDefinition,
+) -> Result<(), Error> {
+    let awsvpc = def.network_mode.as_deref() == Some("awsvpc");
+    for (arn, info) in infos {
+        let Some(info) = info else {
+            return Err(invalid(format!(
+                "Unable to assume role and validate the specified targetGroupArn. Please verify that the ECS service role being passed has the proper permissions. (The target group {arn} does not exist.)"
+            )));
+        };
+        if !info.has_load_balancer {
+            return Err(invalid(format!(
+                "The target group with targetGroupArn {arn} does not have an associated load balancer."
+            )));
+        }
+        if awsvpc && info.target_type != "ip" {
+            return Err(invalid(format!(
+                "The provided target group {arn} has target type {}, which is incompatible with the awsvpc network mode specified in the task definition.",
+                info.target_type
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A new deployment id, `ecs-svc/` and 19 digits.
+pub(crate) fn deployment_id(ecs: &Ecs) -> String {
+    format!("ecs-svc/{}", ecs.ids.chars(19, b"0123456789"))
+}
+
 /// A new PRIMARY deployment of `service`'s current settings.
 fn new_deployment(ecs: &Ecs, ctx: &RequestContext, service: &Service) -> Deployment {
-    let id = format!("ecs-svc/{}", ecs.ids.chars(19, b"0123456789"));
+    let id = deployment_id(ecs);
     Deployment {
         rollout_state_reason: Some(format!("ECS deployment {id} in progress.")),
         id: Some(id),
@@ -236,6 +291,7 @@ pub fn create(
     let deployment_configuration =
         deployment_configuration(input.deployment_configuration.clone())?;
     crate::tags::check(input.tags.as_deref().unwrap_or_default())?;
+    let target_groups = target_group_infos(ecs, ctx, &lbs)?;
 
     let service = ecs.store.write(|tx| {
         let cluster = if input.cluster.is_none() {
@@ -253,6 +309,7 @@ pub fn create(
         }
         check_network(input.network_configuration.as_ref(), &def, &launch_type)?;
         check_load_balancers(&lbs, &def)?;
+        check_target_groups(&target_groups, &def)?;
         let key = names::service_key(ctx, &cluster_name, &name);
         if let Some(existing) = tx.get::<Service>(SERVICES, &key)? {
             if existing.status.as_deref() != Some("INACTIVE") {
@@ -328,6 +385,7 @@ pub fn create(
         tx.put(SERVICES, &key, &service)?;
         Ok::<_, Error>(service)
     })?;
+    ecs.notify_services_changed();
     Ok(CreateServiceResponse {
         service: Some(service),
     })
@@ -363,6 +421,8 @@ pub fn update(
     if let Some(n) = input.desired_count.filter(|n| *n < 0) {
         return Err(invalid(format!("desiredCount must be 0 or more, got {n}.")));
     }
+    let target_groups =
+        target_group_infos(ecs, ctx, input.load_balancers.as_deref().unwrap_or_default())?;
     let service = ecs.store.write(|tx| {
         let (key, mut s) = load_active(tx, ctx, input.cluster.as_deref(), &input.service)?;
         let mut redeploy = input.force_new_deployment.unwrap_or(false);
@@ -393,6 +453,7 @@ pub fn update(
             s.load_balancers = Some(lbs.clone());
         }
         check_load_balancers(s.load_balancers.as_deref().unwrap_or_default(), &def)?;
+        check_target_groups(&target_groups, &def)?;
         if let Some(g) = input.health_check_grace_period_seconds {
             if s.load_balancers.as_deref().unwrap_or_default().is_empty() {
                 return Err(invalid("Health check grace period is only valid for services configured to use load balancers"));
@@ -442,6 +503,7 @@ pub fn update(
         tx.put(SERVICES, &key, &s)?;
         Ok::<_, Error>(s)
     })?;
+    ecs.notify_services_changed();
     Ok(UpdateServiceResponse {
         service: Some(service),
     })
@@ -474,6 +536,8 @@ pub fn describe(
                     if !with_tags {
                         s.tags = None;
                     }
+                    let tasks = service_tasks(tx, ctx, &cluster_name, &name)?;
+                    apply_live_counts(&mut s, &tasks);
                     services.push(s);
                 }
                 None => failures.push(Failure {
@@ -488,6 +552,50 @@ pub fn describe(
             failures: Some(failures),
         })
     })
+}
+
+/// The tasks service `name` of `cluster` started (every status).
+fn service_tasks(
+    tx: &Tx<'_>,
+    ctx: &RequestContext,
+    cluster: &str,
+    name: &str,
+) -> Result<Vec<StoredTask>, StoreError> {
+    let prefix = format!("{}{cluster}/", names::scope(ctx));
+    Ok(tx
+        .list::<StoredTask>(TASKS, &prefix)?
+        .into_iter()
+        .map(|(_, t)| t)
+        .filter(|t| t.service_name.as_deref() == Some(name))
+        .collect())
+}
+
+/// runningCount and pendingCount of the service and of each deployment, as the tasks are now
+/// (the controller's stored counts may be a step behind the agent).
+fn apply_live_counts(service: &mut Service, tasks: &[StoredTask]) {
+    let count = |deployment: Option<&str>| {
+        let mut running = 0;
+        let mut pending = 0;
+        for t in tasks {
+            if deployment.is_some_and(|d| t.task.started_by.as_deref() != Some(d)) {
+                continue;
+            }
+            match TaskStatus::of(&t.task) {
+                TaskStatus::Running => running += 1,
+                s if s < TaskStatus::Running => pending += 1,
+                _ => {}
+            }
+        }
+        (running, pending)
+    };
+    let (running, pending) = count(None);
+    service.running_count = Some(running);
+    service.pending_count = Some(pending);
+    for d in service.deployments.iter_mut().flatten() {
+        let (running, pending) = count(d.id.as_deref());
+        d.running_count = Some(running);
+        d.pending_count = Some(pending);
+    }
 }
 
 /// `ListServices`: ARNs of the cluster's ACTIVE and DRAINING services.
@@ -544,13 +652,27 @@ pub fn delete(
             ));
         }
         s.desired_count = Some(0);
-        let running = s.running_count.unwrap_or(0) + s.pending_count.unwrap_or(0);
-        s.status = Some(if running > 0 { "DRAINING" } else { "INACTIVE" }.into());
+        let cluster = names::last_segment(s.cluster_arn.as_deref().unwrap_or_default());
+        let name = s.service_name.clone().unwrap_or_default();
+        let live = service_tasks(tx, ctx, &cluster, &name)?
+            .iter()
+            .any(|t| TaskStatus::of(&t.task) != TaskStatus::Stopped);
+        s.status = Some(if live { "DRAINING" } else { "INACTIVE" }.into());
+        if let Some(primary) = s
+            .deployments
+            .iter_mut()
+            .flatten()
+            .find(|d| d.status.as_deref() == Some("PRIMARY"))
+        {
+            primary.desired_count = Some(0);
+            primary.updated_at = Some(ctx.now);
+        }
         tx.put(SERVICES, &key, &s)?;
         let mut shown = s;
         shown.status = Some("DRAINING".into());
         Ok::<_, Error>(shown)
     })?;
+    ecs.notify_services_changed();
     Ok(DeleteServiceResponse {
         service: Some(service),
     })

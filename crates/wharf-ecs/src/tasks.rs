@@ -214,10 +214,41 @@ pub struct LaunchSpec {
     pub platform_version: Option<String>,
     /// Copy the task definition's tags.
     pub propagate_task_definition_tags: bool,
+    /// Run the task definition even if it was deregistered (a service keeps running INACTIVE
+    /// revisions, as in AWS).
+    pub allow_inactive_definition: bool,
+    /// The subnet of each task in turn (ids among the configuration's subnets); empty: the
+    /// tasks go round the subnets from a random one.
+    pub subnet_order: Vec<String>,
 }
 
 /// Validates `spec` and writes its tasks; returns the records. Wakes the agent.
 pub fn launch(ecs: &Ecs, ctx: &RequestContext, spec: LaunchSpec) -> Result<Vec<Task>, Error> {
+    let records = prepare(ecs, ctx, &spec)?;
+    let cluster_name = records
+        .first()
+        .map(StoredTask::cluster_name)
+        .unwrap_or_default();
+    ecs.store.write(|tx| -> Result<(), Error> {
+        // The cluster may have been deleted since the read.
+        clusters::require_active(tx, ctx, Some(&cluster_name))?;
+        for r in &records {
+            tx.put(TASKS, &r.key(), r)?;
+        }
+        Ok(())
+    })?;
+    tracing::info!(cluster = %cluster_name, task_definition = %spec.task_definition, count = records.len(), "tasks launched");
+    ecs.notify_tasks_changed();
+    Ok(records.into_iter().map(|r| r.task).collect())
+}
+
+/// Validates `spec` and makes its task records, without writing them (the service controller
+/// writes them in its own transaction).
+pub fn prepare(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    spec: &LaunchSpec,
+) -> Result<Vec<StoredTask>, Error> {
     crate::tags::check(&spec.tags)?;
     if let Some(s) = &spec.started_by {
         if s.chars().count() > 128 {
@@ -230,7 +261,12 @@ pub fn launch(ecs: &Ecs, ctx: &RequestContext, spec: LaunchSpec) -> Result<Vec<T
     }
     let (cluster, stored) = ecs.store.read(|tx| -> Result<_, Error> {
         let cluster = clusters::require_active(tx, ctx, spec.cluster.as_deref())?;
-        let stored = resolve_for_launch(tx, ctx, &spec.task_definition)?;
+        let stored = if spec.allow_inactive_definition {
+            task_definitions::resolve_ref(tx, ctx, &spec.task_definition)
+                .map_err(|_| invalid("TaskDefinition not found."))?
+        } else {
+            resolve_for_launch(tx, ctx, &spec.task_definition)?
+        };
         Ok((cluster, stored))
     })?;
     let def = stored.definition.clone();
@@ -253,8 +289,6 @@ pub fn launch(ecs: &Ecs, ctx: &RequestContext, spec: LaunchSpec) -> Result<Vec<T
     let assign_public_ip = vpc
         .as_ref()
         .is_some_and(|v| v.assign_public_ip.as_deref() == Some("ENABLED"));
-    let cluster_name = cluster.cluster_name.clone().unwrap_or_default();
-    let family = def.family.clone().unwrap_or_default();
     let mut tags = spec.tags.clone();
     if spec.propagate_task_definition_tags {
         for t in &stored.tags {
@@ -267,30 +301,25 @@ pub fn launch(ecs: &Ecs, ctx: &RequestContext, spec: LaunchSpec) -> Result<Vec<T
     let start = ecs.ids.hex(2).chars().map(|c| c as usize).sum::<usize>() % offset;
     let mut records = Vec::with_capacity(spec.count);
     for i in 0..spec.count {
-        let subnet = (!subnets.is_empty()).then(|| subnets[(start + i) % subnets.len()].clone());
+        let chosen = (!spec.subnet_order.is_empty())
+            .then(|| &spec.subnet_order[i % spec.subnet_order.len()])
+            .and_then(|id| subnets.iter().find(|s| &s.id == id));
+        let subnet = chosen
+            .or_else(|| (!subnets.is_empty()).then(|| &subnets[(start + i) % subnets.len()]))
+            .cloned();
         records.push(new_task(
             ecs,
             ctx,
             &cluster,
             &def,
-            &spec,
+            spec,
             subnet.map(TaskSubnet::from),
             &security_groups,
             assign_public_ip,
             &tags,
         ));
     }
-    ecs.store.write(|tx| -> Result<(), Error> {
-        // The cluster may have been deleted since the read.
-        clusters::require_active(tx, ctx, Some(&cluster_name))?;
-        for r in &records {
-            tx.put(TASKS, &r.key(), r)?;
-        }
-        Ok(())
-    })?;
-    tracing::info!(cluster = %cluster_name, family = %family, count = records.len(), "tasks launched");
-    ecs.notify_tasks_changed();
-    Ok(records.into_iter().map(|r| r.task).collect())
+    Ok(records)
 }
 
 fn resolve_for_launch(
@@ -575,6 +604,7 @@ pub fn run(
             platform_version: input.platform_version,
             propagate_task_definition_tags: input.propagate_tags.as_deref()
                 == Some("TASK_DEFINITION"),
+            ..LaunchSpec::default()
         },
     )?;
     Ok(RunTaskResponse {

@@ -4,6 +4,7 @@
 mod config;
 mod credentials;
 mod server;
+mod service_loop;
 mod task_agent;
 mod task_endpoint;
 

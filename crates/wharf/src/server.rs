@@ -3,6 +3,7 @@
 
 use crate::config::ServerArgs;
 use crate::credentials;
+use crate::service_loop;
 use crate::task_agent;
 use crate::task_endpoint;
 use anyhow::Context;
@@ -153,9 +154,24 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     );
     // Listeners come back up from the store.
     elbv2.sync_plane();
+    // Services register their tasks in ELBv2's target groups; API changes to services wake
+    // the service controller.
+    let service_targets: Arc<dyn wharf_core::TargetRegistry> =
+        Arc::new(wharf_elbv2::ServiceTargets(elbv2.clone()));
+    let service_wake = Arc::new(tokio::sync::Notify::new());
     let ecs = wharf_ecs::Ecs::new(store.clone(), ids.clone())
         .with_network(network)
-        .with_task_notifier(agent.notifier());
+        .with_task_notifier(agent.notifier())
+        .with_targets(service_targets.clone())
+        .with_service_notifier({
+            let wake = service_wake.clone();
+            Arc::new(move || wake.notify_one())
+        });
+    let service_runner = Arc::new(wharf_ecs::service_runner::ServiceRunner::new(
+        ecs.clone(),
+        service_targets,
+        clock.clone(),
+    ));
     let services: Vec<Arc<dyn ServiceHandler>> = vec![
         Arc::new(wharf_ecs::generated::Handler(ecs)),
         Arc::new(wharf_ecr::generated::Handler(ecr.clone())),
@@ -182,7 +198,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             root: keys,
             sessions: role_sessions.clone(),
         }),
-        clock,
+        clock.clone(),
         ids,
         GatewayConfig {
             accept_any_credentials: args.accept_any_credentials,
@@ -228,6 +244,12 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             stop_rx.clone(),
         )),
         tokio::spawn(agent.clone().run(stop_rx.clone())),
+        tokio::spawn(service_loop::run(
+            service_runner,
+            service_wake,
+            clock.clone(),
+            stop_rx.clone(),
+        )),
         tokio::spawn(wharf_elbv2::run_reap_loop(
             elbv2.clone(),
             Duration::from_secs(5),

@@ -31,9 +31,12 @@
 //!   health check, after the grace period is stopped with AWS's reason.
 //! - Stopping a task registered in target groups deregisters it first and stops it only once
 //!   none of its targets is still draining ([`ControllerState::removing`] remembers why).
+//! - A task that stops or is being stopped without the scheduler removing it (its container
+//!   exited, it was killed, StopTask) is deregistered from every target group it is still in.
 //! - Scale-in picks tasks by the rule in [`select`]. A DRAINING (deleted) service removes every
 //!   task, deregistering first.
 
+pub mod placement;
 pub mod rules;
 pub mod select;
 #[cfg(test)]
@@ -462,6 +465,7 @@ impl<'a> Step<'a> {
         self.prune();
         self.account_stopped();
         self.finish_draining();
+        self.deregister_departed();
         if self.service.deleting {
             for t in self.live().collect::<Vec<_>>() {
                 if !self.is_leaving(t) {
@@ -574,6 +578,33 @@ impl<'a> Step<'a> {
                 self.leaving.insert(id.clone());
                 self.stop(&id, reason);
             }
+        }
+    }
+
+    /// Deregisters tasks that stopped, or are stopping, without the scheduler removing them
+    /// (an exit, a kill, StopTask): the load balancer must stop sending them requests.
+    fn deregister_departed(&mut self) {
+        for t in self.tasks {
+            let departed = t.last_status > TaskStatus::Running || !t.desired_running;
+            if !departed || self.state.removing.contains_key(&t.id) {
+                continue;
+            }
+            let groups: Vec<String> = t
+                .targets
+                .iter()
+                .filter(|s| registered(s.health) && s.health != TargetHealth::Draining)
+                .map(|s| s.target_group.clone())
+                .collect();
+            if groups.is_empty() {
+                continue;
+            }
+            for g in &groups {
+                *self.deregistered.entry(g.clone()).or_insert(0) += 1;
+            }
+            self.actions.push(Action::Deregister {
+                task_id: t.id.clone(),
+                target_groups: groups,
+            });
         }
     }
 

@@ -157,6 +157,12 @@ pub mod events {
         format!("(service {service}) rolling back to deployment {deployment}.")
     }
 
+    /// `(service s) was unable to place a task. Reason: ...` — a launch refused before any
+    /// task existed (a subnet or task definition gone).
+    pub fn unable_to_place(service: &str, reason: &str) -> String {
+        format!("(service {service}) was unable to place a task. Reason: {reason}")
+    }
+
     /// `(service s) is unable to consistently start tasks successfully.`
     pub fn unstable(service: &str) -> String {
         format!("(service {service}) is unable to consistently start tasks successfully.")
