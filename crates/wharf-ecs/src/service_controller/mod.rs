@@ -244,7 +244,7 @@ impl Throttle {
 /// What the controller remembers between steps; stored beside the service.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ControllerState {
-    /// Stopped tasks already accounted for (pruned to the stopped tasks still observed).
+    /// Stopped (or stopping) tasks already accounted for (pruned to those still observed).
     pub seen_stopped: BTreeSet<String>,
     /// Tasks deregistered and draining, with the reason they will be stopped with.
     pub removing: BTreeMap<String, String>,
@@ -332,6 +332,13 @@ pub struct Plan {
 
 fn registered(h: TargetHealth) -> bool {
     !matches!(h, TargetHealth::Unused)
+}
+
+/// Whether `t` stopped or is on its way there for a known reason (its stop code is set once
+/// the stop is decided: counting it then, not when STOPPED, keeps the throttle and the breaker
+/// ahead of the replacement that its leaving makes room for).
+fn departed(t: &TaskView) -> bool {
+    t.last_status == TaskStatus::Stopped || (t.stop_code.is_some() && !t.desired_running)
 }
 
 /// One step of the service scheduler. `ids` makes new deployment ids (`ecs-svc/...`).
@@ -487,7 +494,7 @@ impl<'a> Step<'a> {
         self.state.seen_stopped.retain(|id| {
             tasks
                 .iter()
-                .any(|t| &t.id == id && t.last_status == TaskStatus::Stopped)
+                .any(|t| &t.id == id && departed(t))
         });
         self.state.removing.retain(|id, _| {
             tasks
@@ -514,7 +521,7 @@ impl<'a> Step<'a> {
     /// Counts each newly stopped task once: deployment failures and the launch throttle.
     fn account_stopped(&mut self) {
         for t in self.tasks {
-            if t.last_status != TaskStatus::Stopped || self.state.seen_stopped.contains(&t.id) {
+            if !departed(t) || self.state.seen_stopped.contains(&t.id) {
                 continue;
             }
             self.state.seen_stopped.insert(t.id.clone());
