@@ -71,8 +71,12 @@ pub trait TargetRegistry: Send + Sync {
 
     /// Every registered and draining target of `arn` with its state (empty if the target group
     /// is gone).
-    fn targets(&self, account: &str, region: &str, arn: &str)
-        -> Result<Vec<RegisteredTarget>, String>;
+    fn targets(
+        &self,
+        account: &str,
+        region: &str,
+        arn: &str,
+    ) -> Result<Vec<RegisteredTarget>, String>;
 }
 
 /// No load balancing: every target group is missing.

@@ -421,8 +421,11 @@ pub fn update(
     if let Some(n) = input.desired_count.filter(|n| *n < 0) {
         return Err(invalid(format!("desiredCount must be 0 or more, got {n}.")));
     }
-    let target_groups =
-        target_group_infos(ecs, ctx, input.load_balancers.as_deref().unwrap_or_default())?;
+    let target_groups = target_group_infos(
+        ecs,
+        ctx,
+        input.load_balancers.as_deref().unwrap_or_default(),
+    )?;
     let service = ecs.store.write(|tx| {
         let (key, mut s) = load_active(tx, ctx, input.cluster.as_deref(), &input.service)?;
         let mut redeploy = input.force_new_deployment.unwrap_or(false);

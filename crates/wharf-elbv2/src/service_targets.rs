@@ -5,9 +5,7 @@
 use crate::generated::*;
 use crate::{targets, Elbv2};
 use std::sync::Arc;
-use wharf_core::{
-    RegisteredTarget, RequestContext, TargetGroupInfo, TargetRegistry, TargetState,
-};
+use wharf_core::{RegisteredTarget, RequestContext, TargetGroupInfo, TargetRegistry, TargetState};
 
 /// ECS's view of ELBv2's target groups.
 pub struct ServiceTargets(pub Arc<Elbv2>);

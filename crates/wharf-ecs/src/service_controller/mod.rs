@@ -491,11 +491,9 @@ impl<'a> Step<'a> {
 
     fn prune(&mut self) {
         let tasks = self.tasks;
-        self.state.seen_stopped.retain(|id| {
-            tasks
-                .iter()
-                .any(|t| &t.id == id && departed(t))
-        });
+        self.state
+            .seen_stopped
+            .retain(|id| tasks.iter().any(|t| &t.id == id && departed(t)));
         self.state.removing.retain(|id, _| {
             tasks
                 .iter()

@@ -16,7 +16,11 @@ pub struct SubnetSlot {
 
 /// The subnet of each of `count` new tasks, given how many of the service's tasks already run
 /// in each subnet (`existing`, by subnet id).
-pub fn spread(subnets: &[SubnetSlot], existing: &BTreeMap<String, usize>, count: u32) -> Vec<String> {
+pub fn spread(
+    subnets: &[SubnetSlot],
+    existing: &BTreeMap<String, usize>,
+    count: u32,
+) -> Vec<String> {
     if subnets.is_empty() {
         return Vec::new();
     }

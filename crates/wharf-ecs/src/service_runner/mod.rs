@@ -30,8 +30,7 @@ use crate::Ecs;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use wharf_core::{
-    Arn, Clock, RegisteredTarget, RequestContext, TargetRegistry, TargetState as LbState,
-    Timestamp,
+    Arn, Clock, RegisteredTarget, RequestContext, TargetRegistry, TargetState as LbState, Timestamp,
 };
 use wharf_store::StoreError;
 
@@ -136,15 +135,15 @@ impl ServiceRunner {
                 .cloned()
                 .unwrap_or_default();
             for tg in target_groups(service) {
-                if !health.contains_key(&tg) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = health.entry(tg) {
                     let found = self
                         .targets
-                        .targets(&arn.account, &arn.region, &tg)
+                        .targets(&arn.account, &arn.region, slot.key())
                         .unwrap_or_else(|e| {
-                            tracing::warn!(target_group = %tg, error = %e, "cannot read target health");
+                            tracing::warn!(target_group = %slot.key(), error = %e, "cannot read target health");
                             Vec::new()
                         });
-                    health.insert(tg, found);
+                    slot.insert(found);
                 }
             }
             report.services += 1;
@@ -231,10 +230,8 @@ impl ServiceRunner {
         if let Some(w) = plan.wake_at {
             report.wake_at = Some(report.wake_at.map_or(w, |r: i64| r.min(w)));
         }
-        let changed = updated != *service
-            || plan.state != *state
-            || !records.is_empty()
-            || !stops.is_empty();
+        let changed =
+            updated != *service || plan.state != *state || !records.is_empty() || !stops.is_empty();
         if changed {
             let cluster = cluster_of(arn);
             let committed = self.ecs.store.write(|tx| {
@@ -601,7 +598,8 @@ fn task_views(
         .map(|t| {
             let status = TaskStatus::of(&t.task);
             let ip = private_ip(t);
-            let owns = |ip: &str| status != TaskStatus::Stopped || !live_ips.iter().any(|l| l == ip);
+            let owns =
+                |ip: &str| status != TaskStatus::Stopped || !live_ips.iter().any(|l| l == ip);
             let targets = match &ip {
                 Some(ip) if owns(ip) => lbs
                     .iter()
@@ -618,10 +616,13 @@ fn task_views(
                     .collect(),
                 _ => Vec::new(),
             };
-            let checked = t.definition.container_definitions.iter().flatten().any(|c| {
-                c.essential != Some(false) && c.health_check.is_some()
-            });
-            let container_health = checked.then(|| match t.task.health_status.as_deref() {
+            let checked = t
+                .definition
+                .container_definitions
+                .iter()
+                .flatten()
+                .any(|c| c.essential != Some(false) && c.health_check.is_some());
+            let container_health = checked.then_some(match t.task.health_status.as_deref() {
                 Some("HEALTHY") => ContainerHealth::Healthy,
                 Some("UNHEALTHY") => ContainerHealth::Unhealthy,
                 _ => ContainerHealth::Unknown,
@@ -642,3 +643,6 @@ fn task_views(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;
