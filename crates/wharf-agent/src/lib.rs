@@ -69,6 +69,8 @@ pub struct Agent {
     /// process ended), so a stopped agent never acts on a task again.
     supervised: Mutex<HashMap<String, tokio::task::JoinHandle<()>>>,
     changed: watch::Sender<u64>,
+    /// Called after the agent changed a task record (the service controller listens).
+    task_listeners: Mutex<Vec<TaskNotifier>>,
 }
 
 impl Agent {
@@ -95,6 +97,7 @@ impl Agent {
             config,
             supervised: Mutex::new(HashMap::new()),
             changed,
+            task_listeners: Mutex::new(Vec::new()),
         })
     }
 
@@ -111,6 +114,25 @@ impl Agent {
                 a.changed.send_modify(|n| *n = n.wrapping_add(1));
             }
         })
+    }
+
+    /// Calls `listener` whenever the agent changes a task record (status, health, ...).
+    pub fn on_task_change(&self, listener: TaskNotifier) {
+        self.task_listeners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(listener);
+    }
+
+    pub(crate) fn task_changed(&self) {
+        let listeners = self
+            .task_listeners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for l in listeners {
+            l();
+        }
     }
 
     /// Runs until `stop` turns true. Containers keep running when wharf stops; the next start

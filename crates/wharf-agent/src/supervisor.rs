@@ -91,8 +91,17 @@ impl TaskRun {
     }
 
     fn update<R>(&self, f: impl FnOnce(&mut StoredTask) -> (bool, R)) -> Result<R, Abort> {
-        tasks::update(&self.agent.store, &self.key, f)?
-            .ok_or_else(|| Abort(format!("task {} is gone", self.key)))
+        let mut changed = false;
+        let out = tasks::update(&self.agent.store, &self.key, |t| {
+            let (c, r) = f(t);
+            changed = c;
+            (c, r)
+        })?
+        .ok_or_else(|| Abort(format!("task {} is gone", self.key)))?;
+        if changed {
+            self.agent.task_changed();
+        }
+        Ok(out)
     }
 
     fn advance(&self, to: TaskStatus) -> Result<(), Abort> {

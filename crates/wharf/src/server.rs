@@ -167,6 +167,10 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             let wake = service_wake.clone();
             Arc::new(move || wake.notify_one())
         });
+    agent.on_task_change({
+        let wake = service_wake.clone();
+        Arc::new(move || wake.notify_one())
+    });
     let service_runner = Arc::new(wharf_ecs::service_runner::ServiceRunner::new(
         ecs.clone(),
         service_targets,
