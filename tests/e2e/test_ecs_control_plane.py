@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+import socket
 import subprocess
 
 import pytest
@@ -26,11 +27,6 @@ SEED_004_TD = "ai-assistant-task-definition.json"
 TRUST_POLICY = "ecs-trust-policy.json"  # seed 003
 
 EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
-# wharf has no elbv2 yet: seed 002 takes $TG_ARN from `aws elbv2 create-target-group`; until
-# then the service is given a well-formed target group ARN of its own.
-TG_ARN = (
-    "arn:aws:elasticloadbalancing:{region}:" + ACCOUNT_ID + ":targetgroup/tg-blog-api/0123456789abcdef"
-)
 
 
 def cluster_arn(name: str, region: str = "us-east-1") -> str:
@@ -103,6 +99,25 @@ def default_network(wharf, region: str = "us-east-1"):
         GroupName="svc-sg", Description="service tasks", VpcId=vpc_id
     )["GroupId"]
     return vpc_id, subnets, sg
+
+
+def seed_002_target_group(wharf, region: str, vpc_id: str, subnets: list[str]) -> str:
+    """Seed 002's tg-blog-api behind blog-alb (a listener on a free loopback port: CreateService
+    wants a target group a load balancer uses)."""
+    elbv2 = wharf.boto3_client("elbv2", region)
+    lb = elbv2.create_load_balancer(Name="blog-alb", Subnets=subnets[:2])["LoadBalancers"][0]
+    tg = elbv2.create_target_group(
+        Name="tg-blog-api", Protocol="HTTP", Port=8000, VpcId=vpc_id, TargetType="ip",
+        HealthCheckPath="/health",
+    )["TargetGroups"][0]["TargetGroupArn"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    elbv2.create_listener(
+        LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=port,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}],
+    )
+    return tg
 
 
 def service_prereqs(wharf, cluster="news-api-cluster", revisions=2, region="us-east-1"):
@@ -303,8 +318,8 @@ def test_seed_002_blog_api_flow(wharf):
     }
 
     wharf.aws("ecs", "create-cluster", "--cluster-name", "blog-cluster", region=region)
-    _, subnets, sg_fargate = default_network(wharf, region)
-    tg_arn = TG_ARN.format(region=region)
+    vpc_id, subnets, sg_fargate = default_network(wharf, region)
+    tg_arn = seed_002_target_group(wharf, region, vpc_id, subnets)
     service = wharf.aws(
         "ecs", "create-service",
         "--cluster", "blog-cluster",

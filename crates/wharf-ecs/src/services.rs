@@ -216,7 +216,13 @@ fn resolve_definition(
     ctx: &RequestContext,
     reference: &str,
 ) -> Result<TaskDefinition, Error> {
-    let stored: StoredTaskDefinition = task_definitions::resolve_ref(tx, ctx, reference)?;
+    let found = match names::task_def_ref(reference) {
+        Some(r) => task_definitions::resolve(tx, ctx, &r)?,
+        None => None,
+    };
+    let Some(stored): Option<StoredTaskDefinition> = found else {
+        return Err(Error::ClientException("TaskDefinition not found.".into()));
+    };
     if stored.definition.status.as_deref() != Some("ACTIVE") {
         return Err(Error::ClientException(format!(
             "TaskDefinition is inactive: {}",
