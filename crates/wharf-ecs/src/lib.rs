@@ -1,6 +1,9 @@
 //! Amazon ECS control plane: clusters, task definitions (families and revisions, with Fargate
-//! validation) and services (desired state, deployment configuration, deployments), all kept in
-//! the store. Running tasks is the runtime's job; this crate owns the records and the rules.
+//! validation), services (desired state, deployment configuration, deployments) and tasks, all
+//! kept in the store. The service scheduler is here too: its pure decisions
+//! (`service_controller`) and the pass that applies them to the store (`service_runner`).
+//! Running tasks is the task agent's job (`wharf-agent`); this crate owns the records and the
+//! rules.
 
 pub mod clusters;
 pub mod fargate;

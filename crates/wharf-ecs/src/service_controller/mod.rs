@@ -334,6 +334,15 @@ fn registered(h: TargetHealth) -> bool {
     !matches!(h, TargetHealth::Unused)
 }
 
+/// The target groups `t` is registered in and not draining from.
+fn in_service_groups(t: &TaskView) -> Vec<String> {
+    t.targets
+        .iter()
+        .filter(|s| registered(s.health) && s.health != TargetHealth::Draining)
+        .map(|s| s.target_group.clone())
+        .collect()
+}
+
 /// Whether `t` stopped or is on its way there for a known reason (its stop code is set once
 /// the stop is decided: counting it then, not when STOPPED, keeps the throttle and the breaker
 /// ahead of the replacement that its leaving makes room for).
@@ -436,12 +445,7 @@ impl<'a> Step<'a> {
     /// Takes `t` out of service: deregister first if it is registered, else stop.
     fn remove(&mut self, t: &TaskView, reason: String) {
         self.leaving.insert(t.id.clone());
-        let groups: Vec<String> = t
-            .targets
-            .iter()
-            .filter(|s| registered(s.health) && s.health != TargetHealth::Draining)
-            .map(|s| s.target_group.clone())
-            .collect();
+        let groups = in_service_groups(t);
         let draining = t.targets.iter().any(|s| s.health == TargetHealth::Draining);
         if groups.is_empty() && !draining {
             self.stop(&t.id, reason);
@@ -566,12 +570,7 @@ impl<'a> Step<'a> {
             let Some(t) = self.tasks.iter().find(|t| t.id == id) else {
                 continue;
             };
-            let still: Vec<String> = t
-                .targets
-                .iter()
-                .filter(|s| registered(s.health) && s.health != TargetHealth::Draining)
-                .map(|s| s.target_group.clone())
-                .collect();
+            let still = in_service_groups(t);
             if !still.is_empty() {
                 // The deregistration has not been applied yet: ask again (idempotent).
                 self.actions.push(Action::Deregister {
@@ -594,12 +593,7 @@ impl<'a> Step<'a> {
             if !departed || self.state.removing.contains_key(&t.id) {
                 continue;
             }
-            let groups: Vec<String> = t
-                .targets
-                .iter()
-                .filter(|s| registered(s.health) && s.health != TargetHealth::Draining)
-                .map(|s| s.target_group.clone())
-                .collect();
+            let groups = in_service_groups(t);
             if groups.is_empty() {
                 continue;
             }
