@@ -89,8 +89,16 @@ impl ServiceRunner {
     pub fn pass(&self) -> Result<PassReport, StoreError> {
         let now = self.clock.now();
         let (services, states, all_tasks) = self.ecs.store.read(|tx| {
+            let services: Vec<(String, Service)> = tx
+                .list::<Service>(SERVICES, "")?
+                .into_iter()
+                .filter(|(_, s)| matches!(s.status.as_deref(), Some("ACTIVE" | "DRAINING")))
+                .collect();
+            if services.is_empty() {
+                return Ok((services, Vec::new(), Vec::new()));
+            }
             Ok::<_, StoreError>((
-                tx.list::<Service>(SERVICES, "")?,
+                services,
                 tx.list::<ControllerState>(CONTROLLER_STATE, "")?,
                 tx.list::<StoredTask>(TASKS, "")?,
             ))
@@ -122,9 +130,6 @@ impl ServiceRunner {
         let mut health: HashMap<String, Vec<RegisteredTarget>> = HashMap::new();
         let mut report = PassReport::default();
         for (key, service) in &services {
-            if !matches!(service.status.as_deref(), Some("ACTIVE" | "DRAINING")) {
-                continue;
-            }
             let Some(arn) = service.service_arn.as_deref().and_then(Arn::parse) else {
                 continue;
             };
