@@ -128,3 +128,97 @@ impl TargetRegistry for ServiceTargets {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+    use wharf_core::lb_plane::TargetHealthReport;
+
+    #[test]
+    fn services_register_read_health_and_deregister() {
+        let s = setup();
+        let registry = ServiceTargets(s.elb.clone());
+        let tg = s.tg("web");
+        let info = registry
+            .target_group(ACCOUNT, REGION, &tg)
+            .unwrap()
+            .unwrap();
+        assert_eq!(info.target_type, "ip");
+        assert!(!info.has_load_balancer);
+        let missing = tg.replace("/web/", "/nope/");
+        assert_eq!(
+            registry.target_group(ACCOUNT, REGION, &missing).unwrap(),
+            None
+        );
+        assert_eq!(
+            registry
+                .target_group(ACCOUNT, REGION, "not-an-arn")
+                .unwrap(),
+            None
+        );
+
+        let lb = s.lb("alb");
+        s.http_listener(&lb, 8080, &tg).unwrap();
+        assert!(
+            registry
+                .target_group(ACCOUNT, REGION, &tg)
+                .unwrap()
+                .unwrap()
+                .has_load_balancer
+        );
+
+        registry
+            .register(ACCOUNT, REGION, &tg, "172.31.0.5", 8000)
+            .unwrap();
+        registry
+            .register(ACCOUNT, REGION, &tg, "172.31.0.5", 8000)
+            .unwrap();
+        let states = |r: &ServiceTargets| -> Vec<(String, u16, TargetState)> {
+            r.targets(ACCOUNT, REGION, &tg)
+                .unwrap()
+                .into_iter()
+                .map(|t| (t.id, t.port, t.state))
+                .collect()
+        };
+        assert_eq!(
+            states(&registry),
+            [("172.31.0.5".into(), 8000, TargetState::Initial)]
+        );
+        s.plane.health.lock().unwrap().push(TargetHealthReport {
+            id: "172.31.0.5".into(),
+            port: 8000,
+            state: "healthy".into(),
+            reason: None,
+            description: None,
+        });
+        assert_eq!(
+            states(&registry),
+            [("172.31.0.5".into(), 8000, TargetState::Healthy)]
+        );
+        assert!(
+            registry
+                .register(ACCOUNT, REGION, &tg, "8.8.8.8", 8000)
+                .is_err(),
+            "ELBv2's address rules apply"
+        );
+
+        registry
+            .deregister(ACCOUNT, REGION, &tg, "172.31.0.5", 8000)
+            .unwrap();
+        assert_eq!(
+            states(&registry),
+            [("172.31.0.5".into(), 8000, TargetState::Draining)]
+        );
+        registry
+            .deregister(ACCOUNT, REGION, &tg, "172.31.0.9", 8000)
+            .unwrap();
+        registry
+            .deregister(ACCOUNT, REGION, &missing, "172.31.0.5", 8000)
+            .unwrap();
+        assert!(registry
+            .targets(ACCOUNT, REGION, &missing)
+            .unwrap()
+            .is_empty());
+    }
+}
