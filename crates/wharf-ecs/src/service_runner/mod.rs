@@ -315,7 +315,15 @@ impl ServiceRunner {
             .collect();
         let mut existing: BTreeMap<String, usize> = BTreeMap::new();
         for t in &observed.tasks {
-            if TaskStatus::of(&t.task) <= TaskStatus::Running {
+            // Tasks on their way out (asked to stop, or being drained) do not hold their zone.
+            let staying = TaskStatus::of(&t.task) <= TaskStatus::Running
+                && t.task.desired_status.as_deref() != Some("STOPPED")
+                && !plan.state.removing.contains_key(t.id())
+                && !plan
+                    .actions
+                    .iter()
+                    .any(|a| matches!(a, Action::StopTask { task_id, .. } if task_id == t.id()));
+            if staying {
                 if let Some(s) = &t.subnet {
                     *existing.entry(s.id.clone()).or_insert(0) += 1;
                 }

@@ -1,0 +1,1350 @@
+"""ECS services end to end (issue 6): CreateService / UpdateService / DeleteService driven by
+the real AWS CLIs and boto3 against ``wharf server``, with the service controller running
+real tasks on the Docker Engine behind a real load balancer listener, and every assertion
+made on what a user sees: describe-services (counts, deployments, events), describe-tasks,
+describe-target-health, ``aws ecs wait services-stable`` and HTTP answers through the
+listener.
+
+One wharf, one pushed test image (tests/testapp, serving on 8080; ``GET /`` answers its
+``NAME`` variable, which tells revisions apart), one cluster and one load balancer in the
+default VPC are shared by the module (``lab``); each test makes its own target group (fast
+health checks, 5 s deregistration delay), listener (a free port on 127.0.0.1), task
+definition family and services, and its services are deleted (``--force``) and their tasks
+waited for STOPPED before the next test. The restart test comes last: it kills the shared
+server with SIGKILL and starts it again.
+
+What is covered:
+
+- bad input to CreateService / UpdateService, with both CLIs, leaving nothing behind;
+- a seed-like service reaching a steady state (both CLIs' ``services-stable`` waiter),
+  spread over two subnets in two zones, registered and healthy in its target group, both
+  tasks answering through the listener;
+- a task killed from outside replaced (in the zone it left), its target deregistered, no
+  request lost after;
+- a task whose process hangs (container paused) failing its target group's health checks,
+  stopped with AWS's reason after the grace period and replaced;
+- scale out and in (draining first), delete refused while scaled above 0, ``--force``;
+- a rolling update under continuous load with no failed request, within maximumPercent /
+  minimumHealthyPercent;
+- the deployment circuit breaker, with and without rollback, and the launch throttle of a
+  service whose tasks never start;
+- wharf killed in the middle of a rolling update: the deployment resumes and completes with
+  no task launched twice and no container leaked.
+
+Every wait is a polling loop with a generous deadline; load loops are bounded in requests and
+in time.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import socket
+import threading
+import time
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pytest
+from botocore.exceptions import ClientError
+
+from testapp import TestappImage, push_testapp
+from wharf_e2e import ACCOUNT_ID, DockerCli, Ecr, Wharf, as_datetime, wait_until
+
+REGION = "us-east-1"
+CLUSTER = "svc-e2e"
+EXECUTION_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/ecsTaskExecutionRole"
+# The test app's default port (testapp.py TESTAPP_PORT).
+APP_PORT = 8080
+APP = "app"
+
+# Deadlines for a slow, shared 2-core machine.
+STEADY_DEADLINE_S = 180.0
+STOP_DEADLINE_S = 120.0
+HTTP_TIMEOUT_S = 20.0
+POLL_S = 0.5
+
+# Health checks fast enough for a test (AWS's minimum interval is 5 s), with a timeout that
+# a busy machine still meets.
+FAST_HEALTH = dict(
+    HealthCheckPath="/health",
+    HealthCheckIntervalSeconds=5,
+    HealthCheckTimeoutSeconds=4,
+    HealthyThresholdCount=2,
+    UnhealthyThresholdCount=2,
+)
+DEREGISTRATION_DELAY_S = 5
+
+BREAKER_REASON = "ECS deployment circuit breaker: tasks failed to start."
+# Task states at or after which a task is no longer in service.
+ENDING = {"DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED"}
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def task_id(arn: str) -> str:
+    return arn.rsplit("/", 1)[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def eni_details(task: dict) -> dict[str, str]:
+    attachments = [a for a in task.get("attachments", []) if a["type"] == "ElasticNetworkInterface"]
+    assert len(attachments) == 1, task.get("attachments")
+    return {d["name"]: d["value"] for d in attachments[0].get("details", [])}
+
+
+def private_ip(task: dict) -> str:
+    return eni_details(task)["privateIPv4Address"]
+
+
+def summary(task: dict) -> str:
+    return (
+        f"task {task_id(task['taskArn'])}: {task.get('lastStatus')}/{task.get('desiredStatus')} "
+        f"td={task.get('taskDefinitionArn', '').rsplit('/', 1)[-1]} startedBy={task.get('startedBy')} "
+        f"az={task.get('availabilityZone')} stopCode={task.get('stopCode')} "
+        f"stoppedReason={task.get('stoppedReason')!r}"
+    )
+
+
+def service_summary(svc: dict) -> str:
+    lines = [
+        f"service {svc.get('serviceName')}: status={svc.get('status')} desired={svc.get('desiredCount')} "
+        f"running={svc.get('runningCount')} pending={svc.get('pendingCount')} "
+        f"td={svc.get('taskDefinition', '').rsplit('/', 1)[-1]}"
+    ]
+    for d in svc.get("deployments", []):
+        lines.append(
+            f"  deployment {d.get('id')} {d.get('status')} td={d.get('taskDefinition', '').rsplit('/', 1)[-1]} "
+            f"desired={d.get('desiredCount')} running={d.get('runningCount')} pending={d.get('pendingCount')} "
+            f"failed={d.get('failedTasks')} rollout={d.get('rolloutState')} ({d.get('rolloutStateReason')!r})"
+        )
+    for e in svc.get("events", [])[:15]:
+        lines.append(f"  event: {e.get('message')}")
+    return "\n".join(lines)
+
+
+def primary(svc: dict) -> dict:
+    found = [d for d in svc["deployments"] if d["status"] == "PRIMARY"]
+    assert len(found) == 1, service_summary(svc)
+    return found[0]
+
+
+def event_messages(svc: dict) -> list[str]:
+    return [e["message"] for e in svc.get("events", [])]
+
+
+def event_count_sum(messages: list[str], pattern: str) -> int:
+    """Sum of the N in every message matching ``pattern`` (a regex with one ``(\\d+)``)."""
+    total = 0
+    for m in messages:
+        found = re.search(pattern, m)
+        if found:
+            total += int(found.group(1))
+    return total
+
+
+# ---------------------------------------------------------------------------------------
+# Traffic through the listener
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    at: float
+    status: int | None
+    name: str | None
+    host: str | None
+    error: str | None = None
+
+
+def lb_get(port: int, host: str, path: str = "/", conn: http.client.HTTPConnection | None = None) -> Answer:
+    """One GET through the listener on 127.0.0.1:PORT with the load balancer's Host."""
+    own = conn is None
+    conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT_S)
+    try:
+        conn.request("GET", path, headers={"Host": host})
+        response = conn.getresponse()
+        body = response.read().decode("utf-8", "replace")
+        name = hostname = None
+        if response.status == 200 and path == "/":
+            try:
+                data = json.loads(body)
+                name, hostname = data.get("name"), data.get("hostname")
+            except ValueError:
+                pass
+        error = None if response.status == 200 else body[:200]
+        return Answer(time.monotonic(), response.status, name, hostname, error)
+    finally:
+        if own:
+            conn.close()
+
+
+class Load:
+    """Bounded continuous GET / traffic through a listener: ``threads`` clients, half of them
+    on one keep-alive connection, the others on a fresh connection per request; each stops
+    after ``max_requests`` requests, ``max_seconds`` or ``stop()``.
+
+    On a reused keep-alive connection, a request that finds the connection already closed by
+    the load balancer (no status line at all) is retried once on a fresh connection, as every
+    HTTP client does for an idempotent request; the retry must succeed. Such retries are
+    counted in ``stale_retries``."""
+
+    def __init__(self, port: int, host: str, threads: int = 3, max_requests: int = 3000,
+                 max_seconds: float = 240.0, pause: float = 0.02):
+        self.port, self.host = port, host
+        self.max_requests, self.max_seconds, self.pause = max_requests, max_seconds, pause
+        self.answers: list[Answer] = []
+        self.stale_retries = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._run, args=(i % 2 == 0,), daemon=True, name=f"load-{i}")
+            for i in range(threads)
+        ]
+
+    def start(self) -> "Load":
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self) -> list[Answer]:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=HTTP_TIMEOUT_S + 10)
+        assert not any(t.is_alive() for t in self._threads), "load threads did not stop"
+        return self.answers
+
+    def _record(self, answer: Answer) -> None:
+        with self._lock:
+            self.answers.append(answer)
+
+    def _run(self, keep_alive: bool) -> None:
+        end = time.monotonic() + self.max_seconds
+        conn = None
+        for _ in range(self.max_requests):
+            if self._stop.is_set() or time.monotonic() >= end:
+                break
+            if not keep_alive:
+                self._record(self._fresh())
+            else:
+                reused = conn is not None
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=HTTP_TIMEOUT_S)
+                try:
+                    self._record(lb_get(self.port, self.host, "/", conn))
+                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
+                    conn.close()
+                    conn = None
+                    if reused:
+                        with self._lock:
+                            self.stale_retries += 1
+                        self._record(self._fresh())
+                    else:
+                        self._record(Answer(time.monotonic(), None, None, None, repr(exc)))
+                except (OSError, http.client.HTTPException) as exc:
+                    conn.close()
+                    conn = None
+                    self._record(Answer(time.monotonic(), None, None, None, repr(exc)))
+            time.sleep(self.pause)
+        if conn is not None:
+            conn.close()
+
+    def _fresh(self) -> Answer:
+        try:
+            return lb_get(self.port, self.host, "/")
+        except (OSError, http.client.HTTPException) as exc:
+            return Answer(time.monotonic(), None, None, None, repr(exc))
+
+    @staticmethod
+    def failures(answers: list[Answer]) -> list[Answer]:
+        return [a for a in answers if a.status != 200]
+
+    @staticmethod
+    def describe(answers: list[Answer]) -> str:
+        failed = Load.failures(answers)
+        names: dict[str, int] = {}
+        for a in answers:
+            names[str(a.name)] = names.get(str(a.name), 0) + 1
+        text = f"{len(answers)} requests, {len(failed)} failed, answered by NAME: {names}"
+        if failed:
+            t0 = answers[0].at if answers else 0
+            text += "\nfirst failures:\n" + "\n".join(
+                f"  +{a.at - t0:.1f}s status={a.status} error={a.error!r}" for a in failed[:10]
+            )
+        return text
+
+
+# ---------------------------------------------------------------------------------------
+# The shared lab
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Listener:
+    tg: str
+    port: int
+
+
+@dataclass(repr=False)
+class Lab:
+    wharf: Wharf
+    docker: DockerCli
+    image: TestappImage
+    instance_id: str
+    vpc_id: str
+    # Two subnets of the default VPC in two Availability Zones: {"SubnetId", "AvailabilityZone"}.
+    subnets: list[dict]
+    security_group: str
+    lb_arn: str
+    lb_dns: str
+    # Services created by the running test, for its clean-up.
+    services: list[str] = field(default_factory=list)
+    _clients: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"Lab(wharf={self.wharf.endpoint}, instance={self.instance_id})"
+
+    # -- clients (rebuilt when a restart moved the endpoint) ------------------------------
+
+    def client(self, service: str):
+        key = (service, self.wharf.endpoint)
+        if key not in self._clients:
+            self._clients[key] = self.wharf.boto3_client(service, region=REGION)
+        return self._clients[key]
+
+    @property
+    def ecs(self):
+        return self.client("ecs")
+
+    @property
+    def elbv2(self):
+        return self.client("elbv2")
+
+    # -- network ----------------------------------------------------------------------------
+
+    @property
+    def subnet_ids(self) -> list[str]:
+        return [s["SubnetId"] for s in self.subnets]
+
+    def awsvpc(self) -> dict:
+        return {
+            "awsvpcConfiguration": {
+                "subnets": self.subnet_ids,
+                "securityGroups": [self.security_group],
+                "assignPublicIp": "ENABLED",
+            }
+        }
+
+    def cli_network(self) -> str:
+        return (
+            f"awsvpcConfiguration={{subnets=[{','.join(self.subnet_ids)}],"
+            f"securityGroups=[{self.security_group}],assignPublicIp=ENABLED}}"
+        )
+
+    # -- task definitions -------------------------------------------------------------------
+
+    def register(self, family: str, name: str = "v1", image: str | None = None,
+                 command: list[str] | None = None, stop_timeout: int | None = None) -> str:
+        """A Fargate task definition of one essential container ``app`` (the test image,
+        port 8080, ``NAME`` set to ``name``); returns the revision's ARN."""
+        container: dict[str, Any] = {
+            "name": APP,
+            "image": image or str(self.image),
+            "essential": True,
+            "portMappings": [{"containerPort": APP_PORT, "protocol": "tcp"}],
+            "environment": [{"name": "NAME", "value": name}],
+        }
+        if command is not None:
+            container["command"] = command
+        if stop_timeout is not None:
+            container["stopTimeout"] = stop_timeout
+        return self.ecs.register_task_definition(
+            family=family,
+            networkMode="awsvpc",
+            requiresCompatibilities=["FARGATE"],
+            cpu="256",
+            memory="512",
+            executionRoleArn=EXECUTION_ROLE,
+            containerDefinitions=[container],
+        )["taskDefinition"]["taskDefinitionArn"]
+
+    # -- load balancing -------------------------------------------------------------------
+
+    def target_group(self, name: str, with_listener: bool = True) -> Listener | str:
+        tg = self.elbv2.create_target_group(
+            Name=name, Protocol="HTTP", Port=APP_PORT, VpcId=self.vpc_id, TargetType="ip", **FAST_HEALTH
+        )["TargetGroups"][0]["TargetGroupArn"]
+        self.elbv2.modify_target_group_attributes(
+            TargetGroupArn=tg,
+            Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": str(DEREGISTRATION_DELAY_S)}],
+        )
+        if not with_listener:
+            return tg
+        port = free_port()
+        self.elbv2.create_listener(
+            LoadBalancerArn=self.lb_arn, Protocol="HTTP", Port=port,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}],
+        )
+        return Listener(tg, port)
+
+    def target_health(self, tg: str) -> dict[tuple[str, int], dict]:
+        described = self.elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]
+        return {(d["Target"]["Id"], d["Target"]["Port"]): d["TargetHealth"] for d in described}
+
+    def healthy_ips(self, tg: str) -> set[str]:
+        return {ip for (ip, _), h in self.target_health(tg).items() if h["State"] == "healthy"}
+
+    def get(self, listener: Listener, path: str = "/") -> Answer:
+        return lb_get(listener.port, self.lb_dns, path)
+
+    # -- services -----------------------------------------------------------------------------
+
+    def create_service(self, name: str, task_definition: str, desired: int,
+                       listener: Listener | None = None, *, rollback: bool = True,
+                       breaker: bool = True, maximum: int = 200, minimum: int = 100,
+                       grace: int = 20) -> dict:
+        kwargs: dict[str, Any] = {}
+        if listener is not None:
+            kwargs["loadBalancers"] = [
+                {"targetGroupArn": listener.tg, "containerName": APP, "containerPort": APP_PORT}
+            ]
+            kwargs["healthCheckGracePeriodSeconds"] = grace
+        self.services.append(name)
+        return self.ecs.create_service(
+            cluster=CLUSTER,
+            serviceName=name,
+            taskDefinition=task_definition,
+            desiredCount=desired,
+            launchType="FARGATE",
+            networkConfiguration=self.awsvpc(),
+            deploymentConfiguration={
+                "maximumPercent": maximum,
+                "minimumHealthyPercent": minimum,
+                "deploymentCircuitBreaker": {"enable": breaker, "rollback": rollback},
+            },
+            **kwargs,
+        )["service"]
+
+    def describe(self, name: str) -> dict:
+        out = self.ecs.describe_services(cluster=CLUSTER, services=[name])
+        assert not out.get("failures"), out
+        return out["services"][0]
+
+    def task_arns(self, name: str | None = None, started_by: str | None = None,
+                  desired: str = "RUNNING") -> list[str]:
+        kwargs: dict[str, Any] = {"cluster": CLUSTER, "desiredStatus": desired}
+        if name:
+            kwargs["serviceName"] = name
+        if started_by:
+            kwargs["startedBy"] = started_by
+        arns, token = [], None
+        for _ in range(50):
+            page = self.ecs.list_tasks(**kwargs, **({"nextToken": token} if token else {}))
+            arns += page["taskArns"]
+            token = page.get("nextToken")
+            if not token:
+                return arns
+        raise AssertionError("list-tasks did not stop paginating")
+
+    def describe_tasks(self, arns: list[str]) -> list[dict]:
+        tasks = []
+        for i in range(0, len(arns), 100):
+            out = self.ecs.describe_tasks(cluster=CLUSTER, tasks=arns[i:i + 100])
+            assert not out.get("failures"), out
+            tasks += out["tasks"]
+        return tasks
+
+    def tasks(self, name: str | None = None, started_by: str | None = None,
+              stopped_too: bool = False) -> list[dict]:
+        arns = self.task_arns(name, started_by)
+        if stopped_too:
+            arns += self.task_arns(name, started_by, desired="STOPPED")
+        return self.describe_tasks(list(dict.fromkeys(arns)))
+
+    def in_service(self, name: str) -> list[dict]:
+        """The service's tasks still meant to run and not on their way out."""
+        return [t for t in self.tasks(name) if t["desiredStatus"] == "RUNNING" and t["lastStatus"] not in ENDING]
+
+    def wait_service(self, name: str, predicate: Callable[[dict], Any], what: str,
+                     deadline: float = STEADY_DEADLINE_S, on_poll: Callable[[dict], None] | None = None) -> dict:
+        end = time.monotonic() + deadline
+        svc: dict = {}
+        while True:
+            svc = self.describe(name)
+            if on_poll is not None:
+                on_poll(svc)
+            if predicate(svc):
+                return svc
+            if time.monotonic() >= end:
+                tasks = "\n".join(summary(t) for t in self.tasks(name, stopped_too=True))
+                pytest.fail(
+                    f"timed out after {deadline:.0f} s waiting for {what}\n{service_summary(svc)}\n{tasks}",
+                    pytrace=False,
+                )
+            time.sleep(POLL_S)
+
+    def wait_steady(self, name: str, listener: Listener | None, desired: int,
+                    deadline: float = STEADY_DEADLINE_S, on_poll=None) -> dict:
+        """Until the service has one deployment, COMPLETED, ``desired`` RUNNING tasks, none
+        pending, and (with a listener) exactly those tasks healthy in the target group."""
+
+        def steady(svc: dict) -> bool:
+            deps = svc["deployments"]
+            if not (len(deps) == 1 and deps[0]["rolloutState"] == "COMPLETED"
+                    and svc["runningCount"] == desired and svc["pendingCount"] == 0):
+                return False
+            if listener is None:
+                return True
+            ips = {private_ip(t) for t in self.tasks(name) if t["lastStatus"] == "RUNNING"}
+            health = self.target_health(listener.tg)
+            return len(ips) == desired and {ip for (ip, _), h in health.items() if h["State"] == "healthy"} == ips \
+                and all(h["State"] in ("healthy", "draining") for h in health.values())
+
+        return self.wait_service(name, steady, f"service {name} steady with {desired} tasks", deadline, on_poll)
+
+    def delete_and_wait(self, name: str, deadline: float = STOP_DEADLINE_S) -> None:
+        """delete-service --force, then until it is INACTIVE and every task of it STOPPED."""
+        try:
+            self.ecs.delete_service(cluster=CLUSTER, service=name, force=True)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("ServiceNotActiveException", "ServiceNotFoundException"):
+                raise
+        end = time.monotonic() + deadline
+        while True:
+            svc = self.describe(name)
+            tasks = self.tasks(name, stopped_too=True)
+            if svc["status"] == "INACTIVE" and all(t["lastStatus"] == "STOPPED" for t in tasks):
+                return
+            if time.monotonic() >= end:
+                pytest.fail(
+                    f"service {name} not INACTIVE with every task STOPPED after {deadline:.0f} s\n"
+                    f"{service_summary(svc)}\n" + "\n".join(summary(t) for t in tasks),
+                    pytrace=False,
+                )
+            time.sleep(POLL_S)
+
+    def wait_tasks_stopped(self, arns: list[str], deadline: float = STOP_DEADLINE_S) -> list[dict]:
+        end = time.monotonic() + deadline
+        while True:
+            tasks = self.describe_tasks(arns)
+            if all(t["lastStatus"] == "STOPPED" for t in tasks):
+                return tasks
+            if time.monotonic() >= end:
+                pytest.fail(
+                    f"tasks not STOPPED after {deadline:.0f} s\n" + "\n".join(map(summary, tasks)), pytrace=False
+                )
+            time.sleep(POLL_S)
+
+    # -- the engine -----------------------------------------------------------------------------
+
+    def containers(self, *label_filters: str, all_states: bool = False) -> list[dict]:
+        """This wharf's containers in the engine, optionally filtered by more labels."""
+        args = ["ps", "--no-trunc", "--format", "{{json .}}"]
+        if all_states:
+            args.append("-a")
+        for f in ("wharf.managed=true", f"wharf.instance={self.instance_id}", *label_filters):
+            args += ["--filter", f"label={f}"]
+        out = self.docker.run(*args).stdout
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def container_labels(self, container: dict) -> dict[str, str]:
+        labels = {}
+        for item in (container.get("Labels") or "").split(","):
+            key, _, value = item.partition("=")
+            labels[key] = value
+        return labels
+
+
+def _default_network(ec2) -> tuple[str, list[dict], str]:
+    """The default VPC, two of its subnets in two zones, and its default security group."""
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
+    # Two subnets in two different zones.
+    chosen: list[dict] = []
+    for s in sorted(subnets, key=lambda s: s["AvailabilityZone"]):
+        if all(c["AvailabilityZone"] != s["AvailabilityZone"] for c in chosen):
+            chosen.append({"SubnetId": s["SubnetId"], "AvailabilityZone": s["AvailabilityZone"]})
+        if len(chosen) == 2:
+            break
+    assert len(chosen) == 2, f"the default VPC has no two subnets in two zones: {subnets}"
+    group = ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "group-name", "Values": ["default"]}]
+    )["SecurityGroups"][0]["GroupId"]
+    return vpc, chosen, group
+
+
+@pytest.fixture(scope="module")
+def lab(module_wharf, module_docker, testapp_local_image):
+    wharf = module_wharf
+    image = push_testapp(Ecr(wharf), module_docker, testapp_local_image)
+    instance_id = (wharf.data_dir / "instance-id").read_text().strip()
+    ec2 = wharf.boto3_client("ec2", region=REGION)
+    vpc, subnets, group = _default_network(ec2)
+    elbv2 = wharf.boto3_client("elbv2", region=REGION)
+    lb = elbv2.create_load_balancer(
+        Name="svc-e2e-alb", Subnets=[s["SubnetId"] for s in subnets], SecurityGroups=[group]
+    )["LoadBalancers"][0]
+    wharf.boto3_client("ecs", region=REGION).create_cluster(clusterName=CLUSTER)
+    lab = Lab(wharf, module_docker, image, instance_id, vpc, subnets, group, lb["LoadBalancerArn"], lb["DNSName"])
+    yield lab
+
+    if not wharf.server.running():
+        wharf.start()
+    _delete_all_services(lab)
+    leftovers = lab.containers(all_states=True)
+    if leftovers:
+        warnings.warn(
+            "containers left behind by the ECS service tests (removed now): "
+            + ", ".join(c["Names"] for c in leftovers),
+            stacklevel=1,
+        )
+        for c in leftovers:
+            lab.docker.run("rm", "-f", c["ID"], check=False)
+
+
+def _delete_all_services(lab: Lab) -> None:
+    try:
+        arns = lab.ecs.list_services(cluster=CLUSTER, maxResults=100)["serviceArns"]
+    except ClientError:
+        return
+    for arn in arns:
+        name = arn.rsplit("/", 1)[1]
+        try:
+            lab.delete_and_wait(name)
+        except (Exception, pytest.fail.Exception) as exc:  # clean-up goes on
+            warnings.warn(f"service {name} did not go away: {exc}", stacklevel=1)
+
+
+@pytest.fixture(autouse=True)
+def delete_what_the_test_created(lab):
+    """Every service a test created is deleted (--force) and its tasks waited for STOPPED
+    before the next test starts."""
+    lab.services = []
+    yield
+    if not lab.wharf.server.running():  # the restart test failed half-way
+        lab.wharf.start()
+    for name in list(dict.fromkeys(lab.services)):
+        try:
+            lab.delete_and_wait(name)
+        except (Exception, pytest.fail.Exception) as exc:
+            warnings.warn(f"clean-up of service {name}: {exc}", stacklevel=1)
+
+
+# ---------------------------------------------------------------------------------------
+# Bad input
+# ---------------------------------------------------------------------------------------
+
+
+def test_bad_input_is_refused_and_creates_nothing(lab, cli):
+    w = lab.wharf
+    family = unique("bad")
+    td = lab.register(family)
+    listener = lab.target_group(unique("tg-bad"))
+    lonely_tg = lab.target_group(unique("tg-nolb"), with_listener=False)
+    missing_tg = listener.tg.rsplit("/", 2)[0] + "/tg-missing/0123456789abcdef"
+    net = lab.cli_network()
+
+    def create(name: str, *extra: str, td_ref: str = td, cluster: str = CLUSTER, desired: int = 1) -> list[str]:
+        return [
+            "ecs", "create-service", "--cluster", cluster, "--service-name", name,
+            "--task-definition", td_ref, "--desired-count", str(desired), "--launch-type", "FARGATE",
+            "--network-configuration", net, *extra,
+        ]
+
+    def lb(tg: str, container: str = APP, port: int = APP_PORT) -> list[str]:
+        return ["--load-balancers", f"targetGroupArn={tg},containerName={container},containerPort={port}"]
+
+    def refused(code: str, args: list[str], message: str) -> None:
+        result = w.aws_error(code, *args, cli=cli)
+        assert message in result.stderr, result.describe()
+
+    refused("ClientException", create("bad-td", td_ref=f"{family}-nope:1"), "TaskDefinition not found.")
+    refused("ClusterNotFoundException", create("bad-cluster", cluster="no-such-cluster"), "")
+    refused(
+        "InvalidParameterException", create("bad-tg", *lb(missing_tg)),
+        f"The target group {missing_tg} does not exist.",
+    )
+    refused(
+        "InvalidParameterException", create("bad-nolb", *lb(lonely_tg)),
+        f"The target group with targetGroupArn {lonely_tg} does not have an associated load balancer.",
+    )
+    refused(
+        "InvalidParameterException", create("bad-container", *lb(listener.tg, container="web")),
+        "The container web does not exist in the task definition.",
+    )
+    refused(
+        "InvalidParameterException", create("bad-port", *lb(listener.tg, port=9999)),
+        f"The container {APP} did not have a container port 9999 defined.",
+    )
+    refused(
+        "InvalidParameterException",
+        create("bad-max", "--deployment-configuration", "maximumPercent=2500,minimumHealthyPercent=100"),
+        "deploymentConfiguration.maximumPercent",
+    )
+    refused(
+        "InvalidParameterException",
+        create("bad-max-low", "--deployment-configuration", "maximumPercent=50,minimumHealthyPercent=0"),
+        "deploymentConfiguration.maximumPercent",
+    )
+    refused(
+        "InvalidParameterException",
+        create("bad-min", "--deployment-configuration", "maximumPercent=200,minimumHealthyPercent=101"),
+        "deploymentConfiguration.minimumHealthyPercent",
+    )
+    names = {a.rsplit("/", 1)[1] for a in lab.ecs.list_services(cluster=CLUSTER, maxResults=100)["serviceArns"]}
+    assert not {n for n in names if n.startswith("bad-")}, names
+    for name in ("bad-td", "bad-tg", "bad-nolb", "bad-container", "bad-port", "bad-max", "bad-max-low", "bad-min"):
+        described = lab.ecs.describe_services(cluster=CLUSTER, services=[name])
+        assert described["services"] == [], described
+
+    # UpdateService: the same checks; the service is left as it was. (desiredCount 0: no task.)
+    name = unique("upd")
+    lab.services.append(name)
+    w.aws(*create(name, *lb(listener.tg), desired=0), cli=cli)
+    before = lab.describe(name)
+    update = ["ecs", "update-service", "--cluster", CLUSTER, "--service", name]
+    refused("ClientException", [*update, "--task-definition", f"{family}-nope:1"], "TaskDefinition not found.")
+    refused(
+        "InvalidParameterException",
+        [*update, "--deployment-configuration", "maximumPercent=2001,minimumHealthyPercent=100"],
+        "deploymentConfiguration.maximumPercent",
+    )
+    refused(
+        "InvalidParameterException",
+        [*update, "--deployment-configuration", "maximumPercent=200,minimumHealthyPercent=150"],
+        "deploymentConfiguration.minimumHealthyPercent",
+    )
+    refused(
+        "InvalidParameterException", [*update, *lb(lonely_tg)],
+        f"The target group with targetGroupArn {lonely_tg} does not have an associated load balancer.",
+    )
+    refused(
+        "InvalidParameterException", [*update, *lb(listener.tg, container="web")],
+        "The container web does not exist in the task definition.",
+    )
+    after = lab.describe(name)
+    for key in ("taskDefinition", "desiredCount", "deploymentConfiguration", "loadBalancers", "deployments"):
+        assert after.get(key) == before.get(key), (key, before.get(key), after.get(key))
+    assert lab.task_arns(name) == [] and lab.task_arns(name, desired="STOPPED") == []
+
+
+# ---------------------------------------------------------------------------------------
+# Steady state
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(600)
+def test_seed_like_service_reaches_a_steady_state(lab):
+    w = lab.wharf
+    family = unique("blog-api")
+    td = lab.register(family)
+    listener = lab.target_group(unique("tg-blog"))
+    name = unique("blog-api-svc")
+    lab.services.append(name)
+
+    # As the seeds write it: the CLI, shorthand network / load balancer / deployment settings.
+    created = w.aws(
+        "ecs", "create-service",
+        "--cluster", CLUSTER,
+        "--service-name", name,
+        "--task-definition", f"{family}:1",
+        "--desired-count", "2",
+        "--launch-type", "FARGATE",
+        "--network-configuration", lab.cli_network(),
+        "--load-balancers", f"targetGroupArn={listener.tg},containerName={APP},containerPort={APP_PORT}",
+        "--health-check-grace-period-seconds", "30",
+        "--deployment-configuration",
+        "deploymentCircuitBreaker={enable=true,rollback=true},maximumPercent=200,minimumHealthyPercent=100",
+        cli="v2",
+    ).json["service"]
+    assert created["status"] == "ACTIVE" and created["desiredCount"] == 2, created
+    assert created["taskDefinition"] == td
+    assert len(created["deployments"]) == 1 and created["deployments"][0]["status"] == "PRIMARY", created
+    assert created["deployments"][0]["rolloutState"] == "IN_PROGRESS", created
+    deployment = created["deployments"][0]["id"]
+    assert deployment.startswith("ecs-svc/"), deployment
+
+    # Both CLIs' waiter (describe-services every 15 s until one deployment and runningCount ==
+    # desiredCount) return 0.
+    for cli in ("v1", "v2"):
+        waited = w.aws("ecs", "wait", "services-stable", "--cluster", CLUSTER, "--services", name,
+                       cli=cli, check=False, timeout=660)
+        assert waited.returncode == 0, waited.describe() + "\n" + service_summary(lab.describe(name))
+
+    svc = lab.wait_steady(name, listener, 2)
+    assert svc["runningCount"] == 2 and svc["pendingCount"] == 0, service_summary(svc)
+    dep = primary(svc)
+    assert dep["id"] == deployment
+    assert dep["rolloutState"] == "COMPLETED", service_summary(svc)
+    assert dep["rolloutStateReason"] == f"ECS deployment {deployment} completed.", service_summary(svc)
+    assert (dep["runningCount"], dep["pendingCount"], dep["failedTasks"]) == (2, 0, 0), service_summary(svc)
+
+    tasks = [t for t in lab.tasks(name) if t["lastStatus"] == "RUNNING"]
+    assert len(tasks) == 2, "\n".join(map(summary, tasks))
+    for t in tasks:
+        assert t["startedBy"] == deployment, summary(t)
+        assert t["group"] == f"service:{name}", summary(t)
+        assert t["taskDefinitionArn"] == td, summary(t)
+        assert t["launchType"] == "FARGATE", summary(t)
+    # Spread over both subnets, in two zones.
+    assert {eni_details(t)["subnetId"] for t in tasks} == set(lab.subnet_ids), "\n".join(map(summary, tasks))
+    assert {t["availabilityZone"] for t in tasks} == {s["AvailabilityZone"] for s in lab.subnets}
+
+    # Both registered on their private IP and containerPort, both healthy.
+    health = lab.target_health(listener.tg)
+    assert set(health) == {(private_ip(t), APP_PORT) for t in tasks}, health
+    assert all(h["State"] == "healthy" for h in health.values()), health
+
+    # The events, in AWS's words, newest first.
+    svc = lab.describe(name)
+    messages = event_messages(svc)
+    text = "\n".join(messages)
+    assert event_count_sum(messages, rf"^\(service {name}\) has started (\d+) tasks: ") == 2, text
+    started = [m for m in messages if " has started " in m]
+    for t in tasks:
+        assert any(f"(task {task_id(t['taskArn'])})" in m for m in started), text
+    assert event_count_sum(
+        messages, rf"^\(service {name}\) registered (\d+) targets in \(target-group {re.escape(listener.tg)}\)$"
+    ) == 2, text
+    completed = f"(service {name}) (deployment {deployment}) deployment completed."
+    steady = f"(service {name}) has reached a steady state."
+    assert completed in messages and steady in messages, text
+    assert messages.index(steady) < max(i for i, m in enumerate(messages) if " has started " in m), text
+    times = [as_datetime(e["createdAt"]) for e in svc["events"]]
+    assert times == sorted(times, reverse=True), "events are not newest first"
+
+    # Requests through the listener are answered by both tasks.
+    hosts = set()
+    for _ in range(60):
+        answer = lab.get(listener)
+        assert answer.status == 200 and answer.name == "v1", answer
+        hosts.add(answer.host)
+        if len(hosts) == 2:
+            break
+    assert len(hosts) == 2, f"only {hosts} answered 60 requests"
+
+    # The CLI's view of the same (v1): counts and the deployment.
+    seen = w.aws("ecs", "describe-services", "--cluster", CLUSTER, "--services", name, cli="v1").json
+    s = seen["services"][0]
+    assert (s["runningCount"], s["pendingCount"], s["deployments"][0]["rolloutState"]) == (2, 0, "COMPLETED")
+
+
+# ---------------------------------------------------------------------------------------
+# Replacement
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(600)
+def test_a_killed_task_is_replaced_and_deregistered(lab):
+    td = lab.register(unique("kill"))
+    listener = lab.target_group(unique("tg-kill"))
+    name = unique("kill-svc")
+    lab.create_service(name, td, 2, listener)
+    lab.wait_steady(name, listener, 2)
+    before = {t["taskArn"]: t for t in lab.tasks(name)}
+    # The task in the zone of the second subnet: a placement that ties the zones up would
+    # pick the first subnet's zone, so only a correct count puts the replacement back here.
+    victim_az = lab.subnets[1]["AvailabilityZone"]
+    victims = [a for a, t in before.items() if t["availabilityZone"] == victim_az]
+    assert len(victims) == 1, "\n".join(map(summary, before.values()))
+    victim = victims[0]
+
+    app = lab.containers(f"wharf.task-arn={victim}", "wharf.role=container")
+    assert len(app) == 1, app
+    lab.docker.run("kill", app[0]["ID"])
+
+    # The task stops as a container exit; a replacement starts and becomes healthy.
+    def stopped(_svc):
+        t = lab.describe_tasks([victim])[0]
+        return t if t["lastStatus"] == "STOPPED" else None
+
+    lab.wait_service(name, stopped, f"killed task {task_id(victim)} STOPPED", deadline=STOP_DEADLINE_S)
+    dead = lab.describe_tasks([victim])[0]
+    assert dead["desiredStatus"] == "STOPPED" and dead["stopCode"] == "EssentialContainerExited", summary(dead)
+
+    # Right after it is STOPPED: a burst of requests, none lost (never routed to the dead task).
+    burst = []
+    end = time.monotonic() + 60
+    for _ in range(200):
+        if time.monotonic() >= end:
+            break
+        try:
+            burst.append(lab.get(listener))
+        except (OSError, http.client.HTTPException) as exc:
+            burst.append(Answer(time.monotonic(), None, None, None, repr(exc)))
+    assert len(burst) >= 50, f"only {len(burst)} requests in 60 s"
+    assert not Load.failures(burst), Load.describe(burst)
+
+    svc = lab.wait_steady(name, listener, 2)
+    now = {t["taskArn"]: t for t in lab.tasks(name) if t["lastStatus"] == "RUNNING"}
+    assert victim not in now and len(now) == 2, "\n".join(map(summary, now.values()))
+    replacement = [t for a, t in now.items() if a not in before]
+    assert len(replacement) == 1, "\n".join(map(summary, now.values()))
+    assert replacement[0]["startedBy"] == primary(svc)["id"]
+    # Only the running tasks are targets, all healthy.
+    health = lab.target_health(listener.tg)
+    assert set(health) == {(private_ip(t), APP_PORT) for t in now.values()}, health
+    messages = event_messages(svc)
+    text = "\n".join(messages)
+    assert f"(service {name}) deregistered 1 targets in (target-group {listener.tg})" in messages, text
+    assert any(
+        m.startswith(f"(service {name}) has started 1 tasks: (task {task_id(replacement[0]['taskArn'])})")
+        for m in messages
+    ), text
+    # The replacement goes to the zone that lost a task: the service stays spread over both.
+    assert replacement[0]["availabilityZone"] == victim_az, (
+        f"the replacement of a task in {victim_az} went to {replacement[0]['availabilityZone']}\n"
+        + "\n".join(map(summary, now.values()))
+    )
+
+
+@pytest.mark.timeout(600)
+def test_a_task_failing_elb_health_checks_is_replaced(lab):
+    """One task's process hangs (its container is paused): its target turns unhealthy, and
+    after the grace period the scheduler deregisters and stops it with AWS's reason and starts
+    another."""
+    td = lab.register(unique("hang"), stop_timeout=2)
+    listener = lab.target_group(unique("tg-hang"))
+    name = unique("hang-svc")
+    lab.create_service(name, td, 2, listener, grace=5)
+    lab.wait_steady(name, listener, 2)
+    before = {t["taskArn"]: t for t in lab.tasks(name)}
+    victim = sorted(before)[0]
+    app = lab.containers(f"wharf.task-arn={victim}", "wharf.role=container")
+    assert len(app) == 1, app
+    lab.docker.run("pause", app[0]["ID"])
+    try:
+        def replaced(svc):
+            t = lab.describe_tasks([victim])[0]
+            return t["desiredStatus"] == "STOPPED"
+
+        lab.wait_service(name, replaced, f"hung task {task_id(victim)} stopped by the scheduler", deadline=120)
+    finally:
+        lab.docker.run("unpause", app[0]["ID"], check=False)
+    dead = lab.wait_tasks_stopped([victim])[0]
+    assert dead["stopCode"] == "ServiceSchedulerInitiated", summary(dead)
+    assert dead["stoppedReason"] == f"Task failed ELB health checks in (target-group {listener.tg})", summary(dead)
+    svc = lab.wait_steady(name, listener, 2)
+    now = [t for t in lab.tasks(name) if t["lastStatus"] == "RUNNING"]
+    assert victim not in {t["taskArn"] for t in now} and len(now) == 2, "\n".join(map(summary, now))
+    messages = event_messages(svc)
+    text = "\n".join(messages)
+    unhealthy = (
+        f"(service {name}) (task {task_id(victim)}) is unhealthy in (target-group {listener.tg}) "
+        "due to (reason Health checks failed)."
+    )
+    assert unhealthy in messages, text
+    assert f"(service {name}) deregistered 1 targets in (target-group {listener.tg})" in messages, text
+    assert any(m.startswith(f"(service {name}) has stopped 1 running tasks: (task {task_id(victim)})") for m in messages), text
+    for _ in range(20):
+        answer = lab.get(listener)
+        assert answer.status == 200, answer
+
+
+# ---------------------------------------------------------------------------------------
+# Scaling and deletion
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(600)
+def test_scale_out_and_in_then_delete(lab):
+    w = lab.wharf
+    td = lab.register(unique("scale"))
+    listener = lab.target_group(unique("tg-scale"))
+    name = unique("scale-svc")
+    lab.create_service(name, td, 2, listener)
+    svc = lab.wait_steady(name, listener, 2)
+    deployment = primary(svc)["id"]
+
+    # 2 -> 3 (CLI v1): a third task, registered and healthy; the same deployment.
+    w.aws("ecs", "update-service", "--cluster", CLUSTER, "--service", name, "--desired-count", "3", cli="v1")
+    svc = lab.wait_steady(name, listener, 3)
+    assert primary(svc)["id"] == deployment, "a desiredCount change is not a new deployment"
+    three = {t["taskArn"]: t for t in lab.tasks(name) if t["lastStatus"] == "RUNNING"}
+    assert len(three) == 3
+
+    # 3 -> 1 (CLI v2) under light load: two tasks drained first, then stopped; no request lost.
+    load = Load(listener.port, lab.lb_dns, threads=2, max_requests=1500, max_seconds=150, pause=0.05).start()
+    try:
+        w.aws("ecs", "update-service", "--cluster", CLUSTER, "--service", name, "--desired-count", "1", cli="v2")
+        # (Draining ends as soon as no request is in flight, so describe-target-health shows
+        # `draining` too briefly to be polled reliably: the events' order and the load show it.)
+        svc = lab.wait_steady(name, listener, 1)
+    finally:
+        answers = load.stop()
+    assert not Load.failures(answers), Load.describe(answers)
+    assert len(answers) > 20, Load.describe(answers)
+
+    left = [t for t in lab.tasks(name) if t["lastStatus"] == "RUNNING"]
+    assert len(left) == 1
+    gone = [t for a, t in three.items() if a != left[0]["taskArn"]]
+    gone = lab.wait_tasks_stopped([t["taskArn"] for t in gone])
+    reason = f"Scaling activity initiated by (deployment {deployment})"
+    for t in gone:
+        assert t["lastStatus"] == "STOPPED" and t["stoppedReason"] == reason, summary(t)
+        assert t["stopCode"] == "ServiceSchedulerInitiated", summary(t)
+    assert set(lab.target_health(listener.tg)) == {(private_ip(left[0]), APP_PORT)}
+    messages = event_messages(svc)
+    text = "\n".join(messages)
+    draining_re = rf"^\(service {name}\) has begun draining connections on (\d+) tasks\.$"
+    assert event_count_sum(messages, draining_re) == 2, text
+    draining = max(i for i, m in enumerate(messages) if re.search(draining_re, m))
+    assert event_count_sum(
+        messages, rf"^\(service {name}\) deregistered (\d+) targets in \(target-group {re.escape(listener.tg)}\)$"
+    ) == 2, text
+    stopped_events = [i for i, m in enumerate(messages) if m.startswith(f"(service {name}) has stopped ")]
+    assert event_count_sum(messages, rf"^\(service {name}\) has stopped (\d+) running tasks: ") == 2, text
+    # Newest first: the stops came after the draining began.
+    assert max(stopped_events) < draining, text
+
+    # Delete: refused while desiredCount > 0, then --force: DRAINING until every task is gone,
+    # then INACTIVE.
+    for cli in ("v1", "v2"):
+        result = w.aws_error("InvalidParameterException", "ecs", "delete-service", "--cluster", CLUSTER,
+                             "--service", name, cli=cli)
+        assert "The service cannot be stopped while it is scaled above 0." in result.stderr, result.describe()
+    assert lab.describe(name)["status"] == "ACTIVE"
+    deleted = w.aws("ecs", "delete-service", "--cluster", CLUSTER, "--service", name, "--force", cli="v2").json
+    assert deleted["service"]["status"] == "DRAINING", deleted
+    lab.wait_service(name, lambda s: s["status"] == "INACTIVE", f"service {name} INACTIVE", deadline=STOP_DEADLINE_S)
+    tasks = lab.tasks(name, stopped_too=True)
+    assert tasks and all(t["lastStatus"] == "STOPPED" for t in tasks), "\n".join(map(summary, tasks))
+    assert lab.target_health(listener.tg) == {}
+    assert name not in {a.rsplit("/", 1)[1] for a in lab.ecs.list_services(cluster=CLUSTER)["serviceArns"]}
+    # The API answers 503 once no target is left.
+    assert lab.get(listener).status == 503
+
+
+# ---------------------------------------------------------------------------------------
+# Rolling update
+# ---------------------------------------------------------------------------------------
+
+
+class Bounds:
+    """Polls a service during a deployment and records what the bounds are about: tasks in
+    service and healthy targets."""
+
+    def __init__(self, lab: Lab, name: str, listener: Listener | None):
+        self.lab, self.name, self.listener = lab, name, listener
+        self.max_in_service = 0
+        self.min_healthy: int | None = None
+        self.samples = 0
+        self.worst: list[str] = []
+        self.deployments: dict[str, dict] = {}
+
+    def __call__(self, svc: dict) -> None:
+        tasks = self.lab.in_service(self.name)
+        self.samples += 1
+        if len(tasks) > self.max_in_service:
+            self.max_in_service = len(tasks)
+            self.worst = [summary(t) for t in tasks]
+        if self.listener is not None:
+            healthy = len(self.lab.healthy_ips(self.listener.tg))
+            self.min_healthy = healthy if self.min_healthy is None else min(self.min_healthy, healthy)
+        for d in svc["deployments"]:
+            seen = self.deployments.setdefault(d["id"], {"states": [], "reasons": [], "failed": 0})
+            if not seen["states"] or seen["states"][-1] != (d["status"], d["rolloutState"]):
+                seen["states"].append((d["status"], d["rolloutState"]))
+            if d.get("rolloutStateReason") and d["rolloutStateReason"] not in seen["reasons"]:
+                seen["reasons"].append(d["rolloutStateReason"])
+            seen["failed"] = max(seen["failed"], d.get("failedTasks", 0))
+            seen["taskDefinition"] = d["taskDefinition"]
+
+
+@pytest.mark.timeout(600)
+def test_rolling_update_under_load_loses_no_request(lab):
+    w = lab.wharf
+    family = unique("roll")
+    td1 = lab.register(family, "v1")
+    listener = lab.target_group(unique("tg-roll"))
+    name = unique("roll-svc")
+    lab.create_service(name, td1, 2, listener)
+    svc = lab.wait_steady(name, listener, 2)
+    first = primary(svc)["id"]
+    td2 = lab.register(family, "v2")
+
+    bounds = Bounds(lab, name, listener)
+    load = Load(listener.port, lab.lb_dns, threads=3, max_requests=4000, max_seconds=240, pause=0.03).start()
+    try:
+        # Let the load see version 1 first.
+        wait_until_answers(load, 20)
+        updated = w.aws("ecs", "update-service", "--cluster", CLUSTER, "--service", name,
+                        "--task-definition", f"{family}:2", cli="v2").json["service"]
+        assert updated["taskDefinition"] == td2
+        deps = {d["status"]: d for d in updated["deployments"]}
+        assert set(deps) == {"PRIMARY", "ACTIVE"}, updated["deployments"]
+        assert deps["ACTIVE"]["id"] == first and deps["PRIMARY"]["rolloutState"] == "IN_PROGRESS"
+        second = deps["PRIMARY"]["id"]
+        svc = lab.wait_steady(name, listener, 2, on_poll=bounds)
+        # A little more traffic once the new tasks are the only ones.
+        wait_until_answers(load, len(load.answers) + 40)
+    finally:
+        answers = load.stop()
+
+    assert not Load.failures(answers), Load.describe(answers)
+    names = [a.name for a in answers]
+    assert names[0] == "v1" and names[-1] == "v2", Load.describe(answers)
+    after = [lab.get(listener) for _ in range(30)]
+    assert {(a.status, a.name) for a in after} == {(200, "v2")}, "after the deployment completed: " + Load.describe(after)
+    # maximumPercent 200 of 2: never more than 4 tasks in service; minimumHealthyPercent 100:
+    # never fewer than 2 healthy targets.
+    assert bounds.samples >= 5
+    assert bounds.max_in_service <= 4, "\n".join(bounds.worst)
+    assert bounds.min_healthy is not None and bounds.min_healthy >= 2, (
+        f"only {bounds.min_healthy} healthy targets at one point"
+    )
+
+    dep = primary(svc)
+    assert dep["id"] == second and dep["taskDefinition"] == td2
+    assert dep["rolloutState"] == "COMPLETED" and dep["rolloutStateReason"] == f"ECS deployment {second} completed."
+    assert svc["taskDefinition"] == td2
+    running = [t for t in lab.tasks(name) if t["lastStatus"] == "RUNNING"]
+    assert len(running) == 2 and all(t["taskDefinitionArn"] == td2 for t in running), "\n".join(map(summary, running))
+    # Exactly two tasks were launched for the new deployment, and every old one stopped.
+    assert len(lab.tasks(started_by=second, stopped_too=True)) == 2
+    old = lab.tasks(started_by=first, stopped_too=True)
+    assert len(old) == 2, "\n".join(map(summary, old))
+    old = lab.wait_tasks_stopped([t["taskArn"] for t in old])
+    for t in old:
+        assert t["stoppedReason"].startswith("Scaling activity initiated by (deployment ecs-svc/"), summary(t)
+        assert t["stopCode"] == "ServiceSchedulerInitiated", summary(t)
+    messages = event_messages(svc)
+    text = "\n".join(messages)
+    assert f"(service {name}) (deployment {second}) deployment completed." in messages, text
+    assert event_count_sum(messages, rf"^\(service {name}\) has begun draining connections on (\d+) tasks\.$") == 2, text
+    assert event_count_sum(messages, rf"^\(service {name}\) has started (\d+) tasks: ") == 4, text
+
+
+def wait_until_answers(load: Load, count: int, deadline: float = 60.0) -> None:
+    end = time.monotonic() + deadline
+    while len(load.answers) < count:
+        if time.monotonic() >= end:
+            pytest.fail(f"the load got only {len(load.answers)} answers in {deadline:.0f} s", pytrace=False)
+        time.sleep(0.1)
+
+
+# ---------------------------------------------------------------------------------------
+# Circuit breaker and throttle
+# ---------------------------------------------------------------------------------------
+
+# The test app's `exit` personality: prints, exits with status 3 at once.
+CRASH = ["exit", "3"]
+
+
+@pytest.mark.timeout(600)
+def test_circuit_breaker_rolls_back_a_broken_revision(lab):
+    w = lab.wharf
+    family = unique("brk")
+    td1 = lab.register(family, "v1")
+    listener = lab.target_group(unique("tg-brk"))
+    name = unique("brk-svc")
+    lab.create_service(name, td1, 2, listener, rollback=True)
+    svc = lab.wait_steady(name, listener, 2)
+    good = primary(svc)["id"]
+    td2 = lab.register(family, "v2", command=CRASH)
+
+    bounds = Bounds(lab, name, listener)
+    load = Load(listener.port, lab.lb_dns, threads=2, max_requests=4000, max_seconds=300, pause=0.05).start()
+    try:
+        updated = w.aws("ecs", "update-service", "--cluster", CLUSTER, "--service", name,
+                        "--task-definition", td2, cli="v1").json["service"]
+        broken = primary(updated)["id"]
+        assert broken != good
+
+        def rolled_back(s: dict) -> bool:
+            bounds(s)
+            deps = s["deployments"]
+            return (
+                s["taskDefinition"] == td1 and len(deps) == 1 and deps[0]["id"] not in (good, broken)
+                and deps[0]["rolloutState"] == "COMPLETED" and s["runningCount"] == 2
+            )
+
+        svc = lab.wait_service(name, rolled_back, "the rollback deployment COMPLETED", deadline=300)
+        back = primary(svc)
+    finally:
+        answers = load.stop()
+
+    text = service_summary(svc)
+    seen = bounds.deployments.get(broken)
+    assert seen is not None, bounds.deployments
+    assert ("PRIMARY", "FAILED") in seen["states"] or ("ACTIVE", "FAILED") in seen["states"], (seen, text)
+    assert BREAKER_REASON in seen["reasons"], (seen, text)
+    assert seen["failed"] >= 3, (seen, text)
+    assert back["taskDefinition"] == td1
+    assert back["rolloutStateReason"] in (
+        f"ECS deployment {back['id']} completed.",
+    ), text
+    rollback_seen = bounds.deployments.get(back["id"], {})
+    assert f"ECS deployment circuit breaker: rolling back to deploymentId {good}." in rollback_seen.get("reasons", []), (
+        rollback_seen, text
+    )
+    running = [t for t in lab.tasks(name) if t["lastStatus"] == "RUNNING"]
+    assert len(running) == 2 and all(t["taskDefinitionArn"] == td1 for t in running), "\n".join(map(summary, running))
+    # The broken tasks stopped as container exits.
+    failed = lab.tasks(started_by=broken, stopped_too=True)
+    assert len(failed) >= 3 and all(t["lastStatus"] == "STOPPED" for t in failed), "\n".join(map(summary, failed))
+    messages = event_messages(svc)
+    joined = "\n".join(messages)
+    assert f"(service {name}) (deployment {broken}) deployment failed: tasks failed to start." in messages, joined
+    assert f"(service {name}) rolling back to deployment {good}." in messages, joined
+    # The service kept serving version 1 all along.
+    assert not Load.failures(answers), Load.describe(answers)
+    assert {a.name for a in answers} == {"v1"}, Load.describe(answers)
+    assert bounds.min_healthy is not None and bounds.min_healthy >= 2, bounds.min_healthy
+
+
+@pytest.mark.timeout(600)
+def test_circuit_breaker_without_rollback_stops_the_rollout(lab):
+    family = unique("brk-norb")
+    td1 = lab.register(family, "v1")
+    listener = lab.target_group(unique("tg-norb"))
+    name = unique("norb-svc")
+    lab.create_service(name, td1, 1, listener, rollback=False)
+    svc = lab.wait_steady(name, listener, 1)
+    good = primary(svc)["id"]
+    keeper = [t["taskArn"] for t in lab.tasks(name)]
+    assert len(keeper) == 1
+    td2 = lab.register(family, "v2", command=CRASH)
+    updated = lab.ecs.update_service(cluster=CLUSTER, service=name, taskDefinition=td2)["service"]
+    broken = primary(updated)["id"]
+
+    svc = lab.wait_service(
+        name, lambda s: primary(s)["rolloutState"] == "FAILED", "the rollout FAILED", deadline=240
+    )
+    dep = primary(svc)
+    assert dep["id"] == broken and dep["rolloutStateReason"] == BREAKER_REASON, service_summary(svc)
+    assert dep["failedTasks"] >= 3, service_summary(svc)
+    messages = event_messages(svc)
+    assert f"(service {name}) (deployment {broken}) deployment failed: tasks failed to start." in messages
+
+    # Frozen: no rollback deployment, no further launch, the old task still running and serving.
+    launched = len(lab.tasks(started_by=broken, stopped_too=True))
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        s = lab.describe(name)
+        assert {d["id"] for d in s["deployments"]} == {broken, good}, service_summary(s)
+        answer = lab.get(listener)
+        assert answer.status == 200 and answer.name == "v1", answer
+        time.sleep(1)
+    assert len(lab.tasks(started_by=broken, stopped_too=True)) == launched, "the failed rollout kept launching"
+    kept = lab.describe_tasks(keeper)[0]
+    assert kept["lastStatus"] == "RUNNING" and kept["desiredStatus"] == "RUNNING", summary(kept)
+    assert lab.healthy_ips(listener.tg) == {private_ip(kept)}
+
+
+@pytest.mark.timeout(600)
+def test_tasks_that_never_start_are_throttled(lab):
+    """Breaker off, an image that is not in the registry: every task fails before RUNNING;
+    launches are held back 5 s, then 10 s, ... and the service says it is unable to start
+    tasks consistently."""
+    missing = f"{lab.image.rsplit(':', 1)[0]}:no-such-tag"
+    td = lab.register(unique("nopull"), image=missing)
+    name = unique("nopull-svc")
+    lab.create_service(name, td, 1, None, breaker=False, rollback=False)
+    unable = f"(service {name}) is unable to consistently start tasks successfully."
+    svc = lab.wait_service(name, lambda s: unable in event_messages(s), "the 'unable to start' event", deadline=240)
+    tasks = sorted(lab.tasks(name, stopped_too=True), key=lambda t: as_datetime(t["createdAt"]))
+    assert len(tasks) >= 3, "\n".join(map(summary, tasks))
+    for t in tasks[:3]:
+        if t["lastStatus"] == "STOPPED":
+            assert t["stopCode"] == "TaskFailedToStart", summary(t)
+            assert "CannotPullContainerError" in t["stoppedReason"], summary(t)
+            assert "startedAt" not in t, summary(t)
+    created = [as_datetime(t["createdAt"]) for t in tasks]
+    gaps = [(b - a).total_seconds() for a, b in zip(created, created[1:])]
+    # The back-off starts when a launch fails, which is after that task was created.
+    assert gaps[0] >= 4.5 and gaps[1] >= 9.5, f"launch gaps {gaps}\n" + "\n".join(map(summary, tasks))
+    assert primary(svc)["rolloutState"] == "IN_PROGRESS", service_summary(svc)
+
+
+# ---------------------------------------------------------------------------------------
+# Restart in the middle of a deployment (last: it kills the shared server)
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(600)
+def test_wharf_killed_mid_deployment_resumes_it(lab):
+    w = lab.wharf
+    family = unique("rst")
+    td1 = lab.register(family, "v1")
+    listener = lab.target_group(unique("tg-rst"))
+    name = unique("rst-svc")
+    lab.create_service(name, td1, 2, listener)
+    svc = lab.wait_steady(name, listener, 2)
+    first = primary(svc)["id"]
+    td2 = lab.register(family, "v2")
+    updated = lab.ecs.update_service(cluster=CLUSTER, service=name, taskDefinition=td2)["service"]
+    second = primary(updated)["id"]
+    bounds = Bounds(lab, name, listener)
+
+    # Kill wharf once the new deployment has launched its tasks, before it completes.
+    def launched(s: dict) -> bool:
+        bounds(s)
+        return len(lab.tasks(started_by=second)) >= 1
+
+    lab.wait_service(name, launched, "the new deployment's first task", deadline=120)
+    before = lab.describe(name)
+    assert primary(before)["rolloutState"] == "IN_PROGRESS", (
+        "the deployment completed before wharf could be killed mid-way\n" + service_summary(before)
+    )
+    events_before = {(e["id"], e["message"]) for e in before["events"]}
+    w.restart()
+
+    # A second kill once a new task is RUNNING (being registered, or waiting to turn healthy),
+    # if the deployment has not completed by then.
+    def new_task_running(s: dict) -> bool:
+        bounds(s)
+        if primary(s)["rolloutState"] != "IN_PROGRESS":
+            return True
+        return any(t["lastStatus"] == "RUNNING" for t in lab.tasks(started_by=second))
+
+    s = lab.wait_service(name, new_task_running, "a task of the new deployment RUNNING", deadline=120)
+    kills = 1
+    if primary(s)["rolloutState"] == "IN_PROGRESS":
+        events_before |= {(e["id"], e["message"]) for e in lab.describe(name)["events"]}
+        w.restart()
+        kills += 1
+
+    svc = lab.wait_steady(name, listener, 2, on_poll=bounds)
+    dep = primary(svc)
+    assert dep["id"] == second and dep["rolloutState"] == "COMPLETED", service_summary(svc)
+    assert bounds.max_in_service <= 4, "\n".join(bounds.worst)
+    # No task launched twice, none leaked.
+    new = lab.tasks(started_by=second, stopped_too=True)
+    assert len(new) == 2, "\n".join(map(summary, new))
+    running = [t for t in lab.tasks(name) if t["lastStatus"] == "RUNNING"]
+    assert {t["taskArn"] for t in running} == {t["taskArn"] for t in new}, "\n".join(map(summary, running))
+    old = lab.tasks(started_by=first, stopped_too=True)
+    assert len(old) == 2, "\n".join(map(summary, old))
+    lab.wait_tasks_stopped([t["taskArn"] for t in old])
+
+    expected = {t["taskArn"]: ["container", "sandbox"] for t in running}
+
+    def engine_matches():
+        by_task: dict[str, list[str]] = {}
+        for c in lab.containers():
+            labels = lab.container_labels(c)
+            by_task.setdefault(labels.get("wharf.task-arn", "?"), []).append(labels.get("wharf.role", "?"))
+        by_task = {k: sorted(v) for k, v in by_task.items()}
+        assert by_task == expected, f"running containers by task: {by_task}, RUNNING tasks: {expected}"
+        return True
+
+    wait_until(engine_matches, "the engine's running containers to be exactly the RUNNING tasks'", deadline=60)
+    # What happened before the restart is still told.
+    events_after = {(e["id"], e["message"]) for e in svc["events"]}
+    assert events_before <= events_after, events_before - events_after
+    assert f"(service {name}) (deployment {second}) deployment completed." in event_messages(svc)
+    # And the listener is back, serving version 2.
+    for _ in range(20):
+        answer = lab.get(listener)
+        assert answer.status == 200 and answer.name == "v2", answer
