@@ -539,6 +539,8 @@ pub fn describe(
         let cluster_name = cluster.cluster_name.unwrap_or_default();
         let mut services = vec![];
         let mut failures = vec![];
+        // The cluster's unstopped tasks, read once for every service asked about.
+        let mut live: Option<Vec<StoredTask>> = None;
         for r in &input.services {
             let name = names::service_name(r);
             match tx.get::<Service>(SERVICES, &names::service_key(ctx, &cluster_name, &name))? {
@@ -546,7 +548,14 @@ pub fn describe(
                     if !with_tags {
                         s.tags = None;
                     }
-                    let tasks = service_tasks(tx, ctx, &cluster_name, &name)?;
+                    if live.is_none() {
+                        live = Some(live_tasks(tx, ctx, &cluster_name)?);
+                    }
+                    let tasks: Vec<&StoredTask> = live
+                        .iter()
+                        .flatten()
+                        .filter(|t| t.service_name.as_deref() == Some(name.as_str()))
+                        .collect();
                     apply_live_counts(&mut s, &tasks);
                     services.push(s);
                 }
@@ -564,25 +573,24 @@ pub fn describe(
     })
 }
 
-/// The tasks service `name` of `cluster` started (every status).
-fn service_tasks(
+/// The tasks of `cluster` that are not STOPPED.
+fn live_tasks(
     tx: &Tx<'_>,
     ctx: &RequestContext,
     cluster: &str,
-    name: &str,
 ) -> Result<Vec<StoredTask>, StoreError> {
     let prefix = format!("{}{cluster}/", names::scope(ctx));
     Ok(tx
         .list::<StoredTask>(TASKS, &prefix)?
         .into_iter()
         .map(|(_, t)| t)
-        .filter(|t| t.service_name.as_deref() == Some(name))
+        .filter(|t| TaskStatus::of(&t.task) != TaskStatus::Stopped)
         .collect())
 }
 
 /// runningCount and pendingCount of the service and of each deployment, as the tasks are now
 /// (the controller's stored counts may be a step behind the agent).
-fn apply_live_counts(service: &mut Service, tasks: &[StoredTask]) {
+fn apply_live_counts(service: &mut Service, tasks: &[&StoredTask]) {
     let count = |deployment: Option<&str>| {
         let mut running = 0;
         let mut pending = 0;
@@ -664,9 +672,9 @@ pub fn delete(
         s.desired_count = Some(0);
         let cluster = names::last_segment(s.cluster_arn.as_deref().unwrap_or_default());
         let name = s.service_name.clone().unwrap_or_default();
-        let live = service_tasks(tx, ctx, &cluster, &name)?
+        let live = live_tasks(tx, ctx, &cluster)?
             .iter()
-            .any(|t| TaskStatus::of(&t.task) != TaskStatus::Stopped);
+            .any(|t| t.service_name.as_deref() == Some(name.as_str()));
         s.status = Some(if live { "DRAINING" } else { "INACTIVE" }.into());
         if let Some(primary) = s
             .deployments
