@@ -11,12 +11,11 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-import socket
 import subprocess
 
 import pytest
 
-from wharf_e2e import ACCOUNT_ID, FIXTURES, parse_table, tag_dict
+from wharf_e2e import ACCOUNT_ID, FIXTURES, free_port, parse_table, tag_dict
 
 SEED_002_TD = "blog-api-task-definition.json"  # seed 002, region ap-northeast-2
 SEED_003_TD = "news-api-task-definition.json"  # seed 003, region us-east-1
@@ -110,9 +109,7 @@ def seed_002_target_group(wharf, region: str, vpc_id: str, subnets: list[str]) -
         Name="tg-blog-api", Protocol="HTTP", Port=8000, VpcId=vpc_id, TargetType="ip",
         HealthCheckPath="/health",
     )["TargetGroups"][0]["TargetGroupArn"]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     elbv2.create_listener(
         LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=port,
         DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}],

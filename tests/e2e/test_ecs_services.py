@@ -40,7 +40,6 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import socket
 import threading
 import time
 import uuid
@@ -52,7 +51,18 @@ import pytest
 from botocore.exceptions import ClientError
 
 from testapp import TestappImage, push_testapp
-from wharf_e2e import ACCOUNT_ID, DockerCli, Ecr, Wharf, as_datetime, wait_until
+from wharf_e2e import (
+    ACCOUNT_ID,
+    DockerCli,
+    Ecr,
+    Wharf,
+    as_datetime,
+    eni_details,
+    free_port,
+    private_ip,
+    task_id,
+    wait_until,
+)
 
 REGION = "us-east-1"
 CLUSTER = "svc-e2e"
@@ -85,26 +95,6 @@ ENDING = {"DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED"}
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
-
-
-def task_id(arn: str) -> str:
-    return arn.rsplit("/", 1)[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def eni_details(task: dict) -> dict[str, str]:
-    attachments = [a for a in task.get("attachments", []) if a["type"] == "ElasticNetworkInterface"]
-    assert len(attachments) == 1, task.get("attachments")
-    return {d["name"]: d["value"] for d in attachments[0].get("details", [])}
-
-
-def private_ip(task: dict) -> str:
-    return eni_details(task)["privateIPv4Address"]
 
 
 def summary(task: dict) -> str:

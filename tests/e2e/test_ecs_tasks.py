@@ -63,6 +63,9 @@ from wharf_e2e import (
     DockerCli,
     Ecr,
     Wharf,
+    eni_details,
+    private_ip,
+    task_id,
 )
 
 REGION = "us-east-1"
@@ -422,19 +425,8 @@ def wait_http(ip: str, port: int, path: str = "/health", deadline: float = HTTP_
         time.sleep(POLL_S)
 
 
-def details(task: dict) -> dict[str, str]:
-    """The ENI attachment's details as a dict."""
-    attachments = [a for a in task.get("attachments", []) if a["type"] == "ElasticNetworkInterface"]
-    assert len(attachments) == 1, task.get("attachments")
-    return {d["name"]: d["value"] for d in attachments[0].get("details", [])}
-
-
-def private_ip(task: dict) -> str:
-    return details(task)["privateIPv4Address"]
-
-
 def public_ip(lab: Lab, task: dict, region: str = REGION) -> str | None:
-    eni = details(task)["networkInterfaceId"]
+    eni = eni_details(task)["networkInterfaceId"]
     ni = lab.ec2(region).describe_network_interfaces(NetworkInterfaceIds=[eni])["NetworkInterfaces"][0]
     return (ni.get("Association") or {}).get("PublicIp")
 
@@ -443,10 +435,6 @@ def container(task: dict, name: str) -> dict:
     found = [c for c in task["containers"] if c["name"] == name]
     assert len(found) == 1, summary(task)
     return found[0]
-
-
-def task_id(arn: str) -> str:
-    return arn.rsplit("/", 1)[1]
 
 
 def unique(prefix: str) -> str:
@@ -840,7 +828,7 @@ def test_describe_tasks_and_network_interface_fields(lab: Lab):
 
         (attachment,) = t["attachments"]
         assert attachment["type"] == "ElasticNetworkInterface" and attachment["status"] == "ATTACHED"
-        d = details(t)
+        d = eni_details(t)
         assert set(d) == {"subnetId", "networkInterfaceId", "macAddress", "privateIPv4Address", "privateDnsName"}, d
         subnet = by_id[d["subnetId"]]
         assert t["availabilityZone"] == subnet["AvailabilityZone"]
@@ -876,9 +864,9 @@ def test_describe_tasks_and_network_interface_fields(lab: Lab):
     found = lab.ec2().describe_network_interfaces(
         Filters=[{"Name": "private-ip-address", "Values": [private_ip(tasks[private["taskArn"]])]}]
     )["NetworkInterfaces"]
-    assert [n["NetworkInterfaceId"] for n in found] == [details(tasks[private["taskArn"]])["networkInterfaceId"]]
+    assert [n["NetworkInterfaceId"] for n in found] == [eni_details(tasks[private["taskArn"]])["networkInterfaceId"]]
 
-    enis = [details(tasks[a])["networkInterfaceId"] for a in arns]
+    enis = [eni_details(tasks[a])["networkInterfaceId"] for a in arns]
     stopped = lab.stop(cluster, arns)
     for arn in arns:
         t = stopped[arn]
@@ -1246,7 +1234,7 @@ def test_images_that_cannot_be_pulled_fail_the_task(lab: Lab):
         assert "startedAt" not in t, summary(t)
         assert t["pullStartedAt"] <= t["pullStoppedAt"] <= t["stoppedAt"], summary(t)
         assert lab.task_containers(arn) == [], f"containers of {arn} left in the engine"
-        eni = details(t).get("networkInterfaceId")
+        eni = eni_details(t).get("networkInterfaceId")
         if eni:
             with pytest.raises(ClientError):
                 lab.ec2().describe_network_interfaces(NetworkInterfaceIds=[eni])

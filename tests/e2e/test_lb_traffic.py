@@ -26,7 +26,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from backends import HOST_TARGET_IP, Backend, WebSocketClient
-from wharf_e2e import default_network, wait_until
+from wharf_e2e import default_network, free_port, wait_until
 
 CURL = "/usr/bin/curl"
 # Short health checks so that state changes take seconds (AWS's minimum interval is 5 s).
@@ -52,12 +52,6 @@ def backends(docker_engine):
     yield start
     for backend in started:
         backend.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Alb:

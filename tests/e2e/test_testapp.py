@@ -11,18 +11,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import time
 
 from testapp import TESTAPP_PORT, compile_testapp
-from wharf_e2e import DockerCli, send_http, wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from wharf_e2e import DockerCli, free_port, send_http, wait_until
 
 
 def get(host: str, port: int, path: str, timeout: float = 10.0):

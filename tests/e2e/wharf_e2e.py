@@ -721,6 +721,30 @@ def as_datetime(value) -> _dt.datetime:
     return _dt.datetime.fromisoformat(value)
 
 
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (for listeners the test creates)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def task_id(arn: str) -> str:
+    """The id at the end of a task ARN."""
+    return arn.rsplit("/", 1)[1]
+
+
+def eni_details(task: dict) -> dict[str, str]:
+    """An awsvpc task's ENI attachment details as a dict (privateIPv4Address, ...)."""
+    attachments = [a for a in task.get("attachments", []) if a["type"] == "ElasticNetworkInterface"]
+    assert len(attachments) == 1, task.get("attachments")
+    return {d["name"]: d["value"] for d in attachments[0].get("details", [])}
+
+
+def private_ip(task: dict) -> str:
+    """An awsvpc task's private address."""
+    return eni_details(task)["privateIPv4Address"]
+
+
 def unique_suffix() -> str:
     return uuid.uuid4().hex[:10]
 
