@@ -18,6 +18,7 @@ pub mod pagination;
 pub mod role_sessions;
 pub mod sealing;
 pub mod secret_values;
+pub mod tags;
 pub mod target_registry;
 pub mod text;
 pub mod types;
@@ -31,10 +32,8 @@ pub use ids::IdGen;
 pub use image_resolver::{ImageResolver, ResolvedImage};
 pub use log_sink::{LogDestination, LogLine, LogSink, LogSinkError};
 pub use network_interfaces::{NetworkInterfaces, NewNetworkInterface, PlacementSubnet, VpcInfo};
-pub use role_sessions::{NoRoleSessions, RoleCredentials, RoleSessions};
+pub use role_sessions::{RoleCredentials, RoleSessions};
 pub use sealing::{Sealer, SealingError};
 pub use secret_values::{NoSecretValues, SecretValueError, SecretValues};
-pub use target_registry::{
-    NoTargetRegistry, RegisteredTarget, TargetGroupInfo, TargetRegistry, TargetState,
-};
+pub use target_registry::{RegisteredTarget, TargetGroupInfo, TargetRegistry, TargetState};
 pub use types::{Blob, Timestamp};

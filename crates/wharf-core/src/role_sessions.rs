@@ -31,12 +31,3 @@ pub trait RoleSessions: Send + Sync + 'static {
         session_name: &str,
     ) -> Result<RoleCredentials, String>;
 }
-
-/// No roles can be assumed (tests of unrelated parts).
-pub struct NoRoleSessions;
-
-impl RoleSessions for NoRoleSessions {
-    fn credentials_for(&self, _: &str, role_arn: &str, _: &str) -> Result<RoleCredentials, String> {
-        Err(format!("role {role_arn} cannot be assumed here"))
-    }
-}

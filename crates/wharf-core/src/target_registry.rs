@@ -78,21 +78,3 @@ pub trait TargetRegistry: Send + Sync {
         arn: &str,
     ) -> Result<Vec<RegisteredTarget>, String>;
 }
-
-/// No load balancing: every target group is missing.
-pub struct NoTargetRegistry;
-
-impl TargetRegistry for NoTargetRegistry {
-    fn target_group(&self, _: &str, _: &str, _: &str) -> Result<Option<TargetGroupInfo>, String> {
-        Ok(None)
-    }
-    fn register(&self, _: &str, _: &str, arn: &str, _: &str, _: u16) -> Result<(), String> {
-        Err(format!("target group {arn} does not exist"))
-    }
-    fn deregister(&self, _: &str, _: &str, _: &str, _: &str, _: u16) -> Result<(), String> {
-        Ok(())
-    }
-    fn targets(&self, _: &str, _: &str, _: &str) -> Result<Vec<RegisteredTarget>, String> {
-        Ok(Vec::new())
-    }
-}
