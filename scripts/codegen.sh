@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates every service's generated.rs from the pinned botocore specs
 # (codegen/services.toml). Installs that botocore into .deps/codegen-venv first.
-# Usage: scripts/codegen.sh [service ...]
+# Usage: scripts/codegen.sh [service ...]      (write)
+#        scripts/codegen.sh --check           (fail if a generated file is stale)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pin=$(sed -n 's/^botocore = "\(.*\)"/\1/p' codegen/services.toml)

@@ -20,6 +20,12 @@ scripts/ensure-deps.sh
 step "cargo fmt --all -- --check"
 cargo fmt --all -- --check
 
+step "no module cycles inside any crate (scripts/check-module-cycles.py)"
+scripts/check-module-cycles.py
+
+step "generated code matches codegen/ and the pinned botocore (scripts/codegen.sh --check)"
+scripts/codegen.sh --check
+
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
