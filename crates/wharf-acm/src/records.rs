@@ -8,9 +8,13 @@
 
 use serde::{Deserialize, Serialize};
 use wharf_core::Timestamp;
+use wharf_store::{Table, TableFormat};
 
 /// Table of certificates.
-pub const CERTIFICATES: &str = "acm.certificates";
+pub const CERTIFICATES: Table<StoredCertificate> = Table::new("acm.certificates", 1);
+
+/// Every table of ACM, with the format this wharf writes (checked at start).
+pub const TABLES: &[TableFormat] = &[CERTIFICATES.format()];
 
 /// `Type` of a certificate ACM issued.
 pub const AMAZON_ISSUED: &str = "AMAZON_ISSUED";
