@@ -356,7 +356,7 @@ pub fn delete(
 ) -> Result<DeleteListenerOutput, Error> {
     elbv2.write(|tx| {
         let (key, _) = load_listener(tx, ctx, arn)?;
-        for (k, _) in tx.list::<serde_json::Value>(RULES, &format!("{key}/"))? {
+        for (k, _) in tx.list(RULES, &format!("{key}/"))? {
             tx.delete(RULES, &k)?;
         }
         tx.delete(LISTENERS, &key)?;

@@ -355,10 +355,10 @@ pub fn delete(
             )));
         }
         let children = format!("{key}/");
-        for (k, _) in tx.list::<serde_json::Value>(RULES, &children)? {
+        for (k, _) in tx.list(RULES, &children)? {
             tx.delete(RULES, &k)?;
         }
-        for (k, _) in tx.list::<serde_json::Value>(LISTENERS, &children)? {
+        for (k, _) in tx.list(LISTENERS, &children)? {
             tx.delete(LISTENERS, &k)?;
         }
         tx.delete(LOAD_BALANCERS, &key)?;

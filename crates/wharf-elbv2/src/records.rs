@@ -16,15 +16,24 @@ use crate::generated::{Action, RuleCondition};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use wharf_core::Timestamp;
+use wharf_store::{Table, TableFormat};
 
 /// Table of load balancers.
-pub const LOAD_BALANCERS: &str = "elbv2.load_balancers";
+pub const LOAD_BALANCERS: Table<StoredLoadBalancer> = Table::new("elbv2.load_balancers", 1);
 /// Table of listeners.
-pub const LISTENERS: &str = "elbv2.listeners";
+pub const LISTENERS: Table<StoredListener> = Table::new("elbv2.listeners", 1);
 /// Table of (non-default) rules.
-pub const RULES: &str = "elbv2.rules";
+pub const RULES: Table<StoredRule> = Table::new("elbv2.rules", 1);
 /// Table of target groups.
-pub const TARGET_GROUPS: &str = "elbv2.target_groups";
+pub const TARGET_GROUPS: Table<StoredTargetGroup> = Table::new("elbv2.target_groups", 1);
+
+/// Every table of the crate with the format this wharf writes (the server checks them at start).
+pub const TABLES: &[TableFormat] = &[
+    LOAD_BALANCERS.format(),
+    LISTENERS.format(),
+    RULES.format(),
+    TARGET_GROUPS.format(),
+];
 
 /// A resource tag (ELBv2 tags may have no value).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,8 +1,9 @@
 //! Tags of load balancers, target groups, listeners and rules: AddTags, RemoveTags,
 //! DescribeTags, and the checks Create* operations make on the tags they are given.
 //!
-//! At most 50 tags per resource, no key twice in one request, no `aws:` keys; AddTags on a
-//! key already present replaces its value. The resources are found by ARN (a listener's
+//! The rules are AWS's for every service ([`wharf_core::tags`]: at most 50 tags per resource,
+//! keys of 1 to 128 characters, values of at most 256, no `aws:` keys) plus ELBv2's own: no key
+//! twice in one request; AddTags on a key already present replaces its value. The resources are found by ARN (a listener's
 //! default rule keeps its tags in the listener record).
 
 use crate::generated::{
@@ -12,50 +13,64 @@ use crate::generated::{
 use crate::names::{parse_arn, Resource};
 use crate::records::{StoredTag, LISTENERS, LOAD_BALANCERS, RULES, TARGET_GROUPS};
 use crate::{invalid, load_lb, load_listener, load_rule, load_tg, Elbv2, FoundRule};
+use wharf_core::tags::{self as tag_rules, TagViolation};
 use wharf_core::RequestContext;
 use wharf_store::Tx;
 
-/// Most tags one resource can have.
-const MAX_TAGS: usize = 50;
 /// Most resources DescribeTags takes.
 const MAX_DESCRIBE: usize = 20;
 
-/// Checks the tags of one request: no key twice, no reserved key.
+/// Checks the tags of one request against the rules of [`wharf_core::tags`] (key and value
+/// lengths, no reserved key, no key twice), answering ELBv2's errors.
 pub fn check(tags: &[Tag]) -> Result<(), Error> {
-    for (i, tag) in tags.iter().enumerate() {
-        if tags[..i].iter().any(|t| t.key == tag.key) {
-            return Err(Error::DuplicateTagKeysException(format!(
-                "Tag key '{}' was specified more than once",
-                tag.key
-            )));
-        }
-        if tag.key.to_ascii_lowercase().starts_with("aws:") {
-            return Err(invalid(format!(
-                "Tag key '{}' cannot start with 'aws:': the prefix is reserved for AWS",
-                tag.key
-            )));
-        }
+    let pairs = tags
+        .iter()
+        .map(|t| (t.key.as_str(), t.value.as_deref().unwrap_or_default()));
+    let checks = tag_rules::Checks {
+        characters: false,
+        duplicates: true,
+    };
+    match tag_rules::check(pairs, checks) {
+        None => Ok(()),
+        Some(TagViolation::DuplicateKey(key)) => Err(Error::DuplicateTagKeysException(format!(
+            "Tag key '{key}' was specified more than once"
+        ))),
+        Some(TagViolation::ReservedKey(key)) => Err(invalid(format!(
+            "Tag key '{key}' cannot start with 'aws:': the prefix is reserved for AWS"
+        ))),
+        Some(TagViolation::KeyLength(key)) => Err(invalid(format!(
+            "Tag key '{key}' must be 1 to {} characters long",
+            tag_rules::MAX_KEY_CHARS
+        ))),
+        Some(TagViolation::ValueLength(key)) => Err(invalid(format!(
+            "The value of tag '{key}' must be at most {} characters long",
+            tag_rules::MAX_VALUE_CHARS
+        ))),
+        Some(TagViolation::InvalidCharacters(key)) => Err(invalid(format!(
+            "Tag '{key}' has characters AWS does not allow"
+        ))),
+        Some(TagViolation::TooMany(_)) => Err(too_many()),
     }
-    Ok(())
+}
+
+fn too_many() -> Error {
+    Error::TooManyTagsException(format!(
+        "The quota for the number of tags that can be assigned to a resource ({}) has been reached",
+        tag_rules::MAX_TAGS
+    ))
 }
 
 /// `existing` with `tags` added or replaced.
 pub fn merge(existing: &[StoredTag], tags: &[Tag]) -> Result<Vec<StoredTag>, Error> {
     check(tags)?;
     let mut out = existing.to_vec();
-    for tag in tags {
-        match out.iter_mut().find(|t| t.key == tag.key) {
-            Some(t) => t.value = tag.value.clone(),
-            None => out.push(StoredTag {
-                key: tag.key.clone(),
-                value: tag.value.clone(),
-            }),
-        }
-    }
-    if out.len() > MAX_TAGS {
-        return Err(Error::TooManyTagsException(format!(
-            "The quota for the number of tags that can be assigned to a resource ({MAX_TAGS}) has been reached"
-        )));
+    let new = tags.iter().map(|tag| StoredTag {
+        key: tag.key.clone(),
+        value: tag.value.clone(),
+    });
+    tag_rules::merge(&mut out, new, |t| &t.key);
+    if !tag_rules::count_ok(out.len()) {
+        return Err(too_many());
     }
     Ok(out)
 }
@@ -148,11 +163,9 @@ pub fn remove(
     elbv2.store.write(|tx| {
         for arn in &input.resource_arns {
             update(tx, ctx, arn, &|existing| {
-                Ok(existing
-                    .iter()
-                    .filter(|t| !input.tag_keys.contains(&t.key))
-                    .cloned()
-                    .collect())
+                let mut kept = existing.to_vec();
+                tag_rules::remove(&mut kept, &input.tag_keys, |t| &t.key);
+                Ok(kept)
             })?;
         }
         Ok(RemoveTagsOutput {})
@@ -207,6 +220,10 @@ mod tests {
         ));
         assert!(matches!(
             merge(&[], &[tag("aws:x", "1")]),
+            Err(Error::ValidationError(_))
+        ));
+        assert!(matches!(
+            merge(&[], &[tag("", "1")]),
             Err(Error::ValidationError(_))
         ));
         let many: Vec<Tag> = (0..51).map(|i| tag(&format!("k{i}"), "v")).collect();
