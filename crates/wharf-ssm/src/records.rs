@@ -8,9 +8,13 @@
 
 use serde::{Deserialize, Serialize};
 use wharf_core::Timestamp;
+use wharf_store::{Table, TableFormat};
 
 /// Table of parameters.
-pub const PARAMETERS: &str = "ssm.parameters";
+pub const PARAMETERS: Table<StoredParameter> = Table::new("ssm.parameters", 1);
+
+/// Every table of Parameter Store, with the format this wharf writes (checked at start).
+pub const TABLES: &[TableFormat] = &[PARAMETERS.format()];
 
 /// `Type` String.
 pub const STRING: &str = "String";
