@@ -53,17 +53,27 @@ use wharf_core::{
     ResolvedImage, SystemClock, TargetGroupInfo, TargetRegistry, TargetState, Timestamp,
 };
 use wharf_ecs::generated::*;
-use wharf_ecs::names::SERVICES;
-use wharf_ecs::service_runner::{PassReport, ServiceRunner, CONTROLLER_STATE};
+use wharf_ecs::records::{CONTROLLER_STATE, SERVICES, TASKS};
+use wharf_ecs::service_runner::{PassReport, ServiceRunner};
 use wharf_ecs::task_lifecycle::TaskStatus;
-use wharf_ecs::tasks::{StoredTask, TASKS};
+use wharf_ecs::tasks::StoredTask;
 use wharf_ecs::Ecs;
 use wharf_runtime::fake::FakeRuntime;
 use wharf_runtime::{
     ContainerSpec, ContainerStatus, ManagedContainer, NetworkSpec, RegistryAuth, Runtime,
     RuntimeError, Sandbox, SandboxSpec,
 };
-use wharf_store::{Store, StoreError};
+use wharf_store::{Store, StoreError, Table};
+
+/// `table` read and written as raw JSON (the floor replays records without decoding them).
+const fn json<T>(table: Table<T>) -> Table<serde_json::Value> {
+    Table::new(table.name(), table.version())
+}
+
+/// `table` read without decoding its records (the floor's least work).
+const fn skip<T>(table: Table<T>) -> Table<IgnoredAny> {
+    Table::new(table.name(), table.version())
+}
 
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
@@ -531,9 +541,9 @@ impl Floor {
     fn sample_records(&mut self, real: &Store) -> Result<(), StoreError> {
         let (services, states, tasks) = real.read(|tx| {
             Ok::<_, StoreError>((
-                tx.list::<serde_json::Value>(SERVICES, "")?,
-                tx.list::<serde_json::Value>(CONTROLLER_STATE, "")?,
-                tx.list::<serde_json::Value>(TASKS, "")?,
+                tx.list(json(SERVICES), "")?,
+                tx.list(json(CONTROLLER_STATE), "")?,
+                tx.list(json(TASKS), "")?,
             ))
         })?;
         self.services = services;
@@ -555,7 +565,7 @@ impl Floor {
             if wanted > self.services_written {
                 self.store.write(|tx| {
                     for (k, v) in &self.services[self.services_written..wanted] {
-                        tx.put(SERVICES, k, v)?;
+                        tx.put(json(SERVICES), k, v)?;
                     }
                     Ok::<_, StoreError>(())
                 })?;
@@ -563,9 +573,9 @@ impl Floor {
             }
             let t = Instant::now();
             self.store.read(|tx| {
-                tx.list::<IgnoredAny>(SERVICES, "")?;
-                tx.list::<IgnoredAny>(CONTROLLER_STATE, "")?;
-                tx.list::<IgnoredAny>(TASKS, "")?;
+                tx.list(skip(SERVICES), "")?;
+                tx.list(skip(CONTROLLER_STATE), "")?;
+                tx.list(skip(TASKS), "")?;
                 Ok::<_, StoreError>(())
             })?;
             let commits = p.report.committed;
@@ -579,18 +589,22 @@ impl Floor {
                 let state = &self.states[i % self.states.len().max(1)];
                 let first_new = self.tasks_written;
                 self.store.write(|tx| {
-                    tx.get::<IgnoredAny>(SERVICES, service_key)?;
+                    tx.get(skip(SERVICES), service_key)?;
                     for n in first_new..first_new + launch {
-                        tx.put(TASKS, &self.task_key(n), &self.tasks[n % self.tasks.len()])?;
+                        tx.put(
+                            json(TASKS),
+                            &self.task_key(n),
+                            &self.tasks[n % self.tasks.len()],
+                        )?;
                     }
                     for s in 0..stop {
                         let n = (first_new + s * 7919) % first_new.max(1);
                         let key = self.task_key(n);
-                        tx.get::<IgnoredAny>(TASKS, &key)?;
-                        tx.put(TASKS, &key, &self.tasks[n % self.tasks.len()])?;
+                        tx.get(skip(TASKS), &key)?;
+                        tx.put(json(TASKS), &key, &self.tasks[n % self.tasks.len()])?;
                     }
-                    tx.put(SERVICES, service_key, service)?;
-                    tx.put(CONTROLLER_STATE, service_key, state)?;
+                    tx.put(json(SERVICES), service_key, service)?;
+                    tx.put(json(CONTROLLER_STATE), service_key, state)?;
                     Ok::<_, StoreError>(())
                 })?;
                 self.tasks_written += launch;
@@ -730,7 +744,7 @@ fn steady_passes(
 ) -> Result<Steady, String> {
     let (mut passes, mut typed, mut floor) = (Vec::new(), Vec::new(), Vec::new());
     let task_records = store
-        .read(|tx| tx.list::<IgnoredAny>(TASKS, ""))
+        .read(|tx| tx.list(skip(TASKS), ""))
         .map_err(|e| e.to_string())?
         .len();
     for _ in 0..count {
@@ -743,9 +757,9 @@ fn steady_passes(
         let t = Instant::now();
         store
             .read(|tx| {
-                tx.list::<Service>(SERVICES, "")?;
-                tx.list::<wharf_ecs::service_controller::ControllerState>(CONTROLLER_STATE, "")?;
-                tx.list::<StoredTask>(TASKS, "")?;
+                tx.list(SERVICES, "")?;
+                tx.list(CONTROLLER_STATE, "")?;
+                tx.list(TASKS, "")?;
                 Ok::<_, StoreError>(())
             })
             .map_err(|e| e.to_string())?;
@@ -753,9 +767,9 @@ fn steady_passes(
         let t = Instant::now();
         floor_store
             .read(|tx| {
-                tx.list::<IgnoredAny>(SERVICES, "")?;
-                tx.list::<IgnoredAny>(CONTROLLER_STATE, "")?;
-                tx.list::<IgnoredAny>(TASKS, "")?;
+                tx.list(skip(SERVICES), "")?;
+                tx.list(skip(CONTROLLER_STATE), "")?;
+                tx.list(skip(TASKS), "")?;
                 Ok::<_, StoreError>(())
             })
             .map_err(|e| e.to_string())?;
@@ -810,23 +824,23 @@ struct Report {
 /// Copies the floor store's contents to match the controller's store as it is now (record
 /// counts and sizes), for the steady-state floor reads.
 fn mirror(real: &Store, floor: &Store) -> Result<(), StoreError> {
-    let tables = [SERVICES, CONTROLLER_STATE, TASKS];
+    let tables = [json(SERVICES), json(CONTROLLER_STATE), json(TASKS)];
     let records = real.read(|tx| {
         let mut out = Vec::new();
         for table in tables {
-            out.push(tx.list::<serde_json::Value>(table, "")?);
+            out.push(tx.list(table, "")?);
         }
         Ok::<_, StoreError>(out)
     })?;
     floor.write(|tx| {
         for table in tables {
-            for (k, _) in tx.list::<IgnoredAny>(table, "")? {
+            for (k, _) in tx.list(skip(table), "")? {
                 tx.delete(table, &k)?;
             }
         }
         for (table, rows) in tables.iter().zip(&records) {
             for (k, v) in rows {
-                tx.put(table, k, v)?;
+                tx.put(*table, k, v)?;
             }
         }
         Ok(())

@@ -543,7 +543,7 @@ async fn orphans_of_this_instance_are_removed_at_start() {
     // The record is lost (say, a store restored from backup): its containers are orphans.
     let key = wharf_ecs::tasks::unstopped(&w.store).unwrap()[0].key();
     w.store
-        .write(|tx| tx.delete(wharf_ecs::tasks::TASKS, &key))
+        .write(|tx| tx.delete(wharf_ecs::records::TASKS, &key))
         .unwrap();
     let (_agent, stop, _running) = start_agent(&w.store, &w.runtime, &w.logs, &w.enis);
     tokio::time::timeout(

@@ -2,7 +2,8 @@
 //! created the first time something is placed in it without naming a cluster.
 
 use crate::generated::*;
-use crate::names::{self, CLUSTERS, SERVICES};
+use crate::names;
+use crate::records::{CLUSTERS, SERVICES};
 use crate::Ecs;
 use wharf_core::pagination::paginate;
 use wharf_core::RequestContext;

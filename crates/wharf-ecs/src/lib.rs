@@ -9,6 +9,7 @@ pub mod clusters;
 pub mod fargate;
 pub mod generated;
 pub mod names;
+pub mod records;
 pub mod service_controller;
 pub mod service_runner;
 pub mod services;

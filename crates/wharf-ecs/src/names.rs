@@ -3,15 +3,6 @@
 
 use wharf_core::{Arn, RequestContext};
 
-/// Store table of clusters, keyed `account/region/name`.
-pub const CLUSTERS: &str = "ecs.cluster";
-/// Store table of task definition revisions, keyed `account/region/family/0000000042`.
-pub const TASK_DEFINITIONS: &str = "ecs.taskdef";
-/// Store table of families (their last revision number), keyed `account/region/family`.
-pub const FAMILIES: &str = "ecs.family";
-/// Store table of services, keyed `account/region/cluster/name`.
-pub const SERVICES: &str = "ecs.service";
-
 /// The store-key prefix of everything in the caller's account and region.
 pub fn scope(ctx: &RequestContext) -> String {
     format!("{}/{}/", ctx.account_id, ctx.region)

@@ -5,10 +5,11 @@
 
 use crate::clusters;
 use crate::generated::*;
-use crate::names::{self, SERVICES};
+use crate::names;
+use crate::records::{SERVICES, TASKS};
 use crate::task_definitions::{self, StoredTaskDefinition};
 use crate::task_lifecycle::TaskStatus;
-use crate::tasks::{StoredTask, TASKS};
+use crate::tasks::StoredTask;
 use crate::Ecs;
 use wharf_core::pagination::paginate;
 use wharf_core::{Arn, RequestContext, TargetGroupInfo};

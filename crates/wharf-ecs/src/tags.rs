@@ -1,7 +1,8 @@
 //! Tags on clusters, services and task definitions, addressed by ARN.
 
 use crate::generated::*;
-use crate::names::{self, CLUSTERS, SERVICES, TASK_DEFINITIONS};
+use crate::names;
+use crate::records::{CLUSTERS, SERVICES, TASKS, TASK_DEFINITIONS};
 use crate::task_definitions::StoredTaskDefinition;
 use crate::Ecs;
 use wharf_core::{Arn, RequestContext};
@@ -90,11 +91,10 @@ fn with_tags<T>(
         "task" => {
             let (cluster, task_id) = id.split_once('/').unwrap_or(("default", id));
             let key = crate::tasks::task_key(&ctx.account_id, &ctx.region, cluster, task_id);
-            let mut t: crate::tasks::StoredTask =
-                tx.get(crate::tasks::TASKS, &key)?.ok_or_else(not_found)?;
+            let mut t: crate::tasks::StoredTask = tx.get(TASKS, &key)?.ok_or_else(not_found)?;
             let out = f(t.task.tags.get_or_insert_with(Vec::new));
             if write {
-                tx.put(crate::tasks::TASKS, &key, &t)?;
+                tx.put(TASKS, &key, &t)?;
             }
             Ok(out)
         }

@@ -4,7 +4,8 @@
 
 use crate::fargate;
 use crate::generated::*;
-use crate::names::{self, TaskDefRef, FAMILIES, TASK_DEFINITIONS};
+use crate::names::{self, TaskDefRef};
+use crate::records::{FAMILIES, TASK_DEFINITIONS};
 use crate::Ecs;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashSet};
@@ -24,8 +25,9 @@ pub struct StoredTaskDefinition {
 
 /// A family's counter: revisions are never reused, even after deletion.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Family {
-    last_revision: i32,
+pub struct Family {
+    /// The last revision number given out.
+    pub last_revision: i32,
 }
 
 fn client(msg: impl Into<String>) -> Error {

@@ -9,6 +9,7 @@
 use crate::clusters;
 use crate::generated::*;
 use crate::names;
+use crate::records::TASKS;
 use crate::services::check_network;
 use crate::task_definitions::{self, StoredTaskDefinition};
 use crate::task_lifecycle::{self, reasons, StopCode, TaskStatus};
@@ -18,9 +19,6 @@ use std::collections::BTreeMap;
 use wharf_core::pagination::paginate;
 use wharf_core::{PlacementSubnet, RequestContext, Timestamp};
 use wharf_store::{Store, StoreError, Tx};
-
-/// Store table of tasks, keyed `account/region/cluster/task-id`.
-pub const TASKS: &str = "ecs.task";
 
 /// A task as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]

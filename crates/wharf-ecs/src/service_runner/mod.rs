@@ -4,7 +4,7 @@
 //!
 //! Each service's step commits in ONE store transaction: the new task records, the stop
 //! requests, the deployments, the events and the controller's memory
-//! ([`ControllerState`], table [`CONTROLLER_STATE`]). The transaction first checks that the
+//! ([`ControllerState`], table [`CONTROLLER_STATE`](crate::records::CONTROLLER_STATE)). The transaction first checks that the
 //! service is still what the step read; if an API call changed it meanwhile, the step is
 //! dropped and the next pass starts from the new state. Because every decision is made from
 //! what is stored, a wharf killed at any point and started again resumes where it was: tasks
@@ -17,7 +17,7 @@
 //! `removing` but still registered).
 
 use crate::generated::*;
-use crate::names::SERVICES;
+use crate::records::{CONTROLLER_STATE, SERVICES, TASKS};
 use crate::service_controller::placement::{self, SubnetSlot};
 use crate::service_controller::rules::events;
 use crate::service_controller::{
@@ -25,7 +25,7 @@ use crate::service_controller::{
     DeploymentView, Plan, RolloutState, ServiceView, TargetHealth, TargetState, TaskView,
 };
 use crate::task_lifecycle::{self, StopCode, TaskStatus};
-use crate::tasks::{self, LaunchSpec, StoredTask, TASKS};
+use crate::tasks::{self, LaunchSpec, StoredTask};
 use crate::Ecs;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -33,9 +33,6 @@ use wharf_core::{
     Arn, Clock, RegisteredTarget, RequestContext, TargetRegistry, TargetState as LbState, Timestamp,
 };
 use wharf_store::StoreError;
-
-/// Store table of the controller's memory per service (same keys as services).
-pub const CONTROLLER_STATE: &str = "ecs.service-controller";
 
 /// Stopped tasks are shown to the scheduler for this long after they stopped (AWS keeps
 /// stopped tasks visible for about an hour); the scheduler has long noticed them by then.
