@@ -7,7 +7,7 @@
 //! ("The filter 'x' is invalid"), even when there is nothing to match against.
 
 use crate::generated::{Error, Filter};
-use crate::tags::ResourceTag;
+use crate::records::ResourceTag;
 use wharf_core::text::{self, Wildcards};
 
 /// Validated filters of one Describe request.

@@ -11,6 +11,7 @@
 pub mod filters;
 pub mod generated;
 pub mod network_interfaces;
+pub mod records;
 pub mod rules;
 pub mod security_groups;
 pub mod tags;
@@ -27,13 +28,11 @@ use generated::{
     RevokeSecurityGroupEgressRequest, RevokeSecurityGroupEgressResult,
     RevokeSecurityGroupIngressRequest, RevokeSecurityGroupIngressResult,
 };
+use records::{scope_prefix, scoped_key, GroupRecord, SubnetRecord, GROUPS, SUBNETS};
 use std::sync::Arc;
 use wharf_core::pagination::paginate;
 use wharf_core::{Clock, IdGen, RequestContext, SystemClock};
 use wharf_store::{Store, StoreError};
-
-/// Store table of security groups, keyed `<account>/<region>/<group-id>`.
-pub(crate) const GROUPS: &str = "ec2_security_groups";
 
 /// The EC2 service. Cloning is cheap and shares the store, so one instance can serve the API
 /// gateway and, as [`wharf_core::NetworkInterfaces`], the task runtime.
@@ -110,9 +109,9 @@ impl Ec2 {
         subnet_id: &str,
     ) -> Result<Option<SubnetInfo>, StoreError> {
         self.ensure_defaults(account, region)?;
-        let found: Option<vpc::SubnetRecord> = self
+        let found: Option<SubnetRecord> = self
             .store
-            .read(|tx| tx.get(vpc::SUBNETS, &scoped_key(account, region, subnet_id)))?;
+            .read(|tx| tx.get(SUBNETS, &scoped_key(account, region, subnet_id)))?;
         Ok(found.as_ref().map(subnet_info))
     }
 
@@ -124,7 +123,7 @@ impl Ec2 {
         group_id: &str,
     ) -> Result<Option<SecurityGroupInfo>, StoreError> {
         self.ensure_defaults(account, region)?;
-        let found: Option<security_groups::GroupRecord> = self
+        let found: Option<GroupRecord> = self
             .store
             .read(|tx| tx.get(GROUPS, &scoped_key(account, region, group_id)))?;
         Ok(found.map(|g| SecurityGroupInfo {
@@ -142,7 +141,7 @@ impl Ec2 {
         vpc_id: &str,
     ) -> Result<Option<SecurityGroupInfo>, StoreError> {
         self.ensure_defaults(account, region)?;
-        let groups: Vec<(String, security_groups::GroupRecord)> = self
+        let groups: Vec<(String, GroupRecord)> = self
             .store
             .read(|tx| tx.list(GROUPS, &scope_prefix(account, region)))?;
         Ok(groups
@@ -157,23 +156,13 @@ impl Ec2 {
     }
 }
 
-fn subnet_info(s: &vpc::SubnetRecord) -> SubnetInfo {
+fn subnet_info(s: &SubnetRecord) -> SubnetInfo {
     SubnetInfo {
         id: s.id.clone(),
         vpc_id: s.vpc_id.clone(),
         availability_zone: s.availability_zone.clone(),
         cidr_block: s.cidr_block.clone(),
     }
-}
-
-/// The store key of resource `id` of `account` in `region`.
-pub(crate) fn scoped_key(account: &str, region: &str, id: &str) -> String {
-    format!("{account}/{region}/{id}")
-}
-
-/// The key prefix of every resource of `account` in `region`.
-pub(crate) fn scope_prefix(account: &str, region: &str) -> String {
-    format!("{account}/{region}/")
 }
 
 /// AWS's answer to `--dry-run`: the request would have worked, and nothing was done.

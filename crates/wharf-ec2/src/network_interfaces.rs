@@ -14,20 +14,17 @@ use crate::generated::{
     NetworkInterface, NetworkInterfaceAssociation, NetworkInterfaceAttachment,
     NetworkInterfacePrivateIpAddress,
 };
-use crate::security_groups::GroupRecord;
-use crate::tags::{self, ResourceTag};
-use crate::vpc::{SubnetRecord, VpcRecord, SUBNETS, VPCS};
-use crate::{check_dry_run, page, scope_prefix, scoped_key, Ec2, GROUPS};
-use serde::{Deserialize, Serialize};
+use crate::records::{
+    scope_prefix, scoped_key, GroupRecord, GroupRef, InterfaceRecord, SubnetRecord, VpcRecord,
+    GROUPS, INTERFACES, SUBNETS, VPCS,
+};
+use crate::tags;
+use crate::{check_dry_run, page, Ec2};
 use wharf_core::network_interfaces::private_dns_name;
-use wharf_core::Timestamp;
 use wharf_core::{
     NetworkInterfaces, NewNetworkInterface, PlacementSubnet, RequestContext, VpcInfo,
 };
 use wharf_store::StoreError;
-
-/// Store table of network interfaces, keyed `<account>/<region>/<eni-id>`.
-pub(crate) const INTERFACES: &str = "ec2_network_interfaces";
 
 /// The account AWS shows as `RequesterId` of the interfaces ECS creates for tasks (the ECS
 /// service's own account, as seen on awsvpc task interfaces in us-east-1). AWS does not document
@@ -42,39 +39,6 @@ const AMAZON_IP_OWNER: &str = "amazon";
 
 /// Smallest and largest `MaxResults` DescribeNetworkInterfaces accepts.
 const MAX_RESULTS_RANGE: (i32, i32) = (5, 1000);
-
-/// A network interface as stored.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct InterfaceRecord {
-    /// `eni-` + 17 hex digits.
-    pub id: String,
-    pub subnet_id: String,
-    pub vpc_id: String,
-    pub availability_zone: String,
-    /// The zone id (`use1-az1`), copied from the subnet.
-    pub availability_zone_id: String,
-    /// The ECS attachment ARN the interface belongs to.
-    pub description: String,
-    pub mac_address: String,
-    pub private_ip: String,
-    /// Auto-assigned public address (`assignPublicIp=ENABLED`).
-    pub public_ip: Option<String>,
-    /// Security groups, with the names they had when the interface was created (a group in use
-    /// cannot be deleted, and groups cannot be renamed).
-    pub groups: Vec<GroupRef>,
-    pub owner_id: String,
-    /// `ela-attach-` + 17 hex digits.
-    pub attachment_id: String,
-    pub attach_time: Timestamp,
-    pub tags: Vec<ResourceTag>,
-}
-
-/// A security group an interface is a member of.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct GroupRef {
-    pub id: String,
-    pub name: String,
-}
 
 /// `ec2-1-2-3-4.compute-1.amazonaws.com` in us-east-1,
 /// `ec2-1-2-3-4.<region>.compute.amazonaws.com` elsewhere: EC2's public DNS name of an address.
@@ -483,7 +447,7 @@ mod tests {
     };
     use crate::tests::setup;
     use std::sync::Arc;
-    use wharf_core::FakeClock;
+    use wharf_core::{FakeClock, Timestamp};
 
     const ACCOUNT: &str = "123456789012";
     const REGION: &str = "us-east-1";
@@ -588,7 +552,7 @@ mod tests {
         let net: &dyn NetworkInterfaces = &ec2;
         let recorded_vpcs = || {
             ec2.store
-                .read(|tx| tx.list::<crate::vpc::VpcRecord>(crate::vpc::VPCS, "123456789012/"))
+                .read(|tx| tx.list(VPCS, "123456789012/"))
                 .unwrap()
                 .len()
         };

@@ -12,37 +12,9 @@ use crate::generated::{
     Error, IpPermission, IpRange, Ipv6Range, PrefixListId, ReferencedSecurityGroup,
     RevokedSecurityGroupRule, SecurityGroupRule, UserIdGroupPair,
 };
-use crate::tags::{self, ResourceTag};
-use serde::{Deserialize, Serialize};
+use crate::records::{Peer, Rule};
+use crate::tags;
 use std::net::{Ipv4Addr, Ipv6Addr};
-
-/// Who a rule lets traffic come from (ingress) or go to (egress).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Peer {
-    /// An IPv4 CIDR block.
-    Ipv4(String),
-    /// An IPv6 CIDR block.
-    Ipv6(String),
-    /// A managed prefix list (`pl-...`).
-    PrefixList(String),
-    /// Another security group (or the group itself).
-    Group {
-        /// The referenced group's id.
-        group_id: String,
-        /// The account owning the referenced group.
-        user_id: String,
-    },
-}
-
-impl Peer {
-    /// The peer as AWS names it in rule messages.
-    fn label(&self) -> &str {
-        match self {
-            Peer::Ipv4(c) | Peer::Ipv6(c) | Peer::PrefixList(c) => c,
-            Peer::Group { group_id, .. } => group_id,
-        }
-    }
-}
 
 /// A peer as a request names it, before a group name is resolved to an id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,47 +46,6 @@ pub struct RequestedRule {
     pub peer: RequestedPeer,
     /// The rule's description.
     pub description: Option<String>,
-}
-
-/// One stored rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rule {
-    /// `sgr-` + 17 hex digits.
-    pub id: String,
-    /// Outbound (`IpPermissionsEgress`) rather than inbound.
-    pub egress: bool,
-    /// Normalised protocol, as in [`RequestedRule::protocol`].
-    pub protocol: String,
-    /// First port or ICMP type; `None` when the protocol has no ports.
-    pub from_port: Option<i32>,
-    /// Last port or ICMP code; `None` when the protocol has no ports.
-    pub to_port: Option<i32>,
-    /// Whom the rule applies to.
-    pub peer: Peer,
-    /// The rule's description.
-    pub description: Option<String>,
-    /// Tags given by `TagSpecifications` of type `security-group-rule`.
-    #[serde(default)]
-    pub tags: Vec<ResourceTag>,
-}
-
-impl Rule {
-    /// Whether this rule is the same rule as (direction, protocol, ports, peer); descriptions do
-    /// not make rules different.
-    pub fn same_as(
-        &self,
-        egress: bool,
-        protocol: &str,
-        from: Option<i32>,
-        to: Option<i32>,
-        peer: &Peer,
-    ) -> bool {
-        self.egress == egress
-            && self.protocol == protocol
-            && self.from_port == from
-            && self.to_port == to
-            && self.peer == *peer
-    }
 }
 
 /// Normalises an `IpProtocol` value: names are case-insensitive, the numbers of tcp (6),

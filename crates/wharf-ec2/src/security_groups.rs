@@ -17,11 +17,10 @@ use crate::generated::{
     RevokeSecurityGroupIngressRequest, RevokeSecurityGroupIngressResult, RevokedSecurityGroupRule,
     SecurityGroup, SecurityGroupRule, TagSpecification,
 };
-use crate::rules::{self, Peer, RequestedPeer, RequestedRule, Rule};
-use crate::tags::{self, ResourceTag};
-use crate::vpc::{VpcRecord, VPCS};
-use crate::{check_dry_run, page, scope_prefix, scoped_key, Ec2, GROUPS};
-use serde::{Deserialize, Serialize};
+use crate::records::{scope_prefix, scoped_key, GroupRecord, Peer, Rule, VpcRecord, GROUPS, VPCS};
+use crate::rules::{self, RequestedPeer, RequestedRule};
+use crate::tags;
+use crate::{check_dry_run, page, Ec2};
 use std::collections::HashMap;
 use wharf_core::{IdGen, RequestContext};
 use wharf_store::Tx;
@@ -30,19 +29,6 @@ use wharf_store::Tx;
 const DEFAULT_GROUP_NAME: &str = "default";
 /// Longest group name or description AWS accepts.
 const MAX_NAME_LEN: usize = 255;
-
-/// A security group as stored, with all its rules.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct GroupRecord {
-    pub id: String,
-    pub name: String,
-    pub description: String,
-    pub vpc_id: String,
-    pub owner_id: String,
-    pub tags: Vec<ResourceTag>,
-    /// Inbound and outbound rules, in the order they were authorized.
-    pub rules: Vec<Rule>,
-}
 
 fn rule_id(ids: &dyn IdGen) -> String {
     format!("sgr-{}", ids.hex(17))
@@ -217,7 +203,7 @@ fn all_groups(tx: &Tx<'_>, ctx: &RequestContext) -> Result<Vec<GroupRecord>, Err
 
 fn load_group(tx: &Tx<'_>, ctx: &RequestContext, id: &str) -> Result<GroupRecord, Error> {
     check_group_id(id)?;
-    tx.get::<GroupRecord>(GROUPS, &scoped_key(&ctx.account_id, &ctx.region, id))?
+    tx.get(GROUPS, &scoped_key(&ctx.account_id, &ctx.region, id))?
         .ok_or_else(|| group_not_found(id))
 }
 
@@ -330,10 +316,7 @@ impl Ec2 {
                     });
                 }
                 check_group_id(group_id)?;
-                let found = tx.get::<GroupRecord>(
-                    GROUPS,
-                    &scoped_key(&ctx.account_id, &ctx.region, group_id),
-                )?;
+                let found = tx.get(GROUPS, &scoped_key(&ctx.account_id, &ctx.region, group_id))?;
                 match found {
                     Some(g) => (g, user_id),
                     None if !must_exist => {

@@ -2,16 +2,7 @@
 //! resource is created (each specification names the resource type it applies to).
 
 use crate::generated::{Error, Tag, TagSpecification};
-use serde::{Deserialize, Serialize};
-
-/// One tag as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResourceTag {
-    /// The tag key.
-    pub key: String,
-    /// The tag value (empty when none was given).
-    pub value: String,
-}
+use crate::records::ResourceTag;
 
 /// The tags `specs` give to a new resource of type `resource_type` (`security-group`,
 /// `security-group-rule`, ...). A specification for another type is refused, as AWS does.

@@ -14,19 +14,15 @@ use crate::generated::{
     DescribeVpcsRequest, DescribeVpcsResult, Error, PrivateDnsNameOptionsOnLaunch, Subnet, Vpc,
     VpcCidrBlockAssociation, VpcCidrBlockState,
 };
-use crate::security_groups::{self, GroupRecord};
-use crate::tags::{self, ResourceTag};
-use crate::{check_dry_run, page, scope_prefix, scoped_key, Ec2, GROUPS};
-use serde::{Deserialize, Serialize};
+use crate::records::{
+    default_network_key, scope_prefix, scoped_key, DefaultNetwork, GroupRecord, SubnetRecord,
+    VpcRecord, DEFAULT_NETWORKS, GROUPS, SUBNETS, VPCS,
+};
+use crate::security_groups;
+use crate::tags;
+use crate::{check_dry_run, page, Ec2};
 use wharf_core::RequestContext;
 use wharf_store::{StoreError, Tx};
-
-/// Store table of VPCs, keyed `<account>/<region>/<vpc-id>`.
-pub(crate) const VPCS: &str = "ec2_vpcs";
-/// Store table of subnets, keyed `<account>/<region>/<subnet-id>`.
-pub(crate) const SUBNETS: &str = "ec2_subnets";
-/// Store table of the default network of each account and region, keyed `<account>/<region>`.
-const DEFAULT_NETWORKS: &str = "ec2_default_networks";
 
 /// The default VPC's IPv4 range, the same in every AWS region.
 const DEFAULT_VPC_CIDR: &str = "172.31.0.0/16";
@@ -36,43 +32,6 @@ const DEFAULT_SUBNET_CIDRS: [&str; 3] = ["172.31.0.0/20", "172.31.16.0/20", "172
 const DEFAULT_SUBNET_FREE_IPS: i32 = 4091;
 /// Zone letters of the zones wharf offers in every region.
 const ZONE_LETTERS: [char; 3] = ['a', 'b', 'c'];
-
-/// A VPC as stored.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct VpcRecord {
-    pub id: String,
-    pub cidr_block: String,
-    /// `vpc-cidr-assoc-...`, the id of the primary CIDR's association.
-    pub cidr_association_id: String,
-    pub dhcp_options_id: String,
-    pub is_default: bool,
-    pub owner_id: String,
-    pub tags: Vec<ResourceTag>,
-}
-
-/// A subnet as stored.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct SubnetRecord {
-    pub id: String,
-    pub vpc_id: String,
-    pub cidr_block: String,
-    pub availability_zone: String,
-    pub availability_zone_id: String,
-    pub default_for_az: bool,
-    pub map_public_ip_on_launch: bool,
-    pub available_ip_address_count: i32,
-    pub owner_id: String,
-    pub arn: String,
-    pub tags: Vec<ResourceTag>,
-}
-
-/// Which resources make up an account's default network in one region.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct DefaultNetwork {
-    pub vpc_id: String,
-    pub subnet_ids: Vec<String>,
-    pub security_group_id: String,
-}
 
 /// An availability zone: `us-east-1a` / `use1-az1`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,15 +230,12 @@ impl Ec2 {
         account: &str,
         region: &str,
     ) -> Result<DefaultNetwork, StoreError> {
-        let key = format!("{account}/{region}");
-        if let Some(existing) = self
-            .store
-            .read(|tx| tx.get::<DefaultNetwork>(DEFAULT_NETWORKS, &key))?
-        {
+        let key = default_network_key(account, region);
+        if let Some(existing) = self.store.read(|tx| tx.get(DEFAULT_NETWORKS, &key))? {
             return Ok(existing);
         }
         self.store.write(|tx| {
-            if let Some(existing) = tx.get::<DefaultNetwork>(DEFAULT_NETWORKS, &key)? {
+            if let Some(existing) = tx.get(DEFAULT_NETWORKS, &key)? {
                 return Ok(existing);
             }
             let network = self.create_default_network(tx, account, region)?;

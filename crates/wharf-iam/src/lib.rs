@@ -8,6 +8,7 @@
 pub mod iam_generated;
 pub mod managed_policies;
 pub mod policy_document;
+pub mod records;
 pub mod role_sessions;
 pub mod roles;
 pub mod sts;

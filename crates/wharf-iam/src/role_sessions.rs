@@ -8,34 +8,18 @@
 //! `<account>/<role ARN>/<session name>` to the current key. Expired records are removed when a
 //! new set is issued.
 
+use crate::records::{session_name_key, SessionRecord, SESSIONS, SESSION_NAMES};
 use crate::roles::Iam;
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use wharf_core::ids::UPPER_ALNUM;
 use wharf_core::{Clock, IdGen, RoleCredentials, RoleSessions, Timestamp};
 use wharf_store::{Store, StoreError, Tx};
 
-const SESSIONS: &str = "iam_role_sessions";
-const SESSION_NAMES: &str = "iam_role_session_names";
 /// How long a set of credentials is accepted.
 pub const VALIDITY_MS: i64 = 6 * 3600 * 1000;
 /// How old the current set may get before the endpoint hands out a new one.
 pub const ROTATE_AFTER_MS: i64 = 3600 * 1000;
 const SECRET_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct SessionRecord {
-    access_key_id: String,
-    secret_access_key: String,
-    session_token: String,
-    account: String,
-    role_arn: String,
-    /// `AROA...` of the role.
-    role_id: String,
-    session_name: String,
-    issued: Timestamp,
-    expiration: Timestamp,
-}
 
 /// A session the gateway accepts requests from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,14 +119,14 @@ impl RoleSessions for RoleSessionStore {
             .ok_or_else(|| {
                 format!("Role {role_arn} does not exist: it cannot be assumed (create it with aws iam create-role)")
             })?;
-        let name_key = format!("{account}/{role_arn}/{session_name}");
+        let name_key = session_name_key(account, role_arn, session_name);
         let now = self.clock.now();
         let record = self
             .store
             .write(|tx| {
                 let current: Option<String> = tx.get(SESSION_NAMES, &name_key)?;
                 if let Some(key) = current {
-                    if let Some(r) = tx.get::<SessionRecord>(SESSIONS, &key)? {
+                    if let Some(r) = tx.get(SESSIONS, &key)? {
                         if now.millis - r.issued.millis < ROTATE_AFTER_MS
                             && r.expiration.millis > now.millis
                         {

@@ -8,22 +8,20 @@
 //! single-record updates.
 
 use crate::iam_generated::{
-    AttachRolePolicyRequest, AttachedPermissionsBoundary, AttachedPolicy, CreateRoleRequest,
-    CreateRoleResponse, DeleteRoleRequest, DetachRolePolicyRequest, Error, GetRoleRequest,
-    GetRoleResponse, IamApi, ListAttachedRolePoliciesRequest, ListAttachedRolePoliciesResponse,
-    ListRolesRequest, ListRolesResponse, Role, RoleLastUsed, Tag,
+    AttachRolePolicyRequest, AttachedPolicy, CreateRoleRequest, CreateRoleResponse,
+    DeleteRoleRequest, DetachRolePolicyRequest, Error, GetRoleRequest, GetRoleResponse, IamApi,
+    ListAttachedRolePoliciesRequest, ListAttachedRolePoliciesResponse, ListRolesRequest,
+    ListRolesResponse, Tag,
 };
 use crate::managed_policies::{self, PolicyRef};
 use crate::policy_document;
-use serde::{Deserialize, Serialize};
+use crate::records::{role_key, RoleRecord, RoleTag, ROLES};
 use std::sync::Arc;
 use wharf_core::ids::UPPER_ALNUM;
 use wharf_core::pagination::paginate;
-use wharf_core::{IdGen, RequestContext, Timestamp};
+use wharf_core::{IdGen, RequestContext};
 use wharf_store::{Store, StoreError, Tx};
 
-/// Store table of roles, keyed `<account>/<lower-case role name>`.
-const ROLES: &str = "iam_roles";
 /// `MaxSessionDuration` when the caller gives none (one hour).
 const DEFAULT_MAX_SESSION_SECONDS: i32 = 3600;
 /// `MaxItems` when the caller gives none, as IAM does.
@@ -33,75 +31,6 @@ const DEFAULT_MAX_ITEMS: usize = 100;
 pub struct Iam {
     store: Arc<Store>,
     ids: Arc<dyn IdGen>,
-}
-
-/// A role as stored.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct RoleRecord {
-    name: String,
-    path: String,
-    /// `AROA` + 17 characters: the unique id AWS reports as `RoleId`.
-    id: String,
-    arn: String,
-    created: Timestamp,
-    /// The trust policy exactly as the caller sent it (JSON text, not encoded).
-    assume_role_policy: String,
-    description: Option<String>,
-    max_session_duration: i32,
-    permissions_boundary: Option<String>,
-    tags: Vec<Tag>,
-    /// ARNs of the attached managed policies, in attach order.
-    attached_policies: Vec<String>,
-}
-
-impl RoleRecord {
-    /// The role as `CreateRole` answers: no session limit, no last-used block.
-    fn to_created(&self) -> Role {
-        Role {
-            path: self.path.clone(),
-            role_name: self.name.clone(),
-            role_id: self.id.clone(),
-            arn: self.arn.clone(),
-            create_date: self.created,
-            assume_role_policy_document: Some(policy_document::encode(&self.assume_role_policy)),
-            description: self.description.clone(),
-            permissions_boundary: self.boundary(),
-            tags: (!self.tags.is_empty()).then(|| self.tags.clone()),
-            ..Role::default()
-        }
-    }
-
-    /// The role as `GetRole` answers: everything.
-    fn to_full(&self) -> Role {
-        Role {
-            max_session_duration: Some(self.max_session_duration),
-            role_last_used: Some(RoleLastUsed::default()),
-            ..self.to_created()
-        }
-    }
-
-    /// The role as `ListRoles` answers: no tags, boundary or last-used information.
-    fn to_listed(&self) -> Role {
-        Role {
-            max_session_duration: Some(self.max_session_duration),
-            permissions_boundary: None,
-            tags: None,
-            ..self.to_created()
-        }
-    }
-
-    fn boundary(&self) -> Option<AttachedPermissionsBoundary> {
-        self.permissions_boundary
-            .as_ref()
-            .map(|arn| AttachedPermissionsBoundary {
-                permissions_boundary_type: Some("PermissionsBoundaryPolicy".into()),
-                permissions_boundary_arn: Some(arn.clone()),
-            })
-    }
-}
-
-fn role_key(account: &str, name: &str) -> String {
-    format!("{account}/{}", name.to_lowercase())
 }
 
 fn no_such_role(name: &str) -> Error {
@@ -227,7 +156,7 @@ impl IamApi for Iam {
                 .max_session_duration
                 .unwrap_or(DEFAULT_MAX_SESSION_SECONDS),
             permissions_boundary: input.permissions_boundary,
-            tags,
+            tags: tags.into_iter().map(RoleTag::from).collect(),
             attached_policies: Vec::new(),
         };
         self.store.write(|tx| {
@@ -379,7 +308,9 @@ impl IamApi for Iam {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::iam_generated::Role;
     use wharf_core::ids::RandomIds;
+    use wharf_core::Timestamp;
 
     const ACCOUNT: &str = "123456789012";
     const TRUST: &str = r#"{

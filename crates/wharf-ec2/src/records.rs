@@ -1,0 +1,290 @@
+//! What EC2 keeps in the store: the record types, their tables and keys.
+//!
+//! Five tables, all format 1 (the shapes written before the store was versioned). EC2 is
+//! regional, so every resource is keyed `<account>/<region>/<id>` ([`scoped_key`]):
+//! - `ec2_vpcs`: [`VpcRecord`];
+//! - `ec2_subnets`: [`SubnetRecord`];
+//! - `ec2_default_networks`: [`DefaultNetwork`], keyed `<account>/<region>`
+//!   ([`default_network_key`]): which VPC, subnets and group make up the default network;
+//! - `ec2_security_groups`: [`GroupRecord`] with its [`Rule`]s inside (so an authorize or
+//!   revoke is one atomic record update);
+//! - `ec2_network_interfaces`: [`InterfaceRecord`].
+//!
+//! The records are owned types, never the generated wire types: regenerating `generated` cannot
+//! change what is on disk. Their conversions to the wire live with the operations that answer
+//! with them.
+
+use serde::{Deserialize, Serialize};
+use wharf_core::Timestamp;
+use wharf_store::{Table, TableFormat};
+
+/// VPCs, keyed [`scoped_key`].
+pub const VPCS: Table<VpcRecord> = Table::new("ec2_vpcs", 1);
+/// Subnets, keyed [`scoped_key`].
+pub const SUBNETS: Table<SubnetRecord> = Table::new("ec2_subnets", 1);
+/// The default network of each account and region, keyed [`default_network_key`].
+pub const DEFAULT_NETWORKS: Table<DefaultNetwork> = Table::new("ec2_default_networks", 1);
+/// Security groups, keyed [`scoped_key`].
+pub const GROUPS: Table<GroupRecord> = Table::new("ec2_security_groups", 1);
+/// Network interfaces, keyed [`scoped_key`].
+pub const INTERFACES: Table<InterfaceRecord> = Table::new("ec2_network_interfaces", 1);
+
+/// Every table of EC2, with the format this wharf writes (checked by the server at start).
+pub const TABLES: &[TableFormat] = &[
+    VPCS.format(),
+    SUBNETS.format(),
+    DEFAULT_NETWORKS.format(),
+    GROUPS.format(),
+    INTERFACES.format(),
+];
+
+/// The store key of resource `id` of `account` in `region`.
+pub fn scoped_key(account: &str, region: &str, id: &str) -> String {
+    format!("{account}/{region}/{id}")
+}
+
+/// The key prefix of every resource of `account` in `region`.
+pub fn scope_prefix(account: &str, region: &str) -> String {
+    format!("{account}/{region}/")
+}
+
+/// The key of the default network of `account` in `region`.
+pub fn default_network_key(account: &str, region: &str) -> String {
+    format!("{account}/{region}")
+}
+
+/// One tag as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceTag {
+    /// The tag key.
+    pub key: String,
+    /// The tag value (empty when none was given).
+    pub value: String,
+}
+
+/// A VPC as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpcRecord {
+    /// `vpc-` + 17 hex digits.
+    pub id: String,
+    /// The primary IPv4 range.
+    pub cidr_block: String,
+    /// `vpc-cidr-assoc-...`, the id of the primary CIDR's association.
+    pub cidr_association_id: String,
+    /// `dopt-...`.
+    pub dhcp_options_id: String,
+    /// Whether this is the account's default VPC in the region.
+    pub is_default: bool,
+    /// The owning account.
+    pub owner_id: String,
+    /// Tags.
+    pub tags: Vec<ResourceTag>,
+}
+
+/// A subnet as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubnetRecord {
+    /// `subnet-` + 17 hex digits.
+    pub id: String,
+    /// The VPC it belongs to.
+    pub vpc_id: String,
+    /// Its IPv4 range.
+    pub cidr_block: String,
+    /// `us-east-1a`.
+    pub availability_zone: String,
+    /// `use1-az1`.
+    pub availability_zone_id: String,
+    /// Whether it is the default subnet of its zone.
+    pub default_for_az: bool,
+    /// `MapPublicIpOnLaunch`.
+    pub map_public_ip_on_launch: bool,
+    /// `AvailableIpAddressCount`.
+    pub available_ip_address_count: i32,
+    /// The owning account.
+    pub owner_id: String,
+    /// `SubnetArn`.
+    pub arn: String,
+    /// Tags.
+    pub tags: Vec<ResourceTag>,
+}
+
+/// Which resources make up an account's default network in one region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultNetwork {
+    /// The default VPC.
+    pub vpc_id: String,
+    /// Its default subnets, one per zone, in zone order.
+    pub subnet_ids: Vec<String>,
+    /// Its `default` security group.
+    pub security_group_id: String,
+}
+
+/// A security group as stored, with all its rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupRecord {
+    /// `sg-` + 17 hex digits.
+    pub id: String,
+    /// `GroupName`, unique within the VPC.
+    pub name: String,
+    /// `Description`.
+    pub description: String,
+    /// The VPC the group belongs to.
+    pub vpc_id: String,
+    /// The owning account.
+    pub owner_id: String,
+    /// Tags.
+    pub tags: Vec<ResourceTag>,
+    /// Inbound and outbound rules, in the order they were authorized.
+    pub rules: Vec<Rule>,
+}
+
+/// Who a rule lets traffic come from (ingress) or go to (egress).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Peer {
+    /// An IPv4 CIDR block.
+    Ipv4(String),
+    /// An IPv6 CIDR block.
+    Ipv6(String),
+    /// A managed prefix list (`pl-...`).
+    PrefixList(String),
+    /// Another security group (or the group itself).
+    Group {
+        /// The referenced group's id.
+        group_id: String,
+        /// The account owning the referenced group.
+        user_id: String,
+    },
+}
+
+impl Peer {
+    /// The peer as AWS names it in rule messages.
+    pub fn label(&self) -> &str {
+        match self {
+            Peer::Ipv4(c) | Peer::Ipv6(c) | Peer::PrefixList(c) => c,
+            Peer::Group { group_id, .. } => group_id,
+        }
+    }
+}
+
+/// One stored security group rule: one (direction, protocol, port range, peer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    /// `sgr-` + 17 hex digits.
+    pub id: String,
+    /// Outbound (`IpPermissionsEgress`) rather than inbound.
+    pub egress: bool,
+    /// Normalised protocol: `tcp`, `udp`, `icmp`, `icmpv6`, `-1` or a number.
+    pub protocol: String,
+    /// First port or ICMP type; `None` when the protocol has no ports.
+    pub from_port: Option<i32>,
+    /// Last port or ICMP code; `None` when the protocol has no ports.
+    pub to_port: Option<i32>,
+    /// Whom the rule applies to.
+    pub peer: Peer,
+    /// The rule's description.
+    pub description: Option<String>,
+    /// Tags given by `TagSpecifications` of type `security-group-rule`.
+    #[serde(default)]
+    pub tags: Vec<ResourceTag>,
+}
+
+impl Rule {
+    /// Whether this rule is the same rule as (direction, protocol, ports, peer); descriptions do
+    /// not make rules different.
+    pub fn same_as(
+        &self,
+        egress: bool,
+        protocol: &str,
+        from: Option<i32>,
+        to: Option<i32>,
+        peer: &Peer,
+    ) -> bool {
+        self.egress == egress
+            && self.protocol == protocol
+            && self.from_port == from
+            && self.to_port == to
+            && self.peer == *peer
+    }
+}
+
+/// A network interface as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterfaceRecord {
+    /// `eni-` + 17 hex digits.
+    pub id: String,
+    /// The subnet it is in.
+    pub subnet_id: String,
+    /// The subnet's VPC.
+    pub vpc_id: String,
+    /// The subnet's zone.
+    pub availability_zone: String,
+    /// The zone id (`use1-az1`), copied from the subnet.
+    pub availability_zone_id: String,
+    /// The ECS attachment ARN the interface belongs to.
+    pub description: String,
+    /// The MAC address the runtime gave it.
+    pub mac_address: String,
+    /// Its private IPv4 address.
+    pub private_ip: String,
+    /// Auto-assigned public address (`assignPublicIp=ENABLED`).
+    pub public_ip: Option<String>,
+    /// Security groups, with the names they had when the interface was created (a group in use
+    /// cannot be deleted, and groups cannot be renamed).
+    pub groups: Vec<GroupRef>,
+    /// The owning account.
+    pub owner_id: String,
+    /// `ela-attach-` + 17 hex digits.
+    pub attachment_id: String,
+    /// When the runtime recorded it.
+    pub attach_time: Timestamp,
+    /// Tags.
+    pub tags: Vec<ResourceTag>,
+}
+
+/// A security group an interface is a member of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupRef {
+    /// `sg-...`.
+    pub id: String,
+    /// The group's name.
+    pub name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::de::DeserializeOwned;
+
+    fn round_trip<T: Serialize + DeserializeOwned>(json: &str) {
+        let record: T = serde_json::from_str(json).expect("decodes");
+        assert_eq!(serde_json::to_string(&record).expect("encodes"), json);
+    }
+
+    /// Records read and written by this wharf have exactly the JSON written before they were
+    /// gathered here (taken from tests/e2e/fixtures/datadir-v1).
+    #[test]
+    fn format_1_json_round_trips_unchanged() {
+        round_trip::<DefaultNetwork>(
+            r#"{"vpc_id":"vpc-a756e7ca9bf03d05d","subnet_ids":["subnet-12a9487b80e2ba8fa","subnet-bd924a9867bb93a2e","subnet-c842f9dc02e3d8e5a"],"security_group_id":"sg-81fbf1add4883c51c"}"#,
+        );
+        round_trip::<GroupRecord>(
+            r#"{"id":"sg-1290e1d53f17bffc6","name":"fixture-tasks","description":"fixture tasks","vpc_id":"vpc-a756e7ca9bf03d05d","owner_id":"123456789012","tags":[{"key":"tier","value":"app"}],"rules":[{"id":"sgr-1f4b66a3e8b744e51","egress":true,"protocol":"-1","from_port":null,"to_port":null,"peer":{"Ipv4":"0.0.0.0/0"},"description":null,"tags":[]},{"id":"sgr-7feb6bb6515d3d0b7","egress":false,"protocol":"tcp","from_port":8000,"to_port":8000,"peer":{"Group":{"group_id":"sg-81fbf1add4883c51c","user_id":"123456789012"}},"description":"app","tags":[{"key":"k","value":"v"}]}]}"#,
+        );
+        round_trip::<SubnetRecord>(
+            r#"{"id":"subnet-12a9487b80e2ba8fa","vpc_id":"vpc-a756e7ca9bf03d05d","cidr_block":"172.31.0.0/20","availability_zone":"us-east-1a","availability_zone_id":"use1-az1","default_for_az":true,"map_public_ip_on_launch":true,"available_ip_address_count":4091,"owner_id":"123456789012","arn":"arn:aws:ec2:us-east-1:123456789012:subnet/subnet-12a9487b80e2ba8fa","tags":[]}"#,
+        );
+        round_trip::<VpcRecord>(
+            r#"{"id":"vpc-a756e7ca9bf03d05d","cidr_block":"172.31.0.0/16","cidr_association_id":"vpc-cidr-assoc-17782b4e3ff92fef9","dhcp_options_id":"dopt-b5059aeac923d61be","is_default":true,"owner_id":"123456789012","tags":[]}"#,
+        );
+        round_trip::<InterfaceRecord>(
+            r#"{"id":"eni-0123456789abcdef0","subnet_id":"subnet-1","vpc_id":"vpc-1","availability_zone":"us-east-1a","availability_zone_id":"use1-az1","description":"arn:aws:ecs:us-east-1:123456789012:attachment/x","mac_address":"0e:12:34:56:78:9a","private_ip":"172.31.0.4","public_ip":null,"groups":[{"id":"sg-1","name":"default"}],"owner_id":"123456789012","attachment_id":"ela-attach-0123","attach_time":1700000000.5,"tags":[]}"#,
+        );
+    }
+
+    #[test]
+    fn rules_written_before_rule_tags_read_with_no_tags() {
+        let old = r#"{"id":"sgr-1","egress":true,"protocol":"-1","from_port":null,"to_port":null,"peer":{"PrefixList":"pl-1"},"description":null}"#;
+        let rule: Rule = serde_json::from_str(old).expect("decodes");
+        assert!(rule.tags.is_empty());
+    }
+}
