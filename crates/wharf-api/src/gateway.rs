@@ -4,7 +4,7 @@
 //! error exactly as botocore parses it.
 
 use crate::protocol::json;
-use crate::protocol::query::{self, Flavor, Params};
+use crate::protocol::form::{self as query, Flavor, Params};
 use crate::sigv4::{self, RequestParts, SigV4Error, SigningKeyCache};
 use crate::validate::validate;
 use axum::body::Body;

@@ -3,5 +3,5 @@
 //! into bytes, driven only by the generated [`wharf_core::model::ServiceModel`] tables.
 
 pub mod json;
-pub mod query;
+pub mod form;
 pub mod xml;
