@@ -11,11 +11,15 @@
 
 use serde::{Deserialize, Serialize};
 use wharf_core::Timestamp;
+use wharf_store::{Table, TableFormat};
 
 /// Table of secrets (metadata and versions, no values).
-pub const SECRETS: &str = "secretsmanager.secrets";
+pub const SECRETS: Table<StoredSecret> = Table::new("secretsmanager.secrets", 1);
 /// Table of sealed version values.
-pub const VALUES: &str = "secretsmanager.values";
+pub const VALUES: Table<StoredValue> = Table::new("secretsmanager.values", 1);
+
+/// Every table of Secrets Manager, with the format this wharf writes (checked at start).
+pub const TABLES: &[TableFormat] = &[SECRETS.format(), VALUES.format()];
 
 /// The staging label of the current version.
 pub const AWSCURRENT: &str = "AWSCURRENT";

@@ -1095,18 +1095,30 @@ mod tests {
                 .collect()
         }
 
-        /// Every raw record of both tables.
+        /// Every record of both tables, as the JSON they are stored as.
         fn raw_records(&self) -> String {
             let prefix = format!("{ACCOUNT}/");
-            let secrets: Vec<(String, serde_json::Value)> =
-                self.sm.store.read(|tx| tx.list(SECRETS, &prefix)).unwrap();
-            let values: Vec<(String, serde_json::Value)> =
-                self.sm.store.read(|tx| tx.list(VALUES, &prefix)).unwrap();
+            let secrets: Vec<(String, serde_json::Value)> = self
+                .sm
+                .store
+                .read(|tx| tx.list(SECRETS, &prefix))
+                .unwrap()
+                .into_iter()
+                .map(|(k, v)| (k, serde_json::to_value(v).unwrap()))
+                .collect();
+            let values: Vec<(String, serde_json::Value)> = self
+                .sm
+                .store
+                .read(|tx| tx.list(VALUES, &prefix))
+                .unwrap()
+                .into_iter()
+                .map(|(k, v)| (k, serde_json::to_value(v).unwrap()))
+                .collect();
             format!("{secrets:?}{values:?}")
         }
 
         fn value_count(&self) -> usize {
-            let values: Vec<(String, serde_json::Value)> = self
+            let values: Vec<(String, StoredValue)> = self
                 .sm
                 .store
                 .read(|tx| tx.list(VALUES, &format!("{ACCOUNT}/")))
