@@ -11,21 +11,22 @@
 
 use crate::generated::*;
 use crate::images::{
-    self, list_images, load_repo, valid_digest, valid_image_tag, valid_repository_name, RepoRef,
-    StoredImage, StoredPreview, StoredRepo, REPOS,
+    self, list_images, load_repo, valid_digest, valid_image_tag, valid_repository_name,
 };
 use crate::lifecycle::{self, parse_policy};
 use crate::push::PushError;
+use crate::records::{
+    self, RepoRef, StoredImage, StoredPreview, StoredPreviewResult, StoredRepo, StoredRepository,
+    StoredRuleAction, StoredScanningConfiguration, StoredTag, REPOS,
+};
 use crate::Ecr;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::sync::Arc;
 use wharf_core::pagination::paginate;
-use wharf_core::{Arn, RequestContext, Timestamp};
+use wharf_core::{tags, Arn, RequestContext, Timestamp};
 use wharf_store::Tx;
 
-/// Resource tags per repository (ECR's limit).
-const MAX_RESOURCE_TAGS: usize = 50;
 /// ECR's pattern in its repository-name error message.
 const NAME_PATTERN: &str = "(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*";
 const DIGEST_PATTERN: &str = "[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+";
@@ -108,22 +109,24 @@ fn page_size(max_results: Option<i32>, default: usize, limit: i32) -> Result<usi
     }
 }
 
-/// Checks resource tags as ECR does.
-fn check_tags(tags: &[Tag]) -> Result<(), Error> {
-    if tags.len() > MAX_RESOURCE_TAGS {
+/// Checks resource tags as ECR does (the rules of `wharf_core::tags`, in ECR's order and
+/// words: the count, then per tag the key and value lengths before the `aws:` prefix).
+fn check_tags(tags: &[StoredTag]) -> Result<(), Error> {
+    if !tags::count_ok(tags.len()) {
         return Err(Error::TooManyTagsException(format!(
-            "The number of tags ({}) exceeds the limit of {MAX_RESOURCE_TAGS} tags per repository",
-            tags.len()
+            "The number of tags ({}) exceeds the limit of {} tags per repository",
+            tags.len(),
+            tags::MAX_TAGS
         )));
     }
     for t in tags {
-        if t.key.is_empty() || t.key.chars().count() > 128 || t.value.chars().count() > 256 {
+        if !tags::key_length_ok(&t.key) || !tags::value_length_ok(&t.value) {
             return Err(Error::InvalidTagParameterException(format!(
                 "An invalid parameter has been specified. Tag keys can have a maximum character length of 128 characters, and tag values can have a maximum length of 256 characters (tag key '{}').",
                 t.key
             )));
         }
-        if t.key.to_ascii_lowercase().starts_with("aws:") {
+        if tags::is_reserved_key(&t.key) {
             return Err(Error::InvalidTagParameterException(format!(
                 "Tag key '{}' uses the reserved prefix 'aws:'.",
                 t.key
@@ -131,16 +134,6 @@ fn check_tags(tags: &[Tag]) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-/// Adds or overwrites `new` in `tags`.
-fn merge_tags(tags: &mut Vec<Tag>, new: &[Tag]) {
-    for t in new {
-        match tags.iter_mut().find(|e| e.key == t.key) {
-            Some(e) => e.value = t.value.clone(),
-            None => tags.push(t.clone()),
-        }
-    }
 }
 
 /// Checks imageTagMutability and its exclusion filters (required by, and only allowed with,
@@ -296,7 +289,7 @@ fn image_size(image: &StoredImage, all: &[StoredImage]) -> i64 {
 impl Ecr {
     /// The repository as the API reports it.
     fn present(&self, r: &StoredRepo) -> Repository {
-        let mut out = r.repository.clone();
+        let mut out = r.repository.to_wire();
         out.repository_uri = Some(format!("{}/{}", self.config.registry_host, r.name()));
         out
     }
@@ -321,17 +314,17 @@ impl Ecr {
         policy: &lifecycle::LifecyclePolicy,
         images: &[StoredImage],
         now: Timestamp,
-    ) -> Vec<LifecyclePolicyPreviewResult> {
+    ) -> Vec<StoredPreviewResult> {
         let plan = lifecycle::evaluate(policy, &lifecycle::candidates(images), now);
-        let mut results: Vec<LifecyclePolicyPreviewResult> = plan
+        let mut results: Vec<StoredPreviewResult> = plan
             .into_iter()
             .filter_map(|e| {
                 let image = images.iter().find(|i| i.digest == e.digest)?;
-                Some(LifecyclePolicyPreviewResult {
+                Some(StoredPreviewResult {
                     image_tags: Some(image.tags.clone()),
                     image_digest: Some(image.digest.clone()),
                     image_pushed_at: Some(image.pushed_at),
-                    action: Some(LifecyclePolicyRuleAction {
+                    action: Some(StoredRuleAction {
                         r#type: Some("EXPIRE".into()),
                         target_storage_class: None,
                     }),
@@ -463,13 +456,18 @@ impl EcrApi for Arc<Ecr> {
                 )))
             }
         }
-        let tags = input.tags.unwrap_or_default();
+        let tags: Vec<StoredTag> = input
+            .tags
+            .unwrap_or_default()
+            .iter()
+            .map(StoredTag::from)
+            .collect();
         check_tags(&tags)?;
         let repo = RepoRef::new(&ctx.account_id, &ctx.region, &name);
         let record = StoredRepo {
             account: ctx.account_id.clone(),
             region: ctx.region.clone(),
-            repository: Repository {
+            repository: StoredRepository {
                 repository_arn: Some(
                     Arn::new(
                         "ecr",
@@ -485,8 +483,10 @@ impl EcrApi for Arc<Ecr> {
                 created_at: Some(ctx.now),
                 image_tag_mutability: Some(mutability),
                 image_tag_mutability_exclusion_filters: input
-                    .image_tag_mutability_exclusion_filters,
-                image_scanning_configuration: Some(ImageScanningConfiguration {
+                    .image_tag_mutability_exclusion_filters
+                    .as_deref()
+                    .map(records::exclusion_filters_from_wire),
+                image_scanning_configuration: Some(StoredScanningConfiguration {
                     scan_on_push: Some(
                         input
                             .image_scanning_configuration
@@ -494,7 +494,7 @@ impl EcrApi for Arc<Ecr> {
                             .unwrap_or(false),
                     ),
                 }),
-                encryption_configuration: Some(encryption),
+                encryption_configuration: Some(encryption.into()),
             },
             tags,
             lifecycle_policy: None,
@@ -503,7 +503,7 @@ impl EcrApi for Arc<Ecr> {
         };
         let created = self
             .store
-            .write(|tx| tx.insert(REPOS, &images::repo_key(&repo), &record))?;
+            .write(|tx| tx.insert(REPOS, &records::repo_key(&repo), &record))?;
         if !created {
             return Err(Error::RepositoryAlreadyExistsException(format!(
                 "The repository with name '{name}' already exists in the registry with id '{}'",
@@ -578,7 +578,7 @@ impl EcrApi for Arc<Ecr> {
         let force = input.force.unwrap_or(false);
         let deleted = self.store.write(|tx| {
             let record = require_repo(tx, &repo)?;
-            if !force && !tx.list::<StoredImage>(images::IMAGES, &images::repo_prefix(&repo))?.is_empty() {
+            if !force && !tx.list::<StoredImage>(records::IMAGES, &records::repo_prefix(&repo))?.is_empty() {
                 return Err(Error::RepositoryNotEmptyException(format!(
                     "The repository with name '{}' in registry with id '{}' cannot be deleted because it still contains images",
                     repo.name, repo.account
@@ -587,7 +587,7 @@ impl EcrApi for Arc<Ecr> {
             let n = images::delete_all_images_tx(tx, &repo)?;
             // Its blob links go too: a repository re-created under the name starts empty.
             images::delete_blob_links_tx(tx, &repo)?;
-            tx.delete(REPOS, &images::repo_key(&repo))?;
+            tx.delete(REPOS, &records::repo_key(&repo))?;
             if n > 0 {
                 tracing::info!(repository = %repo.name, images = n, "deleted a repository and its images");
             }
@@ -874,10 +874,10 @@ impl EcrApi for Arc<Ecr> {
             require_repo(tx, &repo)?;
             let exists = match input.image_tag.as_deref() {
                 Some(tag) => {
-                    tx.get::<String>(images::TAGS, &images::tag_key(&repo, tag))?.as_deref()
+                    tx.get::<String>(records::TAGS, &records::tag_key(&repo, tag))?.as_deref()
                         == Some(actual.as_str())
                 }
-                None => tx.exists(images::IMAGES, &images::image_key(&repo, &actual))?,
+                None => tx.exists(records::IMAGES, &records::image_key(&repo, &actual))?,
             };
             if exists {
                 let tag_part = input
@@ -988,9 +988,11 @@ impl EcrApi for Arc<Ecr> {
         self.store.write(|tx| {
             let mut r = require_repo(tx, &repo)?;
             r.repository.image_tag_mutability = Some(input.image_tag_mutability.clone());
-            r.repository.image_tag_mutability_exclusion_filters =
-                input.image_tag_mutability_exclusion_filters.clone();
-            tx.put(REPOS, &images::repo_key(&repo), &r)?;
+            r.repository.image_tag_mutability_exclusion_filters = input
+                .image_tag_mutability_exclusion_filters
+                .as_deref()
+                .map(records::exclusion_filters_from_wire);
+            tx.put(REPOS, &records::repo_key(&repo), &r)?;
             Ok::<_, Error>(())
         })?;
         Ok(PutImageTagMutabilityResponse {
@@ -1017,8 +1019,10 @@ impl EcrApi for Arc<Ecr> {
         };
         self.store.write(|tx| {
             let mut r = require_repo(tx, &repo)?;
-            r.repository.image_scanning_configuration = Some(config.clone());
-            tx.put(REPOS, &images::repo_key(&repo), &r)?;
+            r.repository.image_scanning_configuration = Some(StoredScanningConfiguration {
+                scan_on_push: config.scan_on_push,
+            });
+            tx.put(REPOS, &records::repo_key(&repo), &r)?;
             Ok::<_, Error>(())
         })?;
         Ok(PutImageScanningConfigurationResponse {
@@ -1038,7 +1042,7 @@ impl EcrApi for Arc<Ecr> {
         self.store.write(|tx| {
             let mut r = require_repo(tx, &repo)?;
             r.lifecycle_policy = Some(input.lifecycle_policy_text.clone());
-            tx.put(REPOS, &images::repo_key(&repo), &r)?;
+            tx.put(REPOS, &records::repo_key(&repo), &r)?;
             Ok::<_, Error>(())
         })?;
         Ok(PutLifecyclePolicyResponse {
@@ -1077,7 +1081,7 @@ impl EcrApi for Arc<Ecr> {
                 .take()
                 .ok_or_else(|| policy_not_found(&repo))?;
             let evaluated = r.lifecycle_evaluated_at.take();
-            tx.put(REPOS, &images::repo_key(&repo), &r)?;
+            tx.put(REPOS, &records::repo_key(&repo), &r)?;
             Ok::<_, Error>((text, evaluated))
         })?;
         Ok(DeleteLifecyclePolicyResponse {
@@ -1109,7 +1113,7 @@ impl EcrApi for Arc<Ecr> {
                 policy_text: text.clone(),
                 results: Ecr::preview(&policy, &all, ctx.now),
             });
-            tx.put(REPOS, &images::repo_key(&repo), &r)?;
+            tx.put(REPOS, &records::repo_key(&repo), &r)?;
             Ok::<_, Error>(text)
         })?;
         Ok(StartLifecyclePolicyPreviewResponse {
@@ -1142,8 +1146,8 @@ impl EcrApi for Arc<Ecr> {
         })?;
         let total = preview.results.len();
         let status = input.filter.and_then(|f| f.tag_status);
-        let tags_of = |p: &LifecyclePolicyPreviewResult| p.image_tags.clone().unwrap_or_default();
-        let selected: Vec<LifecyclePolicyPreviewResult> = preview
+        let tags_of = |p: &StoredPreviewResult| p.image_tags.clone().unwrap_or_default();
+        let selected: Vec<StoredPreviewResult> = preview
             .results
             .into_iter()
             .filter(|p| match status.as_deref() {
@@ -1175,7 +1179,7 @@ impl EcrApi for Arc<Ecr> {
             lifecycle_policy_text: Some(preview.policy_text),
             status: Some("COMPLETE".into()),
             next_token: next,
-            preview_results: Some(page),
+            preview_results: Some(page.iter().map(StoredPreviewResult::to_wire).collect()),
             summary: Some(LifecyclePolicyPreviewSummary {
                 expiring_image_total_count: Some(i32::try_from(total).unwrap_or(i32::MAX)),
                 transitioning_image_total_counts: None,
@@ -1189,12 +1193,13 @@ impl EcrApi for Arc<Ecr> {
         input: TagResourceRequest,
     ) -> Result<TagResourceResponse, Error> {
         let repo = repo_from_arn(ctx, &input.resource_arn)?;
-        check_tags(&input.tags)?;
+        let new: Vec<StoredTag> = input.tags.iter().map(StoredTag::from).collect();
+        check_tags(&new)?;
         self.store.write(|tx| {
             let mut r = require_repo(tx, &repo)?;
-            merge_tags(&mut r.tags, &input.tags);
+            tags::merge(&mut r.tags, new, |t| &t.key);
             check_tags(&r.tags)?;
-            tx.put(REPOS, &images::repo_key(&repo), &r)?;
+            tx.put(REPOS, &records::repo_key(&repo), &r)?;
             Ok(TagResourceResponse {})
         })
     }
@@ -1207,8 +1212,8 @@ impl EcrApi for Arc<Ecr> {
         let repo = repo_from_arn(ctx, &input.resource_arn)?;
         self.store.write(|tx| {
             let mut r = require_repo(tx, &repo)?;
-            r.tags.retain(|t| !input.tag_keys.contains(&t.key));
-            tx.put(REPOS, &images::repo_key(&repo), &r)?;
+            tags::remove(&mut r.tags, &input.tag_keys, |t| &t.key);
+            tx.put(REPOS, &records::repo_key(&repo), &r)?;
             Ok(UntagResourceResponse {})
         })
     }
@@ -1220,7 +1225,9 @@ impl EcrApi for Arc<Ecr> {
     ) -> Result<ListTagsForResourceResponse, Error> {
         let repo = repo_from_arn(ctx, &input.resource_arn)?;
         let r = self.store.read(|tx| require_repo(tx, &repo))?;
-        Ok(ListTagsForResourceResponse { tags: Some(r.tags) })
+        Ok(ListTagsForResourceResponse {
+            tags: Some(r.tags.iter().map(StoredTag::to_wire).collect()),
+        })
     }
 }
 
@@ -1525,7 +1532,7 @@ mod tests {
         assert!(ecr.tags(&repo).unwrap().is_empty());
         let links = ecr
             .store
-            .read(|tx| tx.list::<images::BlobLink>(images::BLOB_LINKS, ""))
+            .read(|tx| tx.list::<records::BlobLink>(records::BLOB_LINKS, ""))
             .unwrap();
         assert_eq!(links.len(), 1, "{links:?}");
         assert!(ecr.blob_linked(&bystander, &uploaded).unwrap());

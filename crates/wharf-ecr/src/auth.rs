@@ -8,15 +8,12 @@
 //! says "Your authorization token has expired") until [`Ecr::purge_expired_tokens`] drops them
 //! a grace period later.
 
+use crate::records::{token_key, StoredToken, TOKENS};
 use crate::Ecr;
 use base64::Engine;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use wharf_core::Timestamp;
 use wharf_store::StoreError;
 
-/// Store table of issued registry tokens.
-pub(crate) const TOKENS: &str = "ecr.token";
 /// How long a token is valid: ECR's 12 hours.
 pub const TOKEN_LIFETIME_MS: i64 = 12 * 60 * 60 * 1000;
 /// How long an expired token is remembered (and answered with "expired" rather than
@@ -60,20 +57,6 @@ pub struct IssuedToken {
     pub password: String,
     /// When it stops working.
     pub expires_at: Timestamp,
-}
-
-/// A token record: the password's hash is the key.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct StoredToken {
-    account: String,
-    region: String,
-    issued_at: Timestamp,
-    expires_at: Timestamp,
-}
-
-/// The store key of `password`: its SHA-256, hex.
-fn token_key(password: &str) -> String {
-    hex::encode(Sha256::digest(password.as_bytes()))
 }
 
 /// The password in an `Authorization: Basic base64(AWS:password)` header.
@@ -269,10 +252,11 @@ mod tests {
         let ecr = crate::api::testing::ecr_in(dir.path());
         let header = basic("AWS", &t.password);
         assert!(ecr.authenticate_registry(Some(&header), now).is_ok());
-        let rows: Vec<(String, serde_json::Value)> =
-            ecr.store.read(|tx| tx.list(TOKENS, "")).unwrap();
+        let rows = ecr.store.read(|tx| tx.list(TOKENS, "")).unwrap();
         assert_eq!(rows.len(), 1);
         assert!(!rows[0].0.contains(&t.password));
-        assert!(!rows[0].1.to_string().contains(&t.password));
+        assert!(!serde_json::to_string(&rows[0].1)
+            .unwrap()
+            .contains(&t.password));
     }
 }

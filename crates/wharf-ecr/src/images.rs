@@ -1,21 +1,10 @@
-//! Repository, image and tag records in the store, and the functions the registry and the ECR
-//! API share: record a pushed manifest (honouring tag immutability), resolve a tag or digest,
-//! list tags and repositories, delete an image, and report every digest an image references
-//! (the garbage collector's roots).
+//! Image and tag records in the store, and the functions the registry and the ECR API share:
+//! record a pushed manifest (honouring tag immutability), resolve a tag or digest, list tags
+//! and repositories, delete an image, and report every digest an image references (the garbage
+//! collector's roots). The tables and record types are in `records`.
 //!
-//! Four store tables, all scoped by account and region:
-//! - `ecr.repo`  keyed `account/region/name` -> [`StoredRepo`] (the API's `Repository`, its
-//!   resource tags, lifecycle policy and last lifecycle preview);
-//! - `ecr.image` keyed `account/region/name\u{1}digest` -> [`StoredImage`] (media type, sizes,
-//!   referenced blobs and child manifests, push time, tags);
-//! - `ecr.tag`   keyed `account/region/name\u{1}tag` -> the digest the tag names;
-//! - `ecr.bloblink` keyed `account/region/name\u{1}digest` -> `{}`: the config and layer blobs
-//!   the repository may serve (see "Blob links" below).
-//!
-//! `\u{1}` cannot occur in a repository name, so one repository's images and tags are exactly
-//! the keys under `account/region/name\u{1}`. A tag lives both in `ecr.tag` (for a point lookup
-//! by the registry) and in its image's `tags` (for listing); every write keeps the two in step
-//! inside one transaction.
+//! A tag lives both in `ecr.tag` (for a point lookup by the registry) and in its image's `tags`
+//! (for listing); every write keeps the two in step inside one transaction.
 //!
 //! Blob links. Blob bytes are shared by every repository (content addressing), but a
 //! repository may only serve, mount from, or reference in a manifest the blobs it holds: those
@@ -28,61 +17,21 @@
 //! deletes its links, and the collector deletes the links of the blobs it sweeps. A link
 //! never makes a blob readable by itself: every reader also needs the blob in the blob store.
 
-use crate::generated::{Repository, Tag};
+use crate::records::{
+    blob_link_key, image_key, region_prefix, repo_key, repo_prefix, tag_key, BlobLink, StoredImage,
+    StoredRepo, StoredRepository, BLOB_LINKS, IMAGES, REPOS, TAGS,
+};
 use crate::Ecr;
-use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::sync::OnceLock;
 use wharf_core::Timestamp;
 use wharf_store::{StoreError, Tx};
 
-/// Store table of repositories.
-pub(crate) const REPOS: &str = "ecr.repo";
-/// Store table of images (one record per manifest digest per repository).
-pub(crate) const IMAGES: &str = "ecr.image";
-/// Store table of tags (tag -> digest).
-pub(crate) const TAGS: &str = "ecr.tag";
-/// Store table of blob links (repository + blob digest -> `{}`).
-pub(crate) const BLOB_LINKS: &str = "ecr.bloblink";
-
-/// The value of a blob link: nothing (the key says it all); stored as `{}`.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
-pub(crate) struct BlobLink {}
+pub use crate::records::{BlobRef, RepoRef};
 
 /// How stale `lastRecordedPullTime` may get before a pull rewrites it (ECR refreshes it at
 /// most about daily; an hour keeps pulls from turning into store writes).
 const PULL_TIME_REFRESH_MS: i64 = 60 * 60 * 1000;
-
-/// A repository as the registry addresses it: the token's account and region, and the name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RepoRef {
-    /// Account id.
-    pub account: String,
-    /// Region.
-    pub region: String,
-    /// Repository name (may contain `/`).
-    pub name: String,
-}
-
-impl RepoRef {
-    /// The repository `name` in `account` and `region`.
-    pub fn new(account: &str, region: &str, name: &str) -> Self {
-        Self {
-            account: account.to_string(),
-            region: region.to_string(),
-            name: name.to_string(),
-        }
-    }
-}
-
-/// A content descriptor: what a manifest points at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BlobRef {
-    /// `sha256:<hex>`.
-    pub digest: String,
-    /// Size in bytes.
-    pub size: i64,
-}
 
 /// A verified manifest, ready to be recorded as an image.
 #[derive(Debug, Clone)]
@@ -120,121 +69,19 @@ pub enum RecordError {
     Store(#[from] StoreError),
 }
 
-/// A repository record.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct StoredRepo {
-    /// Account id (the registry id).
-    pub account: String,
-    /// Region.
-    pub region: String,
-    /// The repository as the API reports it. `repositoryUri` is recomputed on every answer
-    /// from the configured registry host, so a changed port shows up in old repositories.
-    pub repository: Repository,
-    /// Resource tags (TagResource), not image tags.
-    #[serde(default)]
-    pub tags: Vec<Tag>,
-    /// The lifecycle policy text as the user gave it.
-    #[serde(default)]
-    pub lifecycle_policy: Option<String>,
-    /// When the lifecycle policy was last applied (GetLifecyclePolicy `lastEvaluatedAt`).
-    #[serde(default)]
-    pub lifecycle_evaluated_at: Option<Timestamp>,
-    /// The last StartLifecyclePolicyPreview, computed when it was started.
-    #[serde(default)]
-    pub preview: Option<StoredPreview>,
-}
-
-impl StoredRepo {
-    /// The repository's name.
-    pub fn name(&self) -> &str {
-        self.repository
-            .repository_name
-            .as_deref()
-            .unwrap_or_default()
+/// The record of `image`, first pushed at `now`, untagged.
+fn new_record(image: NewImage, now: Timestamp) -> StoredImage {
+    StoredImage {
+        digest: image.digest,
+        media_type: image.media_type,
+        manifest_size: image.manifest_size,
+        config_media_type: image.config_media_type,
+        blobs: image.blobs,
+        children: image.children,
+        pushed_at: now,
+        tags: Vec::new(),
+        last_pull: None,
     }
-
-    /// Its address in the store.
-    pub fn repo_ref(&self) -> RepoRef {
-        RepoRef::new(&self.account, &self.region, self.name())
-    }
-}
-
-/// A lifecycle policy preview: the policy it ran and the images it would expire.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct StoredPreview {
-    /// The policy text previewed.
-    pub policy_text: String,
-    /// One entry per image that would expire, sorted by digest.
-    pub results: Vec<crate::generated::LifecyclePolicyPreviewResult>,
-}
-
-/// An image record: one manifest in one repository.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct StoredImage {
-    /// `sha256:<hex>` of the manifest bytes (which live in the blob store under that digest).
-    pub digest: String,
-    /// The manifest media type (`imageManifestMediaType`).
-    pub media_type: String,
-    /// The manifest's size in bytes.
-    pub manifest_size: i64,
-    /// The config media type (`artifactMediaType`).
-    #[serde(default)]
-    pub config_media_type: Option<String>,
-    /// Config and layer blobs; their sizes add up to `imageSizeInBytes`.
-    #[serde(default)]
-    pub blobs: Vec<BlobRef>,
-    /// Child manifests of an index; they must stay while the index does.
-    #[serde(default)]
-    pub children: Vec<String>,
-    /// First push of this digest to this repository (`imagePushedAt`; lifecycle age and order).
-    pub pushed_at: Timestamp,
-    /// The tags naming this image, sorted.
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// `lastRecordedPullTime`, refreshed at most hourly.
-    #[serde(default)]
-    pub last_pull: Option<Timestamp>,
-}
-
-impl StoredImage {
-    fn new(image: NewImage, now: Timestamp) -> Self {
-        Self {
-            digest: image.digest,
-            media_type: image.media_type,
-            manifest_size: image.manifest_size,
-            config_media_type: image.config_media_type,
-            blobs: image.blobs,
-            children: image.children,
-            pushed_at: now,
-            tags: Vec::new(),
-            last_pull: None,
-        }
-    }
-}
-
-/// Store key of a repository.
-pub(crate) fn repo_key(repo: &RepoRef) -> String {
-    format!("{}/{}/{}", repo.account, repo.region, repo.name)
-}
-
-/// Key prefix of everything inside a repository (its images, or its tags).
-pub(crate) fn repo_prefix(repo: &RepoRef) -> String {
-    format!("{}\u{1}", repo_key(repo))
-}
-
-/// Store key of an image.
-pub(crate) fn image_key(repo: &RepoRef, digest: &str) -> String {
-    format!("{}{digest}", repo_prefix(repo))
-}
-
-/// Store key of a blob link.
-pub(crate) fn blob_link_key(repo: &RepoRef, digest: &str) -> String {
-    format!("{}{digest}", repo_prefix(repo))
-}
-
-/// Store key of a tag.
-pub(crate) fn tag_key(repo: &RepoRef, tag: &str) -> String {
-    format!("{}{tag}", repo_prefix(repo))
 }
 
 /// Whether `name` is a valid repository name: 2-256 characters of lowercase path components
@@ -281,7 +128,7 @@ pub fn valid_digest(digest: &str) -> bool {
 
 /// Whether pushing `tag` onto another digest is refused in `repo` (imageTagMutability, with the
 /// WILDCARD exclusion filters of the `*_WITH_EXCLUSION` settings).
-pub(crate) fn tag_is_immutable(repo: &Repository, tag: &str) -> bool {
+pub(crate) fn tag_is_immutable(repo: &StoredRepository, tag: &str) -> bool {
     let excluded = || {
         repo.image_tag_mutability_exclusion_filters
             .as_deref()
@@ -417,7 +264,7 @@ impl Ecr {
             let digest = image.digest.clone();
             let mut record = match tx.get::<StoredImage>(IMAGES, &ikey)? {
                 Some(existing) => existing,
-                None => StoredImage::new(image, now),
+                None => new_record(image, now),
             };
             for blob in &record.blobs {
                 link_blob_tx(tx, repo, &blob.digest)?;
@@ -530,7 +377,7 @@ impl Ecr {
 
     /// Repository names of an account and region, sorted.
     pub fn repository_names(&self, account: &str, region: &str) -> Result<Vec<String>, StoreError> {
-        let prefix = format!("{account}/{region}/");
+        let prefix = region_prefix(account, region);
         let rows: Vec<(String, StoredRepo)> = self.store.read(|tx| tx.list(REPOS, &prefix))?;
         let mut names: Vec<String> = rows
             .into_iter()
@@ -678,10 +525,10 @@ pub(crate) mod tests {
 
     #[test]
     fn exclusion_filters_flip_mutability_for_matching_tags() {
-        let mut r = Repository {
+        let mut r = StoredRepository {
             image_tag_mutability: Some("IMMUTABLE_WITH_EXCLUSION".into()),
             image_tag_mutability_exclusion_filters: Some(vec![
-                crate::generated::ImageTagMutabilityExclusionFilter {
+                crate::records::StoredExclusionFilter {
                     filter_type: "WILDCARD".into(),
                     filter: "latest*".into(),
                 },

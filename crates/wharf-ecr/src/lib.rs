@@ -19,6 +19,7 @@ pub mod images;
 pub mod lifecycle;
 pub mod manifest;
 pub mod push;
+pub mod records;
 pub mod registry;
 pub mod resolve;
 

@@ -16,7 +16,8 @@
 //!   one rule;
 //! - images referenced by an index (manifest list) are left out: they go with the index.
 
-use crate::images::{self, StoredImage, REPOS};
+use crate::images;
+use crate::records::{StoredImage, StoredRepo, REPOS};
 use crate::Ecr;
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashSet};
@@ -482,7 +483,7 @@ impl Ecr {
     /// (one store transaction per repository); returns how many images were expired. Their
     /// blobs are left for the registry's garbage collector.
     pub fn apply_lifecycle_policies(&self, now: Timestamp) -> Result<usize, StoreError> {
-        let repos: Vec<(String, images::StoredRepo)> = self.store.read(|tx| tx.list(REPOS, ""))?;
+        let repos: Vec<(String, StoredRepo)> = self.store.read(|tx| tx.list(REPOS, ""))?;
         let mut expired = 0;
         for (key, repo) in repos {
             let Some(text) = repo.lifecycle_policy.as_deref() else {
