@@ -9,7 +9,7 @@
 //! new set is issued.
 
 use crate::records::{session_name_key, SessionRecord, SESSIONS, SESSION_NAMES};
-use crate::roles::Iam;
+use crate::roles;
 use std::sync::Arc;
 use wharf_core::ids::UPPER_ALNUM;
 use wharf_core::{Clock, IdGen, RoleCredentials, RoleSessions, Timestamp};
@@ -38,18 +38,11 @@ pub struct RoleSessionStore {
     store: Arc<Store>,
     ids: Arc<dyn IdGen>,
     clock: Arc<dyn Clock>,
-    roles: Iam,
 }
 
 impl RoleSessionStore {
     pub fn new(store: Arc<Store>, ids: Arc<dyn IdGen>, clock: Arc<dyn Clock>) -> Self {
-        let roles = Iam::new(store.clone(), ids.clone());
-        Self {
-            store,
-            ids,
-            clock,
-            roles,
-        }
+        Self { store, ids, clock }
     }
 
     /// The session `access_key_id` belongs to, if it exists and has not expired.
@@ -112,9 +105,7 @@ impl RoleSessions for RoleSessionStore {
         session_name: &str,
     ) -> Result<RoleCredentials, String> {
         let store_error = |e: StoreError| format!("wharf's state store failed: {e}");
-        let role_id = self
-            .roles
-            .role_id(account, role_arn)
+        let role_id = roles::role_id(&self.store, account, role_arn)
             .map_err(store_error)?
             .ok_or_else(|| {
                 format!("Role {role_arn} does not exist: it cannot be assumed (create it with aws iam create-role)")
@@ -155,6 +146,7 @@ impl RoleSessions for RoleSessionStore {
 mod tests {
     use super::*;
     use crate::iam_generated::{CreateRoleRequest, IamApi};
+    use crate::Iam;
     use wharf_core::ids::RandomIds;
     use wharf_core::{FakeClock, RequestContext};
 
