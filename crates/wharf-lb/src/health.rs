@@ -7,100 +7,13 @@
 //! Draining targets and targets of unused groups are not checked (as ALB); a group that becomes
 //! used starts its targets over in `initial`.
 
-use crate::targets::{CheckResult, Failure, Target, TargetGroup};
+use crate::health_settings::{CheckResult, Failure, HealthSettings};
+use crate::targets::{Target, TargetGroup};
 use crate::upstream::{ConnectError, Connector, EmptyBody};
 use http::uri::Authority;
 use http::{header, Request};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use wharf_core::lb_plane::HealthCheckSpec;
-
-/// A target group's health check, parsed.
-#[derive(Debug, Clone)]
-pub(crate) struct HealthSettings {
-    /// HTTPS (no certificate verification, as ALB).
-    pub(crate) https: bool,
-    /// `None`: the target's traffic port.
-    pub(crate) port: Option<u16>,
-    /// Path (and query) requested.
-    pub(crate) path: String,
-    pub(crate) interval: Duration,
-    pub(crate) timeout: Duration,
-    pub(crate) healthy_threshold: u32,
-    pub(crate) unhealthy_threshold: u32,
-    pub(crate) matcher: Matcher,
-}
-
-impl Default for HealthSettings {
-    fn default() -> Self {
-        Self {
-            https: false,
-            port: None,
-            path: "/".to_string(),
-            interval: Duration::from_secs(30),
-            timeout: Duration::from_secs(5),
-            healthy_threshold: 5,
-            unhealthy_threshold: 2,
-            matcher: Matcher(vec![(200, 200)]),
-        }
-    }
-}
-
-impl HealthSettings {
-    /// Parses the snapshot's health check (no API limits enforced: tests use short intervals).
-    pub(crate) fn from_spec(spec: &HealthCheckSpec) -> Result<Self, String> {
-        let path = if spec.path.starts_with('/') {
-            spec.path.clone()
-        } else {
-            format!("/{}", spec.path)
-        };
-        path.parse::<http::uri::PathAndQuery>()
-            .map_err(|_| format!("health check path {:?} is not a valid path", spec.path))?;
-        Ok(Self {
-            https: spec.protocol.eq_ignore_ascii_case("HTTPS"),
-            port: spec.port,
-            path,
-            interval: spec.interval.max(Duration::from_millis(10)),
-            timeout: spec.timeout.max(Duration::from_millis(10)),
-            healthy_threshold: spec.healthy_threshold.max(1),
-            unhealthy_threshold: spec.unhealthy_threshold.max(1),
-            matcher: Matcher::parse(&spec.matcher)?,
-        })
-    }
-}
-
-/// A health check matcher: `200`, `200,202`, `200-299`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Matcher(Vec<(u16, u16)>);
-
-impl Matcher {
-    /// Parses AWS's `HttpCode` syntax.
-    pub(crate) fn parse(text: &str) -> Result<Self, String> {
-        let mut ranges = Vec::new();
-        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let bad = || format!("health check matcher {text:?} is not a list of codes or ranges");
-            let (lo, hi) = match part.split_once('-') {
-                Some((lo, hi)) => (lo.trim(), hi.trim()),
-                None => (part, part),
-            };
-            let lo: u16 = lo.parse().map_err(|_| bad())?;
-            let hi: u16 = hi.parse().map_err(|_| bad())?;
-            if lo > hi {
-                return Err(bad());
-            }
-            ranges.push((lo, hi));
-        }
-        if ranges.is_empty() {
-            ranges.push((200, 200));
-        }
-        Ok(Self(ranges))
-    }
-
-    /// Whether `code` is accepted.
-    pub(crate) fn matches(&self, code: u16) -> bool {
-        self.0.iter().any(|&(lo, hi)| (lo..=hi).contains(&code))
-    }
-}
+use std::time::Instant;
 
 /// Runs one health check of `target` on a new connection (so every check proves the target
 /// still accepts connections).
@@ -176,23 +89,5 @@ pub(crate) async fn run(connector: Connector, group: Arc<TargetGroup>, target: A
             _ = target.wake.notified() => {}
             _ = tokio::time::sleep(wait) => {}
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn matcher_syntax() {
-        let m = Matcher::parse("200").unwrap();
-        assert!(m.matches(200) && !m.matches(201));
-        let m = Matcher::parse("200,202").unwrap();
-        assert!(m.matches(202) && !m.matches(201));
-        let m = Matcher::parse("200-299").unwrap();
-        assert!(m.matches(204) && !m.matches(300));
-        assert!(Matcher::parse("abc").is_err());
-        assert!(Matcher::parse("300-200").is_err());
-        assert!(Matcher::parse("").unwrap().matches(200));
     }
 }

@@ -62,14 +62,19 @@
 //! open client connections is bounded ([`PlaneConfig::max_connections`]).
 
 mod body;
+mod config;
+mod connection;
 mod health;
+mod health_settings;
 mod listener;
 mod pattern;
 mod plane;
+mod port;
 mod proxy;
 mod rules;
 mod targets;
 mod tls;
 mod upstream;
 
-pub use plane::{LoadBalancerPlane, PlaneConfig};
+pub use config::PlaneConfig;
+pub use plane::LoadBalancerPlane;

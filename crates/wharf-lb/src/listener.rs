@@ -8,11 +8,9 @@
 //! reads the port's routing table afresh (an `ArcSwap` load), so `apply` changes routing for
 //! connections already open.
 
-use crate::plane::Shared;
+use crate::connection::{Activity, ActivityIo, ConnCtx};
+use crate::port::PortShared;
 use crate::proxy;
-use crate::rules::Rule;
-use crate::tls::TlsListener;
-use arc_swap::ArcSwap;
 use http::HeaderValue;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -20,200 +18,12 @@ use hyper_util::server::conn::auto;
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::LazyConfigAcceptor;
-use tokio_util::sync::CancellationToken;
-
-/// One load balancer's listener on a port.
-#[derive(Debug)]
-pub(crate) struct LbListener {
-    /// The load balancer's `DNSName`, lower-case: matched against `Host` / SNI.
-    pub(crate) dns_name: String,
-    /// `idle_timeout.timeout_seconds`: client connections and the target response timeout.
-    pub(crate) idle_timeout: Duration,
-    /// Rules in evaluation order, the default rule last.
-    pub(crate) rules: Vec<Rule>,
-    /// HTTPS: certificates and TLS versions.
-    pub(crate) tls: Option<TlsListener>,
-}
-
-/// The listeners on one port.
-#[derive(Debug, Default)]
-pub(crate) struct PortTable {
-    pub(crate) http: Vec<Arc<LbListener>>,
-    pub(crate) https: Vec<Arc<LbListener>>,
-}
-
-impl PortTable {
-    /// The listener for a request: the load balancer whose `DNSName` is `name`, for TLS one
-    /// whose certificates cover `name`, else the first.
-    pub(crate) fn pick(&self, tls: bool, name: Option<&str>) -> Option<&Arc<LbListener>> {
-        let list = if tls { &self.https } else { &self.http };
-        if list.len() <= 1 {
-            return list.first();
-        }
-        if let Some(name) = name {
-            if let Some(l) = list.iter().find(|l| l.dns_name.eq_ignore_ascii_case(name)) {
-                return Some(l);
-            }
-            if tls {
-                let lower = name.to_ascii_lowercase();
-                if let Some(l) = list
-                    .iter()
-                    .find(|l| l.tls.as_ref().is_some_and(|t| t.covers(&lower)))
-                {
-                    return Some(l);
-                }
-            }
-        }
-        list.first()
-    }
-
-    fn idle_timeout(&self) -> Duration {
-        self.http
-            .first()
-            .or(self.https.first())
-            .map_or(Duration::from_secs(60), |l| l.idle_timeout)
-    }
-}
-
-/// One open port.
-#[derive(Debug)]
-pub(crate) struct PortShared {
-    pub(crate) port: u16,
-    /// The port as an `X-Forwarded-Port` value.
-    pub(crate) port_value: HeaderValue,
-    /// The routing table, swapped by `apply`.
-    pub(crate) table: ArcSwap<PortTable>,
-    pub(crate) shared: Arc<Shared>,
-    /// Cancelled when the port closes: stop accepting, finish requests, close connections.
-    pub(crate) cancel: CancellationToken,
-}
-
-/// Traffic accounting of one client connection, for the idle timeout.
-#[derive(Debug)]
-pub(crate) struct Activity {
-    /// Successful reads and writes so far.
-    ops: AtomicU64,
-    /// Requests waiting for or streaming from a target.
-    pub(crate) in_flight: Arc<AtomicUsize>,
-    /// The idle timeout of the load balancer last used, in milliseconds.
-    idle_ms: AtomicU64,
-}
-
-impl Activity {
-    fn new(idle: Duration) -> Self {
-        Self {
-            ops: AtomicU64::new(0),
-            in_flight: Arc::new(AtomicUsize::new(0)),
-            idle_ms: AtomicU64::new(duration_ms(idle)),
-        }
-    }
-
-    pub(crate) fn ops(&self) -> u64 {
-        self.ops.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn set_idle(&self, idle: Duration) {
-        self.idle_ms.store(duration_ms(idle), Ordering::Relaxed);
-    }
-
-    pub(crate) fn idle(&self) -> Duration {
-        Duration::from_millis(self.idle_ms.load(Ordering::Relaxed).max(1))
-    }
-
-    fn touch(&self) {
-        self.ops.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-fn duration_ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// A socket that counts its reads and writes into an [`Activity`].
-#[derive(Debug)]
-pub(crate) struct ActivityIo<T> {
-    inner: T,
-    activity: Arc<Activity>,
-}
-
-impl<T: AsyncRead + Unpin> AsyncRead for ActivityIo<T> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if buf.filled().len() > before {
-            this.activity.touch();
-        }
-        polled
-    }
-}
-
-impl<T: AsyncWrite + Unpin> AsyncWrite for ActivityIo<T> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
-        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            this.activity.touch();
-        }
-        polled
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
-        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            this.activity.touch();
-        }
-        polled
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
-}
-
-/// What a request handler knows about its connection.
-#[derive(Debug)]
-pub(crate) struct ConnCtx {
-    pub(crate) port: Arc<PortShared>,
-    /// The client's address (`source-ip`, `X-Forwarded-For`).
-    pub(crate) peer: SocketAddr,
-    /// The client's address as an `X-Forwarded-For` value.
-    pub(crate) peer_value: HeaderValue,
-    /// TLS-terminated.
-    pub(crate) tls: bool,
-    /// The TLS server name, lower-case.
-    pub(crate) sni: Option<String>,
-    pub(crate) activity: Arc<Activity>,
-}
 
 /// Opens a listening socket (SO_REUSEADDR, deep backlog, non-blocking).
 pub(crate) fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
@@ -287,10 +97,7 @@ async fn serve(stream: TcpStream, peer: SocketAddr, port: Arc<PortShared>) {
         }
     };
     let activity = Arc::new(Activity::new(table.idle_timeout()));
-    let io = ActivityIo {
-        inner: stream,
-        activity: Arc::clone(&activity),
-    };
+    let io = ActivityIo::new(stream, Arc::clone(&activity));
     let peer_value = HeaderValue::from_str(&peer.ip().to_canonical().to_string())
         .unwrap_or_else(|_| HeaderValue::from_static("0.0.0.0"));
     if !tls {

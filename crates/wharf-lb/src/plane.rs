@@ -1,22 +1,23 @@
 //! [`LoadBalancerPlane`]: the [`LbPlane`] the control plane drives. `apply` compiles a snapshot
-//! into per-port routing tables (rules with their target groups resolved, TLS configs), binds
-//! the ports that are new (all or nothing: a port in use fails the whole `apply` before anything
-//! changes), then commits: target groups updated (health checks started / stopped), tables
-//! swapped, ports no longer used closed.
+//! into per-port routing tables (rules with their target groups resolved, TLS configs:
+//! `target_groups`, `compile_tables`), binds the ports that are new (`bind_new_ports`, all or
+//! nothing: a port in use fails the whole `apply` before anything changes), then commits:
+//! target groups updated, health checks started / stopped (`commit_target_groups`), tables
+//! swapped and ports no longer used closed (`install_tables`). It also runs the drain reaper.
 
+use crate::config::{server_builder, PlaneConfig, Shared};
 use crate::health;
-use crate::listener::{self, LbListener, PortShared, PortTable};
+use crate::listener;
+use crate::port::{LbListener, PortShared, PortTable};
 use crate::rules::Rule;
 use crate::targets::TargetGroup;
 use crate::tls::{self, CertCache, TlsListener};
 use crate::upstream::Connector;
 use arc_swap::ArcSwap;
 use http::HeaderValue;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
-use hyper_util::server::conn::auto;
 use rustls::crypto::CryptoProvider;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -24,86 +25,10 @@ use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use wharf_core::lb_plane::{
-    Action, CertificateSource, LbPlane, LbSnapshot, ListenerProtocol, TargetHealthReport,
+    Action, CertificateSource, LbPlane, LbSnapshot, ListenerProtocol, ListenerSpec,
+    TargetHealthReport,
 };
 use wharf_core::Clock;
-
-/// Settings of the data plane that the ELBv2 API does not carry.
-#[derive(Debug, Clone)]
-pub struct PlaneConfig {
-    /// Address every listener binds (default 127.0.0.1; `0.0.0.0` to serve other machines).
-    pub bind_address: IpAddr,
-    /// A client must send a complete request head within this (default 60 s); it also bounds
-    /// how long a keep-alive connection waits for its next request.
-    pub header_read_timeout: Duration,
-    /// Largest request head accepted (default 64 KiB; larger heads get 431).
-    pub max_header_bytes: usize,
-    /// Most client connections open at once across all listeners (default 50,000); further
-    /// connections are closed at once.
-    pub max_connections: usize,
-    /// Connection timeout to a target (default 10 s, as ALB); beyond it the request gets 504.
-    pub target_connect_timeout: Duration,
-    /// How long an idle keep-alive connection to a target is kept for reuse (default 4 s:
-    /// shorter than common application servers' own keep-alive timeouts, e.g. uvicorn's 5 s, so
-    /// the load balancer never reuses a connection the target is closing).
-    pub target_keep_alive: Duration,
-    /// Most idle keep-alive connections kept per target (default 1024).
-    pub max_idle_per_target: usize,
-}
-
-impl Default for PlaneConfig {
-    fn default() -> Self {
-        Self {
-            bind_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            header_read_timeout: Duration::from_secs(60),
-            max_header_bytes: 64 * 1024,
-            max_connections: 50_000,
-            target_connect_timeout: Duration::from_secs(10),
-            target_keep_alive: Duration::from_secs(4),
-            max_idle_per_target: 1024,
-        }
-    }
-}
-
-/// What every connection and request of the plane shares.
-pub(crate) struct Shared {
-    pub(crate) config: PlaneConfig,
-    pub(crate) clock: Arc<dyn Clock>,
-    /// Opens connections to targets (pooled per target, see `upstream.rs`).
-    pub(crate) connector: Connector,
-    /// Plain HTTP: HTTP/1.1 or prior-knowledge h2c.
-    pub(crate) auto: auto::Builder<TokioExecutor>,
-    /// TLS without ALPN `h2`.
-    pub(crate) h1_only: auto::Builder<TokioExecutor>,
-    /// TLS with ALPN `h2`.
-    pub(crate) h2_only: auto::Builder<TokioExecutor>,
-    /// Permits for client connections.
-    pub(crate) connections: Arc<Semaphore>,
-}
-
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
-
-fn server_builder(config: &PlaneConfig) -> auto::Builder<TokioExecutor> {
-    let mut b = auto::Builder::new(TokioExecutor::new());
-    b.http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(config.header_read_timeout)
-        .max_buf_size(config.max_header_bytes.max(8192))
-        .keep_alive(true);
-    b.http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(config.max_header_bytes).unwrap_or(u32::MAX))
-        // No RFC 8441 extended CONNECT: browsers then open WebSockets over HTTP/1.1, which
-        // the proxy upgrades.
-        .max_concurrent_streams(128);
-    b
-}
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -252,31 +177,19 @@ impl LoadBalancerPlane {
             }
         }
     }
-}
 
-impl LbPlane for LoadBalancerPlane {
-    fn apply(&self, snapshot: LbSnapshot) -> Result<(), String> {
-        let inner = &self.inner;
-        if inner.shutdown.is_cancelled() {
-            return Err("the load balancer data plane is shut down".to_string());
-        }
-        let mut state = lock(&inner.state);
-
-        // 1. Compile everything; nothing changes yet.
-        let mut used: HashSet<&str> = HashSet::new();
-        for lb in &snapshot.load_balancers {
-            for l in &lb.listeners {
-                for r in &l.rules {
-                    if let Action::Forward { target_groups, .. } = &r.action {
-                        used.extend(target_groups.iter().map(|(arn, _)| arn.as_str()));
-                    }
-                }
-            }
-        }
+    /// The snapshot's target groups at run time: the existing object for an ARN already known
+    /// (its health state survives), a new one otherwise. Fails, changing nothing, when one of
+    /// them cannot be served.
+    fn target_groups(
+        &self,
+        snapshot: &LbSnapshot,
+        old_groups: &HashMap<String, Arc<TargetGroup>>,
+    ) -> Result<HashMap<String, Arc<TargetGroup>>, String> {
         for tg in &snapshot.target_groups {
             TargetGroup::validate(tg).map_err(|e| format!("target group {}: {e}", tg.arn))?;
         }
-        let old_groups = inner.groups.load_full();
+        let inner = &self.inner;
         let mut groups: HashMap<String, Arc<TargetGroup>> = HashMap::new();
         for tg in &snapshot.target_groups {
             let g = old_groups.get(&tg.arn).cloned().unwrap_or_else(|| {
@@ -288,6 +201,16 @@ impl LbPlane for LoadBalancerPlane {
             });
             groups.insert(tg.arn.clone(), g);
         }
+        Ok(groups)
+    }
+
+    /// Every port's routing table, with the ARNs of the certificates the HTTPS listeners use.
+    fn compile_tables(
+        &self,
+        state: &mut State,
+        snapshot: &LbSnapshot,
+        groups: &HashMap<String, Arc<TargetGroup>>,
+    ) -> Result<(BTreeMap<u16, PortTable>, HashSet<String>), String> {
         let mut tables: BTreeMap<u16, PortTable> = BTreeMap::new();
         let mut used_certs: HashSet<String> = HashSet::new();
         for lb in &snapshot.load_balancers {
@@ -301,22 +224,7 @@ impl LbPlane for LoadBalancerPlane {
                 let tls = match l.protocol {
                     ListenerProtocol::Http => None,
                     ListenerProtocol::Https => {
-                        if l.certificate_arns.is_empty() {
-                            return Err(format!("HTTPS listener {} has no certificate", l.arn));
-                        }
-                        let mut certs = Vec::with_capacity(l.certificate_arns.len());
-                        for arn in &l.certificate_arns {
-                            certs.push(state.certs.get(arn, &*inner.certs, &inner.provider)?);
-                            used_certs.insert(arn.clone());
-                        }
-                        Some(
-                            TlsListener::new(
-                                certs,
-                                l.ssl_policy.as_deref(),
-                                Arc::clone(&inner.provider),
-                            )
-                            .map_err(|e| format!("listener {}: {e}", l.arn))?,
-                        )
+                        Some(self.tls_listener(state, l, &mut used_certs)?)
                     }
                 };
                 let entry = Arc::new(LbListener {
@@ -332,16 +240,57 @@ impl LbPlane for LoadBalancerPlane {
                 }
             }
         }
+        Ok((tables, used_certs))
+    }
 
-        // 2. Bind the new ports (dropping what was bound if one fails).
-        let mut bound: Vec<(u16, std::net::TcpListener)> = Vec::new();
+    /// The TLS side of HTTPS listener `l`: its certificates (loaded once, cached across
+    /// applies; each ARN is added to `used_certs`) and its policy's protocol versions.
+    fn tls_listener(
+        &self,
+        state: &mut State,
+        l: &ListenerSpec,
+        used_certs: &mut HashSet<String>,
+    ) -> Result<TlsListener, String> {
+        let inner = &self.inner;
+        if l.certificate_arns.is_empty() {
+            return Err(format!("HTTPS listener {} has no certificate", l.arn));
+        }
+        let mut certs = Vec::with_capacity(l.certificate_arns.len());
+        for arn in &l.certificate_arns {
+            certs.push(state.certs.get(arn, &*inner.certs, &inner.provider)?);
+            used_certs.insert(arn.clone());
+        }
+        TlsListener::new(certs, l.ssl_policy.as_deref(), Arc::clone(&inner.provider))
+            .map_err(|e| format!("listener {}: {e}", l.arn))
+    }
+
+    /// Binds every port of `tables` not open yet, all or nothing: when one fails, the sockets
+    /// bound so far are dropped (closed) with the error.
+    fn bind_new_ports(
+        &self,
+        state: &mut State,
+        tables: &BTreeMap<u16, PortTable>,
+    ) -> Result<HashMap<u16, std::net::TcpListener>, String> {
+        let mut bound = HashMap::new();
         for port in tables.keys() {
             if !state.ports.contains_key(port) {
-                bound.push((*port, self.bind_port(&mut state, *port)?));
+                bound.insert(*port, self.bind_port(state, *port)?);
             }
         }
+        Ok(bound)
+    }
 
-        // 3. Commit: target groups, then routing tables, then closures.
+    /// Makes `groups` the plane's target groups: groups no longer in the snapshot stop their
+    /// health checks, the others take their new settings and targets (health checks started
+    /// for new targets), then the set is swapped for the request path.
+    fn commit_target_groups(
+        &self,
+        snapshot: &LbSnapshot,
+        old_groups: &HashMap<String, Arc<TargetGroup>>,
+        groups: HashMap<String, Arc<TargetGroup>>,
+        used: &HashSet<&str>,
+    ) {
+        let inner = &self.inner;
         for (arn, g) in old_groups.iter() {
             if !groups.contains_key(arn) {
                 g.cancel.cancel();
@@ -360,8 +309,17 @@ impl LbPlane for LoadBalancerPlane {
             }
         }
         inner.groups.store(Arc::new(groups));
+    }
 
-        let mut bound: HashMap<u16, std::net::TcpListener> = bound.into_iter().collect();
+    /// Swaps the routing table of every port that stays open, starts the accept loops of the
+    /// ports just `bound`, and closes the ports `tables` no longer has.
+    fn install_tables(
+        &self,
+        state: &mut State,
+        tables: BTreeMap<u16, PortTable>,
+        mut bound: HashMap<u16, std::net::TcpListener>,
+    ) {
+        let inner = &self.inner;
         let keep: HashSet<u16> = tables.keys().copied().collect();
         for (port, table) in tables {
             if let Some(open) = state.ports.get(&port) {
@@ -387,22 +345,62 @@ impl LbPlane for LoadBalancerPlane {
             tracing::info!(port, "load balancer listening");
             state.ports.insert(port, OpenPort { shared, released });
         }
-        let closed: Vec<u16> = state
-            .ports
-            .keys()
-            .filter(|p| !keep.contains(p))
-            .copied()
-            .collect();
-        for port in closed {
-            if let Some(open) = state.ports.remove(&port) {
-                open.shared.cancel.cancel();
-                state.closing.insert(port, open.released);
-                tracing::info!(port, "load balancer port closed");
+        close_ports_except(state, &keep);
+    }
+}
+
+/// The ARNs of the target groups some listener rule forwards to (the others are `unused`).
+fn used_target_groups(snapshot: &LbSnapshot) -> HashSet<&str> {
+    let mut used: HashSet<&str> = HashSet::new();
+    for lb in &snapshot.load_balancers {
+        for l in &lb.listeners {
+            for r in &l.rules {
+                if let Action::Forward { target_groups, .. } = &r.action {
+                    used.extend(target_groups.iter().map(|(arn, _)| arn.as_str()));
+                }
             }
         }
-        state
-            .closing
-            .retain(|_, released| !released.load(Ordering::Acquire));
+    }
+    used
+}
+
+/// Closes every open port not in `keep` (its socket is released once its accept loop ends)
+/// and forgets closed ports whose sockets are released.
+fn close_ports_except(state: &mut State, keep: &HashSet<u16>) {
+    let closed: Vec<u16> = state
+        .ports
+        .keys()
+        .filter(|p| !keep.contains(p))
+        .copied()
+        .collect();
+    for port in closed {
+        if let Some(open) = state.ports.remove(&port) {
+            open.shared.cancel.cancel();
+            state.closing.insert(port, open.released);
+            tracing::info!(port, "load balancer port closed");
+        }
+    }
+    state
+        .closing
+        .retain(|_, released| !released.load(Ordering::Acquire));
+}
+
+impl LbPlane for LoadBalancerPlane {
+    fn apply(&self, snapshot: LbSnapshot) -> Result<(), String> {
+        if self.inner.shutdown.is_cancelled() {
+            return Err("the load balancer data plane is shut down".to_string());
+        }
+        let mut state = lock(&self.inner.state);
+        // 1. Compile everything; nothing changes yet.
+        let used = used_target_groups(&snapshot);
+        let old_groups = self.inner.groups.load_full();
+        let groups = self.target_groups(&snapshot, &old_groups)?;
+        let (tables, used_certs) = self.compile_tables(&mut state, &snapshot, &groups)?;
+        // 2. Bind the new ports (dropping what was bound if one fails).
+        let bound = self.bind_new_ports(&mut state, &tables)?;
+        // 3. Commit: target groups, then routing tables, then closures.
+        self.commit_target_groups(&snapshot, &old_groups, groups, &used);
+        self.install_tables(&mut state, tables, bound);
         state.certs.retain(&used_certs);
         Ok(())
     }

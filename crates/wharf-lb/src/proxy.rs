@@ -16,7 +16,8 @@
 //!   timeout (ALB's target response timeout), all with ALB's HTML bodies.
 
 use crate::body::{LbBody, Upstream};
-use crate::listener::{Activity, ConnCtx, LbListener};
+use crate::connection::{Activity, ConnCtx};
+use crate::port::LbListener;
 use crate::rules::{self, Fixed, Forward, RedirectContext, RequestView, RuleAction};
 use crate::targets::{InFlight, Target};
 use crate::upstream::{ConnectError, Sender};

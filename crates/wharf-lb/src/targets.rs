@@ -8,7 +8,7 @@
 //! A target group's runtime object lives as long as the snapshot names its ARN, so health state
 //! survives every `apply`; rules hold it by `Arc` so a request finds its group without a lookup.
 
-use crate::health::HealthSettings;
+use crate::health_settings::{CheckResult, Failure, HealthSettings};
 use crate::upstream::{Pool, Sender};
 use arc_swap::ArcSwap;
 use http::uri::Authority;
@@ -59,26 +59,6 @@ pub(crate) enum HealthState {
     Healthy,
     /// Failed `unhealthy_threshold` consecutive checks.
     Unhealthy,
-}
-
-/// Why a health check failed, for the reason code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Failure {
-    /// The target answered with a status outside the matcher (`Target.ResponseCodeMismatch`).
-    Code(u16),
-    /// No answer within the health check timeout (`Target.Timeout`).
-    Timeout,
-    /// The connection failed or broke (`Target.FailedHealthChecks`).
-    Failed,
-}
-
-/// The outcome of one health check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CheckResult {
-    /// The matcher accepted the status.
-    Pass,
-    /// It failed.
-    Fail(Failure),
 }
 
 #[derive(Debug)]
