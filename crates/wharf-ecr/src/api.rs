@@ -10,15 +10,14 @@
 //! finds no repositories.
 
 use crate::generated::*;
-use crate::images::{
-    self, list_images, load_repo, valid_digest, valid_image_tag, valid_repository_name,
-};
+use crate::images::{self, list_images, load_repo};
 use crate::lifecycle::{self, parse_policy};
 use crate::push::PushError;
 use crate::records::{
     self, RepoRef, StoredImage, StoredPreview, StoredPreviewResult, StoredRepo, StoredRepository,
     StoredRuleAction, StoredScanningConfiguration, StoredTag, REPOS,
 };
+use crate::syntax::{valid_digest, valid_image_tag, valid_repository_name};
 use crate::Ecr;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;

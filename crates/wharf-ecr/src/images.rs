@@ -21,9 +21,9 @@ use crate::records::{
     blob_link_key, image_key, region_prefix, repo_key, repo_prefix, tag_key, BlobLink, StoredImage,
     StoredRepo, StoredRepository, BLOB_LINKS, IMAGES, REPOS, TAGS,
 };
+use crate::syntax::wildcard_match;
 use crate::Ecr;
 use std::collections::HashSet;
-use std::sync::OnceLock;
 use wharf_core::Timestamp;
 use wharf_store::{StoreError, Tx};
 
@@ -84,48 +84,6 @@ fn new_record(image: NewImage, now: Timestamp) -> StoredImage {
     }
 }
 
-/// Whether `name` is a valid repository name: 2-256 characters of lowercase path components
-/// joined by `/`, each `[a-z0-9]+` runs separated by `.`, `_`, `__` or dashes (ECR's pattern,
-/// which is the OCI distribution one).
-pub fn valid_repository_name(name: &str) -> bool {
-    static RE: OnceLock<Option<regex::Regex>> = OnceLock::new();
-    let re = RE.get_or_init(|| {
-        regex::Regex::new(
-            r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$",
-        )
-        .ok()
-    });
-    (2..=256).contains(&name.len()) && re.as_ref().is_some_and(|re| re.is_match(name))
-}
-
-/// Whether `tag` is a valid image tag: `[A-Za-z0-9_][A-Za-z0-9._-]*`, at most 300 characters
-/// (the OCI tag alphabet with ECR's length limit).
-pub fn valid_image_tag(tag: &str) -> bool {
-    let mut chars = tag.chars();
-    let Some(first) = chars.next() else {
-        return false;
-    };
-    tag.len() <= 300
-        && (first.is_ascii_alphanumeric() || first == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-}
-
-/// Whether `digest` has the shape `algorithm:hex` ECR accepts
-/// (`[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+`).
-pub fn valid_digest(digest: &str) -> bool {
-    match digest.split_once(':') {
-        Some((alg, hex)) => {
-            !alg.is_empty()
-                && !hex.is_empty()
-                && alg
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '.'))
-                && hex.chars().all(|c| c.is_ascii_hexdigit())
-        }
-        None => false,
-    }
-}
-
 /// Whether pushing `tag` onto another digest is refused in `repo` (imageTagMutability, with the
 /// WILDCARD exclusion filters of the `*_WITH_EXCLUSION` settings).
 pub(crate) fn tag_is_immutable(repo: &StoredRepository, tag: &str) -> bool {
@@ -134,7 +92,7 @@ pub(crate) fn tag_is_immutable(repo: &StoredRepository, tag: &str) -> bool {
             .as_deref()
             .unwrap_or_default()
             .iter()
-            .any(|f| crate::lifecycle::wildcard_match(&f.filter, tag))
+            .any(|f| wildcard_match(&f.filter, tag))
     };
     match repo.image_tag_mutability.as_deref() {
         Some("IMMUTABLE") => true,
@@ -652,42 +610,5 @@ pub(crate) mod tests {
         );
         ecr.record_pull(&repo, "sha256:00", Timestamp::default())
             .unwrap();
-    }
-
-    #[test]
-    fn names_tags_and_digests_are_validated() {
-        for ok in [
-            "ab",
-            "blog-api",
-            "team/app.v2",
-            "a__b",
-            "a--b/c_d",
-            &"a".repeat(256),
-        ] {
-            assert!(valid_repository_name(ok), "{ok}");
-        }
-        for bad in [
-            "a",
-            "Blog",
-            "-ab",
-            "ab-",
-            "a//b",
-            "/ab",
-            "ab/",
-            "a b",
-            &"a".repeat(257),
-        ] {
-            assert!(!valid_repository_name(bad), "{bad}");
-        }
-        assert!(valid_image_tag("v1.2.3_rc-1"));
-        assert!(valid_image_tag("_x"));
-        assert!(!valid_image_tag(""));
-        assert!(!valid_image_tag("-x"));
-        assert!(!valid_image_tag("a:b"));
-        assert!(!valid_image_tag(&"a".repeat(301)));
-        assert!(valid_digest(&new_image(1).digest));
-        assert!(!valid_digest("sha256:xyz"));
-        assert!(!valid_digest("sha256"));
-        assert!(!valid_digest(":abc"));
     }
 }

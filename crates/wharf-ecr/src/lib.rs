@@ -22,6 +22,7 @@ pub mod push;
 pub mod records;
 pub mod registry;
 pub mod resolve;
+pub mod syntax;
 
 use std::path::PathBuf;
 use std::sync::Arc;

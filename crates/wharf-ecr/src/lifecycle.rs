@@ -18,6 +18,7 @@
 
 use crate::images;
 use crate::records::{StoredImage, StoredRepo, REPOS};
+pub use crate::syntax::wildcard_match;
 use crate::Ecr;
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashSet};
@@ -94,12 +95,6 @@ pub struct Expiration {
     pub digest: String,
     /// `appliedRulePriority`.
     pub rule_priority: i64,
-}
-
-/// Whether `text` matches `pattern`, where `*` stands for any run of characters (possibly
-/// empty) and everything else matches itself (tagPatternList, tag mutability exclusion filters).
-pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    wharf_core::text::wildcard_match(pattern, text, wharf_core::text::Wildcards::StarOnly)
 }
 
 fn fail<T>(detail: impl Into<String>) -> Result<T, PolicyError> {
@@ -836,22 +831,6 @@ mod tests {
         ]);
         assert!(expired(&p, &images).is_empty());
         assert_eq!(parse_policy(&p).unwrap().rules[0].priority, 2);
-    }
-
-    #[test]
-    fn wildcards() {
-        assert!(wildcard_match("prod*", "prod"));
-        assert!(wildcard_match("prod*", "production"));
-        assert!(!wildcard_match("prod*", "xprod"));
-        assert!(wildcard_match("*", "anything"));
-        assert!(wildcard_match("*test*1*2*3", "a-test-1-2-3"));
-        assert!(wildcard_match("v*.*.*", "v1.2.3"));
-        assert!(!wildcard_match("v*.*.*", "v1.2"));
-        assert!(wildcard_match("latest", "latest"));
-        assert!(!wildcard_match("latest", "latest2"));
-        assert!(wildcard_match("a*b*c", "aXbYbZc"));
-        assert!(!wildcard_match("a*b*c", "aXbYbZ"));
-        assert!(wildcard_match("**", ""));
     }
 
     fn refused(text: &str) -> String {

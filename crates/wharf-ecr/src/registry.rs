@@ -27,9 +27,10 @@
 
 use crate::auth::AuthFailure;
 use crate::blobs::{parse_digest, BlobError, DigestError};
-use crate::images::{valid_image_tag, valid_repository_name, RecordError, RepoRef};
+use crate::images::{RecordError, RepoRef};
 use crate::manifest::MAX_MANIFEST_BYTES;
 use crate::push::{is_digest_reference, PushError};
+use crate::syntax::{valid_image_tag, valid_repository_name};
 use crate::Ecr;
 use axum::body::Body;
 use axum::extract::{Request, State};

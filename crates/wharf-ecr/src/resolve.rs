@@ -10,7 +10,7 @@
 //! (`.amazonaws.com.cn`), FIPS endpoints (`dkr.ecr-fips`) and the dual-stack
 //! `<account>.dkr-ecr.<region>.on.aws`.
 
-use crate::images::{valid_digest, valid_image_tag, valid_repository_name};
+use crate::syntax::{valid_digest, valid_image_tag, valid_repository_name};
 use crate::Ecr;
 
 /// What an image name points at.
