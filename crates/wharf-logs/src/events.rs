@@ -15,7 +15,6 @@ use crate::records::{
 };
 use crate::streams::{self, sequence_token};
 use crate::{invalid, invalid_field, page_limit, Logs, DAY_MS};
-use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::ops::Range;
@@ -138,15 +137,6 @@ pub fn check_batch(events: &[InputLogEvent]) -> Result<(), Error> {
     Ok(())
 }
 
-/// A stored event, serialised without copying its message.
-#[derive(Serialize)]
-struct EventRef<'a> {
-    #[serde(rename = "m")]
-    message: &'a str,
-    #[serde(rename = "i")]
-    ingestion: i64,
-}
-
 /// Appends `events` (timestamp, message) to `stream` (stored under `skey`) of `group` inside
 /// the caller's write, in the given order, with ingestion time `ingestion`, and saves the
 /// stream record.
@@ -167,7 +157,10 @@ pub(crate) fn append_events<'a>(
         tx.put(
             EVENTS,
             &event_key(&prefix, ts, seq),
-            &EventRef { message, ingestion },
+            &StoredEvent {
+                message: message.to_owned(),
+                ingestion,
+            },
         )?;
         stream.first_ts = Some(stream.first_ts.map_or(ts, |f| f.min(ts)));
         stream.last_ts = Some(stream.last_ts.map_or(ts, |l| l.max(ts)));

@@ -406,7 +406,7 @@ pub fn delete(logs: &Logs, ctx: &RequestContext, name: &str) -> Result<(), Error
                 "Log group {name} has deletion protection enabled; disable it before deleting the log group"
             )));
         }
-        let streams: Vec<(String, serde::de::IgnoredAny)> =
+        let streams: Vec<(String, StoredStream)> =
             tx.list(STREAMS, &streams_prefix(&key))?;
         for (stream_key, _) in &streams {
             tx.delete(STREAMS, stream_key)?;

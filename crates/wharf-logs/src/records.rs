@@ -14,15 +14,24 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use wharf_store::{Table, TableFormat};
 
 /// Table of log groups.
-pub const GROUPS: &str = "logs.groups";
+pub const GROUPS: Table<StoredGroup> = Table::new("logs.groups", 1);
 /// Table of log streams.
-pub const STREAMS: &str = "logs.streams";
+pub const STREAMS: Table<StoredStream> = Table::new("logs.streams", 1);
 /// Table of log events.
-pub const EVENTS: &str = "logs.events";
+pub const EVENTS: Table<StoredEvent> = Table::new("logs.events", 1);
 /// Table of event ranges left behind by deleted groups and streams.
-pub const PURGES: &str = "logs.purges";
+pub const PURGES: Table<StoredPurge> = Table::new("logs.purges", 1);
+
+/// Every table of CloudWatch Logs, with the format this wharf writes (checked at start).
+pub const TABLES: &[TableFormat] = &[
+    GROUPS.format(),
+    STREAMS.format(),
+    EVENTS.format(),
+    PURGES.format(),
+];
 
 /// Largest timestamp a key can hold (16 digits, about the year 318857).
 pub const MAX_TIMESTAMP: i64 = 9_999_999_999_999_999;

@@ -12,7 +12,6 @@ use crate::records::{
     StoredGroup, StoredPurge, StoredStream, EVENTS, GROUPS, PURGES, STREAMS,
 };
 use crate::Logs;
-use serde::de::IgnoredAny;
 use std::sync::Arc;
 use std::time::Duration;
 use wharf_core::Timestamp;
@@ -63,7 +62,7 @@ impl Logs {
         for (prefix, purge) in purges {
             loop {
                 let (deleted, done) = self.store.write(|tx| {
-                    let rows: Vec<(String, IgnoredAny)> =
+                    let rows: Vec<(String, StoredEvent)> =
                         tx.range(EVENTS, &prefix, &events_end(&prefix), DELETE_CHUNK, false)?;
                     for (key, _) in &rows {
                         tx.delete(EVENTS, key)?;
@@ -124,7 +123,7 @@ impl Logs {
                     tx.delete(EVENTS, key)?;
                     freed = freed.saturating_add(i64::try_from(event.message.len()).unwrap_or(0));
                 }
-                let first: Vec<(String, IgnoredAny)> =
+                let first: Vec<(String, StoredEvent)> =
                     tx.range(EVENTS, &prefix, &events_end(&prefix), 1, false)?;
                 stream.first_ts = first
                     .first()
@@ -205,11 +204,7 @@ mod tests {
     }
 
     fn event_count(f: &Fixture) -> usize {
-        f.logs
-            .store
-            .read(|tx| tx.list::<IgnoredAny>(EVENTS, ""))
-            .unwrap()
-            .len()
+        f.logs.store.read(|tx| tx.list(EVENTS, "")).unwrap().len()
     }
 
     fn stored_bytes(f: &Fixture, g: &str) -> i64 {
