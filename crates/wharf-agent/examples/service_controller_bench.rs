@@ -53,10 +53,10 @@ use wharf_core::{
     ResolvedImage, SystemClock, TargetGroupInfo, TargetRegistry, TargetState, Timestamp,
 };
 use wharf_ecs::generated::*;
+use wharf_ecs::records::StoredTask;
 use wharf_ecs::records::{CONTROLLER_STATE, SERVICES, TASKS};
 use wharf_ecs::service_runner::{PassReport, ServiceRunner};
 use wharf_ecs::task_lifecycle::TaskStatus;
-use wharf_ecs::tasks::StoredTask;
 use wharf_ecs::Ecs;
 use wharf_runtime::fake::FakeRuntime;
 use wharf_runtime::{

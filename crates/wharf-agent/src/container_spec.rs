@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use wharf_core::LogDestination;
 use wharf_ecs::generated::{ContainerDefinition, ContainerOverride};
-use wharf_ecs::tasks::StoredTask;
+use wharf_ecs::records::StoredTask;
 use wharf_runtime::{labels, ContainerSpec, HealthCheckSpec, Ulimit};
 
 /// Fargate's default and largest stop timeouts (seconds).
@@ -265,7 +265,7 @@ mod tests {
     use wharf_ecs::generated::{
         HealthCheck, KeyValuePair, LogConfiguration, Task, TaskDefinition, TaskOverride,
     };
-    use wharf_ecs::tasks::TaskResources;
+    use wharf_ecs::records::TaskResources;
 
     fn kv(k: &str, v: &str) -> KeyValuePair {
         KeyValuePair {

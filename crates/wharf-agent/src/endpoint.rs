@@ -18,7 +18,8 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use wharf_core::{RoleSessions, Timestamp};
-use wharf_ecs::tasks::{self, StoredTask};
+use wharf_ecs::records::StoredTask;
+use wharf_ecs::tasks;
 use wharf_runtime::Runtime;
 use wharf_store::Store;
 

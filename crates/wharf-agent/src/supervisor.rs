@@ -24,8 +24,9 @@ use tokio::task::JoinHandle;
 use wharf_core::network_interfaces::private_dns_name;
 use wharf_core::{NewNetworkInterface, Timestamp};
 use wharf_ecs::generated::{ContainerDefinition, KeyValuePair, NetworkInterface};
+use wharf_ecs::records::{StoredTask, TaskResources};
 use wharf_ecs::task_lifecycle::{self, reasons, StopCode, TaskStatus};
-use wharf_ecs::tasks::{self, StoredTask, TaskResources};
+use wharf_ecs::tasks;
 use wharf_runtime::{labels, ContainerStatus, Health, RegistryAuth, Sandbox, SandboxSpec};
 
 /// How long a container may wait for its dependencies when its definition sets no

@@ -10,7 +10,7 @@ use wharf_core::{
     ResolvedImage, SecretValueError, SystemClock, Timestamp,
 };
 use wharf_ecs::generated::*;
-use wharf_ecs::tasks::StoredTask;
+use wharf_ecs::records::StoredTask;
 use wharf_ecs::Ecs;
 use wharf_runtime::fake::FakeRuntime;
 use wharf_runtime::Health;

@@ -3,7 +3,9 @@
 
 use crate::generated::*;
 use crate::names;
-use crate::records::{CLUSTERS, SERVICES};
+use crate::paging::{invalid_token, page_size};
+use crate::records::{StoredTask, CLUSTERS, SERVICES, TASKS};
+use crate::task_lifecycle::TaskStatus;
 use crate::Ecs;
 use wharf_core::pagination::paginate;
 use wharf_core::RequestContext;
@@ -118,7 +120,7 @@ fn present(
         .filter(|(_, s)| s.status.as_deref() == Some("ACTIVE"))
         .count();
     c.active_services_count = Some(i32::try_from(active).unwrap_or(i32::MAX));
-    let (running, pending) = crate::tasks::counts(tx, ctx, &name)?;
+    let (running, pending) = task_counts(tx, ctx, &name)?;
     c.running_tasks_count = Some(running);
     c.pending_tasks_count = Some(pending);
     let wants = |what: &str| include.iter().any(|i| i == what);
@@ -214,7 +216,7 @@ pub fn delete(
                 "The Cluster cannot be deleted while Services are active.".into(),
             ));
         }
-        let (running, pending) = crate::tasks::counts(tx, ctx, &name)?;
+        let (running, pending) = task_counts(tx, ctx, &name)?;
         if running + pending > 0 {
             return Err(Error::ClusterContainsTasksException(
                 "The Cluster cannot be deleted while Tasks are active.".into(),
@@ -229,21 +231,19 @@ pub fn delete(
     })
 }
 
-/// `maxResults` for list calls: 1..=100, default 100.
-pub(crate) fn page_size(max_results: Option<i32>) -> Result<usize, Error> {
-    match max_results {
-        None => Ok(100),
-        Some(n) if (1..=100).contains(&n) => Ok(usize::try_from(n).unwrap_or(100)),
-        Some(n) => Err(Error::InvalidParameterException(format!(
-            "maxResults must be between 1 and 100, got {n}."
-        ))),
+/// Running and pending task counts of cluster `name`, for DescribeClusters.
+fn task_counts(tx: &Tx<'_>, ctx: &RequestContext, cluster: &str) -> Result<(i32, i32), StoreError> {
+    let prefix = format!("{}{cluster}/", names::scope(ctx));
+    let mut running = 0;
+    let mut pending = 0;
+    for (_, t) in tx.list::<StoredTask>(TASKS, &prefix)? {
+        match TaskStatus::of(&t.task) {
+            TaskStatus::Running => running += 1,
+            TaskStatus::Provisioning | TaskStatus::Pending | TaskStatus::Activating => pending += 1,
+            _ => {}
+        }
     }
-}
-
-pub(crate) fn invalid_token() -> Error {
-    Error::InvalidParameterException(
-        "Invalid nextToken: pass back the token from a previous answer.".into(),
-    )
+    Ok((running, pending))
 }
 
 #[cfg(test)]

@@ -5,10 +5,12 @@
 //! Running tasks is the task agent's job (`wharf-agent`); this crate owns the records and the
 //! rules.
 
+pub mod checks;
 pub mod clusters;
 pub mod fargate;
 pub mod generated;
 pub mod names;
+pub mod paging;
 pub mod records;
 pub mod service_controller;
 pub mod service_runner;

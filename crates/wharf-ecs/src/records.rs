@@ -4,10 +4,14 @@
 //! Table names and the JSON of every record are those of the first wharf that stored them
 //! (format 1), so a data directory written before the store was versioned reads unchanged.
 
-use crate::generated::{Cluster, Service};
-use crate::service_controller::ControllerState;
-use crate::task_definitions::{Family, StoredTaskDefinition};
-use crate::tasks::StoredTask;
+use crate::generated::{
+    Cluster, Container, ContainerDefinition, Service, Tag, Task, TaskDefinition,
+};
+use crate::names;
+use crate::task_lifecycle;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use wharf_core::PlacementSubnet;
 use wharf_store::{Table, TableFormat};
 
 /// Clusters, keyed `account/region/name`.
@@ -32,3 +36,171 @@ pub const TABLES: &[TableFormat] = &[
     TASKS.format(),
     CONTROLLER_STATE.format(),
 ];
+
+/// A revision as stored: the definition and its tags (shown only with `include TAGS`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredTaskDefinition {
+    /// The revision as DescribeTaskDefinition returns it.
+    pub definition: TaskDefinition,
+    /// Its tags.
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+/// A family's counter: revisions are never reused, even after deletion.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Family {
+    /// The last revision number given out.
+    pub last_revision: i32,
+}
+
+/// A task as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredTask {
+    /// The task as DescribeTasks returns it.
+    pub task: Task,
+    /// The task definition revision it runs, as it was at launch.
+    pub definition: TaskDefinition,
+    /// Owner account.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// The subnet it was placed in.
+    pub subnet: Option<TaskSubnet>,
+    /// Security groups of its interface.
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+    /// Whether it gets a public address.
+    #[serde(default)]
+    pub assign_public_ip: bool,
+    /// The service that started it, if any.
+    #[serde(default)]
+    pub service_name: Option<String>,
+    /// What the agent created for it.
+    #[serde(default)]
+    pub resources: TaskResources,
+}
+
+/// The placement subnet, as recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSubnet {
+    /// `subnet-...`
+    pub id: String,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// Its zone.
+    pub availability_zone: String,
+    /// Its range.
+    pub cidr_block: String,
+}
+
+impl From<PlacementSubnet> for TaskSubnet {
+    fn from(s: PlacementSubnet) -> Self {
+        Self {
+            id: s.id,
+            vpc_id: s.vpc_id,
+            availability_zone: s.availability_zone,
+            cidr_block: s.cidr_block,
+        }
+    }
+}
+
+/// Runtime objects the agent made for a task, recorded before it relies on them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskResources {
+    /// The sandbox container's id.
+    pub sandbox_id: Option<String>,
+    /// The network interface's id.
+    pub eni_id: Option<String>,
+    /// Engine container ids by container name.
+    #[serde(default)]
+    pub containers: BTreeMap<String, String>,
+    /// The id of the task's role credentials on the task endpoint
+    /// (`/v2/credentials/<id>`), for tasks with a task role.
+    #[serde(default)]
+    pub credentials_id: Option<String>,
+}
+
+impl StoredTask {
+    /// The task id (last ARN segment).
+    pub fn id(&self) -> &str {
+        self.task
+            .task_arn
+            .as_deref()
+            .and_then(|a| a.rsplit('/').next())
+            .unwrap_or_default()
+    }
+
+    /// The cluster's name.
+    pub fn cluster_name(&self) -> String {
+        names::cluster_name(self.task.cluster_arn.as_deref())
+    }
+
+    /// The store key.
+    pub fn key(&self) -> String {
+        task_key(&self.account, &self.region, &self.cluster_name(), self.id())
+    }
+
+    /// The container definition named `name`.
+    pub fn container_definition(&self, name: &str) -> Option<&ContainerDefinition> {
+        self.definition
+            .container_definitions
+            .iter()
+            .flatten()
+            .find(|c| c.name.as_deref() == Some(name))
+    }
+
+    /// The record of container `name`.
+    pub fn container_mut(&mut self, name: &str) -> Option<&mut Container> {
+        self.task
+            .containers
+            .iter_mut()
+            .flatten()
+            .find(|c| c.name.as_deref() == Some(name))
+    }
+
+    /// Recomputes the task's health from its containers'.
+    pub fn refresh_health(&mut self) {
+        let defs = self
+            .definition
+            .container_definitions
+            .clone()
+            .unwrap_or_default();
+        let def = |n: &str| defs.iter().find(|d| d.name.as_deref() == Some(n)).cloned();
+        let health = task_lifecycle::task_health(
+            self.task.containers.as_deref().unwrap_or_default(),
+            |n| def(n).is_some_and(|d| d.essential != Some(false)),
+            |n| def(n).is_some_and(|d| d.health_check.is_some()),
+        );
+        self.task.health_status = Some(health.into());
+    }
+}
+
+/// `account/region/cluster/task-id`.
+pub fn task_key(account: &str, region: &str, cluster: &str, id: &str) -> String {
+    format!("{account}/{region}/{cluster}/{id}")
+}
+
+/// Launch throttle memory: consecutive launch failures of one PRIMARY deployment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Throttle {
+    /// The PRIMARY deployment the failures were counted for.
+    pub deployment_id: String,
+    /// Consecutive tasks that stopped before reaching RUNNING.
+    pub failures: u32,
+    /// When the last of them was noticed, millis.
+    pub last_failure_at: i64,
+}
+
+/// What the controller remembers between steps; stored beside the service.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControllerState {
+    /// Stopped (or stopping) tasks already accounted for (pruned to those still observed).
+    pub seen_stopped: BTreeSet<String>,
+    /// Tasks deregistered and draining, with the reason they will be stopped with.
+    pub removing: BTreeMap<String, String>,
+    /// The launch throttle.
+    pub throttle: Throttle,
+    /// Whether the last step found the service steady (for the steady-state event).
+    pub steady: bool,
+}

@@ -3,13 +3,14 @@
 //! — and leaves acting on them (starting and stopping tasks) to the service controller
 //! (`service_runner`); DescribeServices counts the tasks live.
 
+use crate::checks::check_network;
 use crate::clusters;
 use crate::generated::*;
 use crate::names;
-use crate::records::{SERVICES, TASKS};
-use crate::task_definitions::{self, StoredTaskDefinition};
+use crate::paging;
+use crate::records::{StoredTask, StoredTaskDefinition, SERVICES, TASKS};
+use crate::task_definitions;
 use crate::task_lifecycle::TaskStatus;
-use crate::tasks::StoredTask;
 use crate::Ecs;
 use wharf_core::pagination::paginate;
 use wharf_core::{Arn, RequestContext, TargetGroupInfo};
@@ -43,58 +44,6 @@ fn deployment_configuration(
         });
     }
     Ok(c)
-}
-
-/// Checks the network configuration against the task definition and launch type.
-pub(crate) fn check_network(
-    net: Option<&NetworkConfiguration>,
-    def: &TaskDefinition,
-    launch_type: &str,
-) -> Result<(), Error> {
-    let awsvpc = def.network_mode.as_deref() == Some("awsvpc");
-    let Some(vpc) = net.and_then(|n| n.awsvpc_configuration.as_ref()) else {
-        if awsvpc {
-            return Err(invalid(
-                "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
-            ));
-        }
-        return Ok(());
-    };
-    if !awsvpc {
-        return Err(invalid(
-            "Network Configuration is only valid for task definitions with networkMode 'awsvpc'.",
-        ));
-    }
-    if vpc.subnets.is_empty() {
-        return Err(invalid("subnets can not be empty."));
-    }
-    if vpc.subnets.len() > 16 {
-        return Err(invalid(
-            "awsvpcConfiguration.subnets can have at most 16 items.",
-        ));
-    }
-    if let Some(bad) = vpc.subnets.iter().find(|s| !s.starts_with("subnet-")) {
-        return Err(invalid(format!(
-            "Invalid subnet id '{bad}' in awsvpcConfiguration.subnets."
-        )));
-    }
-    let sgs = vpc.security_groups.as_deref().unwrap_or_default();
-    if sgs.len() > 5 {
-        return Err(invalid(
-            "awsvpcConfiguration.securityGroups can have at most 5 items.",
-        ));
-    }
-    if let Some(bad) = sgs.iter().find(|s| !s.starts_with("sg-")) {
-        return Err(invalid(format!(
-            "Invalid security group id '{bad}' in awsvpcConfiguration.securityGroups."
-        )));
-    }
-    if vpc.assign_public_ip.as_deref() == Some("ENABLED") && launch_type != "FARGATE" {
-        return Err(invalid(
-            "Assign public IP is not supported for this launch type.",
-        ));
-    }
-    Ok(())
 }
 
 /// Checks `loadBalancers` against the task definition's containers and ports.
@@ -649,7 +598,7 @@ pub fn list(
         .filter_map(|s| s.service_arn)
         .collect();
     let (page, next) = paginate(arns, |a| a.clone(), input.next_token.as_deref(), max)
-        .map_err(|_| clusters::invalid_token())?;
+        .map_err(|_| paging::invalid_token())?;
     Ok(ListServicesResponse {
         service_arns: Some(page),
         next_token: next,

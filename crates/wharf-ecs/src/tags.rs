@@ -2,38 +2,53 @@
 
 use crate::generated::*;
 use crate::names;
-use crate::records::{CLUSTERS, SERVICES, TASKS, TASK_DEFINITIONS};
-use crate::task_definitions::StoredTaskDefinition;
+use crate::records::{
+    task_key, StoredTask, StoredTaskDefinition, CLUSTERS, SERVICES, TASKS, TASK_DEFINITIONS,
+};
 use crate::Ecs;
+use wharf_core::tags::{self, TagViolation};
 use wharf_core::{Arn, RequestContext};
 use wharf_store::Tx;
 
-/// Checks tags as ECS does: at most 50, keys 1-128 characters, no `aws:` prefix.
+/// Checks tags as ECS does (`wharf_core::tags`): at most 50, keys 1-128 characters, no
+/// `aws:` prefix, values up to 256 characters.
 pub fn check(tags: &[Tag]) -> Result<(), Error> {
-    if tags.len() > 50 {
-        return Err(Error::InvalidParameterException(
-            "A resource can have at most 50 tags.".into(),
-        ));
+    if !tags::count_ok(tags.len()) {
+        return Err(too_many());
     }
-    for t in tags {
-        let key = t.key.as_deref().unwrap_or_default();
-        if key.is_empty() || key.chars().count() > 128 {
-            return Err(Error::InvalidParameterException(format!(
-                "Tag key '{key}' must be 1 to 128 characters long."
-            )));
+    let pairs = tags.iter().map(|t| {
+        (
+            t.key.as_deref().unwrap_or_default(),
+            t.value.as_deref().unwrap_or_default(),
+        )
+    });
+    let Some(violation) = tags::check(pairs, tags::Checks::default()) else {
+        return Ok(());
+    };
+    Err(Error::InvalidParameterException(match violation {
+        TagViolation::KeyLength(key) => {
+            format!("Tag key '{key}' must be 1 to 128 characters long.")
         }
-        if key.to_ascii_lowercase().starts_with("aws:") {
-            return Err(Error::InvalidParameterException(format!(
-                "Tag key '{key}' uses the reserved prefix 'aws:'."
-            )));
+        TagViolation::ReservedKey(key) => {
+            format!("Tag key '{key}' uses the reserved prefix 'aws:'.")
         }
-        if t.value.as_deref().unwrap_or_default().chars().count() > 256 {
-            return Err(Error::InvalidParameterException(format!(
-                "The value of tag '{key}' is longer than 256 characters."
-            )));
+        TagViolation::ValueLength(key) => {
+            format!("The value of tag '{key}' is longer than 256 characters.")
         }
-    }
-    Ok(())
+        // Not checked for ECS (`Checks::default()`), but named should they ever be.
+        TagViolation::InvalidCharacters(key) => format!("Tag key '{key}' has invalid characters."),
+        TagViolation::DuplicateKey(key) => format!("Tag key '{key}' is given twice."),
+        TagViolation::TooMany(_) => return Err(too_many()),
+    }))
+}
+
+fn too_many() -> Error {
+    Error::InvalidParameterException("A resource can have at most 50 tags.".into())
+}
+
+/// A tag's key, for `wharf_core::tags::merge` / `remove`.
+fn key_of(t: &Tag) -> &str {
+    t.key.as_deref().unwrap_or_default()
 }
 
 /// Applies `f` to the tags of the resource `arn` names, inside one write.
@@ -90,8 +105,8 @@ fn with_tags<T>(
         }
         "task" => {
             let (cluster, task_id) = id.split_once('/').unwrap_or(("default", id));
-            let key = crate::tasks::task_key(&ctx.account_id, &ctx.region, cluster, task_id);
-            let mut t: crate::tasks::StoredTask = tx.get(TASKS, &key)?.ok_or_else(not_found)?;
+            let key = task_key(&ctx.account_id, &ctx.region, cluster, task_id);
+            let mut t: StoredTask = tx.get(TASKS, &key)?.ok_or_else(not_found)?;
             let out = f(t.task.tags.get_or_insert_with(Vec::new));
             if write {
                 tx.put(TASKS, &key, &t)?;
@@ -112,25 +127,18 @@ pub fn tag(
 ) -> Result<TagResourceResponse, Error> {
     check(&input.tags)?;
     ecs.store.write(|tx| {
-        let too_many = with_tags(
+        let over_limit = with_tags(
             tx,
             ctx,
             &input.resource_arn,
             |tags| {
-                for t in &input.tags {
-                    match tags.iter_mut().find(|e| e.key == t.key) {
-                        Some(e) => e.value = t.value.clone(),
-                        None => tags.push(t.clone()),
-                    }
-                }
-                tags.len() > 50
+                tags::merge(tags, input.tags.iter().cloned(), key_of);
+                !tags::count_ok(tags.len())
             },
             true,
         )?;
-        if too_many {
-            return Err(Error::InvalidParameterException(
-                "A resource can have at most 50 tags.".into(),
-            ));
+        if over_limit {
+            return Err(too_many());
         }
         Ok(TagResourceResponse {})
     })
@@ -147,7 +155,7 @@ pub fn untag(
             tx,
             ctx,
             &input.resource_arn,
-            |tags| tags.retain(|t| !t.key.as_ref().is_some_and(|k| input.tag_keys.contains(k))),
+            |tags| tags::remove(tags, &input.tag_keys, key_of),
             true,
         )?;
         Ok(UntagResourceResponse {})

@@ -5,30 +5,13 @@
 use crate::fargate;
 use crate::generated::*;
 use crate::names::{self, TaskDefRef};
-use crate::records::{FAMILIES, TASK_DEFINITIONS};
+use crate::paging;
+use crate::records::{Family, StoredTaskDefinition, FAMILIES, TASK_DEFINITIONS};
 use crate::Ecs;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashSet};
 use wharf_core::pagination::paginate_ordered;
 use wharf_core::RequestContext;
 use wharf_store::{StoreError, Tx};
-
-/// A revision as stored: the definition and its tags (shown only with `include TAGS`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StoredTaskDefinition {
-    /// The revision as DescribeTaskDefinition returns it.
-    pub definition: TaskDefinition,
-    /// Its tags.
-    #[serde(default)]
-    pub tags: Vec<Tag>,
-}
-
-/// A family's counter: revisions are never reused, even after deletion.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Family {
-    /// The last revision number given out.
-    pub last_revision: i32,
-}
 
 fn client(msg: impl Into<String>) -> Error {
     Error::ClientException(msg.into())
@@ -451,7 +434,7 @@ pub fn list(
     ctx: &RequestContext,
     input: ListTaskDefinitionsRequest,
 ) -> Result<ListTaskDefinitionsResponse, Error> {
-    let max = crate::clusters::page_size(input.max_results)?;
+    let max = paging::page_size(input.max_results)?;
     let status = input.status.unwrap_or_else(|| "ACTIVE".into());
     let descending = input.sort.as_deref() == Some("DESC");
     let mut defs: Vec<TaskDefinition> = all_revisions(ecs, ctx)?
@@ -475,7 +458,7 @@ pub fn list(
         max,
         descending,
     )
-    .map_err(|_| crate::clusters::invalid_token())?;
+    .map_err(|_| paging::invalid_token())?;
     Ok(ListTaskDefinitionsResponse {
         task_definition_arns: Some(
             page.into_iter()
@@ -492,7 +475,7 @@ pub fn list_families(
     ctx: &RequestContext,
     input: ListTaskDefinitionFamiliesRequest,
 ) -> Result<ListTaskDefinitionFamiliesResponse, Error> {
-    let max = crate::clusters::page_size(input.max_results)?;
+    let max = paging::page_size(input.max_results)?;
     let mut families: std::collections::BTreeMap<String, bool> = Default::default();
     for d in all_revisions(ecs, ctx)? {
         let family = d.family.clone().unwrap_or_default();
@@ -522,7 +505,7 @@ pub fn list_families(
         max,
         false,
     )
-    .map_err(|_| crate::clusters::invalid_token())?;
+    .map_err(|_| paging::invalid_token())?;
     Ok(ListTaskDefinitionFamiliesResponse {
         families: Some(page),
         next_token: next,

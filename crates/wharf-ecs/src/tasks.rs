@@ -6,146 +6,20 @@
 //! task definition as it was at launch and what the agent made for it (`TaskResources`), so a
 //! restarted wharf can adopt or clean up the task. Records are never deleted.
 
+use crate::checks::check_network;
 use crate::clusters;
 use crate::generated::*;
 use crate::names;
-use crate::records::TASKS;
-use crate::services::check_network;
-use crate::task_definitions::{self, StoredTaskDefinition};
+use crate::paging;
+use crate::records::{
+    task_key, StoredTask, StoredTaskDefinition, TaskResources, TaskSubnet, TASKS,
+};
+use crate::task_definitions;
 use crate::task_lifecycle::{self, reasons, StopCode, TaskStatus};
 use crate::Ecs;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use wharf_core::pagination::paginate;
-use wharf_core::{PlacementSubnet, RequestContext, Timestamp};
+use wharf_core::{RequestContext, Timestamp};
 use wharf_store::{Store, StoreError, Tx};
-
-/// A task as stored.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StoredTask {
-    /// The task as DescribeTasks returns it.
-    pub task: Task,
-    /// The task definition revision it runs, as it was at launch.
-    pub definition: TaskDefinition,
-    /// Owner account.
-    pub account: String,
-    /// Region.
-    pub region: String,
-    /// The subnet it was placed in.
-    pub subnet: Option<TaskSubnet>,
-    /// Security groups of its interface.
-    #[serde(default)]
-    pub security_groups: Vec<String>,
-    /// Whether it gets a public address.
-    #[serde(default)]
-    pub assign_public_ip: bool,
-    /// The service that started it, if any.
-    #[serde(default)]
-    pub service_name: Option<String>,
-    /// What the agent created for it.
-    #[serde(default)]
-    pub resources: TaskResources,
-}
-
-/// The placement subnet, as recorded.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TaskSubnet {
-    /// `subnet-...`
-    pub id: String,
-    /// Its VPC.
-    pub vpc_id: String,
-    /// Its zone.
-    pub availability_zone: String,
-    /// Its range.
-    pub cidr_block: String,
-}
-
-impl From<PlacementSubnet> for TaskSubnet {
-    fn from(s: PlacementSubnet) -> Self {
-        Self {
-            id: s.id,
-            vpc_id: s.vpc_id,
-            availability_zone: s.availability_zone,
-            cidr_block: s.cidr_block,
-        }
-    }
-}
-
-/// Runtime objects the agent made for a task, recorded before it relies on them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TaskResources {
-    /// The sandbox container's id.
-    pub sandbox_id: Option<String>,
-    /// The network interface's id.
-    pub eni_id: Option<String>,
-    /// Engine container ids by container name.
-    #[serde(default)]
-    pub containers: BTreeMap<String, String>,
-    /// The id of the task's role credentials on the task endpoint
-    /// (`/v2/credentials/<id>`), for tasks with a task role.
-    #[serde(default)]
-    pub credentials_id: Option<String>,
-}
-
-impl StoredTask {
-    /// The task id (last ARN segment).
-    pub fn id(&self) -> &str {
-        self.task
-            .task_arn
-            .as_deref()
-            .and_then(|a| a.rsplit('/').next())
-            .unwrap_or_default()
-    }
-
-    /// The cluster's name.
-    pub fn cluster_name(&self) -> String {
-        names::cluster_name(self.task.cluster_arn.as_deref())
-    }
-
-    /// The store key.
-    pub fn key(&self) -> String {
-        task_key(&self.account, &self.region, &self.cluster_name(), self.id())
-    }
-
-    /// The container definition named `name`.
-    pub fn container_definition(&self, name: &str) -> Option<&ContainerDefinition> {
-        self.definition
-            .container_definitions
-            .iter()
-            .flatten()
-            .find(|c| c.name.as_deref() == Some(name))
-    }
-
-    /// The record of container `name`.
-    pub fn container_mut(&mut self, name: &str) -> Option<&mut Container> {
-        self.task
-            .containers
-            .iter_mut()
-            .flatten()
-            .find(|c| c.name.as_deref() == Some(name))
-    }
-
-    /// Recomputes the task's health from its containers'.
-    pub fn refresh_health(&mut self) {
-        let defs = self
-            .definition
-            .container_definitions
-            .clone()
-            .unwrap_or_default();
-        let def = |n: &str| defs.iter().find(|d| d.name.as_deref() == Some(n)).cloned();
-        let health = task_lifecycle::task_health(
-            self.task.containers.as_deref().unwrap_or_default(),
-            |n| def(n).is_some_and(|d| d.essential != Some(false)),
-            |n| def(n).is_some_and(|d| d.health_check.is_some()),
-        );
-        self.task.health_status = Some(health.into());
-    }
-}
-
-/// `account/region/cluster/task-id`.
-pub fn task_key(account: &str, region: &str, cluster: &str, id: &str) -> String {
-    format!("{account}/{region}/{cluster}/{id}")
-}
 
 /// Loads a task by store key.
 pub fn load(store: &Store, key: &str) -> Result<Option<StoredTask>, StoreError> {
@@ -700,7 +574,7 @@ pub fn list(
     ctx: &RequestContext,
     input: ListTasksRequest,
 ) -> Result<ListTasksResponse, Error> {
-    let size = clusters::page_size(input.max_results)?;
+    let size = paging::page_size(input.max_results)?;
     if input.family.is_some() && input.service_name.is_some() {
         return Err(invalid("You cannot specify both family and serviceName."));
     }
@@ -752,27 +626,12 @@ pub fn list(
             })
             .collect();
         let (page, next) = paginate(arns, |(k, _)| k.clone(), input.next_token.as_deref(), size)
-            .map_err(|_| clusters::invalid_token())?;
+            .map_err(|_| paging::invalid_token())?;
         Ok(ListTasksResponse {
             task_arns: Some(page.into_iter().map(|(_, a)| a).collect()),
             next_token: next,
         })
     })
-}
-
-/// Running and pending task counts of cluster `name`, for DescribeClusters.
-pub fn counts(tx: &Tx<'_>, ctx: &RequestContext, cluster: &str) -> Result<(i32, i32), StoreError> {
-    let prefix = format!("{}{cluster}/", names::scope(ctx));
-    let mut running = 0;
-    let mut pending = 0;
-    for (_, t) in tx.list::<StoredTask>(TASKS, &prefix)? {
-        match TaskStatus::of(&t.task) {
-            TaskStatus::Running => running += 1,
-            TaskStatus::Provisioning | TaskStatus::Pending | TaskStatus::Activating => pending += 1,
-            _ => {}
-        }
-    }
-    Ok((running, pending))
 }
 
 #[cfg(test)]

@@ -42,6 +42,7 @@ pub mod select;
 #[cfg(test)]
 mod tests;
 
+use crate::records::{ControllerState, Throttle};
 use crate::task_lifecycle::{StopCode, TaskStatus};
 use rules::events;
 use serde::{Deserialize, Serialize};
@@ -223,35 +224,11 @@ pub struct TaskView {
     pub container_health: Option<ContainerHealth>,
 }
 
-/// Launch throttle memory: consecutive launch failures of one PRIMARY deployment.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Throttle {
-    /// The PRIMARY deployment the failures were counted for.
-    pub deployment_id: String,
-    /// Consecutive tasks that stopped before reaching RUNNING.
-    pub failures: u32,
-    /// When the last of them was noticed, millis.
-    pub last_failure_at: i64,
-}
-
 impl Throttle {
     /// The time before which no task may be launched.
     pub fn until(&self) -> i64 {
         self.last_failure_at + rules::backoff_delay_ms(self.failures)
     }
-}
-
-/// What the controller remembers between steps; stored beside the service.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ControllerState {
-    /// Stopped (or stopping) tasks already accounted for (pruned to those still observed).
-    pub seen_stopped: BTreeSet<String>,
-    /// Tasks deregistered and draining, with the reason they will be stopped with.
-    pub removing: BTreeMap<String, String>,
-    /// The launch throttle.
-    pub throttle: Throttle,
-    /// Whether the last step found the service steady (for the steady-state event).
-    pub steady: bool,
 }
 
 /// One thing for the controller loop to do.

@@ -17,15 +17,15 @@
 //! `removing` but still registered).
 
 use crate::generated::*;
-use crate::records::{CONTROLLER_STATE, SERVICES, TASKS};
+use crate::records::{self, ControllerState, StoredTask, CONTROLLER_STATE, SERVICES, TASKS};
 use crate::service_controller::placement::{self, SubnetSlot};
 use crate::service_controller::rules::events;
 use crate::service_controller::{
-    self, Action, CircuitBreaker, ContainerHealth, ControllerState, DeploymentStatus,
-    DeploymentView, Plan, RolloutState, ServiceView, TargetHealth, TargetState, TaskView,
+    self, Action, CircuitBreaker, ContainerHealth, DeploymentStatus, DeploymentView, Plan,
+    RolloutState, ServiceView, TargetHealth, TargetState, TaskView,
 };
 use crate::task_lifecycle::{self, StopCode, TaskStatus};
-use crate::tasks::{self, LaunchSpec, StoredTask};
+use crate::tasks::{self, LaunchSpec};
 use crate::Ecs;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -244,7 +244,7 @@ impl ServiceRunner {
                     tx.put(TASKS, &r.key(), r)?;
                 }
                 for (id, reason) in &stops {
-                    let tk = tasks::task_key(&arn.account, &arn.region, &cluster, id);
+                    let tk = records::task_key(&arn.account, &arn.region, &cluster, id);
                     if let Some(mut t) = tx.get::<StoredTask>(TASKS, &tk)? {
                         if task_lifecycle::request_stop(
                             &mut t.task,
