@@ -1,21 +1,22 @@
-//! awsQuery and its EC2 flavour. Requests are form parameters (`Action=...&Version=...` plus
-//! the input flattened into dotted keys); answers are XML.
+//! The form-parameter codec that awsQuery and ec2 share: requests are
+//! `application/x-www-form-urlencoded` parameters (`Action=...&Version=...` plus the input
+//! flattened into dotted keys, in the body or the URL), decoded here into the input value. The
+//! two dialects differ only in how keys are named:
 //!
 //! | | awsQuery (IAM, STS, ELBv2) | ec2 |
 //! |---|---|---|
 //! | member key | `locationName` or member name | `queryName`, else `locationName` capitalised, else member name |
 //! | list items | `Names.member.1` (flattened: `Names.1`) | always `Names.1` |
 //! | empty list | `Names=` | not sent |
-//! | answer | `<OpResponse><OpResult>…</OpResult><ResponseMetadata>` | `<OpResponse><requestId>…` |
-//! | error | `<ErrorResponse><Error><Type><Code><Message>` | `<Response><Errors><Error><Code><Message>` |
 
-use super::xml;
+use super::wire::{find_operation, Decoded, WireError, WireProtocol, WireRequest};
+use http::StatusCode;
 use serde_json::{Map, Number, Value};
 use std::collections::HashMap;
-use wharf_core::model::{Kind, Member, Operation, ServiceModel, ShapeId};
+use wharf_core::model::{Kind, Member, ServiceModel, ShapeId};
 use wharf_core::Timestamp;
 
-/// Which of the two query dialects.
+/// Which of the two dialects of key naming.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavor {
     /// awsQuery.
@@ -59,6 +60,33 @@ impl Params {
         let i = self.keys.partition_point(|k| k.as_str() < dotted.as_str());
         self.keys.get(i).is_some_and(|k| k.starts_with(&dotted))
     }
+}
+
+/// Decodes a request of either dialect: the operation from `Action` (the URL's parameters and
+/// the body's together), then its input; a value that does not parse is answered with
+/// `bad_value_code`.
+pub fn decode_request(
+    protocol: &dyn WireProtocol,
+    model: &'static ServiceModel,
+    request: &WireRequest<'_>,
+    flavor: Flavor,
+    bad_value_code: &str,
+) -> Result<Decoded, WireError> {
+    let params = Params::parse(&[request.query.as_bytes(), request.body]);
+    let Some(action) = params.get("Action") else {
+        return Err(WireError::new(
+            "MissingAction",
+            StatusCode::BAD_REQUEST,
+            "the request must contain the parameter Action",
+        ));
+    };
+    let op = find_operation(protocol, model, action)?;
+    let input = match op.input {
+        Some(shape) => decode(model, shape, &params, flavor)
+            .map_err(|m| WireError::new(bad_value_code, StatusCode::BAD_REQUEST, m))?,
+        None => Value::Object(Map::new()),
+    };
+    Ok((op, input))
 }
 
 /// Decodes the input structure `shape` from the parameters.
@@ -226,216 +254,11 @@ fn scalar(kind: Kind, key: &str, text: &str) -> Result<Value, String> {
     }
 }
 
-/// Encodes a successful answer.
-pub fn encode_output(
-    model: &ServiceModel,
-    op: &Operation,
-    output: &Value,
-    request_id: &str,
-    flavor: Flavor,
-) -> String {
-    let mut out = String::with_capacity(512);
-    out.push('<');
-    out.push_str(op.name);
-    out.push_str("Response xmlns=\"");
-    xml::escape(model.xml_namespace, &mut out);
-    out.push_str("\">");
-    match flavor {
-        Flavor::Ec2 => {
-            out.push_str("<requestId>");
-            xml::escape(request_id, &mut out);
-            out.push_str("</requestId>");
-            if let Some(shape) = op.output {
-                xml::write_members(model, shape, output, &mut out);
-            }
-        }
-        Flavor::Query => {
-            if let Some(shape) = op.output {
-                let wrapper = op
-                    .result_wrapper
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("{}Result", op.name));
-                out.push('<');
-                out.push_str(&wrapper);
-                out.push('>');
-                xml::write_members(model, shape, output, &mut out);
-                out.push_str("</");
-                out.push_str(&wrapper);
-                out.push('>');
-            }
-            out.push_str("<ResponseMetadata><RequestId>");
-            xml::escape(request_id, &mut out);
-            out.push_str("</RequestId></ResponseMetadata>");
-        }
-    }
-    out.push_str("</");
-    out.push_str(op.name);
-    out.push_str("Response>");
-    out
-}
-
-/// Encodes an error answer.
-pub fn encode_error(
-    namespace: &str,
-    code: &str,
-    message: &str,
-    sender_fault: bool,
-    request_id: &str,
-    flavor: Flavor,
-) -> String {
-    let mut out = String::with_capacity(256);
-    match flavor {
-        Flavor::Query => {
-            out.push_str("<ErrorResponse xmlns=\"");
-            xml::escape(namespace, &mut out);
-            out.push_str("\"><Error><Type>");
-            out.push_str(if sender_fault { "Sender" } else { "Receiver" });
-            out.push_str("</Type><Code>");
-            xml::escape(code, &mut out);
-            out.push_str("</Code><Message>");
-            xml::escape(message, &mut out);
-            out.push_str("</Message></Error><RequestId>");
-            xml::escape(request_id, &mut out);
-            out.push_str("</RequestId></ErrorResponse>");
-        }
-        Flavor::Ec2 => {
-            out.push_str("<Response><Errors><Error><Code>");
-            xml::escape(code, &mut out);
-            out.push_str("</Code><Message>");
-            xml::escape(message, &mut out);
-            out.push_str("</Message></Error></Errors><RequestID>");
-            xml::escape(request_id, &mut out);
-            out.push_str("</RequestID></Response>");
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::test_model::QUERY as MODEL;
     use serde_json::json;
-    use wharf_core::model::{Protocol, Shape};
-
-    static SHAPES: &[Shape] = &[
-        Shape {
-            name: "In",
-            kind: Kind::Structure,
-            members: &[
-                Member {
-                    name: "Names",
-                    shape: 1,
-                    ..Member::EMPTY
-                },
-                Member {
-                    name: "Count",
-                    shape: 3,
-                    ..Member::EMPTY
-                },
-                Member {
-                    name: "Filters",
-                    shape: 4,
-                    location_name: Some("Filter"),
-                    ..Member::EMPTY
-                },
-                Member {
-                    name: "On",
-                    shape: 7,
-                    ..Member::EMPTY
-                },
-                Member {
-                    name: "When",
-                    shape: 8,
-                    ..Member::EMPTY
-                },
-                Member {
-                    name: "Attrs",
-                    shape: 9,
-                    ..Member::EMPTY
-                },
-            ],
-            ..Shape::EMPTY
-        },
-        Shape {
-            name: "Names",
-            kind: Kind::List,
-            target: 2,
-            ..Shape::EMPTY
-        },
-        Shape {
-            name: "Name",
-            kind: Kind::String,
-            ..Shape::EMPTY
-        },
-        Shape {
-            name: "Count",
-            kind: Kind::Integer,
-            ..Shape::EMPTY
-        },
-        Shape {
-            name: "Filters",
-            kind: Kind::List,
-            target: 5,
-            member_name: Some("Filter"),
-            ..Shape::EMPTY
-        },
-        Shape {
-            name: "Filter",
-            kind: Kind::Structure,
-            members: &[
-                Member {
-                    name: "Name",
-                    shape: 2,
-                    ..Member::EMPTY
-                },
-                Member {
-                    name: "Values",
-                    shape: 6,
-                    location_name: Some("Value"),
-                    ..Member::EMPTY
-                },
-            ],
-            ..Shape::EMPTY
-        },
-        Shape {
-            name: "Values",
-            kind: Kind::List,
-            target: 2,
-            member_name: Some("item"),
-            ..Shape::EMPTY
-        },
-        Shape {
-            name: "On",
-            kind: Kind::Boolean,
-            ..Shape::EMPTY
-        },
-        Shape {
-            name: "When",
-            kind: Kind::Timestamp,
-            ..Shape::EMPTY
-        },
-        Shape {
-            name: "Attrs",
-            kind: Kind::Map,
-            key: 2,
-            target: 2,
-            ..Shape::EMPTY
-        },
-    ];
-    static MODEL: ServiceModel = ServiceModel {
-        endpoint_prefix: "t",
-        signing_name: "t",
-        protocol: Protocol::Query,
-        target_prefix: "",
-        json_version: "",
-        api_version: "2020-01-01",
-        xml_namespace: "http://t.amazonaws.com/doc/2020-01-01/",
-        shapes: SHAPES,
-        operations: &[],
-        all_operations: &[],
-        errors: &[],
-        validation_error: "ValidationError",
-    };
 
     fn params(text: &str) -> Params {
         Params::parse(&[text.as_bytes()])
@@ -475,51 +298,5 @@ mod tests {
     fn refuses_bad_scalars_naming_the_key() {
         let err = decode(&MODEL, 0, &params("Count=many"), Flavor::Query).unwrap_err();
         assert!(err.contains("'Count'") && err.contains("integer"), "{err}");
-    }
-
-    #[test]
-    fn encodes_answers_with_result_wrapper_and_request_id() {
-        let op = Operation {
-            name: "Op",
-            input: None,
-            output: Some(0),
-            result_wrapper: Some("OpResult"),
-        };
-        let xml = encode_output(
-            &MODEL,
-            &op,
-            &json!({"Names": ["a&b"], "On": false, "When": 0}),
-            "rid",
-            Flavor::Query,
-        );
-        assert_eq!(
-            xml,
-            "<OpResponse xmlns=\"http://t.amazonaws.com/doc/2020-01-01/\"><OpResult>\
-             <Names><member>a&amp;b</member></Names><On>false</On><When>1970-01-01T00:00:00.000Z</When>\
-             </OpResult><ResponseMetadata><RequestId>rid</RequestId></ResponseMetadata></OpResponse>"
-        );
-        let ec2 = encode_output(
-            &MODEL,
-            &op,
-            &json!({"Filters": [{"Name": "n"}]}),
-            "rid",
-            Flavor::Ec2,
-        );
-        assert!(
-            ec2.contains(
-                "<requestId>rid</requestId><Filter><Filter><Name>n</Name></Filter></Filter>"
-            ),
-            "{ec2}"
-        );
-    }
-
-    #[test]
-    fn encodes_errors() {
-        let q = encode_error("ns", "NoSuchEntity", "a <b>", true, "rid", Flavor::Query);
-        assert!(q.contains(
-            "<Type>Sender</Type><Code>NoSuchEntity</Code><Message>a &lt;b&gt;</Message>"
-        ));
-        let e = encode_error("ns", "InvalidGroup.NotFound", "m", true, "rid", Flavor::Ec2);
-        assert!(e.starts_with("<Response><Errors><Error><Code>InvalidGroup.NotFound</Code>"));
     }
 }

@@ -1,10 +1,110 @@
-//! awsJson 1.0 / 1.1: the body is the input structure as JSON, the answer the output structure,
-//! and an error is `{"__type": "<ShapeName>", "message": "..."}` with a 4xx/5xx status.
+//! awsJson 1.0 / 1.1 (ECS, ECR, Logs, Secrets Manager, SSM, ACM): `POST /` with
+//! `X-Amz-Target: <prefix>.<Operation>`; the body is the input structure as JSON, the answer the
+//! output structure, and an error is `{"__type": "<ShapeName>", "message": "..."}` with a
+//! 4xx/5xx status.
 
+use super::wire::{find_operation, Decoded, Encoded, WireError, WireProtocol, WireRequest};
+use http::{Method, StatusCode};
 use serde_json::Value;
+use wharf_core::model::{ErrorInfo, Operation, ServiceModel};
+
+/// The version errors are answered in before the service (and so its version) is known.
+const VERSION_BEFORE_ROUTING: &str = "1.1";
+
+/// The awsJson protocol, 1.0 and 1.1 (they differ only in the content type).
+#[derive(Debug, Clone, Copy)]
+pub struct AwsJson;
+
+impl WireProtocol for AwsJson {
+    fn name(&self) -> &'static str {
+        "json"
+    }
+
+    fn decode(
+        &self,
+        model: &'static ServiceModel,
+        request: &WireRequest<'_>,
+    ) -> Result<Decoded, WireError> {
+        if *request.method != Method::POST {
+            return Err(WireError::new(
+                self.unknown_operation_code(),
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "{} API requests must be POST with X-Amz-Target",
+                    model.endpoint_prefix
+                ),
+            ));
+        }
+        let target = request.target.unwrap_or("");
+        let (prefix, op_name) = target.split_once('.').unwrap_or(("", target));
+        if prefix != model.target_prefix {
+            return Err(WireError::new(
+                self.unknown_operation_code(),
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "X-Amz-Target '{target}' does not name a {} operation",
+                    model.endpoint_prefix
+                ),
+            ));
+        }
+        let op = find_operation(self, model, op_name)?;
+        let input = decode(request.body)
+            .map_err(|m| WireError::new("SerializationException", StatusCode::BAD_REQUEST, m))?;
+        Ok((op, input))
+    }
+
+    fn encode_output(
+        &self,
+        model: &ServiceModel,
+        _op: &Operation,
+        output: &Value,
+        _request_id: &str,
+    ) -> Encoded {
+        Encoded {
+            content_type: content_type(model.json_version),
+            body: encode_output(output),
+        }
+    }
+
+    fn encode_error(
+        &self,
+        model: Option<&ServiceModel>,
+        error: &WireError,
+        _request_id: &str,
+    ) -> Encoded {
+        Encoded {
+            content_type: content_type(model.map_or(VERSION_BEFORE_ROUTING, |m| m.json_version)),
+            body: encode_error(&error.code, &error.message),
+        }
+    }
+
+    fn error_code(&self, info: &ErrorInfo) -> &'static str {
+        info.shape
+    }
+
+    fn unknown_operation_code(&self) -> &'static str {
+        "UnknownOperationException"
+    }
+
+    fn wrong_type_code(&self) -> Option<&'static str> {
+        Some("SerializationException")
+    }
+
+    fn unknown_access_key(&self) -> WireError {
+        WireError::new(
+            "UnrecognizedClientException",
+            StatusCode::FORBIDDEN,
+            "The security token included in the request is invalid.",
+        )
+    }
+
+    fn bad_signature_code(&self) -> &'static str {
+        "InvalidSignatureException"
+    }
+}
 
 /// Decodes a request body; an empty body is the empty structure.
-pub fn decode(body: &[u8]) -> Result<Value, String> {
+fn decode(body: &[u8]) -> Result<Value, String> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Default::default()));
     }
@@ -16,7 +116,7 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
 }
 
 /// The content type of answers for awsJson `version` (`1.0` or `1.1`).
-pub fn content_type(version: &str) -> &'static str {
+fn content_type(version: &str) -> &'static str {
     if version == "1.0" {
         "application/x-amz-json-1.0"
     } else {
@@ -25,7 +125,7 @@ pub fn content_type(version: &str) -> &'static str {
 }
 
 /// Encodes an output value.
-pub fn encode_output(value: &Value) -> Vec<u8> {
+fn encode_output(value: &Value) -> Vec<u8> {
     match value {
         Value::Null => b"{}".to_vec(),
         v => serde_json::to_vec(v).unwrap_or_else(|_| b"{}".to_vec()),
@@ -33,7 +133,7 @@ pub fn encode_output(value: &Value) -> Vec<u8> {
 }
 
 /// Encodes an error body.
-pub fn encode_error(shape: &str, message: &str) -> Vec<u8> {
+fn encode_error(shape: &str, message: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({ "__type": shape, "message": message }))
         .unwrap_or_default()
 }
@@ -41,6 +141,97 @@ pub fn encode_error(shape: &str, message: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::test_model::{JSON, JSON10};
+    use serde_json::json;
+
+    fn post(target: &'static str, body: &'static [u8]) -> WireRequest<'static> {
+        WireRequest {
+            method: &Method::POST,
+            target: Some(target),
+            query: "",
+            body,
+        }
+    }
+
+    #[test]
+    fn decodes_the_target_operation_and_its_body() {
+        let (op, input) = AwsJson
+            .decode(&JSON, &post("T_20200101.Op", br#"{"Count":1}"#))
+            .unwrap();
+        assert_eq!((op.name, input), ("Op", json!({"Count": 1})));
+        let (op, input) = AwsJson
+            .decode(&JSON, &post("T_20200101.Bare", b""))
+            .unwrap();
+        assert_eq!((op.name, input), ("Bare", json!({})));
+    }
+
+    #[test]
+    fn refuses_other_methods_targets_operations_and_bodies() {
+        let get = WireRequest {
+            method: &Method::GET,
+            ..post("T_20200101.Op", b"{}")
+        };
+        let e = AwsJson.decode(&JSON, &get).unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            (
+                "UnknownOperationException",
+                "t API requests must be POST with X-Amz-Target"
+            )
+        );
+        let e = AwsJson.decode(&JSON, &post("Other.Op", b"{}")).unwrap_err();
+        assert_eq!(
+            e.message,
+            "X-Amz-Target 'Other.Op' does not name a t operation"
+        );
+        let e = AwsJson
+            .decode(&JSON, &post("T_20200101.Later", b"{}"))
+            .unwrap_err();
+        assert_eq!(e.code, "UnknownOperationException");
+        let e = AwsJson
+            .decode(&JSON, &post("T_20200101.Op", b"[]"))
+            .unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.status),
+            ("SerializationException", StatusCode::BAD_REQUEST)
+        );
+    }
+
+    #[test]
+    fn content_type_follows_the_version() {
+        let op = JSON.operation("Op").unwrap();
+        let out = AwsJson.encode_output(&JSON, op, &Value::Null, "rid");
+        assert_eq!(
+            (out.content_type, out.body.as_slice()),
+            ("application/x-amz-json-1.1", &b"{}"[..])
+        );
+        let out = AwsJson.encode_output(&JSON10, op, &json!({"Count": 2}), "rid");
+        assert_eq!(
+            (out.content_type, out.body.as_slice()),
+            ("application/x-amz-json-1.0", &br#"{"Count":2}"#[..])
+        );
+        let e = WireError::new("X", StatusCode::BAD_REQUEST, "m");
+        assert_eq!(
+            AwsJson.encode_error(Some(&JSON10), &e, "rid").content_type,
+            "application/x-amz-json-1.0"
+        );
+        assert_eq!(
+            AwsJson.encode_error(None, &e, "rid").content_type,
+            "application/x-amz-json-1.1"
+        );
+    }
+
+    #[test]
+    fn codes_are_shape_names() {
+        let info = JSON.error("NoSuchThingException").unwrap();
+        assert_eq!(AwsJson.error_code(info), "NoSuchThingException");
+        assert_eq!(AwsJson.wrong_type_code(), Some("SerializationException"));
+        assert_eq!(
+            AwsJson.unknown_access_key().code,
+            "UnrecognizedClientException"
+        );
+        assert_eq!(AwsJson.bad_signature_code(), "InvalidSignatureException");
+    }
 
     #[test]
     fn decodes_objects_and_refuses_the_rest() {

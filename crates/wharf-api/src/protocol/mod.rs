@@ -1,7 +1,53 @@
-//! The wire protocols. Each module turns request bytes into a JSON value keyed by member names
-//! (what the validator and the generated types read) and turns output values and errors back
-//! into bytes, driven only by the generated [`wharf_core::model::ServiceModel`] tables.
+//! The wire protocols behind one interface, [`WireProtocol`]: awsJson ([`json`]), awsQuery
+//! ([`query`]) and ec2 ([`ec2`]) each implement it once; [`for_model`] picks a service's
+//! protocol from its model, and nothing else in wharf asks which protocol a service speaks.
+//! Each turns request bytes into a JSON value keyed by member names (what the validator and the
+//! generated types read) and output values and errors back into bytes, driven only by the
+//! generated [`wharf_core::model::ServiceModel`] tables. The two query protocols share the
+//! form-parameter decoder ([`form`]) and the XML writer ([`xml`]).
 
-pub mod json;
+pub mod ec2;
 pub mod form;
+pub mod json;
+pub mod query;
+#[cfg(test)]
+mod test_model;
+pub mod wire;
 pub mod xml;
+
+pub use wire::{Decoded, Encoded, WireError, WireProtocol, WireRequest};
+
+use wharf_core::model::{Protocol, ServiceModel};
+
+/// The protocol `model`'s service speaks.
+pub fn for_model(model: &ServiceModel) -> &'static dyn WireProtocol {
+    match model.protocol {
+        Protocol::Json => &json::AwsJson,
+        Protocol::Query => &query::AwsQuery,
+        Protocol::Ec2 => &ec2::Ec2Query,
+    }
+}
+
+/// The protocol errors are answered in before the service is known: awsJson when the request
+/// names an operation with `X-Amz-Target` (only awsJson clients send it), else awsQuery.
+pub fn before_routing(has_target: bool) -> &'static dyn WireProtocol {
+    if has_target {
+        &json::AwsJson
+    } else {
+        &query::AwsQuery
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_model_gets_its_protocol() {
+        assert_eq!(for_model(&test_model::JSON).name(), "json");
+        assert_eq!(for_model(&test_model::QUERY).name(), "query");
+        assert_eq!(for_model(&test_model::EC2).name(), "ec2");
+        assert_eq!(before_routing(true).name(), "json");
+        assert_eq!(before_routing(false).name(), "query");
+    }
+}

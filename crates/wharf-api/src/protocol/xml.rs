@@ -1,10 +1,11 @@
 //! Writes output values as the XML that botocore's query and ec2 parsers read: element names
 //! from `locationName` (else the member name), lists wrapped in `<member>` / `<item>` (or
-//! flattened), maps as `<entry><key/><value/></entry>`, timestamps in ISO 8601.
+//! flattened), maps as `<entry><key/><value/></entry>`, timestamps in ISO 8601; and the
+//! `<OpResponse xmlns=...>` element both protocols' answers sit in.
 
 use serde_json::Value;
 use std::fmt::Write;
-use wharf_core::model::{Kind, ServiceModel, ShapeId};
+use wharf_core::model::{Kind, Operation, ServiceModel, ShapeId};
 use wharf_core::Timestamp;
 
 /// Escapes text for element content and attribute values.
@@ -20,6 +21,22 @@ pub fn escape(text: &str, out: &mut String) {
             c => out.push(c),
         }
     }
+}
+
+/// Writes the answer to `op`: `<OpResponse xmlns="namespace">`, what `body` writes, and the
+/// closing tag.
+pub fn response(model: &ServiceModel, op: &Operation, body: impl FnOnce(&mut String)) -> String {
+    let mut out = String::with_capacity(512);
+    out.push('<');
+    out.push_str(op.name);
+    out.push_str("Response xmlns=\"");
+    escape(model.xml_namespace, &mut out);
+    out.push_str("\">");
+    body(&mut out);
+    out.push_str("</");
+    out.push_str(op.name);
+    out.push_str("Response>");
+    out
 }
 
 /// Writes the members of structure `shape` held in `value` (no wrapper element).
