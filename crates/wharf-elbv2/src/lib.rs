@@ -6,9 +6,9 @@
 //! - `records`: stored records and their keys; `names`: names, ARNs, DNS names (pure)
 //! - `load_balancers`: Create/Describe/DeleteLoadBalancer and their attributes
 //! - `target_groups`: Create/Modify/Describe/DeleteTargetGroup and their attributes;
-//!   `targets`: RegisterTargets, DeregisterTargets, DescribeTargetHealth
+//!   `target_registration`: RegisterTargets, DeregisterTargets, DescribeTargetHealth
 //! - `listeners`: listeners, their certificates and TLS policies (`ssl_policies`)
-//! - `rules`: listener rules and priorities; `conditions` and `actions`: what rules and
+//! - `listener_rules`: listener rules and priorities; `conditions` and `actions`: what rules and
 //!   listeners match and do (pure)
 //! - `attributes`, `health_check`: defaults and limits (pure)
 //! - `tags`: AddTags, RemoveTags, DescribeTags
@@ -29,17 +29,17 @@ pub mod certificate_users;
 pub mod conditions;
 pub mod generated;
 pub mod health_check;
+pub mod listener_rules;
 pub mod listeners;
 pub mod load_balancers;
 pub mod names;
 pub mod records;
-pub mod rules;
 pub mod service_targets;
 pub mod snapshot;
 pub mod ssl_policies;
 pub mod tags;
 pub mod target_groups;
-pub mod targets;
+pub mod target_registration;
 
 pub use certificate_users::ListenerCertificates;
 pub use service_targets::ServiceTargets;
@@ -576,7 +576,7 @@ impl Elbv2Api for Arc<Elbv2> {
         ctx: &RequestContext,
         input: RegisterTargetsInput,
     ) -> Result<RegisterTargetsOutput, Error> {
-        targets::register(self, ctx, input)
+        target_registration::register(self, ctx, input)
     }
 
     fn deregister_targets(
@@ -584,7 +584,7 @@ impl Elbv2Api for Arc<Elbv2> {
         ctx: &RequestContext,
         input: DeregisterTargetsInput,
     ) -> Result<DeregisterTargetsOutput, Error> {
-        targets::deregister(self, ctx, input)
+        target_registration::deregister(self, ctx, input)
     }
 
     fn describe_target_health(
@@ -592,7 +592,7 @@ impl Elbv2Api for Arc<Elbv2> {
         ctx: &RequestContext,
         input: DescribeTargetHealthInput,
     ) -> Result<DescribeTargetHealthOutput, Error> {
-        targets::describe_health(self, ctx, input)
+        target_registration::describe_health(self, ctx, input)
     }
 
     fn create_listener(
@@ -632,7 +632,7 @@ impl Elbv2Api for Arc<Elbv2> {
         ctx: &RequestContext,
         input: CreateRuleInput,
     ) -> Result<CreateRuleOutput, Error> {
-        rules::create(self, ctx, input)
+        listener_rules::create(self, ctx, input)
     }
 
     fn modify_rule(
@@ -640,7 +640,7 @@ impl Elbv2Api for Arc<Elbv2> {
         ctx: &RequestContext,
         input: ModifyRuleInput,
     ) -> Result<ModifyRuleOutput, Error> {
-        rules::modify(self, ctx, input)
+        listener_rules::modify(self, ctx, input)
     }
 
     fn delete_rule(
@@ -648,7 +648,7 @@ impl Elbv2Api for Arc<Elbv2> {
         ctx: &RequestContext,
         input: DeleteRuleInput,
     ) -> Result<DeleteRuleOutput, Error> {
-        rules::delete(self, ctx, &input.rule_arn)
+        listener_rules::delete(self, ctx, &input.rule_arn)
     }
 
     fn describe_rules(
@@ -656,7 +656,7 @@ impl Elbv2Api for Arc<Elbv2> {
         ctx: &RequestContext,
         input: DescribeRulesInput,
     ) -> Result<DescribeRulesOutput, Error> {
-        rules::describe(self, ctx, input)
+        listener_rules::describe(self, ctx, input)
     }
 
     fn set_rule_priorities(
@@ -664,7 +664,7 @@ impl Elbv2Api for Arc<Elbv2> {
         ctx: &RequestContext,
         input: SetRulePrioritiesInput,
     ) -> Result<SetRulePrioritiesOutput, Error> {
-        rules::set_priorities(self, ctx, input)
+        listener_rules::set_priorities(self, ctx, input)
     }
 
     fn add_listener_certificates(

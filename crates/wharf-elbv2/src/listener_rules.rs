@@ -1,4 +1,5 @@
-//! Listener rules: CreateRule, ModifyRule, DeleteRule, DescribeRules, SetRulePriorities.
+//! The listener rule operations (the resource `listener-rule`): CreateRule, ModifyRule,
+//! DeleteRule, DescribeRules, SetRulePriorities.
 //!
 //! Priorities 1-50000 are unique per listener (`PriorityInUse`); at most 100 rules per
 //! listener. Every listener has a default rule with its own ARN: DescribeRules shows it last,

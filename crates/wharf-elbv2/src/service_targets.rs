@@ -3,7 +3,7 @@
 //! DescribeTargetHealth, called with an internal request context.
 
 use crate::generated::*;
-use crate::{targets, Elbv2};
+use crate::{target_registration, Elbv2};
 use std::sync::Arc;
 use wharf_core::{RegisteredTarget, RequestContext, TargetGroupInfo, TargetRegistry, TargetState};
 
@@ -72,7 +72,7 @@ impl TargetRegistry for ServiceTargets {
             target_group_arn: arn.into(),
             targets: vec![target(ip, port)],
         };
-        targets::register(&self.0, &self.ctx(account, region), input)
+        target_registration::register(&self.0, &self.ctx(account, region), input)
             .map(|_| ())
             .map_err(|e| e.to_string())
     }
@@ -89,7 +89,7 @@ impl TargetRegistry for ServiceTargets {
             target_group_arn: arn.into(),
             targets: vec![target(ip, port)],
         };
-        match targets::deregister(&self.0, &self.ctx(account, region), input) {
+        match target_registration::deregister(&self.0, &self.ctx(account, region), input) {
             Ok(_)
             | Err(Error::InvalidTargetException(_))
             | Err(Error::TargetGroupNotFoundException(_)) => Ok(()),
@@ -107,7 +107,11 @@ impl TargetRegistry for ServiceTargets {
             target_group_arn: arn.into(),
             ..Default::default()
         };
-        let out = match targets::describe_health(&self.0, &self.ctx(account, region), input) {
+        let out = match target_registration::describe_health(
+            &self.0,
+            &self.ctx(account, region),
+            input,
+        ) {
             Ok(out) => out,
             Err(Error::TargetGroupNotFoundException(_)) => return Ok(Vec::new()),
             Err(e) => return Err(e.to_string()),

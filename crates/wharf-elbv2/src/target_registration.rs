@@ -1,4 +1,5 @@
-//! Targets: RegisterTargets, DeregisterTargets, DescribeTargetHealth.
+//! Target registration in target groups, as the API sees it: RegisterTargets,
+//! DeregisterTargets, DescribeTargetHealth (the data plane keeps the targets' run-time states).
 //!
 //! What can be registered, as AWS allows it:
 //! - target type `ip`: an IPv4 address inside the target group's VPC (the default VPC is

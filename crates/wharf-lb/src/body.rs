@@ -3,7 +3,7 @@
 //! (draining waits for it; least outstanding requests counts it) and stops once the target's
 //! deregistration delay is over.
 
-use crate::targets::InFlight;
+use crate::target_states::InFlight;
 use crate::upstream::Sender;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};

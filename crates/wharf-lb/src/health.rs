@@ -8,7 +8,7 @@
 //! used starts its targets over in `initial`.
 
 use crate::health_settings::{CheckResult, Failure, HealthSettings};
-use crate::targets::{Target, TargetGroup};
+use crate::target_states::{Target, TargetGroup};
 use crate::upstream::{ConnectError, Connector, EmptyBody};
 use http::uri::Authority;
 use http::{header, Request};

@@ -1,7 +1,7 @@
 //! What a target group's health check is and what one check can say: the settings parsed from
 //! the snapshot (protocol, port, path, interval, timeout, thresholds), the `HttpCode` matcher,
 //! and a check's result with the failure that becomes a reason code. Pure: the checker task
-//! (`health.rs`) runs the checks, the targets' state machine (`targets.rs`) records them.
+//! (`health.rs`) runs the checks, the targets' state machine (`target_states.rs`) records them.
 
 use std::time::Duration;
 use wharf_core::lb_plane::HealthCheckSpec;

@@ -14,14 +14,14 @@
 //! - **routes**: each listener's rules in priority order with AWS's condition semantics
 //!   (`path-pattern`, `host-header`, `http-header`, `http-request-method`, `query-string`,
 //!   `source-ip`), then forwards (weighted across target groups, with group stickiness),
-//!   redirects or answers a fixed response (`rules.rs`);
+//!   redirects or answers a fixed response (`routing.rs`);
 //! - **proxies** HTTP/1.1 and HTTP/2 (ALPN `h2` on HTTPS, prior-knowledge h2c on HTTP) to HTTP/1.1
 //!   keep-alive connection pools per target (`upstream.rs`), WebSocket upgrades included, adding
 //!   `X-Forwarded-For` / `-Proto` / `-Port` and `X-Amzn-Trace-Id`, answering 502 / 503 / 504 with
 //!   ALB's bodies (`proxy.rs`);
 //! - **health-checks** every target of every target group a listener uses and keeps AWS's target
 //!   states (`initial`, `healthy`, `unhealthy`, `unused`, `draining`) with their reason codes
-//!   (`health.rs`, `targets.rs`); traffic goes to healthy targets; when none is healthy, to every
+//!   (`health.rs`, `health_settings.rs`, `target_states.rs`); traffic goes to healthy targets; when none is healthy, to every
 //!   unhealthy one (fail open, as ALB); a target still `initial` never gets traffic;
 //! - **drains** deregistered targets: no new requests; requests and WebSocket connections in
 //!   flight go on until `deregistration_delay`, then are cut; a target with nothing in flight is
@@ -29,6 +29,20 @@
 //! - **terminates TLS** with rustls: per-listener certificates from a
 //!   [`CertificateSource`](wharf_core::lb_plane::CertificateSource) chosen by SNI (the first is
 //!   the default), protocol versions from the listener's `ssl_policy` (`tls.rs`).
+//!
+//! # Modules, bottom to top
+//!
+//! - `pattern` (wildcards, CIDR blocks; pure), `tls` (rustls configs, certificates by SNI, TLS
+//!   policies), `upstream` (connections and keep-alive pools to targets), `config`
+//!   ([`PlaneConfig`] and what the whole plane shares);
+//! - `health_settings` (a health check's settings, matcher and results; pure),
+//!   `target_states` (target groups at run time: target states, draining, target selection,
+//!   DescribeTargetHealth reports), `health` (the health checker tasks);
+//! - `routing` (listener rules compiled for the request path: conditions and actions), `port`
+//!   (what an open port serves: its load balancers' listeners, picked by `Host` / SNI),
+//!   `connection` (a client connection's context and activity), `body` (response bodies);
+//! - `proxy` (the request path), `listener` (sockets and client connections), `plane`
+//!   ([`LoadBalancerPlane`] and `apply`).
 //!
 //! Routing tables are swapped atomically (arc-swap): an `apply` never drops a request in
 //! flight or refuses a connection on a port that stays open.
@@ -71,8 +85,8 @@ mod pattern;
 mod plane;
 mod port;
 mod proxy;
-mod rules;
-mod targets;
+mod routing;
+mod target_states;
 mod tls;
 mod upstream;
 

@@ -3,7 +3,7 @@
 //! own state every connection on it shares ([`PortShared`]).
 
 use crate::config::Shared;
-use crate::rules::Rule;
+use crate::routing::Rule;
 use crate::tls::TlsListener;
 use arc_swap::ArcSwap;
 use http::HeaderValue;

@@ -18,8 +18,8 @@
 use crate::body::{LbBody, Upstream};
 use crate::connection::{Activity, ConnCtx};
 use crate::port::LbListener;
-use crate::rules::{self, Fixed, Forward, RedirectContext, RequestView, RuleAction};
-use crate::targets::{InFlight, Target};
+use crate::routing::{self, Fixed, Forward, RedirectContext, RequestView, RuleAction};
+use crate::target_states::{InFlight, Target};
 use crate::upstream::{ConnectError, Sender};
 use http::header::{self, HeaderName};
 use http::uri::PathAndQuery;
@@ -108,7 +108,7 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<ConnCtx>) -> Respons
     };
     ctx.activity.set_idle(lb.idle_timeout);
     let host = request_host(&req).map(strip_port);
-    let action = rules::route(
+    let action = routing::route(
         &lb.rules,
         &RequestView {
             method: req.method().as_str(),

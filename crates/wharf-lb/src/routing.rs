@@ -13,7 +13,7 @@
 //! - `source-ip`: the client address of the connection is in any of the CIDR blocks.
 
 use crate::pattern::{Cidr, Wildcard};
-use crate::targets::TargetGroup;
+use crate::target_states::TargetGroup;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use std::net::IpAddr;
@@ -320,7 +320,7 @@ impl Rule {
                     .map(|(arn, weight)| WeightedGroup {
                         group: group(arn),
                         weight: *weight,
-                        key: crate::targets::stable_hash(&[arn.as_bytes()]),
+                        key: crate::target_states::stable_hash(&[arn.as_bytes()]),
                     })
                     .collect();
                 if groups.is_empty() {
