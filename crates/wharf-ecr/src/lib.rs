@@ -1,14 +1,20 @@
 //! Amazon ECR: the ECR API (repositories, images, tag mutability, lifecycle policies,
 //! authorization tokens) and the OCI Distribution registry under `/v2/` that Docker and skopeo
 //! push to and pull from. Blobs and manifests live content-addressed on disk (`blobs`), image
-//! and tag records in the store (`images`).
+//! and tag records in the store (`records`, `images`).
 //!
-//! Module map (who calls whom):
-//! - `registry` (HTTP `/v2/`) -> `auth` (token check) -> `push` / `images` / `blobs`
-//! - `api` (the `EcrApi` trait) -> `images`, `push` (PutImage), `lifecycle`, `auth`
-//! - `push`: the one manifest push flow (parse, check references, store body, record image)
-//! - `gc`: mark (`images::referenced_digests`) and sweep (`blobs`) with a grace period
-//! - `resolve`: `<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>` -> this registry
+//! Module map, bottom to top (no module imports one above it):
+//! - `generated`: the ECR wire types and the `EcrApi` trait (never stored);
+//! - `records`: the tables and the records ECR stores, their keys, conversions to wire types;
+//! - `syntax`: repository name, tag, digest and wildcard rules; `blobs` / `manifest`: the
+//!   content-addressed blob store and manifest parsing;
+//! - `images` (image, tag and blob-link records), `auth` (registry tokens), `push` (the one
+//!   manifest push flow: parse, check references, store body, record image), `lifecycle`
+//!   (the policy language, its evaluation and the loop applying it), `gc` (mark with
+//!   `images::referenced_digests`, sweep `blobs`, with a grace period), `resolve`
+//!   (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>` -> this registry);
+//! - two front doors over them: `api` (the `EcrApi` trait, delegating to one module per
+//!   resource) and `registry` (HTTP `/v2/`: token check, manifests, blobs, uploads).
 
 pub mod api;
 pub mod auth;
