@@ -11,11 +11,12 @@
 //! - a redirect has every component filled in, `#{protocol}`, `#{host}`, `#{port}`,
 //!   `/#{path}` and `#{query}` standing for the request's own.
 
+use crate::errors::invalid;
 use crate::generated::{
     Action, Error, FixedResponseActionConfig, ForwardActionConfig, RedirectActionConfig,
     TargetGroupStickinessConfig, TargetGroupTuple,
 };
-use crate::{invalid, Error as E};
+use crate::Error as E;
 use std::time::Duration;
 use wharf_core::lb_plane::Action as PlaneAction;
 

@@ -5,8 +5,8 @@
 //! Attributes wharf stores but whose effect it does not implement (access logs, WAF, zonal
 //! shift...) keep AWS's defaults and accept AWS's values, so tools that set them work.
 
+use crate::errors::invalid;
 use crate::generated::Error;
-use crate::invalid;
 use std::collections::BTreeMap;
 
 /// Every attribute of an application load balancer, with its default.

@@ -9,12 +9,12 @@
 //! values and five wildcards per rule, 128 characters per value, the character sets of each
 //! field, and no regular-expression values (wharf does not implement them).
 
+use crate::errors::invalid;
 use crate::generated::{
     Error, HostHeaderConditionConfig, HttpHeaderConditionConfig, HttpRequestMethodConditionConfig,
     PathPatternConditionConfig, QueryStringConditionConfig, QueryStringKeyValuePair, RuleCondition,
     SourceIpConditionConfig,
 };
-use crate::invalid;
 use wharf_core::lb_plane::Condition;
 
 /// The condition fields, in the order AWS lists them in its messages.
@@ -196,8 +196,32 @@ fn required_values(field: &str, values: Option<Vec<String>>) -> Result<Vec<Strin
     }
 }
 
-/// Checks and normalises one condition, counting its values into `budget`.
+/// Checks and normalises one condition, counting its values into `budget`: first its form
+/// (field, `Values` or the field's `*Config`), then the values of its field.
 fn normalize_one(c: &RuleCondition, budget: &mut Budget) -> Result<RuleCondition, Error> {
+    let (field, has_values) = check_form(c)?;
+    let mut out = RuleCondition {
+        field: Some(field.clone()),
+        values: if has_values { c.values.clone() } else { None },
+        ..RuleCondition::default()
+    };
+    match field.as_str() {
+        "path-pattern" => out.path_pattern_config = Some(path_pattern(c, has_values, budget)?),
+        "host-header" => out.host_header_config = Some(host_header(c, has_values, budget)?),
+        "http-header" => out.http_header_config = Some(http_header(c, budget)?),
+        "http-request-method" => {
+            out.http_request_method_config = Some(http_request_method(c, budget)?)
+        }
+        "query-string" => out.query_string_config = Some(query_string(c, budget)?),
+        _ => out.source_ip_config = Some(source_ip(c, budget)?),
+    }
+    Ok(out)
+}
+
+/// Checks a condition's form: a known field, no regular expressions, only the field's own
+/// `*Config`, and `Values` (host-header and path-pattern only) not together with it. Returns
+/// the field and whether `Values` is given.
+fn check_form(c: &RuleCondition) -> Result<(String, bool), Error> {
     let field = c
         .field
         .clone()
@@ -233,133 +257,171 @@ fn normalize_one(c: &RuleCondition, budget: &mut Budget) -> Result<RuleCondition
             }
         )));
     }
-    let mut out = RuleCondition {
-        field: Some(field.clone()),
-        values: if has_values { c.values.clone() } else { None },
-        ..RuleCondition::default()
-    };
-    match field.as_str() {
-        "path-pattern" => {
-            let values = match (&c.values, &c.path_pattern_config) {
-                (Some(v), _) if has_values => v.clone(),
-                (_, Some(cfg)) => {
-                    no_regex(&cfg.regex_values)?;
-                    required_values(&field, cfg.values.clone())?
-                }
-                _ => required_values(&field, None)?,
-            };
-            for v in &values {
-                check_path(v)?;
-                budget.spend(v);
-            }
-            out.path_pattern_config = Some(PathPatternConditionConfig {
-                values: Some(values),
-                regex_values: None,
-            });
+    Ok((field, has_values))
+}
+
+/// A host-header or path-pattern `*Config`'s `Values` and `RegexValues`.
+type ConfigValues<'a> = (&'a Option<Vec<String>>, &'a Option<Vec<String>>);
+
+/// The values of a host-header or path-pattern condition: its `Values` when given, else its
+/// `*Config`'s.
+fn values_or_config(
+    field: &str,
+    has_values: bool,
+    values: &Option<Vec<String>>,
+    config: Option<ConfigValues<'_>>,
+) -> Result<Vec<String>, Error> {
+    match (values, config) {
+        (Some(v), _) if has_values => Ok(v.clone()),
+        (_, Some((config_values, regex_values))) => {
+            no_regex(regex_values)?;
+            required_values(field, config_values.clone())
         }
-        "host-header" => {
-            let values = match (&c.values, &c.host_header_config) {
-                (Some(v), _) if has_values => v.clone(),
-                (_, Some(cfg)) => {
-                    no_regex(&cfg.regex_values)?;
-                    required_values(&field, cfg.values.clone())?
-                }
-                _ => required_values(&field, None)?,
-            };
-            for v in &values {
-                check_host(v)?;
-                budget.spend(v);
-            }
-            out.host_header_config = Some(HostHeaderConditionConfig {
-                values: Some(values),
-                regex_values: None,
-            });
-        }
-        "http-header" => {
-            let cfg = c.http_header_config.clone().ok_or_else(|| {
-                invalid("An 'http-header' condition requires an HttpHeaderConfig")
-            })?;
-            no_regex(&cfg.regex_values)?;
-            let name = cfg
-                .http_header_name
-                .clone()
-                .ok_or_else(|| invalid("An HttpHeaderConfig requires an HttpHeaderName"))?;
-            check_header_name(&name)?;
-            let values = required_values(&field, cfg.values)?;
-            for v in &values {
-                check_length(&field, v)?;
-                budget.spend(v);
-            }
-            out.http_header_config = Some(HttpHeaderConditionConfig {
-                http_header_name: Some(name),
-                values: Some(values),
-                regex_values: None,
-            });
-        }
-        "http-request-method" => {
-            let cfg = c.http_request_method_config.clone().ok_or_else(|| {
-                invalid("An 'http-request-method' condition requires an HttpRequestMethodConfig")
-            })?;
-            let values = required_values(&field, cfg.values)?;
-            for v in &values {
-                check_method(v)?;
-                budget.values += 1;
-            }
-            out.http_request_method_config = Some(HttpRequestMethodConditionConfig {
-                values: Some(values),
-            });
-        }
-        "query-string" => {
-            let cfg = c.query_string_config.clone().ok_or_else(|| {
-                invalid("A 'query-string' condition requires a QueryStringConfig")
-            })?;
-            let pairs = match cfg.values {
-                Some(p) if !p.is_empty() => p,
-                _ => {
-                    return Err(invalid(
-                        "At least one key/value pair must be specified for the 'query-string' condition",
-                    ))
-                }
-            };
-            for pair in &pairs {
-                let value = pair.value.as_deref().ok_or_else(|| {
-                    invalid("Each 'query-string' condition pair requires a Value")
-                })?;
-                check_length(&field, value)?;
-                if let Some(key) = &pair.key {
-                    check_length(&field, key)?;
-                    budget.wildcards += wildcards(key);
-                }
-                budget.spend(value);
-            }
-            out.query_string_config = Some(QueryStringConditionConfig {
-                values: Some(
-                    pairs
-                        .into_iter()
-                        .map(|p| QueryStringKeyValuePair {
-                            key: p.key,
-                            value: p.value,
-                        })
-                        .collect(),
-                ),
-            });
-        }
-        _ => {
-            let cfg = c
-                .source_ip_config
-                .clone()
-                .ok_or_else(|| invalid("A 'source-ip' condition requires a SourceIpConfig"))?;
-            let values = required_values(&field, cfg.values)?;
-            for v in &values {
-                check_source_ip(v)?;
-                budget.values += 1;
-            }
-            out.source_ip_config = Some(SourceIpConditionConfig {
-                values: Some(values),
-            });
-        }
+        _ => required_values(field, None),
     }
-    Ok(out)
+}
+
+/// A `path-pattern` condition's config.
+fn path_pattern(
+    c: &RuleCondition,
+    has_values: bool,
+    budget: &mut Budget,
+) -> Result<PathPatternConditionConfig, Error> {
+    let config = c
+        .path_pattern_config
+        .as_ref()
+        .map(|cfg| (&cfg.values, &cfg.regex_values));
+    let values = values_or_config("path-pattern", has_values, &c.values, config)?;
+    for v in &values {
+        check_path(v)?;
+        budget.spend(v);
+    }
+    Ok(PathPatternConditionConfig {
+        values: Some(values),
+        regex_values: None,
+    })
+}
+
+/// A `host-header` condition's config.
+fn host_header(
+    c: &RuleCondition,
+    has_values: bool,
+    budget: &mut Budget,
+) -> Result<HostHeaderConditionConfig, Error> {
+    let config = c
+        .host_header_config
+        .as_ref()
+        .map(|cfg| (&cfg.values, &cfg.regex_values));
+    let values = values_or_config("host-header", has_values, &c.values, config)?;
+    for v in &values {
+        check_host(v)?;
+        budget.spend(v);
+    }
+    Ok(HostHeaderConditionConfig {
+        values: Some(values),
+        regex_values: None,
+    })
+}
+
+/// An `http-header` condition's config.
+fn http_header(c: &RuleCondition, budget: &mut Budget) -> Result<HttpHeaderConditionConfig, Error> {
+    let field = "http-header";
+    let cfg = c
+        .http_header_config
+        .clone()
+        .ok_or_else(|| invalid("An 'http-header' condition requires an HttpHeaderConfig"))?;
+    no_regex(&cfg.regex_values)?;
+    let name = cfg
+        .http_header_name
+        .clone()
+        .ok_or_else(|| invalid("An HttpHeaderConfig requires an HttpHeaderName"))?;
+    check_header_name(&name)?;
+    let values = required_values(field, cfg.values)?;
+    for v in &values {
+        check_length(field, v)?;
+        budget.spend(v);
+    }
+    Ok(HttpHeaderConditionConfig {
+        http_header_name: Some(name),
+        values: Some(values),
+        regex_values: None,
+    })
+}
+
+/// An `http-request-method` condition's config.
+fn http_request_method(
+    c: &RuleCondition,
+    budget: &mut Budget,
+) -> Result<HttpRequestMethodConditionConfig, Error> {
+    let cfg = c.http_request_method_config.clone().ok_or_else(|| {
+        invalid("An 'http-request-method' condition requires an HttpRequestMethodConfig")
+    })?;
+    let values = required_values("http-request-method", cfg.values)?;
+    for v in &values {
+        check_method(v)?;
+        budget.values += 1;
+    }
+    Ok(HttpRequestMethodConditionConfig {
+        values: Some(values),
+    })
+}
+
+/// A `query-string` condition's config.
+fn query_string(
+    c: &RuleCondition,
+    budget: &mut Budget,
+) -> Result<QueryStringConditionConfig, Error> {
+    let field = "query-string";
+    let cfg = c
+        .query_string_config
+        .clone()
+        .ok_or_else(|| invalid("A 'query-string' condition requires a QueryStringConfig"))?;
+    let pairs =
+        match cfg.values {
+            Some(p) if !p.is_empty() => p,
+            _ => return Err(invalid(
+                "At least one key/value pair must be specified for the 'query-string' condition",
+            )),
+        };
+    for pair in &pairs {
+        let value = pair
+            .value
+            .as_deref()
+            .ok_or_else(|| invalid("Each 'query-string' condition pair requires a Value"))?;
+        check_length(field, value)?;
+        if let Some(key) = &pair.key {
+            check_length(field, key)?;
+            budget.wildcards += wildcards(key);
+        }
+        budget.spend(value);
+    }
+    Ok(QueryStringConditionConfig {
+        values: Some(
+            pairs
+                .into_iter()
+                .map(|p| QueryStringKeyValuePair {
+                    key: p.key,
+                    value: p.value,
+                })
+                .collect(),
+        ),
+    })
+}
+
+/// A `source-ip` condition's config.
+fn source_ip(c: &RuleCondition, budget: &mut Budget) -> Result<SourceIpConditionConfig, Error> {
+    let cfg = c
+        .source_ip_config
+        .clone()
+        .ok_or_else(|| invalid("A 'source-ip' condition requires a SourceIpConfig"))?;
+    let values = required_values("source-ip", cfg.values)?;
+    for v in &values {
+        check_source_ip(v)?;
+        budget.values += 1;
+    }
+    Ok(SourceIpConditionConfig {
+        values: Some(values),
+    })
 }
 
 /// Checks and normalises a rule's conditions.

@@ -7,8 +7,8 @@
 //! with `/`, the matcher is a code, a list or a range within 200-499, and health checks cannot
 //! be disabled (they cannot for `ip` and `instance` targets).
 
+use crate::errors::invalid;
 use crate::generated::{Error, Matcher};
-use crate::invalid;
 use crate::records::StoredHealthCheck;
 
 /// What the caller asked for (Create or Modify); `None` keeps the current or default value.

@@ -8,13 +8,13 @@
 //! re-prioritised (`OperationNotPermitted`). Conditions and actions are checked by the
 //! `conditions` and `actions` modules.
 
+use crate::errors::invalid;
 use crate::generated::*;
 use crate::listeners::check_forward_targets;
+use crate::lookup::{load_lb, load_listener, load_rule, usage, FoundRule};
+use crate::paging::page;
 use crate::records::{StoredListener, StoredRule, LISTENERS, RULES};
-use crate::{
-    actions, conditions, invalid, load_lb, load_listener, load_rule, names, page, tags, usage,
-    Elbv2, FoundRule,
-};
+use crate::{actions, conditions, names, tags, Elbv2};
 use std::collections::{BTreeMap, BTreeSet};
 use wharf_core::RequestContext;
 use wharf_store::Tx;

@@ -11,12 +11,12 @@
 //! (`TargetGroupAssociationLimit`). Changes that alter a listener are applied to the data plane
 //! inside their transaction (see [`crate::Elbv2`]).
 
+use crate::errors::{invalid, listener_not_found};
 use crate::generated::*;
+use crate::lookup::{key_in_scope, load_lb, load_listener, usage, Kind, Usage};
+use crate::paging::page;
 use crate::records::{StoredListener, StoredLoadBalancer, LISTENERS, RULES};
-use crate::{
-    actions, invalid, key_in_scope, listener_not_found, load_lb, load_listener, names, page,
-    ssl_policies, tags, target_groups, usage, Elbv2, Kind, Usage,
-};
+use crate::{actions, names, ssl_policies, tags, target_groups, Elbv2};
 use wharf_core::RequestContext;
 use wharf_store::Tx;
 

@@ -10,10 +10,13 @@
 //! deletes its listeners and rules, and is refused while deletion protection is on.
 
 use crate::attributes::{self, LOAD_BALANCER_DEFAULTS};
+use crate::errors::invalid;
 use crate::generated::*;
+use crate::lookup::{key_in_scope, load_lb, Kind};
 use crate::names::{self, check_load_balancer_name};
+use crate::paging::page;
 use crate::records::{self, StoredLoadBalancer, StoredZone, LISTENERS, LOAD_BALANCERS, RULES};
-use crate::{invalid, key_in_scope, load_lb, page, tags, Elbv2, Kind};
+use crate::{tags, Elbv2};
 use std::collections::BTreeSet;
 use wharf_core::{PlacementSubnet, RequestContext};
 
@@ -98,7 +101,7 @@ fn placement(
         let subnet = elbv2
             .network
             .subnet(&ctx.account_id, &ctx.region, id)
-            .map_err(crate::network_error)?
+            .map_err(crate::errors::network_error)?
             .ok_or_else(|| {
                 Error::SubnetNotFoundException(format!("The subnet ID '{id}' is not valid"))
             })?;
@@ -143,7 +146,7 @@ fn security_groups(
                 let exists = elbv2
                     .network
                     .security_group_exists(&ctx.account_id, &ctx.region, id)
-                    .map_err(crate::network_error)?;
+                    .map_err(crate::errors::network_error)?;
                 if !exists {
                     return Err(Error::InvalidSecurityGroupException(format!(
                         "One or more security groups are invalid: security group '{id}' does not exist"
@@ -159,7 +162,7 @@ fn security_groups(
             let vpc = elbv2
                 .network
                 .vpc(&ctx.account_id, &ctx.region, vpc_id)
-                .map_err(crate::network_error)?;
+                .map_err(crate::errors::network_error)?;
             Ok(vpc
                 .and_then(|v| v.default_security_group)
                 .into_iter()

@@ -9,8 +9,8 @@
 //! nss-myhostname resolves names; elsewhere `curl --resolve` or `/etc/hosts`), and the data
 //! plane tells load balancers that share a port apart by the Host header or TLS SNI.
 
+use crate::errors::invalid;
 use crate::generated::Error;
-use crate::invalid;
 use wharf_core::Arn;
 
 /// The ARN service namespace.

@@ -44,14 +44,14 @@ impl TargetRegistry for ServiceTargets {
     ) -> Result<Option<TargetGroupInfo>, String> {
         let ctx = self.ctx(account, region);
         let found = self.0.store.read(|tx| {
-            let tg = match crate::load_tg(tx, &ctx, arn) {
+            let tg = match crate::lookup::load_tg(tx, &ctx, arn) {
                 Ok((_, tg)) => tg,
                 Err(Error::TargetGroupNotFoundException(_)) | Err(Error::ValidationError(_)) => {
                     return Ok(None)
                 }
                 Err(e) => return Err(e),
             };
-            let usage = crate::usage(tx, account, region)?;
+            let usage = crate::lookup::usage(tx, account, region)?;
             Ok(Some(TargetGroupInfo {
                 target_type: tg.target_type.clone(),
                 has_load_balancer: !usage.lbs_of(&tg.arn).is_empty(),

@@ -6,7 +6,7 @@
 use crate::generated::{
     Cipher, DescribeSSLPoliciesInput, DescribeSSLPoliciesOutput, Error, SslPolicy,
 };
-use crate::page;
+use crate::paging::page;
 
 /// The policy an HTTPS listener gets when it names none.
 pub const DEFAULT_POLICY: &str = "ELBSecurityPolicy-2016-08";

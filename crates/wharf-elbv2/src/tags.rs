@@ -6,13 +6,15 @@
 //! twice in one request; AddTags on a key already present replaces its value. The resources are found by ARN (a listener's
 //! default rule keeps its tags in the listener record).
 
+use crate::errors::invalid;
 use crate::generated::{
     AddTagsInput, AddTagsOutput, DescribeTagsInput, DescribeTagsOutput, Error, RemoveTagsInput,
     RemoveTagsOutput, Tag, TagDescription,
 };
+use crate::lookup::{load_lb, load_listener, load_rule, load_tg, FoundRule};
 use crate::names::{parse_arn, Resource};
 use crate::records::{StoredTag, LISTENERS, LOAD_BALANCERS, RULES, TARGET_GROUPS};
-use crate::{invalid, load_lb, load_listener, load_rule, load_tg, Elbv2, FoundRule};
+use crate::Elbv2;
 use wharf_core::tags::{self as tag_rules, TagViolation};
 use wharf_core::RequestContext;
 use wharf_store::Tx;

@@ -9,13 +9,14 @@
 //! succeeds.
 
 use crate::attributes::{self, TARGET_GROUP_DEFAULTS};
+use crate::errors::{invalid, tg_not_found};
 use crate::generated::*;
 use crate::health_check::{self, HealthCheckInput};
+use crate::lookup::{key_in_scope, load_lb, load_tg, usage, Kind, Usage};
 use crate::names::{self, check_target_group_name};
+use crate::paging::page;
 use crate::records::{self, StoredTargetGroup, TARGET_GROUPS};
-use crate::{
-    invalid, key_in_scope, load_lb, load_tg, page, tags, tg_not_found, usage, Elbv2, Kind, Usage,
-};
+use crate::{tags, Elbv2};
 use wharf_core::RequestContext;
 
 /// Most target groups per account and region (AWS's default quota).
@@ -112,7 +113,7 @@ pub fn create(
     let vpc = elbv2
         .network
         .vpc(&ctx.account_id, &ctx.region, &vpc_id)
-        .map_err(crate::network_error)?;
+        .map_err(crate::errors::network_error)?;
     if vpc.is_none() {
         return Err(invalid(format!("The VPC ID '{vpc_id}' is not found")));
     }
@@ -378,7 +379,7 @@ pub(crate) fn require(
     ctx: &RequestContext,
     arn: &str,
 ) -> Result<StoredTargetGroup, Error> {
-    match crate::parse_kind(arn, Kind::TargetGroup) {
+    match crate::lookup::parse_kind(arn, Kind::TargetGroup) {
         Ok(_) => load_tg(tx, ctx, arn).map(|(_, tg)| tg),
         Err(_) => Err(tg_not_found(arn)),
     }

@@ -23,10 +23,12 @@
 //! `Target.NotRegistered` for a target asked about but not registered — with AWS's
 //! descriptions.
 
+use crate::errors::invalid;
 use crate::generated::*;
+use crate::lookup::{load_tg, usage};
 use crate::records::{StoredTarget, StoredTargetGroup, TARGET_GROUPS};
 use crate::snapshot::deregistration_over;
-use crate::{invalid, load_tg, usage, Elbv2};
+use crate::Elbv2;
 use std::net::Ipv4Addr;
 use wharf_core::lb_plane::TargetHealthReport;
 use wharf_core::RequestContext;
@@ -132,7 +134,7 @@ pub fn register(
         elbv2
             .network
             .vpc(&ctx.account_id, &ctx.region, &tg.vpc_id)
-            .map_err(crate::network_error)?
+            .map_err(crate::errors::network_error)?
             .map(|v| v.cidr_block)
             .unwrap_or_default()
     } else {

@@ -1,0 +1,91 @@
+//! How ELBv2 keeps the data plane up to date: the snapshot of every record
+//! ([`Elbv2::try_snapshot`]), applied after each committed change ([`Elbv2::write`],
+//! serialised so the plane always ends with the latest state), or inside the transaction for a
+//! change to listeners ([`Elbv2::write_listeners`]: a port the plane cannot serve rolls the
+//! change back).
+
+use crate::generated::Error;
+use crate::records::{LISTENERS, LOAD_BALANCERS, RULES, TARGET_GROUPS};
+use crate::snapshot;
+use crate::Elbv2;
+use wharf_core::lb_plane::LbSnapshot;
+use wharf_store::{StoreError, Tx};
+
+/// Reads every record the snapshot is made of.
+fn read_records(tx: &Tx<'_>) -> Result<snapshot::Records, StoreError> {
+    fn values<T>(v: Vec<(String, T)>) -> Vec<T> {
+        v.into_iter().map(|(_, r)| r).collect()
+    }
+    Ok(snapshot::Records {
+        load_balancers: values(tx.list(LOAD_BALANCERS, "")?),
+        listeners: values(tx.list(LISTENERS, "")?),
+        rules: values(tx.list(RULES, "")?),
+        target_groups: values(tx.list(TARGET_GROUPS, "")?),
+    })
+}
+
+impl Elbv2 {
+    /// What the data plane should serve now (listeners come back from this after a restart).
+    pub fn try_snapshot(&self) -> Result<LbSnapshot, StoreError> {
+        let records = self.store.read(read_records)?;
+        Ok(snapshot::build(&records, self.clock.now().millis))
+    }
+
+    /// [`Elbv2::try_snapshot`]; a store failure is logged and gives an empty snapshot.
+    pub fn snapshot(&self) -> LbSnapshot {
+        self.try_snapshot().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot read the load balancer snapshot");
+            LbSnapshot::default()
+        })
+    }
+
+    /// Applies the current snapshot to the plane (if any); failures are logged.
+    pub fn sync_plane(&self) {
+        let Some(plane) = &self.plane else { return };
+        let _serial = self.apply_lock.lock().unwrap_or_else(|p| p.into_inner());
+        match self.try_snapshot() {
+            Ok(snapshot) => {
+                if let Err(e) = plane.apply(snapshot) {
+                    tracing::warn!(error = %e, "the load balancer data plane could not apply the configuration");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot read the load balancer snapshot"),
+        }
+    }
+
+    /// Runs one write transaction, then brings the data plane up to date.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, Error>) -> Result<T, Error> {
+        let out = self.store.write(f)?;
+        self.sync_plane();
+        Ok(out)
+    }
+
+    /// Runs one write transaction that changes listeners and applies its result to the data
+    /// plane before committing: if the plane refuses it (e.g. the port is in use by another
+    /// program), the transaction rolls back and the plane gets the previous state back.
+    pub(crate) fn write_listeners<T>(
+        &self,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let Some(plane) = self.plane.clone() else {
+            return self.write(f);
+        };
+        let now = self.clock.now().millis;
+        let result = self.store.write(|tx| {
+            let out = f(tx)?;
+            let records = read_records(tx)?;
+            let _serial = self.apply_lock.lock().unwrap_or_else(|p| p.into_inner());
+            plane.apply(snapshot::build(&records, now)).map_err(|e| {
+                Error::InvalidConfigurationRequestException(format!(
+                    "The listener cannot be served: {e}"
+                ))
+            })?;
+            Ok(out)
+        });
+        if result.is_err() {
+            // Roll the plane back to what is committed.
+            self.sync_plane();
+        }
+        result
+    }
+}
