@@ -1,21 +1,39 @@
 //! Amazon EC2 networking as container workloads see it: each account's default VPC with one
-//! subnet per availability zone, and security groups with their rules.
+//! subnet per availability zone, security groups with their rules, and the network interfaces
+//! tasks are given. EC2 is regional: every record is keyed `<account>/<region>/<id>`.
 //!
-//! `generated` holds the botocore-derived types and the `Ec2Api` trait; `vpc` owns the default
-//! network (VPC, subnets, zones), `security_groups` the groups and `rules` the pure rule logic,
-//! `network_interfaces` the interfaces tasks are given, `filters` the Describe filter language,
-//! `tags` resource tags. EC2 is regional: every record is keyed `<account>/<region>/<id>`. Other
-//! services (ECS placing a task's network interface) use the small Rust API on [`Ec2`] and its
-//! [`wharf_core::NetworkInterfaces`] implementation rather than the wire operations.
+//! Module map, bottom to top:
+//! - `generated`: botocore-derived wire types and the `Ec2Api` trait (never stored)
+//! - `records`: the stored VPCs, subnets, default networks, security groups (with their rules)
+//!   and network interfaces, their tables and keys
+//! - `checks`, `paging`, `filters`, `tags`: what every operation shares: `DryRun` and id
+//!   shapes, `NextToken` / `MaxResults`, the Describe filter language, `TagSpecifications`
+//! - `zones`: the availability zones and DescribeAvailabilityZones
+//! - `default_network`: the default VPC, subnets and group, created on first use
+//! - `security_group_rules`: the pure logic of security group rules (`IpPermissions` in, one
+//!   rule per peer stored, grouped `IpPermissions` out)
+//! - `vpcs`, `subnets`, `security_groups`, `network_interfaces`: one module per resource with
+//!   its operations
+//! - this file: the [`Ec2`] service, the one-line delegation of each `Ec2Api` operation, and the
+//!   small Rust API other services use (ECS placing a task's network interface, the load
+//!   balancer finding a VPC) through [`wharf_core::NetworkInterfaces`].
 
+pub mod checks;
+pub mod default_network;
 pub mod filters;
 pub mod generated;
 pub mod network_interfaces;
+pub mod paging;
 pub mod records;
-pub mod rules;
+pub mod security_group_rules;
 pub mod security_groups;
+pub mod subnets;
 pub mod tags;
-pub mod vpc;
+pub mod vpcs;
+pub mod zones;
+
+pub use security_groups::SecurityGroupInfo;
+pub use subnets::SubnetInfo;
 
 use generated::{
     AuthorizeSecurityGroupEgressRequest, AuthorizeSecurityGroupEgressResult,
@@ -28,44 +46,22 @@ use generated::{
     RevokeSecurityGroupEgressRequest, RevokeSecurityGroupEgressResult,
     RevokeSecurityGroupIngressRequest, RevokeSecurityGroupIngressResult,
 };
-use records::{scope_prefix, scoped_key, GroupRecord, SubnetRecord, GROUPS, SUBNETS};
 use std::sync::Arc;
-use wharf_core::pagination::paginate;
-use wharf_core::{Clock, IdGen, RequestContext, SystemClock};
+use wharf_core::{
+    Clock, IdGen, NetworkInterfaces, NewNetworkInterface, PlacementSubnet, RequestContext,
+    SystemClock, VpcInfo,
+};
 use wharf_store::{Store, StoreError};
 
 /// The EC2 service. Cloning is cheap and shares the store, so one instance can serve the API
 /// gateway and, as [`wharf_core::NetworkInterfaces`], the task runtime.
 #[derive(Clone)]
 pub struct Ec2 {
-    store: Arc<Store>,
-    ids: Arc<dyn IdGen>,
+    pub(crate) store: Arc<Store>,
+    /// Makes resource ids (`vpc-`, `subnet-`, `sg-`, `sgr-`, `eni-`...).
+    pub(crate) ids: Arc<dyn IdGen>,
     /// Stamps what the runtime records outside a request (an interface's `AttachTime`).
-    clock: Arc<dyn Clock>,
-}
-
-/// A subnet as other services need it: where a task's network interface can be placed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SubnetInfo {
-    /// `subnet-...`
-    pub id: String,
-    /// The VPC the subnet belongs to.
-    pub vpc_id: String,
-    /// Its availability zone, e.g. `us-east-1a`.
-    pub availability_zone: String,
-    /// Its IPv4 range, e.g. `172.31.0.0/20`.
-    pub cidr_block: String,
-}
-
-/// A security group as other services need it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecurityGroupInfo {
-    /// `sg-...`
-    pub id: String,
-    /// The group's name.
-    pub name: String,
-    /// The VPC the group belongs to.
-    pub vpc_id: String,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl Ec2 {
@@ -91,14 +87,7 @@ impl Ec2 {
         account: &str,
         region: &str,
     ) -> Result<Vec<SubnetInfo>, StoreError> {
-        let mut subnets: Vec<SubnetInfo> = self
-            .all_subnets(account, region)?
-            .into_iter()
-            .filter(|s| s.default_for_az)
-            .map(|s| subnet_info(&s))
-            .collect();
-        subnets.sort_by(|a, b| a.availability_zone.cmp(&b.availability_zone));
-        Ok(subnets)
+        subnets::defaults(self, account, region)
     }
 
     /// The subnet `subnet_id` of `account` in `region`, if it exists.
@@ -108,11 +97,7 @@ impl Ec2 {
         region: &str,
         subnet_id: &str,
     ) -> Result<Option<SubnetInfo>, StoreError> {
-        self.ensure_defaults(account, region)?;
-        let found: Option<SubnetRecord> = self
-            .store
-            .read(|tx| tx.get(SUBNETS, &scoped_key(account, region, subnet_id)))?;
-        Ok(found.as_ref().map(subnet_info))
+        subnets::info(self, account, region, subnet_id)
     }
 
     /// The security group `group_id` of `account` in `region`, if it exists.
@@ -122,15 +107,7 @@ impl Ec2 {
         region: &str,
         group_id: &str,
     ) -> Result<Option<SecurityGroupInfo>, StoreError> {
-        self.ensure_defaults(account, region)?;
-        let found: Option<GroupRecord> = self
-            .store
-            .read(|tx| tx.get(GROUPS, &scoped_key(account, region, group_id)))?;
-        Ok(found.map(|g| SecurityGroupInfo {
-            id: g.id,
-            name: g.name,
-            vpc_id: g.vpc_id,
-        }))
+        security_groups::info(self, account, region, group_id)
     }
 
     /// The `default` security group of `vpc_id` (what ECS uses when a task names no group).
@@ -140,57 +117,8 @@ impl Ec2 {
         region: &str,
         vpc_id: &str,
     ) -> Result<Option<SecurityGroupInfo>, StoreError> {
-        self.ensure_defaults(account, region)?;
-        let groups: Vec<(String, GroupRecord)> = self
-            .store
-            .read(|tx| tx.list(GROUPS, &scope_prefix(account, region)))?;
-        Ok(groups
-            .into_iter()
-            .map(|(_, g)| g)
-            .find(|g| g.vpc_id == vpc_id && g.name == "default")
-            .map(|g| SecurityGroupInfo {
-                id: g.id,
-                name: g.name,
-                vpc_id: g.vpc_id,
-            }))
+        security_groups::default_of_vpc(self, account, region, vpc_id)
     }
-}
-
-fn subnet_info(s: &SubnetRecord) -> SubnetInfo {
-    SubnetInfo {
-        id: s.id.clone(),
-        vpc_id: s.vpc_id.clone(),
-        availability_zone: s.availability_zone.clone(),
-        cidr_block: s.cidr_block.clone(),
-    }
-}
-
-/// AWS's answer to `--dry-run`: the request would have worked, and nothing was done.
-pub(crate) fn check_dry_run(dry_run: Option<bool>) -> Result<(), Error> {
-    if dry_run == Some(true) {
-        return Err(Error::DryRunOperation(
-            "Request would have succeeded, but DryRun flag is set.".into(),
-        ));
-    }
-    Ok(())
-}
-
-/// One page of `items` (sorted by `key`). Without `MaxResults` EC2 returns everything.
-pub(crate) fn page<T>(
-    items: Vec<T>,
-    key: impl Fn(&T) -> String,
-    next_token: Option<&str>,
-    max_results: Option<i32>,
-) -> Result<(Vec<T>, Option<String>), Error> {
-    let max = max_results
-        .and_then(|m| usize::try_from(m).ok())
-        .unwrap_or(usize::MAX);
-    paginate(items, key, next_token, max).map_err(|_| {
-        Error::InvalidParameterValue(format!(
-            "The token '{}' is invalid",
-            next_token.unwrap_or_default()
-        ))
-    })
 }
 
 impl From<StoreError> for Error {
@@ -208,7 +136,7 @@ impl Ec2Api for Ec2 {
         ctx: &RequestContext,
         input: DescribeVpcsRequest,
     ) -> Result<DescribeVpcsResult, Error> {
-        self.describe_vpcs_impl(ctx, input)
+        vpcs::describe(self, ctx, input)
     }
 
     fn describe_subnets(
@@ -216,7 +144,7 @@ impl Ec2Api for Ec2 {
         ctx: &RequestContext,
         input: DescribeSubnetsRequest,
     ) -> Result<DescribeSubnetsResult, Error> {
-        self.describe_subnets_impl(ctx, input)
+        subnets::describe(self, ctx, input)
     }
 
     fn describe_availability_zones(
@@ -224,7 +152,7 @@ impl Ec2Api for Ec2 {
         ctx: &RequestContext,
         input: DescribeAvailabilityZonesRequest,
     ) -> Result<DescribeAvailabilityZonesResult, Error> {
-        self.describe_availability_zones_impl(ctx, input)
+        zones::describe(ctx, input)
     }
 
     fn create_security_group(
@@ -232,7 +160,7 @@ impl Ec2Api for Ec2 {
         ctx: &RequestContext,
         input: CreateSecurityGroupRequest,
     ) -> Result<CreateSecurityGroupResult, Error> {
-        self.create_security_group_impl(ctx, input)
+        security_groups::create(self, ctx, input)
     }
 
     fn describe_security_groups(
@@ -240,7 +168,7 @@ impl Ec2Api for Ec2 {
         ctx: &RequestContext,
         input: DescribeSecurityGroupsRequest,
     ) -> Result<DescribeSecurityGroupsResult, Error> {
-        self.describe_security_groups_impl(ctx, input)
+        security_groups::describe(self, ctx, input)
     }
 
     fn delete_security_group(
@@ -248,7 +176,7 @@ impl Ec2Api for Ec2 {
         ctx: &RequestContext,
         input: DeleteSecurityGroupRequest,
     ) -> Result<DeleteSecurityGroupResult, Error> {
-        self.delete_security_group_impl(ctx, input)
+        security_groups::delete(self, ctx, input)
     }
 
     fn authorize_security_group_ingress(
@@ -256,7 +184,7 @@ impl Ec2Api for Ec2 {
         ctx: &RequestContext,
         input: AuthorizeSecurityGroupIngressRequest,
     ) -> Result<AuthorizeSecurityGroupIngressResult, Error> {
-        self.authorize_ingress_impl(ctx, input)
+        security_groups::authorize_ingress(self, ctx, input)
     }
 
     fn authorize_security_group_egress(
@@ -264,7 +192,7 @@ impl Ec2Api for Ec2 {
         ctx: &RequestContext,
         input: AuthorizeSecurityGroupEgressRequest,
     ) -> Result<AuthorizeSecurityGroupEgressResult, Error> {
-        self.authorize_egress_impl(ctx, input)
+        security_groups::authorize_egress(self, ctx, input)
     }
 
     fn revoke_security_group_ingress(
@@ -272,7 +200,7 @@ impl Ec2Api for Ec2 {
         ctx: &RequestContext,
         input: RevokeSecurityGroupIngressRequest,
     ) -> Result<RevokeSecurityGroupIngressResult, Error> {
-        self.revoke_ingress_impl(ctx, input)
+        security_groups::revoke_ingress(self, ctx, input)
     }
 
     fn revoke_security_group_egress(
@@ -280,7 +208,7 @@ impl Ec2Api for Ec2 {
         ctx: &RequestContext,
         input: RevokeSecurityGroupEgressRequest,
     ) -> Result<RevokeSecurityGroupEgressResult, Error> {
-        self.revoke_egress_impl(ctx, input)
+        security_groups::revoke_egress(self, ctx, input)
     }
 
     fn describe_network_interfaces(
@@ -288,7 +216,37 @@ impl Ec2Api for Ec2 {
         ctx: &RequestContext,
         input: DescribeNetworkInterfacesRequest,
     ) -> Result<DescribeNetworkInterfacesResult, Error> {
-        self.describe_network_interfaces_impl(ctx, input)
+        network_interfaces::describe(self, ctx, input)
+    }
+}
+
+/// What the task runtime and the load balancer ask of EC2; errors are the store's, as text.
+impl NetworkInterfaces for Ec2 {
+    fn subnet(
+        &self,
+        account: &str,
+        region: &str,
+        id: &str,
+    ) -> Result<Option<PlacementSubnet>, String> {
+        let found = subnets::info(self, account, region, id).map_err(|e| e.to_string())?;
+        Ok(found.map(PlacementSubnet::from))
+    }
+
+    fn security_group_exists(&self, account: &str, region: &str, id: &str) -> Result<bool, String> {
+        let found = security_groups::info(self, account, region, id).map_err(|e| e.to_string())?;
+        Ok(found.is_some())
+    }
+
+    fn create_interface(&self, eni: NewNetworkInterface) -> Result<String, String> {
+        network_interfaces::create(self, eni).map_err(|e| e.to_string())
+    }
+
+    fn delete_interface(&self, account: &str, region: &str, id: &str) -> Result<(), String> {
+        network_interfaces::delete(self, account, region, id).map_err(|e| e.to_string())
+    }
+
+    fn vpc(&self, account: &str, region: &str, id: &str) -> Result<Option<VpcInfo>, String> {
+        vpcs::info(self, account, region, id).map_err(|e| e.to_string())
     }
 }
 

@@ -8,23 +8,24 @@
 //! owner `amazon-aws`, device index 1), the ECS attachment ARN as its description, and a public
 //! association (owner `amazon`) only when the task was given a public address.
 
+use crate::checks::{check_dry_run, check_interface_id};
+use crate::default_network;
 use crate::filters::{bool_value, FilterSet};
 use crate::generated::{
     DescribeNetworkInterfacesRequest, DescribeNetworkInterfacesResult, Error, GroupIdentifier,
     NetworkInterface, NetworkInterfaceAssociation, NetworkInterfaceAttachment,
     NetworkInterfacePrivateIpAddress,
 };
+use crate::paging::page;
 use crate::records::{
-    scope_prefix, scoped_key, GroupRecord, GroupRef, InterfaceRecord, SubnetRecord, VpcRecord,
-    GROUPS, INTERFACES, SUBNETS, VPCS,
+    scope_prefix, scoped_key, GroupRecord, GroupRef, InterfaceRecord, SubnetRecord, GROUPS,
+    INTERFACES, SUBNETS,
 };
 use crate::tags;
-use crate::{check_dry_run, page, Ec2};
+use crate::Ec2;
 use wharf_core::network_interfaces::private_dns_name;
-use wharf_core::{
-    NetworkInterfaces, NewNetworkInterface, PlacementSubnet, RequestContext, VpcInfo,
-};
-use wharf_store::StoreError;
+use wharf_core::{NewNetworkInterface, RequestContext};
+use wharf_store::{StoreError, Tx};
 
 /// The account AWS shows as `RequesterId` of the interfaces ECS creates for tasks (the ECS
 /// service's own account, as seen on awsvpc task interfaces in us-east-1). AWS does not document
@@ -51,23 +52,6 @@ pub fn public_dns_name(ip: &str, region: &str) -> String {
     }
 }
 
-/// Whether `id` has the shape of an interface id (`eni-` and letters or digits); anything else is
-/// `InvalidNetworkInterfaceID.Malformed`.
-fn well_formed(id: &str) -> bool {
-    id.strip_prefix("eni-")
-        .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
-}
-
-fn check_interface_id(id: &str) -> Result<(), Error> {
-    if well_formed(id) {
-        Ok(())
-    } else {
-        Err(Error::InvalidNetworkInterfaceIDMalformed(format!(
-            "Invalid id: \"{id}\" (expecting \"eni-...\")"
-        )))
-    }
-}
-
 fn not_found(id: &str) -> Error {
     Error::InvalidNetworkInterfaceIDNotFound(format!(
         "The networkInterface ID '{id}' does not exist"
@@ -86,7 +70,7 @@ impl InterfaceRecord {
             })
     }
 
-    pub(crate) fn to_wire(&self, region: &str) -> NetworkInterface {
+    fn to_wire(&self, region: &str) -> NetworkInterface {
         let dns = private_dns_name(&self.private_ip, region);
         NetworkInterface {
             association: self.association(region),
@@ -217,8 +201,8 @@ const INTERFACE_FILTERS: &[&str] = &[
 
 /// Whether any interface of `account` in `region` is a member of security group `group_id` (a
 /// group in use cannot be deleted).
-pub(crate) fn group_in_use(
-    tx: &wharf_store::Tx<'_>,
+pub fn group_in_use(
+    tx: &Tx<'_>,
     account: &str,
     region: &str,
     group_id: &str,
@@ -230,11 +214,22 @@ pub(crate) fn group_in_use(
         .any(|(_, eni)| eni.groups.iter().any(|g| g.id == group_id)))
 }
 
-/// Why `create_interface` refused an interface.
+/// Why [`create`] refused an interface.
 #[derive(Debug)]
-enum CreateError {
+pub enum CreateError {
+    /// The store failed.
     Store(StoreError),
+    /// The subnet or a group does not exist, or they are in different VPCs.
     Invalid(String),
+}
+
+impl std::fmt::Display for CreateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CreateError::Store(e) => e.fmt(f),
+            CreateError::Invalid(why) => f.write_str(why),
+        }
+    }
 }
 
 impl From<StoreError> for CreateError {
@@ -243,200 +238,138 @@ impl From<StoreError> for CreateError {
     }
 }
 
-impl Ec2 {
-    pub(crate) fn describe_network_interfaces_impl(
-        &self,
-        ctx: &RequestContext,
-        input: DescribeNetworkInterfacesRequest,
-    ) -> Result<DescribeNetworkInterfacesResult, Error> {
-        check_dry_run(input.dry_run)?;
-        let filters = FilterSet::parse(input.filters.as_deref(), INTERFACE_FILTERS)?;
-        let ids = input.network_interface_ids.unwrap_or_default();
-        if let Some(max) = input.max_results {
-            let (lo, hi) = MAX_RESULTS_RANGE;
-            if !(lo..=hi).contains(&max) {
-                return Err(Error::InvalidParameterValue(format!(
-                    "Value ( {max} ) for parameter maxResults is invalid. Expecting a value between {lo} and {hi}."
-                )));
-            }
-            if !ids.is_empty() {
-                return Err(Error::InvalidParameterCombination(
-                    "The parameter networkInterfaceIdSet cannot be used with the parameter maxResults"
-                        .into(),
-                ));
-            }
+/// DescribeNetworkInterfaces.
+pub fn describe(
+    ec2: &Ec2,
+    ctx: &RequestContext,
+    input: DescribeNetworkInterfacesRequest,
+) -> Result<DescribeNetworkInterfacesResult, Error> {
+    check_dry_run(input.dry_run)?;
+    let filters = FilterSet::parse(input.filters.as_deref(), INTERFACE_FILTERS)?;
+    let ids = input.network_interface_ids.unwrap_or_default();
+    if let Some(max) = input.max_results {
+        let (lo, hi) = MAX_RESULTS_RANGE;
+        if !(lo..=hi).contains(&max) {
+            return Err(Error::InvalidParameterValue(format!(
+                "Value ( {max} ) for parameter maxResults is invalid. Expecting a value between {lo} and {hi}."
+            )));
         }
-        for id in &ids {
-            check_interface_id(id)?;
-        }
-        let rows: Vec<(String, InterfaceRecord)> = self
-            .store
-            .read(|tx| tx.list(INTERFACES, &scope_prefix(&ctx.account_id, &ctx.region)))?;
-        let mut interfaces: Vec<InterfaceRecord> = rows.into_iter().map(|(_, e)| e).collect();
         if !ids.is_empty() {
-            if let Some(missing) = ids
-                .iter()
-                .find(|id| !interfaces.iter().any(|e| e.id == **id))
-            {
-                return Err(not_found(missing));
-            }
-            interfaces.retain(|e| ids.contains(&e.id));
+            return Err(Error::InvalidParameterCombination(
+                "The parameter networkInterfaceIdSet cannot be used with the parameter maxResults"
+                    .into(),
+            ));
         }
-        interfaces.retain(|e| filters.matches(|name| e.field(name, &ctx.region), &e.tags));
-        let (interfaces, next_token) = page(
-            interfaces,
-            |e| e.id.clone(),
-            input.next_token.as_deref(),
-            input.max_results,
-        )?;
-        Ok(DescribeNetworkInterfacesResult {
-            network_interfaces: Some(interfaces.iter().map(|e| e.to_wire(&ctx.region)).collect()),
-            next_token,
-        })
     }
-
-    /// Records `eni` as an in-use interface; see [`NetworkInterfaces::create_interface`].
-    fn create_interface_record(&self, eni: NewNetworkInterface) -> Result<String, CreateError> {
-        self.ensure_defaults(&eni.account, &eni.region)?;
-        let id = format!("eni-{}", self.ids.hex(17));
-        let attachment_id = format!("ela-attach-{}", self.ids.hex(17));
-        let attach_time = self.clock.now();
-        let (account, region) = (eni.account.as_str(), eni.region.as_str());
-        let record = self.store.write(|tx| {
-            let subnet: SubnetRecord = tx
-                .get(SUBNETS, &scoped_key(account, region, &eni.subnet_id))?
-                .ok_or_else(|| {
-                    CreateError::Invalid(format!(
-                        "The subnet ID '{}' does not exist",
-                        eni.subnet_id
-                    ))
-                })?;
-            let mut groups = Vec::new();
-            for group_id in &eni.security_groups {
-                let group: GroupRecord = tx
-                    .get(GROUPS, &scoped_key(account, region, group_id))?
-                    .ok_or_else(|| {
-                        CreateError::Invalid(format!(
-                            "The security group '{group_id}' does not exist"
-                        ))
-                    })?;
-                if group.vpc_id != subnet.vpc_id {
-                    return Err(CreateError::Invalid(format!(
-                        "security group '{group_id}' and subnet '{}' belong to different networks",
-                        subnet.id
-                    )));
-                }
-                if !groups.iter().any(|g: &GroupRef| g.id == group.id) {
-                    groups.push(GroupRef {
-                        id: group.id,
-                        name: group.name,
-                    });
-                }
-            }
-            if groups.is_empty() {
-                // No group named: the VPC's default group, as EC2 does for a new interface.
-                let rows: Vec<(String, GroupRecord)> =
-                    tx.list(GROUPS, &scope_prefix(account, region))?;
-                let default = rows
-                    .into_iter()
-                    .map(|(_, g)| g)
-                    .find(|g| g.vpc_id == subnet.vpc_id && g.name == "default");
-                if let Some(g) = default {
-                    groups.push(GroupRef {
-                        id: g.id,
-                        name: g.name,
-                    });
-                }
-            }
-            let record = InterfaceRecord {
-                id: id.clone(),
-                subnet_id: subnet.id,
-                vpc_id: subnet.vpc_id,
-                availability_zone: subnet.availability_zone,
-                availability_zone_id: subnet.availability_zone_id,
-                description: eni.description.clone(),
-                mac_address: eni.mac_address.clone(),
-                private_ip: eni.private_ip.clone(),
-                public_ip: eni.public_ip.clone().filter(|ip| !ip.is_empty()),
-                groups,
-                owner_id: account.into(),
-                attachment_id,
-                attach_time,
-                tags: Vec::new(),
-            };
-            tx.put(INTERFACES, &scoped_key(account, region, &id), &record)?;
-            Ok(record)
-        })?;
-        tracing::info!(
-            eni = %record.id,
-            subnet = %record.subnet_id,
-            ip = %record.private_ip,
-            "recorded network interface"
-        );
-        Ok(record.id)
+    for id in &ids {
+        check_interface_id(id)?;
     }
+    let rows: Vec<(String, InterfaceRecord)> = ec2
+        .store
+        .read(|tx| tx.list(INTERFACES, &scope_prefix(&ctx.account_id, &ctx.region)))?;
+    let mut interfaces: Vec<InterfaceRecord> = rows.into_iter().map(|(_, e)| e).collect();
+    if !ids.is_empty() {
+        if let Some(missing) = ids
+            .iter()
+            .find(|id| !interfaces.iter().any(|e| e.id == **id))
+        {
+            return Err(not_found(missing));
+        }
+        interfaces.retain(|e| ids.contains(&e.id));
+    }
+    interfaces.retain(|e| filters.matches(|name| e.field(name, &ctx.region), &e.tags));
+    let (interfaces, next_token) = page(
+        interfaces,
+        |e| e.id.clone(),
+        input.next_token.as_deref(),
+        input.max_results,
+    )?;
+    Ok(DescribeNetworkInterfacesResult {
+        network_interfaces: Some(interfaces.iter().map(|e| e.to_wire(&ctx.region)).collect()),
+        next_token,
+    })
 }
 
-impl NetworkInterfaces for Ec2 {
-    fn subnet(
-        &self,
-        account: &str,
-        region: &str,
-        id: &str,
-    ) -> Result<Option<PlacementSubnet>, String> {
-        // The inherent lookup creates the default network on first use.
-        let found = Ec2::subnet(self, account, region, id).map_err(|e| e.to_string())?;
-        Ok(found.map(|s| PlacementSubnet {
-            id: s.id,
-            vpc_id: s.vpc_id,
-            availability_zone: s.availability_zone,
-            cidr_block: s.cidr_block,
-        }))
-    }
-
-    fn security_group_exists(&self, account: &str, region: &str, id: &str) -> Result<bool, String> {
-        Ok(self
-            .security_group(account, region, id)
-            .map_err(|e| e.to_string())?
-            .is_some())
-    }
-
-    fn create_interface(&self, eni: NewNetworkInterface) -> Result<String, String> {
-        self.create_interface_record(eni).map_err(|e| match e {
-            CreateError::Store(e) => e.to_string(),
-            CreateError::Invalid(why) => why,
-        })
-    }
-
-    fn delete_interface(&self, account: &str, region: &str, id: &str) -> Result<(), String> {
-        let existed = self
-            .store
-            .write(|tx| tx.delete(INTERFACES, &scoped_key(account, region, id)))
-            .map_err(|e| e.to_string())?;
-        if existed {
-            tracing::info!(eni = %id, "deleted network interface");
+/// Records `eni` as an in-use interface and returns its id; see
+/// [`wharf_core::NetworkInterfaces::create_interface`].
+pub fn create(ec2: &Ec2, eni: NewNetworkInterface) -> Result<String, CreateError> {
+    default_network::ensure(ec2, &eni.account, &eni.region)?;
+    let id = format!("eni-{}", ec2.ids.hex(17));
+    let attachment_id = format!("ela-attach-{}", ec2.ids.hex(17));
+    let attach_time = ec2.clock.now();
+    let (account, region) = (eni.account.as_str(), eni.region.as_str());
+    let record = ec2.store.write(|tx| {
+        let subnet: SubnetRecord = tx
+            .get(SUBNETS, &scoped_key(account, region, &eni.subnet_id))?
+            .ok_or_else(|| {
+                CreateError::Invalid(format!("The subnet ID '{}' does not exist", eni.subnet_id))
+            })?;
+        let mut groups = Vec::new();
+        for group_id in &eni.security_groups {
+            let group: GroupRecord = tx
+                .get(GROUPS, &scoped_key(account, region, group_id))?
+                .ok_or_else(|| {
+                    CreateError::Invalid(format!("The security group '{group_id}' does not exist"))
+                })?;
+            if group.vpc_id != subnet.vpc_id {
+                return Err(CreateError::Invalid(format!(
+                    "security group '{group_id}' and subnet '{}' belong to different networks",
+                    subnet.id
+                )));
+            }
+            if !groups.iter().any(|g: &GroupRef| g.id == group.id) {
+                groups.push(GroupRef {
+                    id: group.id,
+                    name: group.name,
+                });
+            }
         }
-        Ok(())
-    }
+        if groups.is_empty() {
+            // No group named: the VPC's default group, as EC2 does for a new interface.
+            if let Some(g) = default_network::default_group(tx, account, region, &subnet.vpc_id)? {
+                groups.push(GroupRef {
+                    id: g.id,
+                    name: g.name,
+                });
+            }
+        }
+        let record = InterfaceRecord {
+            id: id.clone(),
+            subnet_id: subnet.id,
+            vpc_id: subnet.vpc_id,
+            availability_zone: subnet.availability_zone,
+            availability_zone_id: subnet.availability_zone_id,
+            description: eni.description.clone(),
+            mac_address: eni.mac_address.clone(),
+            private_ip: eni.private_ip.clone(),
+            public_ip: eni.public_ip.clone().filter(|ip| !ip.is_empty()),
+            groups,
+            owner_id: account.into(),
+            attachment_id,
+            attach_time,
+            tags: Vec::new(),
+        };
+        tx.put(INTERFACES, &scoped_key(account, region, &id), &record)?;
+        Ok(record)
+    })?;
+    tracing::info!(
+        eni = %record.id,
+        subnet = %record.subnet_id,
+        ip = %record.private_ip,
+        "recorded network interface"
+    );
+    Ok(record.id)
+}
 
-    fn vpc(&self, account: &str, region: &str, id: &str) -> Result<Option<VpcInfo>, String> {
-        self.ensure_defaults(account, region)
-            .map_err(|e| e.to_string())?;
-        let found: Option<VpcRecord> = self
-            .store
-            .read(|tx| tx.get(VPCS, &scoped_key(account, region, id)))
-            .map_err(|e| e.to_string())?;
-        let Some(vpc) = found else { return Ok(None) };
-        let default_security_group = self
-            .default_security_group(account, region, &vpc.id)
-            .map_err(|e| e.to_string())?
-            .map(|g| g.id);
-        Ok(Some(VpcInfo {
-            id: vpc.id,
-            cidr_block: vpc.cidr_block,
-            default_security_group,
-        }))
+/// Forgets the interface `id` (nothing happens when it does not exist).
+pub fn delete(ec2: &Ec2, account: &str, region: &str, id: &str) -> Result<(), StoreError> {
+    let existed = ec2
+        .store
+        .write(|tx| tx.delete(INTERFACES, &scoped_key(account, region, id)))?;
+    if existed {
+        tracing::info!(eni = %id, "deleted network interface");
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -447,6 +380,7 @@ mod tests {
     };
     use crate::tests::setup;
     use std::sync::Arc;
+    use wharf_core::NetworkInterfaces;
     use wharf_core::{FakeClock, Timestamp};
 
     const ACCOUNT: &str = "123456789012";
@@ -552,7 +486,7 @@ mod tests {
         let net: &dyn NetworkInterfaces = &ec2;
         let recorded_vpcs = || {
             ec2.store
-                .read(|tx| tx.list(VPCS, "123456789012/"))
+                .read(|tx| tx.list(crate::records::VPCS, "123456789012/"))
                 .unwrap()
                 .len()
         };

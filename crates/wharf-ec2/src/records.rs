@@ -15,7 +15,7 @@
 //! with them.
 
 use serde::{Deserialize, Serialize};
-use wharf_core::Timestamp;
+use wharf_core::{IdGen, Timestamp};
 use wharf_store::{Table, TableFormat};
 
 /// VPCs, keyed [`scoped_key`].
@@ -37,6 +37,9 @@ pub const TABLES: &[TableFormat] = &[
     GROUPS.format(),
     INTERFACES.format(),
 ];
+
+/// The name of every VPC's default group, reserved for it.
+pub const DEFAULT_GROUP_NAME: &str = "default";
 
 /// The store key of resource `id` of `account` in `region`.
 pub fn scoped_key(account: &str, region: &str, id: &str) -> String {
@@ -138,6 +141,35 @@ pub struct GroupRecord {
     pub rules: Vec<Rule>,
 }
 
+impl GroupRecord {
+    /// The `default` group of a new VPC: members may reach each other, and anything outbound.
+    pub fn default_for_vpc(ids: &dyn IdGen, vpc_id: &str, owner: &str) -> Self {
+        let id = format!("sg-{}", ids.hex(17));
+        let self_rule = Rule {
+            id: Rule::new_id(ids),
+            egress: false,
+            protocol: "-1".into(),
+            from_port: None,
+            to_port: None,
+            peer: Peer::Group {
+                group_id: id.clone(),
+                user_id: owner.into(),
+            },
+            description: None,
+            tags: Vec::new(),
+        };
+        Self {
+            rules: vec![self_rule, Rule::allow_all_egress(ids)],
+            id,
+            name: DEFAULT_GROUP_NAME.into(),
+            description: "default VPC security group".into(),
+            vpc_id: vpc_id.into(),
+            owner_id: owner.into(),
+            tags: Vec::new(),
+        }
+    }
+}
+
 /// Who a rule lets traffic come from (ingress) or go to (egress).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Peer {
@@ -189,6 +221,25 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// A new rule id: `sgr-` + 17 hex digits.
+    pub fn new_id(ids: &dyn IdGen) -> String {
+        format!("sgr-{}", ids.hex(17))
+    }
+
+    /// The allow-all egress rule every group starts with.
+    pub fn allow_all_egress(ids: &dyn IdGen) -> Self {
+        Self {
+            id: Self::new_id(ids),
+            egress: true,
+            protocol: "-1".into(),
+            from_port: None,
+            to_port: None,
+            peer: Peer::Ipv4("0.0.0.0/0".into()),
+            description: None,
+            tags: Vec::new(),
+        }
+    }
+
     /// Whether this rule is the same rule as (direction, protocol, ports, peer); descriptions do
     /// not make rules different.
     pub fn same_as(

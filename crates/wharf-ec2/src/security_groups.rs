@@ -4,9 +4,13 @@
 //! A group lives in one VPC; its name is unique within that VPC. Every VPC has a group named
 //! `default` that cannot be deleted and lets members talk to each other; every new group starts
 //! with the allow-all egress rule. The rules are kept inside the group's record (one rule per
-//! peer, see `rules`), so an authorize or revoke is one atomic record update. Operations that
-//! name a group by name (`GroupName`) look in the default VPC, as AWS does.
+//! peer, see [`crate::security_group_rules`]), so an authorize or revoke is one atomic record
+//! update. Operations that name a group by name (`GroupName`) look in the default VPC, as AWS
+//! does. A group that a network interface uses cannot be deleted
+//! ([`crate::network_interfaces::group_in_use`]).
 
+use crate::checks::{check_dry_run, check_group_id};
+use crate::default_network;
 use crate::filters::FilterSet;
 use crate::generated::{
     AuthorizeSecurityGroupEgressRequest, AuthorizeSecurityGroupEgressResult,
@@ -17,63 +21,69 @@ use crate::generated::{
     RevokeSecurityGroupIngressRequest, RevokeSecurityGroupIngressResult, RevokedSecurityGroupRule,
     SecurityGroup, SecurityGroupRule, TagSpecification,
 };
-use crate::records::{scope_prefix, scoped_key, GroupRecord, Peer, Rule, VpcRecord, GROUPS, VPCS};
-use crate::rules::{self, RequestedPeer, RequestedRule};
+use crate::network_interfaces;
+use crate::paging::page;
+use crate::records::{
+    scope_prefix, scoped_key, GroupRecord, Peer, Rule, DEFAULT_GROUP_NAME, GROUPS, VPCS,
+};
+use crate::security_group_rules::{self as rules, RequestedPeer, RequestedRule};
 use crate::tags;
-use crate::{check_dry_run, page, Ec2};
+use crate::Ec2;
 use std::collections::HashMap;
-use wharf_core::{IdGen, RequestContext};
-use wharf_store::Tx;
+use wharf_core::RequestContext;
+use wharf_store::{StoreError, Tx};
 
-/// The name of every VPC's default group, reserved for it.
-const DEFAULT_GROUP_NAME: &str = "default";
+/// A security group as other services need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityGroupInfo {
+    /// `sg-...`
+    pub id: String,
+    /// The group's name.
+    pub name: String,
+    /// The VPC the group belongs to.
+    pub vpc_id: String,
+}
+
+impl From<GroupRecord> for SecurityGroupInfo {
+    fn from(g: GroupRecord) -> Self {
+        Self {
+            id: g.id,
+            name: g.name,
+            vpc_id: g.vpc_id,
+        }
+    }
+}
+
+/// The security group `group_id` of `account` in `region`, if it exists.
+pub fn info(
+    ec2: &Ec2,
+    account: &str,
+    region: &str,
+    group_id: &str,
+) -> Result<Option<SecurityGroupInfo>, StoreError> {
+    default_network::ensure(ec2, account, region)?;
+    let found = ec2
+        .store
+        .read(|tx| tx.get(GROUPS, &scoped_key(account, region, group_id)))?;
+    Ok(found.map(SecurityGroupInfo::from))
+}
+
+/// The `default` security group of `vpc_id` (what ECS uses when a task names no group).
+pub fn default_of_vpc(
+    ec2: &Ec2,
+    account: &str,
+    region: &str,
+    vpc_id: &str,
+) -> Result<Option<SecurityGroupInfo>, StoreError> {
+    default_network::ensure(ec2, account, region)?;
+    let found = ec2
+        .store
+        .read(|tx| default_network::default_group(tx, account, region, vpc_id))?;
+    Ok(found.map(SecurityGroupInfo::from))
+}
+
 /// Longest group name or description AWS accepts.
 const MAX_NAME_LEN: usize = 255;
-
-fn rule_id(ids: &dyn IdGen) -> String {
-    format!("sgr-{}", ids.hex(17))
-}
-
-/// The allow-all egress rule every group starts with.
-fn allow_all_egress(ids: &dyn IdGen) -> Rule {
-    Rule {
-        id: rule_id(ids),
-        egress: true,
-        protocol: "-1".into(),
-        from_port: None,
-        to_port: None,
-        peer: Peer::Ipv4("0.0.0.0/0".into()),
-        description: None,
-        tags: Vec::new(),
-    }
-}
-
-/// The `default` group of a new VPC: members may reach each other, and anything outbound.
-pub(crate) fn default_group(ids: &dyn IdGen, vpc_id: &str, owner: &str) -> GroupRecord {
-    let id = format!("sg-{}", ids.hex(17));
-    let self_rule = Rule {
-        id: rule_id(ids),
-        egress: false,
-        protocol: "-1".into(),
-        from_port: None,
-        to_port: None,
-        peer: Peer::Group {
-            group_id: id.clone(),
-            user_id: owner.into(),
-        },
-        description: None,
-        tags: Vec::new(),
-    };
-    GroupRecord {
-        rules: vec![self_rule, allow_all_egress(ids)],
-        id,
-        name: DEFAULT_GROUP_NAME.into(),
-        description: "default VPC security group".into(),
-        vpc_id: vpc_id.into(),
-        owner_id: owner.into(),
-        tags: Vec::new(),
-    }
-}
 
 fn arn(region: &str, owner: &str, group_id: &str) -> String {
     format!("arn:aws:ec2:{region}:{owner}:security-group/{group_id}")
@@ -185,16 +195,6 @@ fn group_not_found(id: &str) -> Error {
     Error::InvalidGroupNotFound(format!("The security group '{id}' does not exist"))
 }
 
-fn check_group_id(id: &str) -> Result<(), Error> {
-    if id.starts_with("sg-") {
-        Ok(())
-    } else {
-        Err(Error::InvalidGroupIdMalformed(format!(
-            "Invalid id: \"{id}\" (expecting \"sg-...\")"
-        )))
-    }
-}
-
 fn all_groups(tx: &Tx<'_>, ctx: &RequestContext) -> Result<Vec<GroupRecord>, Error> {
     let rows: Vec<(String, GroupRecord)> =
         tx.list(GROUPS, &scope_prefix(&ctx.account_id, &ctx.region))?;
@@ -265,465 +265,463 @@ fn permissions(
     }
 }
 
-impl Ec2 {
-    fn resolve_target(
-        &self,
-        tx: &Tx<'_>,
-        ctx: &RequestContext,
-        target: &Target,
-    ) -> Result<GroupRecord, Error> {
-        match target {
-            Target::Id(id) => load_group(tx, ctx, id),
-            Target::Name(name) => {
-                let default_vpc = self.default_vpc_in(tx, ctx)?;
-                find_by_name(tx, ctx, &default_vpc, name)?.ok_or_else(|| {
-                    Error::InvalidGroupNotFound(format!(
-                        "The security group '{name}' does not exist in default VPC '{default_vpc}'"
-                    ))
-                })
-            }
+fn resolve_target(
+    tx: &Tx<'_>,
+    ctx: &RequestContext,
+    target: &Target,
+) -> Result<GroupRecord, Error> {
+    match target {
+        Target::Id(id) => load_group(tx, ctx, id),
+        Target::Name(name) => {
+            let default_vpc = default_vpc_in(tx, ctx)?;
+            find_by_name(tx, ctx, &default_vpc, name)?.ok_or_else(|| {
+                Error::InvalidGroupNotFound(format!(
+                    "The security group '{name}' does not exist in default VPC '{default_vpc}'"
+                ))
+            })
         }
     }
+}
 
-    /// The default VPC's id, read inside a transaction (the default network must already exist:
-    /// every operation creates it before opening its write).
-    fn default_vpc_in(&self, tx: &Tx<'_>, ctx: &RequestContext) -> Result<String, Error> {
-        let vpcs: Vec<(String, VpcRecord)> =
-            tx.list(VPCS, &scope_prefix(&ctx.account_id, &ctx.region))?;
-        vpcs.into_iter()
-            .map(|(_, v)| v)
-            .find(|v| v.is_default)
-            .map(|v| v.id)
-            .ok_or_else(|| Error::InternalError("the default vpc is missing".into()))
-    }
+/// The default VPC's id, read inside a transaction (the default network must already exist:
+/// every operation creates it before opening its write).
+fn default_vpc_in(tx: &Tx<'_>, ctx: &RequestContext) -> Result<String, Error> {
+    default_network::default_vpc_id(tx, &ctx.account_id, &ctx.region)?
+        .ok_or_else(|| Error::InternalError("the default vpc is missing".into()))
+}
 
-    /// Resolves a requested peer within `target`'s VPC.
-    fn resolve_peer(
-        &self,
-        tx: &Tx<'_>,
-        ctx: &RequestContext,
-        target: &GroupRecord,
-        peer: &RequestedPeer,
-        must_exist: bool,
-    ) -> Result<Peer, Error> {
-        let (group, user_id) = match peer {
-            RequestedPeer::Resolved(p) => return Ok(p.clone()),
-            RequestedPeer::GroupId { group_id, user_id } => {
-                if group_id == &target.id {
+/// Resolves a requested peer within `target`'s VPC.
+fn resolve_peer(
+    tx: &Tx<'_>,
+    ctx: &RequestContext,
+    target: &GroupRecord,
+    peer: &RequestedPeer,
+    must_exist: bool,
+) -> Result<Peer, Error> {
+    let (group, user_id) = match peer {
+        RequestedPeer::Resolved(p) => return Ok(p.clone()),
+        RequestedPeer::GroupId { group_id, user_id } => {
+            if group_id == &target.id {
+                return Ok(Peer::Group {
+                    group_id: group_id.clone(),
+                    user_id: target.owner_id.clone(),
+                });
+            }
+            check_group_id(group_id)?;
+            let found = tx.get(GROUPS, &scoped_key(&ctx.account_id, &ctx.region, group_id))?;
+            match found {
+                Some(g) => (g, user_id),
+                None if !must_exist => {
                     return Ok(Peer::Group {
                         group_id: group_id.clone(),
-                        user_id: target.owner_id.clone(),
-                    });
+                        user_id: user_id.clone().unwrap_or_else(|| ctx.account_id.clone()),
+                    })
                 }
-                check_group_id(group_id)?;
-                let found = tx.get(GROUPS, &scoped_key(&ctx.account_id, &ctx.region, group_id))?;
-                match found {
-                    Some(g) => (g, user_id),
-                    None if !must_exist => {
-                        return Ok(Peer::Group {
-                            group_id: group_id.clone(),
-                            user_id: user_id.clone().unwrap_or_else(|| ctx.account_id.clone()),
-                        })
-                    }
-                    None => return Err(group_not_found(group_id)),
-                }
+                None => return Err(group_not_found(group_id)),
             }
-            RequestedPeer::GroupName { name, user_id } => {
-                let found = find_by_name(tx, ctx, &target.vpc_id, name)?.ok_or_else(|| {
-                    Error::InvalidGroupNotFound(format!(
-                        "The security group '{name}' does not exist in VPC '{}'",
-                        target.vpc_id
-                    ))
-                })?;
-                (found, user_id)
-            }
-        };
-        if group.vpc_id != target.vpc_id {
-            return Err(Error::InvalidGroupNotFound(format!(
-                "You have specified two resources that belong to different networks: {} is in {} and {} is in {}.",
-                target.id, target.vpc_id, group.id, group.vpc_id
-            )));
         }
-        Ok(Peer::Group {
-            group_id: group.id,
-            user_id: user_id.clone().unwrap_or(group.owner_id),
-        })
-    }
-
-    /// Adds rules to a group; the common part of AuthorizeSecurityGroupIngress/Egress.
-    fn authorize(
-        &self,
-        ctx: &RequestContext,
-        target: Target,
-        egress: bool,
-        permissions: Vec<IpPermission>,
-        tag_specifications: Option<Vec<TagSpecification>>,
-    ) -> Result<Vec<SecurityGroupRule>, Error> {
-        let requested: Vec<RequestedRule> = rules::expand(&permissions)?;
-        if requested.is_empty() {
-            return Err(Error::MissingParameter(
-                "The request must contain the parameter ipPermissions".into(),
-            ));
-        }
-        let rule_tags =
-            tags::from_specifications(tag_specifications.as_deref(), "security-group-rule")?;
-        self.ensure_defaults(&ctx.account_id, &ctx.region)?;
-        let (group, added) =
-            self.store.write(|tx| {
-                let mut group = self.resolve_target(tx, ctx, &target)?;
-                let mut added = Vec::new();
-                for want in &requested {
-                    let peer = self.resolve_peer(tx, ctx, &group, &want.peer, true)?;
-                    if group.rules.iter().any(|r| {
-                        r.same_as(egress, &want.protocol, want.from_port, want.to_port, &peer)
-                    }) {
-                        return Err(rules::duplicate_error(
-                            &want.protocol,
-                            want.from_port,
-                            want.to_port,
-                            &peer,
-                        ));
-                    }
-                    let rule = Rule {
-                        id: rule_id(self.ids.as_ref()),
-                        egress,
-                        protocol: want.protocol.clone(),
-                        from_port: want.from_port,
-                        to_port: want.to_port,
-                        peer,
-                        description: want.description.clone(),
-                        tags: rule_tags.clone(),
-                    };
-                    group.rules.push(rule.clone());
-                    added.push(rule);
-                }
-                save_group(tx, ctx, &group)?;
-                Ok((group, added))
+        RequestedPeer::GroupName { name, user_id } => {
+            let found = find_by_name(tx, ctx, &target.vpc_id, name)?.ok_or_else(|| {
+                Error::InvalidGroupNotFound(format!(
+                    "The security group '{name}' does not exist in VPC '{}'",
+                    target.vpc_id
+                ))
             })?;
-        tracing::info!(group = %group.id, egress, rules = added.len(), "authorized security group rules");
-        Ok(added
-            .iter()
-            .map(|r| rules::to_security_group_rule(r, &group.id, &group.owner_id, &ctx.region))
-            .collect())
-    }
-
-    /// Removes rules from a group; the common part of RevokeSecurityGroupIngress/Egress. Either
-    /// every named rule exists and all go, or nothing changes.
-    fn revoke(
-        &self,
-        ctx: &RequestContext,
-        target: Target,
-        egress: bool,
-        permissions: Vec<IpPermission>,
-        rule_ids: Vec<String>,
-    ) -> Result<Vec<RevokedSecurityGroupRule>, Error> {
-        let requested: Vec<RequestedRule> = rules::expand(&permissions)?;
-        if requested.is_empty() && rule_ids.is_empty() {
-            return Err(Error::MissingParameter(
-                "The request must contain the parameter ipPermissions or securityGroupRuleIds"
-                    .into(),
-            ));
+            (found, user_id)
         }
-        self.ensure_defaults(&ctx.account_id, &ctx.region)?;
-        let (group, removed) = self.store.write(|tx| {
-            let mut group = self.resolve_target(tx, ctx, &target)?;
-            let mut removed: Vec<Rule> = Vec::new();
-            for id in &rule_ids {
-                let Some(pos) = group
-                    .rules
-                    .iter()
-                    .position(|r| r.id == *id && r.egress == egress)
-                else {
-                    return Err(Error::InvalidSecurityGroupRuleIdNotFound(format!(
-                        "The security group rule ID '{id}' does not exist"
-                    )));
-                };
-                removed.push(group.rules.remove(pos));
-            }
-            for want in &requested {
-                let peer = self.resolve_peer(tx, ctx, &group, &want.peer, false)?;
-                let Some(pos) = group.rules.iter().position(|r| {
-                    r.same_as(egress, &want.protocol, want.from_port, want.to_port, &peer)
-                }) else {
-                    return Err(Error::InvalidPermissionNotFound(
-                        "The specified rule does not exist in this security group.".into(),
-                    ));
-                };
-                removed.push(group.rules.remove(pos));
-            }
-            save_group(tx, ctx, &group)?;
-            Ok((group, removed))
-        })?;
-        tracing::info!(group = %group.id, egress, rules = removed.len(), "revoked security group rules");
-        Ok(removed
-            .iter()
-            .map(|r| rules::to_revoked_rule(r, &group.id))
-            .collect())
+    };
+    if group.vpc_id != target.vpc_id {
+        return Err(Error::InvalidGroupNotFound(format!(
+            "You have specified two resources that belong to different networks: {} is in {} and {} is in {}.",
+            target.id, target.vpc_id, group.id, group.vpc_id
+        )));
     }
+    Ok(Peer::Group {
+        group_id: group.id,
+        user_id: user_id.clone().unwrap_or(group.owner_id),
+    })
+}
 
-    pub(crate) fn create_security_group_impl(
-        &self,
-        ctx: &RequestContext,
-        input: CreateSecurityGroupRequest,
-    ) -> Result<CreateSecurityGroupResult, Error> {
-        check_dry_run(input.dry_run)?;
-        check_text("GroupName", &input.group_name)?;
-        check_text("GroupDescription", &input.description)?;
-        if input.group_name.to_ascii_lowercase().starts_with("sg-") {
-            return Err(Error::InvalidParameterValue(format!(
-                "Value ({}) for parameter GroupName is invalid. Group names may not be in the format sg-*",
-                input.group_name
+/// Adds rules to a group; the common part of AuthorizeSecurityGroupIngress/Egress.
+fn authorize(
+    ec2: &Ec2,
+    ctx: &RequestContext,
+    target: Target,
+    egress: bool,
+    permissions: Vec<IpPermission>,
+    tag_specifications: Option<Vec<TagSpecification>>,
+) -> Result<Vec<SecurityGroupRule>, Error> {
+    let requested: Vec<RequestedRule> = rules::expand(&permissions)?;
+    if requested.is_empty() {
+        return Err(Error::MissingParameter(
+            "The request must contain the parameter ipPermissions".into(),
+        ));
+    }
+    let rule_tags =
+        tags::from_specifications(tag_specifications.as_deref(), "security-group-rule")?;
+    default_network::ensure(ec2, &ctx.account_id, &ctx.region)?;
+    let (group, added) = ec2.store.write(|tx| {
+        let mut group = resolve_target(tx, ctx, &target)?;
+        let mut added = Vec::new();
+        for want in &requested {
+            let peer = resolve_peer(tx, ctx, &group, &want.peer, true)?;
+            if group
+                .rules
+                .iter()
+                .any(|r| r.same_as(egress, &want.protocol, want.from_port, want.to_port, &peer))
+            {
+                return Err(rules::duplicate_error(
+                    &want.protocol,
+                    want.from_port,
+                    want.to_port,
+                    &peer,
+                ));
+            }
+            let rule = Rule {
+                id: Rule::new_id(ec2.ids.as_ref()),
+                egress,
+                protocol: want.protocol.clone(),
+                from_port: want.from_port,
+                to_port: want.to_port,
+                peer,
+                description: want.description.clone(),
+                tags: rule_tags.clone(),
+            };
+            group.rules.push(rule.clone());
+            added.push(rule);
+        }
+        save_group(tx, ctx, &group)?;
+        Ok((group, added))
+    })?;
+    tracing::info!(group = %group.id, egress, rules = added.len(), "authorized security group rules");
+    Ok(added
+        .iter()
+        .map(|r| rules::to_security_group_rule(r, &group.id, &group.owner_id, &ctx.region))
+        .collect())
+}
+
+/// Removes rules from a group; the common part of RevokeSecurityGroupIngress/Egress. Either
+/// every named rule exists and all go, or nothing changes.
+fn revoke(
+    ec2: &Ec2,
+    ctx: &RequestContext,
+    target: Target,
+    egress: bool,
+    permissions: Vec<IpPermission>,
+    rule_ids: Vec<String>,
+) -> Result<Vec<RevokedSecurityGroupRule>, Error> {
+    let requested: Vec<RequestedRule> = rules::expand(&permissions)?;
+    if requested.is_empty() && rule_ids.is_empty() {
+        return Err(Error::MissingParameter(
+            "The request must contain the parameter ipPermissions or securityGroupRuleIds".into(),
+        ));
+    }
+    default_network::ensure(ec2, &ctx.account_id, &ctx.region)?;
+    let (group, removed) = ec2.store.write(|tx| {
+        let mut group = resolve_target(tx, ctx, &target)?;
+        let mut removed: Vec<Rule> = Vec::new();
+        for id in &rule_ids {
+            let Some(pos) = group
+                .rules
+                .iter()
+                .position(|r| r.id == *id && r.egress == egress)
+            else {
+                return Err(Error::InvalidSecurityGroupRuleIdNotFound(format!(
+                    "The security group rule ID '{id}' does not exist"
+                )));
+            };
+            removed.push(group.rules.remove(pos));
+        }
+        for want in &requested {
+            let peer = resolve_peer(tx, ctx, &group, &want.peer, false)?;
+            let Some(pos) = group.rules.iter().position(|r| {
+                r.same_as(egress, &want.protocol, want.from_port, want.to_port, &peer)
+            }) else {
+                return Err(Error::InvalidPermissionNotFound(
+                    "The specified rule does not exist in this security group.".into(),
+                ));
+            };
+            removed.push(group.rules.remove(pos));
+        }
+        save_group(tx, ctx, &group)?;
+        Ok((group, removed))
+    })?;
+    tracing::info!(group = %group.id, egress, rules = removed.len(), "revoked security group rules");
+    Ok(removed
+        .iter()
+        .map(|r| rules::to_revoked_rule(r, &group.id))
+        .collect())
+}
+
+/// CreateSecurityGroup.
+pub fn create(
+    ec2: &Ec2,
+    ctx: &RequestContext,
+    input: CreateSecurityGroupRequest,
+) -> Result<CreateSecurityGroupResult, Error> {
+    check_dry_run(input.dry_run)?;
+    check_text("GroupName", &input.group_name)?;
+    check_text("GroupDescription", &input.description)?;
+    if input.group_name.to_ascii_lowercase().starts_with("sg-") {
+        return Err(Error::InvalidParameterValue(format!(
+            "Value ({}) for parameter GroupName is invalid. Group names may not be in the format sg-*",
+            input.group_name
+        )));
+    }
+    if input.group_name.eq_ignore_ascii_case(DEFAULT_GROUP_NAME) {
+        return Err(Error::InvalidParameterValue(
+            "Cannot use reserved security group name: default".into(),
+        ));
+    }
+    let group_tags =
+        tags::from_specifications(input.tag_specifications.as_deref(), "security-group")?;
+    let defaults = default_network::ensure(ec2, &ctx.account_id, &ctx.region)?;
+    let vpc_id = input
+        .vpc_id
+        .filter(|v| !v.is_empty())
+        .unwrap_or(defaults.vpc_id);
+    let group = GroupRecord {
+        id: format!("sg-{}", ec2.ids.hex(17)),
+        name: input.group_name,
+        description: input.description,
+        vpc_id,
+        owner_id: ctx.account_id.clone(),
+        tags: group_tags,
+        rules: vec![Rule::allow_all_egress(ec2.ids.as_ref())],
+    };
+    ec2.store.write(|tx| {
+        if !tx.exists(
+            VPCS,
+            &scoped_key(&ctx.account_id, &ctx.region, &group.vpc_id),
+        )? {
+            return Err(Error::InvalidVpcIDNotFound(format!(
+                "The vpc ID '{}' does not exist",
+                group.vpc_id
             )));
         }
-        if input.group_name.eq_ignore_ascii_case(DEFAULT_GROUP_NAME) {
-            return Err(Error::InvalidParameterValue(
-                "Cannot use reserved security group name: default".into(),
-            ));
+        if find_by_name(tx, ctx, &group.vpc_id, &group.name)?.is_some() {
+            return Err(Error::InvalidGroupDuplicate(format!(
+                "The security group '{}' already exists for VPC '{}'",
+                group.name, group.vpc_id
+            )));
         }
-        let group_tags =
-            tags::from_specifications(input.tag_specifications.as_deref(), "security-group")?;
-        let defaults = self.ensure_defaults(&ctx.account_id, &ctx.region)?;
-        let vpc_id = input
-            .vpc_id
-            .filter(|v| !v.is_empty())
-            .unwrap_or(defaults.vpc_id);
-        let group = GroupRecord {
-            id: format!("sg-{}", self.ids.hex(17)),
-            name: input.group_name,
-            description: input.description,
-            vpc_id,
-            owner_id: ctx.account_id.clone(),
-            tags: group_tags,
-            rules: vec![allow_all_egress(self.ids.as_ref())],
-        };
-        self.store.write(|tx| {
-            if !tx.exists(
-                VPCS,
-                &scoped_key(&ctx.account_id, &ctx.region, &group.vpc_id),
-            )? {
-                return Err(Error::InvalidVpcIDNotFound(format!(
-                    "The vpc ID '{}' does not exist",
-                    group.vpc_id
-                )));
-            }
-            if find_by_name(tx, ctx, &group.vpc_id, &group.name)?.is_some() {
-                return Err(Error::InvalidGroupDuplicate(format!(
-                    "The security group '{}' already exists for VPC '{}'",
-                    group.name, group.vpc_id
-                )));
-            }
-            save_group(tx, ctx, &group)
-        })?;
-        tracing::info!(group = %group.id, name = %group.name, vpc = %group.vpc_id, "created security group");
-        Ok(CreateSecurityGroupResult {
-            group_id: Some(group.id.clone()),
-            tags: tags::to_wire(&group.tags),
-            security_group_arn: Some(arn(&ctx.region, &group.owner_id, &group.id)),
-        })
-    }
+        save_group(tx, ctx, &group)
+    })?;
+    tracing::info!(group = %group.id, name = %group.name, vpc = %group.vpc_id, "created security group");
+    Ok(CreateSecurityGroupResult {
+        group_id: Some(group.id.clone()),
+        tags: tags::to_wire(&group.tags),
+        security_group_arn: Some(arn(&ctx.region, &group.owner_id, &group.id)),
+    })
+}
 
-    pub(crate) fn describe_security_groups_impl(
-        &self,
-        ctx: &RequestContext,
-        input: DescribeSecurityGroupsRequest,
-    ) -> Result<DescribeSecurityGroupsResult, Error> {
-        check_dry_run(input.dry_run)?;
-        let filters = FilterSet::parse(input.filters.as_deref(), GROUP_FILTERS)?;
-        let defaults = self.ensure_defaults(&ctx.account_id, &ctx.region)?;
-        let mut groups = self.store.read(|tx| all_groups(tx, ctx))?;
-        let ids = input.group_ids.unwrap_or_default();
-        let names = input.group_names.unwrap_or_default();
-        if !ids.is_empty() || !names.is_empty() {
-            for id in &ids {
-                check_group_id(id)?;
-                if !groups.iter().any(|g| g.id == *id) {
-                    return Err(group_not_found(id));
-                }
+/// DescribeSecurityGroups.
+pub fn describe(
+    ec2: &Ec2,
+    ctx: &RequestContext,
+    input: DescribeSecurityGroupsRequest,
+) -> Result<DescribeSecurityGroupsResult, Error> {
+    check_dry_run(input.dry_run)?;
+    let filters = FilterSet::parse(input.filters.as_deref(), GROUP_FILTERS)?;
+    let defaults = default_network::ensure(ec2, &ctx.account_id, &ctx.region)?;
+    let mut groups = ec2.store.read(|tx| all_groups(tx, ctx))?;
+    let ids = input.group_ids.unwrap_or_default();
+    let names = input.group_names.unwrap_or_default();
+    if !ids.is_empty() || !names.is_empty() {
+        for id in &ids {
+            check_group_id(id)?;
+            if !groups.iter().any(|g| g.id == *id) {
+                return Err(group_not_found(id));
             }
-            for name in &names {
-                if !groups
-                    .iter()
-                    .any(|g| g.name == *name && g.vpc_id == defaults.vpc_id)
-                {
-                    return Err(Error::InvalidGroupNotFound(format!(
-                        "The security group '{name}' does not exist in default VPC '{}'",
-                        defaults.vpc_id
-                    )));
-                }
-            }
-            groups.retain(|g| {
-                ids.contains(&g.id) || (g.vpc_id == defaults.vpc_id && names.contains(&g.name))
-            });
         }
-        let names_by_id: HashMap<String, String> = groups
-            .iter()
-            .map(|g| (g.id.clone(), g.name.clone()))
-            .collect();
-        groups.retain(|g| filters.matches(|name| g.field(name, &names_by_id), &g.tags));
-        let (groups, next_token) = page(
-            groups,
-            |g| g.id.clone(),
-            input.next_token.as_deref(),
-            input.max_results,
-        )?;
-        Ok(DescribeSecurityGroupsResult {
-            security_groups: Some(groups.iter().map(|g| g.to_wire(&ctx.region)).collect()),
-            next_token,
-        })
-    }
-
-    pub(crate) fn delete_security_group_impl(
-        &self,
-        ctx: &RequestContext,
-        input: DeleteSecurityGroupRequest,
-    ) -> Result<DeleteSecurityGroupResult, Error> {
-        check_dry_run(input.dry_run)?;
-        let target = Target::from_parts(input.group_id, input.group_name)?;
-        self.ensure_defaults(&ctx.account_id, &ctx.region)?;
-        let group_id = self.store.write(|tx| {
-            let group = self.resolve_target(tx, ctx, &target)?;
-            if group.name == DEFAULT_GROUP_NAME {
-                return Err(Error::CannotDelete(format!(
-                    "the specified group: \"{}\" name: \"default\" cannot be deleted by a user",
-                    group.id
-                )));
-            }
-            let referenced = all_groups(tx, ctx)?.iter().any(|other| {
-                other.id != group.id
-                    && other
-                        .rules
-                        .iter()
-                        .any(|r| matches!(&r.peer, Peer::Group { group_id, .. } if *group_id == group.id))
-            });
-            if referenced
-                || crate::network_interfaces::group_in_use(
-                    tx,
-                    &ctx.account_id,
-                    &ctx.region,
-                    &group.id,
-                )?
+        for name in &names {
+            if !groups
+                .iter()
+                .any(|g| g.name == *name && g.vpc_id == defaults.vpc_id)
             {
-                return Err(Error::DependencyViolation(format!("resource {} has a dependent object", group.id)));
+                return Err(Error::InvalidGroupNotFound(format!(
+                    "The security group '{name}' does not exist in default VPC '{}'",
+                    defaults.vpc_id
+                )));
             }
-            tx.delete(GROUPS, &scoped_key(&ctx.account_id, &ctx.region, &group.id))?;
-            Ok(group.id)
-        })?;
-        tracing::info!(group = %group_id, "deleted security group");
-        Ok(DeleteSecurityGroupResult {
-            r#return: Some(true),
-            group_id: Some(group_id),
-        })
+        }
+        groups.retain(|g| {
+            ids.contains(&g.id) || (g.vpc_id == defaults.vpc_id && names.contains(&g.name))
+        });
     }
+    let names_by_id: HashMap<String, String> = groups
+        .iter()
+        .map(|g| (g.id.clone(), g.name.clone()))
+        .collect();
+    groups.retain(|g| filters.matches(|name| g.field(name, &names_by_id), &g.tags));
+    let (groups, next_token) = page(
+        groups,
+        |g| g.id.clone(),
+        input.next_token.as_deref(),
+        input.max_results,
+    )?;
+    Ok(DescribeSecurityGroupsResult {
+        security_groups: Some(groups.iter().map(|g| g.to_wire(&ctx.region)).collect()),
+        next_token,
+    })
+}
 
-    pub(crate) fn authorize_ingress_impl(
-        &self,
-        ctx: &RequestContext,
-        input: AuthorizeSecurityGroupIngressRequest,
-    ) -> Result<AuthorizeSecurityGroupIngressResult, Error> {
-        check_dry_run(input.dry_run)?;
-        let target = Target::from_parts(input.group_id, input.group_name)?;
-        let flat = rules::flat_permission(
-            input.ip_protocol,
-            input.from_port,
-            input.to_port,
-            input.cidr_ip,
-            input.source_security_group_name,
-            input.source_security_group_owner_id,
-        )?;
-        let perms = permissions(input.ip_permissions, flat)?;
-        let added = self.authorize(ctx, target, false, perms, input.tag_specifications)?;
-        Ok(AuthorizeSecurityGroupIngressResult {
-            r#return: Some(true),
-            security_group_rules: Some(added),
-        })
-    }
+/// DeleteSecurityGroup: not the `default` group, nor one that a rule of another group or a network interface refers to.
+pub fn delete(
+    ec2: &Ec2,
+    ctx: &RequestContext,
+    input: DeleteSecurityGroupRequest,
+) -> Result<DeleteSecurityGroupResult, Error> {
+    check_dry_run(input.dry_run)?;
+    let target = Target::from_parts(input.group_id, input.group_name)?;
+    default_network::ensure(ec2, &ctx.account_id, &ctx.region)?;
+    let group_id = ec2.store.write(|tx| {
+        let group = resolve_target(tx, ctx, &target)?;
+        if group.name == DEFAULT_GROUP_NAME {
+            return Err(Error::CannotDelete(format!(
+                "the specified group: \"{}\" name: \"default\" cannot be deleted by a user",
+                group.id
+            )));
+        }
+        let referenced = all_groups(tx, ctx)?.iter().any(|other| {
+            other.id != group.id
+                && other.rules.iter().any(
+                    |r| matches!(&r.peer, Peer::Group { group_id, .. } if *group_id == group.id),
+                )
+        });
+        if referenced
+            || network_interfaces::group_in_use(tx, &ctx.account_id, &ctx.region, &group.id)?
+        {
+            return Err(Error::DependencyViolation(format!(
+                "resource {} has a dependent object",
+                group.id
+            )));
+        }
+        tx.delete(GROUPS, &scoped_key(&ctx.account_id, &ctx.region, &group.id))?;
+        Ok(group.id)
+    })?;
+    tracing::info!(group = %group_id, "deleted security group");
+    Ok(DeleteSecurityGroupResult {
+        r#return: Some(true),
+        group_id: Some(group_id),
+    })
+}
 
-    pub(crate) fn authorize_egress_impl(
-        &self,
-        ctx: &RequestContext,
-        input: AuthorizeSecurityGroupEgressRequest,
-    ) -> Result<AuthorizeSecurityGroupEgressResult, Error> {
-        check_dry_run(input.dry_run)?;
-        let flat = rules::flat_permission(
-            input.ip_protocol,
-            input.from_port,
-            input.to_port,
-            input.cidr_ip,
-            input.source_security_group_name,
-            input.source_security_group_owner_id,
-        )?;
-        let perms = permissions(input.ip_permissions, flat)?;
-        let added = self.authorize(
-            ctx,
-            Target::Id(input.group_id),
-            true,
-            perms,
-            input.tag_specifications,
-        )?;
-        Ok(AuthorizeSecurityGroupEgressResult {
-            r#return: Some(true),
-            security_group_rules: Some(added),
-        })
-    }
+/// AuthorizeSecurityGroupIngress.
+pub fn authorize_ingress(
+    ec2: &Ec2,
+    ctx: &RequestContext,
+    input: AuthorizeSecurityGroupIngressRequest,
+) -> Result<AuthorizeSecurityGroupIngressResult, Error> {
+    check_dry_run(input.dry_run)?;
+    let target = Target::from_parts(input.group_id, input.group_name)?;
+    let flat = rules::flat_permission(
+        input.ip_protocol,
+        input.from_port,
+        input.to_port,
+        input.cidr_ip,
+        input.source_security_group_name,
+        input.source_security_group_owner_id,
+    )?;
+    let perms = permissions(input.ip_permissions, flat)?;
+    let added = authorize(ec2, ctx, target, false, perms, input.tag_specifications)?;
+    Ok(AuthorizeSecurityGroupIngressResult {
+        r#return: Some(true),
+        security_group_rules: Some(added),
+    })
+}
 
-    pub(crate) fn revoke_ingress_impl(
-        &self,
-        ctx: &RequestContext,
-        input: RevokeSecurityGroupIngressRequest,
-    ) -> Result<RevokeSecurityGroupIngressResult, Error> {
-        check_dry_run(input.dry_run)?;
-        let target = Target::from_parts(input.group_id, input.group_name)?;
-        let flat = rules::flat_permission(
-            input.ip_protocol,
-            input.from_port,
-            input.to_port,
-            input.cidr_ip,
-            input.source_security_group_name,
-            input.source_security_group_owner_id,
-        )?;
-        let perms = permissions(input.ip_permissions, flat)?;
-        let removed = self.revoke(
-            ctx,
-            target,
-            false,
-            perms,
-            input.security_group_rule_ids.unwrap_or_default(),
-        )?;
-        Ok(RevokeSecurityGroupIngressResult {
-            r#return: Some(true),
-            unknown_ip_permissions: None,
-            revoked_security_group_rules: Some(removed),
-        })
-    }
+/// AuthorizeSecurityGroupEgress.
+pub fn authorize_egress(
+    ec2: &Ec2,
+    ctx: &RequestContext,
+    input: AuthorizeSecurityGroupEgressRequest,
+) -> Result<AuthorizeSecurityGroupEgressResult, Error> {
+    check_dry_run(input.dry_run)?;
+    let flat = rules::flat_permission(
+        input.ip_protocol,
+        input.from_port,
+        input.to_port,
+        input.cidr_ip,
+        input.source_security_group_name,
+        input.source_security_group_owner_id,
+    )?;
+    let perms = permissions(input.ip_permissions, flat)?;
+    let added = authorize(
+        ec2,
+        ctx,
+        Target::Id(input.group_id),
+        true,
+        perms,
+        input.tag_specifications,
+    )?;
+    Ok(AuthorizeSecurityGroupEgressResult {
+        r#return: Some(true),
+        security_group_rules: Some(added),
+    })
+}
 
-    pub(crate) fn revoke_egress_impl(
-        &self,
-        ctx: &RequestContext,
-        input: RevokeSecurityGroupEgressRequest,
-    ) -> Result<RevokeSecurityGroupEgressResult, Error> {
-        check_dry_run(input.dry_run)?;
-        let flat = rules::flat_permission(
-            input.ip_protocol,
-            input.from_port,
-            input.to_port,
-            input.cidr_ip,
-            input.source_security_group_name,
-            input.source_security_group_owner_id,
-        )?;
-        let perms = permissions(input.ip_permissions, flat)?;
-        let removed = self.revoke(
-            ctx,
-            Target::Id(input.group_id),
-            true,
-            perms,
-            input.security_group_rule_ids.unwrap_or_default(),
-        )?;
-        Ok(RevokeSecurityGroupEgressResult {
-            r#return: Some(true),
-            unknown_ip_permissions: None,
-            revoked_security_group_rules: Some(removed),
-        })
-    }
+/// RevokeSecurityGroupIngress.
+pub fn revoke_ingress(
+    ec2: &Ec2,
+    ctx: &RequestContext,
+    input: RevokeSecurityGroupIngressRequest,
+) -> Result<RevokeSecurityGroupIngressResult, Error> {
+    check_dry_run(input.dry_run)?;
+    let target = Target::from_parts(input.group_id, input.group_name)?;
+    let flat = rules::flat_permission(
+        input.ip_protocol,
+        input.from_port,
+        input.to_port,
+        input.cidr_ip,
+        input.source_security_group_name,
+        input.source_security_group_owner_id,
+    )?;
+    let perms = permissions(input.ip_permissions, flat)?;
+    let removed = revoke(
+        ec2,
+        ctx,
+        target,
+        false,
+        perms,
+        input.security_group_rule_ids.unwrap_or_default(),
+    )?;
+    Ok(RevokeSecurityGroupIngressResult {
+        r#return: Some(true),
+        unknown_ip_permissions: None,
+        revoked_security_group_rules: Some(removed),
+    })
+}
+
+/// RevokeSecurityGroupEgress.
+pub fn revoke_egress(
+    ec2: &Ec2,
+    ctx: &RequestContext,
+    input: RevokeSecurityGroupEgressRequest,
+) -> Result<RevokeSecurityGroupEgressResult, Error> {
+    check_dry_run(input.dry_run)?;
+    let flat = rules::flat_permission(
+        input.ip_protocol,
+        input.from_port,
+        input.to_port,
+        input.cidr_ip,
+        input.source_security_group_name,
+        input.source_security_group_owner_id,
+    )?;
+    let perms = permissions(input.ip_permissions, flat)?;
+    let removed = revoke(
+        ec2,
+        ctx,
+        Target::Id(input.group_id),
+        true,
+        perms,
+        input.security_group_rule_ids.unwrap_or_default(),
+    )?;
+    Ok(RevokeSecurityGroupEgressResult {
+        r#return: Some(true),
+        unknown_ip_permissions: None,
+        revoked_security_group_rules: Some(removed),
+    })
 }
 
 #[cfg(test)]
@@ -837,7 +835,7 @@ mod tests {
         assert_eq!(groups.len(), 1);
         let g = &groups[0];
         assert_eq!(g.description.as_deref(), Some("default VPC security group"));
-        let net = ec2.ensure_defaults(&ctx.account_id, &ctx.region).unwrap();
+        let net = default_network::ensure(&ec2, &ctx.account_id, &ctx.region).unwrap();
         assert_eq!(g.vpc_id.as_deref(), Some(net.vpc_id.as_str()));
         let inbound = g.ip_permissions.as_ref().unwrap();
         assert_eq!(inbound[0].ip_protocol.as_deref(), Some("-1"));
@@ -868,7 +866,7 @@ mod tests {
     #[test]
     fn create_security_group_in_the_default_vpc() {
         let (_dir, ec2, ctx) = setup();
-        let net = ec2.ensure_defaults(&ctx.account_id, &ctx.region).unwrap();
+        let net = default_network::ensure(&ec2, &ctx.account_id, &ctx.region).unwrap();
         let created = ec2
             .create_security_group(
                 &ctx,

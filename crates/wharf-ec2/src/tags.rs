@@ -1,5 +1,7 @@
-//! Tags on EC2 resources as stored, and the `TagSpecifications` parameter that sets them when a
-//! resource is created (each specification names the resource type it applies to).
+//! The `TagSpecifications` parameter that tags a resource when it is created (each specification
+//! names the resource type it applies to), and stored tags as answers carry them. The rules
+//! shared with other services (the reserved `aws:` prefix, a key given again replacing its value)
+//! come from [`wharf_core::tags`]; the wording of the errors is EC2's.
 
 use crate::generated::{Error, Tag, TagSpecification};
 use crate::records::ResourceTag;
@@ -32,16 +34,13 @@ pub fn from_specifications(
                     "Tag keys must not be empty.".into(),
                 ));
             }
-            if key.starts_with("aws:") {
+            if wharf_core::tags::is_reserved_key(&key) {
                 return Err(Error::InvalidParameterValue(format!(
                     "Tag key '{key}' is invalid: the aws: prefix is reserved for AWS use."
                 )));
             }
             let value = tag.value.clone().unwrap_or_default();
-            match out.iter_mut().find(|t| t.key == key) {
-                Some(existing) => existing.value = value,
-                None => out.push(ResourceTag { key, value }),
-            }
+            wharf_core::tags::merge(&mut out, [ResourceTag { key, value }], |t| &t.key);
         }
     }
     Ok(out)
@@ -100,10 +99,16 @@ mod tests {
         assert!(
             from_specifications(Some(&[spec("vpc", &[("a", "b")])]), "security-group").is_err()
         );
-        assert!(from_specifications(
-            Some(&[spec("security-group", &[("aws:x", "b")])]),
-            "security-group"
-        )
-        .is_err());
+        for reserved in ["aws:x", "AWS:x"] {
+            assert_eq!(
+                from_specifications(
+                    Some(&[spec("security-group", &[(reserved, "b")])]),
+                    "security-group"
+                ),
+                Err(Error::InvalidParameterValue(format!(
+                    "Tag key '{reserved}' is invalid: the aws: prefix is reserved for AWS use."
+                )))
+            );
+        }
     }
 }
