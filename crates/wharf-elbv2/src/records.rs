@@ -206,3 +206,22 @@ pub struct StoredTarget {
 pub fn scope(account: &str, region: &str) -> String {
     format!("{account}/{region}/")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_keep_their_names_at_format_1() {
+        let names: Vec<(&str, u32)> = TABLES.iter().map(|t| (t.name, t.version)).collect();
+        assert_eq!(
+            names,
+            vec![
+                ("elbv2.load_balancers", 1),
+                ("elbv2.listeners", 1),
+                ("elbv2.rules", 1),
+                ("elbv2.target_groups", 1),
+            ]
+        );
+    }
+}

@@ -516,8 +516,14 @@ fn rules_priorities_and_default_rule() {
     let default_arn = rules[2].rule_arn.clone().unwrap();
     assert_eq!(rules[2].is_default, Some(true));
     assert_eq!(rules[2].conditions, Some(vec![]));
+    swap_priorities_and_guard_the_default_rule(&s, &r10, &r20, &default_arn);
+    default_rule_actions_are_the_listeners(&s, &listener, &default_arn, &r20);
+    deleting_the_load_balancer_takes_its_rules(&s, lb, api, &r10);
+}
 
-    // Swap the two priorities at once.
+/// SetRulePriorities swaps two priorities at once, refuses a clash and the default rule; the
+/// default rule cannot be deleted.
+fn swap_priorities_and_guard_the_default_rule(s: &Setup, r10: &str, r20: &str, default_arn: &str) {
     let swapped = s
         .elb
         .set_rule_priorities(
@@ -525,11 +531,11 @@ fn rules_priorities_and_default_rule() {
             SetRulePrioritiesInput {
                 rule_priorities: vec![
                     RulePriorityPair {
-                        rule_arn: Some(r10.clone()),
+                        rule_arn: Some(r10.to_string()),
                         priority: Some(20),
                     },
                     RulePriorityPair {
-                        rule_arn: Some(r20.clone()),
+                        rule_arn: Some(r20.to_string()),
                         priority: Some(10),
                     },
                 ],
@@ -543,7 +549,7 @@ fn rules_priorities_and_default_rule() {
         &s.ctx,
         SetRulePrioritiesInput {
             rule_priorities: vec![RulePriorityPair {
-                rule_arn: Some(r10.clone()),
+                rule_arn: Some(r10.to_string()),
                 priority: Some(10),
             }],
         },
@@ -554,7 +560,7 @@ fn rules_priorities_and_default_rule() {
             &s.ctx,
             SetRulePrioritiesInput {
                 rule_priorities: vec![RulePriorityPair {
-                    rule_arn: Some(default_arn.clone()),
+                    rule_arn: Some(default_arn.to_string()),
                     priority: Some(5),
                 }],
             },
@@ -565,17 +571,21 @@ fn rules_priorities_and_default_rule() {
         s.elb.delete_rule(
             &s.ctx,
             DeleteRuleInput {
-                rule_arn: default_arn.clone()
+                rule_arn: default_arn.to_string()
             }
         ),
         Err(Error::OperationNotPermittedException(_))
     ));
-    // The default rule's actions are the listener's default actions.
+}
+
+/// The default rule's actions are the listener's default actions; the snapshot evaluates rules
+/// by priority, the default last.
+fn default_rule_actions_are_the_listeners(s: &Setup, listener: &str, default_arn: &str, r20: &str) {
     s.elb
         .modify_rule(
             &s.ctx,
             ModifyRuleInput {
-                rule_arn: default_arn.clone(),
+                rule_arn: default_arn.to_string(),
                 actions: Some(vec![Action {
                     r#type: "fixed-response".into(),
                     fixed_response_config: Some(FixedResponseActionConfig {
@@ -594,7 +604,7 @@ fn rules_priorities_and_default_rule() {
         .describe_listeners(
             &s.ctx,
             DescribeListenersInput {
-                listener_arns: Some(vec![listener.clone()]),
+                listener_arns: Some(vec![listener.to_string()]),
                 ..DescribeListenersInput::default()
             },
         )
@@ -611,8 +621,11 @@ fn rules_priorities_and_default_rule() {
         vec![Some(10), Some(20), None]
     );
     assert_eq!(rules[0].arn, r20);
+}
 
-    // In use: neither target group can go; then the load balancer takes its listeners along.
+/// A target group in use cannot go; the load balancer takes its listeners and rules along;
+/// deleting it again is not an error.
+fn deleting_the_load_balancer_takes_its_rules(s: &Setup, lb: String, api: String, r10: &str) {
     assert!(matches!(
         s.elb.delete_target_group(
             &s.ctx,
@@ -634,7 +647,7 @@ fn rules_priorities_and_default_rule() {
         s.elb.describe_rules(
             &s.ctx,
             DescribeRulesInput {
-                rule_arns: Some(vec![r10.clone()]),
+                rule_arns: Some(vec![r10.to_string()]),
                 ..DescribeRulesInput::default()
             }
         ),
