@@ -17,13 +17,12 @@ use crate::records::{
 use crate::Acm;
 use std::collections::BTreeMap;
 use wharf_core::pagination::paginate_ordered;
+use wharf_core::tags as tag_rules;
 use wharf_core::{Arn, RequestContext, Timestamp};
 use wharf_store::StoreError;
 
 /// How long a RequestCertificate `IdempotencyToken` is remembered (AWS: one hour).
 const IDEMPOTENCY_WINDOW_MS: i64 = 60 * 60 * 1000;
-/// Most tags a certificate can have.
-const MAX_TAGS: usize = 50;
 /// `MaxItems` when the caller gives none.
 const DEFAULT_MAX_ITEMS: usize = 1000;
 /// The key types ListCertificates returns when `Includes.keyTypes` is not given (AWS's
@@ -115,34 +114,31 @@ fn invalid_domain(name: &str, field: &str) -> Error {
     ))
 }
 
+/// Refuses a tag key under `aws:` (`InvalidTagException`), the rule of [`tag_rules`].
 fn check_tags(tags: &[Tag]) -> Result<(), Error> {
-    for tag in tags {
-        if tag.key.to_ascii_lowercase().starts_with("aws:") {
-            return Err(Error::InvalidTagException(format!(
-                "Tag key '{}' uses the reserved prefix 'aws:'.",
-                tag.key
-            )));
-        }
+    match tags.iter().find(|t| tag_rules::is_reserved_key(&t.key)) {
+        Some(tag) => Err(Error::InvalidTagException(format!(
+            "Tag key '{}' uses the reserved prefix 'aws:'.",
+            tag.key
+        ))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
-/// `existing` with `tags` added (a key already present gets the new value).
+/// `existing` with `tags` added (a key already present gets the new value); at most 50
+/// (`TooManyTagsException`).
 fn merged_tags(existing: &[StoredTag], tags: &[Tag]) -> Result<Vec<StoredTag>, Error> {
     check_tags(tags)?;
     let mut out = existing.to_vec();
-    for tag in tags {
-        match out.iter_mut().find(|t| t.key == tag.key) {
-            Some(t) => t.value = tag.value.clone(),
-            None => out.push(StoredTag {
-                key: tag.key.clone(),
-                value: tag.value.clone(),
-            }),
-        }
-    }
-    if out.len() > MAX_TAGS {
+    let new = tags.iter().map(|t| StoredTag {
+        key: t.key.clone(),
+        value: t.value.clone(),
+    });
+    tag_rules::merge(&mut out, new, |t| &t.key);
+    if !tag_rules::count_ok(out.len()) {
         return Err(Error::TooManyTagsException(format!(
-            "the TagList contains too many Tags: a certificate can have at most {MAX_TAGS}."
+            "the TagList contains too many Tags: a certificate can have at most {}.",
+            tag_rules::MAX_TAGS
         )));
     }
     Ok(out)
