@@ -13,9 +13,10 @@ use crate::generated::*;
 use crate::names::{self, NameError, Reference, ReferenceError, Selector, NAME_RULES};
 use crate::policies::{self, PolicyError};
 use crate::records::{
-    self, StoredParameter, StoredPolicy, StoredTag, StoredValue, StoredVersion, ADVANCED,
-    DEFAULT_KEY_ID, INTELLIGENT_TIERING, PARAMETERS, SECURE_STRING, STANDARD, STRING, TEXT,
+    self, StoredParameter, StoredPolicy, StoredValue, StoredVersion, ADVANCED, DEFAULT_KEY_ID,
+    INTELLIGENT_TIERING, PARAMETERS, SECURE_STRING, STANDARD, STRING, TEXT,
 };
+use crate::tags::{check_tags, merge_tags};
 use crate::{find, live, load, Ssm};
 use regex::Regex;
 use wharf_core::pagination::paginate;
@@ -26,7 +27,7 @@ pub const MAX_VERSIONS: usize = 100;
 /// Labels per version (AWS: 10).
 pub const MAX_LABELS_PER_VERSION: usize = 10;
 /// Tags per parameter (AWS: 50).
-pub const MAX_TAGS: usize = 50;
+pub use wharf_core::tags::MAX_TAGS;
 /// Longest Standard-tier value, in characters.
 pub const STANDARD_MAX_VALUE: usize = 4096;
 /// Longest Advanced-tier value, in characters.
@@ -259,41 +260,6 @@ fn compile_pattern(pattern: &str) -> Result<Regex, Error> {
             "AllowedPattern {pattern} is not a valid regular expression: {reason}"
         ))
     })
-}
-
-/// Checks `tags` (new ones, or the merge of old and new) as AWS does.
-pub(crate) fn check_tags(tags: &[StoredTag]) -> Result<(), Error> {
-    if let Some(t) = tags
-        .iter()
-        .find(|t| t.key.to_ascii_lowercase().starts_with("aws:"))
-    {
-        return Err(Error::ValidationException(format!(
-            "Tag key {} uses the prefix aws:, which is reserved for AWS use.",
-            t.key
-        )));
-    }
-    if tags.len() > MAX_TAGS {
-        return Err(Error::TooManyTagsError(format!(
-            "A parameter can have at most {MAX_TAGS} tags; this request would give it {}.",
-            tags.len()
-        )));
-    }
-    Ok(())
-}
-
-/// `existing` with `new` added (a key already present takes the new value).
-pub(crate) fn merge_tags(existing: &[StoredTag], new: &[Tag]) -> Vec<StoredTag> {
-    let mut out = existing.to_vec();
-    for tag in new {
-        match out.iter_mut().find(|t| t.key == tag.key) {
-            Some(t) => t.value = tag.value.clone(),
-            None => out.push(StoredTag {
-                key: tag.key.clone(),
-                value: tag.value.clone(),
-            }),
-        }
-    }
-    out
 }
 
 /// PutParameter.

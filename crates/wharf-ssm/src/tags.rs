@@ -1,11 +1,13 @@
 //! AddTagsToResource, RemoveTagsFromResource and ListTagsForResource for resource type
 //! `Parameter` (the resource id is the parameter's name), as AWS's tagging of Systems Manager
-//! resources defines them: at most 50 tags, keys not starting with `aws:`.
+//! resources defines them: at most 50 tags, keys not starting with `aws:` (the rules of
+//! [`wharf_core::tags`], answered with Parameter Store's error codes and wording). PutParameter
+//! checks and merges its tags here too.
 
 use crate::generated::*;
-use crate::parameters::{check_tags, merge_tags};
-use crate::records::{self, StoredParameter, PARAMETERS};
+use crate::records::{self, StoredParameter, StoredTag, PARAMETERS};
 use crate::{load, names, Ssm};
+use wharf_core::tags as tag_rules;
 use wharf_core::RequestContext;
 
 /// The only resource type wharf's Systems Manager has.
@@ -15,6 +17,36 @@ fn invalid_id(id: &str) -> Error {
     Error::InvalidResourceId(format!(
         "The resource ID \"{id}\" is not valid. Verify that you entered the correct ID (for a Parameter, its name) and try again."
     ))
+}
+
+/// Checks a parameter's tags (all of them, after merging): no key under `aws:`
+/// (`ValidationException`), at most 50 (`TooManyTagsError`).
+pub(crate) fn check_tags(tags: &[StoredTag]) -> Result<(), Error> {
+    if let Some(t) = tags.iter().find(|t| tag_rules::is_reserved_key(&t.key)) {
+        return Err(Error::ValidationException(format!(
+            "Tag key {} uses the prefix aws:, which is reserved for AWS use.",
+            t.key
+        )));
+    }
+    if !tag_rules::count_ok(tags.len()) {
+        return Err(Error::TooManyTagsError(format!(
+            "A parameter can have at most {} tags; this request would give it {}.",
+            tag_rules::MAX_TAGS,
+            tags.len()
+        )));
+    }
+    Ok(())
+}
+
+/// `existing` with `new` added (a key already present takes the new value).
+pub(crate) fn merge_tags(existing: &[StoredTag], new: &[Tag]) -> Vec<StoredTag> {
+    let mut out = existing.to_vec();
+    let new = new.iter().map(|t| StoredTag {
+        key: t.key.clone(),
+        value: t.value.clone(),
+    });
+    tag_rules::merge(&mut out, new, |t| &t.key);
+    out
 }
 
 /// The parameter `resource_type` / `resource_id` name, loaded in `tx`.
@@ -64,7 +96,7 @@ pub fn remove(
 ) -> Result<RemoveTagsFromResourceResult, Error> {
     ssm.store.write(|tx| {
         let mut param = resolve(tx, ctx, &input.resource_type, &input.resource_id)?;
-        param.tags.retain(|t| !input.tag_keys.contains(&t.key));
+        tag_rules::remove(&mut param.tags, &input.tag_keys, |t| &t.key);
         tx.put(
             PARAMETERS,
             &records::key(&ctx.account_id, &ctx.region, &param.name),
