@@ -17,13 +17,14 @@ use crate::versions;
 use crate::SecretsManager;
 use std::collections::BTreeMap;
 use wharf_core::pagination::paginate_ordered;
+use wharf_core::tags as tag_rules;
 use wharf_core::{Blob, RequestContext, Timestamp};
 use wharf_store::{StoreError, Tx};
 
 /// Largest secret value, in bytes.
 pub const MAX_VALUE_BYTES: usize = 65536;
 /// Most tags a secret can have.
-pub const MAX_TAGS: usize = 50;
+pub use wharf_core::tags::MAX_TAGS;
 /// `MaxResults` when none is given.
 const DEFAULT_MAX_RESULTS: usize = 100;
 /// Default `RecoveryWindowInDays`.
@@ -264,9 +265,11 @@ fn add_version(
     Ok(())
 }
 
-/// Checks tags and merges them into `existing` (a key already there gets the new value).
+/// Checks tags and merges them into `existing` (a key already there gets the new value): every
+/// tag needs a key, none under `aws:`, at most 50 in all ([`tag_rules`], answered with
+/// `InvalidParameterException`).
 fn merged_tags(existing: &[StoredTag], tags: &[Tag]) -> Result<Vec<StoredTag>, Error> {
-    let mut out = existing.to_vec();
+    let mut new = Vec::with_capacity(tags.len());
     for (i, tag) in tags.iter().enumerate() {
         let key = tag.key.as_deref().unwrap_or_default();
         if key.is_empty() {
@@ -275,20 +278,19 @@ fn merged_tags(existing: &[StoredTag], tags: &[Tag]) -> Result<Vec<StoredTag>, E
                 i + 1
             )));
         }
-        if key.to_ascii_lowercase().starts_with("aws:") {
+        if tag_rules::is_reserved_key(key) {
             return Err(Error::InvalidParameterException(format!(
                 "Tag key '{key}' starts with 'aws:', a prefix reserved for AWS."
             )));
         }
-        match out.iter_mut().find(|t| t.key == key) {
-            Some(t) => t.value = tag.value.clone(),
-            None => out.push(StoredTag {
-                key: key.to_string(),
-                value: tag.value.clone(),
-            }),
-        }
+        new.push(StoredTag {
+            key: key.to_string(),
+            value: tag.value.clone(),
+        });
     }
-    if out.len() > MAX_TAGS {
+    let mut out = existing.to_vec();
+    tag_rules::merge(&mut out, new, |t| &t.key);
+    if !tag_rules::count_ok(out.len()) {
         return Err(Error::InvalidParameterException(format!(
             "A secret can have at most {MAX_TAGS} tags; this request would give it {}.",
             out.len()
@@ -963,7 +965,7 @@ pub fn untag(
     input: UntagResourceRequest,
 ) -> Result<(), Error> {
     modify(sm, ctx, &input.secret_id, |s| {
-        s.tags.retain(|t| !input.tag_keys.contains(&t.key));
+        tag_rules::remove(&mut s.tags, &input.tag_keys, |t| &t.key);
         Ok(())
     })?;
     Ok(())
