@@ -11,6 +11,7 @@ use crate::records::{
 use crate::{invalid, invalid_field, page_limit, Logs, DAY_MS};
 use std::collections::BTreeMap;
 use wharf_core::pagination::paginate;
+use wharf_core::tags as tag_rules;
 use wharf_core::{Arn, RequestContext};
 use wharf_store::Tx;
 
@@ -19,8 +20,6 @@ pub const RETENTION_DAYS: [i32; 22] = [
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
     3288, 3653,
 ];
-/// Tags per log group.
-const MAX_TAGS: usize = 50;
 /// DescribeLogGroups' page size limit (and default).
 const MAX_GROUPS_PAGE: i32 = 50;
 
@@ -174,35 +173,31 @@ pub(crate) fn new_group(logs: &Logs, name: &str, created: i64) -> StoredGroup {
     }
 }
 
+/// Checks each tag with the rules of [`tag_rules`], in the order CloudWatch Logs reports them:
+/// key length, value length (both `InvalidParameterException` naming the member), the `aws:`
+/// prefix, the characters.
 fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), Error> {
     for (k, v) in tags {
-        if k.is_empty() || k.chars().count() > 128 {
+        if !tag_rules::key_length_ok(k) {
             return Err(invalid_field(
                 k,
                 "tags",
                 "Member must have length less than or equal to 128 and greater than or equal to 1 (tag key)",
             ));
         }
-        if v.chars().count() > 256 {
+        if !tag_rules::value_length_ok(v) {
             return Err(invalid_field(
                 v,
                 "tags",
                 "Member must have length less than or equal to 256 (tag value)",
             ));
         }
-        if k.to_ascii_lowercase().starts_with("aws:") {
+        if tag_rules::is_reserved_key(k) {
             return Err(invalid(format!(
                 "Tag key '{k}' uses the reserved prefix 'aws:'"
             )));
         }
-        let ok = |s: &str| {
-            s.chars().all(|c| {
-                c.is_alphanumeric()
-                    || c.is_whitespace()
-                    || matches!(c, '_' | '.' | ':' | '/' | '=' | '+' | '-' | '@')
-            })
-        };
-        if !ok(k) || !ok(v) {
+        if !(tag_rules::allowed_characters(k) && tag_rules::allowed_characters(v)) {
             return Err(invalid(format!(
                 "Invalid tag '{k}': keys and values may contain letters, digits, spaces and _ . : / = + - @"
             )));
@@ -211,10 +206,15 @@ fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), Error> {
     Ok(())
 }
 
-fn too_many_tags(name: &str) -> Error {
-    Error::TooManyTagsException(format!(
-        "A resource can have no more than {MAX_TAGS} tags (log group {name})"
-    ))
+/// At most 50 tags on a group (`TooManyTagsException`).
+fn check_tag_count(name: &str, tags: &BTreeMap<String, String>) -> Result<(), Error> {
+    if tag_rules::count_ok(tags.len()) {
+        return Ok(());
+    }
+    Err(Error::TooManyTagsException(format!(
+        "A resource can have no more than {} tags (log group {name})",
+        tag_rules::MAX_TAGS
+    )))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -255,9 +255,7 @@ pub fn create(
     }
     let tags = input.tags.unwrap_or_default();
     check_tags(&tags)?;
-    if tags.len() > MAX_TAGS {
-        return Err(too_many_tags(&name));
-    }
+    check_tag_count(&name, &tags)?;
     let mut group = new_group(logs, &name, ctx.now.millis);
     group.kms_key_id = input.kms_key_id;
     group.tags = tags;
@@ -491,9 +489,7 @@ pub fn tag(
     update(logs, ctx, name, |g| {
         let mut merged = g.tags.clone();
         merged.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
-        if merged.len() > MAX_TAGS {
-            return Err(too_many_tags(name));
-        }
+        check_tag_count(name, &merged)?;
         g.tags = merged;
         Ok(())
     })
