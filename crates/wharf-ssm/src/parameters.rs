@@ -13,14 +13,15 @@ use crate::generated::*;
 use crate::names::{self, NameError, Reference, ReferenceError, Selector, NAME_RULES};
 use crate::policies::{self, PolicyError};
 use crate::records::{
-    self, StoredParameter, StoredPolicy, StoredValue, StoredVersion, ADVANCED, DEFAULT_KEY_ID,
-    INTELLIGENT_TIERING, PARAMETERS, SECURE_STRING, STANDARD, STRING, TEXT,
+    self, StoredParameter, StoredPolicy, StoredTag, StoredValue, StoredVersion, ADVANCED,
+    DEFAULT_KEY_ID, INTELLIGENT_TIERING, PARAMETERS, SECURE_STRING, STANDARD, STRING, TEXT,
 };
 use crate::tags::{check_tags, merge_tags};
 use crate::{find, live, load, Ssm};
 use regex::Regex;
 use wharf_core::pagination::paginate;
 use wharf_core::RequestContext;
+use wharf_store::Tx;
 
 /// Versions kept per parameter (AWS: 100).
 pub const MAX_VERSIONS: usize = 100;
@@ -262,12 +263,67 @@ fn compile_pattern(pattern: &str) -> Result<Regex, Error> {
     })
 }
 
-/// PutParameter.
+/// PutParameter: checks the request, then in one write finds the parameter, resolves what the
+/// new version sets or inherits from the current one, makes room for it and stores it.
 pub fn put(
     ssm: &Ssm,
     ctx: &RequestContext,
     input: PutParameterRequest,
 ) -> Result<PutParameterResult, Error> {
+    let name = input.name.as_str();
+    let checked = check_put_request(ctx, &input)?;
+    let key = records::key(&ctx.account_id, &ctx.region, name);
+    ssm.store.write(|tx| {
+        let existing = existing_for_put(tx, ctx, &key, name, checked.overwrite)?;
+        let previous = existing.as_ref().map(StoredParameter::current);
+        let settings = VersionSettings::resolve(name, &input, checked.policies, previous)?;
+        let mut param = existing.unwrap_or_else(|| StoredParameter {
+            name: name.to_string(),
+            versions: Vec::new(),
+            tags: checked.tags,
+        });
+        let version = make_room_for_version(&mut param, name)?;
+        let value = if settings.kind == SECURE_STRING {
+            StoredValue::Sealed(ssm.seal(
+                &ctx.account_id,
+                &ctx.region,
+                name,
+                version,
+                &input.value,
+            )?)
+        } else {
+            StoredValue::Plain(input.value.clone())
+        };
+        let tier = settings.tier;
+        param
+            .versions
+            .push(settings.into_version(version, value, ctx));
+        tx.put(PARAMETERS, &key, &param)?;
+        tracing::info!(name, version, tier, "parameter put");
+        Ok(PutParameterResult {
+            version: Some(version),
+            tier: Some(tier.to_string()),
+        })
+    })
+}
+
+/// What PutParameter's request gives once its stateless checks pass.
+struct CheckedPut {
+    /// `Overwrite`.
+    overwrite: bool,
+    /// `Tags` (only when creating).
+    tags: Vec<StoredTag>,
+    /// `Policies`, parsed; `None` keeps the current version's.
+    policies: Option<Vec<StoredPolicy>>,
+}
+
+/// The checks of a PutParameter request that need no stored state, in AWS's order: the name,
+/// the value, tags with overwrite, the tags, the data type, the allowed pattern, the policies,
+/// the key id.
+fn check_put_request(
+    ctx: &RequestContext,
+    input: &PutParameterRequest,
+) -> Result<CheckedPut, Error> {
     let name = input.name.as_str();
     names::check_new_name(name).map_err(|e| name_error(name, e))?;
     if input.value.is_empty() {
@@ -276,13 +332,13 @@ pub fn put(
         ));
     }
     let overwrite = input.overwrite.unwrap_or(false);
-    let new_tags = input.tags.clone().unwrap_or_default();
+    let new_tags = input.tags.as_deref().unwrap_or_default();
     if overwrite && !new_tags.is_empty() {
         return Err(Error::ValidationException(
             "Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.".into(),
         ));
     }
-    let tags = merge_tags(&[], &new_tags);
+    let tags = merge_tags(&[], new_tags);
     check_tags(&tags)?;
     if let Some(dt) = input.data_type.as_deref() {
         if !DATA_TYPES.contains(&dt) {
@@ -294,7 +350,7 @@ pub fn put(
     if let Some(pattern) = input.allowed_pattern.as_deref() {
         compile_pattern(pattern)?;
     }
-    let new_policies = input
+    let policies = input
         .policies
         .as_deref()
         .map(|text| policies::parse(text, ctx.now))
@@ -307,48 +363,54 @@ pub fn put(
             )));
         }
     }
+    Ok(CheckedPut {
+        overwrite,
+        tags,
+        policies,
+    })
+}
 
-    let key = records::key(&ctx.account_id, &ctx.region, name);
-    ssm.store.write(|tx| {
-        let stored: Option<StoredParameter> = tx.get(PARAMETERS, &key)?;
-        // An expired parameter is gone: this put creates it anew.
-        let existing = stored.filter(|p| live(p, ctx.now));
-        if existing.is_some() && !overwrite {
-            return Err(Error::ParameterAlreadyExists(format!(
-                "The parameter {name} already exists. To overwrite this value, set the overwrite option in the request to true."
-            )));
-        }
-        let previous = existing.as_ref().map(StoredParameter::current);
-        let kind = match (input.r#type.as_deref(), previous) {
-            (Some(t), Some(p)) if t != p.kind => {
-                return Err(Error::HierarchyTypeMismatchException(format!(
-                    "Parameter Store doesn't support changing a parameter type: {name} is a {} parameter, not {t}. Delete it and create it again to change its type.",
-                    p.kind
-                )))
-            }
-            (Some(t), _) => t.to_string(),
-            (None, Some(p)) => p.kind.clone(),
-            (None, None) => {
-                return Err(Error::ValidationException(format!(
-                    "A parameter type is required when you create a parameter: set Type (String, StringList or SecureString) for {name}."
-                )))
-            }
-        };
-        let secure = kind == SECURE_STRING;
-        let key_id = match input.key_id.clone() {
-            Some(_) if !secure => {
-                return Err(Error::ValidationException(format!(
-                    "KeyId can be used only with SecureString parameters; {name} is a {kind} parameter."
-                )))
-            }
-            Some(k) => Some(k),
-            None if secure => Some(
-                previous
-                    .and_then(|p| p.key_id.clone())
-                    .unwrap_or_else(|| DEFAULT_KEY_ID.to_string()),
-            ),
-            None => None,
-        };
+/// The live parameter stored under `key`, if any; `ParameterAlreadyExists` unless `overwrite`.
+/// An expired parameter is gone: the put creates it anew.
+fn existing_for_put(
+    tx: &Tx<'_>,
+    ctx: &RequestContext,
+    key: &str,
+    name: &str,
+    overwrite: bool,
+) -> Result<Option<StoredParameter>, Error> {
+    let existing = tx.get(PARAMETERS, key)?.filter(|p| live(p, ctx.now));
+    if existing.is_some() && !overwrite {
+        return Err(Error::ParameterAlreadyExists(format!(
+            "The parameter {name} already exists. To overwrite this value, set the overwrite option in the request to true."
+        )));
+    }
+    Ok(existing)
+}
+
+/// The settings of a new version: each is the request's, or else the current version's.
+struct VersionSettings {
+    kind: String,
+    key_id: Option<String>,
+    description: Option<String>,
+    allowed_pattern: Option<String>,
+    data_type: String,
+    policies: Vec<StoredPolicy>,
+    tier: &'static str,
+}
+
+impl VersionSettings {
+    /// Resolves every setting of the version `input` puts over `previous` (the current
+    /// version, if the parameter exists), checking the value against them, in AWS's order:
+    /// type, key id, allowed pattern, data type, tier.
+    fn resolve(
+        name: &str,
+        input: &PutParameterRequest,
+        new_policies: Option<Vec<StoredPolicy>>,
+        previous: Option<&StoredVersion>,
+    ) -> Result<Self, Error> {
+        let kind = resolve_kind(name, input.r#type.as_deref(), previous)?;
+        let key_id = resolve_key_id(name, input.key_id.clone(), &kind, previous)?;
         let description = input
             .description
             .clone()
@@ -370,7 +432,7 @@ pub fn put(
             .or_else(|| previous.map(|p| p.data_type.clone()))
             .unwrap_or_else(|| TEXT.to_string());
         check_data_type(&data_type, &kind, &input.value)?;
-        let policies = match new_policies.clone() {
+        let policies = match new_policies {
             Some(p) => p,
             None => previous.map(|p| p.policies.clone()).unwrap_or_default(),
         };
@@ -380,49 +442,94 @@ pub fn put(
             input.value.chars().count(),
             !policies.is_empty(),
         )?;
-
-        let mut param = existing.unwrap_or_else(|| StoredParameter {
-            name: name.to_string(),
-            versions: Vec::new(),
-            tags,
-        });
-        let version = param.versions.last().map_or(1, |v| v.version + 1);
-        if param.versions.len() >= MAX_VERSIONS {
-            let oldest = &param.versions[0];
-            if !oldest.labels.is_empty() {
-                return Err(Error::ParameterMaxVersionLimitExceeded(format!(
-                    "You attempted to create a new version of {name} by calling the PutParameter API with the overwrite flag. Version {}, the oldest version, can't be deleted because it has a label associated with it. Move the label to another version of the parameter, and try again.",
-                    oldest.version
-                )));
-            }
-            param.versions.remove(0);
-        }
-        let value = if secure {
-            StoredValue::Sealed(ssm.seal(&ctx.account_id, &ctx.region, name, version, &input.value)?)
-        } else {
-            StoredValue::Plain(input.value.clone())
-        };
-        param.versions.push(StoredVersion {
-            version,
+        Ok(Self {
             kind,
-            value,
             key_id,
             description,
             allowed_pattern,
-            tier: tier.to_string(),
-            policies,
             data_type,
+            policies,
+            tier,
+        })
+    }
+
+    /// Version `version` with these settings and `value`, put now by the caller.
+    fn into_version(self, version: i64, value: StoredValue, ctx: &RequestContext) -> StoredVersion {
+        StoredVersion {
+            version,
+            kind: self.kind,
+            value,
+            key_id: self.key_id,
+            description: self.description,
+            allowed_pattern: self.allowed_pattern,
+            tier: self.tier.to_string(),
+            policies: self.policies,
+            data_type: self.data_type,
             labels: Vec::new(),
             last_modified: ctx.now,
             last_modified_user: ctx.principal_arn.clone(),
-        });
-        tx.put(PARAMETERS, &key, &param)?;
-        tracing::info!(name, version, tier, "parameter put");
-        Ok(PutParameterResult {
-            version: Some(version),
-            tier: Some(tier.to_string()),
-        })
-    })
+        }
+    }
+}
+
+/// `Type`: the requested one, which must be the current one's if the parameter exists, or
+/// the current one's; required when creating.
+fn resolve_kind(
+    name: &str,
+    requested: Option<&str>,
+    previous: Option<&StoredVersion>,
+) -> Result<String, Error> {
+    match (requested, previous) {
+        (Some(t), Some(p)) if t != p.kind => Err(Error::HierarchyTypeMismatchException(format!(
+            "Parameter Store doesn't support changing a parameter type: {name} is a {} parameter, not {t}. Delete it and create it again to change its type.",
+            p.kind
+        ))),
+        (Some(t), _) => Ok(t.to_string()),
+        (None, Some(p)) => Ok(p.kind.clone()),
+        (None, None) => Err(Error::ValidationException(format!(
+            "A parameter type is required when you create a parameter: set Type (String, StringList or SecureString) for {name}."
+        ))),
+    }
+}
+
+/// `KeyId`: SecureString only; the requested one, else the current one's, else the default
+/// key.
+fn resolve_key_id(
+    name: &str,
+    requested: Option<String>,
+    kind: &str,
+    previous: Option<&StoredVersion>,
+) -> Result<Option<String>, Error> {
+    let secure = kind == SECURE_STRING;
+    match requested {
+        Some(_) if !secure => Err(Error::ValidationException(format!(
+            "KeyId can be used only with SecureString parameters; {name} is a {kind} parameter."
+        ))),
+        Some(k) => Ok(Some(k)),
+        None if secure => Ok(Some(
+            previous
+                .and_then(|p| p.key_id.clone())
+                .unwrap_or_else(|| DEFAULT_KEY_ID.to_string()),
+        )),
+        None => Ok(None),
+    }
+}
+
+/// The number of the version about to be added to `param`; drops the oldest version when
+/// [`MAX_VERSIONS`] are kept, unless it carries a label (`ParameterMaxVersionLimitExceeded`).
+fn make_room_for_version(param: &mut StoredParameter, name: &str) -> Result<i64, Error> {
+    let version = param.versions.last().map_or(1, |v| v.version + 1);
+    if param.versions.len() >= MAX_VERSIONS {
+        let oldest = &param.versions[0];
+        if !oldest.labels.is_empty() {
+            return Err(Error::ParameterMaxVersionLimitExceeded(format!(
+                "You attempted to create a new version of {name} by calling the PutParameter API with the overwrite flag. Version {}, the oldest version, can't be deleted because it has a label associated with it. Move the label to another version of the parameter, and try again.",
+                oldest.version
+            )));
+        }
+        param.versions.remove(0);
+    }
+    Ok(version)
 }
 
 /// `aws:ec2:image` parameters hold an AMI id (AWS checks that the image exists, which wharf
