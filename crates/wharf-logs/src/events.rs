@@ -407,143 +407,36 @@ pub fn filter(
     ctx: &RequestContext,
     input: FilterLogEventsRequest,
 ) -> Result<FilterLogEventsResponse, Error> {
-    let group = groups::resolve_group_name(
-        ctx,
-        input.log_group_name.as_deref(),
-        input.log_group_identifier.as_deref(),
-    )?;
-    if input.log_stream_names.is_some() && input.log_stream_name_prefix.is_some() {
-        return Err(invalid(
-            "logStreamNames and logStreamNamePrefix are mutually exclusive: specify at most one.",
-        ));
-    }
-    if let Some(names) = &input.log_stream_names {
-        if names.is_empty() || names.len() > 100 {
-            return Err(invalid_field(
-                format!("{} names", names.len()),
-                "logStreamNames",
-                "Member must have length less than or equal to 100 and greater than or equal to 1",
-            ));
-        }
-        for n in names {
-            check_stream_name(n, "logStreamNames")?;
-        }
-    }
-    let pattern = FilterPattern::parse(input.filter_pattern.as_deref())
-        .map_err(|e| invalid(e.to_string()))?;
-    let limit = page_limit(input.limit, MAX_PAGE_EVENTS, MAX_PAGE_EVENTS as usize)?;
-    let after = match input.next_token.as_deref() {
-        None => None,
-        Some(t) => Some(
-            decode_token(t)
-                .and_then(|id| EventPos::parse_event_id(&id))
-                .ok_or_else(invalid_token)?,
-        ),
-    };
-    check_time_range(input.start_time, input.end_time)?;
-    let gkey = group_key(&ctx.account_id, &ctx.region, &group);
+    let query = FilterQuery::check(ctx, &input)?;
+    let gkey = group_key(&ctx.account_id, &ctx.region, &query.group);
     let now = ctx.now.millis;
     logs.store.read(|tx| {
-        let g = groups::require(tx, ctx, &group)?;
-        let selected: Vec<StoredStream> =
-            match (&input.log_stream_names, &input.log_stream_name_prefix) {
-                (Some(names), _) => {
-                    let mut out = Vec::new();
-                    for n in names {
-                        if let Some(s) = tx.get::<StoredStream>(STREAMS, &stream_key(&gkey, n))? {
-                            if !out.iter().any(|o: &StoredStream| o.sid == s.sid) {
-                                out.push(s);
-                            }
-                        }
-                    }
-                    out
-                }
-                (None, prefix) => tx
-                    .list::<StoredStream>(
-                        STREAMS,
-                        &format!(
-                            "{}{}",
-                            streams_prefix(&gkey),
-                            prefix.as_deref().unwrap_or("")
-                        ),
-                    )?
-                    .into_iter()
-                    .map(|(_, s)| s)
-                    .collect(),
-            };
+        let g = groups::require(tx, ctx, &query.group)?;
+        let selected = select_streams(tx, &gkey, &input)?;
         let lo_ts = clamp_ts(
             input
                 .start_time
                 .unwrap_or(0)
                 .max(retention_floor(&g, now))
-                .max(after.map_or(0, |a| a.ts)),
+                .max(query.after.map_or(0, |a| a.ts)),
         );
         // endTime is inclusive here.
         let end_ts = input.end_time.map(|e| clamp_ts(e.saturating_add(1)));
-        let mut searched = Vec::with_capacity(selected.len());
-        let mut cursors = Vec::new();
-        for s in &selected {
-            let overlaps = s.last_ts.is_some_and(|l| l >= lo_ts)
-                && end_ts.is_none_or(|e| s.first_ts.is_some_and(|f| f < e));
-            if overlaps {
-                cursors.push(Cursor::new(&g.gid, s, lo_ts, end_ts));
-            } else {
-                searched.push((s.name.clone(), true));
-            }
-        }
-        let mut heap = BinaryHeap::new();
-        for (i, c) in cursors.iter_mut().enumerate() {
-            if let Some(p) = c.head(tx)? {
-                heap.push(Reverse((p, i)));
-            }
-        }
-        let mut events = Vec::new();
-        let mut bytes = 0usize;
-        let mut scanned = 0usize;
-        let mut last_seen: Option<EventPos> = None;
-        let mut stopped_early = false;
-        while let Some(Reverse((p, i))) = heap.pop() {
-            if scanned >= SCAN_BUDGET || events.len() >= limit || bytes >= MAX_PAGE_BYTES {
-                heap.push(Reverse((p, i)));
-                stopped_early = true;
-                break;
-            }
-            let Some(cursor) = cursors.get_mut(i) else {
-                continue;
-            };
-            let Some((pos, event)) = cursor.buf.pop_front() else {
-                continue;
-            };
-            if let Some(next) = cursor.head(tx)? {
-                heap.push(Reverse((next, i)));
-            }
-            scanned += 1;
-            if after.is_some_and(|a| pos <= a) {
-                continue;
-            }
-            last_seen = Some(pos);
-            if pattern.matches(&event.message) {
-                bytes += event.message.len() + EVENT_OVERHEAD;
-                events.push(FilteredLogEvent {
-                    log_stream_name: Some(cursor.name.clone()),
-                    timestamp: Some(pos.ts),
-                    message: Some(event.message),
-                    ingestion_time: Some(event.ingestion),
-                    event_id: Some(pos.event_id()),
-                });
-            }
-        }
+        let (mut searched, mut cursors) = open_cursors(&g, &selected, lo_ts, end_ts);
+        let page = merge_page(tx, &mut cursors, &query)?;
         for c in &cursors {
             searched.push((c.name.clone(), c.done()));
         }
         searched.sort();
-        let next_token = if stopped_early && !heap.is_empty() {
-            last_seen.or(after).map(|p| encode_token(&p.event_id()))
+        let next_token = if page.more {
+            page.last_seen
+                .or(query.after)
+                .map(|p| encode_token(&p.event_id()))
         } else {
             None
         };
         Ok(FilterLogEventsResponse {
-            events: Some(events),
+            events: Some(page.events),
             searched_log_streams: Some(
                 searched
                     .into_iter()
@@ -555,6 +448,181 @@ pub fn filter(
             ),
             next_token,
         })
+    })
+}
+
+/// What a FilterLogEvents request asks for, once checked.
+struct FilterQuery {
+    /// The log group's name.
+    group: String,
+    /// `filterPattern`, parsed.
+    pattern: FilterPattern,
+    /// Most events in the page.
+    limit: usize,
+    /// `nextToken`: the last event position examined by the previous page.
+    after: Option<EventPos>,
+}
+
+impl FilterQuery {
+    /// Checks the request, in AWS's order: the group, stream names or prefix, the pattern,
+    /// `limit`, `nextToken`, the time range.
+    fn check(ctx: &RequestContext, input: &FilterLogEventsRequest) -> Result<Self, Error> {
+        let group = groups::resolve_group_name(
+            ctx,
+            input.log_group_name.as_deref(),
+            input.log_group_identifier.as_deref(),
+        )?;
+        if input.log_stream_names.is_some() && input.log_stream_name_prefix.is_some() {
+            return Err(invalid(
+                "logStreamNames and logStreamNamePrefix are mutually exclusive: specify at most one.",
+            ));
+        }
+        if let Some(names) = &input.log_stream_names {
+            if names.is_empty() || names.len() > 100 {
+                return Err(invalid_field(
+                    format!("{} names", names.len()),
+                    "logStreamNames",
+                    "Member must have length less than or equal to 100 and greater than or equal to 1",
+                ));
+            }
+            for n in names {
+                check_stream_name(n, "logStreamNames")?;
+            }
+        }
+        let pattern = FilterPattern::parse(input.filter_pattern.as_deref())
+            .map_err(|e| invalid(e.to_string()))?;
+        let limit = page_limit(input.limit, MAX_PAGE_EVENTS, MAX_PAGE_EVENTS as usize)?;
+        let after = match input.next_token.as_deref() {
+            None => None,
+            Some(t) => Some(
+                decode_token(t)
+                    .and_then(|id| EventPos::parse_event_id(&id))
+                    .ok_or_else(invalid_token)?,
+            ),
+        };
+        check_time_range(input.start_time, input.end_time)?;
+        Ok(Self {
+            group,
+            pattern,
+            limit,
+            after,
+        })
+    }
+}
+
+/// The streams of the group stored under `gkey` that the request names (`logStreamNames`,
+/// each once, missing ones skipped) or whose names start with `logStreamNamePrefix` (every
+/// stream when neither is given).
+fn select_streams(
+    tx: &Tx<'_>,
+    gkey: &str,
+    input: &FilterLogEventsRequest,
+) -> Result<Vec<StoredStream>, StoreError> {
+    if let Some(names) = &input.log_stream_names {
+        let mut out: Vec<StoredStream> = Vec::new();
+        for n in names {
+            if let Some(s) = tx.get(STREAMS, &stream_key(gkey, n))? {
+                if !out.iter().any(|o| o.sid == s.sid) {
+                    out.push(s);
+                }
+            }
+        }
+        return Ok(out);
+    }
+    let prefix = input.log_stream_name_prefix.as_deref().unwrap_or("");
+    Ok(tx
+        .list(STREAMS, &format!("{}{prefix}", streams_prefix(gkey)))?
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect())
+}
+
+/// A cursor over `[lo_ts, end_ts)` for each selected stream with events in that window; the
+/// others are searched completely already (returned as `(name, true)`).
+fn open_cursors(
+    g: &StoredGroup,
+    selected: &[StoredStream],
+    lo_ts: i64,
+    end_ts: Option<i64>,
+) -> (Vec<(String, bool)>, Vec<Cursor>) {
+    let mut searched = Vec::with_capacity(selected.len());
+    let mut cursors = Vec::new();
+    for s in selected {
+        let overlaps = s.last_ts.is_some_and(|l| l >= lo_ts)
+            && end_ts.is_none_or(|e| s.first_ts.is_some_and(|f| f < e));
+        if overlaps {
+            cursors.push(Cursor::new(&g.gid, s, lo_ts, end_ts));
+        } else {
+            searched.push((s.name.clone(), true));
+        }
+    }
+    (searched, cursors)
+}
+
+/// One page of FilterLogEvents, merged from the cursors.
+struct FilterPage {
+    /// The matching events, in order.
+    events: Vec<FilteredLogEvent>,
+    /// The last event position examined (matching or not).
+    last_seen: Option<EventPos>,
+    /// Whether the page stopped at a limit with events left to examine.
+    more: bool,
+}
+
+/// Merges the cursors' events in position order, skipping those at or before the token's
+/// position, keeping those that match, until `limit` events, [`MAX_PAGE_BYTES`] or
+/// [`SCAN_BUDGET`] events examined.
+fn merge_page(
+    tx: &Tx<'_>,
+    cursors: &mut [Cursor],
+    query: &FilterQuery,
+) -> Result<FilterPage, StoreError> {
+    let mut heap = BinaryHeap::new();
+    for (i, c) in cursors.iter_mut().enumerate() {
+        if let Some(p) = c.head(tx)? {
+            heap.push(Reverse((p, i)));
+        }
+    }
+    let mut events = Vec::new();
+    let mut bytes = 0usize;
+    let mut scanned = 0usize;
+    let mut last_seen: Option<EventPos> = None;
+    let mut stopped_early = false;
+    while let Some(Reverse((p, i))) = heap.pop() {
+        if scanned >= SCAN_BUDGET || events.len() >= query.limit || bytes >= MAX_PAGE_BYTES {
+            heap.push(Reverse((p, i)));
+            stopped_early = true;
+            break;
+        }
+        let Some(cursor) = cursors.get_mut(i) else {
+            continue;
+        };
+        let Some((pos, event)) = cursor.buf.pop_front() else {
+            continue;
+        };
+        if let Some(next) = cursor.head(tx)? {
+            heap.push(Reverse((next, i)));
+        }
+        scanned += 1;
+        if query.after.is_some_and(|a| pos <= a) {
+            continue;
+        }
+        last_seen = Some(pos);
+        if query.pattern.matches(&event.message) {
+            bytes += event.message.len() + EVENT_OVERHEAD;
+            events.push(FilteredLogEvent {
+                log_stream_name: Some(cursor.name.clone()),
+                timestamp: Some(pos.ts),
+                message: Some(event.message),
+                ingestion_time: Some(event.ingestion),
+                event_id: Some(pos.event_id()),
+            });
+        }
+    }
+    Ok(FilterPage {
+        events,
+        last_seen,
+        more: stopped_early && !heap.is_empty(),
     })
 }
 
