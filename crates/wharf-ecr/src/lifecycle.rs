@@ -211,6 +211,8 @@ pub fn parse_policy(text: &str) -> Result<LifecyclePolicy, PolicyError> {
     Ok(LifecyclePolicy { rules })
 }
 
+/// One rule of a policy, checked in ECR's order: its members, `rulePriority`, `description`,
+/// `action`, then `selection` (tag status, storage class, tag filters, count).
 fn parse_rule(raw: &Value) -> Result<Rule, PolicyError> {
     let Some(rule) = raw.as_object() else {
         return fail(
@@ -222,21 +224,64 @@ fn parse_rule(raw: &Value) -> Result<Rule, PolicyError> {
         rule,
         &["rulePriority", "description", "selection", "action"],
     )?;
-    let priority = match rule.get("rulePriority").and_then(Value::as_i64) {
-        Some(p) if p >= 1 => p,
-        _ => {
-            return fail(format!(
-                "rulePriority must be an integer of at least 1, found {}",
-                rule.get("rulePriority").cloned().unwrap_or_default()
-            ))
-        }
+    let priority = rule_priority(rule)?;
+    let description = rule_description(rule, priority)?;
+    check_action(rule, priority)?;
+    let Some(sel) = rule.get("selection").and_then(Value::as_object) else {
+        return fail(format!("selection of rule {priority} must be an object"));
     };
-    let description = match rule.get("description") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => return fail(format!("description of rule {priority} must be a string")),
-    };
+    require(sel, &["tagStatus", "countType", "countNumber"])?;
+    only(
+        sel,
+        &[
+            "tagStatus",
+            "tagPrefixList",
+            "tagPatternList",
+            "storageClass",
+            "countType",
+            "countUnit",
+            "countNumber",
+        ],
+    )?;
+    let tag_status = tag_status(sel)?;
+    check_storage_class(sel, priority)?;
+    let (tag_prefixes, tag_patterns) = tag_filters(sel, tag_status, priority)?;
+    let count = count_rule(sel, priority)?;
+    Ok(Rule {
+        priority,
+        description,
+        tag_status,
+        tag_prefixes,
+        tag_patterns,
+        count,
+    })
+}
 
+/// `rulePriority`: an integer of at least 1.
+fn rule_priority(rule: &Map<String, Value>) -> Result<i64, PolicyError> {
+    match rule.get("rulePriority").and_then(Value::as_i64) {
+        Some(p) if p >= 1 => Ok(p),
+        _ => fail(format!(
+            "rulePriority must be an integer of at least 1, found {}",
+            rule.get("rulePriority").cloned().unwrap_or_default()
+        )),
+    }
+}
+
+/// `description`: absent, null or a string.
+fn rule_description(
+    rule: &Map<String, Value>,
+    priority: i64,
+) -> Result<Option<String>, PolicyError> {
+    match rule.get("description") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => fail(format!("description of rule {priority} must be a string")),
+    }
+}
+
+/// `action`: `{"type": "expire"}` (transitions to archive storage are not implemented).
+fn check_action(rule: &Map<String, Value>, priority: i64) -> Result<(), PolicyError> {
     let Some(action) = rule.get("action").and_then(Value::as_object) else {
         return fail(format!("action of rule {priority} must be an object"));
     };
@@ -261,42 +306,39 @@ fn parse_rule(raw: &Value) -> Result<Rule, PolicyError> {
             "rule {priority}: targetStorageClass is only allowed with the transition action"
         ));
     }
+    Ok(())
+}
 
-    let Some(sel) = rule.get("selection").and_then(Value::as_object) else {
-        return fail(format!("selection of rule {priority} must be an object"));
-    };
-    require(sel, &["tagStatus", "countType", "countNumber"])?;
-    only(
-        sel,
-        &[
-            "tagStatus",
-            "tagPrefixList",
-            "tagPatternList",
-            "storageClass",
-            "countType",
-            "countUnit",
-            "countNumber",
-        ],
-    )?;
-    let tag_status = match sel.get("tagStatus").and_then(Value::as_str) {
-        Some("tagged") => TagStatus::Tagged,
-        Some("untagged") => TagStatus::Untagged,
-        Some("any") => TagStatus::Any,
-        other => {
-            return fail(format!(
+/// `selection.tagStatus`: tagged, untagged or any.
+fn tag_status(sel: &Map<String, Value>) -> Result<TagStatus, PolicyError> {
+    match sel.get("tagStatus").and_then(Value::as_str) {
+        Some("tagged") => Ok(TagStatus::Tagged),
+        Some("untagged") => Ok(TagStatus::Untagged),
+        Some("any") => Ok(TagStatus::Any),
+        other => fail(format!(
                 "instance value ({}) not found in enum (possible values: [\"any\",\"tagged\",\"untagged\"])",
                 other.unwrap_or("null")
-            ))
-        }
-    };
-    match sel.get("storageClass").map(Value::as_str) {
-        None | Some(Some("standard")) => {}
-        Some(_) => {
-            return fail(format!(
-                "rule {priority}: only storageClass standard is supported by wharf (no archive storage)"
-            ))
-        }
+            )),
     }
+}
+
+/// `selection.storageClass`: only `standard` (wharf has no archive storage).
+fn check_storage_class(sel: &Map<String, Value>, priority: i64) -> Result<(), PolicyError> {
+    match sel.get("storageClass").map(Value::as_str) {
+        None | Some(Some("standard")) => Ok(()),
+        Some(_) => fail(format!(
+            "rule {priority}: only storageClass standard is supported by wharf (no archive storage)"
+        )),
+    }
+}
+
+/// `selection.tagPrefixList` / `tagPatternList`: one of them with `tagged`, neither otherwise,
+/// at most 4 wildcards per pattern.
+fn tag_filters(
+    sel: &Map<String, Value>,
+    tag_status: TagStatus,
+    priority: i64,
+) -> Result<(Vec<String>, Vec<String>), PolicyError> {
     let tag_prefixes = match sel.get("tagPrefixList") {
         Some(v) => string_list(v, "tagPrefixList", priority)?,
         None => vec![],
@@ -333,6 +375,11 @@ fn parse_rule(raw: &Value) -> Result<Rule, PolicyError> {
             "tagPatternList entry '{p}' of rule {priority} has more than the 4 wildcards allowed per pattern"
         ));
     }
+    Ok((tag_prefixes, tag_patterns))
+}
+
+/// `selection.countNumber` with `countType` (and `countUnit` days for sinceImagePushed).
+fn count_rule(sel: &Map<String, Value>, priority: i64) -> Result<CountRule, PolicyError> {
     let number = match sel.get("countNumber").and_then(Value::as_i64) {
         Some(n) if n >= 1 => u32::try_from(n).unwrap_or(u32::MAX),
         _ => {
@@ -343,48 +390,40 @@ fn parse_rule(raw: &Value) -> Result<Rule, PolicyError> {
         }
     };
     let unit = sel.get("countUnit");
-    let count = match sel.get("countType").and_then(Value::as_str) {
+    match sel.get("countType").and_then(Value::as_str) {
         Some("imageCountMoreThan") => {
             if unit.is_some() {
                 return fail(format!(
                     "rule {priority}: countUnit must not be specified with countType imageCountMoreThan"
                 ));
             }
-            CountRule::ImageCountMoreThan(number)
+            Ok(CountRule::ImageCountMoreThan(number))
         }
         Some("sinceImagePushed") => match unit.and_then(Value::as_str) {
-            Some("days") => CountRule::SinceImagePushedDays(number),
+            Some("days") => Ok(CountRule::SinceImagePushedDays(number)),
             Some(other) => {
-                return fail(format!(
+                fail(format!(
                     "instance value ({other}) not found in enum (possible values: [\"days\"]) in countUnit of rule {priority}"
                 ))
             }
             None => {
-                return fail(format!(
+                fail(format!(
                     "rule {priority}: countUnit days is required with countType sinceImagePushed"
                 ))
             }
         },
         Some(t @ ("sinceImagePulled" | "sinceImageTransitioned")) => {
-            return fail(format!(
+            fail(format!(
                 "rule {priority}: countType {t} needs archive storage, which wharf does not implement; use imageCountMoreThan or sinceImagePushed"
             ))
         }
         other => {
-            return fail(format!(
+            fail(format!(
                 "instance value ({}) not found in enum (possible values: [\"imageCountMoreThan\",\"sinceImagePushed\"]) in countType of rule {priority}",
                 other.unwrap_or("null")
             ))
         }
-    };
-    Ok(Rule {
-        priority,
-        description,
-        tag_status,
-        tag_prefixes,
-        tag_patterns,
-        count,
-    })
+    }
 }
 
 impl Rule {
