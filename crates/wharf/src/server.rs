@@ -1,5 +1,6 @@
-//! `wharf server`: opens the store, wires the services into the gateway and serves until
-//! SIGTERM / Ctrl-C, finishing requests in flight.
+//! `wharf server`: opens the data directory and the store, builds the services and the gateway
+//! over them, starts the background loops, binds and serves until SIGTERM / Ctrl-C (finishing
+//! requests in flight), then shuts everything down — one named step each, in that order.
 
 use crate::config::ServerArgs;
 use crate::credentials;
@@ -7,9 +8,12 @@ use crate::service_loop;
 use crate::task_agent;
 use crate::task_endpoint;
 use anyhow::Context;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
 use tracing::info;
 use wharf_api::{Gateway, GatewayConfig};
 use wharf_core::ids::RandomIds;
@@ -33,18 +37,45 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
     runtime.block_on(serve(args))
 }
 
+/// The server's life, step by step.
 async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let data_dir = args.data_dir();
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
-    let store =
-        Arc::new(Store::open(&data_dir.join("wharf.db")).with_context(|| {
-            format!("cannot open the state database in {}", data_dir.display())
-        })?);
+    let store = open_store(&data_dir)?;
     let creds_path = data_dir.join("credentials");
     let (keys, created) = credentials::load_or_create(&creds_path, &args.account_id)?;
-
     // Bind first: the registry's host:port goes into every repositoryUri.
+    let api = bind_api(&args).await?;
+    let (wharf, task_endpoint) = build(&args, &data_dir, store, keys, &api.registry_host).await?;
+    let endpoint_server = task_endpoint.map(|bound| serve_task_endpoint(bound, &wharf));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let background = start_background_loops(&args, &wharf, &stop_rx);
+
+    announce(&args, &api.endpoint, &data_dir, &creds_path, created)?;
+    serve_api(api.listener, wharf.router.clone()).await?;
+    shut_down(&wharf, endpoint_server, stop_tx, background, &data_dir).await;
+    Ok(())
+}
+
+/// Creates the data directory if needed and opens the state database in it.
+fn open_store(data_dir: &Path) -> anyhow::Result<Arc<Store>> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    let store = Store::open(&data_dir.join("wharf.db"))
+        .with_context(|| format!("cannot open the state database in {}", data_dir.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// The API's listener and the addresses derived from it.
+struct ApiListener {
+    listener: tokio::net::TcpListener,
+    /// `http://host:port` of every AWS API.
+    endpoint: String,
+    /// `host:port` in every `repositoryUri`.
+    registry_host: String,
+}
+
+/// Binds the API port (`--bind`, `--port`).
+async fn bind_api(args: &ServerArgs) -> anyhow::Result<ApiListener> {
     let addr = SocketAddr::new(args.bind, args.port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -52,7 +83,6 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let local = listener
         .local_addr()
         .context("cannot read the bound address")?;
-    let endpoint = format!("http://{local}");
     let registry_host = args.registry_host.clone().unwrap_or_else(|| {
         let host = if local.ip().is_unspecified() {
             "127.0.0.1".to_string()
@@ -61,74 +91,188 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         };
         format!("{host}:{}", local.port())
     });
+    Ok(ApiListener {
+        listener,
+        endpoint: format!("http://{local}"),
+        registry_host,
+    })
+}
 
-    let ids: Arc<dyn IdGen> = Arc::new(RandomIds);
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let ecr = Arc::new(
-        wharf_ecr::Ecr::new(
-            store.clone(),
-            ids.clone(),
-            clock.clone(),
-            wharf_ecr::EcrConfig {
-                root: data_dir.join("registry"),
-                registry_host,
-            },
-        )
-        .context("cannot start the registry")?,
-    );
-    let logs = Arc::new(wharf_logs::Logs::new(
-        store.clone(),
-        ids.clone(),
-        clock.clone(),
-    ));
-    // Secret values and SecureString parameters are sealed with <data-dir>/secrets.key.
-    let sealer = Arc::new(
-        wharf_core::Sealer::load_or_create(&data_dir).context("cannot load the secrets key")?,
-    );
-    let secrets_manager = Arc::new(wharf_secretsmanager::SecretsManager::new(
-        store.clone(),
-        ids.clone(),
-        clock.clone(),
-        sealer.clone(),
-    ));
-    let ssm = Arc::new(wharf_ssm::Ssm::new(
-        store.clone(),
-        ids.clone(),
-        clock.clone(),
-        sealer.clone(),
-    ));
-    let network: Arc<dyn NetworkInterfaces> =
-        Arc::new(wharf_ec2::Ec2::new(store.clone(), ids.clone()));
+/// What every service is built over.
+struct Shared {
+    store: Arc<Store>,
+    ids: Arc<dyn IdGen>,
+    clock: Arc<dyn Clock>,
+}
+
+/// The services that keep data the others use: the registry, logs, secrets, parameters and
+/// the network (subnets, security groups, interfaces).
+struct DataServices {
+    ecr: Arc<wharf_ecr::Ecr>,
+    logs: Arc<wharf_logs::Logs>,
+    secrets_manager: Arc<wharf_secretsmanager::SecretsManager>,
+    ssm: Arc<wharf_ssm::Ssm>,
+    network: Arc<dyn NetworkInterfaces>,
+}
+
+/// Certificates, the load balancers' data plane and ELBv2 over them.
+struct LoadBalancing {
+    acm: Arc<wharf_acm::Acm>,
+    plane: wharf_lb::LoadBalancerPlane,
+    elbv2: Arc<wharf_elbv2::Elbv2>,
+}
+
+/// ECS and its service controller.
+struct Containers {
+    ecs: wharf_ecs::Ecs,
+    service_runner: Arc<wharf_ecs::service_runner::ServiceRunner>,
+    /// Notified when a service or one of its tasks changes, to run a controller pass at once.
+    service_wake: Arc<Notify>,
+}
+
+/// Everything `serve` built, for the steps that run and stop it.
+struct Wharf {
+    shared: Shared,
+    data: DataServices,
+    balancing: LoadBalancing,
+    containers: Containers,
+    agent: Arc<wharf_agent::Agent>,
+    role_sessions: Arc<wharf_iam::RoleSessionStore>,
+    /// The registry at /v2/, every other path the API gateway.
+    router: axum::Router,
+}
+
+/// Builds every service and the router over them; also binds the task endpoint, whose URL the
+/// task agent hands to containers.
+async fn build(
+    args: &ServerArgs,
+    data_dir: &Path,
+    store: Arc<Store>,
+    keys: credentials::RootKeys,
+    registry_host: &str,
+) -> anyhow::Result<(Wharf, Option<task_endpoint::Bound>)> {
+    let shared = Shared {
+        store,
+        ids: Arc::new(RandomIds),
+        clock: Arc::new(SystemClock),
+    };
+    let data = build_data_services(&shared, data_dir, registry_host)?;
     // Tasks reach their credentials, metadata and wharf's API at 169.254.170.2.
     let task_endpoint = task_endpoint::bind(task_endpoint::TASK_ENDPOINT_ADDRESS).await;
-    let agent = task_agent::build(
-        &data_dir,
-        store.clone(),
-        Arc::new(task_agent::EcrImages::new(
-            ecr.clone(),
-            clock.clone(),
-            &args.account_id,
-        )),
-        logs.clone(),
-        network.clone(),
-        clock.clone(),
-        Arc::new(task_agent::SecretStores {
-            secrets_manager: secrets_manager.clone(),
-            ssm: ssm.clone(),
-        }),
-        args.task_public_cidr.clone(),
+    let agent = build_agent(
+        args,
+        data_dir,
+        &shared,
+        &data,
         task_endpoint.as_ref().map(|b| b.base_url.clone()),
     )
     .await?;
     let role_sessions = Arc::new(wharf_iam::RoleSessionStore::new(
+        shared.store.clone(),
+        shared.ids.clone(),
+        shared.clock.clone(),
+    ));
+    let balancing = build_load_balancing(&shared, data_dir, args.lb_bind, &data.network);
+    let containers = build_containers(&shared, &data, &agent, &balancing);
+    let gateway = build_gateway(
+        args,
+        &shared,
+        keys,
+        &role_sessions,
+        handlers(&shared, &data, &balancing, &containers),
+    );
+    let router = wharf_ecr::registry::router(data.ecr.clone())
+        .fallback(move |req| gateway.clone().handle(req));
+    let wharf = Wharf {
+        shared,
+        data,
+        balancing,
+        containers,
+        agent,
+        role_sessions,
+        router,
+    };
+    Ok((wharf, task_endpoint))
+}
+
+fn build_data_services(
+    shared: &Shared,
+    data_dir: &Path,
+    registry_host: &str,
+) -> anyhow::Result<DataServices> {
+    let Shared { store, ids, clock } = shared;
+    let ecr = wharf_ecr::Ecr::new(
         store.clone(),
         ids.clone(),
         clock.clone(),
-    ));
+        wharf_ecr::EcrConfig {
+            root: data_dir.join("registry"),
+            registry_host: registry_host.to_string(),
+        },
+    )
+    .context("cannot start the registry")?;
+    let logs = wharf_logs::Logs::new(store.clone(), ids.clone(), clock.clone());
+    // Secret values and SecureString parameters are sealed with <data-dir>/secrets.key.
+    let sealer = Arc::new(
+        wharf_core::Sealer::load_or_create(data_dir).context("cannot load the secrets key")?,
+    );
+    let secrets_manager = wharf_secretsmanager::SecretsManager::new(
+        store.clone(),
+        ids.clone(),
+        clock.clone(),
+        sealer.clone(),
+    );
+    let ssm = wharf_ssm::Ssm::new(store.clone(), ids.clone(), clock.clone(), sealer);
+    Ok(DataServices {
+        ecr: Arc::new(ecr),
+        logs: Arc::new(logs),
+        secrets_manager: Arc::new(secrets_manager),
+        ssm: Arc::new(ssm),
+        network: Arc::new(wharf_ec2::Ec2::new(store.clone(), ids.clone())),
+    })
+}
+
+/// The task agent: pulls from the registry, logs to CloudWatch Logs, reads secrets from
+/// Secrets Manager and SSM, gets interfaces from EC2.
+async fn build_agent(
+    args: &ServerArgs,
+    data_dir: &Path,
+    shared: &Shared,
+    data: &DataServices,
+    task_endpoint_url: Option<String>,
+) -> anyhow::Result<Arc<wharf_agent::Agent>> {
+    task_agent::build(
+        data_dir,
+        shared.store.clone(),
+        Arc::new(task_agent::EcrImages::new(
+            data.ecr.clone(),
+            shared.clock.clone(),
+            &args.account_id,
+        )),
+        data.logs.clone(),
+        data.network.clone(),
+        shared.clock.clone(),
+        Arc::new(task_agent::SecretStores {
+            secrets_manager: data.secrets_manager.clone(),
+            ssm: data.ssm.clone(),
+        }),
+        args.task_public_cidr.clone(),
+        task_endpoint_url,
+    )
+    .await
+}
+
+fn build_load_balancing(
+    shared: &Shared,
+    data_dir: &Path,
+    lb_bind: IpAddr,
+    network: &Arc<dyn NetworkInterfaces>,
+) -> LoadBalancing {
+    let Shared { store, ids, clock } = shared;
     // ACM reads which listeners use a certificate from ELBv2's records; ELBv2 checks
     // certificates with ACM and subnets / VPCs / security groups with EC2.
     let acm = Arc::new(
-        wharf_acm::Acm::new(store.clone(), ids.clone(), clock.clone(), &data_dir).with_users(
+        wharf_acm::Acm::new(store.clone(), ids.clone(), clock.clone(), data_dir).with_users(
             Arc::new(wharf_elbv2::ListenerCertificates::new(store.clone())),
         ),
     );
@@ -136,7 +280,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let plane = wharf_lb::LoadBalancerPlane::new(
         tokio::runtime::Handle::current(),
         wharf_lb::PlaneConfig {
-            bind_address: args.lb_bind,
+            bind_address: lb_bind,
             ..wharf_lb::PlaneConfig::default()
         },
         acm.clone(),
@@ -154,13 +298,22 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     );
     // Listeners come back up from the store.
     elbv2.sync_plane();
-    // Services register their tasks in ELBv2's target groups; API changes to services wake
-    // the service controller.
+    LoadBalancing { acm, plane, elbv2 }
+}
+
+/// ECS over the network, the task agent and ELBv2's target groups, and its service
+/// controller, woken by API changes to services and by the agent's task changes.
+fn build_containers(
+    shared: &Shared,
+    data: &DataServices,
+    agent: &Arc<wharf_agent::Agent>,
+    balancing: &LoadBalancing,
+) -> Containers {
     let service_targets: Arc<dyn wharf_core::TargetRegistry> =
-        Arc::new(wharf_elbv2::ServiceTargets(elbv2.clone()));
-    let service_wake = Arc::new(tokio::sync::Notify::new());
-    let ecs = wharf_ecs::Ecs::new(store.clone(), ids.clone())
-        .with_network(network)
+        Arc::new(wharf_elbv2::ServiceTargets(balancing.elbv2.clone()));
+    let service_wake = Arc::new(Notify::new());
+    let ecs = wharf_ecs::Ecs::new(shared.store.clone(), shared.ids.clone())
+        .with_network(data.network.clone())
         .with_task_notifier(agent.notifier())
         .with_targets(service_targets.clone())
         .with_service_notifier({
@@ -174,12 +327,27 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let service_runner = Arc::new(wharf_ecs::service_runner::ServiceRunner::new(
         ecs.clone(),
         service_targets,
-        clock.clone(),
+        shared.clock.clone(),
     ));
-    let services: Vec<Arc<dyn ServiceHandler>> = vec![
-        Arc::new(wharf_ecs::generated::Handler(ecs)),
-        Arc::new(wharf_ecr::generated::Handler(ecr.clone())),
-        Arc::new(wharf_logs::generated::Handler(logs.clone())),
+    Containers {
+        ecs,
+        service_runner,
+        service_wake,
+    }
+}
+
+/// Every AWS API wharf serves.
+fn handlers(
+    shared: &Shared,
+    data: &DataServices,
+    balancing: &LoadBalancing,
+    containers: &Containers,
+) -> Vec<Arc<dyn ServiceHandler>> {
+    let Shared { store, ids, .. } = shared;
+    vec![
+        Arc::new(wharf_ecs::generated::Handler(containers.ecs.clone())),
+        Arc::new(wharf_ecr::generated::Handler(data.ecr.clone())),
+        Arc::new(wharf_logs::generated::Handler(data.logs.clone())),
         Arc::new(wharf_iam::iam_generated::Handler(wharf_iam::Iam::new(
             store.clone(),
             ids.clone(),
@@ -189,107 +357,147 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             store.clone(),
             ids.clone(),
         ))),
-        Arc::new(wharf_elbv2::generated::Handler(elbv2.clone())),
-        Arc::new(wharf_acm::generated::Handler(acm)),
+        Arc::new(wharf_elbv2::generated::Handler(balancing.elbv2.clone())),
+        Arc::new(wharf_acm::generated::Handler(balancing.acm.clone())),
         Arc::new(wharf_secretsmanager::generated::Handler(
-            secrets_manager.clone(),
+            data.secrets_manager.clone(),
         )),
-        Arc::new(wharf_ssm::generated::Handler(ssm.clone())),
-    ];
-    let gateway = Arc::new(Gateway::new(
+        Arc::new(wharf_ssm::generated::Handler(data.ssm.clone())),
+    ]
+}
+
+/// The API gateway over `services`, checking root keys and role sessions' keys.
+fn build_gateway(
+    args: &ServerArgs,
+    shared: &Shared,
+    keys: credentials::RootKeys,
+    role_sessions: &Arc<wharf_iam::RoleSessionStore>,
+    services: Vec<Arc<dyn ServiceHandler>>,
+) -> Arc<Gateway> {
+    Arc::new(Gateway::new(
         services,
         Arc::new(credentials::AllKeys {
             root: keys,
             sessions: role_sessions.clone(),
         }),
-        clock.clone(),
-        ids,
+        shared.clock.clone(),
+        shared.ids.clone(),
         GatewayConfig {
             accept_any_credentials: args.accept_any_credentials,
             account_id: args.account_id.clone(),
             max_body_bytes: args.max_body_bytes,
         },
-    ));
+    ))
+}
 
-    // The registry answers /v2/; every other path is an AWS API call.
-    let router =
-        wharf_ecr::registry::router(ecr.clone()).fallback(move |req| gateway.clone().handle(req));
+/// Serves the task endpoint (credentials and metadata, and the API for everything else) until
+/// shutdown.
+fn serve_task_endpoint(bound: task_endpoint::Bound, wharf: &Wharf) -> JoinHandle<()> {
+    let routes = Arc::new(wharf_agent::endpoint::TaskEndpoint::new(
+        wharf.shared.store.clone(),
+        wharf.agent.runtime(),
+        wharf.role_sessions.clone(),
+    ))
+    .router()
+    .fallback_service(wharf.router.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(bound.listener, routes)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+        {
+            tracing::error!(error = %e, "the task endpoint stopped");
+        }
+    })
+}
 
-    // The task endpoint: credentials and metadata, and the API for everything else.
-    let endpoint_server = task_endpoint.map(|bound| {
-        let routes = Arc::new(wharf_agent::endpoint::TaskEndpoint::new(
-            store.clone(),
-            agent.runtime(),
-            role_sessions.clone(),
-        ))
-        .router()
-        .fallback_service(router.clone());
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(bound.listener, routes)
-                .with_graceful_shutdown(shutdown_signal())
-                .await
-            {
-                tracing::error!(error = %e, "the task endpoint stopped");
-            }
-        })
-    });
-
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let background = [
+/// Starts the loops that run beside the API until `stop` turns true: ECR lifecycle policies,
+/// registry garbage collection, the task agent, the service controller, ELBv2's reaper and
+/// log retention.
+fn start_background_loops(
+    args: &ServerArgs,
+    wharf: &Wharf,
+    stop: &watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    let ecr = &wharf.data.ecr;
+    vec![
         tokio::spawn(wharf_ecr::lifecycle::run_lifecycle_loop(
             ecr.clone(),
             Duration::from_secs(args.ecr_lifecycle_interval_seconds.max(1)),
-            stop_rx.clone(),
+            stop.clone(),
         )),
         tokio::spawn(wharf_ecr::gc::run_gc_loop(
             ecr.clone(),
             Duration::from_secs(args.registry_gc_interval_seconds.max(1)),
             Duration::from_secs(args.registry_gc_grace_seconds),
-            stop_rx.clone(),
+            stop.clone(),
         )),
-        tokio::spawn(agent.clone().run(stop_rx.clone())),
+        tokio::spawn(wharf.agent.clone().run(stop.clone())),
         tokio::spawn(service_loop::run(
-            service_runner,
-            service_wake,
-            clock.clone(),
-            stop_rx.clone(),
+            wharf.containers.service_runner.clone(),
+            wharf.containers.service_wake.clone(),
+            wharf.shared.clock.clone(),
+            stop.clone(),
         )),
         tokio::spawn(wharf_elbv2::run_reap_loop(
-            elbv2.clone(),
+            wharf.balancing.elbv2.clone(),
             Duration::from_secs(5),
-            stop_rx.clone(),
+            stop.clone(),
         )),
         tokio::spawn(wharf_logs::run_retention_loop(
-            logs.clone(),
+            wharf.data.logs.clone(),
             Duration::from_secs(60),
-            stop_rx.clone(),
+            stop.clone(),
         )),
-    ];
+    ]
+}
 
-    banner(
-        &endpoint,
-        &data_dir,
-        &creds_path,
-        created,
-        args.accept_any_credentials,
-    );
-    write_endpoint_file(&data_dir, &endpoint)?;
-    info!(%endpoint, data_dir = %data_dir.display(), "wharf started");
-
+/// Serves the API until SIGTERM / Ctrl-C, finishing requests in flight.
+async fn serve_api(listener: tokio::net::TcpListener, router: axum::Router) -> anyhow::Result<()> {
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .context("the server stopped with an error")?;
+        .context("the server stopped with an error")
+}
+
+/// Stops everything after the API has stopped: the task endpoint (given 5 s), the background
+/// loops (each finishes its step), the load balancers' listeners; removes the endpoint file.
+async fn shut_down(
+    wharf: &Wharf,
+    endpoint_server: Option<JoinHandle<()>>,
+    stop: watch::Sender<bool>,
+    background: Vec<JoinHandle<()>>,
+    data_dir: &Path,
+) {
     if let Some(server) = endpoint_server {
         let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
     }
-    let _ = stop_tx.send(true);
-    plane.shutdown();
+    let _ = stop.send(true);
+    wharf.balancing.plane.shutdown();
     for task in background {
         let _ = task.await;
     }
     let _ = std::fs::remove_file(data_dir.join("endpoint"));
     info!("wharf stopped");
+}
+
+/// Tells the user and scripts where wharf listens: the banner on stdout, `<data-dir>/endpoint`
+/// and the log.
+fn announce(
+    args: &ServerArgs,
+    endpoint: &str,
+    data_dir: &Path,
+    creds_path: &Path,
+    created: bool,
+) -> anyhow::Result<()> {
+    banner(
+        endpoint,
+        data_dir,
+        creds_path,
+        created,
+        args.accept_any_credentials,
+    );
+    write_endpoint_file(data_dir, endpoint)?;
+    info!(%endpoint, data_dir = %data_dir.display(), "wharf started");
     Ok(())
 }
 
