@@ -17,7 +17,6 @@
 //! (see `gc.rs` for the full argument).
 //!
 //! Everything here is blocking file I/O: the registry calls it from `spawn_blocking`.
-//! OWNER: registry helper.
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};

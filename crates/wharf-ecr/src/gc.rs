@@ -28,7 +28,6 @@
 //! still absent when the store write runs: an upload commits the bytes before writing its
 //! link, so a blob re-uploaded meanwhile keeps its fresh link. (A leftover link would be
 //! harmless anyway: every reader also needs the bytes in the blob store.)
-//! OWNER: registry helper.
 
 use crate::blobs::BlobStore;
 use crate::Ecr;

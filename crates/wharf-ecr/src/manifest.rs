@@ -4,7 +4,6 @@
 //! it), checks `schemaVersion` and every descriptor, and reports what the manifest points at:
 //! the config and layer blobs of an image, or the child manifests of an index. Pure functions,
 //! no I/O: whether the referenced content exists is `push`'s business.
-//! OWNER: registry helper.
 
 use crate::blobs::{parse_digest, sha256_digest, DigestError};
 use serde::Deserialize;

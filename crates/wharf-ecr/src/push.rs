@@ -2,7 +2,6 @@
 //! ECR API's `PutImage`: size limit, parse, check that every referenced blob exists and is held
 //! by the repository (and every child manifest is one of its images), store the manifest
 //! bytes content-addressed, record the image.
-//! OWNER: registry helper.
 
 use crate::images::{BlobRef, NewImage, RecordError, RepoRef};
 use crate::manifest;
