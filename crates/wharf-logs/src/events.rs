@@ -6,6 +6,7 @@
 //! retention loop has deleted them. Appends go through [`append_events`], shared with the
 //! container log sink: one store write per batch.
 
+use crate::checks::{invalid, invalid_field, page_limit, DAY_MS};
 use crate::filter::FilterPattern;
 use crate::generated::*;
 use crate::groups::{self, check_stream_name, retention_floor};
@@ -14,7 +15,7 @@ use crate::records::{
     streams_prefix, EventPos, StoredEvent, StoredGroup, StoredStream, EVENTS, STREAMS,
 };
 use crate::streams::{self, sequence_token};
-use crate::{invalid, invalid_field, page_limit, Logs, DAY_MS};
+use crate::Logs;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::ops::Range;

@@ -3,12 +3,13 @@
 //! name). Also the shared checks: group and stream name rules, `logGroupIdentifier` and ARN
 //! resolution.
 
+use crate::checks::{invalid, invalid_field, page_limit, DAY_MS};
 use crate::generated::*;
 use crate::records::{
     group_events_prefix, group_key, groups_prefix, streams_prefix, StoredGroup, StoredPurge,
     StoredStream, GROUPS, PURGES, STREAMS,
 };
-use crate::{invalid, invalid_field, page_limit, Logs, DAY_MS};
+use crate::Logs;
 use std::collections::BTreeMap;
 use wharf_core::pagination::paginate;
 use wharf_core::tags as tag_rules;
@@ -514,6 +515,49 @@ pub fn tags(
 ) -> Result<BTreeMap<String, String>, Error> {
     check_group_name(name, "logGroupName")?;
     logs.store.read(|tx| Ok(require(tx, ctx, name)?.tags))
+}
+
+/// `TagResource`: [`tag`] of the group named by `resourceArn`.
+pub fn tag_resource(
+    logs: &Logs,
+    ctx: &RequestContext,
+    input: TagResourceRequest,
+) -> Result<(), Error> {
+    let name = name_from_resource_arn(ctx, &input.resource_arn)?;
+    tag(logs, ctx, &name, &input.tags)
+}
+
+/// `UntagResource`: [`untag`] of the group named by `resourceArn`.
+pub fn untag_resource(
+    logs: &Logs,
+    ctx: &RequestContext,
+    input: UntagResourceRequest,
+) -> Result<(), Error> {
+    let name = name_from_resource_arn(ctx, &input.resource_arn)?;
+    untag(logs, ctx, &name, &input.tag_keys)
+}
+
+/// `ListTagsForResource`: the [`tags`] of the group named by `resourceArn`.
+pub fn list_tags_for_resource(
+    logs: &Logs,
+    ctx: &RequestContext,
+    input: ListTagsForResourceRequest,
+) -> Result<ListTagsForResourceResponse, Error> {
+    let name = name_from_resource_arn(ctx, &input.resource_arn)?;
+    Ok(ListTagsForResourceResponse {
+        tags: Some(tags(logs, ctx, &name)?),
+    })
+}
+
+/// `ListTagsLogGroup`: the [`tags`] of the group named `logGroupName`.
+pub fn list_tags_log_group(
+    logs: &Logs,
+    ctx: &RequestContext,
+    input: ListTagsLogGroupRequest,
+) -> Result<ListTagsLogGroupResponse, Error> {
+    Ok(ListTagsLogGroupResponse {
+        tags: Some(tags(logs, ctx, &input.log_group_name)?),
+    })
 }
 
 #[cfg(test)]

@@ -182,9 +182,9 @@ pub async fn run_retention_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::DAY_MS;
     use crate::generated::*;
     use crate::testing::{Fixture, T0};
-    use crate::DAY_MS;
     use wharf_core::Clock;
 
     fn stream(f: &Fixture, g: &str, s: &str) -> LogStream {

@@ -1,13 +1,14 @@
 //! Log streams: CreateLogStream, DescribeLogStreams (by name or by last event time, either
 //! direction, paginated) and DeleteLogStream.
 
+use crate::checks::{invalid, invalid_field, page_limit};
 use crate::generated::*;
 use crate::groups::{self, check_group_name, check_stream_name, group_not_found};
 use crate::records::{
     group_key, stream_events_prefix, stream_key, streams_prefix, StoredGroup, StoredPurge,
     StoredStream, GROUPS, PURGES, STREAMS,
 };
-use crate::{invalid, page_limit, Logs};
+use crate::Logs;
 use wharf_core::pagination::paginate_ordered;
 use wharf_core::RequestContext;
 use wharf_store::Tx;
@@ -106,7 +107,7 @@ pub fn describe(
         None | Some("LogStreamName") => false,
         Some("LastEventTime") => true,
         Some(other) => {
-            return Err(crate::invalid_field(
+            return Err(invalid_field(
                 other,
                 "orderBy",
                 "Member must satisfy enum value set: [LogStreamName, LastEventTime]",
