@@ -53,8 +53,8 @@ use wharf_core::{
     ResolvedImage, SystemClock, TargetGroupInfo, TargetRegistry, TargetState, Timestamp,
 };
 use wharf_ecs::generated::*;
-use wharf_ecs::records::StoredTask;
-use wharf_ecs::records::{CONTROLLER_STATE, SERVICES, TASKS};
+use wharf_ecs::records::TaskRecord;
+use wharf_ecs::records::{ServiceRecord, CONTROLLER_STATE, SERVICES, TASKS};
 use wharf_ecs::service_runner::{PassReport, ServiceRunner};
 use wharf_ecs::task_lifecycle::TaskStatus;
 use wharf_ecs::Ecs;
@@ -442,7 +442,7 @@ async fn wait_steady(
 /// Every service, as stored: steady on `revision` (one COMPLETED deployment, the controller's
 /// running count equal to the desired count).
 fn check_services(store: &Store, n: usize, revision: u32) -> Result<(), String> {
-    let services: Vec<(String, Service)> = store
+    let services: Vec<(String, ServiceRecord)> = store
         .read(|tx| tx.list(SERVICES, ""))
         .map_err(|e: StoreError| e.to_string())?;
     if services.len() != n {
@@ -496,7 +496,7 @@ fn time_describe(ecs: &Ecs, n: usize) -> Result<Duration, String> {
 
 /// Live (not STOPPED) tasks by task definition revision.
 fn live_tasks_by_revision(store: &Store) -> Result<HashMap<String, usize>, StoreError> {
-    let tasks: Vec<(String, StoredTask)> = store.read(|tx| tx.list(TASKS, ""))?;
+    let tasks: Vec<(String, TaskRecord)> = store.read(|tx| tx.list(TASKS, ""))?;
     let mut out = HashMap::new();
     for (_, t) in tasks {
         if TaskStatus::of(&t.task) != TaskStatus::Stopped {

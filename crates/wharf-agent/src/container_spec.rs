@@ -5,8 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 use wharf_core::LogDestination;
-use wharf_ecs::generated::{ContainerDefinition, ContainerOverride};
-use wharf_ecs::records::StoredTask;
+use wharf_ecs::records::{ContainerDefinitionRecord, ContainerOverrideRecord, TaskRecord};
 use wharf_runtime::{labels, ContainerSpec, HealthCheckSpec, Ulimit};
 
 /// Fargate's default and largest stop timeouts (seconds).
@@ -15,12 +14,12 @@ const MAX_STOP_TIMEOUT_S: u64 = 120;
 const MIB: i64 = 1024 * 1024;
 
 /// The engine-side name of a task's container (or `sandbox`).
-pub fn engine_name(task: &StoredTask, container: &str) -> String {
+pub fn engine_name(task: &TaskRecord, container: &str) -> String {
     format!("wharf-{}-{}", task.id(), container)
 }
 
 /// Labels shared by everything wharf instance `instance` makes for `task`.
-pub fn task_labels(task: &StoredTask, instance: &str) -> BTreeMap<String, String> {
+pub fn task_labels(task: &TaskRecord, instance: &str) -> BTreeMap<String, String> {
     let mut l = BTreeMap::new();
     l.insert(labels::MANAGED.into(), "true".into());
     l.insert(labels::INSTANCE.into(), instance.into());
@@ -36,7 +35,7 @@ pub fn task_labels(task: &StoredTask, instance: &str) -> BTreeMap<String, String
 }
 
 /// The override for container `name`, if any.
-fn override_for<'a>(task: &'a StoredTask, name: &str) -> Option<&'a ContainerOverride> {
+fn override_for<'a>(task: &'a TaskRecord, name: &str) -> Option<&'a ContainerOverrideRecord> {
     task.task
         .overrides
         .as_ref()?
@@ -47,7 +46,7 @@ fn override_for<'a>(task: &'a StoredTask, name: &str) -> Option<&'a ContainerOve
 }
 
 /// How long ECS waits after SIGTERM before SIGKILL for `def`.
-pub fn stop_timeout(def: &ContainerDefinition) -> Duration {
+pub fn stop_timeout(def: &ContainerDefinitionRecord) -> Duration {
     let secs = def
         .stop_timeout
         .and_then(|s| u64::try_from(s).ok())
@@ -72,7 +71,7 @@ pub struct Injected<'a> {
 }
 
 /// The id of container `name`'s metadata documents: `/v4/<id>`.
-pub fn metadata_id(task: &StoredTask, name: &str) -> String {
+pub fn metadata_id(task: &TaskRecord, name: &str) -> String {
     format!("{}-{}", task.id(), name)
 }
 
@@ -81,8 +80,8 @@ pub fn metadata_id(task: &StoredTask, name: &str) -> String {
 /// definition's, then the overrides', then the resolved secrets (a later entry replaces an
 /// earlier one of the same name).
 pub fn environment(
-    task: &StoredTask,
-    def: &ContainerDefinition,
+    task: &TaskRecord,
+    def: &ContainerDefinitionRecord,
     injected: &Injected<'_>,
 ) -> Vec<(String, String)> {
     let name = def.name.as_deref().unwrap_or_default();
@@ -141,8 +140,8 @@ pub fn environment(
 /// The runtime spec of container `def` of `task`, running `image` (the resolved reference),
 /// labelled for wharf instance `instance`.
 pub fn container_spec(
-    task: &StoredTask,
-    def: &ContainerDefinition,
+    task: &TaskRecord,
+    def: &ContainerDefinitionRecord,
     image: &str,
     instance: &str,
     injected: &Injected<'_>,
@@ -230,7 +229,7 @@ pub struct AwsLogs {
 /// The `awslogs` destination of container `def`, if it logs there: group `awslogs-group` in
 /// `awslogs-region` (default: the task's), stream `prefix/container-name/task-id` (the task id
 /// alone without a prefix).
-pub fn awslogs(task: &StoredTask, def: &ContainerDefinition) -> Option<AwsLogs> {
+pub fn awslogs(task: &TaskRecord, def: &ContainerDefinitionRecord) -> Option<AwsLogs> {
     let cfg = def.log_configuration.as_ref()?;
     if cfg.log_driver != "awslogs" {
         return None;
@@ -262,32 +261,32 @@ pub fn awslogs(task: &StoredTask, def: &ContainerDefinition) -> Option<AwsLogs> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wharf_ecs::generated::{
-        HealthCheck, KeyValuePair, LogConfiguration, Task, TaskDefinition, TaskOverride,
+    use wharf_ecs::records::{
+        HealthCheckRecord, KeyValuePairRecord, LogConfigurationRecord, TaskDefinitionDescription,
+        TaskDescription, TaskOverrideRecord, TaskResources,
     };
-    use wharf_ecs::records::TaskResources;
 
-    fn kv(k: &str, v: &str) -> KeyValuePair {
-        KeyValuePair {
+    fn kv(k: &str, v: &str) -> KeyValuePairRecord {
+        KeyValuePairRecord {
             name: Some(k.into()),
             value: Some(v.into()),
         }
     }
 
-    fn task(overrides: Vec<ContainerOverride>) -> StoredTask {
-        StoredTask {
-            task: Task {
+    fn task(overrides: Vec<ContainerOverrideRecord>) -> TaskRecord {
+        TaskRecord {
+            task: TaskDescription {
                 task_arn: Some("arn:aws:ecs:us-east-1:123456789012:task/c/abc123".into()),
                 cluster_arn: Some("arn:aws:ecs:us-east-1:123456789012:cluster/c".into()),
                 cpu: Some("512".into()),
                 memory: Some("1024".into()),
-                overrides: Some(TaskOverride {
+                overrides: Some(TaskOverrideRecord {
                     container_overrides: Some(overrides),
                     ..Default::default()
                 }),
                 ..Default::default()
             },
-            definition: TaskDefinition::default(),
+            definition: TaskDefinitionDescription::default(),
             account: "123456789012".into(),
             region: "us-east-1".into(),
             subnet: None,
@@ -298,13 +297,13 @@ mod tests {
         }
     }
 
-    fn def() -> ContainerDefinition {
-        ContainerDefinition {
+    fn def() -> ContainerDefinitionRecord {
+        ContainerDefinitionRecord {
             name: Some("api".into()),
             image: Some("img".into()),
             command: Some(vec!["serve".into()]),
             environment: Some(vec![kv("A", "1"), kv("B", "2")]),
-            health_check: Some(HealthCheck {
+            health_check: Some(HealthCheckRecord {
                 command: vec!["CMD".into(), "/testapp".into(), "check".into()],
                 interval: Some(5),
                 timeout: None,
@@ -317,7 +316,7 @@ mod tests {
 
     #[test]
     fn overrides_replace_command_and_merge_environment() {
-        let t = task(vec![ContainerOverride {
+        let t = task(vec![ContainerOverrideRecord {
             name: Some("api".into()),
             command: Some(vec!["exit".into(), "3".into()]),
             environment: Some(vec![kv("B", "override"), kv("C", "3")]),
@@ -418,7 +417,7 @@ mod tests {
         opts.insert("awslogs-group".to_string(), "/ecs/api".to_string());
         opts.insert("awslogs-region".to_string(), "ap-northeast-2".to_string());
         opts.insert("awslogs-stream-prefix".to_string(), "ecs".to_string());
-        d.log_configuration = Some(LogConfiguration {
+        d.log_configuration = Some(LogConfigurationRecord {
             log_driver: "awslogs".into(),
             options: Some(opts.clone()),
             secret_options: None,

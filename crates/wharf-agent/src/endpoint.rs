@@ -18,7 +18,7 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use wharf_core::{RoleSessions, Timestamp};
-use wharf_ecs::records::StoredTask;
+use wharf_ecs::records::TaskRecord;
 use wharf_ecs::tasks;
 use wharf_runtime::Runtime;
 use wharf_store::Store;
@@ -54,7 +54,7 @@ impl TaskEndpoint {
             .with_state(self)
     }
 
-    fn unstopped(&self) -> Result<Vec<StoredTask>, EndpointError> {
+    fn unstopped(&self) -> Result<Vec<TaskRecord>, EndpointError> {
         tasks::unstopped(&self.store).map_err(|e| {
             tracing::error!(error = %e, "task endpoint cannot read tasks");
             EndpointError::new(
@@ -66,7 +66,7 @@ impl TaskEndpoint {
     }
 
     /// The task and container name a metadata id names.
-    fn find(&self, id: &str) -> Result<(StoredTask, String), EndpointError> {
+    fn find(&self, id: &str) -> Result<(TaskRecord, String), EndpointError> {
         for task in self.unstopped()? {
             let Some(name) = id
                 .strip_prefix(task.id())
@@ -238,7 +238,7 @@ fn subnet_gateway(cidr: &str) -> Option<String> {
     Some(format!("{gateway}/{prefix}"))
 }
 
-fn attachment_detail(task: &StoredTask, name: &str) -> Option<String> {
+fn attachment_detail(task: &TaskRecord, name: &str) -> Option<String> {
     task.task
         .attachments
         .iter()
@@ -249,7 +249,7 @@ fn attachment_detail(task: &StoredTask, name: &str) -> Option<String> {
 }
 
 /// The container document of `/v4/<id>`.
-pub fn container_metadata(task: &StoredTask, name: &str) -> Value {
+pub fn container_metadata(task: &TaskRecord, name: &str) -> Value {
     let def = task
         .definition
         .container_definitions
@@ -327,7 +327,7 @@ pub fn container_metadata(task: &StoredTask, name: &str) -> Value {
 }
 
 /// The task document of `/v4/<id>/task`.
-pub fn task_metadata(task: &StoredTask) -> Value {
+pub fn task_metadata(task: &TaskRecord) -> Value {
     let cpu = task
         .task
         .cpu

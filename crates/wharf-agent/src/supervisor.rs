@@ -23,8 +23,10 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use wharf_core::network_interfaces::private_dns_name;
 use wharf_core::{NewNetworkInterface, Timestamp};
-use wharf_ecs::generated::{ContainerDefinition, KeyValuePair, NetworkInterface};
-use wharf_ecs::records::{StoredTask, TaskResources};
+use wharf_ecs::records::{
+    ContainerDefinitionRecord, KeyValuePairRecord, NetworkInterfaceRecord, TaskRecord,
+    TaskResources,
+};
 use wharf_ecs::task_lifecycle::{self, reasons, StopCode, TaskStatus};
 use wharf_ecs::tasks;
 use wharf_runtime::{labels, ContainerStatus, Health, RegistryAuth, Sandbox, SandboxSpec};
@@ -86,12 +88,12 @@ impl TaskRun {
         self.agent.clock.now()
     }
 
-    fn load(&self) -> Result<StoredTask, Abort> {
+    fn load(&self) -> Result<TaskRecord, Abort> {
         tasks::load(&self.agent.store, &self.key)?
             .ok_or_else(|| Abort(format!("task {} is gone", self.key)))
     }
 
-    fn update<R>(&self, f: impl FnOnce(&mut StoredTask) -> (bool, R)) -> Result<R, Abort> {
+    fn update<R>(&self, f: impl FnOnce(&mut TaskRecord) -> (bool, R)) -> Result<R, Abort> {
         let mut changed = false;
         let out = tasks::update(&self.agent.store, &self.key, |t| {
             let (c, r) = f(t);
@@ -235,7 +237,7 @@ impl TaskRun {
     }
 
     /// The sandbox with the task's address, and its ENI record.
-    async fn provision(&self, rec: &StoredTask) -> Result<Result<Sandbox, StartFailure>, Abort> {
+    async fn provision(&self, rec: &TaskRecord) -> Result<Result<Sandbox, StartFailure>, Abort> {
         let Some(subnet) = rec.subnet.clone() else {
             return Ok(Err(
                 "ResourceInitializationError: the task has no subnet: awsvpc network configuration is required".into(),
@@ -318,7 +320,7 @@ impl TaskRun {
             t.resources.eni_id = Some(eni_id.clone());
             t.task.connectivity = Some("CONNECTED".into());
             t.task.connectivity_at = Some(now);
-            let detail = |k: &str, v: &str| KeyValuePair {
+            let detail = |k: &str, v: &str| KeyValuePairRecord {
                 name: Some(k.into()),
                 value: Some(v.into()),
             };
@@ -333,7 +335,7 @@ impl TaskRun {
                 ]);
             }
             for c in t.task.containers.iter_mut().flatten() {
-                c.network_interfaces = Some(vec![NetworkInterface {
+                c.network_interfaces = Some(vec![NetworkInterfaceRecord {
                     attachment_id: Some(attachment.clone()),
                     private_ipv4_address: Some(s.private_ip.clone()),
                     ipv6_address: None,
@@ -349,7 +351,7 @@ impl TaskRun {
     /// failing image and AWS's reason.
     async fn pull_images(
         &self,
-        rec: &StoredTask,
+        rec: &TaskRecord,
     ) -> Result<HashMap<String, String>, (String, StartFailure)> {
         let mut out = HashMap::new();
         let images: Vec<String> = rec
@@ -424,7 +426,7 @@ impl TaskRun {
     /// be read fails the task as Fargate does.
     async fn resolve_secrets(
         &self,
-        rec: &StoredTask,
+        rec: &TaskRecord,
     ) -> Result<HashMap<String, Vec<(String, String)>>, StartFailure> {
         let wanted: Vec<(String, String, String)> = rec
             .definition
@@ -466,7 +468,7 @@ impl TaskRun {
 
     /// The id of the task's credentials on the task endpoint (made once, kept in the task's
     /// resources), when the task has a task role.
-    fn credentials_id(&self, rec: &StoredTask) -> Result<Option<String>, Abort> {
+    fn credentials_id(&self, rec: &TaskRecord) -> Result<Option<String>, Abort> {
         if rec
             .definition
             .task_role_arn
@@ -490,7 +492,7 @@ impl TaskRun {
     }
 
     /// Makes sure every awslogs container's group and stream exist.
-    async fn prepare_logs(&self, rec: &StoredTask) -> Result<(), StartFailure> {
+    async fn prepare_logs(&self, rec: &TaskRecord) -> Result<(), StartFailure> {
         for def in rec.definition.container_definitions.iter().flatten() {
             let Some(AwsLogs {
                 destination,
@@ -521,7 +523,7 @@ impl TaskRun {
     /// Starts the containers as their `dependsOn` conditions allow.
     async fn start_in_order(
         &mut self,
-        defs: &[ContainerDefinition],
+        defs: &[ContainerDefinitionRecord],
     ) -> Result<Result<(), StartFailure>, Abort> {
         let timeout = defs
             .iter()
@@ -601,8 +603,8 @@ impl TaskRun {
 
     fn start_pump(
         &mut self,
-        rec: &StoredTask,
-        def: &ContainerDefinition,
+        rec: &TaskRecord,
+        def: &ContainerDefinitionRecord,
         id: &str,
         since: Option<Timestamp>,
     ) {
@@ -622,7 +624,7 @@ impl TaskRun {
 
     // ---- adopting after a restart ------------------------------------------------------
 
-    async fn adopt(&mut self, rec: &StoredTask) -> Result<(), Abort> {
+    async fn adopt(&mut self, rec: &TaskRecord) -> Result<(), Abort> {
         let runtime = self.agent.runtime.clone();
         let sandbox_alive = match &rec.resources.sandbox_id {
             Some(id) => matches!(runtime.inspect_container(id).await, Ok(Some(s)) if s.running),
@@ -659,7 +661,7 @@ impl TaskRun {
 
     // ---- running -----------------------------------------------------------------------
 
-    async fn observe(&self, rec: &StoredTask) -> BTreeMap<String, Option<ContainerStatus>> {
+    async fn observe(&self, rec: &TaskRecord) -> BTreeMap<String, Option<ContainerStatus>> {
         let mut out = BTreeMap::new();
         for (name, id) in &rec.resources.containers {
             let started = rec.task.containers.iter().flatten().any(|c| {
@@ -755,7 +757,7 @@ impl TaskRun {
     }
 
     /// Removes every container labelled with the task (recorded or not) and its ENI.
-    async fn release_resources(&self, rec: &StoredTask) {
+    async fn release_resources(&self, rec: &TaskRecord) {
         let runtime = &self.agent.runtime;
         let arn = rec.task.task_arn.clone().unwrap_or_default();
         let mut ids: HashSet<String> = rec.resources.containers.values().cloned().collect();
@@ -796,7 +798,7 @@ impl TaskRun {
 
 /// Whether `def`'s dependencies allow it to start now; an error when they never will.
 fn dependencies_met(
-    def: &ContainerDefinition,
+    def: &ContainerDefinitionRecord,
     started: &HashSet<String>,
     states: &HashMap<String, Option<ContainerStatus>>,
 ) -> Result<bool, StartFailure> {
@@ -849,7 +851,7 @@ fn dependencies_met(
 /// health; stops the task when an essential container has exited or vanished. Returns whether
 /// the record changed.
 pub(crate) fn apply_observations(
-    t: &mut StoredTask,
+    t: &mut TaskRecord,
     observed: &BTreeMap<String, Option<ContainerStatus>>,
 ) -> bool {
     let before = t.task.clone();

@@ -10,7 +10,7 @@ use wharf_core::{
     ResolvedImage, SecretValueError, SystemClock, Timestamp,
 };
 use wharf_ecs::generated::*;
-use wharf_ecs::records::StoredTask;
+use wharf_ecs::records::TaskRecord;
 use wharf_ecs::Ecs;
 use wharf_runtime::fake::FakeRuntime;
 use wharf_runtime::Health;
@@ -528,7 +528,7 @@ async fn a_restarted_agent_adopts_running_tasks_and_stops_vanished_ones() {
         containers_before,
         "no duplicates"
     );
-    let stored: Vec<StoredTask> = wharf_ecs::tasks::unstopped(&w2.store).unwrap();
+    let stored: Vec<TaskRecord> = wharf_ecs::tasks::unstopped(&w2.store).unwrap();
     assert_eq!(stored.len(), 1);
     let _ = w2.stop.send(true);
 }

@@ -1,7 +1,8 @@
 //! Checks more than one resource applies: a task's network configuration is checked the same
 //! way by RunTask and by CreateService / UpdateService.
 
-use crate::generated::{Error, NetworkConfiguration, TaskDefinition};
+use crate::generated::Error;
+use crate::records::{NetworkConfigurationRecord, TaskDefinitionDescription};
 
 fn invalid(msg: impl Into<String>) -> Error {
     Error::InvalidParameterException(msg.into())
@@ -9,8 +10,8 @@ fn invalid(msg: impl Into<String>) -> Error {
 
 /// Checks the network configuration against the task definition and launch type.
 pub fn check_network(
-    net: Option<&NetworkConfiguration>,
-    def: &TaskDefinition,
+    net: Option<&NetworkConfigurationRecord>,
+    def: &TaskDefinitionDescription,
     launch_type: &str,
 ) -> Result<(), Error> {
     let awsvpc = def.network_mode.as_deref() == Some("awsvpc");

@@ -4,7 +4,10 @@
 use crate::generated::*;
 use crate::names;
 use crate::paging::{invalid_token, page_size};
-use crate::records::{StoredTask, CLUSTERS, SERVICES, TASKS};
+use crate::records::{
+    ClusterRecord, ClusterServiceConnectDefaultsRecord, ClusterSettingRecord, TaskRecord, Wire,
+    CLUSTERS, SERVICES, TASKS,
+};
 use crate::task_lifecycle::TaskStatus;
 use crate::Ecs;
 use wharf_core::pagination::paginate;
@@ -12,7 +15,11 @@ use wharf_core::RequestContext;
 use wharf_store::{StoreError, Tx};
 
 /// Loads cluster `name`, ACTIVE or INACTIVE.
-pub fn load(tx: &Tx<'_>, ctx: &RequestContext, name: &str) -> Result<Option<Cluster>, StoreError> {
+pub fn load(
+    tx: &Tx<'_>,
+    ctx: &RequestContext,
+    name: &str,
+) -> Result<Option<ClusterRecord>, StoreError> {
     tx.get(CLUSTERS, &names::cluster_key(ctx, name))
 }
 
@@ -21,7 +28,7 @@ pub fn require_active(
     tx: &Tx<'_>,
     ctx: &RequestContext,
     reference: Option<&str>,
-) -> Result<Cluster, Error> {
+) -> Result<ClusterRecord, Error> {
     let name = names::cluster_name(reference);
     match load(tx, ctx, &name)? {
         Some(c) if c.status.as_deref() == Some("ACTIVE") => Ok(c),
@@ -30,9 +37,13 @@ pub fn require_active(
 }
 
 /// A new ACTIVE cluster record.
-fn new_cluster(ctx: &RequestContext, name: &str, input: Option<CreateClusterRequest>) -> Cluster {
+fn new_cluster(
+    ctx: &RequestContext,
+    name: &str,
+    input: Option<CreateClusterRequest>,
+) -> ClusterRecord {
     let input = input.unwrap_or_default();
-    Cluster {
+    ClusterRecord {
         cluster_arn: Some(names::arn(ctx, &format!("cluster/{name}"))),
         cluster_name: Some(name.to_string()),
         status: Some("ACTIVE".into()),
@@ -41,20 +52,20 @@ fn new_cluster(ctx: &RequestContext, name: &str, input: Option<CreateClusterRequ
         pending_tasks_count: Some(0),
         active_services_count: Some(0),
         statistics: Some(vec![]),
-        tags: Some(input.tags.unwrap_or_default()),
-        settings: Some(input.settings.unwrap_or_else(|| {
-            vec![ClusterSetting {
+        tags: Some(Wire::from_wire(input.tags.unwrap_or_default())),
+        settings: Some(input.settings.map(Wire::from_wire).unwrap_or_else(|| {
+            vec![ClusterSettingRecord {
                 name: Some("containerInsights".into()),
                 value: Some("disabled".into()),
             }]
         })),
-        configuration: input.configuration,
+        configuration: Wire::from_wire(input.configuration),
         capacity_providers: Some(input.capacity_providers.unwrap_or_default()),
-        default_capacity_provider_strategy: Some(
+        default_capacity_provider_strategy: Some(Wire::from_wire(
             input.default_capacity_provider_strategy.unwrap_or_default(),
-        ),
+        )),
         service_connect_defaults: input.service_connect_defaults.map(|d| {
-            ClusterServiceConnectDefaults {
+            ClusterServiceConnectDefaultsRecord {
                 namespace: Some(d.namespace),
             }
         }),
@@ -63,7 +74,7 @@ fn new_cluster(ctx: &RequestContext, name: &str, input: Option<CreateClusterRequ
 }
 
 /// Makes sure the implicit `default` cluster exists (inside the caller's write).
-pub fn ensure_default(tx: &Tx<'_>, ctx: &RequestContext) -> Result<Cluster, StoreError> {
+pub fn ensure_default(tx: &Tx<'_>, ctx: &RequestContext) -> Result<ClusterRecord, StoreError> {
     match load(tx, ctx, "default")? {
         Some(c) if c.status.as_deref() == Some("ACTIVE") => Ok(c),
         _ => {
@@ -101,7 +112,7 @@ pub fn create(
         Ok(c)
     })?;
     Ok(CreateClusterResponse {
-        cluster: Some(cluster),
+        cluster: Some(cluster.into()),
     })
 }
 
@@ -109,12 +120,11 @@ pub fn create(
 fn present(
     tx: &Tx<'_>,
     ctx: &RequestContext,
-    mut c: Cluster,
+    mut c: ClusterRecord,
     include: &[String],
 ) -> Result<Cluster, StoreError> {
     let name = c.cluster_name.clone().unwrap_or_default();
-    let services: Vec<(String, Service)> =
-        tx.list(SERVICES, &format!("{}{name}/", names::scope(ctx)))?;
+    let services = tx.list(SERVICES, &format!("{}{name}/", names::scope(ctx)))?;
     let active = services
         .iter()
         .filter(|(_, s)| s.status.as_deref() == Some("ACTIVE"))
@@ -139,7 +149,7 @@ fn present(
     if !wants("ATTACHMENTS") {
         c.attachments = None;
     }
-    Ok(c)
+    Ok(c.into())
 }
 
 /// `DescribeClusters`: unknown clusters come back as `MISSING` failures.
@@ -183,7 +193,7 @@ pub fn list(
     input: ListClustersRequest,
 ) -> Result<ListClustersResponse, Error> {
     let max = page_size(input.max_results)?;
-    let all: Vec<(String, Cluster)> = ecs.store.read(|tx| tx.list(CLUSTERS, &names::scope(ctx)))?;
+    let all = ecs.store.read(|tx| tx.list(CLUSTERS, &names::scope(ctx)))?;
     let arns: Vec<String> = all
         .into_iter()
         .filter(|(_, c)| c.status.as_deref() == Some("ACTIVE"))
@@ -206,8 +216,7 @@ pub fn delete(
     let name = names::cluster_name(Some(&input.cluster));
     let cluster = ecs.store.write(|tx| {
         let mut c = require_active(tx, ctx, Some(&name))?;
-        let services: Vec<(String, Service)> =
-            tx.list(SERVICES, &format!("{}{name}/", names::scope(ctx)))?;
+        let services = tx.list(SERVICES, &format!("{}{name}/", names::scope(ctx)))?;
         if services
             .iter()
             .any(|(_, s)| matches!(s.status.as_deref(), Some("ACTIVE") | Some("DRAINING")))
@@ -227,7 +236,7 @@ pub fn delete(
         Ok(c)
     })?;
     Ok(DeleteClusterResponse {
-        cluster: Some(cluster),
+        cluster: Some(cluster.into()),
     })
 }
 
@@ -236,7 +245,7 @@ fn task_counts(tx: &Tx<'_>, ctx: &RequestContext, cluster: &str) -> Result<(i32,
     let prefix = format!("{}{cluster}/", names::scope(ctx));
     let mut running = 0;
     let mut pending = 0;
-    for (_, t) in tx.list::<StoredTask>(TASKS, &prefix)? {
+    for (_, t) in tx.list::<TaskRecord>(TASKS, &prefix)? {
         match TaskStatus::of(&t.task) {
             TaskStatus::Running => running += 1,
             TaskStatus::Provisioning | TaskStatus::Pending | TaskStatus::Activating => pending += 1,

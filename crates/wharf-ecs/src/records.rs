@@ -1,29 +1,44 @@
-//! The records ECS owns and keeps in the store: their tables (name, record type, format) and
-//! the list of them the server checks at start ([`TABLES`]).
+//! The records ECS owns and keeps in the store, their tables (name, record type, format), the
+//! list of them the server checks at start ([`TABLES`]) and their store keys.
 //!
-//! Table names and the JSON of every record are those of the first wharf that stored them
-//! (format 1), so a data directory written before the store was versioned reads unchanged.
+//! ECS never stores a generated wire type: every record is a type of its own (declared in the
+//! submodules with [`record!`](wire::record)), converted member by member to and from its wire
+//! twin at the API's edge ([`Wire`]). Table names and the JSON of every record are those of the
+//! first wharf that stored them (format 1), so a data directory written before the store was
+//! versioned reads unchanged; the tests below hold every record's JSON to its wire twin's.
 
-use crate::generated::{
-    Cluster, Container, ContainerDefinition, Service, Tag, Task, TaskDefinition,
-};
+mod cluster;
+mod common;
+mod service;
+mod task;
+mod task_definition;
+#[cfg(test)]
+mod tests;
+mod wire;
+
+pub use cluster::*;
+pub use common::*;
+pub use service::*;
+pub use task::*;
+pub use task_definition::*;
+pub use wire::Wire;
+
 use crate::names;
-use crate::task_lifecycle;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use wharf_core::PlacementSubnet;
 use wharf_store::{Table, TableFormat};
 
 /// Clusters, keyed `account/region/name`.
-pub const CLUSTERS: Table<Cluster> = Table::new("ecs.cluster", 1);
+pub const CLUSTERS: Table<ClusterRecord> = Table::new("ecs.cluster", 1);
 /// Task definition revisions, keyed `account/region/family/0000000042`.
-pub const TASK_DEFINITIONS: Table<StoredTaskDefinition> = Table::new("ecs.taskdef", 1);
+pub const TASK_DEFINITIONS: Table<TaskDefinitionRecord> = Table::new("ecs.taskdef", 1);
 /// Families (their last revision number), keyed `account/region/family`.
-pub const FAMILIES: Table<Family> = Table::new("ecs.family", 1);
+pub const FAMILIES: Table<FamilyRecord> = Table::new("ecs.family", 1);
 /// Services, keyed `account/region/cluster/name`.
-pub const SERVICES: Table<Service> = Table::new("ecs.service", 1);
+pub const SERVICES: Table<ServiceRecord> = Table::new("ecs.service", 1);
 /// Tasks, keyed `account/region/cluster/task-id`.
-pub const TASKS: Table<StoredTask> = Table::new("ecs.task", 1);
+pub const TASKS: Table<TaskRecord> = Table::new("ecs.task", 1);
 /// The service controller's memory per service (same keys as services).
 pub const CONTROLLER_STATE: Table<ControllerState> = Table::new("ecs.service-controller", 1);
 
@@ -39,28 +54,28 @@ pub const TABLES: &[TableFormat] = &[
 
 /// A revision as stored: the definition and its tags (shown only with `include TAGS`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StoredTaskDefinition {
+pub struct TaskDefinitionRecord {
     /// The revision as DescribeTaskDefinition returns it.
-    pub definition: TaskDefinition,
+    pub definition: TaskDefinitionDescription,
     /// Its tags.
     #[serde(default)]
-    pub tags: Vec<Tag>,
+    pub tags: Vec<TagRecord>,
 }
 
 /// A family's counter: revisions are never reused, even after deletion.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Family {
+pub struct FamilyRecord {
     /// The last revision number given out.
     pub last_revision: i32,
 }
 
 /// A task as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StoredTask {
+pub struct TaskRecord {
     /// The task as DescribeTasks returns it.
-    pub task: Task,
+    pub task: TaskDescription,
     /// The task definition revision it runs, as it was at launch.
-    pub definition: TaskDefinition,
+    pub definition: TaskDefinitionDescription,
     /// Owner account.
     pub account: String,
     /// Region.
@@ -121,7 +136,7 @@ pub struct TaskResources {
     pub credentials_id: Option<String>,
 }
 
-impl StoredTask {
+impl TaskRecord {
     /// The task id (last ARN segment).
     pub fn id(&self) -> &str {
         self.task
@@ -142,7 +157,7 @@ impl StoredTask {
     }
 
     /// The container definition named `name`.
-    pub fn container_definition(&self, name: &str) -> Option<&ContainerDefinition> {
+    pub fn container_definition(&self, name: &str) -> Option<&ContainerDefinitionRecord> {
         self.definition
             .container_definitions
             .iter()
@@ -151,28 +166,12 @@ impl StoredTask {
     }
 
     /// The record of container `name`.
-    pub fn container_mut(&mut self, name: &str) -> Option<&mut Container> {
+    pub fn container_mut(&mut self, name: &str) -> Option<&mut ContainerRecord> {
         self.task
             .containers
             .iter_mut()
             .flatten()
             .find(|c| c.name.as_deref() == Some(name))
-    }
-
-    /// Recomputes the task's health from its containers'.
-    pub fn refresh_health(&mut self) {
-        let defs = self
-            .definition
-            .container_definitions
-            .clone()
-            .unwrap_or_default();
-        let def = |n: &str| defs.iter().find(|d| d.name.as_deref() == Some(n)).cloned();
-        let health = task_lifecycle::task_health(
-            self.task.containers.as_deref().unwrap_or_default(),
-            |n| def(n).is_some_and(|d| d.essential != Some(false)),
-            |n| def(n).is_some_and(|d| d.health_check.is_some()),
-        );
-        self.task.health_status = Some(health.into());
     }
 }
 

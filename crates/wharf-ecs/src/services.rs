@@ -8,7 +8,11 @@ use crate::clusters;
 use crate::generated::*;
 use crate::names;
 use crate::paging;
-use crate::records::{StoredTask, StoredTaskDefinition, SERVICES, TASKS};
+use crate::records::{
+    DeploymentCircuitBreakerRecord, DeploymentConfigurationRecord, DeploymentControllerRecord,
+    DeploymentRecord, LoadBalancerRecord, NetworkConfigurationRecord, ServiceRecord,
+    TaskDefinitionDescription, TaskDefinitionRecord, TaskRecord, Wire, SERVICES, TASKS,
+};
 use crate::task_definitions;
 use crate::task_lifecycle::TaskStatus;
 use crate::Ecs;
@@ -22,8 +26,8 @@ fn invalid(msg: impl Into<String>) -> Error {
 
 /// The deployment configuration with AWS's defaults filled in and its bounds checked.
 fn deployment_configuration(
-    given: Option<DeploymentConfiguration>,
-) -> Result<DeploymentConfiguration, Error> {
+    given: Option<DeploymentConfigurationRecord>,
+) -> Result<DeploymentConfigurationRecord, Error> {
     let mut c = given.unwrap_or_default();
     let max = *c.maximum_percent.get_or_insert(200);
     let min = *c.minimum_healthy_percent.get_or_insert(100);
@@ -38,7 +42,7 @@ fn deployment_configuration(
         )));
     }
     if c.deployment_circuit_breaker.is_none() {
-        c.deployment_circuit_breaker = Some(DeploymentCircuitBreaker {
+        c.deployment_circuit_breaker = Some(DeploymentCircuitBreakerRecord {
             enable: false,
             rollback: false,
         });
@@ -47,7 +51,10 @@ fn deployment_configuration(
 }
 
 /// Checks `loadBalancers` against the task definition's containers and ports.
-fn check_load_balancers(lbs: &[LoadBalancer], def: &TaskDefinition) -> Result<(), Error> {
+fn check_load_balancers(
+    lbs: &[LoadBalancerRecord],
+    def: &TaskDefinitionDescription,
+) -> Result<(), Error> {
     for lb in lbs {
         let Some(tg) = lb.target_group_arn.as_deref() else {
             return Err(invalid(
@@ -91,7 +98,7 @@ fn check_load_balancers(lbs: &[LoadBalancer], def: &TaskDefinition) -> Result<()
 fn target_group_infos(
     ecs: &Ecs,
     ctx: &RequestContext,
-    lbs: &[LoadBalancer],
+    lbs: &[LoadBalancerRecord],
 ) -> Result<Vec<(String, Option<TargetGroupInfo>)>, Error> {
     let Some(targets) = ecs.targets() else {
         return Ok(Vec::new());
@@ -110,7 +117,7 @@ fn target_group_infos(
 /// takes `ip` targets.
 fn check_target_groups(
     infos: &[(String, Option<TargetGroupInfo>)],
-    def: &TaskDefinition,
+    def: &TaskDefinitionDescription,
 ) -> Result<(), Error> {
     let awsvpc = def.network_mode.as_deref() == Some("awsvpc");
     for (arn, info) in infos {
@@ -140,9 +147,9 @@ pub(crate) fn deployment_id(ecs: &Ecs) -> String {
 }
 
 /// A new PRIMARY deployment of `service`'s current settings.
-fn new_deployment(ecs: &Ecs, ctx: &RequestContext, service: &Service) -> Deployment {
+fn new_deployment(ecs: &Ecs, ctx: &RequestContext, service: &ServiceRecord) -> DeploymentRecord {
     let id = deployment_id(ecs);
-    Deployment {
+    DeploymentRecord {
         rollout_state_reason: Some(format!("ECS deployment {id} in progress.")),
         id: Some(id),
         status: Some("PRIMARY".into()),
@@ -166,12 +173,12 @@ fn resolve_definition(
     tx: &Tx<'_>,
     ctx: &RequestContext,
     reference: &str,
-) -> Result<TaskDefinition, Error> {
+) -> Result<TaskDefinitionDescription, Error> {
     let found = match names::task_def_ref(reference) {
         Some(r) => task_definitions::resolve(tx, ctx, &r)?,
         None => None,
     };
-    let Some(stored): Option<StoredTaskDefinition> = found else {
+    let Some(stored): Option<TaskDefinitionRecord> = found else {
         return Err(Error::ClientException("TaskDefinition not found.".into()));
     };
     if stored.definition.status.as_deref() != Some("ACTIVE") {
@@ -226,7 +233,10 @@ pub fn create(
         .launch_type
         .clone()
         .unwrap_or_else(|| "FARGATE".into());
-    let lbs = input.load_balancers.clone().unwrap_or_default();
+    let lbs: Vec<LoadBalancerRecord> =
+        Wire::from_wire(input.load_balancers.clone().unwrap_or_default());
+    let network: Option<NetworkConfigurationRecord> =
+        input.network_configuration.clone().map(Into::into);
     if input.health_check_grace_period_seconds.is_some() && lbs.is_empty() {
         return Err(invalid(
             "Health check grace period is only valid for services configured to use load balancers",
@@ -246,7 +256,7 @@ pub fn create(
         ));
     };
     let deployment_configuration =
-        deployment_configuration(input.deployment_configuration.clone())?;
+        deployment_configuration(input.deployment_configuration.clone().map(Into::into))?;
     crate::tags::check(input.tags.as_deref().unwrap_or_default())?;
     let target_groups = target_group_infos(ecs, ctx, &lbs)?;
 
@@ -264,21 +274,23 @@ pub fn create(
                 "Task definition does not support launch_type FARGATE.",
             ));
         }
-        check_network(input.network_configuration.as_ref(), &def, &launch_type)?;
+        check_network(network.as_ref(), &def, &launch_type)?;
         check_load_balancers(&lbs, &def)?;
         check_target_groups(&target_groups, &def)?;
         let key = names::service_key(ctx, &cluster_name, &name);
-        if let Some(existing) = tx.get::<Service>(SERVICES, &key)? {
+        if let Some(existing) = tx.get(SERVICES, &key)? {
             if existing.status.as_deref() != Some("INACTIVE") {
                 return Err(invalid("Creation of service was not idempotent."));
             }
         }
-        let mut service = Service {
+        let mut service = ServiceRecord {
             service_arn: Some(names::arn(ctx, &format!("service/{cluster_name}/{name}"))),
             service_name: Some(name.clone()),
             cluster_arn: cluster.cluster_arn.clone(),
             load_balancers: Some(lbs.clone()),
-            service_registries: Some(input.service_registries.clone().unwrap_or_default()),
+            service_registries: Some(Wire::from_wire(
+                input.service_registries.clone().unwrap_or_default(),
+            )),
             status: Some("ACTIVE".into()),
             desired_count: Some(desired),
             running_count: Some(0),
@@ -287,7 +299,7 @@ pub fn create(
                 .capacity_provider_strategy
                 .is_none()
                 .then(|| launch_type.clone()),
-            capacity_provider_strategy: input.capacity_provider_strategy.clone(),
+            capacity_provider_strategy: Wire::from_wire(input.capacity_provider_strategy.clone()),
             platform_version: Some(
                 input
                     .platform_version
@@ -300,20 +312,28 @@ pub fn create(
             deployments: Some(vec![]),
             events: Some(vec![]),
             created_at: Some(ctx.now),
-            placement_constraints: Some(input.placement_constraints.clone().unwrap_or_default()),
-            placement_strategy: Some(input.placement_strategy.clone().unwrap_or_default()),
-            network_configuration: input.network_configuration.clone(),
+            placement_constraints: Some(Wire::from_wire(
+                input.placement_constraints.clone().unwrap_or_default(),
+            )),
+            placement_strategy: Some(Wire::from_wire(
+                input.placement_strategy.clone().unwrap_or_default(),
+            )),
+            network_configuration: network.clone(),
             health_check_grace_period_seconds: input
                 .health_check_grace_period_seconds
                 .or(Some(0))
                 .filter(|_| !lbs.is_empty()),
             scheduling_strategy: Some(strategy.clone()),
-            deployment_controller: Some(input.deployment_controller.clone().unwrap_or(
-                DeploymentController {
-                    r#type: "ECS".into(),
-                },
-            )),
-            tags: Some(input.tags.clone().unwrap_or_default()),
+            deployment_controller: Some(
+                input
+                    .deployment_controller
+                    .clone()
+                    .map(Into::into)
+                    .unwrap_or(DeploymentControllerRecord {
+                        r#type: "ECS".into(),
+                    }),
+            ),
+            tags: Some(Wire::from_wire(input.tags.clone().unwrap_or_default())),
             created_by: Some(ctx.principal_arn.clone()),
             enable_ecs_managed_tags: Some(input.enable_ecs_managed_tags.unwrap_or(false)),
             propagate_tags: Some(
@@ -344,7 +364,7 @@ pub fn create(
     })?;
     ecs.notify_services_changed();
     Ok(CreateServiceResponse {
-        service: Some(service),
+        service: Some(service.into()),
     })
 }
 
@@ -354,11 +374,11 @@ fn load_active(
     ctx: &RequestContext,
     cluster: Option<&str>,
     service: &str,
-) -> Result<(String, Service), Error> {
+) -> Result<(String, ServiceRecord), Error> {
     let cluster = clusters::require_active(tx, ctx, cluster)?;
     let cluster_name = cluster.cluster_name.unwrap_or_default();
     let key = names::service_key(ctx, &cluster_name, &names::service_name(service));
-    match tx.get::<Service>(SERVICES, &key)? {
+    match tx.get(SERVICES, &key)? {
         None => Err(Error::ServiceNotFoundException("Service not found.".into())),
         Some(s) if s.status.as_deref() != Some("ACTIVE") => Err(Error::ServiceNotActiveException(
             "Service was not ACTIVE.".into(),
@@ -378,11 +398,10 @@ pub fn update(
     if let Some(n) = input.desired_count.filter(|n| *n < 0) {
         return Err(invalid(format!("desiredCount must be 0 or more, got {n}.")));
     }
-    let target_groups = target_group_infos(
-        ecs,
-        ctx,
-        input.load_balancers.as_deref().unwrap_or_default(),
-    )?;
+    let new_lbs: Option<Vec<LoadBalancerRecord>> = Wire::from_wire(input.load_balancers.clone());
+    let new_network: Option<NetworkConfigurationRecord> =
+        input.network_configuration.clone().map(Into::into);
+    let target_groups = target_group_infos(ecs, ctx, new_lbs.as_deref().unwrap_or_default())?;
     let service = ecs.store.write(|tx| {
         let (key, mut s) = load_active(tx, ctx, input.cluster.as_deref(), &input.service)?;
         let mut redeploy = input.force_new_deployment.unwrap_or(false);
@@ -399,14 +418,14 @@ pub fn update(
         if launch_type == "FARGATE" && !def.compatibilities.iter().flatten().any(|c| c == "FARGATE") {
             return Err(invalid("Task definition does not support launch_type FARGATE."));
         }
-        if let Some(net) = &input.network_configuration {
+        if let Some(net) = &new_network {
             if Some(net) != s.network_configuration.as_ref() {
                 redeploy = true;
             }
             s.network_configuration = Some(net.clone());
         }
         check_network(s.network_configuration.as_ref(), &def, &launch_type)?;
-        if let Some(lbs) = &input.load_balancers {
+        if let Some(lbs) = &new_lbs {
             if Some(lbs) != s.load_balancers.as_ref() {
                 redeploy = true;
             }
@@ -421,7 +440,7 @@ pub fn update(
             s.health_check_grace_period_seconds = Some(g);
         }
         if let Some(dc) = &input.deployment_configuration {
-            let mut merged = dc.clone();
+            let mut merged = DeploymentConfigurationRecord::from(dc.clone());
             let current = s.deployment_configuration.clone().unwrap_or_default();
             merged.maximum_percent = merged.maximum_percent.or(current.maximum_percent);
             merged.minimum_healthy_percent = merged.minimum_healthy_percent.or(current.minimum_healthy_percent);
@@ -465,7 +484,7 @@ pub fn update(
     })?;
     ecs.notify_services_changed();
     Ok(UpdateServiceResponse {
-        service: Some(service),
+        service: Some(service.into()),
     })
 }
 
@@ -490,10 +509,10 @@ pub fn describe(
         let mut services = vec![];
         let mut failures = vec![];
         // The cluster's unstopped tasks, read once for every service asked about.
-        let mut live: Option<Vec<StoredTask>> = None;
+        let mut live: Option<Vec<TaskRecord>> = None;
         for r in &input.services {
             let name = names::service_name(r);
-            match tx.get::<Service>(SERVICES, &names::service_key(ctx, &cluster_name, &name))? {
+            match tx.get(SERVICES, &names::service_key(ctx, &cluster_name, &name))? {
                 Some(mut s) => {
                     if !with_tags {
                         s.tags = None;
@@ -501,13 +520,13 @@ pub fn describe(
                     if live.is_none() {
                         live = Some(live_tasks(tx, ctx, &cluster_name)?);
                     }
-                    let tasks: Vec<&StoredTask> = live
+                    let tasks: Vec<&TaskRecord> = live
                         .iter()
                         .flatten()
                         .filter(|t| t.service_name.as_deref() == Some(name.as_str()))
                         .collect();
                     apply_live_counts(&mut s, &tasks);
-                    services.push(s);
+                    services.push(Service::from(s));
                 }
                 None => failures.push(Failure {
                     arn: Some(names::arn(ctx, &format!("service/{cluster_name}/{name}"))),
@@ -528,10 +547,10 @@ fn live_tasks(
     tx: &Tx<'_>,
     ctx: &RequestContext,
     cluster: &str,
-) -> Result<Vec<StoredTask>, StoreError> {
+) -> Result<Vec<TaskRecord>, StoreError> {
     let prefix = format!("{}{cluster}/", names::scope(ctx));
     Ok(tx
-        .list::<StoredTask>(TASKS, &prefix)?
+        .list::<TaskRecord>(TASKS, &prefix)?
         .into_iter()
         .map(|(_, t)| t)
         .filter(|t| TaskStatus::of(&t.task) != TaskStatus::Stopped)
@@ -540,7 +559,7 @@ fn live_tasks(
 
 /// runningCount and pendingCount of the service and of each deployment, as the tasks are now
 /// (the controller's stored counts may be a step behind the agent).
-fn apply_live_counts(service: &mut Service, tasks: &[&StoredTask]) {
+fn apply_live_counts(service: &mut ServiceRecord, tasks: &[&TaskRecord]) {
     let count = |deployment: Option<&str>| {
         let mut running = 0;
         let mut pending = 0;
@@ -581,7 +600,7 @@ pub fn list(
             )))
         }
     };
-    let all: Vec<(String, Service)> = ecs.store.read(|tx| {
+    let all = ecs.store.read(|tx| {
         let cluster = clusters::require_active(tx, ctx, input.cluster.as_deref())?;
         let name = cluster.cluster_name.unwrap_or_default();
         Ok::<_, Error>(tx.list(SERVICES, &format!("{}{name}/", names::scope(ctx)))?)
@@ -642,7 +661,7 @@ pub fn delete(
     })?;
     ecs.notify_services_changed();
     Ok(DeleteServiceResponse {
-        service: Some(service),
+        service: Some(service.into()),
     })
 }
 

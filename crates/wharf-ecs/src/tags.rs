@@ -2,26 +2,37 @@
 
 use crate::generated::*;
 use crate::names;
-use crate::records::{
-    task_key, StoredTask, StoredTaskDefinition, CLUSTERS, SERVICES, TASKS, TASK_DEFINITIONS,
-};
+use crate::records::{task_key, TagRecord, Wire, CLUSTERS, SERVICES, TASKS, TASK_DEFINITIONS};
 use crate::Ecs;
 use wharf_core::tags::{self, TagViolation};
 use wharf_core::{Arn, RequestContext};
 use wharf_store::Tx;
 
-/// Checks tags as ECS does (`wharf_core::tags`): at most 50, keys 1-128 characters, no
-/// `aws:` prefix, values up to 256 characters.
+/// Checks tags given in a request as ECS does (`wharf_core::tags`): at most 50, keys 1-128
+/// characters, no `aws:` prefix, values up to 256 characters.
 pub fn check(tags: &[Tag]) -> Result<(), Error> {
-    if !tags::count_ok(tags.len()) {
+    check_pairs(
+        tags.len(),
+        tags.iter().map(|t| (t.key.as_deref(), t.value.as_deref())),
+    )
+}
+
+/// [`check`] for tags already in record form (a task's, before its record is written).
+pub fn check_records(tags: &[TagRecord]) -> Result<(), Error> {
+    check_pairs(
+        tags.len(),
+        tags.iter().map(|t| (t.key.as_deref(), t.value.as_deref())),
+    )
+}
+
+fn check_pairs<'a>(
+    count: usize,
+    tags: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>,
+) -> Result<(), Error> {
+    if !tags::count_ok(count) {
         return Err(too_many());
     }
-    let pairs = tags.iter().map(|t| {
-        (
-            t.key.as_deref().unwrap_or_default(),
-            t.value.as_deref().unwrap_or_default(),
-        )
-    });
+    let pairs = tags.map(|(k, v)| (k.unwrap_or_default(), v.unwrap_or_default()));
     let Some(violation) = tags::check(pairs, tags::Checks::default()) else {
         return Ok(());
     };
@@ -47,7 +58,7 @@ fn too_many() -> Error {
 }
 
 /// A tag's key, for `wharf_core::tags::merge` / `remove`.
-fn key_of(t: &Tag) -> &str {
+fn key_of(t: &TagRecord) -> &str {
     t.key.as_deref().unwrap_or_default()
 }
 
@@ -56,7 +67,7 @@ fn with_tags<T>(
     tx: &Tx<'_>,
     ctx: &RequestContext,
     arn: &str,
-    f: impl FnOnce(&mut Vec<Tag>) -> T,
+    f: impl FnOnce(&mut Vec<TagRecord>) -> T,
     write: bool,
 ) -> Result<T, Error> {
     let not_found =
@@ -70,9 +81,9 @@ fn with_tags<T>(
     match kind {
         "cluster" => {
             let key = names::cluster_key(ctx, id);
-            let mut c: Cluster = tx
+            let mut c = tx
                 .get(CLUSTERS, &key)?
-                .filter(|c: &Cluster| c.status.as_deref() == Some("ACTIVE"))
+                .filter(|c| c.status.as_deref() == Some("ACTIVE"))
                 .ok_or_else(not_found)?;
             let out = f(c.tags.get_or_insert_with(Vec::new));
             if write {
@@ -83,7 +94,7 @@ fn with_tags<T>(
         "service" => {
             let (cluster, name) = id.split_once('/').unwrap_or(("default", id));
             let key = names::service_key(ctx, cluster, name);
-            let mut s: Service = tx.get(SERVICES, &key)?.ok_or_else(not_found)?;
+            let mut s = tx.get(SERVICES, &key)?.ok_or_else(not_found)?;
             let out = f(s.tags.get_or_insert_with(Vec::new));
             if write {
                 tx.put(SERVICES, &key, &s)?;
@@ -95,8 +106,7 @@ fn with_tags<T>(
                 .filter(|r| r.revision.is_some())
                 .ok_or_else(not_found)?;
             let key = names::task_def_key(ctx, &r.family, r.revision.unwrap_or(0));
-            let mut d: StoredTaskDefinition =
-                tx.get(TASK_DEFINITIONS, &key)?.ok_or_else(not_found)?;
+            let mut d = tx.get(TASK_DEFINITIONS, &key)?.ok_or_else(not_found)?;
             let out = f(&mut d.tags);
             if write {
                 tx.put(TASK_DEFINITIONS, &key, &d)?;
@@ -106,7 +116,7 @@ fn with_tags<T>(
         "task" => {
             let (cluster, task_id) = id.split_once('/').unwrap_or(("default", id));
             let key = task_key(&ctx.account_id, &ctx.region, cluster, task_id);
-            let mut t: StoredTask = tx.get(TASKS, &key)?.ok_or_else(not_found)?;
+            let mut t = tx.get(TASKS, &key)?.ok_or_else(not_found)?;
             let out = f(t.task.tags.get_or_insert_with(Vec::new));
             if write {
                 tx.put(TASKS, &key, &t)?;
@@ -132,7 +142,11 @@ pub fn tag(
             ctx,
             &input.resource_arn,
             |tags| {
-                tags::merge(tags, input.tags.iter().cloned(), key_of);
+                tags::merge(
+                    tags,
+                    input.tags.iter().cloned().map(TagRecord::from),
+                    key_of,
+                );
                 !tags::count_ok(tags.len())
             },
             true,
@@ -171,7 +185,9 @@ pub fn list(
     let tags = ecs
         .store
         .read(|tx| with_tags(tx, ctx, &input.resource_arn, |tags| tags.clone(), false))?;
-    Ok(ListTagsForResourceResponse { tags: Some(tags) })
+    Ok(ListTagsForResourceResponse {
+        tags: Some(Wire::into_wire(tags)),
+    })
 }
 
 #[cfg(test)]

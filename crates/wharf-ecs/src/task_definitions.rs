@@ -6,7 +6,9 @@ use crate::fargate;
 use crate::generated::*;
 use crate::names::{self, TaskDefRef};
 use crate::paging;
-use crate::records::{Family, StoredTaskDefinition, FAMILIES, TASK_DEFINITIONS};
+use crate::records::{
+    FamilyRecord, TaskDefinitionDescription, TaskDefinitionRecord, Wire, FAMILIES, TASK_DEFINITIONS,
+};
 use crate::Ecs;
 use std::collections::{BTreeSet, HashSet};
 use wharf_core::pagination::paginate_ordered;
@@ -310,7 +312,7 @@ pub fn register(
     let family = input.family.clone();
     let stored = ecs.store.write(|tx| {
         let fam_key = format!("{}{family}", names::scope(ctx));
-        let mut fam: Family = tx.get(FAMILIES, &fam_key)?.unwrap_or_default();
+        let mut fam: FamilyRecord = tx.get(FAMILIES, &fam_key)?.unwrap_or_default();
         fam.last_revision += 1;
         let revision = fam.last_revision;
         tx.put(FAMILIES, &fam_key, &fam)?;
@@ -346,9 +348,9 @@ pub fn register(
             ..Default::default()
         };
         def.requires_attributes = Some(requires_attributes(&def));
-        let stored = StoredTaskDefinition {
-            definition: def,
-            tags: tags.clone(),
+        let stored = TaskDefinitionRecord {
+            definition: def.into(),
+            tags: Wire::from_wire(tags),
         };
         tx.put(
             TASK_DEFINITIONS,
@@ -358,8 +360,8 @@ pub fn register(
         Ok::<_, Error>(stored)
     })?;
     Ok(RegisterTaskDefinitionResponse {
-        task_definition: Some(stored.definition),
-        tags: Some(stored.tags),
+        task_definition: Some(stored.definition.into()),
+        tags: Some(Wire::into_wire(stored.tags)),
     })
 }
 
@@ -368,11 +370,11 @@ pub fn resolve(
     tx: &Tx<'_>,
     ctx: &RequestContext,
     r: &TaskDefRef,
-) -> Result<Option<StoredTaskDefinition>, StoreError> {
+) -> Result<Option<TaskDefinitionRecord>, StoreError> {
     match r.revision {
         Some(rev) => tx.get(TASK_DEFINITIONS, &names::task_def_key(ctx, &r.family, rev)),
         None => {
-            let all: Vec<(String, StoredTaskDefinition)> =
+            let all: Vec<(String, TaskDefinitionRecord)> =
                 tx.list(TASK_DEFINITIONS, &names::family_prefix(ctx, &r.family))?;
             Ok(all
                 .into_iter()
@@ -388,7 +390,7 @@ pub fn resolve_ref(
     tx: &Tx<'_>,
     ctx: &RequestContext,
     reference: &str,
-) -> Result<StoredTaskDefinition, Error> {
+) -> Result<TaskDefinitionRecord, Error> {
     let r = names::task_def_ref(reference).ok_or_else(|| {
         client(format!("Invalid task definition '{reference}': use family, family:revision or the task definition ARN."))
     })?;
@@ -406,13 +408,13 @@ pub fn describe(
         .read(|tx| resolve_ref(tx, ctx, &input.task_definition))?;
     let with_tags = input.include.iter().flatten().any(|i| i == "TAGS");
     Ok(DescribeTaskDefinitionResponse {
-        task_definition: Some(stored.definition),
-        tags: with_tags.then_some(stored.tags),
+        task_definition: Some(stored.definition.into()),
+        tags: with_tags.then(|| Wire::into_wire(stored.tags)),
     })
 }
 
-fn all_revisions(ecs: &Ecs, ctx: &RequestContext) -> Result<Vec<TaskDefinition>, Error> {
-    let all: Vec<(String, StoredTaskDefinition)> = ecs
+fn all_revisions(ecs: &Ecs, ctx: &RequestContext) -> Result<Vec<TaskDefinitionDescription>, Error> {
+    let all: Vec<(String, TaskDefinitionRecord)> = ecs
         .store
         .read(|tx| tx.list(TASK_DEFINITIONS, &names::scope(ctx)))?;
     Ok(all.into_iter().map(|(_, s)| s.definition).collect())
@@ -420,7 +422,7 @@ fn all_revisions(ecs: &Ecs, ctx: &RequestContext) -> Result<Vec<TaskDefinition>,
 
 /// The sort key of a revision: family, then zero-padded revision (the separator sorts below
 /// every character a family may contain, so `web` comes before `web-worker`).
-fn order_key(d: &TaskDefinition) -> String {
+fn order_key(d: &TaskDefinitionDescription) -> String {
     format!(
         "{}\u{1}{:010}",
         d.family.as_deref().unwrap_or_default(),
@@ -437,7 +439,7 @@ pub fn list(
     let max = paging::page_size(input.max_results)?;
     let status = input.status.unwrap_or_else(|| "ACTIVE".into());
     let descending = input.sort.as_deref() == Some("DESC");
-    let mut defs: Vec<TaskDefinition> = all_revisions(ecs, ctx)?
+    let mut defs: Vec<TaskDefinitionDescription> = all_revisions(ecs, ctx)?
         .into_iter()
         .filter(|d| d.status.as_deref() == Some(status.as_str()))
         .filter(|d| {
@@ -532,7 +534,7 @@ pub fn deregister(
     let (family, rev) = revision_ref(&input.task_definition)?;
     let def = ecs.store.write(|tx| {
         let key = names::task_def_key(ctx, &family, rev);
-        let mut stored: StoredTaskDefinition = tx
+        let mut stored: TaskDefinitionRecord = tx
             .get(TASK_DEFINITIONS, &key)?
             .ok_or_else(|| client("The specified task definition does not exist."))?;
         if stored.definition.status.as_deref() == Some("ACTIVE") {
@@ -543,7 +545,7 @@ pub fn deregister(
         Ok::<_, Error>(stored.definition)
     })?;
     Ok(DeregisterTaskDefinitionResponse {
-        task_definition: Some(def),
+        task_definition: Some(def.into()),
     })
 }
 
@@ -572,7 +574,7 @@ pub fn delete(
                 continue;
             };
             let key = names::task_def_key(ctx, &family, rev);
-            let Some(mut stored) = tx.get::<StoredTaskDefinition>(TASK_DEFINITIONS, &key)? else {
+            let Some(mut stored) = tx.get::<TaskDefinitionRecord>(TASK_DEFINITIONS, &key)? else {
                 failures.push(fail("The specified task definition does not exist. Specify a valid account, family, revision and try again."));
                 continue;
             };
@@ -588,7 +590,7 @@ pub fn delete(
                 }
                 _ => {}
             }
-            done.push(stored.definition);
+            done.push(TaskDefinition::from(stored.definition));
         }
         Ok(DeleteTaskDefinitionsResponse { task_definitions: Some(done), failures: Some(failures) })
     })

@@ -1,10 +1,11 @@
-//! The ECS task lifecycle as AWS reports it, as pure functions over a [`Task`] record:
+//! The ECS task lifecycle as AWS reports it, as pure functions over a task's
+//! [`TaskDescription`]:
 //! `lastStatus` only moves forward through PROVISIONING -> PENDING -> ACTIVATING -> RUNNING ->
 //! DEACTIVATING -> STOPPING -> DEPROVISIONING -> STOPPED (a task may skip states, e.g. one that
 //! fails to pull goes from PENDING to STOPPING), each step stamping the timestamps AWS stamps;
 //! a stop request records the first stop code and reason and is never overwritten.
 
-use crate::generated::{Container, Task};
+use crate::records::{ContainerRecord, TaskDescription, TaskRecord};
 use wharf_core::Timestamp;
 
 /// A task's `lastStatus`.
@@ -61,7 +62,7 @@ impl TaskStatus {
     }
 
     /// The status of `task` (PROVISIONING when unset).
-    pub fn of(task: &Task) -> Self {
+    pub fn of(task: &TaskDescription) -> Self {
         task.last_status
             .as_deref()
             .and_then(Self::parse)
@@ -106,7 +107,7 @@ pub mod reasons {
 
 /// Moves `task` forward to `to`, stamping AWS's timestamps; never moves backwards. Returns
 /// whether anything changed.
-pub fn advance(task: &mut Task, to: TaskStatus, now: Timestamp) -> bool {
+pub fn advance(task: &mut TaskDescription, to: TaskStatus, now: Timestamp) -> bool {
     let from = TaskStatus::of(task);
     if to <= from && task.last_status.is_some() {
         return false;
@@ -130,7 +131,7 @@ pub fn advance(task: &mut Task, to: TaskStatus, now: Timestamp) -> bool {
 
 /// Asks `task` to stop: desired status STOPPED, with the first stop code and reason kept.
 /// Returns whether anything changed.
-pub fn request_stop(task: &mut Task, code: StopCode, reason: &str) -> bool {
+pub fn request_stop(task: &mut TaskDescription, code: StopCode, reason: &str) -> bool {
     if task.desired_status.as_deref() == Some("STOPPED") && task.stop_code.is_some() {
         return false;
     }
@@ -142,7 +143,7 @@ pub fn request_stop(task: &mut Task, code: StopCode, reason: &str) -> bool {
 }
 
 /// Whether the task is asked to stop.
-pub fn stop_requested(task: &Task) -> bool {
+pub fn stop_requested(task: &TaskDescription) -> bool {
     task.desired_status.as_deref() == Some("STOPPED")
 }
 
@@ -150,11 +151,11 @@ pub fn stop_requested(task: &Task) -> bool {
 /// HEALTHY if every one that has a health check is healthy (and at least one has), else
 /// UNKNOWN. `has_check(name)` and `essential(name)` come from the task definition.
 pub fn task_health(
-    containers: &[Container],
+    containers: &[ContainerRecord],
     essential: impl Fn(&str) -> bool,
     has_check: impl Fn(&str) -> bool,
 ) -> &'static str {
-    let checked: Vec<&Container> = containers
+    let checked: Vec<&ContainerRecord> = containers
         .iter()
         .filter(|c| {
             let name = c.name.as_deref().unwrap_or_default();
@@ -178,8 +179,26 @@ pub fn task_health(
 }
 
 /// Increments the record's `version`, as ECS does on every change.
-pub fn bump(task: &mut Task) {
+pub fn bump(task: &mut TaskDescription) {
     task.version = Some(task.version.unwrap_or(0) + 1);
+}
+
+impl TaskRecord {
+    /// Recomputes the task's health from its containers'.
+    pub fn refresh_health(&mut self) {
+        let defs = self
+            .definition
+            .container_definitions
+            .clone()
+            .unwrap_or_default();
+        let def = |n: &str| defs.iter().find(|d| d.name.as_deref() == Some(n)).cloned();
+        let health = task_health(
+            self.task.containers.as_deref().unwrap_or_default(),
+            |n| def(n).is_some_and(|d| d.essential != Some(false)),
+            |n| def(n).is_some_and(|d| d.health_check.is_some()),
+        );
+        self.task.health_status = Some(health.into());
+    }
 }
 
 #[cfg(test)]
@@ -190,8 +209,8 @@ mod tests {
         Timestamp::from_millis(ms)
     }
 
-    fn fresh() -> Task {
-        Task {
+    fn fresh() -> TaskDescription {
+        TaskDescription {
             last_status: Some("PROVISIONING".into()),
             desired_status: Some("RUNNING".into()),
             version: Some(1),
@@ -260,7 +279,7 @@ mod tests {
 
     #[test]
     fn health_follows_essential_containers_with_checks() {
-        let c = |name: &str, h: &str| Container {
+        let c = |name: &str, h: &str| ContainerRecord {
             name: Some(name.into()),
             health_status: Some(h.into()),
             ..Default::default()

@@ -12,7 +12,11 @@ use crate::generated::*;
 use crate::names;
 use crate::paging;
 use crate::records::{
-    task_key, StoredTask, StoredTaskDefinition, TaskResources, TaskSubnet, TASKS,
+    task_key, AttachmentRecord, AttributeRecord, ClusterRecord, ContainerOverrideRecord,
+    ContainerRecord, EphemeralStorageRecord, KeyValuePairRecord, NetworkConfigurationRecord,
+    TagRecord, TaskDefinitionDescription, TaskDefinitionRecord, TaskDescription,
+    TaskEphemeralStorageRecord, TaskOverrideRecord, TaskRecord, TaskResources, TaskSubnet, Wire,
+    TASKS,
 };
 use crate::task_definitions;
 use crate::task_lifecycle::{self, reasons, StopCode, TaskStatus};
@@ -22,13 +26,13 @@ use wharf_core::{RequestContext, Timestamp};
 use wharf_store::{Store, StoreError, Tx};
 
 /// Loads a task by store key.
-pub fn load(store: &Store, key: &str) -> Result<Option<StoredTask>, StoreError> {
+pub fn load(store: &Store, key: &str) -> Result<Option<TaskRecord>, StoreError> {
     store.read(|tx| tx.get(TASKS, key))
 }
 
 /// Every task not yet STOPPED, in every account and region.
-pub fn unstopped(store: &Store) -> Result<Vec<StoredTask>, StoreError> {
-    let all: Vec<(String, StoredTask)> = store.read(|tx| tx.list(TASKS, ""))?;
+pub fn unstopped(store: &Store) -> Result<Vec<TaskRecord>, StoreError> {
+    let all: Vec<(String, TaskRecord)> = store.read(|tx| tx.list(TASKS, ""))?;
     Ok(all
         .into_iter()
         .map(|(_, t)| t)
@@ -41,10 +45,10 @@ pub fn unstopped(store: &Store) -> Result<Vec<StoredTask>, StoreError> {
 pub fn update<R>(
     store: &Store,
     key: &str,
-    f: impl FnOnce(&mut StoredTask) -> (bool, R),
+    f: impl FnOnce(&mut TaskRecord) -> (bool, R),
 ) -> Result<Option<R>, StoreError> {
     store.write(|tx| {
-        let Some(mut task) = tx.get::<StoredTask>(TASKS, key)? else {
+        let Some(mut task) = tx.get::<TaskRecord>(TASKS, key)? else {
             return Ok(None);
         };
         let (changed, out) = f(&mut task);
@@ -69,15 +73,15 @@ pub struct LaunchSpec {
     /// How many.
     pub count: usize,
     /// awsvpc configuration.
-    pub network_configuration: Option<NetworkConfiguration>,
+    pub network_configuration: Option<NetworkConfigurationRecord>,
     /// Overrides.
-    pub overrides: Option<TaskOverride>,
+    pub overrides: Option<TaskOverrideRecord>,
     /// `startedBy`.
     pub started_by: Option<String>,
     /// `group` (default `family:<family>`).
     pub group: Option<String>,
     /// Tags.
-    pub tags: Vec<Tag>,
+    pub tags: Vec<TagRecord>,
     /// The capacity provider name, when launched through a strategy.
     pub capacity_provider_name: Option<String>,
     /// The service launching it.
@@ -99,7 +103,7 @@ pub fn launch(ecs: &Ecs, ctx: &RequestContext, spec: LaunchSpec) -> Result<Vec<T
     let records = prepare(ecs, ctx, &spec)?;
     let cluster_name = records
         .first()
-        .map(StoredTask::cluster_name)
+        .map(TaskRecord::cluster_name)
         .unwrap_or_default();
     ecs.store.write(|tx| -> Result<(), Error> {
         // The cluster may have been deleted since the read.
@@ -111,7 +115,7 @@ pub fn launch(ecs: &Ecs, ctx: &RequestContext, spec: LaunchSpec) -> Result<Vec<T
     })?;
     tracing::info!(cluster = %cluster_name, task_definition = %spec.task_definition, count = records.len(), "tasks launched");
     ecs.notify_tasks_changed();
-    Ok(records.into_iter().map(|r| r.task).collect())
+    Ok(records.into_iter().map(|r| r.task.into()).collect())
 }
 
 /// Validates `spec` and makes its task records, without writing them (the service controller
@@ -120,8 +124,8 @@ pub fn prepare(
     ecs: &Ecs,
     ctx: &RequestContext,
     spec: &LaunchSpec,
-) -> Result<Vec<StoredTask>, Error> {
-    crate::tags::check(&spec.tags)?;
+) -> Result<Vec<TaskRecord>, Error> {
+    crate::tags::check_records(&spec.tags)?;
     if let Some(s) = &spec.started_by {
         if s.chars().count() > 128 {
             return Err(invalid("startedBy can be at most 128 characters long."));
@@ -198,7 +202,7 @@ fn resolve_for_launch(
     tx: &Tx<'_>,
     ctx: &RequestContext,
     reference: &str,
-) -> Result<StoredTaskDefinition, Error> {
+) -> Result<TaskDefinitionRecord, Error> {
     let stored = task_definitions::resolve_ref(tx, ctx, reference)
         .map_err(|_| invalid("TaskDefinition not found."))?;
     if stored.definition.status.as_deref() != Some("ACTIVE") {
@@ -215,7 +219,10 @@ fn resolve_for_launch(
 }
 
 /// Checks RunTask overrides against the task definition.
-fn check_overrides(overrides: Option<&TaskOverride>, def: &TaskDefinition) -> Result<(), Error> {
+fn check_overrides(
+    overrides: Option<&TaskOverrideRecord>,
+    def: &TaskDefinitionDescription,
+) -> Result<(), Error> {
     let Some(o) = overrides else { return Ok(()) };
     for c in o.container_overrides.iter().flatten() {
         let name = c.name.as_deref().unwrap_or_default();
@@ -283,20 +290,20 @@ fn check_overrides(overrides: Option<&TaskOverride>, def: &TaskDefinition) -> Re
 fn new_task(
     ecs: &Ecs,
     ctx: &RequestContext,
-    cluster: &Cluster,
-    def: &TaskDefinition,
+    cluster: &ClusterRecord,
+    def: &TaskDefinitionDescription,
     spec: &LaunchSpec,
     subnet: Option<TaskSubnet>,
     security_groups: &[String],
     assign_public_ip: bool,
-    tags: &[Tag],
-) -> StoredTask {
+    tags: &[TagRecord],
+) -> TaskRecord {
     let cluster_name = cluster.cluster_name.clone().unwrap_or_default();
     let id = ecs.ids.hex(32);
     let task_arn = names::arn(ctx, &format!("task/{cluster_name}/{id}"));
     let attachment_id = ecs.ids.uuid();
     let overrides = spec.overrides.clone().unwrap_or_default();
-    let containers: Vec<Container> = def
+    let containers: Vec<ContainerRecord> = def
         .container_definitions
         .iter()
         .flatten()
@@ -307,7 +314,7 @@ fn new_task(
                 .iter()
                 .flatten()
                 .find(|o| o.name.as_deref() == Some(name.as_str()));
-            Container {
+            ContainerRecord {
                 container_arn: Some(names::arn(
                     ctx,
                     &format!("container/{cluster_name}/{id}/{}", ecs.ids.uuid()),
@@ -331,27 +338,27 @@ fn new_task(
     let mut container_overrides = overrides.container_overrides.clone().unwrap_or_default();
     for c in &containers {
         if !container_overrides.iter().any(|o| o.name == c.name) {
-            container_overrides.push(ContainerOverride {
+            container_overrides.push(ContainerOverrideRecord {
                 name: c.name.clone(),
                 ..Default::default()
             });
         }
     }
     let attachments = subnet.as_ref().map(|s| {
-        vec![Attachment {
+        vec![AttachmentRecord {
             id: Some(attachment_id),
             r#type: Some("ElasticNetworkInterface".into()),
             status: Some("PRECREATED".into()),
-            details: Some(vec![KeyValuePair {
+            details: Some(vec![KeyValuePairRecord {
                 name: Some("subnetId".into()),
                 value: Some(s.id.clone()),
             }]),
         }]
     });
     let task =
-        Task {
+        TaskDescription {
             attachments,
-            attributes: Some(vec![Attribute {
+            attributes: Some(vec![AttributeRecord {
                 name: "ecs.cpu-architecture".into(),
                 value: Some("x86_64".into()),
                 ..Default::default()
@@ -372,7 +379,7 @@ fn new_task(
             health_status: Some("UNKNOWN".into()),
             last_status: Some(TaskStatus::Provisioning.as_str().into()),
             launch_type: Some("FARGATE".into()),
-            overrides: Some(TaskOverride {
+            overrides: Some(TaskOverrideRecord {
                 container_overrides: Some(container_overrides),
                 inference_accelerator_overrides: Some(vec![]),
                 ..overrides
@@ -389,14 +396,14 @@ fn new_task(
             task_arn: Some(task_arn),
             task_definition_arn: def.task_definition_arn.clone(),
             version: Some(1),
-            ephemeral_storage: Some(EphemeralStorage { size_in_gi_b: 20 }),
-            fargate_ephemeral_storage: Some(TaskEphemeralStorage {
+            ephemeral_storage: Some(EphemeralStorageRecord { size_in_gi_b: 20 }),
+            fargate_ephemeral_storage: Some(TaskEphemeralStorageRecord {
                 size_in_gi_b: Some(20),
                 kms_key_id: None,
             }),
             ..Default::default()
         };
-    StoredTask {
+    TaskRecord {
         task,
         definition: def.clone(),
         account: ctx.account_id.clone(),
@@ -466,11 +473,11 @@ pub fn run(
             cluster: input.cluster,
             task_definition: input.task_definition,
             count: count as usize,
-            network_configuration: input.network_configuration,
-            overrides: input.overrides,
+            network_configuration: input.network_configuration.map(Into::into),
+            overrides: input.overrides.map(Into::into),
             started_by: input.started_by,
             group: input.group,
-            tags: input.tags.unwrap_or_default(),
+            tags: Wire::from_wire(input.tags.unwrap_or_default()),
             capacity_provider_name,
             service_name: None,
             platform_version: input.platform_version,
@@ -511,7 +518,7 @@ pub fn stop(
     );
     let task = update(&ecs.store, &key, |t| {
         let changed = task_lifecycle::request_stop(&mut t.task, StopCode::UserInitiated, &reason);
-        (changed, t.task.clone())
+        (changed, Task::from(t.task.clone()))
     })?
     .ok_or_else(|| invalid("The referenced task was not found."))?;
     ecs.notify_tasks_changed();
@@ -543,12 +550,12 @@ pub fn describe(
                 &cluster_name,
                 &names::last_segment(reference),
             );
-            match tx.get::<StoredTask>(TASKS, &key)? {
+            match tx.get::<TaskRecord>(TASKS, &key)? {
                 Some(mut t) => {
                     if !with_tags {
                         t.task.tags = None;
                     }
-                    tasks.push(t.task)
+                    tasks.push(Task::from(t.task))
                 }
                 None => failures.push(Failure {
                     arn: Some(if reference.starts_with("arn:") {
@@ -586,8 +593,8 @@ pub fn list(
         let cluster = clusters::require_active(tx, ctx, input.cluster.as_deref())?;
         let cluster_name = cluster.cluster_name.unwrap_or_default();
         let prefix = format!("{}{cluster_name}/", names::scope(ctx));
-        let mut all: Vec<StoredTask> = tx
-            .list::<StoredTask>(TASKS, &prefix)?
+        let mut all: Vec<TaskRecord> = tx
+            .list::<TaskRecord>(TASKS, &prefix)?
             .into_iter()
             .map(|(_, t)| t)
             .filter(|t| t.task.desired_status.as_deref() == Some(desired.as_str()))
@@ -703,7 +710,7 @@ mod tests {
         let att = &t.attachments.as_ref().unwrap()[0];
         assert_eq!(att.r#type.as_deref(), Some("ElasticNetworkInterface"));
         // Spread over both subnets.
-        let stored: Vec<StoredTask> = unstopped(ecs.store()).unwrap();
+        let stored: Vec<TaskRecord> = unstopped(ecs.store()).unwrap();
         let subnets: std::collections::BTreeSet<_> = stored
             .iter()
             .map(|s| s.subnet.clone().unwrap().id)

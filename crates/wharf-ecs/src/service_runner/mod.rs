@@ -16,8 +16,11 @@
 //! task is RUNNING but not registered), a lost deregistration likewise (the task is in
 //! `removing` but still registered).
 
-use crate::generated::*;
-use crate::records::{self, ControllerState, StoredTask, CONTROLLER_STATE, SERVICES, TASKS};
+use crate::generated::Error;
+use crate::records::{
+    self, ControllerState, DeploymentRecord, ServiceEventRecord, ServiceRecord, TaskRecord,
+    CONTROLLER_STATE, SERVICES, TASKS,
+};
 use crate::service_controller::placement::{self, SubnetSlot};
 use crate::service_controller::rules::events;
 use crate::service_controller::{
@@ -67,7 +70,7 @@ pub struct ServiceRunner {
 
 /// One service's tasks and what the load balancers say about them, read at the start of a step.
 struct Observed<'a> {
-    tasks: Vec<&'a StoredTask>,
+    tasks: Vec<&'a TaskRecord>,
     /// Target group ARN -> its targets (ARNs include account and region).
     health: &'a HashMap<String, Vec<RegisteredTarget>>,
 }
@@ -86,8 +89,8 @@ impl ServiceRunner {
     pub fn pass(&self) -> Result<PassReport, StoreError> {
         let now = self.clock.now();
         let (services, states, all_tasks) = self.ecs.store.read(|tx| {
-            let services: Vec<(String, Service)> = tx
-                .list::<Service>(SERVICES, "")?
+            let services: Vec<(String, ServiceRecord)> = tx
+                .list(SERVICES, "")?
                 .into_iter()
                 .filter(|(_, s)| matches!(s.status.as_deref(), Some("ACTIVE" | "DRAINING")))
                 .collect();
@@ -97,11 +100,11 @@ impl ServiceRunner {
             Ok::<_, StoreError>((
                 services,
                 tx.list::<ControllerState>(CONTROLLER_STATE, "")?,
-                tx.list::<StoredTask>(TASKS, "")?,
+                tx.list::<TaskRecord>(TASKS, "")?,
             ))
         })?;
         let states: HashMap<String, ControllerState> = states.into_iter().collect();
-        let mut by_service: HashMap<(String, String, String, String), Vec<&StoredTask>> =
+        let mut by_service: HashMap<(String, String, String, String), Vec<&TaskRecord>> =
             HashMap::new();
         for (_, t) in &all_tasks {
             let Some(name) = &t.service_name else {
@@ -165,7 +168,7 @@ impl ServiceRunner {
     fn step(
         &self,
         key: &str,
-        service: &Service,
+        service: &ServiceRecord,
         arn: &Arn,
         state: &ControllerState,
         observed: &Observed<'_>,
@@ -237,7 +240,7 @@ impl ServiceRunner {
         if changed {
             let cluster = cluster_of(arn);
             let committed = self.ecs.store.write(|tx| {
-                if tx.get::<Service>(SERVICES, key)?.as_ref() != Some(service) {
+                if tx.get(SERVICES, key)?.as_ref() != Some(service) {
                     return Ok(false);
                 }
                 for r in &records {
@@ -245,7 +248,7 @@ impl ServiceRunner {
                 }
                 for (id, reason) in &stops {
                     let tk = records::task_key(&arn.account, &arn.region, &cluster, id);
-                    if let Some(mut t) = tx.get::<StoredTask>(TASKS, &tk)? {
+                    if let Some(mut t) = tx.get::<TaskRecord>(TASKS, &tk)? {
                         if task_lifecycle::request_stop(
                             &mut t.task,
                             StopCode::ServiceSchedulerInitiated,
@@ -277,12 +280,12 @@ impl ServiceRunner {
     fn prepare_tasks(
         &self,
         ctx: &RequestContext,
-        service: &Service,
+        service: &ServiceRecord,
         plan: &Plan,
         deployment_id: &str,
         count: u32,
         observed: &Observed<'_>,
-    ) -> Result<Vec<StoredTask>, Error> {
+    ) -> Result<Vec<TaskRecord>, Error> {
         let deployment = plan.deployments.iter().find(|d| d.id == deployment_id);
         let stored = service
             .deployments
@@ -362,12 +365,12 @@ impl ServiceRunner {
     /// status.
     fn updated_service(
         &self,
-        service: &Service,
+        service: &ServiceRecord,
         plan: &Plan,
         messages: &[String],
         observed: &Observed<'_>,
         now: Timestamp,
-    ) -> Service {
+    ) -> ServiceRecord {
         let mut s = service.clone();
         let stored = service.deployments.clone().unwrap_or_default();
         let mut deployments = Vec::new();
@@ -379,7 +382,7 @@ impl ServiceRunner {
                 .iter()
                 .find(|d| d.id.as_deref() == Some(view.id.as_str()))
                 .cloned()
-                .unwrap_or_else(|| Deployment {
+                .unwrap_or_else(|| DeploymentRecord {
                     id: Some(view.id.clone()),
                     created_at: Some(Timestamp::from_millis(view.created_at)),
                     launch_type: service.launch_type.clone(),
@@ -410,10 +413,10 @@ impl ServiceRunner {
         s.running_count = Some(plan.counts.running as i32);
         s.pending_count = Some(plan.counts.pending as i32);
         if !messages.is_empty() {
-            let mut list: Vec<ServiceEvent> = messages
+            let mut list: Vec<ServiceEventRecord> = messages
                 .iter()
                 .rev()
-                .map(|m| ServiceEvent {
+                .map(|m| ServiceEventRecord {
                     id: Some(self.ecs.ids.uuid()),
                     created_at: Some(now),
                     message: Some(m.clone()),
@@ -487,7 +490,7 @@ fn cluster_of(arn: &Arn) -> String {
         .to_string()
 }
 
-fn target_groups(service: &Service) -> Vec<String> {
+fn target_groups(service: &ServiceRecord) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (tg, _) in load_balancers(service) {
         if !out.contains(&tg) {
@@ -498,7 +501,7 @@ fn target_groups(service: &Service) -> Vec<String> {
 }
 
 /// `(target group, container port)` of each `loadBalancers` entry.
-fn load_balancers(service: &Service) -> Vec<(String, u16)> {
+fn load_balancers(service: &ServiceRecord) -> Vec<(String, u16)> {
     service
         .load_balancers
         .iter()
@@ -510,7 +513,7 @@ fn load_balancers(service: &Service) -> Vec<(String, u16)> {
         .collect()
 }
 
-fn service_view(s: &Service) -> ServiceView {
+fn service_view(s: &ServiceRecord) -> ServiceView {
     let config = s.deployment_configuration.clone().unwrap_or_default();
     let breaker = config.deployment_circuit_breaker.unwrap_or_default();
     ServiceView {
@@ -532,7 +535,7 @@ fn service_view(s: &Service) -> ServiceView {
     }
 }
 
-fn deployment_view(d: &Deployment) -> Option<DeploymentView> {
+fn deployment_view(d: &DeploymentRecord) -> Option<DeploymentView> {
     let status = match d.status.as_deref()? {
         "PRIMARY" => DeploymentStatus::Primary,
         "ACTIVE" => DeploymentStatus::Active,
@@ -557,7 +560,7 @@ fn deployment_view(d: &Deployment) -> Option<DeploymentView> {
 }
 
 /// A task's private address (its ENI's `privateIPv4Address`), once it has one.
-fn private_ip(t: &StoredTask) -> Option<String> {
+fn private_ip(t: &TaskRecord) -> Option<String> {
     t.task
         .attachments
         .iter()
@@ -594,7 +597,7 @@ fn target_health(state: LbState) -> TargetHealth {
 /// The scheduler's view of the service's tasks. A target `ip:port` belongs to the live task
 /// with that address, or, when none has it, to a stopped one (addresses are reused).
 fn task_views(
-    tasks: &[&StoredTask],
+    tasks: &[&TaskRecord],
     lbs: &[(String, u16)],
     health: &HashMap<String, Vec<RegisteredTarget>>,
 ) -> Vec<TaskView> {

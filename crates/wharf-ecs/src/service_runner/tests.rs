@@ -2,6 +2,8 @@
 //! the task agent by moving task records forward themselves.
 
 use super::*;
+use crate::generated::*;
+use crate::records::{AttachmentRecord, KeyValuePairRecord};
 use crate::testing::{ctx, ecs};
 use crate::{clusters, services, task_definitions};
 use std::sync::Mutex;
@@ -152,11 +154,11 @@ impl Rig {
         .remove(0)
     }
 
-    fn tasks(&self) -> Vec<StoredTask> {
-        let mut all: Vec<StoredTask> = self
+    fn tasks(&self) -> Vec<TaskRecord> {
+        let mut all: Vec<TaskRecord> = self
             .ecs
             .store
-            .read(|tx| tx.list::<StoredTask>(TASKS, ""))
+            .read(|tx| tx.list::<TaskRecord>(TASKS, ""))
             .unwrap()
             .into_iter()
             .map(|(_, t)| t)
@@ -183,8 +185,8 @@ impl Rig {
                     );
                 }
                 if status < TaskStatus::Running {
-                    t.task.attachments = Some(vec![Attachment {
-                        details: Some(vec![KeyValuePair {
+                    t.task.attachments = Some(vec![AttachmentRecord {
+                        details: Some(vec![KeyValuePairRecord {
                             name: Some("privateIPv4Address".into()),
                             value: Some(format!("172.31.0.{}", 10 + i)),
                         }]),
