@@ -4,10 +4,11 @@
 
 use crate::filters::{self, Usage};
 use crate::generated::*;
+use crate::lookup::live;
 use crate::names;
 use crate::parameters::policies_view;
 use crate::records::{self, StoredParameter, PARAMETERS};
-use crate::{live, Ssm};
+use crate::Ssm;
 use wharf_core::pagination::paginate;
 use wharf_core::RequestContext;
 

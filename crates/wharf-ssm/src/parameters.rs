@@ -10,6 +10,7 @@
 
 use crate::filters::{self, Usage};
 use crate::generated::*;
+use crate::lookup::{find, live, load};
 use crate::names::{self, NameError, Reference, ReferenceError, Selector, NAME_RULES};
 use crate::policies::{self, PolicyError};
 use crate::records::{
@@ -17,7 +18,7 @@ use crate::records::{
     DEFAULT_KEY_ID, INTELLIGENT_TIERING, PARAMETERS, SECURE_STRING, STANDARD, STRING, TEXT,
 };
 use crate::tags::{check_tags, merge_tags};
-use crate::{find, live, load, Ssm};
+use crate::{values, Ssm};
 use regex::Regex;
 use wharf_core::pagination::paginate;
 use wharf_core::RequestContext;
@@ -142,7 +143,14 @@ fn view(
     Ok(Parameter {
         name: Some(param.name.clone()),
         r#type: Some(version.kind.clone()),
-        value: Some(ssm.reveal(&ctx.account_id, &ctx.region, &param.name, version, decrypt)?),
+        value: Some(values::reveal(
+            ssm,
+            &ctx.account_id,
+            &ctx.region,
+            &param.name,
+            version,
+            decrypt,
+        )?),
         version: Some(version.version),
         selector: selector.map(Selector::wire),
         source_result: None,
@@ -284,7 +292,8 @@ pub fn put(
         });
         let version = make_room_for_version(&mut param, name)?;
         let value = if settings.kind == SECURE_STRING {
-            StoredValue::Sealed(ssm.seal(
+            StoredValue::Sealed(values::seal(
+                ssm,
                 &ctx.account_id,
                 &ctx.region,
                 name,
@@ -789,7 +798,14 @@ pub fn history(
                 last_modified_date: Some(v.last_modified),
                 last_modified_user: Some(v.last_modified_user.clone()),
                 description: v.description.clone(),
-                value: Some(ssm.reveal(&ctx.account_id, &ctx.region, &param.name, v, decrypt)?),
+                value: Some(values::reveal(
+                    ssm,
+                    &ctx.account_id,
+                    &ctx.region,
+                    &param.name,
+                    v,
+                    decrypt,
+                )?),
                 allowed_pattern: v.allowed_pattern.clone(),
                 version: Some(v.version),
                 labels: Some(v.labels.clone()),

@@ -5,8 +5,9 @@
 //! checks and merges its tags here too.
 
 use crate::generated::*;
+use crate::lookup::load;
 use crate::records::{self, StoredParameter, StoredTag, PARAMETERS};
-use crate::{load, names, Ssm};
+use crate::{names, Ssm};
 use wharf_core::tags as tag_rules;
 use wharf_core::RequestContext;
 

@@ -1,889 +1,661 @@
-//! The ECS service scheduler's decisions, as one pure function: given a service, its
-//! deployments, the tasks observed for it, what the controller remembers from its last step
-//! ([`ControllerState`]) and the time, [`reconcile`] returns a [`Plan`] — tasks to start, stop,
-//! register and deregister, the new deployments array, service events and counts. No I/O, no
-//! clock reads: the controller loop around it reads the snapshot, applies the plan and stores
-//! the new state, so every rule here is unit-tested with plain values and a fake clock.
+//! The service controller's loop body: one [`ServiceRunner::pass`] reads every ACTIVE and
+//! DRAINING service with its tasks and its target groups' health, asks the scheduler
+//! ([`crate::service_controller::reconcile`]) what to do, and carries the plan out.
 //!
-//! Rules (AWS's, from the ECS developer guide and the botocore spec, unless marked wharf's):
-//! - Rolling update: tasks in service (lastStatus PROVISIONING..=RUNNING, of any deployment,
-//!   including ones being drained) never exceed `floor(desired × maximumPercent / 100)`; the
-//!   scheduler never stops a healthy task when that would leave fewer than
-//!   `ceil(desired × minimumHealthyPercent / 100)` healthy ones. A task is *healthy* when it is
-//!   RUNNING, not being removed, its container health (if it has health checks) is HEALTHY and,
-//!   with load balancers, it is `healthy` in every target group. wharf's choice: a task inside
-//!   `healthCheckGracePeriodSeconds` is *not* counted healthy — the grace period only shields it
-//!   from being stopped as unhealthy — so old tasks keep serving until new ones really do.
-//! - Completion: the PRIMARY is COMPLETED (older deployments INACTIVE, "deployment completed"
-//!   and "steady state" events) once it has `desiredCount` healthy tasks and nothing else runs.
-//! - Circuit breaker: `failedTasks` of a deployment counts its tasks that stopped without the
-//!   scheduler or a user asking (failed to start, essential container exited, or stopped by the
-//!   scheduler for failing health checks). At [`rules::breaker_threshold`] the PRIMARY's rollout
-//!   is FAILED; with `rollback` a new PRIMARY of the last COMPLETED deployment's task
-//!   definition starts; without it (or with nothing to roll back to) the rollout freezes: no
-//!   task is started or stopped for it, what runs keeps running.
-//! - Throttle: tasks that stop without ever reaching RUNNING hold further launches back for
-//!   [`rules::backoff_delay_ms`] (5 s doubling to 15 min); reaching RUNNING again, or a new
-//!   PRIMARY deployment, resets it. From the third such failure each one also reports "is unable
-//!   to consistently start tasks successfully".
-//! - Replacement: a stopped task simply leaves the counts, so the next step starts another
-//!   (subject to the throttle). A task unhealthy in a target group, or failing its container
-//!   health check, after the grace period is stopped with AWS's reason.
-//! - Stopping a task registered in target groups deregisters it first and stops it only once
-//!   none of its targets is still draining ([`ControllerState::removing`] remembers why).
-//! - A task that stops or is being stopped without the scheduler removing it (its container
-//!   exited, it was killed, StopTask) is deregistered from every target group it is still in.
-//! - Scale-in picks tasks by the rule in [`select`]. A DRAINING (deleted) service removes every
-//!   task, deregistering first.
+//! Each service's step commits in ONE store transaction: the new task records, the stop
+//! requests, the deployments, the events and the controller's memory
+//! ([`ControllerState`], table [`CONTROLLER_STATE`](crate::records::CONTROLLER_STATE)). The transaction first checks that the
+//! service is still what the step read; if an API call changed it meanwhile, the step is
+//! dropped and the next pass starts from the new state. Because every decision is made from
+//! what is stored, a wharf killed at any point and started again resumes where it was: tasks
+//! launched are in the store (counted, never launched twice), tasks asked to stop stay asked,
+//! events are written with the change they describe.
+//!
+//! Target registration is the one side effect outside the transaction. It runs after the
+//! commit and is idempotent; a lost registration is noticed and redone on the next pass (the
+//! task is RUNNING but not registered), a lost deregistration likewise (the task is in
+//! `removing` but still registered).
 
-pub mod placement;
-pub mod rules;
-pub mod select;
-#[cfg(test)]
-mod tests;
+use crate::generated::Error;
+use crate::records::{
+    self, ControllerState, DeploymentRecord, ServiceEventRecord, ServiceRecord, TaskRecord,
+    CONTROLLER_STATE, SERVICES, TASKS,
+};
+use crate::service_controller::placement::{self, SubnetSlot};
+use crate::service_controller::rules::events;
+use crate::service_controller::{
+    self, Action, CircuitBreaker, ContainerHealth, DeploymentStatus, DeploymentView, Plan,
+    RolloutState, ServiceView, TargetHealth, TargetState, TaskView,
+};
+use crate::task_lifecycle::{self, StopCode, TaskStatus};
+use crate::tasks::{self, LaunchSpec};
+use crate::Ecs;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use wharf_core::{
+    Arn, Clock, RegisteredTarget, RequestContext, TargetRegistry, TargetState as LbState, Timestamp,
+};
+use wharf_store::StoreError;
 
-use crate::records::{ControllerState, Throttle};
-use crate::task_lifecycle::{StopCode, TaskStatus};
-use rules::events;
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+/// Stopped tasks are shown to the scheduler for this long after they stopped (AWS keeps
+/// stopped tasks visible for about an hour); the scheduler has long noticed them by then.
+const STOPPED_TASK_HORIZON_MS: i64 = 60 * 60 * 1000;
 
-/// The `deploymentCircuitBreaker` setting.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CircuitBreaker {
-    /// Whether the circuit breaker watches deployments.
-    pub enable: bool,
-    /// Whether a failed deployment rolls back to the last completed one.
-    pub rollback: bool,
-}
+/// Most events a service keeps (AWS shows the latest 100).
+const MAX_EVENTS: usize = 100;
 
-/// The service as the scheduler needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceView {
-    /// `serviceName`, for events.
-    pub name: String,
-    /// `desiredCount`.
-    pub desired_count: u32,
-    /// `maximumPercent`: upper bound on tasks in service during a deployment (default 200).
-    pub maximum_percent: u32,
-    /// `minimumHealthyPercent`: lower bound on healthy tasks during a deployment (default 100).
-    pub minimum_healthy_percent: u32,
-    /// `deploymentCircuitBreaker`.
-    pub circuit_breaker: CircuitBreaker,
-    /// `healthCheckGracePeriodSeconds`: how long after `startedAt` unhealthy checks are ignored.
-    pub health_check_grace_period_seconds: u32,
-    /// The target groups of `loadBalancers`; empty without a load balancer.
-    pub target_groups: Vec<String>,
-    /// The service is DRAINING (deleted): every task goes.
-    pub deleting: bool,
-}
-
-impl ServiceView {
-    /// A service named `name` keeping `desired` tasks with AWS's default deployment
-    /// configuration (200/100, no circuit breaker, no load balancer).
-    pub fn new(name: &str, desired: u32) -> Self {
-        ServiceView {
-            name: name.into(),
-            desired_count: desired,
-            maximum_percent: 200,
-            minimum_healthy_percent: 100,
-            circuit_breaker: CircuitBreaker::default(),
-            health_check_grace_period_seconds: 0,
-            target_groups: Vec::new(),
-            deleting: false,
-        }
-    }
-}
-
-/// A deployment's `status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum DeploymentStatus {
-    /// The newest deployment: the one the service converges to.
-    Primary,
-    /// An older deployment that still has tasks.
-    Active,
-    /// Done; holds no tasks.
-    Inactive,
-}
-
-impl DeploymentStatus {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeploymentStatus::Primary => "PRIMARY",
-            DeploymentStatus::Active => "ACTIVE",
-            DeploymentStatus::Inactive => "INACTIVE",
-        }
-    }
-}
-
-/// A deployment's `rolloutState`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum RolloutState {
-    /// Rolling out.
-    InProgress,
-    /// Reached its desired count with nothing else running.
-    Completed,
-    /// Stopped by the circuit breaker.
-    Failed,
-}
-
-impl RolloutState {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RolloutState::InProgress => "IN_PROGRESS",
-            RolloutState::Completed => "COMPLETED",
-            RolloutState::Failed => "FAILED",
-        }
-    }
-}
-
-/// A deployment as the scheduler reads and rewrites it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeploymentView {
-    /// `id` (`ecs-svc/...`).
-    pub id: String,
-    /// `taskDefinition` ARN.
-    pub task_definition: String,
-    /// `status`.
-    pub status: DeploymentStatus,
-    /// `rolloutState`.
-    pub rollout_state: RolloutState,
-    /// `rolloutStateReason`.
-    pub rollout_state_reason: String,
-    /// `desiredCount`.
-    pub desired_count: u32,
-    /// `failedTasks`: tasks of this deployment that failed (see the module rules).
-    pub failed_tasks: u32,
-    /// `createdAt`, millis.
-    pub created_at: i64,
-    /// `updatedAt`, millis.
-    pub updated_at: i64,
-}
-
-/// A target's state in one target group (`TargetHealth.State`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TargetHealth {
-    /// Registered, first health checks pending.
-    Initial,
-    /// Passing health checks.
-    Healthy,
-    /// Failing health checks.
-    Unhealthy,
-    /// Deregistered, connections draining.
-    Draining,
-    /// Not registered (or the target group is not used by a listener).
-    Unused,
-}
-
-/// A task's health in one target group.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TargetState {
-    /// The target group's ARN.
-    pub target_group: String,
-    /// Its state there.
-    pub health: TargetHealth,
-}
-
-/// A task's `healthStatus` from its essential containers' health checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ContainerHealth {
-    /// Every checked essential container is healthy.
-    Healthy,
-    /// An essential container is unhealthy.
-    Unhealthy,
-    /// Not yet known.
-    Unknown,
-}
-
-/// A task of the service as observed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskView {
-    /// The task id.
-    pub id: String,
-    /// The deployment that started it (`startedBy`).
-    pub deployment_id: String,
-    /// `lastStatus`.
-    pub last_status: TaskStatus,
-    /// `desiredStatus` is RUNNING (false once a stop was asked).
-    pub desired_running: bool,
-    /// `createdAt`, millis.
-    pub created_at: i64,
-    /// `startedAt`, millis: set once it reached RUNNING.
-    pub started_at: Option<i64>,
-    /// `stopCode`.
-    pub stop_code: Option<StopCode>,
-    /// `stoppedReason`.
-    pub stopped_reason: Option<String>,
-    /// Its Availability Zone.
-    pub availability_zone: String,
-    /// Its state in the service's target groups; a missing group means not registered there.
-    pub targets: Vec<TargetState>,
-    /// Container health, `None` when no essential container has a health check.
-    pub container_health: Option<ContainerHealth>,
-}
-
-impl Throttle {
-    /// The time before which no task may be launched.
-    pub fn until(&self) -> i64 {
-        self.last_failure_at + rules::backoff_delay_ms(self.failures)
-    }
-}
-
-/// One thing for the controller loop to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    /// Launch `count` tasks of `deployment_id` (placement across subnets is the caller's).
-    StartTasks {
-        /// The deployment whose task definition to run.
-        deployment_id: String,
-        /// How many.
-        count: u32,
-    },
-    /// Register a RUNNING task in target groups.
-    Register {
-        /// The task.
-        task_id: String,
-        /// Where.
-        target_groups: Vec<String>,
-    },
-    /// Deregister a task from target groups (it drains, then is stopped).
-    Deregister {
-        /// The task.
-        task_id: String,
-        /// Where.
-        target_groups: Vec<String>,
-    },
-    /// Stop a task (stop code ServiceSchedulerInitiated).
-    StopTask {
-        /// The task.
-        task_id: String,
-        /// `stoppedReason`.
-        reason: String,
-    },
-}
-
-/// Running and pending counts of one deployment.
+/// What one pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DeploymentCounts {
-    /// The deployment.
-    pub id: String,
-    /// `runningCount`: tasks RUNNING.
-    pub running: u32,
-    /// `pendingCount`: tasks PROVISIONING, PENDING or ACTIVATING.
-    pub pending: u32,
-    /// `failedTasks`.
-    pub failed: u32,
-}
-
-/// The service's counts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Counts {
-    /// `runningCount`.
-    pub running: u32,
-    /// `pendingCount`.
-    pub pending: u32,
-    /// Per deployment, in the order of [`Plan::deployments`].
-    pub deployments: Vec<DeploymentCounts>,
-}
-
-/// The result of one step.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Plan {
-    /// What to do, in order.
-    pub actions: Vec<Action>,
-    /// The new deployments array, PRIMARY first (INACTIVE ones included; the caller may drop
-    /// them). The PRIMARY's task definition is the service's `taskDefinition`.
-    pub deployments: Vec<DeploymentView>,
-    /// Service events, oldest first (the "has started" event is the caller's, see
-    /// [`rules::events::started`]).
-    pub events: Vec<String>,
-    /// runningCount, pendingCount and per-deployment counts.
-    pub counts: Counts,
-    /// What to remember for the next step.
-    pub state: ControllerState,
-    /// When to run again even if nothing changes (throttle expiry, end of a grace period).
+pub struct PassReport {
+    /// Services reconciled (ACTIVE and DRAINING).
+    pub services: usize,
+    /// Services whose step changed something and was committed.
+    pub committed: usize,
+    /// Tasks launched.
+    pub launched: usize,
+    /// Tasks asked to stop.
+    pub stopped: usize,
+    /// Services not at steady state (a deployment in progress, tasks starting or draining).
+    pub unsettled: usize,
+    /// The earliest time a service asked to be looked at again (back-off, grace period).
     pub wake_at: Option<i64>,
 }
 
-fn registered(h: TargetHealth) -> bool {
-    !matches!(h, TargetHealth::Unused)
+/// Runs services: see the module documentation.
+pub struct ServiceRunner {
+    ecs: Ecs,
+    targets: Arc<dyn TargetRegistry>,
+    clock: Arc<dyn Clock>,
 }
 
-/// The target groups `t` is registered in and not draining from.
-fn in_service_groups(t: &TaskView) -> Vec<String> {
-    t.targets
+/// One service's tasks and what the load balancers say about them, read at the start of a step.
+struct Observed<'a> {
+    tasks: Vec<&'a TaskRecord>,
+    /// Target group ARN -> its targets (ARNs include account and region).
+    health: &'a HashMap<String, Vec<RegisteredTarget>>,
+}
+
+impl ServiceRunner {
+    /// A runner for `ecs`'s services, registering tasks through `targets`.
+    pub fn new(ecs: Ecs, targets: Arc<dyn TargetRegistry>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            ecs,
+            targets,
+            clock,
+        }
+    }
+
+    /// Reconciles every ACTIVE and DRAINING service once.
+    pub fn pass(&self) -> Result<PassReport, StoreError> {
+        let now = self.clock.now();
+        let (services, states, all_tasks) = self.ecs.store.read(|tx| {
+            let services: Vec<(String, ServiceRecord)> = tx
+                .list(SERVICES, "")?
+                .into_iter()
+                .filter(|(_, s)| matches!(s.status.as_deref(), Some("ACTIVE" | "DRAINING")))
+                .collect();
+            if services.is_empty() {
+                return Ok((services, Vec::new(), Vec::new()));
+            }
+            Ok::<_, StoreError>((
+                services,
+                tx.list::<ControllerState>(CONTROLLER_STATE, "")?,
+                tx.list::<TaskRecord>(TASKS, "")?,
+            ))
+        })?;
+        let states: HashMap<String, ControllerState> = states.into_iter().collect();
+        let mut by_service: HashMap<(String, String, String, String), Vec<&TaskRecord>> =
+            HashMap::new();
+        for (_, t) in &all_tasks {
+            let Some(name) = &t.service_name else {
+                continue;
+            };
+            let stopped_long_ago = t
+                .task
+                .stopped_at
+                .is_some_and(|s| s.millis < now.millis - STOPPED_TASK_HORIZON_MS);
+            if stopped_long_ago {
+                continue;
+            }
+            by_service
+                .entry((
+                    t.account.clone(),
+                    t.region.clone(),
+                    t.cluster_name(),
+                    name.clone(),
+                ))
+                .or_default()
+                .push(t);
+        }
+        let mut health: HashMap<String, Vec<RegisteredTarget>> = HashMap::new();
+        let mut report = PassReport::default();
+        for (key, service) in &services {
+            let Some(arn) = service.service_arn.as_deref().and_then(Arn::parse) else {
+                continue;
+            };
+            let cluster = cluster_of(&arn);
+            let name = service.service_name.clone().unwrap_or_default();
+            let tasks = by_service
+                .get(&(arn.account.clone(), arn.region.clone(), cluster, name))
+                .cloned()
+                .unwrap_or_default();
+            for tg in target_groups(service) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = health.entry(tg) {
+                    let found = self
+                        .targets
+                        .targets(&arn.account, &arn.region, slot.key())
+                        .unwrap_or_else(|e| {
+                            tracing::warn!(target_group = %slot.key(), error = %e, "cannot read target health");
+                            Vec::new()
+                        });
+                    slot.insert(found);
+                }
+            }
+            report.services += 1;
+            let state = states.get(key).cloned().unwrap_or_default();
+            let observed = Observed {
+                tasks,
+                health: &health,
+            };
+            if let Err(e) = self.step(key, service, &arn, &state, &observed, now, &mut report) {
+                tracing::error!(service = %key, error = %e, "the service controller could not apply a step");
+            }
+        }
+        Ok(report)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn step(
+        &self,
+        key: &str,
+        service: &ServiceRecord,
+        arn: &Arn,
+        state: &ControllerState,
+        observed: &Observed<'_>,
+        now: Timestamp,
+        report: &mut PassReport,
+    ) -> Result<(), StoreError> {
+        let view = service_view(service);
+        let deployments: Vec<DeploymentView> = service
+            .deployments
+            .iter()
+            .flatten()
+            .filter_map(deployment_view)
+            .collect();
+        let lbs = load_balancers(service);
+        let task_views = task_views(&observed.tasks, &lbs, observed.health);
+        let mut ids = || crate::services::deployment_id(&self.ecs);
+        let mut plan = service_controller::reconcile(
+            &view,
+            &deployments,
+            &task_views,
+            state,
+            now.millis,
+            &mut ids,
+        );
+        let ctx = RequestContext::for_tests(&arn.region, &arn.account, now);
+        let mut started_events = Vec::new();
+        let mut records = Vec::new();
+        for action in &plan.actions {
+            let Action::StartTasks {
+                deployment_id,
+                count,
+            } = action
+            else {
+                continue;
+            };
+            match self.prepare_tasks(&ctx, service, &plan, deployment_id, *count, observed) {
+                Ok(new) => {
+                    let ids: Vec<String> = new.iter().map(|t| t.id().to_string()).collect();
+                    started_events.push(events::started(&view.name, &ids));
+                    records.extend(new);
+                }
+                Err(e) => {
+                    started_events.push(events::unable_to_place(&view.name, e.message()));
+                    plan.state.throttle.failures += 1;
+                    plan.state.throttle.last_failure_at = now.millis;
+                }
+            }
+        }
+        let stops: Vec<(String, String)> = plan
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::StopTask { task_id, reason } => Some((task_id.clone(), reason.clone())),
+                _ => None,
+            })
+            .collect();
+        let mut messages = started_events;
+        messages.extend(plan.events.iter().cloned());
+        let updated = self.updated_service(service, &plan, &messages, observed, now);
+        let unsettled = !plan.state.steady || view.deleting;
+        if unsettled {
+            report.unsettled += 1;
+        }
+        if let Some(w) = plan.wake_at {
+            report.wake_at = Some(report.wake_at.map_or(w, |r: i64| r.min(w)));
+        }
+        let changed =
+            updated != *service || plan.state != *state || !records.is_empty() || !stops.is_empty();
+        if changed {
+            let cluster = cluster_of(arn);
+            let committed = self.ecs.store.write(|tx| {
+                if tx.get(SERVICES, key)?.as_ref() != Some(service) {
+                    return Ok(false);
+                }
+                for r in &records {
+                    tx.put(TASKS, &r.key(), r)?;
+                }
+                for (id, reason) in &stops {
+                    let tk = records::task_key(&arn.account, &arn.region, &cluster, id);
+                    if let Some(mut t) = tx.get::<TaskRecord>(TASKS, &tk)? {
+                        if task_lifecycle::request_stop(
+                            &mut t.task,
+                            StopCode::ServiceSchedulerInitiated,
+                            reason,
+                        ) {
+                            tx.put(TASKS, &tk, &t)?;
+                        }
+                    }
+                }
+                tx.put(SERVICES, key, &updated)?;
+                tx.put(CONTROLLER_STATE, key, &plan.state)?;
+                Ok::<_, StoreError>(true)
+            })?;
+            if !committed {
+                return Ok(());
+            }
+            report.committed += 1;
+            report.launched += records.len();
+            report.stopped += stops.len();
+            if !records.is_empty() || !stops.is_empty() {
+                self.ecs.notify_tasks_changed();
+            }
+        }
+        self.apply_targets(arn, &plan, &lbs, observed);
+        Ok(())
+    }
+
+    /// The records of `count` new tasks of `deployment_id`, placed across the subnets.
+    fn prepare_tasks(
+        &self,
+        ctx: &RequestContext,
+        service: &ServiceRecord,
+        plan: &Plan,
+        deployment_id: &str,
+        count: u32,
+        observed: &Observed<'_>,
+    ) -> Result<Vec<TaskRecord>, Error> {
+        let deployment = plan.deployments.iter().find(|d| d.id == deployment_id);
+        let stored = service
+            .deployments
+            .iter()
+            .flatten()
+            .find(|d| d.id.as_deref() == Some(deployment_id));
+        let task_definition = deployment
+            .map(|d| d.task_definition.clone())
+            .or_else(|| service.task_definition.clone())
+            .unwrap_or_default();
+        let network = stored
+            .and_then(|d| d.network_configuration.clone())
+            .or_else(|| service.network_configuration.clone());
+        let subnet_ids = network
+            .as_ref()
+            .and_then(|n| n.awsvpc_configuration.as_ref())
+            .map(|v| v.subnets.clone())
+            .unwrap_or_default();
+        let slots: Vec<SubnetSlot> = self
+            .ecs
+            .placement_subnets(ctx, &subnet_ids)?
+            .into_iter()
+            .map(|s| SubnetSlot {
+                id: s.id,
+                availability_zone: s.availability_zone,
+            })
+            .collect();
+        let mut existing: BTreeMap<String, usize> = BTreeMap::new();
+        for t in &observed.tasks {
+            // Tasks on their way out (asked to stop, or being drained) do not hold their zone.
+            let staying = TaskStatus::of(&t.task) <= TaskStatus::Running
+                && t.task.desired_status.as_deref() != Some("STOPPED")
+                && !plan.state.removing.contains_key(t.id())
+                && !plan
+                    .actions
+                    .iter()
+                    .any(|a| matches!(a, Action::StopTask { task_id, .. } if task_id == t.id()));
+            if staying {
+                if let Some(s) = &t.subnet {
+                    *existing.entry(s.id.clone()).or_insert(0) += 1;
+                }
+            }
+        }
+        let name = service.service_name.clone().unwrap_or_default();
+        let tags = match service.propagate_tags.as_deref() {
+            Some("SERVICE") => service.tags.clone().unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        tasks::prepare(
+            &self.ecs,
+            ctx,
+            &LaunchSpec {
+                cluster: service.cluster_arn.clone(),
+                task_definition,
+                count: count as usize,
+                network_configuration: network,
+                started_by: Some(deployment_id.to_string()),
+                group: Some(format!("service:{name}")),
+                tags,
+                capacity_provider_name: service
+                    .capacity_provider_strategy
+                    .as_ref()
+                    .and_then(|s| s.first())
+                    .map(|s| s.capacity_provider.clone()),
+                service_name: Some(name),
+                platform_version: service.platform_version.clone(),
+                propagate_task_definition_tags: service.propagate_tags.as_deref()
+                    == Some("TASK_DEFINITION"),
+                allow_inactive_definition: true,
+                subnet_order: placement::spread(&slots, &existing, count),
+                ..LaunchSpec::default()
+            },
+        )
+    }
+
+    /// The service record after this step: deployments, counts, events, task definition and
+    /// status.
+    fn updated_service(
+        &self,
+        service: &ServiceRecord,
+        plan: &Plan,
+        messages: &[String],
+        observed: &Observed<'_>,
+        now: Timestamp,
+    ) -> ServiceRecord {
+        let mut s = service.clone();
+        let stored = service.deployments.clone().unwrap_or_default();
+        let mut deployments = Vec::new();
+        for (view, counts) in plan.deployments.iter().zip(&plan.counts.deployments) {
+            if view.status == DeploymentStatus::Inactive {
+                continue;
+            }
+            let mut d = stored
+                .iter()
+                .find(|d| d.id.as_deref() == Some(view.id.as_str()))
+                .cloned()
+                .unwrap_or_else(|| DeploymentRecord {
+                    id: Some(view.id.clone()),
+                    created_at: Some(Timestamp::from_millis(view.created_at)),
+                    launch_type: service.launch_type.clone(),
+                    capacity_provider_strategy: service.capacity_provider_strategy.clone(),
+                    platform_version: service.platform_version.clone(),
+                    platform_family: service.platform_family.clone(),
+                    network_configuration: service.network_configuration.clone(),
+                    ..Default::default()
+                });
+            d.status = Some(view.status.as_str().into());
+            d.task_definition = Some(view.task_definition.clone());
+            d.desired_count = Some(view.desired_count as i32);
+            d.failed_tasks = Some(view.failed_tasks as i32);
+            d.running_count = Some(counts.running as i32);
+            d.pending_count = Some(counts.pending as i32);
+            d.rollout_state = Some(view.rollout_state.as_str().into());
+            d.rollout_state_reason = Some(view.rollout_state_reason.clone());
+            d.updated_at = Some(Timestamp::from_millis(view.updated_at));
+            deployments.push(d);
+        }
+        if let Some(primary) = deployments
+            .iter()
+            .find(|d| d.status.as_deref() == Some(DeploymentStatus::Primary.as_str()))
+        {
+            s.task_definition = primary.task_definition.clone();
+        }
+        s.deployments = Some(deployments);
+        s.running_count = Some(plan.counts.running as i32);
+        s.pending_count = Some(plan.counts.pending as i32);
+        if !messages.is_empty() {
+            let mut list: Vec<ServiceEventRecord> = messages
+                .iter()
+                .rev()
+                .map(|m| ServiceEventRecord {
+                    id: Some(self.ecs.ids.uuid()),
+                    created_at: Some(now),
+                    message: Some(m.clone()),
+                })
+                .collect();
+            list.extend(s.events.take().unwrap_or_default());
+            list.truncate(MAX_EVENTS);
+            s.events = Some(list);
+        }
+        let nothing_left = observed
+            .tasks
+            .iter()
+            .all(|t| TaskStatus::of(&t.task) == TaskStatus::Stopped);
+        if s.status.as_deref() == Some("DRAINING") && nothing_left && plan.state.removing.is_empty()
+        {
+            s.status = Some("INACTIVE".into());
+        }
+        s
+    }
+
+    /// Registers and deregisters targets as the plan says (after its commit).
+    fn apply_targets(
+        &self,
+        arn: &Arn,
+        plan: &Plan,
+        lbs: &[(String, u16)],
+        observed: &Observed<'_>,
+    ) {
+        for action in &plan.actions {
+            let (task_id, groups, register) = match action {
+                Action::Register {
+                    task_id,
+                    target_groups,
+                } => (task_id, target_groups, true),
+                Action::Deregister {
+                    task_id,
+                    target_groups,
+                } => (task_id, target_groups, false),
+                _ => continue,
+            };
+            let Some(ip) = observed
+                .tasks
+                .iter()
+                .find(|t| t.id() == task_id)
+                .and_then(|t| private_ip(t))
+            else {
+                continue;
+            };
+            for (tg, port) in lbs.iter().filter(|(tg, _)| groups.contains(tg)) {
+                let result = if register {
+                    self.targets
+                        .register(&arn.account, &arn.region, tg, &ip, *port)
+                } else {
+                    self.targets
+                        .deregister(&arn.account, &arn.region, tg, &ip, *port)
+                };
+                if let Err(e) = result {
+                    tracing::warn!(task = %task_id, target_group = %tg, register, error = %e, "target registration failed; retrying on the next pass");
+                }
+            }
+        }
+    }
+}
+
+/// The cluster name of a service ARN (`service/<cluster>/<name>`).
+fn cluster_of(arn: &Arn) -> String {
+    arn.resource
+        .strip_prefix("service/")
+        .and_then(|r| r.split('/').next())
+        .unwrap_or("default")
+        .to_string()
+}
+
+fn target_groups(service: &ServiceRecord) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (tg, _) in load_balancers(service) {
+        if !out.contains(&tg) {
+            out.push(tg);
+        }
+    }
+    out
+}
+
+/// `(target group, container port)` of each `loadBalancers` entry.
+fn load_balancers(service: &ServiceRecord) -> Vec<(String, u16)> {
+    service
+        .load_balancers
         .iter()
-        .filter(|s| registered(s.health) && s.health != TargetHealth::Draining)
-        .map(|s| s.target_group.clone())
+        .flatten()
+        .filter_map(|lb| {
+            let port = u16::try_from(lb.container_port?).ok()?;
+            Some((lb.target_group_arn.clone()?, port))
+        })
         .collect()
 }
 
-/// Whether `t` stopped or is on its way there for a known reason (its stop code is set once
-/// the stop is decided: counting it then, not when STOPPED, keeps the throttle and the breaker
-/// ahead of the replacement that its leaving makes room for).
-fn departed(t: &TaskView) -> bool {
-    t.last_status == TaskStatus::Stopped || (t.stop_code.is_some() && !t.desired_running)
+fn service_view(s: &ServiceRecord) -> ServiceView {
+    let config = s.deployment_configuration.clone().unwrap_or_default();
+    let breaker = config.deployment_circuit_breaker.unwrap_or_default();
+    ServiceView {
+        name: s.service_name.clone().unwrap_or_default(),
+        desired_count: u32::try_from(s.desired_count.unwrap_or(0)).unwrap_or(0),
+        maximum_percent: u32::try_from(config.maximum_percent.unwrap_or(200)).unwrap_or(200),
+        minimum_healthy_percent: u32::try_from(config.minimum_healthy_percent.unwrap_or(100))
+            .unwrap_or(100),
+        circuit_breaker: CircuitBreaker {
+            enable: breaker.enable,
+            rollback: breaker.rollback,
+        },
+        health_check_grace_period_seconds: u32::try_from(
+            s.health_check_grace_period_seconds.unwrap_or(0),
+        )
+        .unwrap_or(0),
+        target_groups: target_groups(s),
+        deleting: s.status.as_deref() == Some("DRAINING"),
+    }
 }
 
-/// One step of the service scheduler. `ids` makes new deployment ids (`ecs-svc/...`).
-pub fn reconcile(
-    service: &ServiceView,
-    deployments: &[DeploymentView],
-    tasks: &[TaskView],
-    state: &ControllerState,
-    now: i64,
-    ids: &mut impl FnMut() -> String,
-) -> Plan {
-    let mut step = Step {
-        service,
-        tasks,
-        now,
-        deployments: deployments.to_vec(),
-        state: state.clone(),
-        actions: Vec::new(),
-        events: Vec::new(),
-        stopped: Vec::new(),
-        draining: 0,
-        deregistered: BTreeMap::new(),
-        leaving: BTreeSet::new(),
-        wake_at: None,
+fn deployment_view(d: &DeploymentRecord) -> Option<DeploymentView> {
+    let status = match d.status.as_deref()? {
+        "PRIMARY" => DeploymentStatus::Primary,
+        "ACTIVE" => DeploymentStatus::Active,
+        _ => DeploymentStatus::Inactive,
     };
-    step.run(ids);
-    step.finish()
+    let rollout_state = match d.rollout_state.as_deref() {
+        Some("COMPLETED") => RolloutState::Completed,
+        Some("FAILED") => RolloutState::Failed,
+        _ => RolloutState::InProgress,
+    };
+    Some(DeploymentView {
+        id: d.id.clone()?,
+        task_definition: d.task_definition.clone().unwrap_or_default(),
+        status,
+        rollout_state,
+        rollout_state_reason: d.rollout_state_reason.clone().unwrap_or_default(),
+        desired_count: u32::try_from(d.desired_count.unwrap_or(0)).unwrap_or(0),
+        failed_tasks: u32::try_from(d.failed_tasks.unwrap_or(0)).unwrap_or(0),
+        created_at: d.created_at.map_or(0, |t| t.millis),
+        updated_at: d.updated_at.map_or(0, |t| t.millis),
+    })
 }
 
-struct Step<'a> {
-    service: &'a ServiceView,
-    tasks: &'a [TaskView],
-    now: i64,
-    deployments: Vec<DeploymentView>,
-    state: ControllerState,
-    actions: Vec<Action>,
-    events: Vec<String>,
-    /// Tasks stopped this step, for the "has stopped" event.
-    stopped: Vec<String>,
-    /// Tasks deregistered this step, for the "draining" event.
-    draining: usize,
-    /// Targets deregistered this step per target group.
-    deregistered: BTreeMap<String, usize>,
-    /// Tasks this step decided to remove.
-    leaving: BTreeSet<String>,
-    wake_at: Option<i64>,
+/// A task's private address (its ENI's `privateIPv4Address`), once it has one.
+fn private_ip(t: &TaskRecord) -> Option<String> {
+    t.task
+        .attachments
+        .iter()
+        .flatten()
+        .flat_map(|a| a.details.iter().flatten())
+        .find(|d| d.name.as_deref() == Some("privateIPv4Address"))
+        .and_then(|d| d.value.clone())
+        .filter(|v| !v.is_empty())
 }
 
-impl<'a> Step<'a> {
-    fn live(&self) -> impl Iterator<Item = &'a TaskView> {
-        let tasks: &'a [TaskView] = self.tasks;
-        tasks
-            .iter()
-            .filter(|t| t.last_status != TaskStatus::Stopped)
-    }
+fn stop_code(text: Option<&str>) -> Option<StopCode> {
+    [
+        StopCode::TaskFailedToStart,
+        StopCode::EssentialContainerExited,
+        StopCode::UserInitiated,
+        StopCode::ServiceSchedulerInitiated,
+    ]
+    .into_iter()
+    .find(|c| Some(c.as_str()) == text)
+}
 
-    /// Asked to stop, being removed, or already past RUNNING.
-    fn is_leaving(&self, t: &TaskView) -> bool {
-        !t.desired_running
-            || t.last_status > TaskStatus::Running
-            || self.leaving.contains(&t.id)
-            || self.state.removing.contains_key(&t.id)
+fn target_health(state: LbState) -> TargetHealth {
+    match state {
+        LbState::Initial => TargetHealth::Initial,
+        LbState::Healthy => TargetHealth::Healthy,
+        LbState::Unhealthy => TargetHealth::Unhealthy,
+        LbState::Draining => TargetHealth::Draining,
+        // Registered in a target group no load balancer uses: nothing checks it and nothing
+        // routes to it, so it cannot get healthier; it counts as in service.
+        LbState::Unused => TargetHealth::Healthy,
     }
+}
 
-    fn in_grace(&self, t: &TaskView) -> bool {
-        let grace = i64::from(self.service.health_check_grace_period_seconds) * 1000;
-        t.started_at.is_some_and(|s| self.now < s + grace)
-    }
-
-    fn healthy(&self, t: &TaskView) -> bool {
-        t.last_status == TaskStatus::Running
-            && !self.is_leaving(t)
-            && matches!(t.container_health, None | Some(ContainerHealth::Healthy))
-            && self.service.target_groups.iter().all(|tg| {
-                t.targets
+/// The scheduler's view of the service's tasks. A target `ip:port` belongs to the live task
+/// with that address, or, when none has it, to a stopped one (addresses are reused).
+fn task_views(
+    tasks: &[&TaskRecord],
+    lbs: &[(String, u16)],
+    health: &HashMap<String, Vec<RegisteredTarget>>,
+) -> Vec<TaskView> {
+    let live_ips: Vec<String> = tasks
+        .iter()
+        .filter(|t| TaskStatus::of(&t.task) != TaskStatus::Stopped)
+        .filter_map(|t| private_ip(t))
+        .collect();
+    tasks
+        .iter()
+        .map(|t| {
+            let status = TaskStatus::of(&t.task);
+            let ip = private_ip(t);
+            let owns =
+                |ip: &str| status != TaskStatus::Stopped || !live_ips.iter().any(|l| l == ip);
+            let targets = match &ip {
+                Some(ip) if owns(ip) => lbs
                     .iter()
-                    .any(|s| &s.target_group == tg && s.health == TargetHealth::Healthy)
-            })
-    }
-
-    fn wake(&mut self, at: i64) {
-        self.wake_at = Some(self.wake_at.map_or(at, |w| w.min(at)));
-    }
-
-    fn primary_index(&self) -> Option<usize> {
-        self.deployments
-            .iter()
-            .position(|d| d.status == DeploymentStatus::Primary)
-    }
-
-    fn touch(&mut self, i: usize) {
-        self.deployments[i].updated_at = self.now;
-    }
-
-    /// Takes `t` out of service: deregister first if it is registered, else stop.
-    fn remove(&mut self, t: &TaskView, reason: String) {
-        self.leaving.insert(t.id.clone());
-        let groups = in_service_groups(t);
-        let draining = t.targets.iter().any(|s| s.health == TargetHealth::Draining);
-        if groups.is_empty() && !draining {
-            self.stop(&t.id, reason);
-            return;
-        }
-        if !groups.is_empty() {
-            for g in &groups {
-                *self.deregistered.entry(g.clone()).or_insert(0) += 1;
-            }
-            self.actions.push(Action::Deregister {
-                task_id: t.id.clone(),
-                target_groups: groups,
-            });
-            self.draining += 1;
-        }
-        self.state.removing.insert(t.id.clone(), reason);
-    }
-
-    fn stop(&mut self, id: &str, reason: String) {
-        self.actions.push(Action::StopTask {
-            task_id: id.into(),
-            reason,
-        });
-        self.stopped.push(id.into());
-    }
-
-    fn run(&mut self, ids: &mut impl FnMut() -> String) {
-        self.prune();
-        self.account_stopped();
-        self.finish_draining();
-        self.deregister_departed();
-        if self.service.deleting {
-            for t in self.live().collect::<Vec<_>>() {
-                if !self.is_leaving(t) {
-                    self.remove(t, rules::scaling_reason(&t.deployment_id));
-                }
-            }
-            self.state.steady = false;
-            return;
-        }
-        self.circuit_breaker(ids);
-        self.remove_unhealthy();
-        self.register();
-        self.roll();
-        self.complete();
-    }
-
-    fn prune(&mut self) {
-        let tasks = self.tasks;
-        self.state
-            .seen_stopped
-            .retain(|id| tasks.iter().any(|t| &t.id == id && departed(t)));
-        self.state.removing.retain(|id, _| {
-            tasks
-                .iter()
-                .any(|t| &t.id == id && t.desired_running && t.last_status <= TaskStatus::Running)
-        });
-        let primary = self.primary_index().map(|i| self.deployments[i].id.clone());
-        if let Some(p) = primary {
-            if self.state.throttle.deployment_id != p {
-                self.state.throttle = Throttle {
-                    deployment_id: p,
-                    ..Throttle::default()
-                };
-            }
-        }
-        let last = self.state.throttle.last_failure_at;
-        if self.state.throttle.failures > 0
-            && self.live().any(|t| t.started_at.is_some_and(|s| s >= last))
-        {
-            self.state.throttle.failures = 0;
-        }
-    }
-
-    /// Counts each newly stopped task once: deployment failures and the launch throttle.
-    fn account_stopped(&mut self) {
-        for t in self.tasks {
-            if !departed(t) || self.state.seen_stopped.contains(&t.id) {
-                continue;
-            }
-            self.state.seen_stopped.insert(t.id.clone());
-            if self.service.deleting {
-                continue;
-            }
-            let reason = t.stopped_reason.as_deref().unwrap_or_default();
-            let asked = match t.stop_code {
-                Some(StopCode::UserInitiated) => true,
-                Some(StopCode::ServiceSchedulerInitiated) => !rules::is_health_reason(reason),
-                _ => false,
+                    .filter_map(|(tg, port)| {
+                        let found = health
+                            .get(tg)?
+                            .iter()
+                            .find(|r| &r.id == ip && r.port == *port)?;
+                        Some(TargetState {
+                            target_group: tg.clone(),
+                            health: target_health(found.state),
+                        })
+                    })
+                    .collect(),
+                _ => Vec::new(),
             };
-            if asked {
-                continue;
-            }
-            if let Some(i) = self
-                .deployments
+            let checked = t
+                .definition
+                .container_definitions
                 .iter()
-                .position(|d| d.id == t.deployment_id)
-            {
-                self.deployments[i].failed_tasks += 1;
-                self.touch(i);
-            }
-            if t.started_at.is_none() {
-                let th = &mut self.state.throttle;
-                th.failures += 1;
-                th.last_failure_at = self.now;
-                if th.failures >= rules::UNSTABLE_EVENT_AFTER {
-                    self.events.push(events::unstable(&self.service.name));
-                }
-            }
-        }
-    }
-
-    /// Stops deregistered tasks whose targets finished draining.
-    fn finish_draining(&mut self) {
-        let removing: Vec<(String, String)> = self
-            .state
-            .removing
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        for (id, reason) in removing {
-            let Some(t) = self.tasks.iter().find(|t| t.id == id) else {
-                continue;
-            };
-            let still = in_service_groups(t);
-            if !still.is_empty() {
-                // The deregistration has not been applied yet: ask again (idempotent).
-                self.actions.push(Action::Deregister {
-                    task_id: id.clone(),
-                    target_groups: still,
-                });
-            } else if !t.targets.iter().any(|s| s.health == TargetHealth::Draining) {
-                self.state.removing.remove(&id);
-                self.leaving.insert(id.clone());
-                self.stop(&id, reason);
-            }
-        }
-    }
-
-    /// Deregisters tasks that stopped, or are stopping, without the scheduler removing them
-    /// (an exit, a kill, StopTask): the load balancer must stop sending them requests.
-    fn deregister_departed(&mut self) {
-        for t in self.tasks {
-            let departed = t.last_status > TaskStatus::Running || !t.desired_running;
-            if !departed || self.state.removing.contains_key(&t.id) {
-                continue;
-            }
-            let groups = in_service_groups(t);
-            if groups.is_empty() {
-                continue;
-            }
-            for g in &groups {
-                *self.deregistered.entry(g.clone()).or_insert(0) += 1;
-            }
-            self.actions.push(Action::Deregister {
-                task_id: t.id.clone(),
-                target_groups: groups,
+                .flatten()
+                .any(|c| c.essential != Some(false) && c.health_check.is_some());
+            let container_health = checked.then_some(match t.task.health_status.as_deref() {
+                Some("HEALTHY") => ContainerHealth::Healthy,
+                Some("UNHEALTHY") => ContainerHealth::Unhealthy,
+                _ => ContainerHealth::Unknown,
             });
-        }
-    }
-
-    fn circuit_breaker(&mut self, ids: &mut impl FnMut() -> String) {
-        let Some(p) = self.primary_index() else {
-            return;
-        };
-        let cb = self.service.circuit_breaker;
-        let d = &self.deployments[p];
-        if !cb.enable
-            || d.rollout_state != RolloutState::InProgress
-            || d.failed_tasks
-                < rules::breaker_threshold(d.desired_count.max(self.service.desired_count))
-        {
-            return;
-        }
-        let failed_id = d.id.clone();
-        self.deployments[p].rollout_state = RolloutState::Failed;
-        self.deployments[p].rollout_state_reason = rules::BREAKER_FAILED_REASON.into();
-        self.touch(p);
-        self.events
-            .push(events::failed(&self.service.name, &failed_id));
-        if !cb.rollback {
-            return;
-        }
-        let target = self
-            .deployments
-            .iter()
-            .filter(|d| d.id != failed_id && d.rollout_state == RolloutState::Completed)
-            .max_by_key(|d| (d.created_at, d.id.clone()))
-            .cloned();
-        let Some(target) = target else {
-            return;
-        };
-        self.deployments[p].status = DeploymentStatus::Active;
-        let id = ids();
-        self.deployments.insert(
-            0,
-            DeploymentView {
-                id: id.clone(),
-                task_definition: target.task_definition.clone(),
-                status: DeploymentStatus::Primary,
-                rollout_state: RolloutState::InProgress,
-                rollout_state_reason: rules::rollback_reason(&target.id),
-                desired_count: self.service.desired_count,
-                failed_tasks: 0,
-                created_at: self.now,
-                updated_at: self.now,
-            },
-        );
-        self.events
-            .push(events::rolling_back(&self.service.name, &target.id));
-        self.state.throttle = Throttle {
-            deployment_id: id,
-            ..Throttle::default()
-        };
-    }
-
-    /// Replaces tasks failing their target group's or their containers' health checks once
-    /// the grace period is over.
-    fn remove_unhealthy(&mut self) {
-        let grace = i64::from(self.service.health_check_grace_period_seconds) * 1000;
-        for t in self.live().collect::<Vec<_>>() {
-            if t.last_status != TaskStatus::Running || self.is_leaving(t) {
-                continue;
+            TaskView {
+                id: t.id().to_string(),
+                deployment_id: t.task.started_by.clone().unwrap_or_default(),
+                last_status: status,
+                desired_running: t.task.desired_status.as_deref() != Some("STOPPED"),
+                created_at: t.task.created_at.map_or(0, |c| c.millis),
+                started_at: t.task.started_at.map(|s| s.millis),
+                stop_code: stop_code(t.task.stop_code.as_deref()),
+                stopped_reason: t.task.stopped_reason.clone(),
+                availability_zone: t.task.availability_zone.clone().unwrap_or_default(),
+                targets,
+                container_health,
             }
-            let bad_tg = t
-                .targets
-                .iter()
-                .find(|s| s.health == TargetHealth::Unhealthy)
-                .map(|s| s.target_group.clone());
-            let bad_container = t.container_health == Some(ContainerHealth::Unhealthy);
-            if bad_tg.is_none() && !bad_container {
-                continue;
-            }
-            if self.in_grace(t) {
-                if let Some(s) = t.started_at {
-                    self.wake(s + grace);
-                }
-                continue;
-            }
-            if let Some(tg) = bad_tg {
-                self.events
-                    .push(events::unhealthy(&self.service.name, &t.id, &tg));
-                self.remove(t, rules::elb_reason(&tg));
-            } else {
-                self.events
-                    .push(events::container_unhealthy(&self.service.name, &t.id));
-                self.remove(t, rules::CONTAINER_HEALTH_REASON.into());
-            }
-        }
-    }
-
-    /// Registers RUNNING tasks in the target groups they are missing from.
-    fn register(&mut self) {
-        let mut per_group: BTreeMap<String, usize> = BTreeMap::new();
-        for t in self.live().collect::<Vec<_>>() {
-            if t.last_status != TaskStatus::Running || self.is_leaving(t) {
-                continue;
-            }
-            let missing: Vec<String> = self
-                .service
-                .target_groups
-                .iter()
-                .filter(|tg| {
-                    !t.targets
-                        .iter()
-                        .any(|s| &s.target_group == *tg && registered(s.health))
-                })
-                .cloned()
-                .collect();
-            if missing.is_empty() {
-                continue;
-            }
-            for g in &missing {
-                *per_group.entry(g.clone()).or_insert(0) += 1;
-            }
-            self.actions.push(Action::Register {
-                task_id: t.id.clone(),
-                target_groups: missing,
-            });
-        }
-        for (g, n) in per_group {
-            self.events
-                .push(events::registered(&self.service.name, n, &g));
-        }
-    }
-
-    /// One rolling-update / scaling step within the maximumPercent and minimumHealthyPercent
-    /// bounds.
-    fn roll(&mut self) {
-        let Some(p) = self.primary_index() else {
-            return;
-        };
-        let desired = self.service.desired_count;
-        if self.deployments[p].desired_count != desired {
-            self.deployments[p].desired_count = desired;
-            self.touch(p);
-        }
-        if self.deployments[p].rollout_state == RolloutState::Failed {
-            return;
-        }
-        let primary = self.deployments[p].id.clone();
-        let max_total = rules::max_tasks(desired, self.service.maximum_percent);
-        let min_healthy = rules::min_healthy_tasks(desired, self.service.minimum_healthy_percent);
-        let live: Vec<&TaskView> = self.live().collect();
-        let in_service = live
-            .iter()
-            .filter(|t| t.last_status <= TaskStatus::Running)
-            .count() as u32;
-        let primary_live = live
-            .iter()
-            .filter(|t| t.deployment_id == primary && !self.is_leaving(t))
-            .count() as u32;
-
-        // Start what the primary lacks, as far as maximumPercent allows.
-        let want = desired.saturating_sub(primary_live);
-        let room = max_total.saturating_sub(in_service);
-        let n = want.min(room);
-        if n > 0 {
-            let until = self.state.throttle.until();
-            if self.now < until {
-                self.wake(until);
-            } else {
-                self.actions.push(Action::StartTasks {
-                    deployment_id: primary.clone(),
-                    count: n,
-                });
-            }
-        }
-
-        // Stop older deployments' tasks and the primary's surplus, as far as
-        // minimumHealthyPercent allows.
-        let rank = |id: &str| -> usize {
-            let mut older: Vec<&DeploymentView> = self
-                .deployments
-                .iter()
-                .filter(|d| d.status != DeploymentStatus::Primary)
-                .collect();
-            older.sort_by_key(|d| (d.created_at, d.id.clone()));
-            older
-                .iter()
-                .position(|d| d.id == id && d.status != DeploymentStatus::Inactive)
-                .map_or(0, |i| i + 1)
-        };
-        let mut az_counts: BTreeMap<String, usize> = BTreeMap::new();
-        let mut candidates = Vec::new();
-        let mut healthy = 0;
-        for t in &live {
-            if self.is_leaving(t) {
-                continue;
-            }
-            *az_counts.entry(t.availability_zone.clone()).or_insert(0) += 1;
-            let h = self.healthy(t);
-            healthy += u32::from(h);
-            candidates.push(select::Candidate {
-                id: &t.id,
-                deployment_rank: (t.deployment_id != primary).then(|| rank(&t.deployment_id)),
-                healthy: h,
-                az: &t.availability_zone,
-                started_at: t.started_at,
-                created_at: t.created_at,
-            });
-        }
-        let surplus = primary_live.saturating_sub(desired) as usize;
-        let picked: Vec<String> =
-            select::pick(&candidates, surplus, healthy, min_healthy, az_counts)
-                .into_iter()
-                .map(String::from)
-                .collect();
-        for id in picked {
-            if let Some(t) = self.tasks.iter().find(|t| t.id == id) {
-                self.remove(t, rules::scaling_reason(&t.deployment_id));
-            }
-        }
-    }
-
-    /// Marks the PRIMARY COMPLETED once it alone runs, at its desired count, all healthy; and
-    /// reports a steady state whenever the service gets there.
-    fn complete(&mut self) {
-        let Some(p) = self.primary_index() else {
-            return;
-        };
-        let primary = self.deployments[p].id.clone();
-        let desired = self.service.desired_count as usize;
-        let live: Vec<&TaskView> = self.live().collect();
-        let settled = live.len() == desired
-            && self.state.removing.is_empty()
-            && live
-                .iter()
-                .all(|t| t.deployment_id == primary && self.healthy(t));
-        if settled && self.deployments[p].rollout_state == RolloutState::InProgress {
-            self.deployments[p].rollout_state = RolloutState::Completed;
-            self.deployments[p].rollout_state_reason = rules::completed_reason(&primary);
-            self.touch(p);
-            for i in 0..self.deployments.len() {
-                if i != p && self.deployments[i].status != DeploymentStatus::Inactive {
-                    self.deployments[i].status = DeploymentStatus::Inactive;
-                    self.touch(i);
-                }
-            }
-            self.events
-                .push(events::completed(&self.service.name, &primary));
-        }
-        let steady = settled && self.deployments[p].rollout_state == RolloutState::Completed;
-        if steady && !self.state.steady {
-            self.events.push(events::steady(&self.service.name));
-        }
-        self.state.steady = steady;
-    }
-
-    fn finish(mut self) -> Plan {
-        let name = self.service.name.clone();
-        let mut head = Vec::new();
-        for (g, n) in &self.deregistered {
-            head.push(events::deregistered(&name, *n, g));
-        }
-        if self.draining > 0 {
-            head.push(events::draining(&name, self.draining));
-        }
-        if !self.stopped.is_empty() {
-            head.push(events::stopped(&name, &self.stopped));
-        }
-        // Events about what was stopped come before the completion / steady-state ones.
-        let split = self
-            .events
-            .iter()
-            .position(|e| e.ends_with("deployment completed.") || e.ends_with("steady state."))
-            .unwrap_or(self.events.len());
-        let tail = self.events.split_off(split);
-        self.events.extend(head);
-        self.events.extend(tail);
-
-        let mut counts = Counts::default();
-        for t in self.tasks {
-            match t.last_status {
-                TaskStatus::Running => counts.running += 1,
-                s if s < TaskStatus::Running => counts.pending += 1,
-                _ => {}
-            }
-        }
-        for d in &self.deployments {
-            let mut c = DeploymentCounts {
-                id: d.id.clone(),
-                failed: d.failed_tasks,
-                ..Default::default()
-            };
-            for t in self.tasks.iter().filter(|t| t.deployment_id == d.id) {
-                match t.last_status {
-                    TaskStatus::Running => c.running += 1,
-                    s if s < TaskStatus::Running => c.pending += 1,
-                    _ => {}
-                }
-            }
-            counts.deployments.push(c);
-        }
-        Plan {
-            actions: self.actions,
-            deployments: self.deployments,
-            events: self.events,
-            counts,
-            state: self.state,
-            wake_at: self.wake_at,
-        }
-    }
+        })
+        .collect()
 }
+
+#[cfg(test)]
+mod tests;
