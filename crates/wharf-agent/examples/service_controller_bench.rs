@@ -1,7 +1,7 @@
 //! The ECS service controller at 1,000 services, on the in-memory runtime, for
 //! `scripts/bench-services.sh` (docs/benchmarks.md, "Services"). Everything but the containers
 //! is wharf's own: services are created and updated through `EcsApi`, the controller is
-//! `ServiceRunner` driven by a copy of `wharf server`'s loop (a pass when the API or the agent
+//! `ServiceController` driven by a copy of `wharf server`'s loop (a pass when the API or the agent
 //! changes something, else every 250 ms while a service converges, 1 s when all are steady),
 //! and the task agent runs every task on `FakeRuntime` to RUNNING and STOPPED, writing each
 //! step to the same SQLite store (`synchronous=FULL`). Target groups are an in-memory
@@ -55,7 +55,7 @@ use wharf_core::{
 use wharf_ecs::generated::*;
 use wharf_ecs::records::TaskRecord;
 use wharf_ecs::records::{ServiceRecord, CONTROLLER_STATE, SERVICES, TASKS};
-use wharf_ecs::service_runner::{PassReport, ServiceRunner};
+use wharf_ecs::service_controller::{PassReport, ServiceController};
 use wharf_ecs::task_lifecycle::TaskStatus;
 use wharf_ecs::Ecs;
 use wharf_runtime::fake::FakeRuntime;
@@ -332,7 +332,7 @@ struct PassSample {
 }
 
 struct Controller {
-    runner: Arc<ServiceRunner>,
+    runner: Arc<ServiceController>,
     wake: Arc<Notify>,
     clock: Arc<dyn Clock>,
     samples: Arc<Mutex<Vec<PassSample>>>,
@@ -736,7 +736,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn steady_passes(
-    runner: &ServiceRunner,
+    runner: &ServiceController,
     store: &Store,
     floor_store: &Store,
     n: usize,
@@ -882,7 +882,7 @@ async fn bench(args: &Args, dir: &Path) -> Result<Report, String> {
         .with_targets(targets.clone())
         .with_service_notifier(notify(&wake));
     let controller = Arc::new(Controller {
-        runner: Arc::new(ServiceRunner::new(ecs.clone(), targets, clock.clone())),
+        runner: Arc::new(ServiceController::new(ecs.clone(), targets, clock.clone())),
         wake,
         clock,
         samples: Arc::new(Mutex::new(Vec::new())),

@@ -1,7 +1,7 @@
 //! Amazon ECS control plane: clusters, task definitions (families and revisions, with Fargate
 //! validation), services (desired state, deployment configuration, deployments) and tasks, all
 //! kept in the store. The service scheduler is here too: its pure decisions
-//! (`service_controller`) and the pass that applies them to the store (`service_runner`).
+//! (`service_scheduler`) and the pass that applies them to the store (`service_controller`).
 //! Running tasks is the task agent's job (`wharf-agent`); this crate owns the records and the
 //! rules.
 
@@ -13,7 +13,7 @@ pub mod names;
 pub mod paging;
 pub mod records;
 pub mod service_controller;
-pub mod service_runner;
+pub mod service_scheduler;
 pub mod services;
 pub mod tags;
 pub mod task_definitions;

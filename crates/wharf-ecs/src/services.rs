@@ -1,7 +1,7 @@
 //! Services: the desired state "keep N copies of this task definition running". This module owns
 //! the records — validation, defaults, the `deployments` array that UpdateService rolls forward
 //! — and leaves acting on them (starting and stopping tasks) to the service controller
-//! (`service_runner`); DescribeServices counts the tasks live.
+//! (`service_controller`); DescribeServices counts the tasks live.
 
 use crate::checks::check_network;
 use crate::clusters;

@@ -4,7 +4,7 @@
 mod config;
 mod credentials;
 mod server;
-mod service_loop;
+mod service_controller;
 mod task_agent;
 mod task_endpoint;
 

@@ -1,11 +1,11 @@
-//! The service controller's loop body: one [`ServiceRunner::pass`] reads every ACTIVE and
+//! The service controller's loop body: one [`ServiceController::pass`] reads every ACTIVE and
 //! DRAINING service with its tasks and its target groups' health, asks the scheduler
-//! ([`crate::service_controller::reconcile`]) what to do, and carries the plan out.
+//! ([`crate::service_scheduler::reconcile`]) what to do, and carries the plan out.
 //!
 //! Each service's step commits in ONE store transaction: the new task records, the stop
-//! requests, the deployments, the events and the controller's memory
-//! ([`ControllerState`], table [`CONTROLLER_STATE`](crate::records::CONTROLLER_STATE)). The transaction first checks that the
-//! service is still what the step read; if an API call changed it meanwhile, the step is
+//! requests, the deployments, the events and the controller's memory ([`ControllerState`],
+//! table [`CONTROLLER_STATE`](crate::records::CONTROLLER_STATE)). The transaction first checks
+//! that the service is still what the step read; if an API call changed it meanwhile, the step is
 //! dropped and the next pass starts from the new state. Because every decision is made from
 //! what is stored, a wharf killed at any point and started again resumes where it was: tasks
 //! launched are in the store (counted, never launched twice), tasks asked to stop stay asked,
@@ -21,9 +21,9 @@ use crate::records::{
     self, ControllerState, DeploymentRecord, ServiceEventRecord, ServiceRecord, TaskRecord,
     CONTROLLER_STATE, SERVICES, TASKS,
 };
-use crate::service_controller::placement::{self, SubnetSlot};
-use crate::service_controller::rules::events;
-use crate::service_controller::{
+use crate::service_scheduler::deployment_rules::events;
+use crate::service_scheduler::placement::{self, SubnetSlot};
+use crate::service_scheduler::{
     self, Action, CircuitBreaker, ContainerHealth, DeploymentStatus, DeploymentView, Plan,
     RolloutState, ServiceView, TargetHealth, TargetState, TaskView,
 };
@@ -61,8 +61,8 @@ pub struct PassReport {
     pub wake_at: Option<i64>,
 }
 
-/// Runs services: see the module documentation.
-pub struct ServiceRunner {
+/// The ECS service controller: see the module documentation.
+pub struct ServiceController {
     ecs: Ecs,
     targets: Arc<dyn TargetRegistry>,
     clock: Arc<dyn Clock>,
@@ -75,8 +75,8 @@ struct Observed<'a> {
     health: &'a HashMap<String, Vec<RegisteredTarget>>,
 }
 
-impl ServiceRunner {
-    /// A runner for `ecs`'s services, registering tasks through `targets`.
+impl ServiceController {
+    /// The controller of `ecs`'s services, registering tasks through `targets`.
     pub fn new(ecs: Ecs, targets: Arc<dyn TargetRegistry>, clock: Arc<dyn Clock>) -> Self {
         Self {
             ecs,
@@ -185,7 +185,7 @@ impl ServiceRunner {
         let lbs = load_balancers(service);
         let task_views = task_views(&observed.tasks, &lbs, observed.health);
         let mut ids = || crate::services::deployment_id(&self.ecs);
-        let mut plan = service_controller::reconcile(
+        let mut plan = service_scheduler::reconcile(
             &view,
             &deployments,
             &task_views,

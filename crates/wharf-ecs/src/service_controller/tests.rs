@@ -1,4 +1,4 @@
-//! The runner over a real store with a fake clock and a fake target registry; the tests play
+//! The controller over a real store with a fake clock and a fake target registry; the tests play
 //! the task agent by moving task records forward themselves.
 
 use super::*;
@@ -122,9 +122,9 @@ impl Rig {
         }
     }
 
-    /// A runner as a freshly started wharf would make it.
-    fn runner(&self) -> ServiceRunner {
-        ServiceRunner::new(self.ecs.clone(), self.targets.clone(), self.clock.clone())
+    /// A controller as a freshly started wharf would make it.
+    fn controller(&self) -> ServiceController {
+        ServiceController::new(self.ecs.clone(), self.targets.clone(), self.clock.clone())
     }
 
     fn create(&self, desired: i32) {
@@ -203,7 +203,7 @@ impl Rig {
 
     fn pass(&self) -> PassReport {
         self.clock.advance(1_000);
-        self.runner().pass().unwrap()
+        self.controller().pass().unwrap()
     }
 
     fn events(&self) -> Vec<String> {
@@ -246,7 +246,7 @@ fn tasks_are_launched_once_registered_and_the_deployment_completes_when_healthy(
     );
     assert!(rig.events()[0].starts_with("(service web) has started 2 tasks: (task "));
 
-    // A restarted wharf (a new runner) sees the pending tasks and launches nothing more.
+    // A restarted wharf (a new controller) sees the pending tasks and launches nothing more.
     assert_eq!(rig.pass().launched, 0);
     assert_eq!(rig.tasks().len(), 2);
 

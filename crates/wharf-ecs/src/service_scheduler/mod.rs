@@ -18,12 +18,12 @@
 //!   and "steady state" events) once it has `desiredCount` healthy tasks and nothing else runs.
 //! - Circuit breaker: `failedTasks` of a deployment counts its tasks that stopped without the
 //!   scheduler or a user asking (failed to start, essential container exited, or stopped by the
-//!   scheduler for failing health checks). At [`rules::breaker_threshold`] the PRIMARY's rollout
+//!   scheduler for failing health checks). At [`deployment_rules::breaker_threshold`] the PRIMARY's rollout
 //!   is FAILED; with `rollback` a new PRIMARY of the last COMPLETED deployment's task
 //!   definition starts; without it (or with nothing to roll back to) the rollout freezes: no
 //!   task is started or stopped for it, what runs keeps running.
 //! - Throttle: tasks that stop without ever reaching RUNNING hold further launches back for
-//!   [`rules::backoff_delay_ms`] (5 s doubling to 15 min); reaching RUNNING again, or a new
+//!   [`deployment_rules::backoff_delay_ms`] (5 s doubling to 15 min); reaching RUNNING again, or a new
 //!   PRIMARY deployment, resets it. From the third such failure each one also reports "is unable
 //!   to consistently start tasks successfully".
 //! - Replacement: a stopped task simply leaves the counts, so the next step starts another
@@ -36,15 +36,15 @@
 //! - Scale-in picks tasks by the rule in [`select`]. A DRAINING (deleted) service removes every
 //!   task, deregistering first.
 
+pub mod deployment_rules;
 pub mod placement;
-pub mod rules;
 pub mod select;
 #[cfg(test)]
 mod tests;
 
 use crate::records::{ControllerState, Throttle};
 use crate::task_lifecycle::{StopCode, TaskStatus};
-use rules::events;
+use deployment_rules::events;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -227,7 +227,7 @@ pub struct TaskView {
 impl Throttle {
     /// The time before which no task may be launched.
     pub fn until(&self) -> i64 {
-        self.last_failure_at + rules::backoff_delay_ms(self.failures)
+        self.last_failure_at + deployment_rules::backoff_delay_ms(self.failures)
     }
 }
 
@@ -297,7 +297,7 @@ pub struct Plan {
     /// them). The PRIMARY's task definition is the service's `taskDefinition`.
     pub deployments: Vec<DeploymentView>,
     /// Service events, oldest first (the "has started" event is the caller's, see
-    /// [`rules::events::started`]).
+    /// [`deployment_rules::events::started`]).
     pub events: Vec<String>,
     /// runningCount, pendingCount and per-deployment counts.
     pub counts: Counts,
@@ -457,7 +457,7 @@ impl<'a> Step<'a> {
         if self.service.deleting {
             for t in self.live().collect::<Vec<_>>() {
                 if !self.is_leaving(t) {
-                    self.remove(t, rules::scaling_reason(&t.deployment_id));
+                    self.remove(t, deployment_rules::scaling_reason(&t.deployment_id));
                 }
             }
             self.state.steady = false;
@@ -510,7 +510,9 @@ impl<'a> Step<'a> {
             let reason = t.stopped_reason.as_deref().unwrap_or_default();
             let asked = match t.stop_code {
                 Some(StopCode::UserInitiated) => true,
-                Some(StopCode::ServiceSchedulerInitiated) => !rules::is_health_reason(reason),
+                Some(StopCode::ServiceSchedulerInitiated) => {
+                    !deployment_rules::is_health_reason(reason)
+                }
                 _ => false,
             };
             if asked {
@@ -528,7 +530,7 @@ impl<'a> Step<'a> {
                 let th = &mut self.state.throttle;
                 th.failures += 1;
                 th.last_failure_at = self.now;
-                if th.failures >= rules::UNSTABLE_EVENT_AFTER {
+                if th.failures >= deployment_rules::UNSTABLE_EVENT_AFTER {
                     self.events.push(events::unstable(&self.service.name));
                 }
             }
@@ -593,13 +595,15 @@ impl<'a> Step<'a> {
         if !cb.enable
             || d.rollout_state != RolloutState::InProgress
             || d.failed_tasks
-                < rules::breaker_threshold(d.desired_count.max(self.service.desired_count))
+                < deployment_rules::breaker_threshold(
+                    d.desired_count.max(self.service.desired_count),
+                )
         {
             return;
         }
         let failed_id = d.id.clone();
         self.deployments[p].rollout_state = RolloutState::Failed;
-        self.deployments[p].rollout_state_reason = rules::BREAKER_FAILED_REASON.into();
+        self.deployments[p].rollout_state_reason = deployment_rules::BREAKER_FAILED_REASON.into();
         self.touch(p);
         self.events
             .push(events::failed(&self.service.name, &failed_id));
@@ -624,7 +628,7 @@ impl<'a> Step<'a> {
                 task_definition: target.task_definition.clone(),
                 status: DeploymentStatus::Primary,
                 rollout_state: RolloutState::InProgress,
-                rollout_state_reason: rules::rollback_reason(&target.id),
+                rollout_state_reason: deployment_rules::rollback_reason(&target.id),
                 desired_count: self.service.desired_count,
                 failed_tasks: 0,
                 created_at: self.now,
@@ -665,11 +669,11 @@ impl<'a> Step<'a> {
             if let Some(tg) = bad_tg {
                 self.events
                     .push(events::unhealthy(&self.service.name, &t.id, &tg));
-                self.remove(t, rules::elb_reason(&tg));
+                self.remove(t, deployment_rules::elb_reason(&tg));
             } else {
                 self.events
                     .push(events::container_unhealthy(&self.service.name, &t.id));
-                self.remove(t, rules::CONTAINER_HEALTH_REASON.into());
+                self.remove(t, deployment_rules::CONTAINER_HEALTH_REASON.into());
             }
         }
     }
@@ -724,8 +728,9 @@ impl<'a> Step<'a> {
             return;
         }
         let primary = self.deployments[p].id.clone();
-        let max_total = rules::max_tasks(desired, self.service.maximum_percent);
-        let min_healthy = rules::min_healthy_tasks(desired, self.service.minimum_healthy_percent);
+        let max_total = deployment_rules::max_tasks(desired, self.service.maximum_percent);
+        let min_healthy =
+            deployment_rules::min_healthy_tasks(desired, self.service.minimum_healthy_percent);
         let live: Vec<&TaskView> = self.live().collect();
         let in_service = live
             .iter()
@@ -793,7 +798,7 @@ impl<'a> Step<'a> {
                 .collect();
         for id in picked {
             if let Some(t) = self.tasks.iter().find(|t| t.id == id) {
-                self.remove(t, rules::scaling_reason(&t.deployment_id));
+                self.remove(t, deployment_rules::scaling_reason(&t.deployment_id));
             }
         }
     }
@@ -814,7 +819,7 @@ impl<'a> Step<'a> {
                 .all(|t| t.deployment_id == primary && self.healthy(t));
         if settled && self.deployments[p].rollout_state == RolloutState::InProgress {
             self.deployments[p].rollout_state = RolloutState::Completed;
-            self.deployments[p].rollout_state_reason = rules::completed_reason(&primary);
+            self.deployments[p].rollout_state_reason = deployment_rules::completed_reason(&primary);
             self.touch(p);
             for i in 0..self.deployments.len() {
                 if i != p && self.deployments[i].status != DeploymentStatus::Inactive {

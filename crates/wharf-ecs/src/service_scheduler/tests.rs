@@ -57,7 +57,7 @@ fn deployment(
         task_definition: td.into(),
         status,
         rollout_state: rollout,
-        rollout_state_reason: rules::in_progress_reason(id),
+        rollout_state_reason: deployment_rules::in_progress_reason(id),
         desired_count: desired,
         failed_tasks: 0,
         created_at: at,
@@ -192,8 +192,8 @@ impl World {
         );
         self.apply(&plan);
         let d = self.service.desired_count;
-        let max = rules::max_tasks(d, self.service.maximum_percent);
-        let min = rules::min_healthy_tasks(d, self.service.minimum_healthy_percent);
+        let max = deployment_rules::max_tasks(d, self.service.maximum_percent);
+        let min = deployment_rules::min_healthy_tasks(d, self.service.minimum_healthy_percent);
         let started = plan
             .actions
             .iter()
@@ -233,8 +233,10 @@ impl World {
                     for _ in 0..*count {
                         started.push(self.new_task(deployment_id));
                     }
-                    self.events
-                        .push(rules::events::started(&self.service.name, &started));
+                    self.events.push(deployment_rules::events::started(
+                        &self.service.name,
+                        &started,
+                    ));
                 }
                 Action::Register {
                     task_id,
@@ -415,8 +417,8 @@ fn service(desired: u32, max: u32, min: u32) -> ServiceView {
 /// neither bound leaves room (max = min = desired), it stays stuck without acting, as in AWS.
 fn rollout_completes(svc: ServiceView) {
     let desired = svc.desired_count;
-    let stuck = rules::max_tasks(desired, svc.maximum_percent) == desired
-        && rules::min_healthy_tasks(desired, svc.minimum_healthy_percent) == desired;
+    let stuck = deployment_rules::max_tasks(desired, svc.maximum_percent) == desired
+        && deployment_rules::min_healthy_tasks(desired, svc.minimum_healthy_percent) == desired;
     let mut w = World::steady(svc);
     w.deploy("ecs-svc/2", "td:2");
     if stuck {
@@ -553,8 +555,11 @@ fn circuit_breaker_rolls_back_to_the_last_completed_deployment() {
     assert_eq!(failed.rollout_state, RolloutState::Failed);
     assert_eq!(failed.status, DeploymentStatus::Active);
     // Both tasks of a step fail together, so the count may pass the threshold by one.
-    assert!(failed.failed_tasks >= rules::breaker_threshold(2));
-    assert_eq!(failed.rollout_state_reason, rules::BREAKER_FAILED_REASON);
+    assert!(failed.failed_tasks >= deployment_rules::breaker_threshold(2));
+    assert_eq!(
+        failed.rollout_state_reason,
+        deployment_rules::BREAKER_FAILED_REASON
+    );
     let back = w.primary().clone();
     assert_eq!(back.task_definition, "td:1");
     assert_eq!(
@@ -665,12 +670,15 @@ fn without_the_breaker_a_broken_image_crash_loops_with_growing_back_off() {
     // Each task takes two ticks to fail; the wait after the n-th failure is the back-off,
     // rounded up to whole ticks.
     for (n, gap) in gaps.iter().enumerate() {
-        let delay = rules::backoff_delay_ms(n as u32 + 1);
+        let delay = deployment_rules::backoff_delay_ms(n as u32 + 1);
         let expect = 2 * TICK + (delay + TICK - 1) / TICK * TICK;
         assert_eq!(*gap, expect, "gap {n}");
     }
     assert!(gaps.len() > 10);
-    assert_eq!(*gaps.last().expect("gap"), 2 * TICK + rules::BACKOFF_CAP_MS);
+    assert_eq!(
+        *gaps.last().expect("gap"),
+        2 * TICK + deployment_rules::BACKOFF_CAP_MS
+    );
 }
 
 #[test]

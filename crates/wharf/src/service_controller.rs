@@ -1,5 +1,5 @@
-//! Runs the ECS service controller ([`wharf_ecs::service_runner::ServiceRunner`]) until wharf
-//! stops: a pass whenever a service is created, updated or deleted, and otherwise on a tick —
+//! Runs the ECS service controller ([`wharf_ecs::service_controller::ServiceController`]) until
+//! wharf stops: a pass whenever a service is created, updated or deleted, and otherwise on a tick —
 //! short while a service is still converging (tasks starting, draining, a deployment rolling),
 //! longer when everything is steady — or at the time a service asked to be woken (the end of a
 //! back-off or of a health check grace period).
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
 use wharf_core::Clock;
-use wharf_ecs::service_runner::ServiceRunner;
+use wharf_ecs::service_controller::ServiceController;
 
 /// Tick while some service is converging.
 const BUSY_INTERVAL: Duration = Duration::from_millis(250);
@@ -17,7 +17,7 @@ const IDLE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Runs passes until `stop` turns true.
 pub async fn run(
-    runner: Arc<ServiceRunner>,
+    controller: Arc<ServiceController>,
     wake: Arc<Notify>,
     clock: Arc<dyn Clock>,
     mut stop: watch::Receiver<bool>,
@@ -26,7 +26,7 @@ pub async fn run(
         if *stop.borrow() {
             return;
         }
-        let r = runner.clone();
+        let r = controller.clone();
         let delay = match tokio::task::spawn_blocking(move || r.pass()).await {
             Ok(Ok(report)) => {
                 if report.committed > 0 {
