@@ -1,20 +1,23 @@
 //! AWS Secrets Manager: secrets with versions and staging labels, values sealed at rest, recovery
 //! windows — and the values of secrets tasks name in `secrets[].valueFrom`.
 //!
-//! Module map:
-//! - `generated`: botocore-derived types and the `SecretsManagerApi` trait
+//! Modules, bottom to top:
+//! - `generated`: botocore-derived wire types and the `SecretsManagerApi` trait (never stored)
+//! - `records`: the stored secret and value records, their tables ([`records::TABLES`]) and keys
 //! - `names`: secret names, ARNs and the `SecretId` forms (name, full or partial ARN)
-//! - `records`: the stored secret and value records
+//! - `errors`: store failures as `InternalServiceError`
 //! - `versions`: staging labels (pure)
 //! - `filters`: ListSecrets filters (pure)
 //! - `password`: GetRandomPassword (pure)
 //! - `secrets`: the operations
 //! - `task_secrets`: `valueFrom` references as the ECS agent reads them
+//! - `lib.rs`: the [`SecretsManager`] service and one-line delegation of each API operation
 //!
 //! Secrets are regional: they are keyed `<account>/<region>/<name>`, and an ARN of another
 //! account or Region is not found. Values are stored only sealed ([`wharf_core::Sealer`], bound
 //! to `<secret ARN>/<version id>`) and are never logged.
 
+pub mod errors;
 pub mod filters;
 pub mod generated;
 pub mod names;
@@ -27,7 +30,7 @@ pub mod versions;
 use generated::*;
 use std::sync::Arc;
 use wharf_core::{Clock, IdGen, RequestContext, Sealer, SecretValueError};
-use wharf_store::{Store, StoreError};
+use wharf_store::Store;
 
 /// The Secrets Manager service.
 pub struct SecretsManager {
@@ -63,50 +66,10 @@ impl SecretsManager {
     pub fn value_for_task(
         &self,
         account: &str,
-        _region: &str,
+        region: &str,
         value_from: &str,
     ) -> Result<String, SecretValueError> {
-        let not_found = |arn: &str| {
-            SecretValueError(task_secrets::fetch_error(
-                arn,
-                &secrets::not_found().to_string(),
-            ))
-        };
-        let Some(reference) = task_secrets::parse(value_from) else {
-            return Err(not_found(value_from));
-        };
-        if reference.account != account {
-            return Err(not_found(&reference.arn));
-        }
-        let read = secrets::read_value(
-            self,
-            account,
-            &reference.region,
-            &reference.arn,
-            reference.version_id.as_deref(),
-            reference.version_stage.as_deref(),
-            self.clock.now(),
-        )
-        .map_err(|e| SecretValueError(task_secrets::fetch_error(&reference.arn, &e.to_string())))?;
-        // The agent reads SecretString only: a binary secret is empty text to it.
-        let text = if read.value.binary {
-            String::new()
-        } else {
-            String::from_utf8_lossy(&read.value.bytes).into_owned()
-        };
-        match &reference.json_key {
-            None => Ok(text),
-            Some(key) => task_secrets::json_member(&text, key).map_err(SecretValueError),
-        }
-    }
-}
-
-impl From<StoreError> for Error {
-    fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "secrets manager state store failure");
-        Error::InternalServiceError(
-            "wharf could not read or write its state store; see the server log".into(),
-        )
+        task_secrets::value_for_task(self, account, region, value_from)
     }
 }
 
@@ -196,9 +159,7 @@ impl SecretsManagerApi for Arc<SecretsManager> {
         _ctx: &RequestContext,
         input: GetRandomPasswordRequest,
     ) -> Result<GetRandomPasswordResponse, Error> {
-        Ok(GetRandomPasswordResponse {
-            random_password: Some(password::generate(&input, &mut rand::rngs::OsRng)?),
-        })
+        password::get_random_password(&input)
     }
 
     fn tag_resource(&self, ctx: &RequestContext, input: TagResourceRequest) -> Result<(), Error> {

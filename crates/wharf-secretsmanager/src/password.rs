@@ -2,7 +2,7 @@
 //! By default a password has 32 characters from upper- and lower-case letters, digits and
 //! AWS's punctuation set, with at least one character of each included class.
 
-use crate::generated::{Error, GetRandomPasswordRequest};
+use crate::generated::{Error, GetRandomPasswordRequest, GetRandomPasswordResponse};
 use rand::seq::SliceRandom;
 use rand::{CryptoRng, Rng};
 
@@ -13,6 +13,15 @@ pub const PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 const LOWER: &str = "abcdefghijklmnopqrstuvwxyz";
 const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const DIGITS: &str = "0123456789";
+
+/// GetRandomPassword, from the operating system's random source.
+pub fn get_random_password(
+    input: &GetRandomPasswordRequest,
+) -> Result<GetRandomPasswordResponse, Error> {
+    Ok(GetRandomPasswordResponse {
+        random_password: Some(generate(input, &mut rand::rngs::OsRng)?),
+    })
+}
 
 /// A random password for `input`, drawn from `rng` (a cryptographically secure source).
 pub fn generate<R: Rng + CryptoRng>(

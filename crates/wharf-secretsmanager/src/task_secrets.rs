@@ -6,7 +6,49 @@
 //! `ResourceInitializationError: unable to pull secrets or registry auth: execution resource
 //! retrieval failed: `.
 
+use crate::{secrets, SecretsManager};
 use serde_json::Value;
+use wharf_core::SecretValueError;
+
+/// The value a task's `secrets[].valueFrom` names, read as a task of `account` in `region`:
+/// a secret ARN (full or partial; the secret may be in another Region of the account),
+/// optionally followed by `:<json-key>:<version-stage>:<version-id>` (each part may be
+/// empty; AWSCURRENT by default). Errors are the ECS agent's messages.
+pub fn value_for_task(
+    sm: &SecretsManager,
+    account: &str,
+    _region: &str,
+    value_from: &str,
+) -> Result<String, SecretValueError> {
+    let not_found =
+        |arn: &str| SecretValueError(fetch_error(arn, &secrets::not_found().to_string()));
+    let Some(reference) = parse(value_from) else {
+        return Err(not_found(value_from));
+    };
+    if reference.account != account {
+        return Err(not_found(&reference.arn));
+    }
+    let read = secrets::read_value(
+        sm,
+        account,
+        &reference.region,
+        &reference.arn,
+        reference.version_id.as_deref(),
+        reference.version_stage.as_deref(),
+        sm.clock.now(),
+    )
+    .map_err(|e| SecretValueError(fetch_error(&reference.arn, &e.to_string())))?;
+    // The agent reads SecretString only: a binary secret is empty text to it.
+    let text = if read.value.binary {
+        String::new()
+    } else {
+        String::from_utf8_lossy(&read.value.bytes).into_owned()
+    };
+    match &reference.json_key {
+        None => Ok(text),
+        Some(key) => json_member(&text, key).map_err(SecretValueError),
+    }
+}
 
 /// A parsed `valueFrom`.
 #[derive(Debug, Clone, PartialEq, Eq)]
