@@ -16,6 +16,7 @@ use crate::records::{
 };
 use crate::Acm;
 use std::collections::BTreeMap;
+use wharf_core::lb_plane::CertificateMaterial;
 use wharf_core::pagination::paginate_ordered;
 use wharf_core::tags as tag_rules;
 use wharf_core::{Arn, RequestContext, Timestamp};
@@ -165,12 +166,10 @@ fn validation_record(acm: &Acm, domain: &str) -> StoredValidation {
     }
 }
 
-/// RequestCertificate.
-pub fn request(
-    acm: &Acm,
-    ctx: &RequestContext,
-    input: RequestCertificateRequest,
-) -> Result<RequestCertificateResponse, Error> {
+/// The certificate's names: `DomainName`, then each new `SubjectAlternativeNames` entry (names
+/// compared without regard to case), each checked; every `DomainValidationOptions` entry must
+/// name one of them.
+fn requested_names(input: &RequestCertificateRequest) -> Result<Vec<String>, Error> {
     if !valid_domain(&input.domain_name) {
         return Err(invalid_domain(&input.domain_name, "domainName"));
     }
@@ -197,6 +196,60 @@ pub fn request(
             )));
         }
     }
+    Ok(names)
+}
+
+/// The ARN of the certificate an earlier request with the same `IdempotencyToken` and domain
+/// made within the hour, if any: a repeated request gets the same certificate.
+fn earlier_request(
+    acm: &Acm,
+    ctx: &RequestContext,
+    input: &RequestCertificateRequest,
+) -> Result<Option<String>, Error> {
+    let Some(token) = &input.idempotency_token else {
+        return Ok(None);
+    };
+    let prefix = records::prefix(&ctx.account_id, &ctx.region);
+    let existing: Vec<(String, StoredCertificate)> =
+        acm.store.read(|tx| tx.list(CERTIFICATES, &prefix))?;
+    Ok(existing
+        .into_iter()
+        .find(|(_, c)| {
+            c.idempotency_token.as_deref() == Some(token)
+                && c.domain_name == input.domain_name
+                && ctx.now.millis - c.created_at.millis < IDEMPOTENCY_WINDOW_MS
+        })
+        .map(|(_, c)| c.arn))
+}
+
+/// The DNS validation record of each name: one record per base domain, as ACM shows the same
+/// CNAME for `a.com` and `*.a.com`.
+fn validations_for(acm: &Acm, names: &[String]) -> Vec<StoredValidation> {
+    let mut by_base: BTreeMap<String, StoredValidation> = BTreeMap::new();
+    names
+        .iter()
+        .map(|name| {
+            let base = name.strip_prefix("*.").unwrap_or(name).to_ascii_lowercase();
+            let record = by_base
+                .entry(base)
+                .or_insert_with(|| validation_record(acm, name))
+                .clone();
+            StoredValidation {
+                domain: name.clone(),
+                ..record
+            }
+        })
+        .collect()
+}
+
+/// RequestCertificate: the request checked, an earlier identical request answered again, else a
+/// certificate issued by the local CA and stored with its validation records.
+pub fn request(
+    acm: &Acm,
+    ctx: &RequestContext,
+    input: RequestCertificateRequest,
+) -> Result<RequestCertificateResponse, Error> {
+    let names = requested_names(&input)?;
     if input.certificate_authority_arn.is_some() {
         return Err(Error::ValidationException(
             "wharf has no AWS Private CA: omit CertificateAuthorityArn to have wharf's local certificate authority issue the certificate.".into(),
@@ -220,21 +273,10 @@ pub fn request(
         ));
     }
 
-    // A repeated request with the same idempotency token within an hour gets the same
-    // certificate.
-    if let Some(token) = &input.idempotency_token {
-        let prefix = records::prefix(&ctx.account_id, &ctx.region);
-        let existing: Vec<(String, StoredCertificate)> =
-            acm.store.read(|tx| tx.list(CERTIFICATES, &prefix))?;
-        if let Some((_, found)) = existing.iter().find(|(_, c)| {
-            c.idempotency_token.as_deref() == Some(token)
-                && c.domain_name == input.domain_name
-                && ctx.now.millis - c.created_at.millis < IDEMPOTENCY_WINDOW_MS
-        }) {
-            return Ok(RequestCertificateResponse {
-                certificate_arn: Some(found.arn.clone()),
-            });
-        }
+    if let Some(arn) = earlier_request(acm, ctx, &input)? {
+        return Ok(RequestCertificateResponse {
+            certificate_arn: Some(arn),
+        });
     }
 
     let ca = acm.local_ca()?;
@@ -244,22 +286,7 @@ pub fn request(
     })?;
     let (not_before, not_after) = stored_from_info(&info);
 
-    // One record per base domain, as ACM shows the same CNAME for `a.com` and `*.a.com`.
-    let mut by_base: BTreeMap<String, StoredValidation> = BTreeMap::new();
-    let validations: Vec<StoredValidation> = names
-        .iter()
-        .map(|name| {
-            let base = name.strip_prefix("*.").unwrap_or(name).to_ascii_lowercase();
-            let record = by_base
-                .entry(base)
-                .or_insert_with(|| validation_record(acm, name))
-                .clone();
-            StoredValidation {
-                domain: name.clone(),
-                ..record
-            }
-        })
-        .collect();
+    let validations = validations_for(acm, &names);
 
     let id = acm.ids.uuid();
     let arn = Arn::new(
@@ -659,6 +686,30 @@ pub fn list_tags(
                 })
                 .collect(),
         ),
+    })
+}
+
+/// The chain (certificate, then its chain) and key the data plane serves for `arn`, if it
+/// names an `ISSUED` certificate ([`wharf_core::lb_plane::CertificateSource`]).
+pub fn material(acm: &Acm, arn: &str) -> Option<CertificateMaterial> {
+    let record = match load_by_arn(acm, arn) {
+        Ok(found) => found?,
+        Err(e) => {
+            tracing::warn!(error = %e, arn, "cannot read certificate");
+            return None;
+        }
+    };
+    if status(&record, acm.clock.now()) != "ISSUED" {
+        return None;
+    }
+    let mut chain_pem = record.certificate_pem.clone();
+    if !chain_pem.ends_with('\n') {
+        chain_pem.push('\n');
+    }
+    chain_pem.push_str(&record.chain_pem);
+    Some(CertificateMaterial {
+        chain_pem,
+        key_pem: record.private_key_pem,
     })
 }
 

@@ -3,12 +3,15 @@
 //! `SUCCESS`), imported certificates, and the certificates' keys for the data plane
 //! ([`wharf_core::lb_plane::CertificateSource`]).
 //!
-//! Module map:
-//! - `generated`: botocore-derived types and the `AcmApi` trait
+//! Modules, bottom to top:
+//! - `generated`: botocore-derived wire types and the `AcmApi` trait (never stored)
+//! - `records`: the stored certificate records, their table ([`records::TABLES`]) and keys
 //! - `ca`: the local certificate authority (`<data-dir>/ca.pem`, `<data-dir>/ca-key.pem`)
 //! - `inspect`: reading certificates and checking imported ones (pure)
-//! - `records`: the stored certificate records
-//! - `certificates`: the operations
+//! - `errors`: store and certificate authority failures as `InternalFailure`
+//! - `certificates`: the operations, and the certificate material the data plane serves
+//! - `lib.rs`: the [`Acm`] service (with its CA, loaded on first use) and one-line delegation
+//!   of each API operation and of [`CertificateSource`]
 //!
 //! ACM is regional: certificates are keyed `<account>/<region>/<id>` and an ARN from another
 //! account or region is not found. Which load balancers use a certificate on a listener
@@ -17,6 +20,7 @@
 
 pub mod ca;
 pub mod certificates;
+pub mod errors;
 pub mod generated;
 pub mod inspect;
 pub mod records;
@@ -27,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use wharf_core::lb_plane::{CertificateMaterial, CertificateSource};
 use wharf_core::{CertificateUsers, Clock, IdGen, NoCertificateUsers, RequestContext};
-use wharf_store::{Store, StoreError};
+use wharf_store::Store;
 
 /// The ACM service.
 pub struct Acm {
@@ -90,22 +94,6 @@ impl Acm {
     /// The CA certificate (PEM), creating the CA if needed.
     pub fn certificate_authority_pem(&self) -> Result<String, CaError> {
         Ok(self.local_ca()?.certificate_pem().to_string())
-    }
-}
-
-impl From<StoreError> for Error {
-    fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "acm state store failure");
-        Error::InternalFailure(
-            "wharf could not read or write its state store; see the server log".into(),
-        )
-    }
-}
-
-impl From<CaError> for Error {
-    fn from(e: CaError) -> Self {
-        tracing::error!(error = %e, "acm certificate authority failure");
-        Error::InternalFailure(format!("wharf's local certificate authority failed: {e}"))
     }
 }
 
@@ -185,24 +173,6 @@ impl AcmApi for Arc<Acm> {
 
 impl CertificateSource for Acm {
     fn certificate(&self, arn: &str) -> Option<CertificateMaterial> {
-        let record = match certificates::load_by_arn(self, arn) {
-            Ok(found) => found?,
-            Err(e) => {
-                tracing::warn!(error = %e, arn, "cannot read certificate");
-                return None;
-            }
-        };
-        if certificates::status(&record, self.clock.now()) != "ISSUED" {
-            return None;
-        }
-        let mut chain_pem = record.certificate_pem.clone();
-        if !chain_pem.ends_with('\n') {
-            chain_pem.push('\n');
-        }
-        chain_pem.push_str(&record.chain_pem);
-        Some(CertificateMaterial {
-            chain_pem,
-            key_pem: record.private_key_pem,
-        })
+        certificates::material(self, arn)
     }
 }
