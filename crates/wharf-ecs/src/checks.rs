@@ -1,8 +1,11 @@
 //! Checks more than one resource applies: a task's network configuration is checked the same
-//! way by RunTask and by CreateService / UpdateService.
+//! way by RunTask and by CreateService / UpdateService, and its subnets and security groups
+//! against EC2 (when wired) for tasks RunTask or a service's controller places.
 
 use crate::generated::Error;
 use crate::records::{NetworkConfigurationRecord, TaskDefinitionDescription};
+use crate::Ecs;
+use wharf_core::{PlacementSubnet, RequestContext};
 
 fn invalid(msg: impl Into<String>) -> Error {
     Error::InvalidParameterException(msg.into())
@@ -58,4 +61,64 @@ pub fn check_network(
         ));
     }
     Ok(())
+}
+
+/// The subnets `ids` names, in order, or ECS's error for the first that does not exist.
+pub fn placement_subnets(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    ids: &[String],
+) -> Result<Vec<PlacementSubnet>, Error> {
+    let Some(network) = ecs.network() else {
+        return Ok(ids
+            .iter()
+            .map(|id| PlacementSubnet {
+                id: id.clone(),
+                vpc_id: "vpc-00000000".into(),
+                availability_zone: format!("{}a", ctx.region),
+                cidr_block: "172.31.0.0/20".into(),
+            })
+            .collect());
+    };
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        match network.subnet(&ctx.account_id, &ctx.region, id) {
+            Ok(Some(s)) => out.push(s),
+            Ok(None) => {
+                return Err(Error::InvalidParameterException(format!(
+                    "Error retrieving subnet information for [{id}]: The subnet ID '{id}' does not exist (Service: AmazonEC2; Status Code: 400; Error Code: InvalidSubnetID.NotFound)"
+                )))
+            }
+            Err(e) => return Err(Error::ServerException(e)),
+        }
+    }
+    if let Some(other) = out.iter().find(|s| s.vpc_id != out[0].vpc_id) {
+        return Err(Error::InvalidParameterException(format!(
+            "The subnets {} and {} belong to different VPCs: all subnets of a task must be in one VPC.",
+            out[0].id, other.id
+        )));
+    }
+    Ok(out)
+}
+
+/// `ids` if every security group exists, else ECS's error for the first that does not.
+pub fn check_security_groups(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    ids: &[String],
+) -> Result<Vec<String>, Error> {
+    if let Some(network) = ecs.network() {
+        for id in ids {
+            match network.security_group_exists(&ctx.account_id, &ctx.region, id) {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Err(Error::InvalidParameterException(format!(
+                        "Error retrieving security group information for [{id}]: The security group '{id}' does not exist (Service: AmazonEC2; Status Code: 400; Error Code: InvalidGroup.NotFound)"
+                    )))
+                }
+                Err(e) => return Err(Error::ServerException(e)),
+            }
+        }
+    }
+    Ok(ids.to_vec())
 }

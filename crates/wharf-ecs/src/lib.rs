@@ -1,12 +1,20 @@
 //! Amazon ECS control plane: clusters, task definitions (families and revisions, with Fargate
 //! validation), services (desired state, deployment configuration, deployments) and tasks, all
 //! kept in the store. The service scheduler is here too: its pure decisions
-//! (`service_scheduler`) and the pass that applies them to the store (`service_controller`).
-//! Running tasks is the task agent's job (`wharf-agent`); this crate owns the records and the
-//! rules.
+//! (`service_scheduler`) and the controller that applies them to the store
+//! (`service_controller`). Running tasks is the task agent's job (`wharf-agent`); this crate
+//! owns the records and the rules.
+//!
+//! Read bottom to top: `generated` (wire types, never stored) -> `records` (the records ECS
+//! stores, their tables and keys, conversions to and from the wire types) -> shared pieces
+//! (`names`, `checks`, `paging`, `errors`, `fargate`, `task_lifecycle`) -> one module per
+//! resource (`clusters`, `task_definitions`, `services`, `tasks`, `tags`) -> the service
+//! scheduler and controller -> this file: the [`Ecs`] service and one-line delegation of each
+//! [`EcsApi`] method.
 
 pub mod checks;
 pub mod clusters;
+pub mod errors;
 pub mod fargate;
 pub mod generated;
 pub mod names;
@@ -19,11 +27,13 @@ pub mod tags;
 pub mod task_definitions;
 pub mod task_lifecycle;
 pub mod tasks;
+#[cfg(test)]
+mod testing;
 
 use generated::*;
 use std::sync::Arc;
-use wharf_core::{IdGen, NetworkInterfaces, PlacementSubnet, RequestContext, TargetRegistry};
-use wharf_store::{Store, StoreError};
+use wharf_core::{IdGen, NetworkInterfaces, RequestContext, TargetRegistry};
+use wharf_store::Store;
 
 /// Called after tasks are launched or asked to stop, to wake the agent that runs them.
 pub type TaskNotifier = Arc<dyn Fn() + Send + Sync>;
@@ -82,6 +92,11 @@ impl Ecs {
         self.targets.as_ref()
     }
 
+    /// EC2's subnets and security groups, when wired.
+    pub(crate) fn network(&self) -> Option<&Arc<dyn NetworkInterfaces>> {
+        self.network.as_ref()
+    }
+
     /// Calls `notifier` whenever tasks are launched or asked to stop.
     pub fn with_task_notifier(mut self, notifier: TaskNotifier) -> Self {
         self.notifier = Some(notifier);
@@ -97,75 +112,6 @@ impl Ecs {
         if let Some(n) = &self.notifier {
             n();
         }
-    }
-
-    /// The subnets `ids` names, in order, or ECS's error for the first that does not exist.
-    pub(crate) fn placement_subnets(
-        &self,
-        ctx: &RequestContext,
-        ids: &[String],
-    ) -> Result<Vec<PlacementSubnet>, Error> {
-        let Some(network) = &self.network else {
-            return Ok(ids
-                .iter()
-                .map(|id| PlacementSubnet {
-                    id: id.clone(),
-                    vpc_id: "vpc-00000000".into(),
-                    availability_zone: format!("{}a", ctx.region),
-                    cidr_block: "172.31.0.0/20".into(),
-                })
-                .collect());
-        };
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            match network.subnet(&ctx.account_id, &ctx.region, id) {
-                Ok(Some(s)) => out.push(s),
-                Ok(None) => {
-                    return Err(Error::InvalidParameterException(format!(
-                        "Error retrieving subnet information for [{id}]: The subnet ID '{id}' does not exist (Service: AmazonEC2; Status Code: 400; Error Code: InvalidSubnetID.NotFound)"
-                    )))
-                }
-                Err(e) => return Err(Error::ServerException(e)),
-            }
-        }
-        if let Some(other) = out.iter().find(|s| s.vpc_id != out[0].vpc_id) {
-            return Err(Error::InvalidParameterException(format!(
-                "The subnets {} and {} belong to different VPCs: all subnets of a task must be in one VPC.",
-                out[0].id, other.id
-            )));
-        }
-        Ok(out)
-    }
-
-    /// `ids` if every security group exists, else ECS's error for the first that does not.
-    pub(crate) fn check_security_groups(
-        &self,
-        ctx: &RequestContext,
-        ids: &[String],
-    ) -> Result<Vec<String>, Error> {
-        if let Some(network) = &self.network {
-            for id in ids {
-                match network.security_group_exists(&ctx.account_id, &ctx.region, id) {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        return Err(Error::InvalidParameterException(format!(
-                            "Error retrieving security group information for [{id}]: The security group '{id}' does not exist (Service: AmazonEC2; Status Code: 400; Error Code: InvalidGroup.NotFound)"
-                        )))
-                    }
-                    Err(e) => return Err(Error::ServerException(e)),
-                }
-            }
-        }
-        Ok(ids.to_vec())
-    }
-}
-
-impl From<StoreError> for Error {
-    fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "ecs state store failure");
-        Error::ServerException(
-            "wharf could not read or write its state store; see the server log".into(),
-        )
     }
 }
 
@@ -323,27 +269,5 @@ impl EcsApi for Ecs {
         input: ListTasksRequest,
     ) -> Result<ListTasksResponse, Error> {
         tasks::list(self, ctx, input)
-    }
-}
-
-#[cfg(test)]
-pub(crate) mod testing {
-    //! A fresh ECS over a temp-dir store, and a fixed request context.
-    use super::*;
-    use wharf_core::ids::RandomIds;
-    use wharf_core::Timestamp;
-
-    pub fn ecs() -> (tempfile::TempDir, Ecs) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(Store::open(&dir.path().join("t.db")).unwrap());
-        (dir, Ecs::new(store, Arc::new(RandomIds)))
-    }
-
-    pub fn ctx() -> RequestContext {
-        RequestContext::for_tests(
-            "us-east-1",
-            "123456789012",
-            Timestamp::from_millis(1_700_000_000_000),
-        )
     }
 }

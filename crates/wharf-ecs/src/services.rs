@@ -9,9 +9,10 @@ use crate::generated::*;
 use crate::names;
 use crate::paging;
 use crate::records::{
-    DeploymentCircuitBreakerRecord, DeploymentConfigurationRecord, DeploymentControllerRecord,
-    DeploymentRecord, LoadBalancerRecord, NetworkConfigurationRecord, ServiceRecord,
-    TaskDefinitionDescription, TaskDefinitionRecord, TaskRecord, Wire, SERVICES, TASKS,
+    ClusterRecord, DeploymentCircuitBreakerRecord, DeploymentConfigurationRecord,
+    DeploymentControllerRecord, DeploymentRecord, LoadBalancerRecord, NetworkConfigurationRecord,
+    ServiceRecord, TaskDefinitionDescription, TaskDefinitionRecord, TaskRecord, Wire, SERVICES,
+    TASKS,
 };
 use crate::task_definitions;
 use crate::task_lifecycle::TaskStatus;
@@ -194,12 +195,53 @@ fn resolve_definition(
     Ok(stored.definition)
 }
 
-/// `CreateService`.
+/// What CreateService's input says, checked before the store is touched.
+struct CreateChecks {
+    name: String,
+    /// `schedulingStrategy` (REPLICA).
+    strategy: String,
+    desired: i32,
+    launch_type: String,
+    load_balancers: Vec<LoadBalancerRecord>,
+    network: Option<NetworkConfigurationRecord>,
+    /// The task definition reference.
+    task_definition: String,
+    deployment_configuration: DeploymentConfigurationRecord,
+}
+
+/// `CreateService`: checks the input, then in one write checks it against the cluster, the
+/// task definition and the target groups and stores the service with its first PRIMARY
+/// deployment.
 pub fn create(
     ecs: &Ecs,
     ctx: &RequestContext,
     input: CreateServiceRequest,
 ) -> Result<CreateServiceResponse, Error> {
+    let checked = check_create(&input)?;
+    let target_groups = target_group_infos(ecs, ctx, &checked.load_balancers)?;
+    let service = ecs.store.write(|tx| {
+        let (cluster, def) = resolve_create(tx, ctx, &input, &checked, &target_groups)?;
+        let cluster_name = cluster.cluster_name.clone().unwrap_or_default();
+        let key = names::service_key(ctx, &cluster_name, &checked.name);
+        if let Some(existing) = tx.get(SERVICES, &key)? {
+            if existing.status.as_deref() != Some("INACTIVE") {
+                return Err(invalid("Creation of service was not idempotent."));
+            }
+        }
+        let mut service = new_service(ctx, &input, &checked, &cluster, &def);
+        let deployment = new_deployment(ecs, ctx, &service);
+        service.deployments = Some(vec![deployment]);
+        tx.put(SERVICES, &key, &service)?;
+        Ok::<_, Error>(service)
+    })?;
+    ecs.notify_services_changed();
+    Ok(CreateServiceResponse {
+        service: Some(service.into()),
+    })
+}
+
+/// CreateService's checks of the input alone, in the order AWS makes them.
+fn check_create(input: &CreateServiceRequest) -> Result<CreateChecks, Error> {
     let name = input.service_name.clone();
     if !names::valid_name(&name) {
         return Err(invalid(format!(
@@ -233,11 +275,9 @@ pub fn create(
         .launch_type
         .clone()
         .unwrap_or_else(|| "FARGATE".into());
-    let lbs: Vec<LoadBalancerRecord> =
+    let load_balancers: Vec<LoadBalancerRecord> =
         Wire::from_wire(input.load_balancers.clone().unwrap_or_default());
-    let network: Option<NetworkConfigurationRecord> =
-        input.network_configuration.clone().map(Into::into);
-    if input.health_check_grace_period_seconds.is_some() && lbs.is_empty() {
+    if input.health_check_grace_period_seconds.is_some() && load_balancers.is_empty() {
         return Err(invalid(
             "Health check grace period is only valid for services configured to use load balancers",
         ));
@@ -250,7 +290,7 @@ pub fn create(
             "healthCheckGracePeriodSeconds must be 0 or more, got {g}."
         )));
     }
-    let Some(td_ref) = input.task_definition.clone() else {
+    let Some(task_definition) = input.task_definition.clone() else {
         return Err(invalid(
             "TaskDefinition must be specified for the ECS deployment controller.",
         ));
@@ -258,114 +298,133 @@ pub fn create(
     let deployment_configuration =
         deployment_configuration(input.deployment_configuration.clone().map(Into::into))?;
     crate::tags::check(input.tags.as_deref().unwrap_or_default())?;
-    let target_groups = target_group_infos(ecs, ctx, &lbs)?;
-
-    let service = ecs.store.write(|tx| {
-        let cluster = if input.cluster.is_none() {
-            clusters::ensure_default(tx, ctx)?
-        } else {
-            clusters::require_active(tx, ctx, input.cluster.as_deref())?
-        };
-        let cluster_name = cluster.cluster_name.clone().unwrap_or_default();
-        let def = resolve_definition(tx, ctx, &td_ref)?;
-        if launch_type == "FARGATE" && !def.compatibilities.iter().flatten().any(|c| c == "FARGATE")
-        {
-            return Err(invalid(
-                "Task definition does not support launch_type FARGATE.",
-            ));
-        }
-        check_network(network.as_ref(), &def, &launch_type)?;
-        check_load_balancers(&lbs, &def)?;
-        check_target_groups(&target_groups, &def)?;
-        let key = names::service_key(ctx, &cluster_name, &name);
-        if let Some(existing) = tx.get(SERVICES, &key)? {
-            if existing.status.as_deref() != Some("INACTIVE") {
-                return Err(invalid("Creation of service was not idempotent."));
-            }
-        }
-        let mut service = ServiceRecord {
-            service_arn: Some(names::arn(ctx, &format!("service/{cluster_name}/{name}"))),
-            service_name: Some(name.clone()),
-            cluster_arn: cluster.cluster_arn.clone(),
-            load_balancers: Some(lbs.clone()),
-            service_registries: Some(Wire::from_wire(
-                input.service_registries.clone().unwrap_or_default(),
-            )),
-            status: Some("ACTIVE".into()),
-            desired_count: Some(desired),
-            running_count: Some(0),
-            pending_count: Some(0),
-            launch_type: input
-                .capacity_provider_strategy
-                .is_none()
-                .then(|| launch_type.clone()),
-            capacity_provider_strategy: Wire::from_wire(input.capacity_provider_strategy.clone()),
-            platform_version: Some(
-                input
-                    .platform_version
-                    .clone()
-                    .unwrap_or_else(|| "LATEST".into()),
-            ),
-            platform_family: Some("Linux".into()),
-            task_definition: def.task_definition_arn.clone(),
-            deployment_configuration: Some(deployment_configuration),
-            deployments: Some(vec![]),
-            events: Some(vec![]),
-            created_at: Some(ctx.now),
-            placement_constraints: Some(Wire::from_wire(
-                input.placement_constraints.clone().unwrap_or_default(),
-            )),
-            placement_strategy: Some(Wire::from_wire(
-                input.placement_strategy.clone().unwrap_or_default(),
-            )),
-            network_configuration: network.clone(),
-            health_check_grace_period_seconds: input
-                .health_check_grace_period_seconds
-                .or(Some(0))
-                .filter(|_| !lbs.is_empty()),
-            scheduling_strategy: Some(strategy.clone()),
-            deployment_controller: Some(
-                input
-                    .deployment_controller
-                    .clone()
-                    .map(Into::into)
-                    .unwrap_or(DeploymentControllerRecord {
-                        r#type: "ECS".into(),
-                    }),
-            ),
-            tags: Some(Wire::from_wire(input.tags.clone().unwrap_or_default())),
-            created_by: Some(ctx.principal_arn.clone()),
-            enable_ecs_managed_tags: Some(input.enable_ecs_managed_tags.unwrap_or(false)),
-            propagate_tags: Some(
-                input
-                    .propagate_tags
-                    .clone()
-                    .unwrap_or_else(|| "NONE".into()),
-            ),
-            enable_execute_command: Some(input.enable_execute_command.unwrap_or(false)),
-            availability_zone_rebalancing: Some(
-                input
-                    .availability_zone_rebalancing
-                    .clone()
-                    .unwrap_or_else(|| "DISABLED".into()),
-            ),
-            role_arn: lbs.first().map(|_| {
-                format!(
-                    "arn:aws:iam::{}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS",
-                    ctx.account_id
-                )
-            }),
-            ..Default::default()
-        };
-        let deployment = new_deployment(ecs, ctx, &service);
-        service.deployments = Some(vec![deployment]);
-        tx.put(SERVICES, &key, &service)?;
-        Ok::<_, Error>(service)
-    })?;
-    ecs.notify_services_changed();
-    Ok(CreateServiceResponse {
-        service: Some(service.into()),
+    Ok(CreateChecks {
+        name,
+        strategy,
+        desired,
+        launch_type,
+        load_balancers,
+        network: input.network_configuration.clone().map(Into::into),
+        task_definition,
+        deployment_configuration,
     })
+}
+
+/// The cluster (`default` is created when none is named) and the task definition of a new
+/// service, checked against its launch type, network, load balancers and target groups.
+fn resolve_create(
+    tx: &Tx<'_>,
+    ctx: &RequestContext,
+    input: &CreateServiceRequest,
+    checked: &CreateChecks,
+    target_groups: &[(String, Option<TargetGroupInfo>)],
+) -> Result<(ClusterRecord, TaskDefinitionDescription), Error> {
+    let cluster = if input.cluster.is_none() {
+        clusters::ensure_default(tx, ctx)?
+    } else {
+        clusters::require_active(tx, ctx, input.cluster.as_deref())?
+    };
+    let def = resolve_definition(tx, ctx, &checked.task_definition)?;
+    if checked.launch_type == "FARGATE"
+        && !def.compatibilities.iter().flatten().any(|c| c == "FARGATE")
+    {
+        return Err(invalid(
+            "Task definition does not support launch_type FARGATE.",
+        ));
+    }
+    check_network(checked.network.as_ref(), &def, &checked.launch_type)?;
+    check_load_balancers(&checked.load_balancers, &def)?;
+    check_target_groups(target_groups, &def)?;
+    Ok((cluster, def))
+}
+
+/// The record of a new ACTIVE service, with AWS's defaults for what the input leaves out (its
+/// deployments are added by the caller).
+fn new_service(
+    ctx: &RequestContext,
+    input: &CreateServiceRequest,
+    checked: &CreateChecks,
+    cluster: &ClusterRecord,
+    def: &TaskDefinitionDescription,
+) -> ServiceRecord {
+    let cluster_name = cluster.cluster_name.as_deref().unwrap_or_default();
+    ServiceRecord {
+        service_arn: Some(names::arn(
+            ctx,
+            &format!("service/{cluster_name}/{}", checked.name),
+        )),
+        service_name: Some(checked.name.clone()),
+        cluster_arn: cluster.cluster_arn.clone(),
+        load_balancers: Some(checked.load_balancers.clone()),
+        service_registries: Some(Wire::from_wire(
+            input.service_registries.clone().unwrap_or_default(),
+        )),
+        status: Some("ACTIVE".into()),
+        desired_count: Some(checked.desired),
+        running_count: Some(0),
+        pending_count: Some(0),
+        launch_type: input
+            .capacity_provider_strategy
+            .is_none()
+            .then(|| checked.launch_type.clone()),
+        capacity_provider_strategy: Wire::from_wire(input.capacity_provider_strategy.clone()),
+        platform_version: Some(
+            input
+                .platform_version
+                .clone()
+                .unwrap_or_else(|| "LATEST".into()),
+        ),
+        platform_family: Some("Linux".into()),
+        task_definition: def.task_definition_arn.clone(),
+        deployment_configuration: Some(checked.deployment_configuration.clone()),
+        deployments: Some(vec![]),
+        events: Some(vec![]),
+        created_at: Some(ctx.now),
+        placement_constraints: Some(Wire::from_wire(
+            input.placement_constraints.clone().unwrap_or_default(),
+        )),
+        placement_strategy: Some(Wire::from_wire(
+            input.placement_strategy.clone().unwrap_or_default(),
+        )),
+        network_configuration: checked.network.clone(),
+        health_check_grace_period_seconds: input
+            .health_check_grace_period_seconds
+            .or(Some(0))
+            .filter(|_| !checked.load_balancers.is_empty()),
+        scheduling_strategy: Some(checked.strategy.clone()),
+        deployment_controller: Some(
+            input
+                .deployment_controller
+                .clone()
+                .map(Into::into)
+                .unwrap_or(DeploymentControllerRecord {
+                    r#type: "ECS".into(),
+                }),
+        ),
+        tags: Some(Wire::from_wire(input.tags.clone().unwrap_or_default())),
+        created_by: Some(ctx.principal_arn.clone()),
+        enable_ecs_managed_tags: Some(input.enable_ecs_managed_tags.unwrap_or(false)),
+        propagate_tags: Some(
+            input
+                .propagate_tags
+                .clone()
+                .unwrap_or_else(|| "NONE".into()),
+        ),
+        enable_execute_command: Some(input.enable_execute_command.unwrap_or(false)),
+        availability_zone_rebalancing: Some(
+            input
+                .availability_zone_rebalancing
+                .clone()
+                .unwrap_or_else(|| "DISABLED".into()),
+        ),
+        role_arn: checked.load_balancers.first().map(|_| {
+            format!(
+                "arn:aws:iam::{}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS",
+                ctx.account_id
+            )
+        }),
+        ..Default::default()
+    }
 }
 
 /// Loads an ACTIVE service for changing it.

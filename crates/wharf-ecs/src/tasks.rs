@@ -6,7 +6,7 @@
 //! task definition as it was at launch and what the agent made for it (`TaskResources`), so a
 //! restarted wharf can adopt or clean up the task. Records are never deleted.
 
-use crate::checks::check_network;
+use crate::checks::{self, check_network};
 use crate::clusters;
 use crate::generated::*;
 use crate::names;
@@ -153,13 +153,15 @@ pub fn prepare(
         .as_ref()
         .and_then(|n| n.awsvpc_configuration.clone());
     let subnets = match &vpc {
-        Some(v) => ecs.placement_subnets(ctx, &v.subnets)?,
+        Some(v) => checks::placement_subnets(ecs, ctx, &v.subnets)?,
         None => vec![],
     };
     let security_groups = match &vpc {
-        Some(v) => {
-            ecs.check_security_groups(ctx, v.security_groups.as_deref().unwrap_or_default())?
-        }
+        Some(v) => checks::check_security_groups(
+            ecs,
+            ctx,
+            v.security_groups.as_deref().unwrap_or_default(),
+        )?,
         None => vec![],
     };
     let assign_public_ip = vpc

@@ -16,6 +16,7 @@
 //! task is RUNNING but not registered), a lost deregistration likewise (the task is in
 //! `removing` but still registered).
 
+use crate::checks;
 use crate::generated::Error;
 use crate::records::{
     self, ControllerState, DeploymentRecord, ServiceEventRecord, ServiceRecord, TaskRecord,
@@ -304,9 +305,7 @@ impl ServiceController {
             .and_then(|n| n.awsvpc_configuration.as_ref())
             .map(|v| v.subnets.clone())
             .unwrap_or_default();
-        let slots: Vec<SubnetSlot> = self
-            .ecs
-            .placement_subnets(ctx, &subnet_ids)?
+        let slots: Vec<SubnetSlot> = checks::placement_subnets(&self.ecs, ctx, &subnet_ids)?
             .into_iter()
             .map(|s| SubnetSlot {
                 id: s.id,

@@ -1,0 +1,14 @@
+//! How failures underneath ECS reach the caller: a store failure is logged in full and
+//! answered with AWS's generic `ServerException`, never with its details.
+
+use crate::generated::Error;
+use wharf_store::StoreError;
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "ecs state store failure");
+        Error::ServerException(
+            "wharf could not read or write its state store; see the server log".into(),
+        )
+    }
+}
