@@ -104,3 +104,14 @@ pub fn key(account: &str, region: &str, id: &str) -> String {
 pub fn prefix(account: &str, region: &str) -> String {
     format!("{account}/{region}/")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_keep_their_names_at_format_1() {
+        let names: Vec<(&str, u32)> = TABLES.iter().map(|t| (t.name, t.version)).collect();
+        assert_eq!(names, vec![("acm.certificates", 1),]);
+    }
+}

@@ -230,4 +230,18 @@ mod tests {
         assert!(a < b);
         assert_eq!(EventPos::parse_event_id("12x"), None);
     }
+
+    #[test]
+    fn tables_keep_their_names_at_format_1() {
+        let names: Vec<(&str, u32)> = TABLES.iter().map(|t| (t.name, t.version)).collect();
+        assert_eq!(
+            names,
+            vec![
+                ("logs.groups", 1),
+                ("logs.streams", 1),
+                ("logs.events", 1),
+                ("logs.purges", 1),
+            ]
+        );
+    }
 }

@@ -136,3 +136,17 @@ pub fn value_key(secret_key: &str, version_id: &str) -> String {
 pub fn seal_context(arn: &str, version_id: &str) -> String {
     format!("{arn}/{version_id}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_keep_their_names_at_format_1() {
+        let names: Vec<(&str, u32)> = TABLES.iter().map(|t| (t.name, t.version)).collect();
+        assert_eq!(
+            names,
+            vec![("secretsmanager.secrets", 1), ("secretsmanager.values", 1),]
+        );
+    }
+}

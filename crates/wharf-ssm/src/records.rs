@@ -139,3 +139,14 @@ pub fn prefix(account: &str, region: &str) -> String {
 pub fn seal_context(account: &str, region: &str, name: &str, version: i64) -> String {
     format!("ssm/{account}/{region}/{name}/{version}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_keep_their_names_at_format_1() {
+        let names: Vec<(&str, u32)> = TABLES.iter().map(|t| (t.name, t.version)).collect();
+        assert_eq!(names, vec![("ssm.parameters", 1),]);
+    }
+}
