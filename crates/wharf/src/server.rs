@@ -4,7 +4,7 @@
 
 use crate::config::ServerArgs;
 use crate::credentials;
-use crate::service_loop;
+use crate::service_controller;
 use crate::task_agent;
 use crate::task_endpoint;
 use anyhow::Context;
@@ -18,7 +18,7 @@ use tracing::info;
 use wharf_api::{Gateway, GatewayConfig};
 use wharf_core::ids::RandomIds;
 use wharf_core::{Clock, IdGen, NetworkInterfaces, ServiceHandler, SystemClock};
-use wharf_store::Store;
+use wharf_store::{Store, TableFormat};
 
 /// Runs the server to completion.
 pub fn run(args: ServerArgs) -> anyhow::Result<()> {
@@ -56,13 +56,34 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Creates the data directory if needed and opens the state database in it.
+/// Creates the data directory if needed, opens the state database in it and checks its record
+/// formats against every table this wharf reads (a database written by a newer wharf is
+/// refused rather than misread).
 fn open_store(data_dir: &Path) -> anyhow::Result<Arc<Store>> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
     let store = Store::open(&data_dir.join("wharf.db"))
         .with_context(|| format!("cannot open the state database in {}", data_dir.display()))?;
+    store
+        .check_formats(&known_tables())
+        .with_context(|| format!("cannot open the state database in {}", data_dir.display()))?;
     Ok(Arc::new(store))
+}
+
+/// Every table of every service crate, with the record format this wharf writes.
+fn known_tables() -> Vec<TableFormat> {
+    [
+        wharf_acm::records::TABLES,
+        wharf_ec2::records::TABLES,
+        wharf_ecr::records::TABLES,
+        wharf_ecs::records::TABLES,
+        wharf_elbv2::records::TABLES,
+        wharf_iam::records::TABLES,
+        wharf_logs::records::TABLES,
+        wharf_secretsmanager::records::TABLES,
+        wharf_ssm::records::TABLES,
+    ]
+    .concat()
 }
 
 /// The API's listener and the addresses derived from it.
@@ -125,7 +146,7 @@ struct LoadBalancing {
 /// ECS and its service controller.
 struct Containers {
     ecs: wharf_ecs::Ecs,
-    service_runner: Arc<wharf_ecs::service_runner::ServiceRunner>,
+    controller: Arc<wharf_ecs::service_controller::ServiceController>,
     /// Notified when a service or one of its tasks changes, to run a controller pass at once.
     service_wake: Arc<Notify>,
 }
@@ -324,14 +345,14 @@ fn build_containers(
         let wake = service_wake.clone();
         Arc::new(move || wake.notify_one())
     });
-    let service_runner = Arc::new(wharf_ecs::service_runner::ServiceRunner::new(
+    let controller = Arc::new(wharf_ecs::service_controller::ServiceController::new(
         ecs.clone(),
         service_targets,
         shared.clock.clone(),
     ));
     Containers {
         ecs,
-        service_runner,
+        controller,
         service_wake,
     }
 }
@@ -432,8 +453,8 @@ fn start_background_loops(
             stop.clone(),
         )),
         tokio::spawn(wharf.agent.clone().run(stop.clone())),
-        tokio::spawn(service_loop::run(
-            wharf.containers.service_runner.clone(),
+        tokio::spawn(service_controller::run(
+            wharf.containers.controller.clone(),
             wharf.containers.service_wake.clone(),
             wharf.shared.clock.clone(),
             stop.clone(),
@@ -558,4 +579,70 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    /// An empty directory of its own for one test.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("wharf-server-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn every_table_is_known_once() {
+        let tables = known_tables();
+        let mut names: Vec<&str> = tables.iter().map(|t| t.name).collect();
+        names.sort_unstable();
+        let count = names.len();
+        names.dedup();
+        assert_eq!(names.len(), count, "a table is listed twice");
+        for name in [
+            "ecs.task",
+            "ecr.image",
+            "iam_roles",
+            "elbv2.listeners",
+            "ssm.parameters",
+        ] {
+            assert!(names.contains(&name), "{name} is missing");
+        }
+    }
+
+    #[test]
+    fn opens_a_new_data_directory_and_a_first_format_one() {
+        let fresh = scratch("fresh");
+        open_store(&fresh.join("nested")).unwrap();
+        open_store(&fresh.join("nested")).unwrap();
+        let _ = std::fs::remove_dir_all(&fresh);
+
+        let old = scratch("v1");
+        std::fs::create_dir_all(&old).unwrap();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/e2e/fixtures/datadir-v1/data/wharf.db");
+        std::fs::copy(fixture, old.join("wharf.db")).unwrap();
+        open_store(&old).unwrap();
+        let _ = std::fs::remove_dir_all(&old);
+    }
+
+    #[test]
+    fn refuses_a_data_directory_of_a_newer_wharf() {
+        let dir = scratch("newer");
+        std::fs::create_dir_all(&dir).unwrap();
+        Store::open(&dir.join("wharf.db"))
+            .unwrap()
+            .check_formats(&[TableFormat {
+                name: "ecs.task",
+                version: 99,
+            }])
+            .unwrap();
+        let err = format!("{:#}", open_store(&dir).err().unwrap());
+        assert!(err.contains("cannot open the state database"), "{err}");
+        assert!(err.contains("newer wharf"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
