@@ -62,9 +62,9 @@ impl Logs {
         for (prefix, purge) in purges {
             loop {
                 let (deleted, done) = self.store.write(|tx| {
-                    let rows: Vec<(String, StoredEvent)> =
-                        tx.range(EVENTS, &prefix, &events_end(&prefix), DELETE_CHUNK, false)?;
-                    for (key, _) in &rows {
+                    let rows =
+                        tx.range_keys(EVENTS, &prefix, &events_end(&prefix), DELETE_CHUNK)?;
+                    for key in &rows {
                         tx.delete(EVENTS, key)?;
                     }
                     let done = rows.len() < DELETE_CHUNK;
@@ -123,11 +123,10 @@ impl Logs {
                     tx.delete(EVENTS, key)?;
                     freed = freed.saturating_add(i64::try_from(event.message.len()).unwrap_or(0));
                 }
-                let first: Vec<(String, StoredEvent)> =
-                    tx.range(EVENTS, &prefix, &events_end(&prefix), 1, false)?;
+                let first = tx.range_keys(EVENTS, &prefix, &events_end(&prefix), 1)?;
                 stream.first_ts = first
                     .first()
-                    .and_then(|(k, _)| parse_event_key(k))
+                    .and_then(|k| parse_event_key(k))
                     .map(|(ts, _)| ts);
                 stream.stored_bytes = stream.stored_bytes.saturating_sub(freed).max(0);
                 tx.put(STREAMS, skey, &stream)?;

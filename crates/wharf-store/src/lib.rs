@@ -426,6 +426,23 @@ impl Tx<'_> {
         decode_rows(table, rows)
     }
 
+    /// The keys (only) of at most `limit` records of `table` with `start <= key < end`, in key
+    /// order: what a bulk deletion needs, without decoding the records.
+    pub fn range_keys<T>(
+        &self,
+        table: Table<T>,
+        start: &str,
+        end: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT key FROM records WHERE tbl = ?1 AND key >= ?2 AND key < ?3 ORDER BY key LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(params![table.name, start, end, limit], |row| row.get(0))?;
+        Ok(rows.collect::<Result<Vec<String>, _>>()?)
+    }
+
     /// Creates or replaces the record `key` of `table`, in the table's current format.
     pub fn put<T: Serialize>(
         &self,
@@ -589,6 +606,10 @@ mod tests {
             .read(|tx| tx.range(T, "s/", "s/~", usize::MAX, false))
             .unwrap();
         assert_eq!(keys(all), (0..10).collect::<Vec<_>>());
+        let keys_only = store
+            .read(|tx| tx.range_keys(T, "s/0002", "s/0007", 2))
+            .unwrap();
+        assert_eq!(keys_only, vec!["s/0002".to_string(), "s/0003".to_string()]);
         let none: Vec<(String, i32)> = store
             .read(|tx| tx.range(T, "s/0007", "s/0007", 10, false))
             .unwrap();
