@@ -332,7 +332,7 @@ struct PassSample {
 }
 
 struct Controller {
-    runner: Arc<ServiceController>,
+    inner: Arc<ServiceController>,
     wake: Arc<Notify>,
     clock: Arc<dyn Clock>,
     samples: Arc<Mutex<Vec<PassSample>>>,
@@ -342,17 +342,17 @@ struct Controller {
 }
 
 impl Controller {
-    /// `crates/wharf/src/service_loop.rs`'s loop, recording every pass, until `stop`.
+    /// `crates/wharf/src/service_controller.rs`'s loop, recording every pass, until `stop`.
     async fn run(&self, mut stop: watch::Receiver<bool>) {
         loop {
             if *stop.borrow() {
                 return;
             }
-            let runner = self.runner.clone();
+            let inner = self.inner.clone();
             let started = Instant::now();
             let outcome = tokio::task::spawn_blocking(move || {
                 let t = Instant::now();
-                let r = runner.pass();
+                let r = inner.pass();
                 (t.elapsed(), r)
             })
             .await;
@@ -736,7 +736,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn steady_passes(
-    runner: &ServiceController,
+    controller: &ServiceController,
     store: &Store,
     floor_store: &Store,
     n: usize,
@@ -749,7 +749,7 @@ fn steady_passes(
         .len();
     for _ in 0..count {
         let t = Instant::now();
-        let r = runner.pass().map_err(|e| e.to_string())?;
+        let r = controller.pass().map_err(|e| e.to_string())?;
         passes.push(t.elapsed());
         if r.committed != 0 || r.services != n {
             return Err(format!("a steady pass changed something: {r:?}"));
@@ -847,9 +847,20 @@ fn mirror(real: &Store, floor: &Store) -> Result<(), StoreError> {
     })
 }
 
-async fn bench(args: &Args, dir: &Path) -> Result<Report, String> {
-    let e = |e: StoreError| e.to_string();
-    let store = Arc::new(Store::open(&dir.join("wharf.db")).map_err(e)?);
+/// What the benchmark runs on: wharf's ECS, its controller and the task agent on the fake
+/// runtime, wired as `wharf server` wires them, over a store in the benchmark's directory.
+struct Bench {
+    store: Arc<Store>,
+    ecs: Ecs,
+    controller: Arc<Controller>,
+    stop_agent: watch::Sender<bool>,
+    agent_task: tokio::task::JoinHandle<()>,
+}
+
+/// Wires ECS, the controller and the agent (crates/wharf/src/server.rs does the same) and
+/// starts the agent.
+fn wire(args: &Args, dir: &Path) -> Result<Bench, String> {
+    let store = Arc::new(Store::open(&dir.join("wharf.db")).map_err(|e| e.to_string())?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let runtime = FakeRuntime::new(clock.clone());
     runtime.add_image(IMAGE);
@@ -874,7 +885,6 @@ async fn bench(args: &Args, dir: &Path) -> Result<Report, String> {
         let w = w.clone();
         Arc::new(move || w.notify_one())
     };
-    // Wired as `wharf server` wires them (crates/wharf/src/server.rs).
     agent.on_task_change(notify(&wake));
     let ecs = Ecs::new(store.clone(), Arc::new(RandomIds))
         .with_network(network)
@@ -882,7 +892,7 @@ async fn bench(args: &Args, dir: &Path) -> Result<Report, String> {
         .with_targets(targets.clone())
         .with_service_notifier(notify(&wake));
     let controller = Arc::new(Controller {
-        runner: Arc::new(ServiceController::new(ecs.clone(), targets, clock.clone())),
+        inner: Arc::new(ServiceController::new(ecs.clone(), targets, clock.clone())),
         wake,
         clock,
         samples: Arc::new(Mutex::new(Vec::new())),
@@ -891,30 +901,33 @@ async fn bench(args: &Args, dir: &Path) -> Result<Report, String> {
     });
     let (stop_agent, agent_stop) = watch::channel(false);
     let agent_task = tokio::spawn(agent.clone().run(agent_stop));
+    Ok(Bench {
+        store,
+        ecs,
+        controller,
+        stop_agent,
+        agent_task,
+    })
+}
 
-    ecs.create_cluster(&ctx(), request(serde_json::json!({"clusterName": CLUSTER})))
-        .map_err(|e| format!("create-cluster: {e:?}"))?;
-    register_definition(&ecs, 1)?;
-    register_definition(&ecs, 2)?;
+/// Creates `n` services with the controller's loop running and waits until every one is
+/// steady on revision 1.
+async fn create_phase(b: &Bench, args: &Args, floor: &mut Floor) -> Result<Phase, String> {
+    let e = |e: StoreError| e.to_string();
     let n = args.services;
-    let desired: usize = (0..n).map(|i| 1 + i % 3).sum();
-    let mut floor = Floor::new(&dir.join("floor.db")).map_err(e)?;
-
-    // Create.
-    eprintln!("bench: creating {n} services ({desired} tasks) ...");
     let (stop_loop, loop_stop) = watch::channel(false);
     let looping = tokio::spawn({
-        let c = controller.clone();
+        let c = b.controller.clone();
         async move { c.run(loop_stop).await }
     });
     let t0 = Instant::now();
-    create_services(&ecs, n, args.load_balancer)?;
+    create_services(&b.ecs, n, args.load_balancer)?;
     let api = t0.elapsed();
-    let samples = wait_steady(&controller, t0, t0 + api, n).await?;
+    let samples = wait_steady(&b.controller, t0, t0 + api, n).await?;
     let wall = samples.last().map_or(api, |s| s.started + s.took - t0);
-    check_services(&store, n, 1)?;
-    let describe = time_describe(&ecs, n)?;
-    floor.sample_records(&store).map_err(e)?;
+    check_services(&b.store, n, 1)?;
+    let describe = time_describe(&b.ecs, n)?;
+    floor.sample_records(&b.store).map_err(e)?;
     let floor_time = floor.replay(&samples).map_err(e)?;
     let mut create = Phase::new(wall, api, &samples, floor_time);
     create.describe_10_ms = ms(describe);
@@ -922,44 +935,35 @@ async fn bench(args: &Args, dir: &Path) -> Result<Report, String> {
         "bench: steady after {:.2}s ({} passes, {:.2}s in passes, floor {:.3}s)",
         create.wall_s, create.passes, create.controller_s, create.floor_s
     );
-
-    // Steady: the loop stops; passes back to back.
     let _ = stop_loop.send(true);
     looping.await.map_err(|e| e.to_string())?;
-    let agent_idle_cpu = idle_cpu(Duration::from_secs(3)).await;
-    eprintln!("bench: idle CPU with {desired} tasks running: {agent_idle_cpu:?} of a core");
-    mirror(&store, &floor.store).map_err(e)?;
-    let steady = steady_passes(
-        &controller.runner,
-        &store,
-        &floor.store,
-        n,
-        args.steady_passes,
-    )?;
-    eprintln!(
-        "bench: steady pass {:.1} ms ({:.0} services/s), typed read {:.1} ms, floor {:.1} ms",
-        steady.pass_ms_median,
-        steady.services_per_s,
-        steady.typed_read_ms_median,
-        steady.floor_ms_median
-    );
+    Ok(create)
+}
 
-    // Roll every service to revision 2.
-    eprintln!("bench: updating {n} services to revision 2 ...");
+/// Updates every service to revision 2 with the controller's loop running and waits until the
+/// roll is complete and no revision-1 task is left.
+async fn roll_phase(
+    b: &Bench,
+    args: &Args,
+    floor: &mut Floor,
+    desired: usize,
+) -> Result<Phase, String> {
+    let e = |e: StoreError| e.to_string();
+    let n = args.services;
     let (stop_loop, loop_stop) = watch::channel(false);
     let looping = tokio::spawn({
-        let c = controller.clone();
+        let c = b.controller.clone();
         async move { c.run(loop_stop).await }
     });
     let t0 = Instant::now();
-    update_services(&ecs, n)?;
+    update_services(&b.ecs, n)?;
     let api = t0.elapsed();
-    let samples = wait_steady(&controller, t0, t0 + api, n).await?;
+    let samples = wait_steady(&b.controller, t0, t0 + api, n).await?;
     let wall = samples.last().map_or(api, |s| s.started + s.took - t0);
-    check_services(&store, n, 2)?;
+    check_services(&b.store, n, 2)?;
     let deadline = Instant::now() + PHASE_DEADLINE;
     let all_stopped = loop {
-        let live = live_tasks_by_revision(&store).map_err(e)?;
+        let live = live_tasks_by_revision(&b.store).map_err(e)?;
         if !live.contains_key("1") {
             if live.get("2") != Some(&desired) {
                 return Err(format!("after the roll, live tasks by revision: {live:?}"));
@@ -973,8 +977,8 @@ async fn bench(args: &Args, dir: &Path) -> Result<Report, String> {
     };
     let _ = stop_loop.send(true);
     looping.await.map_err(|e| e.to_string())?;
-    let describe = time_describe(&ecs, n)?;
-    floor.sample_records(&store).map_err(e)?;
+    let describe = time_describe(&b.ecs, n)?;
+    floor.sample_records(&b.store).map_err(e)?;
     let floor_time = floor.replay(&samples).map_err(e)?;
     let mut roll = Phase::new(wall, api, &samples, floor_time);
     roll.all_stopped_s = Some(all_stopped.as_secs_f64());
@@ -987,11 +991,51 @@ async fn bench(args: &Args, dir: &Path) -> Result<Report, String> {
         roll.controller_s,
         roll.floor_s
     );
+    Ok(roll)
+}
 
-    mirror(&store, &floor.store).map_err(e)?;
+/// The whole benchmark: create, steady passes, roll, steady passes again.
+async fn bench(args: &Args, dir: &Path) -> Result<Report, String> {
+    let e = |e: StoreError| e.to_string();
+    let b = wire(args, dir)?;
+    b.ecs
+        .create_cluster(&ctx(), request(serde_json::json!({"clusterName": CLUSTER})))
+        .map_err(|e| format!("create-cluster: {e:?}"))?;
+    register_definition(&b.ecs, 1)?;
+    register_definition(&b.ecs, 2)?;
+    let n = args.services;
+    let desired: usize = (0..n).map(|i| 1 + i % 3).sum();
+    let mut floor = Floor::new(&dir.join("floor.db")).map_err(e)?;
+
+    eprintln!("bench: creating {n} services ({desired} tasks) ...");
+    let create = create_phase(&b, args, &mut floor).await?;
+
+    // Steady: the loop is stopped; passes back to back.
+    let agent_idle_cpu = idle_cpu(Duration::from_secs(3)).await;
+    eprintln!("bench: idle CPU with {desired} tasks running: {agent_idle_cpu:?} of a core");
+    mirror(&b.store, &floor.store).map_err(e)?;
+    let steady = steady_passes(
+        &b.controller.inner,
+        &b.store,
+        &floor.store,
+        n,
+        args.steady_passes,
+    )?;
+    eprintln!(
+        "bench: steady pass {:.1} ms ({:.0} services/s), typed read {:.1} ms, floor {:.1} ms",
+        steady.pass_ms_median,
+        steady.services_per_s,
+        steady.typed_read_ms_median,
+        steady.floor_ms_median
+    );
+
+    eprintln!("bench: updating {n} services to revision 2 ...");
+    let roll = roll_phase(&b, args, &mut floor, desired).await?;
+
+    mirror(&b.store, &floor.store).map_err(e)?;
     let steady_after_roll = steady_passes(
-        &controller.runner,
-        &store,
+        &b.controller.inner,
+        &b.store,
         &floor.store,
         n,
         args.steady_passes,
@@ -1003,8 +1047,8 @@ async fn bench(args: &Args, dir: &Path) -> Result<Report, String> {
         steady_after_roll.floor_ms_median
     );
 
-    let _ = stop_agent.send(true);
-    agent_task.await.map_err(|e| e.to_string())?;
+    let _ = b.stop_agent.send(true);
+    b.agent_task.await.map_err(|e| e.to_string())?;
     Ok(Report {
         services: n,
         tasks_desired: desired,
