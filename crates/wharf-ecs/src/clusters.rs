@@ -5,8 +5,8 @@ use crate::generated::*;
 use crate::names;
 use crate::paging::{invalid_token, page_size};
 use crate::records::{
-    ClusterRecord, ClusterServiceConnectDefaultsRecord, ClusterSettingRecord, TaskRecord, Wire,
-    CLUSTERS, SERVICES, TASKS,
+    self, ClusterRecord, ClusterServiceConnectDefaultsRecord, ClusterSettingRecord, TaskRecord,
+    Wire, CLUSTERS, SERVICES, TASKS,
 };
 use crate::task_lifecycle::TaskStatus;
 use crate::Ecs;
@@ -20,7 +20,7 @@ pub fn load(
     ctx: &RequestContext,
     name: &str,
 ) -> Result<Option<ClusterRecord>, StoreError> {
-    tx.get(CLUSTERS, &names::cluster_key(ctx, name))
+    tx.get(CLUSTERS, &records::cluster_key(ctx, name))
 }
 
 /// Loads the ACTIVE cluster named by `reference` (name, ARN, or `default` when absent).
@@ -79,7 +79,7 @@ pub fn ensure_default(tx: &Tx<'_>, ctx: &RequestContext) -> Result<ClusterRecord
         Some(c) if c.status.as_deref() == Some("ACTIVE") => Ok(c),
         _ => {
             let c = new_cluster(ctx, "default", None);
-            tx.put(CLUSTERS, &names::cluster_key(ctx, "default"), &c)?;
+            tx.put(CLUSTERS, &records::cluster_key(ctx, "default"), &c)?;
             Ok(c)
         }
     }
@@ -108,7 +108,7 @@ pub fn create(
             }
         }
         let c = new_cluster(ctx, &name, Some(input));
-        tx.put(CLUSTERS, &names::cluster_key(ctx, &name), &c)?;
+        tx.put(CLUSTERS, &records::cluster_key(ctx, &name), &c)?;
         Ok(c)
     })?;
     Ok(CreateClusterResponse {
@@ -124,7 +124,7 @@ fn present(
     include: &[String],
 ) -> Result<Cluster, StoreError> {
     let name = c.cluster_name.clone().unwrap_or_default();
-    let services = tx.list(SERVICES, &format!("{}{name}/", names::scope(ctx)))?;
+    let services = tx.list(SERVICES, &records::cluster_prefix(ctx, &name))?;
     let active = services
         .iter()
         .filter(|(_, s)| s.status.as_deref() == Some("ACTIVE"))
@@ -193,7 +193,9 @@ pub fn list(
     input: ListClustersRequest,
 ) -> Result<ListClustersResponse, Error> {
     let max = page_size(input.max_results)?;
-    let all = ecs.store.read(|tx| tx.list(CLUSTERS, &names::scope(ctx)))?;
+    let all = ecs
+        .store
+        .read(|tx| tx.list(CLUSTERS, &records::scope(ctx)))?;
     let arns: Vec<String> = all
         .into_iter()
         .filter(|(_, c)| c.status.as_deref() == Some("ACTIVE"))
@@ -216,7 +218,7 @@ pub fn delete(
     let name = names::cluster_name(Some(&input.cluster));
     let cluster = ecs.store.write(|tx| {
         let mut c = require_active(tx, ctx, Some(&name))?;
-        let services = tx.list(SERVICES, &format!("{}{name}/", names::scope(ctx)))?;
+        let services = tx.list(SERVICES, &records::cluster_prefix(ctx, &name))?;
         if services
             .iter()
             .any(|(_, s)| matches!(s.status.as_deref(), Some("ACTIVE") | Some("DRAINING")))
@@ -232,7 +234,7 @@ pub fn delete(
             ));
         }
         c.status = Some("INACTIVE".into());
-        tx.put(CLUSTERS, &names::cluster_key(ctx, &name), &c)?;
+        tx.put(CLUSTERS, &records::cluster_key(ctx, &name), &c)?;
         Ok(c)
     })?;
     Ok(DeleteClusterResponse {
@@ -242,7 +244,7 @@ pub fn delete(
 
 /// Running and pending task counts of cluster `name`, for DescribeClusters.
 fn task_counts(tx: &Tx<'_>, ctx: &RequestContext, cluster: &str) -> Result<(i32, i32), StoreError> {
-    let prefix = format!("{}{cluster}/", names::scope(ctx));
+    let prefix = records::cluster_prefix(ctx, cluster);
     let mut running = 0;
     let mut pending = 0;
     for (_, t) in tx.list::<TaskRecord>(TASKS, &prefix)? {

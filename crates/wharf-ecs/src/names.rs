@@ -1,12 +1,7 @@
-//! ECS names, ARNs and store keys, and the parsing of the ways users refer to resources
-//! (`name`, full ARN, `family`, `family:revision`).
+//! ECS names and ARNs, and the parsing of the ways users refer to resources (`name`, full
+//! ARN, `family`, `family:revision`). Store keys are in `records`.
 
 use wharf_core::{Arn, RequestContext};
-
-/// The store-key prefix of everything in the caller's account and region.
-pub fn scope(ctx: &RequestContext) -> String {
-    format!("{}/{}/", ctx.account_id, ctx.region)
-}
 
 /// `arn:aws:ecs:<region>:<account>:<resource>`.
 pub fn arn(ctx: &RequestContext, resource: &str) -> String {
@@ -22,11 +17,6 @@ pub fn cluster_name(reference: Option<&str>) -> String {
             None => r.to_string(),
         },
     }
-}
-
-/// The store key of cluster `name`.
-pub fn cluster_key(ctx: &RequestContext, name: &str) -> String {
-    format!("{}{name}", scope(ctx))
 }
 
 /// The service name in `name` or a service ARN (`service/cluster/name` or the old
@@ -47,11 +37,6 @@ pub fn last_segment(reference: &str) -> String {
             .to_string(),
         None => reference.to_string(),
     }
-}
-
-/// The store key of service `name` in cluster `cluster`.
-pub fn service_key(ctx: &RequestContext, cluster: &str, name: &str) -> String {
-    format!("{}{cluster}/{name}", scope(ctx))
 }
 
 /// A task definition reference: a family (latest ACTIVE revision) or a family and revision.
@@ -86,16 +71,6 @@ pub fn task_def_ref(reference: &str) -> Option<TaskDefRef> {
         return None;
     }
     Some(TaskDefRef { family, revision })
-}
-
-/// The store key of a task definition revision (zero-padded so keys sort by revision).
-pub fn task_def_key(ctx: &RequestContext, family: &str, revision: i32) -> String {
-    format!("{}{family}/{revision:010}", scope(ctx))
-}
-
-/// The store-key prefix of every revision of `family`.
-pub fn family_prefix(ctx: &RequestContext, family: &str) -> String {
-    format!("{}{family}/", scope(ctx))
 }
 
 /// `arn:...:task-definition/family:rev`.

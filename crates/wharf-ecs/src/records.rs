@@ -27,6 +27,7 @@ use crate::names;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use wharf_core::PlacementSubnet;
+use wharf_core::RequestContext;
 use wharf_store::{Table, TableFormat};
 
 /// Clusters, keyed `account/region/name`.
@@ -51,6 +52,46 @@ pub const TABLES: &[TableFormat] = &[
     TASKS.format(),
     CONTROLLER_STATE.format(),
 ];
+
+/// The store-key prefix of everything in the caller's account and region.
+pub fn scope(ctx: &RequestContext) -> String {
+    format!("{}/{}/", ctx.account_id, ctx.region)
+}
+
+/// The store key of cluster `name`.
+pub fn cluster_key(ctx: &RequestContext, name: &str) -> String {
+    format!("{}{name}", scope(ctx))
+}
+
+/// The store key of service `name` in cluster `cluster`.
+pub fn service_key(ctx: &RequestContext, cluster: &str, name: &str) -> String {
+    format!("{}{cluster}/{name}", scope(ctx))
+}
+
+/// The store key of a task definition revision (zero-padded so keys sort by revision).
+pub fn task_def_key(ctx: &RequestContext, family: &str, revision: i32) -> String {
+    format!("{}{family}/{revision:010}", scope(ctx))
+}
+
+/// The store-key prefix of every revision of `family`.
+pub fn family_prefix(ctx: &RequestContext, family: &str) -> String {
+    format!("{}{family}/", scope(ctx))
+}
+
+/// The store key of family `family`'s revision counter.
+pub fn family_key(ctx: &RequestContext, family: &str) -> String {
+    format!("{}{family}", scope(ctx))
+}
+
+/// The store-key prefix of the services, or the tasks, of cluster `cluster`.
+pub fn cluster_prefix(ctx: &RequestContext, cluster: &str) -> String {
+    format!("{}{cluster}/", scope(ctx))
+}
+
+/// `account/region/cluster/task-id`.
+pub fn task_key(account: &str, region: &str, cluster: &str, id: &str) -> String {
+    format!("{account}/{region}/{cluster}/{id}")
+}
 
 /// A revision as stored: the definition and its tags (shown only with `include TAGS`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -173,11 +214,6 @@ impl TaskRecord {
             .flatten()
             .find(|c| c.name.as_deref() == Some(name))
     }
-}
-
-/// `account/region/cluster/task-id`.
-pub fn task_key(account: &str, region: &str, cluster: &str, id: &str) -> String {
-    format!("{account}/{region}/{cluster}/{id}")
 }
 
 /// Launch throttle memory: consecutive launch failures of one PRIMARY deployment.

@@ -9,7 +9,7 @@ use crate::generated::*;
 use crate::names;
 use crate::paging;
 use crate::records::{
-    ClusterRecord, DeploymentCircuitBreakerRecord, DeploymentConfigurationRecord,
+    self, ClusterRecord, DeploymentCircuitBreakerRecord, DeploymentConfigurationRecord,
     DeploymentControllerRecord, DeploymentRecord, LoadBalancerRecord, NetworkConfigurationRecord,
     ServiceRecord, TaskDefinitionDescription, TaskDefinitionRecord, TaskRecord, Wire, SERVICES,
     TASKS,
@@ -222,7 +222,7 @@ pub fn create(
     let service = ecs.store.write(|tx| {
         let (cluster, def) = resolve_create(tx, ctx, &input, &checked, &target_groups)?;
         let cluster_name = cluster.cluster_name.clone().unwrap_or_default();
-        let key = names::service_key(ctx, &cluster_name, &checked.name);
+        let key = records::service_key(ctx, &cluster_name, &checked.name);
         if let Some(existing) = tx.get(SERVICES, &key)? {
             if existing.status.as_deref() != Some("INACTIVE") {
                 return Err(invalid("Creation of service was not idempotent."));
@@ -436,7 +436,7 @@ fn load_active(
 ) -> Result<(String, ServiceRecord), Error> {
     let cluster = clusters::require_active(tx, ctx, cluster)?;
     let cluster_name = cluster.cluster_name.unwrap_or_default();
-    let key = names::service_key(ctx, &cluster_name, &names::service_name(service));
+    let key = records::service_key(ctx, &cluster_name, &names::service_name(service));
     match tx.get(SERVICES, &key)? {
         None => Err(Error::ServiceNotFoundException("Service not found.".into())),
         Some(s) if s.status.as_deref() != Some("ACTIVE") => Err(Error::ServiceNotActiveException(
@@ -571,7 +571,7 @@ pub fn describe(
         let mut live: Option<Vec<TaskRecord>> = None;
         for r in &input.services {
             let name = names::service_name(r);
-            match tx.get(SERVICES, &names::service_key(ctx, &cluster_name, &name))? {
+            match tx.get(SERVICES, &records::service_key(ctx, &cluster_name, &name))? {
                 Some(mut s) => {
                     if !with_tags {
                         s.tags = None;
@@ -607,7 +607,7 @@ fn live_tasks(
     ctx: &RequestContext,
     cluster: &str,
 ) -> Result<Vec<TaskRecord>, StoreError> {
-    let prefix = format!("{}{cluster}/", names::scope(ctx));
+    let prefix = records::cluster_prefix(ctx, cluster);
     Ok(tx
         .list::<TaskRecord>(TASKS, &prefix)?
         .into_iter()
@@ -662,7 +662,7 @@ pub fn list(
     let all = ecs.store.read(|tx| {
         let cluster = clusters::require_active(tx, ctx, input.cluster.as_deref())?;
         let name = cluster.cluster_name.unwrap_or_default();
-        Ok::<_, Error>(tx.list(SERVICES, &format!("{}{name}/", names::scope(ctx)))?)
+        Ok::<_, Error>(tx.list(SERVICES, &records::cluster_prefix(ctx, &name))?)
     })?;
     let arns: Vec<String> = all
         .into_iter()

@@ -2,7 +2,9 @@
 
 use crate::generated::*;
 use crate::names;
-use crate::records::{task_key, TagRecord, Wire, CLUSTERS, SERVICES, TASKS, TASK_DEFINITIONS};
+use crate::records::{
+    self, task_key, TagRecord, Wire, CLUSTERS, SERVICES, TASKS, TASK_DEFINITIONS,
+};
 use crate::Ecs;
 use wharf_core::tags::{self, TagViolation};
 use wharf_core::{Arn, RequestContext};
@@ -80,7 +82,7 @@ fn with_tags<T>(
     let (kind, id) = a.resource_type_and_id();
     match kind {
         "cluster" => {
-            let key = names::cluster_key(ctx, id);
+            let key = records::cluster_key(ctx, id);
             let mut c = tx
                 .get(CLUSTERS, &key)?
                 .filter(|c| c.status.as_deref() == Some("ACTIVE"))
@@ -93,7 +95,7 @@ fn with_tags<T>(
         }
         "service" => {
             let (cluster, name) = id.split_once('/').unwrap_or(("default", id));
-            let key = names::service_key(ctx, cluster, name);
+            let key = records::service_key(ctx, cluster, name);
             let mut s = tx.get(SERVICES, &key)?.ok_or_else(not_found)?;
             let out = f(s.tags.get_or_insert_with(Vec::new));
             if write {
@@ -105,7 +107,7 @@ fn with_tags<T>(
             let r = names::task_def_ref(id)
                 .filter(|r| r.revision.is_some())
                 .ok_or_else(not_found)?;
-            let key = names::task_def_key(ctx, &r.family, r.revision.unwrap_or(0));
+            let key = records::task_def_key(ctx, &r.family, r.revision.unwrap_or(0));
             let mut d = tx.get(TASK_DEFINITIONS, &key)?.ok_or_else(not_found)?;
             let out = f(&mut d.tags);
             if write {

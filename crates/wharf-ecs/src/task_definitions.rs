@@ -7,7 +7,8 @@ use crate::generated::*;
 use crate::names::{self, TaskDefRef};
 use crate::paging;
 use crate::records::{
-    FamilyRecord, TaskDefinitionDescription, TaskDefinitionRecord, Wire, FAMILIES, TASK_DEFINITIONS,
+    self, FamilyRecord, TaskDefinitionDescription, TaskDefinitionRecord, Wire, FAMILIES,
+    TASK_DEFINITIONS,
 };
 use crate::Ecs;
 use std::collections::{BTreeSet, HashSet};
@@ -311,7 +312,7 @@ pub fn register(
     let tags = input.tags.take().unwrap_or_default();
     let family = input.family.clone();
     let stored = ecs.store.write(|tx| {
-        let fam_key = format!("{}{family}", names::scope(ctx));
+        let fam_key = records::family_key(ctx, &family);
         let mut fam: FamilyRecord = tx.get(FAMILIES, &fam_key)?.unwrap_or_default();
         fam.last_revision += 1;
         let revision = fam.last_revision;
@@ -354,7 +355,7 @@ pub fn register(
         };
         tx.put(
             TASK_DEFINITIONS,
-            &names::task_def_key(ctx, &family, revision),
+            &records::task_def_key(ctx, &family, revision),
             &stored,
         )?;
         Ok::<_, Error>(stored)
@@ -372,10 +373,13 @@ pub fn resolve(
     r: &TaskDefRef,
 ) -> Result<Option<TaskDefinitionRecord>, StoreError> {
     match r.revision {
-        Some(rev) => tx.get(TASK_DEFINITIONS, &names::task_def_key(ctx, &r.family, rev)),
+        Some(rev) => tx.get(
+            TASK_DEFINITIONS,
+            &records::task_def_key(ctx, &r.family, rev),
+        ),
         None => {
             let all: Vec<(String, TaskDefinitionRecord)> =
-                tx.list(TASK_DEFINITIONS, &names::family_prefix(ctx, &r.family))?;
+                tx.list(TASK_DEFINITIONS, &records::family_prefix(ctx, &r.family))?;
             Ok(all
                 .into_iter()
                 .rev()
@@ -416,7 +420,7 @@ pub fn describe(
 fn all_revisions(ecs: &Ecs, ctx: &RequestContext) -> Result<Vec<TaskDefinitionDescription>, Error> {
     let all: Vec<(String, TaskDefinitionRecord)> = ecs
         .store
-        .read(|tx| tx.list(TASK_DEFINITIONS, &names::scope(ctx)))?;
+        .read(|tx| tx.list(TASK_DEFINITIONS, &records::scope(ctx)))?;
     Ok(all.into_iter().map(|(_, s)| s.definition).collect())
 }
 
@@ -533,7 +537,7 @@ pub fn deregister(
 ) -> Result<DeregisterTaskDefinitionResponse, Error> {
     let (family, rev) = revision_ref(&input.task_definition)?;
     let def = ecs.store.write(|tx| {
-        let key = names::task_def_key(ctx, &family, rev);
+        let key = records::task_def_key(ctx, &family, rev);
         let mut stored: TaskDefinitionRecord = tx
             .get(TASK_DEFINITIONS, &key)?
             .ok_or_else(|| client("The specified task definition does not exist."))?;
@@ -573,7 +577,7 @@ pub fn delete(
                 failures.push(fail("The specified task definition identifier is invalid. Specify a valid name or ARN and try again."));
                 continue;
             };
-            let key = names::task_def_key(ctx, &family, rev);
+            let key = records::task_def_key(ctx, &family, rev);
             let Some(mut stored) = tx.get::<TaskDefinitionRecord>(TASK_DEFINITIONS, &key)? else {
                 failures.push(fail("The specified task definition does not exist. Specify a valid account, family, revision and try again."));
                 continue;

@@ -12,7 +12,7 @@ use crate::generated::*;
 use crate::names;
 use crate::paging;
 use crate::records::{
-    task_key, AttachmentRecord, AttributeRecord, ClusterRecord, ContainerOverrideRecord,
+    self, task_key, AttachmentRecord, AttributeRecord, ClusterRecord, ContainerOverrideRecord,
     ContainerRecord, EphemeralStorageRecord, KeyValuePairRecord, NetworkConfigurationRecord,
     TagRecord, TaskDefinitionDescription, TaskDefinitionRecord, TaskDescription,
     TaskEphemeralStorageRecord, TaskOverrideRecord, TaskRecord, TaskResources, TaskSubnet, Wire,
@@ -594,7 +594,7 @@ pub fn list(
     ecs.store.read(|tx| {
         let cluster = clusters::require_active(tx, ctx, input.cluster.as_deref())?;
         let cluster_name = cluster.cluster_name.unwrap_or_default();
-        let prefix = format!("{}{cluster_name}/", names::scope(ctx));
+        let prefix = records::cluster_prefix(ctx, &cluster_name);
         let mut all: Vec<TaskRecord> = tx
             .list::<TaskRecord>(TASKS, &prefix)?
             .into_iter()
