@@ -189,9 +189,9 @@ impl TaskRecord {
         let defs = self
             .definition
             .container_definitions
-            .clone()
+            .as_deref()
             .unwrap_or_default();
-        let def = |n: &str| defs.iter().find(|d| d.name.as_deref() == Some(n)).cloned();
+        let def = |n: &str| defs.iter().find(|d| d.name.as_deref() == Some(n));
         let health = task_health(
             self.task.containers.as_deref().unwrap_or_default(),
             |n| def(n).is_some_and(|d| d.essential != Some(false)),

@@ -2,9 +2,10 @@
 //! trait, implemented field by field (no JSON on the way) by the [`record!`] macro that also
 //! declares the record type with its fixed serde names.
 //!
-//! A record type is written here by hand, not generated, so regenerating `generated.rs` from a
-//! newer botocore never changes what is on disk: a new wire member fails to compile in the
-//! conversion until someone decides whether ECS stores it (and bumps the table's format if so).
+//! Record types are declared in this crate's source, not produced by codegen, so regenerating
+//! `generated.rs` from a newer botocore never changes what is on disk: a new wire member fails
+//! to compile in the conversion until someone decides whether ECS stores it (and bumps the
+//! table's format if so).
 
 use std::collections::BTreeMap;
 use wharf_core::Timestamp;
@@ -88,7 +89,6 @@ macro_rules! record {
         #[serde(default)]
         pub struct $name {
             $(
-                #[allow(missing_docs)]
                 #[serde(rename = $json, skip_serializing_if = "crate::records::wire::Wire::is_absent")]
                 pub $field: $ty,
             )*
