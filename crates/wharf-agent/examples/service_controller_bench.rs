@@ -83,7 +83,8 @@ const IMAGE: &str = "bench/app:1";
 /// the fake runtime looks for a free address linearly, so one network per few hundred tasks
 /// keeps its own cost out of the figures.
 const VPCS: usize = 8;
-/// What `wharf server`'s service loop waits between passes (crates/wharf/src/service_controller.rs).
+/// What `wharf server`'s service loop waits between passes
+/// (crates/wharf/src/service_controller.rs).
 const BUSY_INTERVAL: Duration = Duration::from_millis(250);
 const IDLE_INTERVAL: Duration = Duration::from_secs(1);
 /// Longest a phase may take before the benchmark gives up.
