@@ -183,3 +183,19 @@ fn the_data_directory_of_the_wharf_before_records_reads_as_format_1() {
     assert!(check_rows(&store, TASKS) > 0);
     assert!(check_rows(&store, CONTROLLER_STATE) > 0);
 }
+
+#[test]
+fn tables_keep_their_names_at_format_1() {
+    let listed: Vec<(&str, u32)> = TABLES.iter().map(|t| (t.name, t.version)).collect();
+    assert_eq!(
+        listed,
+        vec![
+            ("ecs.cluster", 1),
+            ("ecs.taskdef", 1),
+            ("ecs.family", 1),
+            ("ecs.service", 1),
+            ("ecs.task", 1),
+            ("ecs.service-controller", 1),
+        ]
+    );
+}
