@@ -74,13 +74,7 @@ pub fn bool_value(b: bool) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn filter(name: &str, values: &[&str]) -> Filter {
-        Filter {
-            name: Some(name.into()),
-            values: Some(values.iter().map(|v| v.to_string()).collect()),
-        }
-    }
+    use crate::tests::filter;
 
     #[test]
     fn wildcards() {

@@ -256,6 +256,14 @@ pub(crate) mod tests {
     use wharf_core::ids::RandomIds;
     use wharf_core::Timestamp;
 
+    /// A `Filters` entry, as the CLI sends `Name=..,Values=..`.
+    pub(crate) fn filter(name: &str, values: &[&str]) -> crate::generated::Filter {
+        crate::generated::Filter {
+            name: Some(name.into()),
+            values: Some(values.iter().map(|v| v.to_string()).collect()),
+        }
+    }
+
     /// An `Ec2` over a fresh store in a temp dir, and a fixed request context.
     pub(crate) fn setup() -> (tempfile::TempDir, Ec2, RequestContext) {
         let dir = tempfile::tempdir().unwrap();

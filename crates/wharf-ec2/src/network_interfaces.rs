@@ -378,6 +378,7 @@ mod tests {
     use crate::generated::{
         CreateSecurityGroupRequest, DeleteSecurityGroupRequest, Ec2Api, Filter,
     };
+    use crate::tests::filter;
     use crate::tests::setup;
     use std::sync::Arc;
     use wharf_core::NetworkInterfaces;
@@ -385,13 +386,6 @@ mod tests {
 
     const ACCOUNT: &str = "123456789012";
     const REGION: &str = "us-east-1";
-
-    fn filter(name: &str, values: &[&str]) -> Filter {
-        Filter {
-            name: Some(name.into()),
-            values: Some(values.iter().map(|v| v.to_string()).collect()),
-        }
-    }
 
     fn new_eni(
         subnet: &str,

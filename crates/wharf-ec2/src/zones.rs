@@ -134,15 +134,9 @@ pub fn describe(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generated::{Ec2Api, Filter};
+    use crate::generated::Ec2Api;
+    use crate::tests::filter;
     use crate::tests::setup;
-
-    fn filter(name: &str, values: &[&str]) -> Filter {
-        Filter {
-            name: Some(name.into()),
-            values: Some(values.iter().map(|v| v.to_string()).collect()),
-        }
-    }
 
     #[test]
     fn region_codes_follow_aws() {
