@@ -181,10 +181,14 @@ export class WharfServer {
     async stop({ keepFiles = false } = {}) {
         if (this.proc && this.exitCode === undefined) {
             this.proc.kill("SIGTERM");
+            let timer;
             const timedOut = await Promise.race([
                 this.exited.then(() => false),
-                sleep(STOP_GRACE_MS).then(() => true),
+                new Promise((resolve) => {
+                    timer = setTimeout(() => resolve(true), STOP_GRACE_MS);
+                }),
             ]);
+            clearTimeout(timer);
             if (timedOut) {
                 try {
                     process.kill(-this.proc.pid, "SIGKILL");
