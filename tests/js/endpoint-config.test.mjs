@@ -130,8 +130,6 @@ describe("the shared config file (AWS_CONFIG_FILE)", () => {
             `[wharf]\naws_access_key_id = ${wharf.credentials.accessKeyId}\n` +
                 `aws_secret_access_key = ${wharf.credentials.secretAccessKey}\n`,
         );
-        Object.assign(process.env, {
-        });
         const me = await new STSClient(noRetry).send(new GetCallerIdentityCommand({}));
         assert.equal(me.Account, ACCOUNT_ID);
     });
