@@ -9,10 +9,15 @@
 #     gcc and libc6-dev (tests/testapp/testapp.c is compiled with `gcc -static`)
 #   - a Python venv at .deps/venv (gitignored) with the pinned AWS CLI v1 (.deps/venv/bin/aws),
 #     boto3 and pytest, from tests/e2e/requirements.txt
+#   - Node.js and npm (Debian's nodejs and npm where the machine has no `node` / `npm`; a
+#     machine whose Node.js package already ships npm keeps it) and, in tests/js/node_modules
+#     (gitignored), the pinned AWS SDK for JavaScript v3 clients from tests/js/package-lock.json
+#     (`npm ci`)
 #   - checks that the Rust tools the suite runs (cargo fmt, clippy, nextest) are present
 #
-# A stamp file (.deps/stamp) records what was installed; a re-run with nothing changed
-# only checks that the pieces are still there and returns in well under a second.
+# Stamp files (.deps/stamp, tests/js/node_modules/.wharf-stamp) record what was installed; a
+# re-run with nothing changed only checks that the pieces are still there and returns in well
+# under a second.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -98,6 +103,43 @@ else
     log "AWS CLI v1: $("$VENV/bin/aws" --version 2>&1)"
     log "AWS CLI v2: $(/usr/bin/aws --version 2>&1)"
     log "boto3: $("$VENV/bin/python" -c 'import boto3, botocore; print(boto3.__version__, "botocore", botocore.__version__)')"
+fi
+
+# --- Node.js, npm and the JavaScript SDK v3 tests' packages (tests/js) ---------------------
+
+# Debian 12's nodejs (18) and npm (9) where the machine has none. A Node.js package that ships
+# its own npm (and Conflicts: npm, as NodeSource's does) is kept: installing Debian's npm next
+# to it would fail.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    SUDO=()
+    if [[ $(id -u) -ne 0 ]]; then
+        command -v sudo >/dev/null || die "need root (or sudo) to install nodejs and npm"
+        SUDO=(sudo -n)
+    fi
+    log "installing Debian packages: nodejs npm"
+    "${SUDO[@]}" apt-get update -q </dev/null
+    "${SUDO[@]}" apt-get install -y -q --no-install-recommends nodejs npm </dev/null
+fi
+command -v node >/dev/null || die "node is missing after installing nodejs"
+command -v npm >/dev/null || die "npm is missing after installing npm"
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+((node_major >= 18)) || die "Node.js $(node --version) is too old for tests/js (the pinned SDK needs 18 or later)"
+
+JS_DIR=$ROOT/tests/js
+JS_STAMP=$JS_DIR/node_modules/.wharf-stamp
+want_js_stamp=$(
+    {
+        echo "script=$SCRIPT_VERSION"
+        echo "node=$(node --version) npm=$(npm --version)"
+        sha256sum "$JS_DIR/package.json" "$JS_DIR/package-lock.json" | cut -d' ' -f1
+    } | sha256sum | cut -d' ' -f1
+)
+if [[ -f $JS_STAMP && $(cat "$JS_STAMP") == "$want_js_stamp" && -d $JS_DIR/node_modules/@aws-sdk/client-ecs ]]; then
+    log "tests/js node_modules up to date"
+else
+    log "npm ci in tests/js (Node.js $(node --version), npm $(npm --version))"
+    (cd "$JS_DIR" && npm ci --no-audit --no-fund --loglevel=error </dev/null)
+    echo "$want_js_stamp" >"$JS_STAMP"
 fi
 
 # --- Rust tools -----------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The project's test command: formatting, lints, build, Rust tests, then the end-to-end
-# suite (tests/e2e) that drives the real wharf binary with the real AWS CLI v1 and v2 and
-# boto3. Installs what it needs first (scripts/ensure-deps.sh). Fails fast.
+# The project's test command: formatting, lints, build, Rust tests, the JavaScript SDK v3
+# tests (tests/js, Node's test runner), then the end-to-end suite (tests/e2e) that drives the
+# real wharf binary with the real AWS CLI v1 and v2 and boto3. Installs what it needs first
+# (scripts/ensure-deps.sh). Fails fast.
 #
 #   scripts/test.sh                 # everything
 #   scripts/test.sh -k seed_003     # extra arguments go to pytest
@@ -45,6 +46,9 @@ export WHARF_BIN="$target_dir/debug/wharf"
     echo "error: $WHARF_BIN was not built" >&2
     exit 1
 }
+
+step "JavaScript SDK v3 tests: npm test in tests/js (WHARF_BIN=$WHARF_BIN)"
+(cd tests/js && npm test)
 
 step "end-to-end tests: pytest tests/e2e (WHARF_BIN=$WHARF_BIN)"
 .deps/venv/bin/python -m pytest tests/e2e -v "$@"
