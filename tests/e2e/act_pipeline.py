@@ -24,7 +24,9 @@ import datetime as _dt
 import json
 import os
 import shutil
+import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,7 +124,8 @@ class Step:
     result: str | None = None
     start: float | None = None
     end: float | None = None
-    output: list[str] = field(default_factory=list)
+    # (epoch seconds, text) of each line the step printed.
+    output: list[tuple[float, str]] = field(default_factory=list)
 
     @property
     def seconds(self) -> float:
@@ -159,18 +162,19 @@ def _timestamp(value: str) -> float:
 
 def parse_act_log(lines: list[dict]) -> dict[str, Step]:
     """Each main step's result and wall time, from act's --json log: a step starts at its
-    first line and ends at the line carrying its ``stepResult``."""
+    first line and ends at the line carrying its ``stepResult`` (lines stamped on arrival,
+    ``_at``, else act's own whole-second ``time``)."""
     steps: dict[str, Step] = {}
     for line in lines:
         if line.get("stage") != "Main" or not line.get("step"):
             continue
         name = line["step"]
         step = steps.setdefault(name, Step(name))
-        at = _timestamp(line["time"]) if line.get("time") else None
+        at = line.get("_at") or (_timestamp(line["time"]) if line.get("time") else None)
         if step.start is None:
             step.start = at
-        if line.get("raw_output") and line.get("msg") is not None:
-            step.output.append(str(line["msg"]).rstrip("\n"))
+        if line.get("raw_output") and line.get("msg") is not None and at is not None:
+            step.output.append((at, str(line["msg"]).rstrip("\n")))
         if line.get("stepResult"):
             step.result = line["stepResult"]
             step.end = at
@@ -220,17 +224,30 @@ def run_act(repo: AppRepo, wharf: Wharf, docker: DockerCli, workdir: Path,
         "AWS_PAGER": "",
     }
     env.update(env_overrides or {})
+    stderr_path = workdir / "act.stderr"
     started = time.monotonic()
-    proc = subprocess.run(argv, cwd=repo.path, env=env, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=timeout)
-    wall = time.monotonic() - started
     lines = []
-    for raw in proc.stdout.splitlines():
+    with open(stderr_path, "w") as stderr:
+        proc = subprocess.Popen(argv, cwd=repo.path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=stderr, text=True, start_new_session=True)
+        # act's log times have whole seconds: each line is stamped as it arrives instead.
+        watchdog = threading.Timer(timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))
+        watchdog.start()
         try:
-            lines.append(json.loads(raw))
-        except ValueError:
-            lines.append({"msg": raw})
-    return ActRun(argv, proc.returncode, wall, lines, proc.stderr, parse_act_log(lines))
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                at = time.time()
+                try:
+                    line = json.loads(raw)
+                except ValueError:
+                    line = {"msg": raw}
+                line["_at"] = at
+                lines.append(line)
+            proc.wait()
+        finally:
+            watchdog.cancel()
+    wall = time.monotonic() - started
+    return ActRun(argv, proc.returncode, wall, lines, stderr_path.read_text(), parse_act_log(lines))
 
 
 # ---------------------------------------------------------------------------------------
