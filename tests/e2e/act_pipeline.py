@@ -33,7 +33,7 @@ from pathlib import Path
 
 from ecr_images import BUSYBOX
 from testapp import compile_testapp
-from wharf_e2e import FIXTURES, REPO_ROOT, DockerCli, Wharf, free_port
+from wharf_e2e import FAST_TARGET_HEALTH, FIXTURES, REPO_ROOT, DockerCli, Wharf, free_port
 
 ACT = Path(os.environ.get("WHARF_E2E_ACT", REPO_ROOT / ".deps" / "venv" / "bin" / "act"))
 VENV_BIN = REPO_ROOT / ".deps" / "venv" / "bin"
@@ -58,14 +58,6 @@ APP_PORT = 80
 # The seed's step 12: the ALB and its target group.
 ALB_NAME = "ai-assistant-alb"
 TARGET_GROUP = "ai-assistant-tg"
-# Target group health checks fast enough for a test (AWS's minimum interval is 5 s).
-TG_HEALTH = dict(
-    HealthCheckPath="/health",
-    HealthCheckIntervalSeconds=5,
-    HealthCheckTimeoutSeconds=4,
-    HealthyThresholdCount=2,
-    UnhealthyThresholdCount=2,
-)
 DEREGISTRATION_DELAY_S = 5
 ACT_TIMEOUT_S = 900.0
 STEADY_DEADLINE_S = 240.0
@@ -333,7 +325,7 @@ def setup_seed_004(wharf: Wharf, docker: DockerCli, repo: AppRepo, first_version
     elbv2 = wharf.boto3_client("elbv2", region=REGION)
     lb = elbv2.create_load_balancer(Name=ALB_NAME, Subnets=subnets, SecurityGroups=[group])["LoadBalancers"][0]
     tg = elbv2.create_target_group(Name=TARGET_GROUP, Protocol="HTTP", Port=APP_PORT, VpcId=vpc,
-                                   TargetType="ip", **TG_HEALTH)["TargetGroups"][0]["TargetGroupArn"]
+                                   TargetType="ip", **FAST_TARGET_HEALTH)["TargetGroups"][0]["TargetGroupArn"]
     elbv2.modify_target_group_attributes(
         TargetGroupArn=tg,
         Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": str(DEREGISTRATION_DELAY_S)}],

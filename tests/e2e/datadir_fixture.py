@@ -62,16 +62,16 @@ def task_definition(revision_note: str) -> dict:
     return td
 
 
+def clients(wharf: Wharf) -> tuple:
+    """boto3 clients of every service the fixture uses, in a fixed order."""
+    return tuple(
+        wharf.boto3_client(name)
+        for name in ("ecs", "ec2", "iam", "ecr", "secretsmanager", "ssm", "logs", "elbv2", "acm")
+    )
+
+
 def populate(wharf: Wharf) -> None:
-    ecs = wharf.boto3_client("ecs")
-    ec2 = wharf.boto3_client("ec2")
-    iam = wharf.boto3_client("iam")
-    ecr = wharf.boto3_client("ecr")
-    sm = wharf.boto3_client("secretsmanager")
-    ssm = wharf.boto3_client("ssm")
-    logs = wharf.boto3_client("logs")
-    elbv2 = wharf.boto3_client("elbv2")
-    acm = wharf.boto3_client("acm")
+    ecs, ec2, iam, ecr, sm, ssm, logs, elbv2, acm = clients(wharf)
 
     iam.create_role(
         RoleName=ROLE,
@@ -192,15 +192,7 @@ def strip(value):
 
 def observe(wharf: Wharf) -> dict:
     """Everything populate() stored, read back (comparable JSON)."""
-    ecs = wharf.boto3_client("ecs")
-    ec2 = wharf.boto3_client("ec2")
-    iam = wharf.boto3_client("iam")
-    ecr = wharf.boto3_client("ecr")
-    sm = wharf.boto3_client("secretsmanager")
-    ssm = wharf.boto3_client("ssm")
-    logs = wharf.boto3_client("logs")
-    elbv2 = wharf.boto3_client("elbv2")
-    acm = wharf.boto3_client("acm")
+    ecs, ec2, iam, ecr, sm, ssm, logs, elbv2, acm = clients(wharf)
 
     out: dict = {}
     out["clusters"] = ecs.describe_clusters(clusters=[CLUSTER], include=["TAGS"])["clusters"]

@@ -53,6 +53,7 @@ from botocore.exceptions import ClientError
 from testapp import TestappImage, push_testapp
 from wharf_e2e import (
     ACCOUNT_ID,
+    FAST_TARGET_HEALTH,
     DockerCli,
     Ecr,
     Wharf,
@@ -77,15 +78,6 @@ STOP_DEADLINE_S = 120.0
 HTTP_TIMEOUT_S = 20.0
 POLL_S = 0.5
 
-# Health checks fast enough for a test (AWS's minimum interval is 5 s), with a timeout that
-# a busy machine still meets.
-FAST_HEALTH = dict(
-    HealthCheckPath="/health",
-    HealthCheckIntervalSeconds=5,
-    HealthCheckTimeoutSeconds=4,
-    HealthyThresholdCount=2,
-    UnhealthyThresholdCount=2,
-)
 DEREGISTRATION_DELAY_S = 5
 
 BREAKER_REASON = "ECS deployment circuit breaker: tasks failed to start."
@@ -372,7 +364,7 @@ class Lab:
 
     def target_group(self, name: str, with_listener: bool = True) -> Listener | str:
         tg = self.elbv2.create_target_group(
-            Name=name, Protocol="HTTP", Port=APP_PORT, VpcId=self.vpc_id, TargetType="ip", **FAST_HEALTH
+            Name=name, Protocol="HTTP", Port=APP_PORT, VpcId=self.vpc_id, TargetType="ip", **FAST_TARGET_HEALTH
         )["TargetGroups"][0]["TargetGroupArn"]
         self.elbv2.modify_target_group_attributes(
             TargetGroupArn=tg,

@@ -59,6 +59,16 @@ STOP_GRACE_S = 10.0
 CLI_TIMEOUT_S = 180.0
 POLL_INTERVAL_S = 0.02
 
+# Target group health checks fast enough for a test (AWS's minimum interval is 5 s), with a
+# timeout that a busy machine still meets: CreateTargetGroup keyword arguments.
+FAST_TARGET_HEALTH = dict(
+    HealthCheckPath="/health",
+    HealthCheckIntervalSeconds=5,
+    HealthCheckTimeoutSeconds=4,
+    HealthyThresholdCount=2,
+    UnhealthyThresholdCount=2,
+)
+
 # AWS protocol constants (botocore's service-2.json metadata).
 ECS_TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113"
 QUERY_VERSIONS = {"sts": "2011-06-15", "iam": "2010-05-08", "ec2": "2016-11-15"}
