@@ -7,7 +7,7 @@
 //!
 //! Read bottom to top: `generated` (wire types, never stored) -> `records` (the records ECS
 //! stores, their tables and keys, conversions to and from the wire types) -> shared pieces
-//! (`names`, `checks`, `paging`, `errors`, `fargate`, `task_lifecycle`) -> one module per
+//! (`names`, `checks`, `paging`, `errors`, `fargate`, `launch_types`, `task_lifecycle`) -> one module per
 //! resource (`clusters`, `task_definitions`, `services`, `tasks`, `tags`) -> the service
 //! scheduler and controller -> this file: the [`Ecs`] service and one-line delegation of each
 //! [`EcsApi`] method.
@@ -17,6 +17,7 @@ pub mod clusters;
 pub mod errors;
 pub mod fargate;
 pub mod generated;
+pub mod launch_types;
 pub mod names;
 pub mod paging;
 pub mod records;

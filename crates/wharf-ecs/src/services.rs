@@ -6,13 +6,14 @@
 use crate::checks::check_network;
 use crate::clusters;
 use crate::generated::*;
+use crate::launch_types::{self, Placement};
 use crate::names;
 use crate::paging;
 use crate::records::{
-    self, ClusterRecord, DeploymentCircuitBreakerRecord, DeploymentConfigurationRecord,
-    DeploymentControllerRecord, DeploymentRecord, LoadBalancerRecord, NetworkConfigurationRecord,
-    ServiceRecord, TaskDefinitionDescription, TaskDefinitionRecord, TaskRecord, Wire, SERVICES,
-    TASKS,
+    self, CapacityProviderStrategyItemRecord, ClusterRecord, DeploymentCircuitBreakerRecord,
+    DeploymentConfigurationRecord, DeploymentControllerRecord, DeploymentRecord,
+    LoadBalancerRecord, NetworkConfigurationRecord, ServiceRecord, TaskDefinitionDescription,
+    TaskDefinitionRecord, TaskRecord, Wire, SERVICES, TASKS,
 };
 use crate::task_definitions;
 use crate::task_lifecycle::TaskStatus;
@@ -201,7 +202,8 @@ struct CreateChecks {
     /// `schedulingStrategy` (REPLICA).
     strategy: String,
     desired: i32,
-    launch_type: String,
+    /// `launchType` as given (chosen against the cluster in `resolve_create`).
+    launch_type: Option<String>,
     load_balancers: Vec<LoadBalancerRecord>,
     network: Option<NetworkConfigurationRecord>,
     /// The task definition reference.
@@ -220,7 +222,7 @@ pub fn create(
     let checked = check_create(&input)?;
     let target_groups = target_group_infos(ecs, ctx, &checked.load_balancers)?;
     let service = ecs.store.write(|tx| {
-        let (cluster, def) = resolve_create(tx, ctx, &input, &checked, &target_groups)?;
+        let (cluster, def, placement) = resolve_create(tx, ctx, &input, &checked, &target_groups)?;
         let cluster_name = cluster.cluster_name.clone().unwrap_or_default();
         let key = records::service_key(ctx, &cluster_name, &checked.name);
         if let Some(existing) = tx.get(SERVICES, &key)? {
@@ -228,7 +230,7 @@ pub fn create(
                 return Err(invalid("Creation of service was not idempotent."));
             }
         }
-        let mut service = new_service(ctx, &input, &checked, &cluster, &def);
+        let mut service = new_service(ctx, &input, &checked, &cluster, &def, &placement);
         let deployment = new_deployment(ecs, ctx, &service);
         service.deployments = Some(vec![deployment]);
         tx.put(SERVICES, &key, &service)?;
@@ -271,10 +273,7 @@ fn check_create(input: &CreateServiceRequest) -> Result<CreateChecks, Error> {
     if input.capacity_provider_strategy.is_some() && input.launch_type.is_some() {
         return Err(invalid("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again."));
     }
-    let launch_type = input
-        .launch_type
-        .clone()
-        .unwrap_or_else(|| "FARGATE".into());
+    let launch_type = input.launch_type.clone();
     let load_balancers: Vec<LoadBalancerRecord> =
         Wire::from_wire(input.load_balancers.clone().unwrap_or_default());
     if input.health_check_grace_period_seconds.is_some() && load_balancers.is_empty() {
@@ -318,24 +317,25 @@ fn resolve_create(
     input: &CreateServiceRequest,
     checked: &CreateChecks,
     target_groups: &[(String, Option<TargetGroupInfo>)],
-) -> Result<(ClusterRecord, TaskDefinitionDescription), Error> {
+) -> Result<(ClusterRecord, TaskDefinitionDescription, Placement), Error> {
     let cluster = if input.cluster.is_none() {
         clusters::ensure_default(tx, ctx)?
     } else {
         clusters::require_active(tx, ctx, input.cluster.as_deref())?
     };
     let def = resolve_definition(tx, ctx, &checked.task_definition)?;
-    if checked.launch_type == "FARGATE"
-        && !def.compatibilities.iter().flatten().any(|c| c == "FARGATE")
-    {
-        return Err(invalid(
-            "Task definition does not support launch_type FARGATE.",
-        ));
-    }
-    check_network(checked.network.as_ref(), &def, &checked.launch_type)?;
+    let strategy: Option<Vec<CapacityProviderStrategyItemRecord>> =
+        Wire::from_wire(input.capacity_provider_strategy.clone());
+    let placement = launch_types::choose(
+        checked.launch_type.as_deref(),
+        strategy.as_deref(),
+        &cluster,
+    );
+    launch_types::check(&def, placement.launch_type())?;
+    check_network(checked.network.as_ref(), &def, placement.launch_type())?;
     check_load_balancers(&checked.load_balancers, &def)?;
     check_target_groups(target_groups, &def)?;
-    Ok((cluster, def))
+    Ok((cluster, def, placement))
 }
 
 /// The record of a new ACTIVE service, with AWS's defaults for what the input leaves out (its
@@ -346,6 +346,7 @@ fn new_service(
     checked: &CreateChecks,
     cluster: &ClusterRecord,
     def: &TaskDefinitionDescription,
+    placement: &Placement,
 ) -> ServiceRecord {
     let cluster_name = cluster.cluster_name.as_deref().unwrap_or_default();
     ServiceRecord {
@@ -363,11 +364,14 @@ fn new_service(
         desired_count: Some(checked.desired),
         running_count: Some(0),
         pending_count: Some(0),
-        launch_type: input
-            .capacity_provider_strategy
-            .is_none()
-            .then(|| checked.launch_type.clone()),
-        capacity_provider_strategy: Wire::from_wire(input.capacity_provider_strategy.clone()),
+        launch_type: match placement {
+            Placement::LaunchType(t) => Some(t.clone()),
+            Placement::Strategy(_) => None,
+        },
+        capacity_provider_strategy: match placement {
+            Placement::LaunchType(_) => None,
+            Placement::Strategy(s) => Some(s.clone()),
+        },
         platform_version: Some(
             input
                 .platform_version
@@ -474,9 +478,7 @@ pub fn update(
             def = new_def;
         }
         let launch_type = s.launch_type.clone().unwrap_or_else(|| "FARGATE".into());
-        if launch_type == "FARGATE" && !def.compatibilities.iter().flatten().any(|c| c == "FARGATE") {
-            return Err(invalid("Task definition does not support launch_type FARGATE."));
-        }
+        launch_types::check(&def, &launch_type)?;
         if let Some(net) = &new_network {
             if Some(net) != s.network_configuration.as_ref() {
                 redeploy = true;

@@ -37,9 +37,7 @@ fn check_container(
         )));
     }
     if c.image.as_deref().unwrap_or("").trim().is_empty() {
-        return Err(client(format!(
-            "Container.image should not be null or empty (container '{name}')."
-        )));
+        return Err(client("Container.image should not be null or empty."));
     }
     if c.essential.is_none() {
         c.essential = Some(true);
@@ -261,6 +259,13 @@ fn check_registration(input: &mut RegisterTaskDefinitionRequest) -> Result<(), E
         if !seen.insert(name.clone()) {
             return Err(client(format!("Container names must be unique within a task definition: '{name}' appears more than once.")));
         }
+        if memory.is_none() && c.memory.is_none() && c.memory_reservation.is_none() {
+            // EC2 task definitions may leave task-level memory out; then every container
+            // says how much it needs (AWS's wording).
+            return Err(client(format!(
+                "Invalid setting for container '{name}'. At least one of 'memory' or 'memoryReservation' must be specified."
+            )));
+        }
         if let (Some(task_mem), Some(c_mem)) = (memory, c.memory) {
             if i64::from(c_mem) > i64::from(task_mem) {
                 return Err(client(format!(
@@ -306,9 +311,11 @@ pub fn register(
     mut input: RegisterTaskDefinitionRequest,
 ) -> Result<RegisterTaskDefinitionResponse, Error> {
     check_registration(&mut input)?;
-    let fargate_ok = input.network_mode.as_deref() == Some("awsvpc")
-        && input.cpu.is_some()
-        && input.memory.is_some();
+    let compatibilities = crate::launch_types::compatibilities(
+        input.network_mode.as_deref(),
+        input.cpu.as_deref(),
+        input.memory.as_deref(),
+    );
     let tags = input.tags.take().unwrap_or_default();
     let family = input.family.clone();
     let stored = ecs.store.write(|tx| {
@@ -329,11 +336,7 @@ pub fn register(
             status: Some("ACTIVE".into()),
             requires_attributes: None,
             placement_constraints: Some(input.placement_constraints.unwrap_or_default()),
-            compatibilities: Some(if fargate_ok {
-                vec!["EC2".into(), "FARGATE".into()]
-            } else {
-                vec!["EC2".into()]
-            }),
+            compatibilities: Some(compatibilities),
             runtime_platform: input.runtime_platform,
             requires_compatibilities: input.requires_compatibilities,
             cpu: input.cpu,
@@ -362,7 +365,8 @@ pub fn register(
     })?;
     Ok(RegisterTaskDefinitionResponse {
         task_definition: Some(stored.definition.into()),
-        tags: Some(Wire::into_wire(stored.tags)),
+        // AWS leaves `tags` out of the answer when none were given.
+        tags: (!stored.tags.is_empty()).then(|| Wire::into_wire(stored.tags)),
     })
 }
 
@@ -521,11 +525,18 @@ pub fn list_families(
 /// Parses a reference that must name a revision (deregister and delete).
 fn revision_ref(reference: &str) -> Result<(String, i32), Error> {
     match names::task_def_ref(reference) {
-        Some(TaskDefRef { family, revision: Some(rev) }) => Ok((family, rev)),
-        Some(TaskDefRef { revision: None, .. }) => Err(client(format!(
-            "Invalid revision number. Number: {reference}: give family:revision or the task definition ARN."
-        ))),
-        None => Err(client(format!("Invalid task definition '{reference}'."))),
+        Some(TaskDefRef {
+            family,
+            revision: Some(rev),
+        }) => Ok((family, rev)),
+        Some(TaskDefRef { revision: None, .. }) => Err(client("Revision is missing.")),
+        None => match reference.rsplit_once(':') {
+            // AWS's answer for a revision that is not a number (`family:latest`).
+            Some((_, rev)) if !rev.contains('/') => Err(Error::InvalidParameterException(format!(
+                "Invalid revision number. Number: {rev}"
+            ))),
+            _ => Err(client(format!("Invalid task definition '{reference}'."))),
+        },
     }
 }
 
@@ -699,6 +710,76 @@ mod tests {
         // nothing was stored by the refusals
         let l = list(&ecs, &ctx(), ListTaskDefinitionsRequest::default()).unwrap();
         assert!(l.task_definition_arns.unwrap().is_empty());
+    }
+
+    #[test]
+    fn ec2_definitions_default_as_aws_does() {
+        let (_d, ecs) = ecs();
+        let r: RegisterTaskDefinitionRequest = serde_json::from_value(serde_json::json!({
+            "family": "sleep360",
+            "containerDefinitions": [{"name": "sleep", "image": "busybox", "memory": 10}]
+        }))
+        .unwrap();
+        let out = register(&ecs, &ctx(), r).unwrap();
+        // Before: ["EC2"] and `tags: []`. AWS: ["EXTERNAL", "EC2"], no tags key, and no
+        // networkMode (bridge is the behaviour, not a value AWS writes back).
+        assert!(out.tags.is_none());
+        let td = out.task_definition.unwrap();
+        assert_eq!(
+            td.compatibilities,
+            Some(vec!["EXTERNAL".to_string(), "EC2".to_string()])
+        );
+        assert_eq!(td.network_mode, None);
+        assert_eq!((td.cpu, td.memory), (None, None));
+        // Without task-level memory every container says how much it needs.
+        let r: RegisterTaskDefinitionRequest = serde_json::from_value(serde_json::json!({
+            "family": "nomem",
+            "containerDefinitions": [{"name": "app", "image": "busybox"}]
+        }))
+        .unwrap();
+        assert_eq!(
+            register(&ecs, &ctx(), r).unwrap_err(),
+            client("Invalid setting for container 'app'. At least one of 'memory' or 'memoryReservation' must be specified.")
+        );
+        let r: RegisterTaskDefinitionRequest = serde_json::from_value(serde_json::json!({
+            "family": "reserved", "requiresCompatibilities": ["EC2"],
+            "containerDefinitions": [{"name": "app", "image": "busybox", "memoryReservation": 64}]
+        }))
+        .unwrap();
+        register(&ecs, &ctx(), r).unwrap();
+    }
+
+    #[test]
+    fn errors_use_aws_wording() {
+        let (_d, ecs) = ecs();
+        register(&ecs, &ctx(), seed_request()).unwrap();
+        let dereg = |td: &str| {
+            deregister(
+                &ecs,
+                &ctx(),
+                DeregisterTaskDefinitionRequest {
+                    task_definition: td.into(),
+                },
+            )
+            .unwrap_err()
+        };
+        assert_eq!(dereg("blog-api"), client("Revision is missing."));
+        assert_eq!(
+            dereg("blog-api:latest"),
+            Error::InvalidParameterException("Invalid revision number. Number: latest".into())
+        );
+        let mut r = seed_request();
+        r.container_definitions[0].image = None;
+        assert_eq!(
+            register(&ecs, &ctx(), r).unwrap_err(),
+            client("Container.image should not be null or empty.")
+        );
+        let mut r = seed_request();
+        r.container_definitions[0].name = None;
+        assert_eq!(
+            register(&ecs, &ctx(), r).unwrap_err(),
+            client("Container.name should not be null or empty.")
+        );
     }
 
     #[test]

@@ -9,14 +9,15 @@
 use crate::checks::{self, check_network};
 use crate::clusters;
 use crate::generated::*;
+use crate::launch_types::{self, Placement};
 use crate::names;
 use crate::paging;
 use crate::records::{
-    self, task_key, AttachmentRecord, AttributeRecord, ClusterRecord, ContainerOverrideRecord,
-    ContainerRecord, EphemeralStorageRecord, KeyValuePairRecord, NetworkConfigurationRecord,
-    TagRecord, TaskDefinitionDescription, TaskDefinitionRecord, TaskDescription,
-    TaskEphemeralStorageRecord, TaskOverrideRecord, TaskRecord, TaskResources, TaskSubnet, Wire,
-    TASKS,
+    self, task_key, AttachmentRecord, AttributeRecord, CapacityProviderStrategyItemRecord,
+    ClusterRecord, ContainerOverrideRecord, ContainerRecord, EphemeralStorageRecord,
+    KeyValuePairRecord, NetworkConfigurationRecord, TagRecord, TaskDefinitionDescription,
+    TaskDefinitionRecord, TaskDescription, TaskEphemeralStorageRecord, TaskOverrideRecord,
+    TaskRecord, TaskResources, TaskSubnet, Wire, TASKS,
 };
 use crate::task_definitions;
 use crate::task_lifecycle::{self, reasons, StopCode, TaskStatus};
@@ -84,6 +85,8 @@ pub struct LaunchSpec {
     pub tags: Vec<TagRecord>,
     /// The capacity provider name, when launched through a strategy.
     pub capacity_provider_name: Option<String>,
+    /// The launch type (`None`: FARGATE, as a capacity provider strategy of FARGATE runs).
+    pub launch_type: Option<String>,
     /// The service launching it.
     pub service_name: Option<String>,
     /// Platform version asked for.
@@ -146,6 +149,11 @@ pub fn prepare(
         Ok((cluster, stored))
     })?;
     let def = stored.definition.clone();
+    let launch_type = spec.launch_type.as_deref().unwrap_or("FARGATE");
+    launch_types::check(&def, launch_type)?;
+    if launch_types::needs_container_instances(launch_type) {
+        return Err(invalid(launch_types::NO_CONTAINER_INSTANCES));
+    }
     check_network(spec.network_configuration.as_ref(), &def, "FARGATE")?;
     check_overrides(spec.overrides.as_ref(), &def)?;
     let vpc = spec
@@ -433,41 +441,21 @@ pub fn run(
     if input.launch_type.is_some() && input.capacity_provider_strategy.is_some() {
         return Err(invalid("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again."));
     }
-    let mut capacity_provider_name = None;
-    if let Some(strategy) = &input.capacity_provider_strategy {
-        let Some(first) = strategy
-            .iter()
-            .find(|s| s.weight.unwrap_or(0) > 0)
-            .or(strategy.first())
-        else {
-            return Err(invalid("capacityProviderStrategy can not be empty."));
-        };
-        if let Some(bad) = strategy
-            .iter()
-            .find(|s| !matches!(s.capacity_provider.as_str(), "FARGATE" | "FARGATE_SPOT"))
-        {
-            return Err(invalid(format!(
-                "The specified capacity provider '{}' is not associated with the cluster; wharf runs tasks on FARGATE and FARGATE_SPOT.",
-                bad.capacity_provider
-            )));
-        }
-        capacity_provider_name = Some(first.capacity_provider.clone());
+    let strategy: Option<Vec<CapacityProviderStrategyItemRecord>> =
+        Wire::from_wire(input.capacity_provider_strategy.clone());
+    if names::cluster_name(input.cluster.as_deref()) == "default" {
+        ecs.store.write(|tx| clusters::ensure_default(tx, ctx))?;
     }
-    match input.launch_type.as_deref() {
-        None | Some("FARGATE") => {}
-        Some(_) => {
-            // What AWS answers on a cluster without container instances.
-            ecs.store
-                .read(|tx| clusters::require_active(tx, ctx, input.cluster.as_deref()))?;
-            return Ok(RunTaskResponse {
-                tasks: Some(vec![]),
-                failures: Some(vec![Failure {
-                    reason: Some("No Container Instances were found in your cluster.".into()),
-                    ..Default::default()
-                }]),
-            });
-        }
-    }
+    let cluster = ecs
+        .store
+        .read(|tx| clusters::require_active(tx, ctx, input.cluster.as_deref()))?;
+    let placement =
+        launch_types::choose(input.launch_type.as_deref(), strategy.as_deref(), &cluster);
+    let capacity_provider_name = match &placement {
+        Placement::LaunchType(_) => None,
+        Placement::Strategy(strategy) => Some(strategy_provider(strategy)?),
+    };
+    let launch_type = placement.launch_type().to_string();
     let tasks = launch(
         ecs,
         ctx,
@@ -481,6 +469,7 @@ pub fn run(
             group: input.group,
             tags: Wire::from_wire(input.tags.unwrap_or_default()),
             capacity_provider_name,
+            launch_type: Some(launch_type),
             service_name: None,
             platform_version: input.platform_version,
             propagate_task_definition_tags: input.propagate_tags.as_deref()
@@ -492,6 +481,28 @@ pub fn run(
         tasks: Some(tasks),
         failures: Some(vec![]),
     })
+}
+
+/// The capacity provider a strategy places a task with (the first with a weight), or AWS's
+/// error for an empty strategy or a provider wharf does not have.
+fn strategy_provider(strategy: &[CapacityProviderStrategyItemRecord]) -> Result<String, Error> {
+    let Some(first) = strategy
+        .iter()
+        .find(|s| s.weight.unwrap_or(0) > 0)
+        .or(strategy.first())
+    else {
+        return Err(invalid("capacityProviderStrategy can not be empty."));
+    };
+    if let Some(bad) = strategy
+        .iter()
+        .find(|s| !matches!(s.capacity_provider.as_str(), "FARGATE" | "FARGATE_SPOT"))
+    {
+        return Err(invalid(format!(
+            "The specified capacity provider '{}' is not associated with the cluster; wharf runs tasks on FARGATE and FARGATE_SPOT.",
+            bad.capacity_provider
+        )));
+    }
+    Ok(first.capacity_provider.clone())
 }
 
 /// `StopTask`.
@@ -760,16 +771,76 @@ mod tests {
     fn ec2_launch_type_fails_like_a_cluster_without_instances() {
         let (_d, ecs) = ecs();
         setup(&ecs);
-        let out = run(
+        let no_instances = Error::InvalidParameterException(
+            "No Container Instances were found in your cluster.".into(),
+        );
+        // Before: 200 with a failure and no ARN. AWS answers the error.
+        let explicit = run(
             &ecs,
             &ctx(),
             run_input(serde_json::json!({"launchType": "EC2"})),
+        );
+        assert_eq!(explicit.unwrap_err(), no_instances);
+        // No launch type and no cluster default strategy: EC2 (before: ran on Fargate).
+        let mut input = run_input(serde_json::json!({}));
+        input.launch_type = None;
+        assert_eq!(run(&ecs, &ctx(), input).unwrap_err(), no_instances);
+        // Nothing was written.
+        let listed = list(
+            &ecs,
+            &ctx(),
+            ListTasksRequest {
+                cluster: Some("c1".into()),
+                ..Default::default()
+            },
         )
         .unwrap();
-        assert!(out.tasks.unwrap().is_empty());
+        assert!(listed.task_arns.unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_clusters_default_strategy_places_tasks_without_a_launch_type() {
+        let (_d, ecs) = ecs();
+        setup(&ecs);
+        let strategy: Vec<CapacityProviderStrategyItem> = serde_json::from_value(
+            serde_json::json!([{"capacityProvider": "FARGATE_SPOT", "weight": 1}]),
+        )
+        .unwrap();
+        clusters::create(
+            &ecs,
+            &ctx(),
+            CreateClusterRequest {
+                cluster_name: Some("spot".into()),
+                capacity_providers: Some(vec!["FARGATE_SPOT".into()]),
+                default_capacity_provider_strategy: Some(strategy),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let mut input = run_input(serde_json::json!({"cluster": "spot"}));
+        input.launch_type = None;
+        let task = run(&ecs, &ctx(), input).unwrap().tasks.unwrap().remove(0);
+        assert_eq!(task.capacity_provider_name.as_deref(), Some("FARGATE_SPOT"));
+    }
+
+    #[test]
+    fn fargate_refuses_a_definition_that_is_not_fargate_compatible() {
+        let (_d, ecs) = ecs();
+        setup(&ecs);
+        let td: RegisterTaskDefinitionRequest = serde_json::from_value(serde_json::json!({
+            "family": "ec2only",
+            "containerDefinitions": [{"name": "app", "image": "img:v1", "memory": 64}]
+        }))
+        .unwrap();
+        task_definitions::register(&ecs, &ctx(), td).unwrap();
+        let mut input = run_input(serde_json::json!({}));
+        input.task_definition = "ec2only".into();
+        input.network_configuration = None;
         assert_eq!(
-            out.failures.unwrap()[0].reason.as_deref(),
-            Some("No Container Instances were found in your cluster.")
+            run(&ecs, &ctx(), input).unwrap_err(),
+            Error::InvalidParameterException(
+                "Task definition does not support launch_type FARGATE.".into()
+            )
         );
     }
 

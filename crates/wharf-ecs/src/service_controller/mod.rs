@@ -212,7 +212,12 @@ impl ServiceController {
                     records.extend(new);
                 }
                 Err(e) => {
-                    started_events.push(events::unable_to_place(&view.name, e.message()));
+                    let message = if e.message() == crate::launch_types::NO_CONTAINER_INSTANCES {
+                        events::no_container_instance(&view.name, e.message())
+                    } else {
+                        events::unable_to_place(&view.name, e.message())
+                    };
+                    started_events.push(message);
                     plan.state.throttle.failures += 1;
                     plan.state.throttle.last_failure_at = now.millis;
                 }
@@ -349,6 +354,7 @@ impl ServiceController {
                     .as_ref()
                     .and_then(|s| s.first())
                     .map(|s| s.capacity_provider.clone()),
+                launch_type: service.launch_type.clone(),
                 service_name: Some(name),
                 platform_version: service.platform_version.clone(),
                 propagate_task_definition_tags: service.propagate_tags.as_deref()

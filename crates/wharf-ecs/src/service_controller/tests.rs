@@ -130,7 +130,7 @@ impl Rig {
     fn create(&self, desired: i32) {
         let input: CreateServiceRequest = serde_json::from_value(serde_json::json!({
             "cluster": "c1", "serviceName": "web", "taskDefinition": "web:1",
-            "desiredCount": desired,
+            "desiredCount": desired, "launchType": "FARGATE",
             "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-a", "subnet-b"]}},
             "loadBalancers": [{"targetGroupArn": TG, "containerName": "app", "containerPort": 8080}]
         }))

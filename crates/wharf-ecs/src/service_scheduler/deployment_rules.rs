@@ -163,6 +163,14 @@ pub mod events {
         format!("(service {service}) was unable to place a task. Reason: {reason}")
     }
 
+    /// `service s was unable to place a task because no container instance met all of its
+    /// requirements. Reason: ...` (AWS writes this one without parentheses).
+    pub fn no_container_instance(service: &str, reason: &str) -> String {
+        format!(
+            "service {service} was unable to place a task because no container instance met all of its requirements. Reason: {reason} For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
+        )
+    }
+
     /// `(service s) is unable to consistently start tasks successfully.`
     pub fn unstable(service: &str) -> String {
         format!("(service {service}) is unable to consistently start tasks successfully.")
