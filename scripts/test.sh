@@ -40,6 +40,9 @@ scripts/ensure-docker.sh || echo "warning: no Docker Engine; the Docker tests wi
 step "cargo nextest run --workspace"
 cargo nextest run --workspace --no-tests=warn
 
+step "protocol conformance (botocore's protocol test suites)"
+scripts/protocol-conformance.sh
+
 target_dir=$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
 export WHARF_BIN="$target_dir/debug/wharf"
 [[ -x $WHARF_BIN ]] || {

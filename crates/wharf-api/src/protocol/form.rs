@@ -5,7 +5,7 @@
 //!
 //! | | awsQuery (IAM, STS, ELBv2) | ec2 |
 //! |---|---|---|
-//! | member key | `locationName` or member name | `queryName`, else `locationName` capitalised, else member name |
+//! | member key | `locationName` or member name | `queryName`, else `locationName` or member name, capitalised |
 //! | list items | `Names.member.1` (flattened: `Names.1`) | always `Names.1` |
 //! | empty list | `Names=` | not sent |
 
@@ -103,19 +103,18 @@ pub fn decode(
 fn member_key(member: &Member, flavor: Flavor) -> String {
     match flavor {
         Flavor::Query => member.location_name.unwrap_or(member.name).to_string(),
-        Flavor::Ec2 => {
-            if let Some(q) = member.query_name {
-                q.to_string()
-            } else if let Some(l) = member.location_name {
-                let mut c = l.chars();
+        // botocore's EC2 serializer: `queryName`, else `locationName` or the member name with
+        // its first letter upper-cased.
+        Flavor::Ec2 => match member.query_name {
+            Some(q) => q.to_string(),
+            None => {
+                let mut c = member.location_name.unwrap_or(member.name).chars();
                 match c.next() {
                     Some(first) => first.to_uppercase().chain(c).collect(),
                     None => String::new(),
                 }
-            } else {
-                member.name.to_string()
             }
-        }
+        },
     }
 }
 
@@ -292,6 +291,30 @@ mod tests {
             v,
             json!({"Names": ["x"], "Filters": [{"Name": "vpc-id", "Values": ["vpc-1", "vpc-2"]}]})
         );
+    }
+
+    #[test]
+    fn ec2_capitalises_member_names_without_location_names() {
+        static SHAPES: &[wharf_core::model::Shape] = &[
+            wharf_core::model::Shape {
+                kind: Kind::Structure,
+                members: &[Member {
+                    name: "hi",
+                    shape: 1,
+                    ..Member::EMPTY
+                }],
+                ..wharf_core::model::Shape::EMPTY
+            },
+            wharf_core::model::Shape::EMPTY,
+        ];
+        let model = ServiceModel {
+            shapes: SHAPES,
+            ..crate::protocol::test_model::model(wharf_core::model::Protocol::Ec2, "", "", "")
+        };
+        let v = decode(&model, 0, &params("Hi=hello"), Flavor::Ec2).unwrap();
+        assert_eq!(v, json!({"hi": "hello"}));
+        let v = decode(&model, 0, &params("hi=hello"), Flavor::Query).unwrap();
+        assert_eq!(v, json!({"hi": "hello"}));
     }
 
     #[test]

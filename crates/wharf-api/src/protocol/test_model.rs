@@ -136,7 +136,7 @@ pub static ERRORS: &[ErrorInfo] = &[ErrorInfo {
     sender_fault: true,
 }];
 
-const fn model(
+pub(crate) const fn model(
     protocol: Protocol,
     target_prefix: &'static str,
     json_version: &'static str,

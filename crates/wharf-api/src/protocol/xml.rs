@@ -1,6 +1,7 @@
 //! Writes output values as the XML that botocore's query and ec2 parsers read: element names
 //! from `locationName` (else the member name), lists wrapped in `<member>` / `<item>` (or
-//! flattened), maps as `<entry><key/><value/></entry>`, timestamps in ISO 8601; and the
+//! flattened), maps as `<entry><key/><value/></entry>` (flattened: the entries repeat the
+//! member's element), timestamps in ISO 8601; and the
 //! `<OpResponse xmlns=...>` element both protocols' answers sit in.
 
 use serde_json::Value;
@@ -51,9 +52,21 @@ pub fn write_members(model: &ServiceModel, shape: ShapeId, value: &Value, out: &
         }
         let name = member.location_name.unwrap_or(member.name);
         let target = model.shape(member.shape);
-        if target.kind == Kind::List && (member.flattened || target.flattened) {
+        let flattened = member.flattened || target.flattened;
+        if target.kind == Kind::List && flattened {
             for item in v.as_array().map(Vec::as_slice).unwrap_or_default() {
                 write_element(model, target.target, name, item, out);
+            }
+        } else if target.kind == Kind::Map && flattened {
+            // A flattened map: one `<name><key/><value/></name>` per entry, no `<entry>`.
+            for (k, item) in v.as_object().into_iter().flatten() {
+                out.push('<');
+                out.push_str(name);
+                out.push('>');
+                write_entry(model, member.shape, k, item, out);
+                out.push_str("</");
+                out.push_str(name);
+                out.push('>');
             }
         } else {
             write_element(model, member.shape, name, v, out);
@@ -82,20 +95,10 @@ pub fn write_element(
             }
         }
         Kind::Map => {
-            let key_name = s.key_name.unwrap_or("key");
-            let value_name = s.value_name.unwrap_or("value");
-            if let Some(map) = value.as_object() {
-                for (k, v) in map {
-                    out.push_str("<entry><");
-                    out.push_str(key_name);
-                    out.push('>');
-                    escape(k, out);
-                    out.push_str("</");
-                    out.push_str(key_name);
-                    out.push('>');
-                    write_element(model, s.target, value_name, v, out);
-                    out.push_str("</entry>");
-                }
+            for (k, v) in value.as_object().into_iter().flatten() {
+                out.push_str("<entry>");
+                write_entry(model, shape, k, v, out);
+                out.push_str("</entry>");
             }
         }
         Kind::Timestamp => {
@@ -114,6 +117,21 @@ pub fn write_element(
     out.push_str("</");
     out.push_str(name);
     out.push('>');
+}
+
+/// Writes one entry of map `shape`, `<key>k</key><value>v</value>` (names from the model),
+/// without the element around it.
+fn write_entry(model: &ServiceModel, shape: ShapeId, key: &str, value: &Value, out: &mut String) {
+    let s = model.shape(shape);
+    let key_name = s.key_name.unwrap_or("key");
+    out.push('<');
+    out.push_str(key_name);
+    out.push('>');
+    escape(key, out);
+    out.push_str("</");
+    out.push_str(key_name);
+    out.push('>');
+    write_element(model, s.target, s.value_name.unwrap_or("value"), value, out);
 }
 
 fn scalar(value: &Value, out: &mut String) {
