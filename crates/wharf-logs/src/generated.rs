@@ -525,6 +525,183 @@ pub struct ListTagsLogGroupResponse {
     pub tags: Option<BTreeMap<String, String>>,
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StartQueryRequest {
+    #[serde(rename = "queryLanguage", skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<String>,
+    #[serde(rename = "logGroupName", skip_serializing_if = "Option::is_none")]
+    pub log_group_name: Option<String>,
+    #[serde(rename = "logGroupNames", skip_serializing_if = "Option::is_none")]
+    pub log_group_names: Option<Vec<String>>,
+    #[serde(
+        rename = "logGroupIdentifiers",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub log_group_identifiers: Option<Vec<String>>,
+    #[serde(rename = "startTime")]
+    pub start_time: i64,
+    #[serde(rename = "endTime")]
+    pub end_time: i64,
+    #[serde(rename = "queryString")]
+    pub query_string: String,
+    #[serde(rename = "limit", skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StartQueryResponse {
+    #[serde(rename = "queryId", skip_serializing_if = "Option::is_none")]
+    pub query_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MalformedQueryException {
+    #[serde(rename = "queryCompileError", skip_serializing_if = "Option::is_none")]
+    pub query_compile_error: Option<QueryCompileError>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QueryCompileError {
+    #[serde(rename = "location", skip_serializing_if = "Option::is_none")]
+    pub location: Option<QueryCompileErrorLocation>,
+    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QueryCompileErrorLocation {
+    #[serde(rename = "startCharOffset", skip_serializing_if = "Option::is_none")]
+    pub start_char_offset: Option<i32>,
+    #[serde(rename = "endCharOffset", skip_serializing_if = "Option::is_none")]
+    pub end_char_offset: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GetQueryResultsRequest {
+    #[serde(rename = "queryId")]
+    pub query_id: String,
+    #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "maxItems", skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GetQueryResultsResponse {
+    #[serde(rename = "queryLanguage", skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<String>,
+    #[serde(rename = "results", skip_serializing_if = "Option::is_none")]
+    pub results: Option<Vec<Vec<ResultField>>>,
+    #[serde(rename = "statistics", skip_serializing_if = "Option::is_none")]
+    pub statistics: Option<QueryStatistics>,
+    #[serde(rename = "status", skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(rename = "encryptionKey", skip_serializing_if = "Option::is_none")]
+    pub encryption_key: Option<String>,
+    #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ResultField {
+    #[serde(rename = "field", skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(rename = "value", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QueryStatistics {
+    #[serde(rename = "recordsMatched", skip_serializing_if = "Option::is_none")]
+    pub records_matched: Option<f64>,
+    #[serde(rename = "recordsScanned", skip_serializing_if = "Option::is_none")]
+    pub records_scanned: Option<f64>,
+    #[serde(
+        rename = "estimatedRecordsSkipped",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub estimated_records_skipped: Option<f64>,
+    #[serde(rename = "bytesScanned", skip_serializing_if = "Option::is_none")]
+    pub bytes_scanned: Option<f64>,
+    #[serde(
+        rename = "estimatedBytesSkipped",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub estimated_bytes_skipped: Option<f64>,
+    #[serde(rename = "logGroupsScanned", skip_serializing_if = "Option::is_none")]
+    pub log_groups_scanned: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StopQueryRequest {
+    #[serde(rename = "queryId")]
+    pub query_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StopQueryResponse {
+    #[serde(rename = "success", skip_serializing_if = "Option::is_none")]
+    pub success: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeQueriesRequest {
+    #[serde(rename = "logGroupName", skip_serializing_if = "Option::is_none")]
+    pub log_group_name: Option<String>,
+    #[serde(rename = "status", skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(rename = "maxResults", skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i32>,
+    #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "queryLanguage", skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeQueriesResponse {
+    #[serde(rename = "queries", skip_serializing_if = "Option::is_none")]
+    pub queries: Option<Vec<QueryInfo>>,
+    #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QueryInfo {
+    #[serde(rename = "queryLanguage", skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<String>,
+    #[serde(rename = "queryId", skip_serializing_if = "Option::is_none")]
+    pub query_id: Option<String>,
+    #[serde(rename = "queryString", skip_serializing_if = "Option::is_none")]
+    pub query_string: Option<String>,
+    #[serde(rename = "status", skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    #[serde(rename = "logGroupName", skip_serializing_if = "Option::is_none")]
+    pub log_group_name: Option<String>,
+    #[serde(rename = "queryDuration", skip_serializing_if = "Option::is_none")]
+    pub query_duration: Option<i64>,
+    #[serde(rename = "bytesScanned", skip_serializing_if = "Option::is_none")]
+    pub bytes_scanned: Option<f64>,
+    #[serde(rename = "userIdentity", skip_serializing_if = "Option::is_none")]
+    pub user_identity: Option<String>,
+}
+
 /// Every error this service's implemented operations can answer with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
@@ -550,6 +727,8 @@ pub enum Error {
     UnrecognizedClientException(String),
     /// `TooManyTagsException`
     TooManyTagsException(String),
+    /// `MalformedQueryException`
+    MalformedQueryException(String),
 }
 
 impl Error {
@@ -567,6 +746,7 @@ impl Error {
             Error::DataAlreadyAcceptedException(_) => "DataAlreadyAcceptedException",
             Error::UnrecognizedClientException(_) => "UnrecognizedClientException",
             Error::TooManyTagsException(_) => "TooManyTagsException",
+            Error::MalformedQueryException(_) => "MalformedQueryException",
         }
     }
 
@@ -584,6 +764,7 @@ impl Error {
             Error::DataAlreadyAcceptedException(m) => m,
             Error::UnrecognizedClientException(m) => m,
             Error::TooManyTagsException(m) => m,
+            Error::MalformedQueryException(m) => m,
         }
     }
 }
@@ -611,6 +792,7 @@ impl From<Error> for ServiceError {
             Error::DataAlreadyAcceptedException(m) => ServiceError::new(shape, m),
             Error::UnrecognizedClientException(m) => ServiceError::new(shape, m),
             Error::TooManyTagsException(m) => ServiceError::new(shape, m),
+            Error::MalformedQueryException(m) => ServiceError::new(shape, m),
         }
     }
 }
@@ -732,6 +914,30 @@ static OPERATIONS: &[Operation] = &[
         name: "ListTagsLogGroup",
         input: Some(97),
         output: Some(98),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "StartQuery",
+        input: Some(99),
+        output: Some(105),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "GetQueryResults",
+        input: Some(111),
+        output: Some(114),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "StopQuery",
+        input: Some(124),
+        output: Some(125),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DescribeQueries",
+        input: Some(127),
+        output: Some(129),
         result_wrapper: None,
     },
 ];
@@ -916,6 +1122,12 @@ static ERRORS: &[ErrorInfo] = &[
     ErrorInfo {
         shape: "TooManyTagsException",
         code: "TooManyTagsException",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "MalformedQueryException",
+        code: "MalformedQueryException",
         status: 400,
         sender_fault: true,
     },
@@ -2201,6 +2413,485 @@ static SHAPES: &[Shape] = &[
         }],
         ..Shape::EMPTY
     },
+    Shape {
+        name: "StartQueryRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "queryLanguage",
+                shape: 100,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "logGroupName",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "logGroupNames",
+                shape: 101,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "logGroupIdentifiers",
+                shape: 102,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "startTime",
+                shape: 25,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "endTime",
+                shape: 25,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "queryString",
+                shape: 103,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "limit",
+                shape: 104,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "QueryLanguage",
+        kind: Kind::String,
+        enum_values: &["CWLI", "SQL", "PPL"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "LogGroupNames",
+        kind: Kind::List,
+        target: 1,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "LogGroupIdentifiers",
+        kind: Kind::List,
+        target: 21,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "QueryString",
+        kind: Kind::String,
+        min: Some(0.0),
+        max: Some(10000.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "EventsLimitStartQuery",
+        kind: Kind::Integer,
+        min: Some(1.0),
+        max: Some(100000.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "StartQueryResponse",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "queryId",
+            shape: 106,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "QueryId",
+        kind: Kind::String,
+        min: Some(1.0),
+        max: Some(256.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "MalformedQueryException",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "queryCompileError",
+            shape: 108,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "QueryCompileError",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "location",
+                shape: 109,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "message",
+                shape: 89,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "QueryCompileErrorLocation",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "startCharOffset",
+                shape: 110,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "endCharOffset",
+                shape: 110,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "QueryCharOffset",
+        kind: Kind::Integer,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "GetQueryResultsRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "queryId",
+                shape: 106,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "nextToken",
+                shape: 112,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "maxItems",
+                shape: 113,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "GetQueryResultsNextToken",
+        kind: Kind::String,
+        max: Some(1024.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "GetQueryResultsMaxItems",
+        kind: Kind::Integer,
+        min: Some(0.0),
+        max: Some(10000.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "GetQueryResultsResponse",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "queryLanguage",
+                shape: 100,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "results",
+                shape: 115,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "statistics",
+                shape: 120,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "status",
+                shape: 122,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "encryptionKey",
+                shape: 123,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "nextToken",
+                shape: 112,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "QueryResults",
+        kind: Kind::List,
+        target: 116,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ResultRows",
+        kind: Kind::List,
+        target: 117,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ResultField",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "field",
+                shape: 118,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "value",
+                shape: 119,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Field",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Value",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "QueryStatistics",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "recordsMatched",
+                shape: 121,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "recordsScanned",
+                shape: 121,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "estimatedRecordsSkipped",
+                shape: 121,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "bytesScanned",
+                shape: 121,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "estimatedBytesSkipped",
+                shape: 121,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "logGroupsScanned",
+                shape: 121,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "StatsValue",
+        kind: Kind::Double,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "QueryStatus",
+        kind: Kind::String,
+        enum_values: &[
+            "Scheduled",
+            "Running",
+            "Complete",
+            "Failed",
+            "Cancelled",
+            "Timeout",
+            "Unknown",
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "EncryptionKey",
+        kind: Kind::String,
+        max: Some(256.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "StopQueryRequest",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "queryId",
+            shape: 106,
+            required: true,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "StopQueryResponse",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "success",
+            shape: 126,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Success",
+        kind: Kind::Boolean,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeQueriesRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "logGroupName",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "status",
+                shape: 122,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "maxResults",
+                shape: 128,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "nextToken",
+                shape: 17,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "queryLanguage",
+                shape: 100,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeQueriesMaxResults",
+        kind: Kind::Integer,
+        min: Some(1.0),
+        max: Some(1000.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeQueriesResponse",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "queries",
+                shape: 130,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "nextToken",
+                shape: 17,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "QueryInfoList",
+        kind: Kind::List,
+        target: 131,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "QueryInfo",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "queryLanguage",
+                shape: 100,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "queryId",
+                shape: 106,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "queryString",
+                shape: 103,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "status",
+                shape: 122,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "createTime",
+                shape: 25,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "logGroupName",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "queryDuration",
+                shape: 132,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "bytesScanned",
+                shape: 133,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "userIdentity",
+                shape: 134,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "QueryDuration",
+        kind: Kind::Long,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "BytesScannedValue",
+        kind: Kind::Double,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "UserIdentity",
+        kind: Kind::String,
+        min: Some(1.0),
+        max: Some(2048.0),
+        ..Shape::EMPTY
+    },
 ];
 
 /// The operations of `logs` that wharf implements; one method per operation.
@@ -2299,6 +2990,30 @@ pub trait LogsApi: Send + Sync + 'static {
         ctx: &RequestContext,
         input: ListTagsLogGroupRequest,
     ) -> Result<ListTagsLogGroupResponse, Error>;
+    /// `StartQuery`
+    fn start_query(
+        &self,
+        ctx: &RequestContext,
+        input: StartQueryRequest,
+    ) -> Result<StartQueryResponse, Error>;
+    /// `GetQueryResults`
+    fn get_query_results(
+        &self,
+        ctx: &RequestContext,
+        input: GetQueryResultsRequest,
+    ) -> Result<GetQueryResultsResponse, Error>;
+    /// `StopQuery`
+    fn stop_query(
+        &self,
+        ctx: &RequestContext,
+        input: StopQueryRequest,
+    ) -> Result<StopQueryResponse, Error>;
+    /// `DescribeQueries`
+    fn describe_queries(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeQueriesRequest,
+    ) -> Result<DescribeQueriesResponse, Error>;
 }
 
 /// Adapts a service implementation to the gateway's [`ServiceHandler`].
@@ -2383,6 +3098,22 @@ impl<S: LogsApi> ServiceHandler for Handler<S> {
             "ListTagsLogGroup" => encode_output(
                 self.0
                     .list_tags_log_group(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "StartQuery" => encode_output(
+                self.0
+                    .start_query(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "GetQueryResults" => encode_output(
+                self.0
+                    .get_query_results(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "StopQuery" => encode_output(
+                self.0
+                    .stop_query(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DescribeQueries" => encode_output(
+                self.0
+                    .describe_queries(ctx, decode_input(input, MODEL.validation_error)?)?,
             ),
             other => Err(ServiceError::new(
                 MODEL.validation_error,

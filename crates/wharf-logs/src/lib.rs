@@ -12,6 +12,9 @@
 //! - `events`: PutLogEvents (batch rules), GetLogEvents (head / tail, `f/` `b/` tokens),
 //!   FilterLogEvents (merge across streams, patterns from `filter`)
 //! - `filter`: the filter pattern language (pure)
+//! - `insights`: the Logs Insights query language, parsed and evaluated (pure; the supported
+//!   subset is listed in its module doc)
+//! - `queries`: StartQuery, GetQueryResults, StopQuery, DescribeQueries over `insights`
 //! - `retention`: deleting expired events and the ranges of deleted groups and streams
 //! - `sink`: container output -> events (one store write per batch)
 //! - `lib.rs`: the [`Logs`] service and one-line delegation of each API operation
@@ -21,6 +24,8 @@ pub mod events;
 pub mod filter;
 pub mod generated;
 pub mod groups;
+pub mod insights;
+pub mod queries;
 pub mod records;
 pub mod retention;
 pub mod sink;
@@ -178,5 +183,37 @@ impl LogsApi for Arc<Logs> {
         input: ListTagsLogGroupRequest,
     ) -> Result<ListTagsLogGroupResponse, Error> {
         groups::list_tags_log_group(self, ctx, input)
+    }
+
+    fn start_query(
+        &self,
+        ctx: &RequestContext,
+        input: StartQueryRequest,
+    ) -> Result<StartQueryResponse, Error> {
+        queries::start(self, ctx, input)
+    }
+
+    fn get_query_results(
+        &self,
+        ctx: &RequestContext,
+        input: GetQueryResultsRequest,
+    ) -> Result<GetQueryResultsResponse, Error> {
+        queries::results(self, ctx, input)
+    }
+
+    fn stop_query(
+        &self,
+        ctx: &RequestContext,
+        input: StopQueryRequest,
+    ) -> Result<StopQueryResponse, Error> {
+        queries::stop(self, ctx, input)
+    }
+
+    fn describe_queries(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeQueriesRequest,
+    ) -> Result<DescribeQueriesResponse, Error> {
+        queries::describe(self, ctx, input)
     }
 }

@@ -9,6 +9,8 @@
 //!   re-created one could reuse: its events are removed later, in bounded chunks, by the
 //!   retention loop (`logs.purges`).
 //! - `logs.purges`: `<event key prefix>` -> [`StoredPurge`], event ranges waiting to be deleted.
+//! - `logs.queries`: `<account>/<region>/<query id>` -> [`StoredQuery`], Logs Insights queries
+//!   and their results.
 //!
 //! Numbers in keys are zero-padded to a fixed width so that string order is numeric order.
 
@@ -24,6 +26,8 @@ pub const STREAMS: Table<StoredStream> = Table::new("logs.streams", 1);
 pub const EVENTS: Table<StoredEvent> = Table::new("logs.events", 1);
 /// Table of event ranges left behind by deleted groups and streams.
 pub const PURGES: Table<StoredPurge> = Table::new("logs.purges", 1);
+/// Table of Logs Insights queries.
+pub const QUERIES: Table<StoredQuery> = Table::new("logs.queries", 1);
 
 /// Every table of CloudWatch Logs, with the format this wharf writes (checked at start).
 pub const TABLES: &[TableFormat] = &[
@@ -31,6 +35,7 @@ pub const TABLES: &[TableFormat] = &[
     STREAMS.format(),
     EVENTS.format(),
     PURGES.format(),
+    QUERIES.format(),
 ];
 
 /// Largest timestamp a key can hold (16 digits, about the year 318857).
@@ -96,6 +101,40 @@ pub struct StoredEvent {
 pub struct StoredPurge {
     /// What was deleted, for the log.
     pub what: String,
+}
+
+/// A Logs Insights query (StartQuery) and what it answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredQuery {
+    /// `queryId`.
+    pub id: String,
+    /// `queryString`, as given.
+    pub query_string: String,
+    /// `queryLanguage` (`CWLI`).
+    pub language: String,
+    /// The log groups queried, by name, in request order.
+    pub groups: Vec<String>,
+    /// `status`: `Scheduled`, `Running`, `Complete`, `Failed`, `Cancelled`, `Timeout`.
+    pub status: String,
+    /// `createTime`, epoch milliseconds.
+    pub created: i64,
+    /// `startTime` / `endTime` of the request, epoch seconds.
+    pub start_time: i64,
+    /// See `start_time`.
+    pub end_time: i64,
+    /// The result rows: (field, value) pairs, `@ptr` last on event rows.
+    pub rows: Vec<Vec<(String, String)>>,
+    /// `statistics.recordsMatched`.
+    pub matched: u64,
+    /// `statistics.recordsScanned`.
+    pub scanned: u64,
+    /// `statistics.bytesScanned`.
+    pub bytes: u64,
+}
+
+/// The key of query `id`.
+pub fn query_key(account: &str, region: &str, id: &str) -> String {
+    format!("{account}/{region}/{id}")
 }
 
 /// Where an event sits: in time order within a stream, and across the streams of a group
@@ -241,6 +280,7 @@ mod tests {
                 ("logs.streams", 1),
                 ("logs.events", 1),
                 ("logs.purges", 1),
+                ("logs.queries", 1),
             ]
         );
     }
