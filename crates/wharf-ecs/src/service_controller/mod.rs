@@ -42,6 +42,9 @@ use wharf_store::StoreError;
 /// stopped tasks visible for about an hour); the scheduler has long noticed them by then.
 const STOPPED_TASK_HORIZON_MS: i64 = 60 * 60 * 1000;
 
+/// How long a repeated event message is left out (AWS: six hours).
+const REPEAT_EVENT_AFTER_MS: i64 = 6 * 60 * 60 * 1000;
+
 /// Most events a service keeps (AWS shows the latest 100).
 const MAX_EVENTS: usize = 100;
 
@@ -417,6 +420,19 @@ impl ServiceController {
         s.deployments = Some(deployments);
         s.running_count = Some(plan.counts.running as i32);
         s.pending_count = Some(plan.counts.pending as i32);
+        // AWS omits a message that repeats the latest one until six hours have passed (a
+        // service that cannot place tasks says so once, not at every retry).
+        let latest = service.events.iter().flatten().next();
+        let messages: Vec<&String> = messages
+            .iter()
+            .filter(|m| {
+                !latest.is_some_and(|e| {
+                    e.message.as_deref() == Some(m.as_str())
+                        && e.created_at
+                            .is_some_and(|t| now.millis - t.millis < REPEAT_EVENT_AFTER_MS)
+                })
+            })
+            .collect();
         if !messages.is_empty() {
             let mut list: Vec<ServiceEventRecord> = messages
                 .iter()
@@ -424,7 +440,7 @@ impl ServiceController {
                 .map(|m| ServiceEventRecord {
                     id: Some(self.ecs.ids.uuid()),
                     created_at: Some(now),
-                    message: Some(m.clone()),
+                    message: Some((*m).clone()),
                 })
                 .collect();
             list.extend(s.events.take().unwrap_or_default());

@@ -424,3 +424,34 @@ fn a_missing_target_group_is_refused_at_creation() {
     );
     assert_eq!(rig.pass().services, 0, "nothing created");
 }
+
+#[test]
+fn an_ec2_service_is_created_and_says_once_that_no_container_instance_exists() {
+    let rig = Rig::new();
+    // No launchType, no strategy, no cluster default: EC2, as on AWS (not refused).
+    let input: CreateServiceRequest = serde_json::from_value(serde_json::json!({
+        "cluster": "c1", "serviceName": "web", "taskDefinition": "web:1", "desiredCount": 1,
+        "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-a"]}}
+    }))
+    .unwrap();
+    let created = services::create(&rig.ecs, &ctx(), input)
+        .unwrap()
+        .service
+        .unwrap();
+    assert_eq!(created.launch_type.as_deref(), Some("EC2"));
+    for _ in 0..5 {
+        rig.pass();
+    }
+    assert!(rig.tasks().is_empty());
+    let events: Vec<String> = rig
+        .service()
+        .events
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| e.message)
+        .collect();
+    assert_eq!(
+        events,
+        vec!["service web was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in your cluster. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.".to_string()],
+    );
+}
