@@ -163,7 +163,15 @@ fn new_deployment(ecs: &Ecs, ctx: &RequestContext, service: &ServiceRecord) -> D
         created_at: Some(ctx.now),
         updated_at: Some(ctx.now),
         launch_type: service.launch_type.clone(),
-        platform_version: service.platform_version.clone(),
+        capacity_provider_strategy: service.capacity_provider_strategy.clone(),
+        // A deployment shows the platform version LATEST resolved to.
+        platform_version: service.platform_version.as_ref().map(|v| {
+            if v == "LATEST" {
+                "1.4.0".into()
+            } else {
+                v.clone()
+            }
+        }),
         platform_family: service.platform_family.clone(),
         network_configuration: service.network_configuration.clone(),
         rollout_state: Some("IN_PROGRESS".into()),
@@ -237,8 +245,13 @@ pub fn create(
         Ok::<_, Error>(service)
     })?;
     ecs.notify_services_changed();
+    let mut service: Service = service.into();
+    // AWS leaves `tags` out of CreateService's answer when none were given.
+    if service.tags.as_ref().is_some_and(Vec::is_empty) {
+        service.tags = None;
+    }
     Ok(CreateServiceResponse {
-        service: Some(service.into()),
+        service: Some(service),
     })
 }
 
@@ -332,6 +345,11 @@ fn resolve_create(
         &cluster,
     );
     launch_types::check(&def, placement.launch_type())?;
+    if placement.launch_type() == "EC2" && input.platform_version.is_some() {
+        return Err(invalid(
+            "The platform version must be null when specifying an EC2 launch type.",
+        ));
+    }
     check_network(checked.network.as_ref(), &def, placement.launch_type())?;
     check_load_balancers(&checked.load_balancers, &def)?;
     check_target_groups(target_groups, &def)?;
@@ -349,6 +367,11 @@ fn new_service(
     placement: &Placement,
 ) -> ServiceRecord {
     let cluster_name = cluster.cluster_name.as_deref().unwrap_or_default();
+    let on_fargate = placement.launch_type() == "FARGATE";
+    let awsvpc = checked
+        .network
+        .as_ref()
+        .is_some_and(|n| n.awsvpc_configuration.is_some());
     ServiceRecord {
         service_arn: Some(names::arn(
             ctx,
@@ -372,13 +395,14 @@ fn new_service(
             Placement::LaunchType(_) => None,
             Placement::Strategy(s) => Some(s.clone()),
         },
-        platform_version: Some(
+        // EC2 services have no platform (AWS shows neither field for them).
+        platform_version: on_fargate.then(|| {
             input
                 .platform_version
                 .clone()
-                .unwrap_or_else(|| "LATEST".into()),
-        ),
-        platform_family: Some("Linux".into()),
+                .unwrap_or_else(|| "LATEST".into())
+        }),
+        platform_family: on_fargate.then(|| "Linux".into()),
         task_definition: def.task_definition_arn.clone(),
         deployment_configuration: Some(checked.deployment_configuration.clone()),
         deployments: Some(vec![]),
@@ -421,7 +445,8 @@ fn new_service(
                 .clone()
                 .unwrap_or_else(|| "DISABLED".into()),
         ),
-        role_arn: checked.load_balancers.first().map(|_| {
+        // The service-linked role ECS uses for load balancers and task network interfaces.
+        role_arn: (!checked.load_balancers.is_empty() || awsvpc).then(|| {
             format!(
                 "arn:aws:iam::{}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS",
                 ctx.account_id

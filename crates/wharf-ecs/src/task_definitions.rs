@@ -42,6 +42,11 @@ fn check_container(
     if c.essential.is_none() {
         c.essential = Some(true);
     }
+    // ECS writes these lists back empty when they are left out.
+    c.port_mappings.get_or_insert_with(Vec::new);
+    c.environment.get_or_insert_with(Vec::new);
+    c.mount_points.get_or_insert_with(Vec::new);
+    c.volumes_from.get_or_insert_with(Vec::new);
     let mut seen_ports = HashSet::new();
     for pm in c.port_mappings.iter_mut().flatten() {
         let container_port = pm.container_port.unwrap_or(0);
