@@ -1,0 +1,238 @@
+"""ECS answers as AWS gives them, for calls written for AWS rather than for wharf (issue 18).
+
+The EC2 launch type in the control plane: a task definition without requiresCompatibilities
+is an EC2 definition (compatibilities ["EXTERNAL", "EC2"], no networkMode written back,
+containers may carry their own memory instead of the task); RunTask / CreateService without
+a launch type use the cluster's default capacity provider strategy, else EC2; wharf has no
+container instances, so EC2 answers what AWS answers for an empty cluster. Then the error
+codes and messages, and the fields AWS leaves out.
+
+Each test notes what wharf answered before. Nothing here needs a container runtime.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from wharf_e2e import ACCOUNT_ID, unique_suffix, wait_until
+
+REGION = "us-east-1"
+NO_INSTANCES = "No Container Instances were found in your cluster."
+EC2_CONTAINERS = json.dumps([{"name": "sleep", "image": "busybox", "memory": 10, "command": ["sleep", "360"]}])
+
+
+def cluster_arn(name: str) -> str:
+    return f"arn:aws:ecs:{REGION}:{ACCOUNT_ID}:cluster/{name}"
+
+
+@pytest.fixture
+def names(cli):
+    suffix = unique_suffix()
+    return {"cluster": f"fid-{cli}-{suffix}", "family": f"sleep360-{cli}-{suffix}"}
+
+
+def setup_ec2(w, cli, names) -> dict:
+    w.aws("ecs", "create-cluster", "--cluster-name", names["cluster"], cli=cli)
+    return w.aws(
+        "ecs", "register-task-definition", "--family", names["family"],
+        "--container-definitions", EC2_CONTAINERS, cli=cli,
+    ).json
+
+
+def test_a_definition_without_requires_compatibilities_is_an_ec2_definition(module_wharf, cli, names):
+    w = module_wharf
+    out = setup_ec2(w, cli, names)
+    td = out["taskDefinition"]
+    # Before: ["EC2"], and a `tags: []` AWS does not send.
+    assert td["compatibilities"] == ["EXTERNAL", "EC2"]
+    assert "tags" not in out
+    # bridge is the behaviour; AWS does not write networkMode back when it was left out.
+    assert "networkMode" not in td
+    assert "cpu" not in td and "memory" not in td
+    c = td["containerDefinitions"][0]
+    assert c["memory"] == 10 and c["essential"] is True
+    for empty in ("portMappings", "environment", "mountPoints", "volumesFrom"):
+        assert c[empty] == [], (empty, c)
+    # requiresCompatibilities EC2 with memoryReservation only is fine too.
+    w.aws(
+        "ecs", "register-task-definition", "--family", names["family"] + "-res",
+        "--requires-compatibilities", "EC2",
+        "--container-definitions", json.dumps([{"name": "app", "image": "busybox", "memoryReservation": 64}]),
+        cli=cli,
+    )
+    # An awsvpc definition that meets Fargate's rules lists both.
+    both = w.aws(
+        "ecs", "register-task-definition", "--family", names["family"] + "-vpc",
+        "--requires-compatibilities", "EC2", "--network-mode", "awsvpc", "--cpu", "256", "--memory", "512",
+        "--container-definitions", json.dumps([{"name": "app", "image": "busybox"}]),
+        cli=cli,
+    ).json["taskDefinition"]
+    assert both["compatibilities"] == ["EC2", "FARGATE"]
+
+
+def test_registration_errors_are_aws_errors(module_wharf, cli, names):
+    w = module_wharf
+    family = names["family"]
+    # Before: accepted (no memory anywhere).
+    r = w.aws_error(
+        "ClientException",
+        "ecs", "register-task-definition", "--family", family,
+        "--container-definitions", json.dumps([{"name": "web", "image": "busybox"}]), cli=cli,
+    )
+    assert "Invalid setting for container 'web'. At least one of 'memory' or 'memoryReservation' must be specified." in r.stderr
+    # Before: "... (container 's')." appended.
+    r = w.aws_error(
+        "ClientException",
+        "ecs", "register-task-definition", "--family", family,
+        "--container-definitions", json.dumps([{"name": "s", "memory": 10}]), cli=cli,
+    )
+    assert r.stderr.strip().endswith("Container.image should not be null or empty.")
+    r = w.aws_error(
+        "ClientException",
+        "ecs", "register-task-definition", "--family", family,
+        "--container-definitions", json.dumps([{"image": "busybox", "memory": 10}]), cli=cli,
+    )
+    assert r.stderr.strip().endswith("Container.name should not be null or empty.")
+
+
+def test_deregister_needs_a_revision(module_wharf, cli, names):
+    w = module_wharf
+    setup_ec2(w, cli, names)
+    # Before: "Invalid revision number. Number: FAMILY: give family:revision ...".
+    r = w.aws_error(
+        "ClientException", "ecs", "deregister-task-definition", "--task-definition", names["family"], cli=cli,
+    )
+    assert r.stderr.strip().endswith("Revision is missing.")
+    r = w.aws_error(
+        "InvalidParameterException",
+        "ecs", "deregister-task-definition", "--task-definition", names["family"] + ":latest", cli=cli,
+    )
+    assert r.stderr.strip().endswith("Invalid revision number. Number: latest")
+    # The family's revision is untouched.
+    td = w.aws("ecs", "describe-task-definition", "--task-definition", names["family"], cli=cli).json
+    assert td["taskDefinition"]["status"] == "ACTIVE"
+
+
+@pytest.mark.parametrize("launch_type", [None, "EC2"])
+def test_run_task_on_ec2_without_container_instances(module_wharf, cli, names, launch_type):
+    w = module_wharf
+    setup_ec2(w, cli, names)
+    extra = ["--launch-type", launch_type] if launch_type else []
+    # Before: no launch type ran the EC2 definition on Fargate; EC2 answered 200 with an
+    # ARN-less failure. AWS: InvalidParameterException.
+    r = w.aws_error(
+        "InvalidParameterException",
+        "ecs", "run-task", "--cluster", names["cluster"], "--task-definition", names["family"], *extra,
+        cli=cli,
+    )
+    assert r.stderr.strip().endswith(NO_INSTANCES)
+    listed = w.aws("ecs", "list-tasks", "--cluster", names["cluster"], "--desired-status", "STOPPED", cli=cli).json
+    assert listed["taskArns"] == []
+    assert w.aws("ecs", "list-tasks", "--cluster", names["cluster"], cli=cli).json["taskArns"] == []
+
+
+def test_fargate_refuses_an_ec2_only_definition(module_wharf, cli, names):
+    w = module_wharf
+    setup_ec2(w, cli, names)
+    r = w.aws_error(
+        "InvalidParameterException",
+        "ecs", "run-task", "--cluster", names["cluster"], "--task-definition", names["family"],
+        "--launch-type", "FARGATE", cli=cli,
+    )
+    assert r.stderr.strip().endswith("Task definition does not support launch_type FARGATE.")
+
+
+def test_the_cluster_default_strategy_is_used_without_a_launch_type(module_wharf, cli, names):
+    w = module_wharf
+    cluster = names["cluster"]
+    w.aws(
+        "ecs", "create-cluster", "--cluster-name", cluster,
+        "--capacity-providers", "FARGATE", "FARGATE_SPOT",
+        "--default-capacity-provider-strategy", "capacityProvider=FARGATE_SPOT,weight=1",
+        cli=cli,
+    )
+    w.aws(
+        "ecs", "register-task-definition", "--family", names["family"],
+        "--requires-compatibilities", "FARGATE", "--network-mode", "awsvpc", "--cpu", "256", "--memory", "512",
+        "--container-definitions", json.dumps([{"name": "app", "image": "busybox"}]),
+        cli=cli,
+    )
+    subnet = w.aws("ec2", "describe-subnets", cli=cli).json["Subnets"][0]["SubnetId"]
+    out = w.aws(
+        "ecs", "run-task", "--cluster", cluster, "--task-definition", names["family"],
+        "--network-configuration", f"awsvpcConfiguration={{subnets=[{subnet}]}}",
+        cli=cli,
+    ).json
+    assert out["failures"] == []
+    assert out["tasks"][0]["capacityProviderName"] == "FARGATE_SPOT"
+    task = out["tasks"][0]["taskArn"]
+    w.aws("ecs", "stop-task", "--cluster", cluster, "--task", task, cli=cli)
+
+
+def test_an_ec2_service_is_created_and_cannot_place_tasks(module_wharf, cli, names):
+    w = module_wharf
+    setup_ec2(w, cli, names)
+    cluster = names["cluster"]
+    # Before: refused with "Task definition does not support launch_type FARGATE.".
+    svc = w.aws(
+        "ecs", "create-service", "--cluster", cluster, "--service-name", "ecs-simple-service",
+        "--task-definition", names["family"], "--desired-count", "1", cli=cli,
+    ).json["service"]
+    assert svc["launchType"] == "EC2"
+    assert svc["deployments"][0]["launchType"] == "EC2"
+    # AWS writes no platform, no tags, no role for such a service.
+    for absent in ("platformVersion", "platformFamily", "tags", "roleArn"):
+        assert absent not in svc, (absent, svc)
+    assert "platformVersion" not in svc["deployments"][0]
+    expected = (
+        "service ecs-simple-service was unable to place a task because no container instance met all "
+        f"of its requirements. Reason: {NO_INSTANCES} For more information, see the Troubleshooting "
+        "section of the Amazon ECS Developer Guide."
+    )
+
+    def events():
+        described = w.aws(
+            "ecs", "describe-services", "--cluster", cluster, "--services", "ecs-simple-service", cli=cli,
+        ).json["services"][0]
+        return [e["message"] for e in described["events"]]
+
+    wait_until(lambda: expected in events(), "the service's unable-to-place event", deadline=60)
+    assert events().count(expected) == 1
+    assert w.aws("ecs", "list-tasks", "--cluster", cluster, cli=cli).json["taskArns"] == []
+    # EC2 has no platform version.
+    r = w.aws_error(
+        "InvalidParameterException",
+        "ecs", "create-service", "--cluster", cluster, "--service-name", "with-platform",
+        "--task-definition", names["family"], "--desired-count", "1",
+        "--launch-type", "EC2", "--platform-version", "1.4.0", cli=cli,
+    )
+    assert r.stderr.strip().endswith("The platform version must be null when specifying an EC2 launch type.")
+    w.aws("ecs", "delete-service", "--cluster", cluster, "--service", "ecs-simple-service", "--force", cli=cli)
+
+
+def test_a_deleted_cluster_is_inactive_where_aws_shows_it(module_wharf, cli, names):
+    w = module_wharf
+    cluster = names["cluster"]
+    w.aws("ecs", "create-cluster", "--cluster-name", cluster, cli=cli)
+    deleted = w.aws("ecs", "delete-cluster", "--cluster", cluster, cli=cli).json["cluster"]
+    assert deleted["status"] == "INACTIVE"
+    described = w.aws("ecs", "describe-clusters", "--clusters", cluster, cli=cli).json
+    assert [c["status"] for c in described["clusters"]] == ["INACTIVE"]
+    assert described["failures"] == []
+    assert cluster_arn(cluster) not in w.aws("ecs", "list-clusters", cli=cli).json["clusterArns"]
+    for args in (
+        ["describe-tasks", "--cluster", cluster, "--tasks", "0123456789abcdef0123456789abcdef"],
+        ["list-tasks", "--cluster", cluster],
+        ["list-services", "--cluster", cluster],
+        ["run-task", "--cluster", cluster, "--task-definition", "x:1"],
+        ["stop-task", "--cluster", cluster, "--task", "0123456789abcdef0123456789abcdef"],
+        ["delete-cluster", "--cluster", cluster],
+    ):
+        w.aws_error("ClusterNotFoundException", "ecs", *args, cli=cli)
+    w.aws_error(
+        "ClusterNotFoundException",
+        "ecs", "describe-tasks", "--cluster", "no-such-cluster", "--tasks", "0123456789abcdef0123456789abcdef",
+        cli=cli,
+    )
