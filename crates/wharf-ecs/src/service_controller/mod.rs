@@ -420,17 +420,19 @@ impl ServiceController {
         s.deployments = Some(deployments);
         s.running_count = Some(plan.counts.running as i32);
         s.pending_count = Some(plan.counts.pending as i32);
-        // AWS omits a message that repeats the latest one until six hours have passed (a
-        // service that cannot place tasks says so once, not at every retry).
+        // AWS omits a placement failure that repeats the latest event until six hours have
+        // passed (a service that cannot place tasks says so once, not at every retry);
+        // progress messages ("registered 1 targets ...") are written each time.
         let latest = service.events.iter().flatten().next();
         let messages: Vec<&String> = messages
             .iter()
             .filter(|m| {
-                !latest.is_some_and(|e| {
-                    e.message.as_deref() == Some(m.as_str())
-                        && e.created_at
-                            .is_some_and(|t| now.millis - t.millis < REPEAT_EVENT_AFTER_MS)
-                })
+                !m.contains(" was unable to place a task")
+                    || !latest.is_some_and(|e| {
+                        e.message.as_deref() == Some(m.as_str())
+                            && e.created_at
+                                .is_some_and(|t| now.millis - t.millis < REPEAT_EVENT_AFTER_MS)
+                    })
             })
             .collect();
         if !messages.is_empty() {
