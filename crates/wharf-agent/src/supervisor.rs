@@ -689,7 +689,9 @@ impl TaskRun {
             if task_lifecycle::stop_requested(&rec.task) {
                 return Ok(());
             }
-            let observed = self.observe(&rec).await;
+            let mut observed = self.observe(&rec).await;
+            let now = self.now();
+            observed.retain(|_, s| !s.as_ref().is_some_and(|s| oom_may_be_pending(s, now)));
             self.update(|t| (apply_observations(t, &observed), ()))?;
             tokio::select! {
                 _ = changed.changed() => {}
@@ -845,6 +847,22 @@ fn dependencies_met(
         }
     }
     Ok(true)
+}
+
+/// How long after a SIGKILL exit the engine may still be recording that the kernel's OOM killer
+/// sent it: the engine learns of the exit and of the OOM kill from two events, and under load
+/// the exit can come first.
+const OOM_SETTLE_MS: i64 = 2_000;
+
+/// Whether `s` is a container killed by SIGKILL (exit 137) so recently that the engine may not
+/// yet say whether it was an OOM kill: the monitor looks again at its next tick rather than
+/// record the wrong stop reason.
+pub(crate) fn oom_may_be_pending(s: &ContainerStatus, now: Timestamp) -> bool {
+    !s.running
+        && s.exit_code == Some(137)
+        && !s.oom_killed
+        && s.finished_at
+            .is_some_and(|at| (0..OOM_SETTLE_MS).contains(&(now.millis - at.millis)))
 }
 
 /// Writes what the runtime reports into the task: container status, exit code, OOM reason,

@@ -680,3 +680,26 @@ async fn an_ecr_image_without_an_execution_role_cannot_be_pulled() {
     assert!(reason.starts_with("CannotPullContainerError: "), "{reason}");
     assert!(reason.contains("executionRoleArn"), "{reason}");
 }
+
+#[test]
+fn a_fresh_sigkill_exit_waits_for_the_engine_to_say_whether_it_was_an_oom_kill() {
+    use crate::supervisor::oom_may_be_pending;
+    use wharf_core::Timestamp;
+    let exited = |code, oom, at| wharf_runtime::ContainerStatus {
+        id: "c".into(),
+        running: false,
+        started: true,
+        exit_code: Some(code),
+        oom_killed: oom,
+        health: None,
+        started_at: Some(Timestamp::from_millis(0)),
+        finished_at: Some(Timestamp::from_millis(at)),
+        error: None,
+    };
+    let now = Timestamp::from_millis(10_000);
+    assert!(oom_may_be_pending(&exited(137, false, 9_500), now));
+    // Settled: the OOM flag is there, or the exit is old enough, or it was no SIGKILL.
+    assert!(!oom_may_be_pending(&exited(137, true, 9_500), now));
+    assert!(!oom_may_be_pending(&exited(137, false, 7_000), now));
+    assert!(!oom_may_be_pending(&exited(3, false, 9_500), now));
+}
