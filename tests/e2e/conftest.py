@@ -41,6 +41,7 @@ from wharf_e2e import (
     Skopeo,
     Wharf,
     ensure_docker_engine,
+    remove_task_containers,
     scrub_aws_environment,
     tail,
     unique_suffix,
@@ -67,6 +68,7 @@ def wharf_factory(request, tmp_path):
 
     for instance in instances:
         _, killed = instance.stop()
+        remove_task_containers(instance.data_dir)
         if killed:
             # test_durability.py::test_sigterm_stops_gracefully fails for this; here a
             # warning is enough.
@@ -87,6 +89,7 @@ def module_wharf(tmp_path_factory) -> Wharf:
     instance = Wharf(wharf_binary(), tmp_path_factory.mktemp("module-wharf"))
     yield instance
     _, killed = instance.stop()
+    remove_task_containers(instance.data_dir)
     if killed:
         warnings.warn(
             f"wharf server (pid {instance.server.proc.pid}) ignored SIGTERM for 10 s and was killed",
