@@ -8,7 +8,7 @@ use super::wire::{Decoded, Encoded, WireError, WireProtocol, WireRequest};
 use super::xml;
 use http::StatusCode;
 use serde_json::Value;
-use wharf_core::model::{ErrorInfo, Operation, ServiceModel};
+use wharf_core::model::{Operation, ServiceModel};
 
 /// The awsQuery protocol.
 #[derive(Debug, Clone, Copy)]
@@ -84,28 +84,12 @@ impl WireProtocol for AwsQuery {
         }
     }
 
-    fn error_code(&self, info: &ErrorInfo) -> &'static str {
-        info.code
-    }
-
-    fn unknown_operation_code(&self) -> &'static str {
-        "InvalidAction"
-    }
-
-    fn wrong_type_code(&self) -> Option<&'static str> {
-        None
-    }
-
     fn unknown_access_key(&self) -> WireError {
         WireError::new(
             "InvalidClientTokenId",
             StatusCode::FORBIDDEN,
             "The security token included in the request is invalid.",
         )
-    }
-
-    fn bad_signature_code(&self) -> &'static str {
-        "SignatureDoesNotMatch"
     }
 }
 

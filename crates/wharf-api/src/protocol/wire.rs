@@ -121,20 +121,31 @@ pub trait WireProtocol: Send + Sync + 'static {
     ) -> Encoded;
 
     /// The code an error of the model's table goes on the wire with.
-    fn error_code(&self, info: &ErrorInfo) -> &'static str;
+    /// (Default: the spec's `error.code`, as the XML protocols send it.)
+    fn error_code(&self, info: &ErrorInfo) -> &'static str {
+        info.code
+    }
 
     /// The code for an operation the service does not have, or wharf does not serve.
-    fn unknown_operation_code(&self) -> &'static str;
+    /// (Default: the XML protocols' `InvalidAction`.)
+    fn unknown_operation_code(&self) -> &'static str {
+        "InvalidAction"
+    }
 
     /// The code (status 400) an input value of the wrong JSON type is answered with; `None`
     /// reports it as the service's validation error, like any other invalid input.
-    fn wrong_type_code(&self) -> Option<&'static str>;
+    fn wrong_type_code(&self) -> Option<&'static str> {
+        None
+    }
 
     /// The answer to an access key that is not known (or a session token that does not match).
     fn unknown_access_key(&self) -> WireError;
 
     /// The code of a signature that does not match, or of a request that has expired.
-    fn bad_signature_code(&self) -> &'static str;
+    /// (Default: `SignatureDoesNotMatch`, as the XML protocols answer.)
+    fn bad_signature_code(&self) -> &'static str {
+        "SignatureDoesNotMatch"
+    }
 }
 
 /// The implemented operation `name` of `model`, or `protocol`'s unknown-operation error telling
