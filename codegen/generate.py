@@ -276,12 +276,16 @@ class ServiceGen:
         w.append("}\n")
 
     def emit_model(self, w):
-        proto = {"json": "Json", "query": "Query", "ec2": "Ec2"}[self.meta["protocol"]]
+        names = {"json": "Json", "query": "Query", "ec2": "Ec2", "smithy-rpc-v2-cbor": "Cbor"}
+        proto = names[self.meta["protocol"]]
+        protocols = [names[p] for p in self.meta.get("protocols", [self.meta["protocol"]])]
         w.append("/// The service model table the wire codecs walk.")
         w.append("pub static MODEL: ServiceModel = ServiceModel {")
         w.append(f"    endpoint_prefix: {rust_str(self.meta['endpointPrefix'])},")
         w.append(f"    signing_name: {rust_str(self.meta.get('signingName', self.meta['endpointPrefix']))},")
         w.append(f"    protocol: Protocol::{proto},")
+        w.append("    protocols: &[" + ", ".join(f"Protocol::{p}" for p in protocols) + "],")
+        w.append(f"    query_compatible: {str('awsQueryCompatible' in self.meta).lower()},")
         w.append(f"    target_prefix: {rust_str(self.meta.get('targetPrefix', ''))},")
         w.append(f"    json_version: {rust_str(self.meta.get('jsonVersion', ''))},")
         w.append(f"    api_version: {rust_str(self.meta['apiVersion'])},")
@@ -442,7 +446,7 @@ def main():
     for key, scfg in cfg.items():
         spec = loader.load_service_model(scfg["spec"], "service-2")
         gen = ServiceGen(key, scfg, spec)
-        doc.append(f"## {key} ({gen.meta['protocol']}, API {gen.meta['apiVersion']}): "
+        doc.append(f"## {key} ({', '.join(gen.meta.get('protocols', [gen.meta['protocol']]))}, API {gen.meta['apiVersion']}): "
                    f"{len(gen.ops)} of {len(spec['operations'])} operations")
         doc.append("")
         doc.extend(f"- {op}" for op in gen.ops)

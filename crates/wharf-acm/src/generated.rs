@@ -654,6 +654,8 @@ pub static MODEL: ServiceModel = ServiceModel {
     endpoint_prefix: "acm",
     signing_name: "acm",
     protocol: Protocol::Json,
+    protocols: &[Protocol::Json],
+    query_compatible: false,
     target_prefix: "CertificateManager",
     json_version: "1.1",
     api_version: "2015-12-08",

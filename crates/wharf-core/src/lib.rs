@@ -12,10 +12,12 @@ pub mod ids;
 pub mod image_resolver;
 pub mod lb_plane;
 pub mod log_sink;
+pub mod metrics;
 pub mod model;
 pub mod network_interfaces;
 pub mod pagination;
 pub mod role_sessions;
+pub mod scaling;
 pub mod sealing;
 pub mod secret_values;
 pub mod tags;
@@ -31,8 +33,13 @@ pub use handler::{ServiceError, ServiceHandler};
 pub use ids::IdGen;
 pub use image_resolver::{ImageResolver, ResolvedImage};
 pub use log_sink::{LogDestination, LogLine, LogSink, LogSinkError};
+pub use metrics::{MetricDatum, MetricSink, MetricTime, NoMetrics, StatisticValues};
 pub use network_interfaces::{NetworkInterfaces, NewNetworkInterface, PlacementSubnet, VpcInfo};
 pub use role_sessions::{RoleCredentials, RoleSessions};
+pub use scaling::{
+    AlarmActionHandler, AlarmInvocation, AlarmMetric, AlarmRegistry, ManagedAlarm, ServiceCapacity,
+    ServiceSize,
+};
 pub use sealing::{Sealer, SealingError};
 pub use secret_values::{NoSecretValues, SecretValueError, SecretValues};
 pub use target_registry::{RegisteredTarget, TargetGroupInfo, TargetRegistry, TargetState};

@@ -15,6 +15,9 @@ pub enum Protocol {
     Query,
     /// The EC2 flavour of query: flattened lists, `<item>`, no result wrapper.
     Ec2,
+    /// Smithy RPC v2 CBOR: `POST /service/<name>/operation/<Operation>` with
+    /// `smithy-protocol: rpc-v2-cbor`, CBOR bodies.
+    Cbor,
 }
 
 /// The kind of a shape.
@@ -161,8 +164,14 @@ pub struct ServiceModel {
     pub endpoint_prefix: &'static str,
     /// The SigV4 signing name: the service in the credential scope.
     pub signing_name: &'static str,
-    /// The wire protocol.
+    /// The model's primary wire protocol (botocore's `protocol`).
     pub protocol: Protocol,
+    /// Every protocol the model lists (botocore's `protocols`, in the model's order; just
+    /// `protocol` for models without the list). A client may use any of them.
+    pub protocols: &'static [Protocol],
+    /// `awsQueryCompatible`: a JSON or CBOR error also carries the query protocol's code
+    /// (`x-amzn-query-error: <Code>;<Sender|Receiver>`), which clients prefer.
+    pub query_compatible: bool,
     /// awsJson's `X-Amz-Target` prefix.
     pub target_prefix: &'static str,
     /// awsJson version (`1.0` / `1.1`).

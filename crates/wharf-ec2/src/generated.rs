@@ -1277,6 +1277,8 @@ pub static MODEL: ServiceModel = ServiceModel {
     endpoint_prefix: "ec2",
     signing_name: "ec2",
     protocol: Protocol::Ec2,
+    protocols: &[Protocol::Ec2],
+    query_compatible: false,
     target_prefix: "",
     json_version: "",
     api_version: "2016-11-15",

@@ -1065,6 +1065,8 @@ pub static MODEL: ServiceModel = ServiceModel {
     endpoint_prefix: "api.ecr",
     signing_name: "ecr",
     protocol: Protocol::Json,
+    protocols: &[Protocol::Json],
+    query_compatible: false,
     target_prefix: "AmazonEC2ContainerRegistry_V20150921",
     json_version: "1.1",
     api_version: "2015-09-21",

@@ -2696,6 +2696,8 @@ pub static MODEL: ServiceModel = ServiceModel {
     endpoint_prefix: "ecs",
     signing_name: "ecs",
     protocol: Protocol::Json,
+    protocols: &[Protocol::Json],
+    query_compatible: false,
     target_prefix: "AmazonEC2ContainerServiceV20141113",
     json_version: "1.1",
     api_version: "2014-11-13",

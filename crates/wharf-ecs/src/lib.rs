@@ -21,6 +21,7 @@ pub mod launch_types;
 pub mod names;
 pub mod paging;
 pub mod records;
+pub mod service_capacity;
 pub mod service_controller;
 pub mod service_scheduler;
 pub mod services;

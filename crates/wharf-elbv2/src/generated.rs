@@ -1750,6 +1750,8 @@ pub static MODEL: ServiceModel = ServiceModel {
     endpoint_prefix: "elasticloadbalancing",
     signing_name: "elasticloadbalancing",
     protocol: Protocol::Query,
+    protocols: &[Protocol::Query],
+    query_compatible: false,
     target_prefix: "",
     json_version: "",
     api_version: "2015-12-01",

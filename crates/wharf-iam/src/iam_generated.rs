@@ -371,6 +371,8 @@ pub static MODEL: ServiceModel = ServiceModel {
     endpoint_prefix: "iam",
     signing_name: "iam",
     protocol: Protocol::Query,
+    protocols: &[Protocol::Query],
+    query_compatible: false,
     target_prefix: "",
     json_version: "",
     api_version: "2010-05-08",

@@ -82,6 +82,8 @@ pub static MODEL: ServiceModel = ServiceModel {
     endpoint_prefix: "sts",
     signing_name: "sts",
     protocol: Protocol::Query,
+    protocols: &[Protocol::Query],
+    query_compatible: false,
     target_prefix: "",
     json_version: "",
     api_version: "2011-06-15",

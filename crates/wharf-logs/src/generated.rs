@@ -802,6 +802,8 @@ pub static MODEL: ServiceModel = ServiceModel {
     endpoint_prefix: "logs",
     signing_name: "logs",
     protocol: Protocol::Json,
+    protocols: &[Protocol::Json],
+    query_compatible: false,
     target_prefix: "Logs_20140328",
     json_version: "1.1",
     api_version: "2014-03-28",

@@ -692,6 +692,8 @@ pub static MODEL: ServiceModel = ServiceModel {
     endpoint_prefix: "secretsmanager",
     signing_name: "secretsmanager",
     protocol: Protocol::Json,
+    protocols: &[Protocol::Json],
+    query_compatible: false,
     target_prefix: "secretsmanager",
     json_version: "1.1",
     api_version: "2017-10-17",

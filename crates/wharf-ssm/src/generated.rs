@@ -710,6 +710,8 @@ pub static MODEL: ServiceModel = ServiceModel {
     endpoint_prefix: "ssm",
     signing_name: "ssm",
     protocol: Protocol::Json,
+    protocols: &[Protocol::Json],
+    query_compatible: false,
     target_prefix: "AmazonSSM",
     json_version: "1.1",
     api_version: "2014-11-06",

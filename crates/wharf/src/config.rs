@@ -70,6 +70,13 @@ pub struct ServerArgs {
     #[arg(long, env = "WHARF_LB_BIND", default_value = "127.0.0.1")]
     pub lb_bind: IpAddr,
 
+    /// How fast metric time runs against AWS's clock, for demos and tests: 1 is AWS's (a
+    /// 60-second metric period lasts 60 s); 0.05 makes it last 3 s. Every interval derived from
+    /// the metric period scales with it: how often wharf publishes its own metrics, alarm
+    /// periods, scaling cooldowns. Between 0.001 and 1.
+    #[arg(long, env = "WHARF_METRIC_TIME_SCALE", default_value_t = 1.0)]
+    pub metric_time_scale: f64,
+
     /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `wharf_api=debug`.
     #[arg(long, env = "WHARF_LOG", default_value = "info")]
     pub log: String,

@@ -82,6 +82,8 @@ fn known_tables() -> Vec<TableFormat> {
         wharf_logs::records::TABLES,
         wharf_secretsmanager::records::TABLES,
         wharf_ssm::records::TABLES,
+        wharf_cloudwatch::records::TABLES,
+        wharf_autoscaling::records::TABLES,
     ]
     .concat()
 }
@@ -134,6 +136,8 @@ struct DataServices {
     secrets_manager: Arc<wharf_secretsmanager::SecretsManager>,
     ssm: Arc<wharf_ssm::Ssm>,
     network: Arc<dyn NetworkInterfaces>,
+    /// Metrics (wharf's own and PutMetricData's) and alarms.
+    cloudwatch: Arc<wharf_cloudwatch::CloudWatch>,
 }
 
 /// Certificates, the load balancers' data plane and ELBv2 over them.
@@ -149,6 +153,8 @@ struct Containers {
     controller: Arc<wharf_ecs::service_controller::ServiceController>,
     /// Notified when a service or one of its tasks changes, to run a controller pass at once.
     service_wake: Arc<Notify>,
+    /// Application Auto Scaling: alarms' actions resize services.
+    autoscaling: Arc<wharf_autoscaling::AutoScaling>,
 }
 
 /// Everything `serve` built, for the steps that run and stop it.
@@ -177,7 +183,8 @@ async fn build(
         ids: Arc::new(RandomIds),
         clock: Arc::new(SystemClock),
     };
-    let data = build_data_services(&shared, data_dir, registry_host)?;
+    let metric_time = wharf_core::MetricTime::scaled(args.metric_time_scale);
+    let data = build_data_services(&shared, data_dir, registry_host, metric_time)?;
     // Tasks reach their credentials, metadata and wharf's API at 169.254.170.2.
     let task_endpoint = task_endpoint::bind(task_endpoint::TASK_ENDPOINT_ADDRESS).await;
     let agent = build_agent(
@@ -194,7 +201,7 @@ async fn build(
         shared.clock.clone(),
     ));
     let balancing = build_load_balancing(&shared, data_dir, args.lb_bind, &data.network);
-    let containers = build_containers(&shared, &data, &agent, &balancing);
+    let containers = build_containers(&shared, &data, &agent, &balancing, metric_time);
     let gateway = build_gateway(
         args,
         &shared,
@@ -220,6 +227,7 @@ fn build_data_services(
     shared: &Shared,
     data_dir: &Path,
     registry_host: &str,
+    metric_time: wharf_core::MetricTime,
 ) -> anyhow::Result<DataServices> {
     let Shared { store, ids, clock } = shared;
     let ecr = wharf_ecr::Ecr::new(
@@ -250,6 +258,12 @@ fn build_data_services(
         secrets_manager: Arc::new(secrets_manager),
         ssm: Arc::new(ssm),
         network: Arc::new(wharf_ec2::Ec2::new(store.clone(), ids.clone())),
+        cloudwatch: Arc::new(wharf_cloudwatch::CloudWatch::new(
+            store.clone(),
+            ids.clone(),
+            clock.clone(),
+            metric_time,
+        )),
     })
 }
 
@@ -329,6 +343,7 @@ fn build_containers(
     data: &DataServices,
     agent: &Arc<wharf_agent::Agent>,
     balancing: &LoadBalancing,
+    metric_time: wharf_core::MetricTime,
 ) -> Containers {
     let service_targets: Arc<dyn wharf_core::TargetRegistry> =
         Arc::new(wharf_elbv2::ServiceTargets(balancing.elbv2.clone()));
@@ -350,10 +365,21 @@ fn build_containers(
         service_targets,
         shared.clock.clone(),
     ));
+    // Alarms invoke scaling policies; scaling policies own alarms and resize services.
+    let autoscaling = Arc::new(wharf_autoscaling::AutoScaling::new(
+        shared.store.clone(),
+        shared.ids.clone(),
+        shared.clock.clone(),
+        metric_time,
+        data.cloudwatch.clone(),
+        Arc::new(ecs.clone()),
+    ));
+    data.cloudwatch.add_action_handler(autoscaling.clone());
     Containers {
         ecs,
         controller,
         service_wake,
+        autoscaling,
     }
 }
 
@@ -384,6 +410,12 @@ fn handlers(
             data.secrets_manager.clone(),
         )),
         Arc::new(wharf_ssm::generated::Handler(data.ssm.clone())),
+        Arc::new(wharf_cloudwatch::generated::Handler(
+            data.cloudwatch.clone(),
+        )),
+        Arc::new(wharf_autoscaling::generated::Handler(
+            containers.autoscaling.clone(),
+        )),
     ]
 }
 
@@ -467,6 +499,14 @@ fn start_background_loops(
         tokio::spawn(wharf_logs::run_retention_loop(
             wharf.data.logs.clone(),
             Duration::from_secs(60),
+            stop.clone(),
+        )),
+        tokio::spawn(wharf_cloudwatch::alarms_api::run_alarm_loop(
+            wharf.data.cloudwatch.clone(),
+            stop.clone(),
+        )),
+        tokio::spawn(wharf_autoscaling::run_scaling_loop(
+            wharf.containers.autoscaling.clone(),
             stop.clone(),
         )),
     ]

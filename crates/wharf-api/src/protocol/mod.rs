@@ -19,13 +19,20 @@ pub use wire::{Decoded, Encoded, WireError, WireProtocol, WireRequest};
 
 use wharf_core::model::{Protocol, ServiceModel};
 
-/// The protocol `model`'s service speaks.
+/// The protocol `model`'s service speaks: the first one it lists that wharf implements.
 pub fn for_model(model: &ServiceModel) -> &'static dyn WireProtocol {
-    match model.protocol {
-        Protocol::Json => &json::AwsJson,
-        Protocol::Query => &query::AwsQuery,
-        Protocol::Ec2 => &ec2::Ec2Query,
-    }
+    let implemented = |p: &Protocol| -> Option<&'static dyn WireProtocol> {
+        match p {
+            Protocol::Json => Some(&json::AwsJson),
+            Protocol::Query => Some(&query::AwsQuery),
+            Protocol::Ec2 => Some(&ec2::Ec2Query),
+            Protocol::Cbor => None,
+        }
+    };
+    std::iter::once(&model.protocol)
+        .chain(model.protocols)
+        .find_map(implemented)
+        .unwrap_or(&json::AwsJson)
 }
 
 /// The protocol errors are answered in before the service is known: awsJson when the request

@@ -148,6 +148,13 @@ pub(crate) const fn model(
         protocol,
         target_prefix,
         json_version,
+        protocols: match protocol {
+            Protocol::Json => &[Protocol::Json],
+            Protocol::Query => &[Protocol::Query],
+            Protocol::Ec2 => &[Protocol::Ec2],
+            Protocol::Cbor => &[Protocol::Cbor],
+        },
+        query_compatible: false,
         api_version: "2020-01-01",
         xml_namespace,
         shapes: SHAPES,
