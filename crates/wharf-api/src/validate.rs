@@ -373,6 +373,8 @@ mod tests {
         endpoint_prefix: "t",
         signing_name: "t",
         protocol: Protocol::Json,
+        protocols: &[Protocol::Json],
+        query_compatible: false,
         target_prefix: "T",
         json_version: "1.1",
         api_version: "2020-01-01",

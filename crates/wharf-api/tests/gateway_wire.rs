@@ -134,6 +134,13 @@ const fn model(
         endpoint_prefix: name,
         signing_name: name,
         protocol,
+        protocols: match protocol {
+            Protocol::Json => &[Protocol::Json],
+            Protocol::Query => &[Protocol::Query],
+            Protocol::Ec2 => &[Protocol::Ec2],
+            Protocol::Cbor => &[Protocol::Cbor],
+        },
+        query_compatible: false,
         target_prefix,
         json_version,
         api_version: "2020-01-01",
