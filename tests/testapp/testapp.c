@@ -18,6 +18,8 @@
  *                             GET /exit?code=N     answers, then exits with status N
  *                             GET /hog?mb=N        allocates and touches N MiB, keeps it
  *                             GET /slow?ms=N       answers after N milliseconds
+ *                             GET /burn?ms=N       keeps a CPU busy for N milliseconds of
+ *                                                  its own CPU time, then answers
  *                             GET /log?text=T      prints T to stdout
  *                             GET /status?code=N   answers with HTTP status N
  *                             GET /info            200 JSON: the process's view of its
@@ -462,6 +464,26 @@ static pthread_mutex_t hog_lock = PTHREAD_MUTEX_INITIALIZER;
 /* MiB held by /hog so far, over all requests. */
 static long hogged_mb;
 
+/* Keeps this thread's CPU busy until it has used `ms` milliseconds of CPU time (not wall time:
+ * under a CPU limit it takes longer, as real work does); returns a value that depends on every
+ * iteration so the compiler cannot drop the loop. */
+static unsigned long burn_cpu(long ms) {
+    struct timespec start, now;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+    unsigned long x = 88172645463325252UL;
+    for (;;) {
+        for (int i = 0; i < 100000; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+        }
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+        long used = (now.tv_sec - start.tv_sec) * 1000L + (now.tv_nsec - start.tv_nsec) / 1000000L;
+        if (used >= ms)
+            return x;
+    }
+}
+
 /* Routes one request. `target` is the request target (path and query); it may be modified. */
 static void route(const char *method, char *target, struct response *r) {
     char *query = strchr(target, '?');
@@ -503,6 +525,11 @@ static void route(const char *method, char *target, struct response *r) {
         if (numeric_param(r, query, "ms", 0, 3600L * 1000L, &n) == 0) {
             sleep_ms(n);
             respond_text(r, 200, "slept %ld ms\n", n);
+        }
+    } else if (strcmp(target, "/burn") == 0) {
+        if (numeric_param(r, query, "ms", 0, 60L * 1000L, &n) == 0) {
+            unsigned long x = burn_cpu(n);
+            respond_text(r, 200, "burned %ld ms (%lu)\n", n, x & 0xff);
         }
     } else if (strcmp(target, "/log") == 0) {
         char text[4096];
