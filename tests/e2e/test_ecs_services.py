@@ -38,7 +38,6 @@ in time.
 from __future__ import annotations
 
 import http.client
-import json
 import re
 import time
 import warnings
