@@ -253,6 +253,8 @@ class Lab:
     security_group: str
     lb_arn: str
     lb_dns: str
+    # The cluster the services run in.
+    cluster: str = CLUSTER
     # Services created by the running test, for its clean-up.
     services: list[str] = field(default_factory=list)
     _clients: dict = field(default_factory=dict)
@@ -367,7 +369,7 @@ class Lab:
             kwargs["healthCheckGracePeriodSeconds"] = grace
         self.services.append(name)
         return self.ecs.create_service(
-            cluster=CLUSTER,
+            cluster=self.cluster,
             serviceName=name,
             taskDefinition=task_definition,
             desiredCount=desired,
@@ -382,13 +384,13 @@ class Lab:
         )["service"]
 
     def describe(self, name: str) -> dict:
-        out = self.ecs.describe_services(cluster=CLUSTER, services=[name])
+        out = self.ecs.describe_services(cluster=self.cluster, services=[name])
         assert not out.get("failures"), out
         return out["services"][0]
 
     def task_arns(self, name: str | None = None, started_by: str | None = None,
                   desired: str = "RUNNING") -> list[str]:
-        kwargs: dict[str, Any] = {"cluster": CLUSTER, "desiredStatus": desired}
+        kwargs: dict[str, Any] = {"cluster": self.cluster, "desiredStatus": desired}
         if name:
             kwargs["serviceName"] = name
         if started_by:
@@ -405,7 +407,7 @@ class Lab:
     def describe_tasks(self, arns: list[str]) -> list[dict]:
         tasks = []
         for i in range(0, len(arns), 100):
-            out = self.ecs.describe_tasks(cluster=CLUSTER, tasks=arns[i:i + 100])
+            out = self.ecs.describe_tasks(cluster=self.cluster, tasks=arns[i:i + 100])
             assert not out.get("failures"), out
             tasks += out["tasks"]
         return tasks
@@ -461,7 +463,7 @@ class Lab:
     def delete_and_wait(self, name: str, deadline: float = STOP_DEADLINE_S) -> None:
         """delete-service --force, then until it is INACTIVE and every task of it STOPPED."""
         try:
-            self.ecs.delete_service(cluster=CLUSTER, service=name, force=True)
+            self.ecs.delete_service(cluster=self.cluster, service=name, force=True)
         except ClientError as exc:
             if exc.response["Error"]["Code"] not in ("ServiceNotActiveException", "ServiceNotFoundException"):
                 raise
