@@ -451,6 +451,8 @@ def main():
         doc.append("")
         doc.extend(f"- {op}" for op in gen.ops)
         doc.append("")
+        if scfg.get("notes"):
+            doc.extend([scfg["notes"].strip(), ""])
         if only and key not in only:
             continue
         outputs[scfg["output"]] = rustfmt(gen.emit())
