@@ -54,4 +54,4 @@ step "JavaScript SDK v3 tests: npm test in tests/js (WHARF_BIN=$WHARF_BIN)"
 (cd tests/js && npm test)
 
 step "end-to-end tests: pytest tests/e2e (WHARF_BIN=$WHARF_BIN)"
-.deps/venv/bin/python -m pytest tests/e2e -v "$@"
+.deps/venv/bin/python -m pytest tests/e2e -v --durations=25 "$@"
