@@ -10,6 +10,7 @@
 
 pub mod alarms_api;
 pub mod generated;
+pub mod metrics;
 pub mod metrics_api;
 pub mod records;
 

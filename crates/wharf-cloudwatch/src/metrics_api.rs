@@ -5,6 +5,8 @@ use crate::generated::*;
 use crate::CloudWatch;
 use wharf_core::{MetricDatum, RequestContext};
 
+pub use crate::metrics::{run_queries, series};
+
 fn not_yet() -> Error {
     Error::InternalFailure("not implemented yet".into())
 }
