@@ -14,13 +14,16 @@
 pub mod container_spec;
 pub mod endpoint;
 mod log_pump;
+pub mod metrics;
 mod supervisor;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::watch;
-use wharf_core::{Clock, ImageResolver, LogSink, NetworkInterfaces, SecretValues};
+use wharf_core::{
+    Clock, ImageResolver, LogSink, MetricSink, MetricTime, NetworkInterfaces, SecretValues,
+};
 use wharf_ecs::tasks;
 use wharf_ecs::TaskNotifier;
 use wharf_runtime::{labels, NetworkSpec, Runtime};
@@ -71,6 +74,9 @@ pub struct Agent {
     changed: watch::Sender<u64>,
     /// Called after the agent changed a task record (the service controller listens).
     task_listeners: Mutex<Vec<TaskNotifier>>,
+    /// Where the running tasks' `AWS/ECS` utilization goes, and how often (`metrics.rs`); set
+    /// once before `run`, no metrics when unset.
+    metrics: OnceLock<(Arc<dyn MetricSink>, MetricTime)>,
 }
 
 impl Agent {
@@ -98,7 +104,15 @@ impl Agent {
             supervised: Mutex::new(HashMap::new()),
             changed,
             task_listeners: Mutex::new(Vec::new()),
+            metrics: OnceLock::new(),
         })
+    }
+
+    /// Publishes the running tasks' `CPUUtilization` / `MemoryUtilization` to `sink` every
+    /// `time.publish_interval()` while [`Agent::run`] runs. Call before `run`; a second call is
+    /// ignored.
+    pub fn publish_metrics(&self, sink: Arc<dyn MetricSink>, time: MetricTime) {
+        let _ = self.metrics.set((sink, time));
     }
 
     /// The container runtime tasks run on.
@@ -142,6 +156,14 @@ impl Agent {
         if let Err(e) = self.remove_orphans().await {
             tracing::warn!(error = %e, "could not look for containers left behind");
         }
+        let sampler = self.metrics.get().map(|(sink, time)| {
+            tokio::spawn(metrics::run(
+                self.clone(),
+                sink.clone(),
+                *time,
+                stop.clone(),
+            ))
+        });
         let mut changed = self.changed.subscribe();
         loop {
             if *stop.borrow() {
@@ -153,6 +175,9 @@ impl Agent {
                 _ = changed.changed() => {}
                 _ = tokio::time::sleep(self.config.reconcile_interval) => {}
             }
+        }
+        if let Some(sampler) = sampler {
+            let _ = sampler.await;
         }
         self.abort_supervisors().await;
         tracing::info!("task agent stopped");

@@ -160,6 +160,17 @@ fn start_agent(
     logs: &Arc<Logs>,
     enis: &Arc<Enis>,
 ) -> (Arc<Agent>, watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+    start_agent_with(store, runtime, logs, enis, |_| {})
+}
+
+/// Like `start_agent`, with `prepare` called on the agent before it runs.
+fn start_agent_with(
+    store: &Arc<Store>,
+    runtime: &FakeRuntime,
+    logs: &Arc<Logs>,
+    enis: &Arc<Enis>,
+    prepare: impl FnOnce(&Agent),
+) -> (Arc<Agent>, watch::Sender<bool>, tokio::task::JoinHandle<()>) {
     let agent = Agent::new(
         store.clone(),
         Arc::new(runtime.clone()),
@@ -176,6 +187,7 @@ fn start_agent(
             ..AgentConfig::default()
         },
     );
+    prepare(&agent);
     let (stop, rx) = watch::channel(false);
     let running = tokio::spawn(agent.clone().run(rx));
     (agent, stop, running)
@@ -702,4 +714,162 @@ fn a_fresh_sigkill_exit_waits_for_the_engine_to_say_whether_it_was_an_oom_kill()
     assert!(!oom_may_be_pending(&exited(137, true, 9_500), now));
     assert!(!oom_may_be_pending(&exited(137, false, 7_000), now));
     assert!(!oom_may_be_pending(&exited(3, false, 9_500), now));
+}
+
+/// Records what the agent publishes.
+#[derive(Default)]
+struct RecordedMetrics(Mutex<Vec<(String, String, Vec<wharf_core::MetricDatum>)>>);
+impl wharf_core::MetricSink for RecordedMetrics {
+    fn put(&self, account: &str, region: &str, data: Vec<wharf_core::MetricDatum>) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((account.into(), region.into(), data));
+    }
+}
+
+fn run_in_service(ecs: &Ecs, service: &str) -> String {
+    let input: RunTaskRequest = serde_json::from_value(serde_json::json!({
+        "taskDefinition": "web", "launchType": "FARGATE", "group": format!("service:{service}"),
+        "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-a"]}}
+    }))
+    .unwrap();
+    ecs.run_task(&ctx(), input).unwrap().tasks.unwrap()[0]
+        .task_arn
+        .clone()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn running_tasks_utilization_comes_from_their_containers_stats() {
+    let w = world();
+    register(&w.ecs, serde_json::json!([app(serde_json::json!({}))]));
+    let arn = run_in_service(&w.ecs, "api");
+    let t = wait_status(&w, &arn, "RUNNING").await;
+    let id = t.containers.unwrap()[0].runtime_id.clone().unwrap();
+    let runtime: Arc<dyn Runtime> = Arc::new(w.runtime.clone());
+    let mut sampler = metrics::Sampler::new(runtime.clone());
+    let now = || SystemClock.now().millis;
+
+    assert!(w.runtime.set_usage(&id, 2_000_000_000, 64 << 20));
+    let first = runtime.container_usage(&id).await.unwrap().unwrap();
+    let tasks = wharf_ecs::tasks::unstopped(&w.store).unwrap();
+    assert!(
+        sampler.sample(tasks, now()).await.is_empty(),
+        "the first sample only primes"
+    );
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(w.runtime.set_usage(&id, 2_500_000_000, 128 << 20));
+    let second = runtime.container_usage(&id).await.unwrap().unwrap();
+    let tasks = wharf_ecs::tasks::unstopped(&w.store).unwrap();
+    let samples = sampler.sample(tasks, now()).await;
+    assert_eq!(samples.len(), 1);
+    let (who, u) = &samples[0];
+    assert_eq!(who.cluster, "default");
+    assert_eq!(who.service.as_deref(), Some("api"));
+    assert_eq!(
+        (who.account.as_str(), who.region.as_str()),
+        ("123456789012", "us-east-1")
+    );
+    // 0.5 s of CPU over the time between the engine's two readings, on 256 units.
+    let elapsed_ns = (second.read_at.unwrap().millis - first.read_at.unwrap().millis) as f64 * 1e6;
+    let expected_cpu = 500_000_000.0 / elapsed_ns * 1024.0 / 256.0 * 100.0;
+    assert!(
+        (u.cpu.unwrap() - expected_cpu).abs() < 1e-6,
+        "{u:?} vs {expected_cpu}"
+    );
+    // 128 MiB of the task's 512 (the fake reports 16 MiB of page cache besides, left out).
+    assert_eq!(u.memory, Some(25.0));
+    let _ = w.stop.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_publishes_service_and_cluster_utilization_every_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&dir.path().join("t.db")).unwrap());
+    let runtime = FakeRuntime::new(Arc::new(SystemClock));
+    let logs = Arc::new(Logs::default());
+    let enis = Arc::new(Enis::default());
+    let sink = Arc::new(RecordedMetrics::default());
+    let (agent, stop, running) = start_agent_with(&store, &runtime, &logs, &enis, |a| {
+        // A 60 ms metric period.
+        a.publish_metrics(sink.clone(), MetricTime::scaled(0.001));
+    });
+    let ecs = Ecs::new(store.clone(), Arc::new(RandomIds))
+        .with_network(enis.clone())
+        .with_task_notifier(agent.notifier());
+    register(&ecs, serde_json::json!([app(serde_json::json!({}))]));
+    let input = |group: Option<&str>| -> RunTaskRequest {
+        let mut v = serde_json::json!({
+            "taskDefinition": "web", "launchType": "FARGATE",
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-a"]}}
+        });
+        if let Some(g) = group {
+            v["group"] = g.into();
+        }
+        serde_json::from_value(v).unwrap()
+    };
+    ecs.run_task(&ctx(), input(Some("service:api"))).unwrap();
+    ecs.run_task(&ctx(), input(None)).unwrap();
+    let containers = runtime
+        .wait_for(|r| {
+            let running: Vec<String> = r
+                .containers()
+                .into_iter()
+                .filter(|c| matches!(c.role, wharf_runtime::fake::FakeRole::Container { .. }))
+                .filter(|c| c.status.running)
+                .map(|c| c.id)
+                .collect();
+            (running.len() == 2).then_some(running)
+        })
+        .await;
+    // Both tasks use 256 MiB of 512, and CPU at a growing count.
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let mut cpu_ns = 0;
+    let found = loop {
+        cpu_ns += 10_000_000;
+        for id in &containers {
+            runtime.set_usage(id, cpu_ns, 256 << 20);
+        }
+        let published = sink.0.lock().unwrap().clone();
+        let with = |dims: usize| {
+            published.iter().flat_map(|(_, _, d)| d.clone()).find(|d| {
+                d.metric_name == "MemoryUtilization"
+                    && d.dimensions.len() == dims
+                    && d.values.sample_count == if dims == 1 { 2.0 } else { 1.0 }
+            })
+        };
+        if let (Some(service), Some(cluster)) = (with(2), with(1)) {
+            break (published, service, cluster);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "published: {published:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let (published, service, cluster) = found;
+    assert!(published
+        .iter()
+        .all(|(a, r, _)| a == "123456789012" && r == "us-east-1"));
+    assert_eq!(
+        service.dimensions,
+        vec![
+            ("ClusterName".to_string(), "default".to_string()),
+            ("ServiceName".to_string(), "api".to_string())
+        ]
+    );
+    assert_eq!(service.values.sum, 50.0);
+    assert_eq!(
+        cluster.values.sum, 100.0,
+        "every running task of the cluster"
+    );
+    assert!(published
+        .iter()
+        .flat_map(|(_, _, d)| d)
+        .any(|d| d.metric_name == "CPUUtilization"
+            && d.namespace == "AWS/ECS"
+            && d.unit == "Percent"));
+    let _ = stop.send(true);
+    running.await.unwrap();
 }

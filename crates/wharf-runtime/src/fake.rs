@@ -15,8 +15,8 @@
 
 use crate::ipv4::{parse_addr, Ipv4Net};
 use crate::{
-    labels, ContainerSpec, ContainerStatus, Health, ManagedContainer, NetworkSpec, RegistryAuth,
-    Runtime, RuntimeError, Sandbox, SandboxSpec,
+    engine_stats_document, labels, ContainerSpec, ContainerStatus, ContainerUsage, Health,
+    ManagedContainer, NetworkSpec, RegistryAuth, Runtime, RuntimeError, Sandbox, SandboxSpec,
 };
 use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt};
@@ -119,6 +119,11 @@ struct State {
     stop_exit_codes: HashMap<String, i64>,
     sandbox_failure: Option<String>,
     unavailable: Option<String>,
+    /// Usage counters set by the test, by container id: what `container_stats` answers for a
+    /// running container (in the engine's format, with some page cache to leave out).
+    usage: HashMap<String, ContainerUsage>,
+    /// How many `container_stats` calls were answered.
+    stats_calls: u64,
 }
 
 impl State {
@@ -384,6 +389,37 @@ impl FakeRuntime {
     }
 
     // ---- looking ------------------------------------------------------------------------
+
+    /// Sets the usage counters the container `key` names reports from now on (CPU time in
+    /// nanoseconds since it started, memory in use without page cache); `false` when there is
+    /// no such container.
+    pub fn set_usage(&self, key: &str, cpu_total_ns: u64, memory_used_bytes: u64) -> bool {
+        let read_at = Some(self.now());
+        let found = {
+            let mut st = self.inner.lock();
+            match st.resolve(key) {
+                Some(id) => {
+                    st.usage.insert(
+                        id,
+                        ContainerUsage {
+                            read_at,
+                            cpu_total_ns,
+                            memory_used_bytes,
+                        },
+                    );
+                    true
+                }
+                None => false,
+            }
+        };
+        self.inner.notify();
+        found
+    }
+
+    /// How many times `container_stats` (and so `container_usage`) was answered.
+    pub fn stats_calls(&self) -> u64 {
+        self.inner.lock().stats_calls
+    }
 
     /// Every call so far, in order.
     pub fn calls(&self) -> Vec<Call> {
@@ -748,6 +784,21 @@ impl Runtime for FakeRuntime {
             .resolve(id)
             .and_then(|key| st.containers.get(&key))
             .map(|c| c.status.clone()))
+    }
+
+    async fn container_stats(&self, id: &str) -> Result<Option<serde_json::Value>, RuntimeError> {
+        let mut st = self.inner.lock();
+        st.check_available()?;
+        st.stats_calls += 1;
+        let Some(key) = st.resolve(id) else {
+            return Ok(None);
+        };
+        let running = st.containers.get(&key).is_some_and(|c| c.status.running);
+        Ok(st
+            .usage
+            .get(&key)
+            .filter(|_| running)
+            .map(|u| engine_stats_document(u, 16 << 20)))
     }
 
     async fn stop_container(&self, id: &str, timeout: Duration) -> Result<(), RuntimeError> {

@@ -14,8 +14,10 @@ mod logs;
 pub mod rootfs;
 pub mod spec;
 pub mod unavailable;
+mod usage;
 
 pub use spec::*;
+pub use usage::{engine_stats_document, ContainerUsage};
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -114,6 +116,17 @@ pub trait Runtime: Send + Sync + 'static {
     /// gone or the runtime keeps no statistics.
     async fn container_stats(&self, _id: &str) -> Result<Option<serde_json::Value>, RuntimeError> {
         Ok(None)
+    }
+
+    /// The container's usage counters (cumulative CPU time, memory without page cache) from one
+    /// one-shot stats sample, or `None` when the container is gone, not running, or the runtime
+    /// keeps no statistics. Cheap enough to call for every running container once a minute.
+    async fn container_usage(&self, id: &str) -> Result<Option<ContainerUsage>, RuntimeError> {
+        Ok(self
+            .container_stats(id)
+            .await?
+            .as_ref()
+            .and_then(ContainerUsage::from_engine_stats))
     }
 
     /// Sends SIGTERM (or the image's stop signal), then SIGKILL after `timeout`; returns when the

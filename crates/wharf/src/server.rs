@@ -193,6 +193,7 @@ async fn build(
         &shared,
         &data,
         task_endpoint.as_ref().map(|b| b.base_url.clone()),
+        metric_time,
     )
     .await?;
     let role_sessions = Arc::new(wharf_iam::RoleSessionStore::new(
@@ -268,13 +269,15 @@ fn build_data_services(
 }
 
 /// The task agent: pulls from the registry, logs to CloudWatch Logs, reads secrets from
-/// Secrets Manager and SSM, gets interfaces from EC2.
+/// Secrets Manager and SSM, gets interfaces from EC2, publishes its tasks' utilization to
+/// CloudWatch every metric period.
 async fn build_agent(
     args: &ServerArgs,
     data_dir: &Path,
     shared: &Shared,
     data: &DataServices,
     task_endpoint_url: Option<String>,
+    metric_time: wharf_core::MetricTime,
 ) -> anyhow::Result<Arc<wharf_agent::Agent>> {
     task_agent::build(
         data_dir,
@@ -293,6 +296,7 @@ async fn build_agent(
         }),
         args.task_public_cidr.clone(),
         task_endpoint_url,
+        (data.cloudwatch.clone(), metric_time),
     )
     .await
 }

@@ -1,6 +1,6 @@
 //! Wires the task agent: the Docker Engine (or, without one, a runtime that fails tasks with
-//! what to do), ECR as the image resolver, CloudWatch Logs as the log sink and EC2 for subnets
-//! and network interfaces.
+//! what to do), ECR as the image resolver, CloudWatch Logs as the log sink, EC2 for subnets
+//! and network interfaces, and CloudWatch for the running tasks' utilization metrics.
 
 use anyhow::Context;
 use std::collections::HashMap;
@@ -106,6 +106,7 @@ pub async fn build(
     secrets: Arc<dyn wharf_core::SecretValues>,
     public_cidr: String,
     task_endpoint: Option<String>,
+    metrics: (Arc<dyn wharf_core::MetricSink>, wharf_core::MetricTime),
 ) -> anyhow::Result<Arc<Agent>> {
     let runtime: Arc<dyn Runtime> = match DockerRuntime::connect().await {
         Ok(docker) => Arc::new(docker),
@@ -121,9 +122,12 @@ pub async fn build(
         task_endpoint,
         ..AgentConfig::default()
     };
-    Ok(Agent::new(
+    let agent = Agent::new(
         store, runtime, images, logs, network, clock, secrets, config,
-    ))
+    );
+    // The running tasks' AWS/ECS CPUUtilization and MemoryUtilization.
+    agent.publish_metrics(metrics.0, metrics.1);
+    Ok(agent)
 }
 
 /// The secret stores a task's `secrets` are read from: a Secrets Manager ARN from Secrets
