@@ -1,8 +1,48 @@
-//! Application Auto Scaling for ECS services (`ecs:service:DesiredCount`). (Skeleton: being
-//! written.)
+//! Application Auto Scaling for ECS services (`ecs:service:DesiredCount`, resource ids
+//! `service/<cluster>/<service>`): scalable targets, target-tracking and step scaling policies,
+//! scheduled actions, scaling activities and tags, acting on real load: CloudWatch alarms
+//! invoke the policies (`AlarmActionHandler`), which set the service's desired count through
+//! ECS (`ServiceCapacity`); target-tracking policies own their alarms in CloudWatch
+//! (`AlarmRegistry`).
+//!
+//! Module map, bottom to top:
+//! - `generated`: botocore-derived wire types and the `AutoScalingApi` trait (never stored)
+//! - `records`: the stored targets, policies, scheduled actions and activities, tables and keys
+//! - pure logic: `scaling_math` (target-tracking and step arithmetic, cooldowns, bounds),
+//!   `steps` (step adjustment validation and selection), `tracking_alarms` (the AlarmHigh /
+//!   AlarmLow alarms AWS creates), `policy_config` (policy configuration checks and wire
+//!   conversion), `cron` (AWS's six-field cron), `schedule` (at / rate / cron, time zones,
+//!   which instant is due)
+//! - shared: `checks` (what wharf serves, target lookup, the ECS service behind a resource id),
+//!   `paging`, `errors`, `tag_rules`, `activities` (recording activities and
+//!   DescribeScalingActivities)
+//! - resources: `targets` (Register / Describe / DeregisterScalableTarget), `policies`
+//!   (Put / Describe / DeleteScalingPolicy), `scheduled_actions` (Put / Describe /
+//!   DeleteScheduledAction, running a due action), `tags`
+//! - `invocation`: an alarm invoking a policy; `scaling_loop`: scheduled actions, targets of
+//!   deleted services, activity retention
+//! - this file: the [`AutoScaling`] service, the alarm action handler, the loop's entry point
+//!   and the one-line delegation of each `AutoScalingApi` operation
 
+pub mod activities;
+pub mod checks;
+pub mod cron;
+pub mod errors;
 pub mod generated;
+pub mod invocation;
+pub mod paging;
+pub mod policies;
+pub mod policy_config;
 pub mod records;
+pub mod scaling_loop;
+pub mod scaling_math;
+pub mod schedule;
+pub mod scheduled_actions;
+pub mod steps;
+pub mod tag_rules;
+pub mod tags;
+pub mod targets;
+pub mod tracking_alarms;
 
 use generated::*;
 use std::sync::Arc;
@@ -17,7 +57,7 @@ pub struct AutoScaling {
     pub(crate) store: Arc<Store>,
     pub(crate) ids: Arc<dyn IdGen>,
     pub(crate) clock: Arc<dyn Clock>,
-    /// AWS's periods in real time (`--metric-time-scale`): cooldowns, alarm periods.
+    /// AWS's periods in real time (`--metric-time-scale`): cooldowns, the loop's pace.
     pub(crate) time: MetricTime,
     /// CloudWatch, which keeps target-tracking policies' alarms.
     pub(crate) alarms: Arc<dyn AlarmRegistry>,
@@ -46,131 +86,124 @@ impl AutoScaling {
     }
 }
 
-fn not_yet() -> Error {
-    Error::InternalServiceException("not implemented yet".into())
-}
-
 impl AlarmActionHandler for AutoScaling {
     fn handles(&self, action_arn: &str) -> bool {
-        action_arn.starts_with("arn:aws:autoscaling:")
+        action_arn.starts_with("arn:aws:autoscaling:") && action_arn.contains(":scalingPolicy:")
     }
 
-    fn invoke(&self, _action_arn: &str, _invocation: &AlarmInvocation) -> Result<(), String> {
-        Err("not implemented yet".into())
+    fn invoke(&self, action_arn: &str, invocation: &AlarmInvocation) -> Result<(), String> {
+        invocation::invoke(self, action_arn, invocation)
     }
 }
 
 /// Runs scheduled actions and removes the targets of deleted services until `stop` turns
-/// true. (Skeleton.)
-pub async fn run_scaling_loop(
-    _scaling: Arc<AutoScaling>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    let _ = stop.changed().await;
+/// true.
+pub async fn run_scaling_loop(scaling: Arc<AutoScaling>, stop: tokio::sync::watch::Receiver<bool>) {
+    scaling_loop::run(scaling, stop).await
 }
 
 impl AutoScalingApi for Arc<AutoScaling> {
     fn register_scalable_target(
         &self,
-        _ctx: &RequestContext,
-        _input: RegisterScalableTargetRequest,
+        ctx: &RequestContext,
+        input: RegisterScalableTargetRequest,
     ) -> Result<RegisterScalableTargetResponse, Error> {
-        Err(not_yet())
+        targets::register(self, ctx, input)
     }
 
     fn describe_scalable_targets(
         &self,
-        _ctx: &RequestContext,
-        _input: DescribeScalableTargetsRequest,
+        ctx: &RequestContext,
+        input: DescribeScalableTargetsRequest,
     ) -> Result<DescribeScalableTargetsResponse, Error> {
-        Err(not_yet())
+        targets::describe(self, ctx, input)
     }
 
     fn deregister_scalable_target(
         &self,
-        _ctx: &RequestContext,
-        _input: DeregisterScalableTargetRequest,
+        ctx: &RequestContext,
+        input: DeregisterScalableTargetRequest,
     ) -> Result<DeregisterScalableTargetResponse, Error> {
-        Err(not_yet())
+        targets::deregister_request(self, ctx, input).map(|()| DeregisterScalableTargetResponse {})
     }
 
     fn put_scaling_policy(
         &self,
-        _ctx: &RequestContext,
-        _input: PutScalingPolicyRequest,
+        ctx: &RequestContext,
+        input: PutScalingPolicyRequest,
     ) -> Result<PutScalingPolicyResponse, Error> {
-        Err(not_yet())
+        policies::put(self, ctx, input)
     }
 
     fn describe_scaling_policies(
         &self,
-        _ctx: &RequestContext,
-        _input: DescribeScalingPoliciesRequest,
+        ctx: &RequestContext,
+        input: DescribeScalingPoliciesRequest,
     ) -> Result<DescribeScalingPoliciesResponse, Error> {
-        Err(not_yet())
+        policies::describe(self, ctx, input)
     }
 
     fn delete_scaling_policy(
         &self,
-        _ctx: &RequestContext,
-        _input: DeleteScalingPolicyRequest,
+        ctx: &RequestContext,
+        input: DeleteScalingPolicyRequest,
     ) -> Result<DeleteScalingPolicyResponse, Error> {
-        Err(not_yet())
+        policies::delete(self, ctx, input).map(|()| DeleteScalingPolicyResponse {})
     }
 
     fn put_scheduled_action(
         &self,
-        _ctx: &RequestContext,
-        _input: PutScheduledActionRequest,
+        ctx: &RequestContext,
+        input: PutScheduledActionRequest,
     ) -> Result<PutScheduledActionResponse, Error> {
-        Err(not_yet())
+        scheduled_actions::put(self, ctx, input).map(|()| PutScheduledActionResponse {})
     }
 
     fn describe_scheduled_actions(
         &self,
-        _ctx: &RequestContext,
-        _input: DescribeScheduledActionsRequest,
+        ctx: &RequestContext,
+        input: DescribeScheduledActionsRequest,
     ) -> Result<DescribeScheduledActionsResponse, Error> {
-        Err(not_yet())
+        scheduled_actions::describe(self, ctx, input)
     }
 
     fn delete_scheduled_action(
         &self,
-        _ctx: &RequestContext,
-        _input: DeleteScheduledActionRequest,
+        ctx: &RequestContext,
+        input: DeleteScheduledActionRequest,
     ) -> Result<DeleteScheduledActionResponse, Error> {
-        Err(not_yet())
+        scheduled_actions::delete(self, ctx, input).map(|()| DeleteScheduledActionResponse {})
     }
 
     fn describe_scaling_activities(
         &self,
-        _ctx: &RequestContext,
-        _input: DescribeScalingActivitiesRequest,
+        ctx: &RequestContext,
+        input: DescribeScalingActivitiesRequest,
     ) -> Result<DescribeScalingActivitiesResponse, Error> {
-        Err(not_yet())
+        activities::describe(self, ctx, input)
     }
 
     fn tag_resource(
         &self,
-        _ctx: &RequestContext,
-        _input: TagResourceRequest,
+        ctx: &RequestContext,
+        input: TagResourceRequest,
     ) -> Result<TagResourceResponse, Error> {
-        Err(not_yet())
+        tags::tag(self, ctx, input).map(|()| TagResourceResponse {})
     }
 
     fn untag_resource(
         &self,
-        _ctx: &RequestContext,
-        _input: UntagResourceRequest,
+        ctx: &RequestContext,
+        input: UntagResourceRequest,
     ) -> Result<UntagResourceResponse, Error> {
-        Err(not_yet())
+        tags::untag(self, ctx, input).map(|()| UntagResourceResponse {})
     }
 
     fn list_tags_for_resource(
         &self,
-        _ctx: &RequestContext,
-        _input: ListTagsForResourceRequest,
+        ctx: &RequestContext,
+        input: ListTagsForResourceRequest,
     ) -> Result<ListTagsForResourceResponse, Error> {
-        Err(not_yet())
+        tags::list(self, ctx, &input.resource_arn)
     }
 }
