@@ -4,10 +4,14 @@
 //! - `generated`: botocore-derived wire types and the `CloudWatchApi` trait (never stored)
 //! - `records`: what CloudWatch keeps in the store, its tables and keys
 //! - `metrics_api`: PutMetricData, GetMetricData, GetMetricStatistics, ListMetrics
-//! - `alarms_api`: the alarm operations and tags
+//! - `alarms_api`: the alarm operations and tags, and the alarms other services own
+//! - `alarms`: what the alarm operations share: `evaluation` (AWS's evaluation, pure),
+//!   `config` (PutMetricAlarm's rules), `wire`, `history`, `state`, `actions`, and `runner`
+//!   (the loop evaluating every alarm each period and running its actions)
 //! - this file: the [`CloudWatch`] service, the one-line delegation of each `CloudWatchApi`
 //!   operation, and the boundaries other crates use ([`MetricSink`], [`AlarmRegistry`])
 
+pub mod alarms;
 pub mod alarms_api;
 pub mod generated;
 pub mod metrics;

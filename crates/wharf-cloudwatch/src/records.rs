@@ -6,7 +6,12 @@ use wharf_store::{Table, TableFormat};
 
 /// Every table of CloudWatch, with the format this wharf writes (checked by the server at
 /// start).
-pub const TABLES: &[TableFormat] = &[METRICS.format(), POINTS.format()];
+pub const TABLES: &[TableFormat] = &[
+    METRICS.format(),
+    POINTS.format(),
+    ALARMS.format(),
+    ALARM_HISTORY.format(),
+];
 
 // ---- Metrics (PutMetricData, GetMetricData, GetMetricStatistics, ListMetrics) ----
 
@@ -99,4 +104,145 @@ pub fn point_bound(account: &str, region: &str, id: &str, millis: i64) -> String
 /// The [`POINTS`] key of a point of metric `id` at `millis`, made unique by `seq`.
 pub fn point_key(account: &str, region: &str, id: &str, millis: i64, seq: &str) -> String {
     format!("{}/{seq}", point_bound(account, region, id, millis))
+}
+
+// ---- Alarms (alarms/, alarms_api.rs) ----
+
+/// Metric alarms, keyed by [`alarm_key`].
+pub const ALARMS: wharf_store::Table<AlarmRecord> = wharf_store::Table::new("cloudwatch.alarms", 1);
+
+/// Alarm history items, keyed by [`history_key`] (time-ordered within an account and region).
+pub const ALARM_HISTORY: wharf_store::Table<AlarmHistoryRecord> =
+    wharf_store::Table::new("cloudwatch.alarm_history", 1);
+
+/// `<account>/<region>/`: the prefix of one account's alarms (and history) in a region.
+pub fn alarm_prefix(account: &str, region: &str) -> String {
+    format!("{account}/{region}/")
+}
+
+/// The key of alarm `name`.
+pub fn alarm_key(account: &str, region: &str, name: &str) -> String {
+    format!("{account}/{region}/{name}")
+}
+
+/// The key of a history item at `at` (`id` orders items of the same millisecond).
+pub fn history_key(account: &str, region: &str, at: wharf_core::Timestamp, id: &str) -> String {
+    format!("{account}/{region}/{:015}/{id}", at.millis.max(0))
+}
+
+/// The metric of a single-metric alarm, or of one `MetricStat` of a metric-math alarm.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AlarmMetricRecord {
+    /// `Namespace`.
+    pub namespace: String,
+    /// `MetricName`.
+    pub metric_name: String,
+    /// `(Name, Value)` dimensions, in the order given.
+    pub dimensions: Vec<(String, String)>,
+}
+
+/// One `MetricStat` of a metric-math alarm's query.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AlarmStatRecord {
+    /// The metric.
+    pub metric: AlarmMetricRecord,
+    /// `Period`, in AWS seconds.
+    pub period: i32,
+    /// `Stat`.
+    pub stat: String,
+    /// `Unit`.
+    pub unit: Option<String>,
+}
+
+/// One element of a metric-math alarm's `Metrics`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AlarmQueryRecord {
+    /// `Id`.
+    pub id: String,
+    /// `MetricStat` (exclusive with `expression`).
+    pub metric_stat: Option<AlarmStatRecord>,
+    /// `Expression`.
+    pub expression: Option<String>,
+    /// `Label`.
+    pub label: Option<String>,
+    /// `ReturnData` as given.
+    pub return_data: Option<bool>,
+    /// `Period` as given.
+    pub period: Option<i32>,
+    /// `AccountId` as given.
+    pub account_id: Option<String>,
+}
+
+/// A metric alarm: its configuration as PutMetricAlarm gave it, and its state.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AlarmRecord {
+    /// `AlarmName`.
+    pub name: String,
+    /// `AlarmArn`.
+    pub arn: String,
+    /// `AlarmDescription`.
+    pub description: Option<String>,
+    /// `ActionsEnabled` (default true).
+    pub actions_enabled: bool,
+    /// `OKActions`.
+    pub ok_actions: Vec<String>,
+    /// `AlarmActions`.
+    pub alarm_actions: Vec<String>,
+    /// `InsufficientDataActions`.
+    pub insufficient_data_actions: Vec<String>,
+    /// The metric of a single-metric alarm.
+    pub metric: Option<AlarmMetricRecord>,
+    /// `Statistic`.
+    pub statistic: Option<String>,
+    /// `ExtendedStatistic`.
+    pub extended_statistic: Option<String>,
+    /// `Period` of a single-metric alarm, in AWS seconds.
+    pub period: Option<i32>,
+    /// `Unit`.
+    pub unit: Option<String>,
+    /// `Metrics` of a metric-math alarm (empty for a single-metric alarm).
+    pub queries: Vec<AlarmQueryRecord>,
+    /// `EvaluationPeriods`.
+    pub evaluation_periods: i32,
+    /// `DatapointsToAlarm` as given (the evaluation uses `evaluation_periods` when absent).
+    pub datapoints_to_alarm: Option<i32>,
+    /// `Threshold`.
+    pub threshold: f64,
+    /// `ComparisonOperator`.
+    pub comparison_operator: String,
+    /// `TreatMissingData` as given (`missing` when absent).
+    pub treat_missing_data: Option<String>,
+    /// `EvaluateLowSampleCountPercentile` as given.
+    pub evaluate_low_sample_count_percentile: Option<String>,
+    /// `StateValue`: `OK`, `ALARM` or `INSUFFICIENT_DATA`.
+    pub state_value: String,
+    /// `StateReason`.
+    pub state_reason: String,
+    /// `StateReasonData` (JSON text).
+    pub state_reason_data: Option<String>,
+    /// `StateUpdatedTimestamp`: the last time the state or its reason changed.
+    pub state_updated: wharf_core::Timestamp,
+    /// `StateTransitionedTimestamp`: the last time the state value changed.
+    pub state_transitioned: wharf_core::Timestamp,
+    /// `AlarmConfigurationUpdatedTimestamp`.
+    pub configuration_updated: wharf_core::Timestamp,
+    /// Tags, in the order given.
+    pub tags: Vec<(String, String)>,
+    /// The newest value the last state change saw (the step a step-scaling policy takes).
+    pub last_value: Option<f64>,
+}
+
+/// One item of an alarm's history (`DescribeAlarmHistory`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AlarmHistoryRecord {
+    /// `AlarmName`.
+    pub alarm_name: String,
+    /// `Timestamp`.
+    pub timestamp: wharf_core::Timestamp,
+    /// `HistoryItemType`: `ConfigurationUpdate`, `StateUpdate` or `Action`.
+    pub item_type: String,
+    /// `HistorySummary`.
+    pub summary: String,
+    /// `HistoryData` (JSON text).
+    pub data: String,
 }
