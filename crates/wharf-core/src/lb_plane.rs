@@ -28,6 +28,8 @@ pub struct LoadBalancerSpec {
     pub dns_name: String,
     /// `idle_timeout.timeout_seconds`.
     pub idle_timeout: Duration,
+    /// Its Availability Zones, in order (the `AvailabilityZone` dimension of its metrics).
+    pub availability_zones: Vec<String>,
     /// Its listeners.
     pub listeners: Vec<ListenerSpec>,
 }

@@ -168,6 +168,7 @@ pub fn build(records: &Records, now_ms: i64) -> LbSnapshot {
                     "idle_timeout.timeout_seconds",
                     60,
                 )),
+                availability_zones: lb.zones.iter().map(|z| z.zone_name.clone()).collect(),
                 listeners: listeners
                     .into_iter()
                     .map(|l| listener(l, &records.rules))

@@ -126,6 +126,7 @@ fn main() -> Result<(), String> {
                 arn: "arn:bench:loadbalancer".into(),
                 dns_name: "bench.elb.localhost".into(),
                 idle_timeout: Duration::from_secs(60),
+                availability_zones: vec!["us-east-1a".into()],
                 listeners,
             }],
             target_groups: vec![TargetGroupSpec {

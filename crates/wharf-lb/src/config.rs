@@ -33,6 +33,9 @@ pub struct PlaneConfig {
     pub target_keep_alive: Duration,
     /// Most idle keep-alive connections kept per target (default 1024).
     pub max_idle_per_target: usize,
+    /// Count requests, answers, response times, connections and bytes for the load balancers'
+    /// `AWS/ApplicationELB` metrics (default on; off for the benchmark's comparison).
+    pub metrics: bool,
 }
 
 impl Default for PlaneConfig {
@@ -45,6 +48,7 @@ impl Default for PlaneConfig {
             target_connect_timeout: Duration::from_secs(10),
             target_keep_alive: Duration::from_secs(4),
             max_idle_per_target: 1024,
+            metrics: true,
         }
     }
 }

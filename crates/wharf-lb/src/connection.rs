@@ -2,13 +2,14 @@
 //! TLS, SNI) and its traffic accounting ([`Activity`], counted by the socket wrapper
 //! [`ActivityIo`]), which the idle timeout reads.
 
+use crate::metrics::LbCounters;
 use crate::port::PortShared;
 use http::HeaderValue;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -22,6 +23,8 @@ pub(crate) struct Activity {
     pub(crate) in_flight: Arc<AtomicUsize>,
     /// The idle timeout of the load balancer last used, in milliseconds.
     idle_ms: AtomicU64,
+    /// Bytes read and written since the metrics last took them (`ProcessedBytes`).
+    bytes: AtomicU64,
 }
 
 impl Activity {
@@ -31,6 +34,7 @@ impl Activity {
             ops: AtomicU64::new(0),
             in_flight: Arc::new(AtomicUsize::new(0)),
             idle_ms: AtomicU64::new(duration_ms(idle)),
+            bytes: AtomicU64::new(0),
         }
     }
 
@@ -46,8 +50,14 @@ impl Activity {
         Duration::from_millis(self.idle_ms.load(Ordering::Relaxed).max(1))
     }
 
-    fn touch(&self) {
+    fn touch(&self, bytes: usize) {
         self.ops.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// The bytes counted since the last call.
+    pub(crate) fn take_bytes(&self) -> u64 {
+        self.bytes.swap(0, Ordering::Relaxed)
     }
 }
 
@@ -78,8 +88,9 @@ impl<T: AsyncRead + Unpin> AsyncRead for ActivityIo<T> {
         let this = self.get_mut();
         let before = buf.filled().len();
         let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if buf.filled().len() > before {
-            this.activity.touch();
+        let read = buf.filled().len() - before;
+        if read > 0 {
+            this.activity.touch(read);
         }
         polled
     }
@@ -93,8 +104,10 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ActivityIo<T> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
-        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            this.activity.touch();
+        if let Poll::Ready(Ok(n)) = polled {
+            if n > 0 {
+                this.activity.touch(n);
+            }
         }
         polled
     }
@@ -106,8 +119,10 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ActivityIo<T> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
-        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            this.activity.touch();
+        if let Poll::Ready(Ok(n)) = polled {
+            if n > 0 {
+                this.activity.touch(n);
+            }
         }
         polled
     }
@@ -138,4 +153,26 @@ pub(crate) struct ConnCtx {
     /// The TLS server name, lower-case.
     pub(crate) sni: Option<String>,
     pub(crate) activity: Arc<Activity>,
+    /// The metric counters of the load balancer the connection's first request went to: its
+    /// connection and bytes are counted there.
+    pub(crate) lb_metrics: OnceLock<Arc<LbCounters>>,
+}
+
+impl ConnCtx {
+    /// Counts the connection for `lb` at its first request, and the bytes moved so far.
+    pub(crate) fn count_traffic(&self, lb: &Arc<LbCounters>) {
+        let counters = self.lb_metrics.get_or_init(|| {
+            lb.connection_opened();
+            Arc::clone(lb)
+        });
+        counters.bytes(self.activity.take_bytes());
+    }
+
+    /// The connection is closing: its last bytes, and one connection fewer open.
+    pub(crate) fn closed(&self) {
+        if let Some(counters) = self.lb_metrics.get() {
+            counters.bytes(self.activity.take_bytes());
+            counters.connection_closed();
+        }
+    }
 }

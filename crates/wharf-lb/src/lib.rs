@@ -81,6 +81,7 @@ mod connection;
 mod health;
 mod health_settings;
 mod listener;
+mod metrics;
 mod pattern;
 mod plane;
 mod port;

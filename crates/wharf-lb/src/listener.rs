@@ -19,7 +19,7 @@ use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
@@ -108,6 +108,7 @@ async fn serve(stream: TcpStream, peer: SocketAddr, port: Arc<PortShared>) {
             tls: false,
             sni: None,
             activity,
+            lb_metrics: OnceLock::new(),
         });
         serve_http(&shared.auto, io, ctx).await;
         return;
@@ -149,6 +150,7 @@ async fn serve(stream: TcpStream, peer: SocketAddr, port: Arc<PortShared>) {
         tls: true,
         sni,
         activity,
+        lb_metrics: OnceLock::new(),
     });
     let builder = if h2 { &shared.h2_only } else { &shared.h1_only };
     serve_http(builder, stream, ctx).await;
@@ -161,6 +163,7 @@ where
     let activity = Arc::clone(&ctx.activity);
     let cancel = ctx.port.cancel.clone();
     let peer = ctx.peer;
+    let conn_ctx = Arc::clone(&ctx);
     let service = service_fn(move |req| {
         let ctx = Arc::clone(&ctx);
         async move { Ok::<_, Infallible>(proxy::handle(req, ctx).await) }
@@ -198,4 +201,5 @@ where
             _ = tokio::time::sleep_until(hard_stop), if closing => break,
         }
     }
+    conn_ctx.closed();
 }

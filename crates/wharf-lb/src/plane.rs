@@ -8,6 +8,7 @@
 use crate::config::{server_builder, PlaneConfig, Shared};
 use crate::health;
 use crate::listener;
+use crate::metrics::{arn_parts, data_points, GroupTotals, LbCounters};
 use crate::port::{LbListener, PortShared, PortTable};
 use crate::routing::Rule;
 use crate::target_states::TargetGroup;
@@ -28,7 +29,7 @@ use wharf_core::lb_plane::{
     Action, CertificateSource, LbPlane, LbSnapshot, ListenerProtocol, ListenerSpec,
     TargetHealthReport,
 };
-use wharf_core::Clock;
+use wharf_core::{Clock, MetricDatum, MetricSink, MetricTime};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -43,6 +44,8 @@ struct OpenPort {
 #[derive(Default)]
 struct State {
     ports: HashMap<u16, OpenPort>,
+    /// Every load balancer's metric counters, by ARN (they outlive `apply`s).
+    lb_counters: HashMap<String, Arc<LbCounters>>,
     /// Ports closed by an earlier `apply` whose sockets may not be released yet.
     closing: HashMap<u16, Arc<AtomicBool>>,
     certs: CertCache,
@@ -56,6 +59,8 @@ struct Inner {
     /// Serialises `apply`.
     state: Mutex<State>,
     groups: Arc<ArcSwap<HashMap<String, Arc<TargetGroup>>>>,
+    /// What the metrics publisher reads: each load balancer's counters and target groups.
+    metered: Arc<ArcSwap<Vec<Metered>>>,
     /// Cancelled by `shutdown`: listeners, connections, health checks, the drain reaper.
     shutdown: CancellationToken,
 }
@@ -126,6 +131,7 @@ impl LoadBalancerPlane {
                 provider,
                 state: Mutex::new(State::default()),
                 groups,
+                metered: Arc::default(),
                 shutdown: shutdown.clone(),
             }),
             _guard: Arc::new(ShutdownOnDrop(shutdown)),
@@ -136,6 +142,21 @@ impl LoadBalancerPlane {
     /// checks stop. Later `apply` calls fail.
     pub fn shutdown(&self) {
         self.inner.shutdown.cancel();
+    }
+
+    /// Publishes every load balancer's `AWS/ApplicationELB` metrics to `sink` once per
+    /// `time.publish_interval()` until shutdown (nothing with [`PlaneConfig::metrics`] off).
+    pub fn publish_metrics(&self, sink: Arc<dyn MetricSink>, time: MetricTime) {
+        if !self.inner.shared.config.metrics {
+            return;
+        }
+        self.inner.handle.spawn(publish(
+            Arc::clone(&self.inner.metered),
+            sink,
+            time.publish_interval(),
+            Arc::clone(&self.inner.shared.clock),
+            self.inner.shutdown.clone(),
+        ));
     }
 
     /// The ports listening now, ascending.
@@ -210,6 +231,7 @@ impl LoadBalancerPlane {
         state: &mut State,
         snapshot: &LbSnapshot,
         groups: &HashMap<String, Arc<TargetGroup>>,
+        counters: &HashMap<String, Arc<LbCounters>>,
     ) -> Result<(BTreeMap<u16, PortTable>, HashSet<String>), String> {
         let mut tables: BTreeMap<u16, PortTable> = BTreeMap::new();
         let mut used_certs: HashSet<String> = HashSet::new();
@@ -232,6 +254,7 @@ impl LoadBalancerPlane {
                     idle_timeout: lb.idle_timeout.max(Duration::from_millis(100)),
                     rules,
                     tls,
+                    metrics: counters.get(&lb.arn).cloned(),
                 });
                 let table = tables.entry(l.port).or_default();
                 match l.protocol {
@@ -385,6 +408,57 @@ fn close_ports_except(state: &mut State, keep: &HashSet<u16>) {
         .retain(|_, released| !released.load(Ordering::Acquire));
 }
 
+/// The metric counters of every load balancer of `snapshot` (the existing ones kept), none
+/// with metrics off.
+fn lb_counters(state: &State, snapshot: &LbSnapshot, on: bool) -> HashMap<String, Arc<LbCounters>> {
+    if !on {
+        return HashMap::new();
+    }
+    snapshot
+        .load_balancers
+        .iter()
+        .map(|lb| {
+            let c = state.lb_counters.get(&lb.arn).cloned().unwrap_or_default();
+            (lb.arn.clone(), c)
+        })
+        .collect()
+}
+
+/// What the publisher reads per load balancer: its counters and the target groups its rules
+/// forward to (a group forwarded to by several load balancers under the first only).
+fn metered(
+    snapshot: &LbSnapshot,
+    groups: &HashMap<String, Arc<TargetGroup>>,
+    counters: &HashMap<String, Arc<LbCounters>>,
+) -> Vec<Metered> {
+    let mut claimed: HashSet<&str> = HashSet::new();
+    let mut out = Vec::new();
+    for lb in &snapshot.load_balancers {
+        let Some(c) = counters.get(&lb.arn) else {
+            continue;
+        };
+        let mut own = Vec::new();
+        for l in &lb.listeners {
+            for r in &l.rules {
+                if let Action::Forward { target_groups, .. } = &r.action {
+                    for (arn, _) in target_groups {
+                        if claimed.insert(arn.as_str()) {
+                            own.extend(groups.get(arn).cloned());
+                        }
+                    }
+                }
+            }
+        }
+        out.push(Metered {
+            arn: lb.arn.clone(),
+            zone: lb.availability_zones.first().cloned(),
+            counters: Arc::clone(c),
+            groups: own,
+        });
+    }
+    out
+}
+
 impl LbPlane for LoadBalancerPlane {
     fn apply(&self, snapshot: LbSnapshot) -> Result<(), String> {
         if self.inner.shutdown.is_cancelled() {
@@ -395,13 +469,18 @@ impl LbPlane for LoadBalancerPlane {
         let used = used_target_groups(&snapshot);
         let old_groups = self.inner.groups.load_full();
         let groups = self.target_groups(&snapshot, &old_groups)?;
-        let (tables, used_certs) = self.compile_tables(&mut state, &snapshot, &groups)?;
+        let counters = lb_counters(&state, &snapshot, self.inner.shared.config.metrics);
+        let (tables, used_certs) =
+            self.compile_tables(&mut state, &snapshot, &groups, &counters)?;
+        let metered = metered(&snapshot, &groups, &counters);
         // 2. Bind the new ports (dropping what was bound if one fails).
         let bound = self.bind_new_ports(&mut state, &tables)?;
         // 3. Commit: target groups, then routing tables, then closures.
         self.commit_target_groups(&snapshot, &old_groups, groups, &used);
         self.install_tables(&mut state, tables, bound);
         state.certs.retain(&used_certs);
+        state.lb_counters = counters;
+        self.inner.metered.store(Arc::new(metered));
         Ok(())
     }
 
@@ -445,6 +524,65 @@ async fn reap(
             if ticks.is_multiple_of(5) {
                 g.sweep_pools(shared.config.target_keep_alive);
             }
+        }
+    }
+}
+
+/// One load balancer as the metrics publisher sees it.
+struct Metered {
+    arn: String,
+    /// Its first Availability Zone: wharf's single load balancer node.
+    zone: Option<String>,
+    counters: Arc<LbCounters>,
+    groups: Vec<Arc<TargetGroup>>,
+}
+
+/// Every `period`: reads and resets each load balancer's counters and hands the data points to
+/// `sink`, per account and region (from the load balancer's ARN).
+async fn publish(
+    metered: Arc<ArcSwap<Vec<Metered>>>,
+    sink: Arc<dyn MetricSink>,
+    period: Duration,
+    clock: Arc<dyn Clock>,
+    shutdown: CancellationToken,
+) {
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is at once: it starts the first period.
+    ticks.tick().await;
+    let mut start = clock.now();
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        let now = clock.now();
+        let mut batches: BTreeMap<(String, String), Vec<MetricDatum>> = BTreeMap::new();
+        for m in metered.load().iter() {
+            let totals = m.counters.take();
+            let groups: Vec<(String, GroupTotals)> = m
+                .groups
+                .iter()
+                .map(|g| {
+                    let name = arn_parts(&g.arn, "targetgroup").map(|p| p.2);
+                    (name, g.counters.take(g.host_counts()))
+                })
+                .filter_map(|(name, t)| Some((name?, t)))
+                .collect();
+            let Some((account, region, lb)) = arn_parts(&m.arn, "loadbalancer") else {
+                continue;
+            };
+            let data = data_points(&lb, m.zone.as_deref(), &totals, &groups, start);
+            batches.entry((account, region)).or_default().extend(data);
+        }
+        start = now;
+        for ((account, region), data) in batches {
+            if data.is_empty() {
+                continue;
+            }
+            let sink = Arc::clone(&sink);
+            // The sink writes to the store: off the async workers.
+            let _ = tokio::task::spawn_blocking(move || sink.put(&account, &region, data)).await;
         }
     }
 }

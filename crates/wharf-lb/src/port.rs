@@ -3,6 +3,7 @@
 //! own state every connection on it shares ([`PortShared`]).
 
 use crate::config::Shared;
+use crate::metrics::LbCounters;
 use crate::routing::Rule;
 use crate::tls::TlsListener;
 use arc_swap::ArcSwap;
@@ -22,6 +23,8 @@ pub(crate) struct LbListener {
     pub(crate) rules: Vec<Rule>,
     /// HTTPS: certificates and TLS versions.
     pub(crate) tls: Option<TlsListener>,
+    /// The load balancer's metric counters (`None` with metrics off).
+    pub(crate) metrics: Option<Arc<LbCounters>>,
 }
 
 /// The listeners on one port.

@@ -17,9 +17,10 @@
 
 use crate::body::{LbBody, Upstream};
 use crate::connection::{Activity, ConnCtx};
+use crate::metrics::Answered;
 use crate::port::LbListener;
 use crate::routing::{self, Fixed, Forward, RedirectContext, RequestView, RuleAction};
-use crate::target_states::{InFlight, Target};
+use crate::target_states::{InFlight, Target, TargetGroup};
 use crate::upstream::{ConnectError, Sender};
 use http::header::{self, HeaderName};
 use http::uri::PathAndQuery;
@@ -28,7 +29,7 @@ use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 use tokio_util::sync::CancellationToken;
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -91,6 +92,9 @@ fn strip_port(authority: &str) -> &str {
     }
 }
 
+/// Who answered, and the target group the request was routed to (for the metrics).
+type Answer<'a> = (Response<LbBody>, Answered, Option<&'a TargetGroup>);
+
 /// Handles one request from a client.
 pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<ConnCtx>) -> Response<LbBody> {
     let lb = {
@@ -107,6 +111,18 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<ConnCtx>) -> Respons
         }
     };
     ctx.activity.set_idle(lb.idle_timeout);
+    let Some(metrics) = lb.metrics.as_ref() else {
+        return answer(req, &ctx, &lb).await.0;
+    };
+    ctx.count_traffic(metrics);
+    let (resp, answered, group) = answer(req, &ctx, &lb).await;
+    metrics.request(resp.status().as_u16(), answered, group.map(|g| &g.counters));
+    resp
+}
+
+/// The answer of load balancer `lb` to `req`: its rules' action.
+async fn answer<'a>(req: Request<Incoming>, ctx: &Arc<ConnCtx>, lb: &'a LbListener) -> Answer<'a> {
+    let elb = |r: Response<LbBody>| (r, Answered::Elb, None);
     let host = request_host(&req).map(strip_port);
     let action = routing::route(
         &lb.rules,
@@ -120,8 +136,8 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<ConnCtx>) -> Respons
         },
     );
     match action {
-        None => error_response(StatusCode::SERVICE_UNAVAILABLE),
-        Some(RuleAction::Fixed(f)) => fixed_response(f),
+        None => elb(error_response(StatusCode::SERVICE_UNAVAILABLE)),
+        Some(RuleAction::Fixed(f)) => elb(fixed_response(f)),
         Some(RuleAction::Redirect(r)) => {
             let location = r.location(&RedirectContext {
                 protocol: if ctx.tls { "HTTPS" } else { "HTTP" },
@@ -136,12 +152,12 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<ConnCtx>) -> Respons
             match HeaderValue::from_str(&location) {
                 Ok(v) => {
                     resp.headers_mut().insert(header::LOCATION, v);
-                    resp
+                    elb(resp)
                 }
-                Err(_) => error_response(StatusCode::BAD_REQUEST),
+                Err(_) => elb(error_response(StatusCode::BAD_REQUEST)),
             }
         }
-        Some(RuleAction::Forward(f)) => forward(req, &ctx, &lb, f).await,
+        Some(RuleAction::Forward(f)) => forward(req, ctx, lb, f).await,
     }
 }
 
@@ -324,35 +340,46 @@ fn prepare(
     Ok(())
 }
 
-async fn forward(
+async fn forward<'a>(
     mut req: Request<Incoming>,
     ctx: &Arc<ConnCtx>,
-    lb: &LbListener,
-    fwd: &Forward,
-) -> Response<LbBody> {
+    lb: &'a LbListener,
+    fwd: &'a Forward,
+) -> Answer<'a> {
     let group_cookie = fwd
         .stickiness
         .and_then(|_| parse_key(cookie(req.headers(), "AWSALBTG")));
     let Some(choice) = fwd.choose(group_cookie) else {
-        return error_response(StatusCode::SERVICE_UNAVAILABLE);
+        return (
+            error_response(StatusCode::SERVICE_UNAVAILABLE),
+            Answered::Elb,
+            None,
+        );
     };
     let Some(group) = choice.group.as_ref() else {
-        return error_response(StatusCode::SERVICE_UNAVAILABLE);
+        return (
+            error_response(StatusCode::SERVICE_UNAVAILABLE),
+            Answered::Elb,
+            None,
+        );
     };
+    let elb = |status: StatusCode| (error_response(status), Answered::Elb, Some(&**group));
     let settings = group.settings();
     let target_cookie = settings
         .stickiness
         .and_then(|_| parse_key(cookie(req.headers(), "AWSALB")));
     let Some(target) = group.pick(target_cookie) else {
-        return error_response(StatusCode::SERVICE_UNAVAILABLE);
+        return elb(StatusCode::SERVICE_UNAVAILABLE);
     };
     let guard = InFlight::new(Arc::clone(&target), Arc::clone(&ctx.activity.in_flight));
     let upgrade = is_upgrade(&req);
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
     if prepare(&mut req, ctx, &target, upgrade).is_err() {
-        return error_response(StatusCode::BAD_REQUEST);
+        return elb(StatusCode::BAD_REQUEST);
     }
     let timeout = lb.idle_timeout;
+    // TargetResponseTime: from the request leaving to the target's response head.
+    let sent_at = lb.metrics.is_some().then(Instant::now);
     let mut resp = match client_upgrade {
         Some(client_upgrade) => {
             match upgrade_request(
@@ -367,18 +394,18 @@ async fn forward(
             .await
             {
                 Ok(resp) => resp,
-                Err(status) => return error_response(status),
+                Err(status) => return elb(status),
             }
         }
         None => {
             let sent = send(req, ctx, &target, settings.https);
             let outcome = tokio::select! {
                 r = tokio::time::timeout(timeout, sent) => r,
-                _ = target.drain.cancelled() => return error_response(StatusCode::BAD_GATEWAY),
+                _ = target.drain.cancelled() => return elb(StatusCode::BAD_GATEWAY),
             };
             match outcome {
-                Err(_) => return error_response(StatusCode::GATEWAY_TIMEOUT),
-                Ok(Err(status)) => return error_response(status),
+                Err(_) => return elb(StatusCode::GATEWAY_TIMEOUT),
+                Ok(Err(status)) => return elb(status),
                 Ok(Ok((resp, sender))) => {
                     let (mut parts, body) = resp.into_parts();
                     strip_hop_by_hop(&mut parts.headers, false);
@@ -399,7 +426,10 @@ async fn forward(
     if let Some(ttl) = settings.stickiness {
         set_cookie(resp.headers_mut(), "AWSALB", target.key, ttl, now);
     }
-    resp
+    let elapsed = sent_at.map_or(0, |t| {
+        u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    });
+    (resp, Answered::Target(elapsed), Some(&**group))
 }
 
 /// Sends `req` to `target` over a pooled keep-alive connection (a new one when none is idle);

@@ -9,6 +9,7 @@
 //! survives every `apply`; rules hold it by `Arc` so a request finds its group without a lookup.
 
 use crate::health_settings::{CheckResult, Failure, HealthSettings};
+use crate::metrics::{GroupCounters, HostCounts};
 use crate::upstream::{Pool, Sender};
 use arc_swap::ArcSwap;
 use http::uri::Authority;
@@ -379,6 +380,8 @@ pub struct TargetGroup {
     pub(crate) cancel: CancellationToken,
     /// Most idle keep-alive connections per target.
     max_idle: usize,
+    /// Its metric counters (requests, target answers, response times).
+    pub(crate) counters: GroupCounters,
 }
 
 impl TargetGroup {
@@ -400,7 +403,23 @@ impl TargetGroup {
             recompute_lock: Mutex::new(()),
             cancel: parent.child_token(),
             max_idle,
+            counters: GroupCounters::default(),
         }
+    }
+
+    /// Its registered (not draining) targets by health state, for `HealthyHostCount` /
+    /// `UnHealthyHostCount`.
+    pub(crate) fn host_counts(&self) -> HostCounts {
+        let mut counts = HostCounts::default();
+        for t in self.members.load().all.iter().filter(|t| !t.is_draining()) {
+            counts.registered += 1;
+            match t.health_state() {
+                HealthState::Healthy => counts.healthy += 1,
+                HealthState::Unhealthy => counts.unhealthy += 1,
+                HealthState::Initial => {}
+            }
+        }
+        counts
     }
 
     /// The current settings.

@@ -201,7 +201,7 @@ async fn build(
         shared.ids.clone(),
         shared.clock.clone(),
     ));
-    let balancing = build_load_balancing(&shared, data_dir, args.lb_bind, &data.network);
+    let balancing = build_load_balancing(&shared, data_dir, args.lb_bind, &data, metric_time);
     let containers = build_containers(&shared, &data, &agent, &balancing, metric_time);
     let gateway = build_gateway(
         args,
@@ -305,9 +305,11 @@ fn build_load_balancing(
     shared: &Shared,
     data_dir: &Path,
     lb_bind: IpAddr,
-    network: &Arc<dyn NetworkInterfaces>,
+    data: &DataServices,
+    metric_time: wharf_core::MetricTime,
 ) -> LoadBalancing {
     let Shared { store, ids, clock } = shared;
+    let network = &data.network;
     // ACM reads which listeners use a certificate from ELBv2's records; ELBv2 checks
     // certificates with ACM and subnets / VPCs / security groups with EC2.
     let acm = Arc::new(
@@ -325,6 +327,8 @@ fn build_load_balancing(
         acm.clone(),
         clock.clone(),
     );
+    // The load balancers' AWS/ApplicationELB metrics, every metric period.
+    plane.publish_metrics(data.cloudwatch.clone(), metric_time);
     let elbv2 = Arc::new(
         wharf_elbv2::Elbv2::new(
             store.clone(),

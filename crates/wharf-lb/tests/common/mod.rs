@@ -178,6 +178,10 @@ async fn serve(state: BackendState, mut req: Request<Incoming>) -> Response<Full
     state.hits.fetch_add(1, Ordering::SeqCst);
     state.paths.lock().unwrap().push(path.clone());
     *state.last_headers.lock().unwrap() = Some(req.headers().clone());
+    if let Some(code) = path.strip_prefix("/status/") {
+        let code = code.parse().ok().and_then(|c| StatusCode::from_u16(c).ok());
+        return text(code.unwrap_or(StatusCode::BAD_REQUEST), state.name.clone());
+    }
     if let Some(ms) = path.strip_prefix("/slow/") {
         let ms: u64 = ms.parse().unwrap_or(1000);
         tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -375,6 +379,7 @@ pub fn lb(name: &str, dns: &str, listeners: Vec<ListenerSpec>) -> LoadBalancerSp
         arn: format!("arn:loadbalancer/app/{name}"),
         dns_name: dns.into(),
         idle_timeout: Duration::from_secs(60),
+        availability_zones: vec!["us-east-1a".into()],
         listeners,
     }
 }
