@@ -3,7 +3,13 @@
 //! Module map, bottom to top:
 //! - `generated`: botocore-derived wire types and the `CloudWatchApi` trait (never stored)
 //! - `records`: what CloudWatch keeps in the store, its tables and keys
-//! - `metrics_api`: PutMetricData, GetMetricData, GetMetricStatistics, ListMetrics
+//! - `metrics`: the metric store and its queries: `validate` (PutMetricData's rules, pure),
+//!   `store` (identities and data points), `statistics` (buckets, statistics, percentiles,
+//!   pure), `math` (metric math parser and evaluator, pure), `query` (`series` and
+//!   `run_queries`, which the alarms use too), `list` (ListMetrics' filters, pure), and
+//!   `retention` (AWS's roll-ups, pure, and `run_metric_retention_loop`)
+//! - `metrics_api`: PutMetricData, GetMetricData, GetMetricStatistics, ListMetrics, wharf's
+//!   own data points (`MetricSink::put`), and what is not supported
 //! - `alarms_api`: the alarm operations and tags, and the alarms other services own
 //! - `alarms`: what the alarm operations share: `evaluation` (AWS's evaluation, pure),
 //!   `config` (PutMetricAlarm's rules), `wire`, `history`, `state`, `actions`, and `runner`
