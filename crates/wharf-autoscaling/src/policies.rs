@@ -102,22 +102,22 @@ pub fn put(
         &input.resource_id,
     );
     let key = child_key(&target_key, &input.policy_name);
-    let existing = scaling.store.read(|tx| {
-        load_target(
+    let (target, existing) = scaling.store.read(|tx| {
+        let target = load_target(
             tx,
             ctx,
             &input.service_namespace,
             &input.scalable_dimension,
             &input.resource_id,
         )?;
-        Ok::<_, Error>(tx.get(POLICIES, &key)?)
+        Ok::<_, Error>((target, tx.get(POLICIES, &key)?))
     })?;
     let (arn, created) = match &existing {
         Some(old) => (old.arn.clone(), old.created),
         None => (
             policy_arn(
                 ctx,
-                &scaling.ids.uuid(),
+                &target.resource_uuid,
                 &input.resource_id,
                 &input.policy_name,
             ),

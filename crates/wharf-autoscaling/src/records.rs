@@ -119,6 +119,9 @@ pub struct TargetRecord {
     pub role_arn: String,
     /// `ScalableTargetARN`.
     pub arn: String,
+    /// The uuid in the ARNs of the target's policies and scheduled actions (AWS gives all of
+    /// a target's policies the same one: `scalingPolicy:<uuid>:resource/...`).
+    pub resource_uuid: String,
     /// `CreationTime`.
     pub created: Timestamp,
     /// `SuspendedState`.

@@ -1,7 +1,7 @@
 //! The scaling loop: once per (scaled) minute, at most every 5 s, it runs the scheduled actions
-//! that are due, deregisters the scalable targets whose ECS service no longer exists (with
+//! that are due and deregisters the scalable targets whose ECS service no longer exists (with
 //! their policies and those policies' alarms: "Deleting a service deregisters its scalable
-//! target") and prunes activities older than six weeks. Each pass is one step; a stop signal
+//! target"); once an hour it prunes activities older than six weeks. Each pass is one step; a stop signal
 //! is honoured between passes.
 
 use crate::checks::parse_service_resource;
@@ -14,13 +14,20 @@ use wharf_store::StoreError;
 
 /// The longest pause between passes (real time).
 const MAX_INTERVAL: Duration = Duration::from_secs(5);
+/// How often old activities are pruned (real time).
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Runs passes until `stop` turns true.
 pub async fn run(scaling: Arc<AutoScaling>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let interval = scaling.time.publish_interval().min(MAX_INTERVAL);
+    let mut last_prune: Option<tokio::time::Instant> = None;
     loop {
         let s = scaling.clone();
-        if let Err(e) = tokio::task::spawn_blocking(move || pass(&s)).await {
+        let prune = last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY);
+        if prune {
+            last_prune = Some(tokio::time::Instant::now());
+        }
+        if let Err(e) = tokio::task::spawn_blocking(move || pass(&s, prune)).await {
             tracing::warn!(error = %e, "the scaling loop's pass failed");
         }
         tokio::select! {
@@ -40,8 +47,8 @@ fn scope_of(key: &str) -> Option<(&str, &str)> {
     Some((parts.next()?, parts.next()?))
 }
 
-/// One pass over every target.
-pub fn pass(scaling: &AutoScaling) {
+/// One pass over every target (and over the activities when `prune`).
+pub fn pass(scaling: &AutoScaling, prune: bool) {
     let now = scaling.clock.now();
     let all = match targets::all(scaling) {
         Ok(all) => all,
@@ -76,6 +83,9 @@ pub fn pass(scaling: &AutoScaling) {
         if let Err(e) = run_due_actions(scaling, (account, region), &key, now) {
             tracing::warn!(target = %key, error = %e, "running scheduled actions failed");
         }
+    }
+    if !prune {
+        return;
     }
     if let Err(e) = scaling.store.write(|tx| activities::prune(tx, "", now)) {
         tracing::warn!(error = %e, "pruning old scaling activities failed");

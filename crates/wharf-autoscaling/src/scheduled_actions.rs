@@ -56,9 +56,9 @@ fn check(action: &ScheduledActionRecord) -> Result<(), Error> {
 
 /// The action a put request makes of `existing` (or a new one).
 fn merged(
-    scaling: &AutoScaling,
     ctx: &RequestContext,
     input: &PutScheduledActionRequest,
+    target: &TargetRecord,
     existing: Option<ScheduledActionRecord>,
 ) -> Result<ScheduledActionRecord, Error> {
     let action = input.scalable_target_action.clone().unwrap_or_default();
@@ -85,7 +85,7 @@ fn merged(
                 "arn:aws:autoscaling:{}:{}:scheduledAction:{}:resource/ecs/{}:scheduledActionName/{}",
                 ctx.region,
                 ctx.account_id,
-                scaling.ids.uuid(),
+                target.resource_uuid,
                 input.resource_id,
                 input.scheduled_action_name
             ),
@@ -128,7 +128,7 @@ pub fn put(
     );
     let key = child_key(&target_key, &input.scheduled_action_name);
     scaling.store.write(|tx| {
-        load_target(
+        let target = load_target(
             tx,
             ctx,
             &input.service_namespace,
@@ -148,7 +148,7 @@ pub fn put(
                 input.resource_id
             )));
         }
-        let record = merged(scaling, ctx, &input, existing)?;
+        let record = merged(ctx, &input, &target, existing)?;
         tx.put(SCHEDULED_ACTIONS, &key, &record)?;
         Ok(())
     })

@@ -111,6 +111,7 @@ fn registered(
                     .clone()
                     .unwrap_or_else(|| default_role_arn(&ctx.account_id)),
                 arn,
+                resource_uuid: scaling.ids.uuid(),
                 created: ctx.now,
                 suspended: merge_suspension(Suspension::default(), input.suspended_state.as_ref()),
                 tags,
