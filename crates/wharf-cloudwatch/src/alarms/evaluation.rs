@@ -211,7 +211,7 @@ pub fn evaluate(
         .filter(|p| p.timestamp >= start && p.timestamp < end)
         .copied()
         .collect();
-    real.sort_by(|a, b| b.timestamp.cmp(&a.timestamp));
+    real.sort_by_key(|p| std::cmp::Reverse(p.timestamp));
     real.truncate(n);
     let breaching_real = real
         .iter()
@@ -526,5 +526,278 @@ fn were(n: usize) -> &'static str {
         "was"
     } else {
         "were"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2026-12-07T16:40:00Z, a period boundary.
+    const T0: i64 = 1_796_661_600_000;
+    const MINUTE: i64 = 60_000;
+
+    fn rule(n: usize, m: usize, comparison: Comparison, missing: MissingData) -> Rule {
+        Rule {
+            evaluation_periods: n,
+            datapoints_to_alarm: m,
+            threshold: 75.0,
+            comparison,
+            missing,
+            period_seconds: 60,
+            statistic: Some(("statistic", "Average".into())),
+            unit: None,
+        }
+    }
+
+    /// Evaluates `values` laid out oldest to newest over the evaluation range ending at T0
+    /// (`None` = no data in that period).
+    fn run(rule: &Rule, values: &[Option<f64>]) -> Option<Outcome> {
+        let range = rule.evaluation_range();
+        assert_eq!(values.len(), range, "one value per period of the range");
+        let (start, end) = window(Timestamp::from_millis(T0 + 5_000), MINUTE, range);
+        assert_eq!(end.millis, T0);
+        let points: Vec<Point> = values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| {
+                v.map(|value| Point {
+                    timestamp: Timestamp::from_millis(start.millis + i as i64 * MINUTE),
+                    value,
+                    sample_count: Some(1.0),
+                })
+            })
+            .collect();
+        evaluate(
+            rule,
+            &points,
+            start,
+            end,
+            MINUTE,
+            Timestamp::from_millis(T0 + 5_000),
+        )
+    }
+
+    fn state(o: Option<Outcome>) -> Option<AlarmState> {
+        o.map(|o| o.state)
+    }
+
+    const X: Option<f64> = Some(90.0); // breaching (> 75)
+    const O: Option<f64> = Some(10.0); // not breaching
+    const NO: Option<f64> = None;
+
+    #[test]
+    fn window_ends_at_the_start_of_the_current_period() {
+        let (s, e) = window(Timestamp::from_millis(T0 + 59_999), MINUTE, 5);
+        assert_eq!((s.millis, e.millis), (T0 - 5 * MINUTE, T0));
+        let (s, e) = window(Timestamp::from_millis(T0), 3_000, 3);
+        assert_eq!((s.millis, e.millis), (T0 - 9_000, T0));
+    }
+
+    #[test]
+    fn m_out_of_n_with_full_data() {
+        let three_of_three = rule(3, 3, Comparison::Greater, MissingData::Missing);
+        assert_eq!(
+            state(run(&three_of_three, &[O, O, X, X, X])),
+            Some(AlarmState::Alarm)
+        );
+        assert_eq!(
+            state(run(&three_of_three, &[X, X, X, O, X])),
+            Some(AlarmState::Ok)
+        );
+        let two_of_three = rule(3, 2, Comparison::Greater, MissingData::Missing);
+        assert_eq!(
+            state(run(&two_of_three, &[O, O, X, O, X])),
+            Some(AlarmState::Alarm)
+        );
+        assert_eq!(
+            state(run(&two_of_three, &[X, X, X, O, O])),
+            Some(AlarmState::Ok)
+        );
+        let one_of_five = rule(5, 1, Comparison::Greater, MissingData::Missing);
+        assert_eq!(
+            state(run(&one_of_five, &[O, O, O, O, O, X, O])),
+            Some(AlarmState::Alarm)
+        );
+        // Older than the newest N real points: not evaluated.
+        assert_eq!(
+            state(run(&one_of_five, &[X, O, O, O, O, O, O])),
+            Some(AlarmState::Ok)
+        );
+    }
+
+    #[test]
+    fn every_comparison_operator() {
+        let at = |c: Comparison, v: f64| {
+            let r = rule(1, 1, c, MissingData::Missing);
+            state(run(&r, &[NO, NO, Some(v)]))
+        };
+        use AlarmState::{Alarm, Ok as Fine};
+        assert_eq!(at(Comparison::GreaterOrEqual, 75.0), Some(Alarm));
+        assert_eq!(at(Comparison::GreaterOrEqual, 74.9), Some(Fine));
+        assert_eq!(at(Comparison::Greater, 75.0), Some(Fine));
+        assert_eq!(at(Comparison::Greater, 75.1), Some(Alarm));
+        assert_eq!(at(Comparison::Less, 75.0), Some(Fine));
+        assert_eq!(at(Comparison::Less, 74.9), Some(Alarm));
+        assert_eq!(at(Comparison::LessOrEqual, 75.0), Some(Alarm));
+        assert_eq!(at(Comparison::LessOrEqual, 75.1), Some(Fine));
+        assert_eq!(
+            Comparison::parse("LessThanLowerOrGreaterThanUpperThreshold"),
+            None
+        );
+    }
+
+    /// AWS's table for a 3-of-3 alarm ("How CloudWatch alarms evaluate missing data"): the
+    /// evaluation range is five periods, oldest first.
+    #[test]
+    fn missing_data_table_of_aws() {
+        type Row<'a> = (&'a [Option<f64>; 5], [Option<AlarmState>; 4]);
+        let cases: [Row; 5] = [
+            (&[O, NO, X, NO, X], [Some(AlarmState::Ok); 4]),
+            (&[NO, NO, NO, NO, O], [Some(AlarmState::Ok); 4]),
+            (
+                &[NO, NO, NO, NO, NO],
+                [
+                    Some(AlarmState::InsufficientData),
+                    None,
+                    Some(AlarmState::Alarm),
+                    Some(AlarmState::Ok),
+                ],
+            ),
+            (&[O, X, X, NO, X], [Some(AlarmState::Alarm); 4]),
+            (
+                &[NO, NO, X, NO, NO],
+                [
+                    Some(AlarmState::Alarm),
+                    None,
+                    Some(AlarmState::Alarm),
+                    Some(AlarmState::Ok),
+                ],
+            ),
+        ];
+        let treatments = [
+            MissingData::Missing,
+            MissingData::Ignore,
+            MissingData::Breaching,
+            MissingData::NotBreaching,
+        ];
+        for (values, expected) in cases {
+            for (missing, want) in treatments.iter().zip(expected) {
+                let r = rule(3, 3, Comparison::Greater, *missing);
+                assert_eq!(state(run(&r, values)), want, "{values:?} with {missing:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn ignore_keeps_the_state_unless_real_points_decide() {
+        // 2 of 3: one real breaching point cannot make ALARM, nor can it make OK.
+        let r = rule(3, 2, Comparison::Greater, MissingData::Ignore);
+        assert_eq!(state(run(&r, &[NO, NO, NO, NO, X])), None);
+        assert_eq!(state(run(&r, &[NO, NO, NO, X, X])), Some(AlarmState::Alarm));
+        // Two points that do not breach make ALARM impossible: OK.
+        assert_eq!(state(run(&r, &[NO, NO, NO, O, O])), Some(AlarmState::Ok));
+    }
+
+    #[test]
+    fn alarm_reason_is_worded_like_aws() {
+        let r = rule(3, 3, Comparison::Greater, MissingData::Missing);
+        let out = run(&r, &[O, O, Some(81.2), Some(80.0), Some(90.5)]).unwrap();
+        assert_eq!(out.state, AlarmState::Alarm);
+        assert_eq!(
+            out.reason,
+            "Threshold Crossed: 3 out of the last 3 datapoints [90.5 (07/12/26 16:39:00), \
+             80.0 (07/12/26 16:38:00), 81.2 (07/12/26 16:37:00)] were greater than the threshold \
+             (75.0) (minimum 3 datapoints for OK -> ALARM transition)."
+        );
+        assert_eq!(out.newest_value, Some(90.5));
+        let data: serde_json::Value = serde_json::from_str(&out.reason_data).unwrap();
+        assert_eq!(data["version"], "1.0");
+        assert_eq!(data["queryDate"], "2026-12-07T16:40:05.000+0000");
+        assert_eq!(data["startDate"], "2026-12-07T16:35:00.000+0000");
+        assert_eq!(data["statistic"], "Average");
+        assert_eq!(data["period"], 60);
+        assert_eq!(data["threshold"], 75.0);
+        assert_eq!(
+            data["recentDatapoints"],
+            serde_json::json!([81.2, 80.0, 90.5])
+        );
+        assert_eq!(
+            data["evaluatedDatapoints"][0],
+            serde_json::json!({"timestamp": "2026-12-07T16:39:00.000+0000", "sampleCount": 1.0, "value": 90.5})
+        );
+        assert_eq!(
+            data["evaluatedDatapoints"].as_array().map(Vec::len),
+            Some(3)
+        );
+    }
+
+    #[test]
+    fn ok_reason_lists_the_points_that_do_not_breach() {
+        let r = rule(3, 2, Comparison::GreaterOrEqual, MissingData::Missing);
+        let out = run(&r, &[X, X, X, Some(12.0), Some(10.0)]).unwrap();
+        assert_eq!(out.state, AlarmState::Ok);
+        assert_eq!(
+            out.reason,
+            "Threshold Crossed: 2 out of the last 3 datapoints [10.0 (07/12/26 16:39:00), \
+             12.0 (07/12/26 16:38:00)] were not greater than or equal to the threshold (75.0) \
+             (minimum 2 datapoints for ALARM -> OK transition)."
+        );
+        let one = rule(1, 1, Comparison::Less, MissingData::Missing);
+        assert_eq!(
+            run(&one, &[NO, NO, Some(80.0)]).unwrap().reason,
+            "Threshold Crossed: 1 datapoint [80.0 (07/12/26 16:39:00)] was not less than the threshold (75.0)."
+        );
+    }
+
+    #[test]
+    fn reasons_without_data() {
+        let r = rule(3, 3, Comparison::Greater, MissingData::Missing);
+        let out = run(&r, &[NO; 5]).unwrap();
+        assert_eq!(out.reason, "Insufficient Data: 3 datapoints were unknown.");
+        let one = rule(1, 1, Comparison::Greater, MissingData::Missing);
+        assert_eq!(
+            run(&one, &[NO; 3]).unwrap().reason,
+            "Insufficient Data: 1 datapoint was unknown."
+        );
+        let breaching = rule(2, 2, Comparison::Greater, MissingData::Breaching);
+        let out = run(&breaching, &[NO; 4]).unwrap();
+        assert_eq!(
+            out.reason,
+            "Threshold Crossed: no datapoints were received for 2 periods and 2 missing datapoints were treated as [Breaching]."
+        );
+        let data: serde_json::Value = serde_json::from_str(&out.reason_data).unwrap();
+        assert_eq!(
+            data["evaluatedDatapoints"],
+            serde_json::json!([{"timestamp": "2026-12-07T16:39:00.000+0000"}, {"timestamp": "2026-12-07T16:38:00.000+0000"}])
+        );
+        let not_breaching = rule(1, 1, Comparison::Greater, MissingData::NotBreaching);
+        assert_eq!(
+            run(&not_breaching, &[NO; 3]).unwrap().reason,
+            "Threshold Crossed: no datapoints were received for 1 period and 1 missing datapoint was treated as [NonBreaching]."
+        );
+    }
+
+    #[test]
+    fn filled_points_are_named_in_the_reason() {
+        let r = rule(3, 3, Comparison::Greater, MissingData::Breaching);
+        let out = run(&r, &[NO, NO, NO, X, NO]).unwrap();
+        assert_eq!(out.state, AlarmState::Alarm);
+        assert_eq!(
+            out.reason,
+            "Threshold Crossed: 3 out of the last 3 datapoints [90.0 (07/12/26 16:38:00)] were \
+             greater than the threshold (75.0) (minimum 3 datapoints for OK -> ALARM transition) \
+             (2 missing datapoints were treated as [Breaching])."
+        );
+    }
+
+    #[test]
+    fn doubles_print_as_java_does() {
+        assert_eq!(java_double(75.0), "75.0");
+        assert_eq!(java_double(81.25), "81.25");
+        assert_eq!(java_double(0.0), "0.0");
+        assert_eq!(java_double(-3.5), "-3.5");
+        assert_eq!(java_double(12_345_678.0), "1.2345678E7");
+        assert_eq!(java_double(0.0001), "1.0E-4");
     }
 }

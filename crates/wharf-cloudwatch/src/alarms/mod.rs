@@ -15,6 +15,9 @@ pub mod runner;
 pub mod state;
 pub mod wire;
 
+#[cfg(test)]
+mod tests;
+
 use crate::generated::Error;
 use crate::records::{alarm_key, AlarmRecord, ALARMS};
 use wharf_store::{StoreError, Tx};
