@@ -287,6 +287,7 @@ class ServiceGen:
         w.append("    protocols: &[" + ", ".join(f"Protocol::{p}" for p in protocols) + "],")
         w.append(f"    query_compatible: {str('awsQueryCompatible' in self.meta).lower()},")
         w.append(f"    target_prefix: {rust_str(self.meta.get('targetPrefix', ''))},")
+        w.append(f"    smithy_namespace: {rust_str(self.smithy_namespace())},")
         w.append(f"    json_version: {rust_str(self.meta.get('jsonVersion', ''))},")
         w.append(f"    api_version: {rust_str(self.meta['apiVersion'])},")
         w.append(f"    xml_namespace: {rust_str(self.xml_namespace())},")
@@ -329,6 +330,13 @@ class ServiceGen:
         if self.meta["protocol"] in ("query", "ec2"):
             return f"http://{self.meta['endpointPrefix']}.amazonaws.com/doc/{self.meta['apiVersion']}/"
         return ""
+
+    def smithy_namespace(self):
+        """The Smithy namespace AWS's models put the service's shapes in: `com.amazonaws.` and
+        the serviceId lower-cased without spaces or dashes (CloudWatch -> com.amazonaws.cloudwatch,
+        Elastic Load Balancing v2 -> com.amazonaws.elasticloadbalancingv2)."""
+        sid = self.meta.get("serviceId", self.meta["endpointPrefix"])
+        return "com.amazonaws." + re.sub(r"[^a-z0-9]", "", sid.lower())
 
     def opt_id(self, name):
         return "None" if not name else f"Some({self.index[name]})"

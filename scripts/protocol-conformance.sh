@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs AWS's protocol test suites, as the pinned botocore's sdist ships them
-# (tests/unit/protocols/{input,output}/{json,query,ec2}.json), against wharf's codecs
+# (tests/unit/protocols/{input,output}/<suite>.json: json, json_1_0, query, ec2,
+# smithy-rpc-v2-cbor, and the awsQueryCompatible json 1.0 and CBOR suites), against wharf's codecs
 # (crates/wharf-api/tests/protocol_conformance.rs), and prints per protocol and direction the
 # cases passed, failed and skipped with their reasons. The suites are not checked in: the sdist
 # of the botocore pinned in codegen/services.toml is downloaded once into .deps/botocore-sdist

@@ -657,6 +657,7 @@ pub static MODEL: ServiceModel = ServiceModel {
     protocols: &[Protocol::Json],
     query_compatible: false,
     target_prefix: "CertificateManager",
+    smithy_namespace: "com.amazonaws.acm",
     json_version: "1.1",
     api_version: "2015-12-08",
     xml_namespace: "",

@@ -1,9 +1,10 @@
 //! The one HTTP endpoint for every AWS API: reads the service from the SigV4 credential scope
-//! (falling back to `X-Amz-Target`), verifies the signature, lets the service's wire protocol
-//! decode the request, validates the input against the model, calls the service off the
-//! reactor, and has the protocol encode the answer or the error. It routes, authenticates,
-//! validates and dispatches; everything that differs between protocols is behind
-//! [`WireProtocol`].
+//! (falling back to what the request names: `X-Amz-Target`, a Smithy RPC v2 CBOR path), asks
+//! [`protocol::for_request`] which of the service's protocols the request is written in,
+//! verifies the signature, lets that wire protocol decode the request, validates the input
+//! against the model, calls the service off the reactor, and has the protocol encode the answer
+//! or the error. It routes, authenticates, validates and dispatches; everything that differs
+//! between protocols is behind [`WireProtocol`].
 
 use crate::protocol::{self, Encoded, WireError, WireProtocol, WireRequest};
 use crate::sigv4::{self, RequestParts, SigV4Error, SigningKeyCache};
@@ -60,12 +61,11 @@ pub struct Gateway {
     config: GatewayConfig,
 }
 
-/// A service and the protocol it speaks (chosen once, from its model).
+/// A service and its model.
 #[derive(Clone)]
 struct Route {
     handler: Arc<dyn ServiceHandler>,
     model: &'static ServiceModel,
-    protocol: &'static dyn WireProtocol,
 }
 
 impl Gateway {
@@ -81,11 +81,7 @@ impl Gateway {
         let mut by_target_prefix = HashMap::new();
         for handler in services {
             let model = handler.model();
-            let route = Route {
-                handler,
-                model,
-                protocol: protocol::for_model(model),
-            };
+            let route = Route { handler, model };
             if !model.target_prefix.is_empty() {
                 by_target_prefix.insert(model.target_prefix, route.clone());
             }
@@ -111,12 +107,16 @@ impl Gateway {
 
     async fn handle_inner(&self, req: Request<Body>, request_id: String) -> Response<Body> {
         let (parts, body) = req.into_parts();
-        let target = parts
-            .headers
-            .get("x-amz-target")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let unrouted = protocol::before_routing(target.is_some());
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let target = header("x-amz-target");
+        let smithy_protocol = header("smithy-protocol");
+        let unrouted = protocol::before_routing(target.as_deref(), smithy_protocol.as_deref());
         let body = match self.read_body(body).await {
             Ok(b) => b,
             Err(e) => return error_response(unrouted, None, &e, &request_id),
@@ -130,14 +130,24 @@ impl Gateway {
             headers: &headers,
             body: &body,
         };
+        let request = WireRequest {
+            method: &parts.method,
+            path: parts.uri.path(),
+            target: target.as_deref(),
+            smithy_protocol: smithy_protocol.as_deref(),
+            query: raw_query,
+            body: &body,
+        };
 
-        // 1. Which service: the credential scope names it; X-Amz-Target is the fallback.
+        // 1. Which service: the credential scope names it; the request itself (X-Amz-Target,
+        // a Smithy RPC v2 CBOR path) is the fallback. Which of its protocols: the request's.
         let auth = sigv4::parse(&req_parts);
-        let route = match self.route(&auth, target.as_deref(), unrouted) {
+        let route = match self.route(&auth, &request, unrouted) {
             Ok(route) => route,
             Err(e) => return error_response(unrouted, None, &e, &request_id),
         };
-        let (model, wire) = (route.model, route.protocol);
+        let model = route.model;
+        let wire = protocol::for_request(model, &request);
         tracing::Span::current().record("service", model.endpoint_prefix);
 
         // 2. Who is calling.
@@ -147,12 +157,6 @@ impl Gateway {
         };
 
         // 3. Which operation, and its input.
-        let request = WireRequest {
-            method: &parts.method,
-            target: target.as_deref(),
-            query: raw_query,
-            body: &body,
-        };
         let decoded = wire.decode(model, &request).and_then(|(op, input)| {
             check_input(wire, model, op, &input)?;
             Ok((op, input))
@@ -211,12 +215,12 @@ impl Gateway {
             })
     }
 
-    /// The service a request is for: the one named by its credential scope, else the one whose
-    /// `X-Amz-Target` prefix it carries.
+    /// The service a request is for: the one named by its credential scope, else the one the
+    /// request names itself (`X-Amz-Target` prefix, Smithy RPC v2 CBOR path).
     fn route(
         &self,
         auth: &Result<sigv4::ParsedAuth, SigV4Error>,
-        target: Option<&str>,
+        request: &WireRequest<'_>,
         unrouted: &dyn WireProtocol,
     ) -> Result<&Route, WireError> {
         let by_scope = match auth {
@@ -224,8 +228,8 @@ impl Gateway {
             Err(_) => None,
         };
         let found = by_scope.or_else(|| {
-            let prefix = target?.split('.').next()?;
-            self.by_target_prefix.get(prefix)
+            let name = protocol::service_named_by(request)?;
+            self.by_target_prefix.get(name)
         });
         found.ok_or_else(|| match auth {
             Ok(a) => WireError::new(
@@ -374,10 +378,14 @@ fn respond(status: StatusCode, answer: Encoded, request_id: &str) -> Response<Bo
     let mut resp = Response::new(Body::from(answer.body));
     *resp.status_mut() = status;
     let h: &mut HeaderMap = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(answer.content_type),
-    );
+    if let Some(content_type) = answer.content_type {
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    for (name, value) in answer.headers {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
     if let Ok(v) = HeaderValue::from_str(request_id) {
         h.insert("x-amzn-requestid", v);
     }

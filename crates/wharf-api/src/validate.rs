@@ -376,6 +376,7 @@ mod tests {
         protocols: &[Protocol::Json],
         query_compatible: false,
         target_prefix: "T",
+        smithy_namespace: "com.amazonaws.t",
         json_version: "1.1",
         api_version: "2020-01-01",
         xml_namespace: "",

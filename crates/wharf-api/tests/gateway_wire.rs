@@ -1,6 +1,8 @@
 //! The gateway's answers byte for byte, for every protocol and every way a request can fail:
-//! three fake services (awsJson 1.1, awsQuery, ec2) over one small model, requests covering
-//! success, service errors, panics, validation, decoding, routing and authentication. The
+//! fake services (awsJson 1.1 and 1.0, awsQuery, ec2, and one that accepts Smithy RPC v2 CBOR,
+//! awsJson 1.0 and awsQuery with query-compatible errors, as CloudWatch does) over one small
+//! model, requests covering success, service errors, panics, validation, decoding, routing and
+//! authentication. CBOR bodies are shown in base64 and decoded. The
 //! transcript is compared with `tests/gateway_wire.txt`, so any change to status, content type,
 //! request id header or body shows up as a diff. Run with `WHARF_BLESS=1` to rewrite the file
 //! after a deliberate wire change (and check the diff against AWS-WIRE-NOTES.md).
@@ -8,6 +10,8 @@
 #![allow(clippy::unwrap_used)]
 
 use axum::body::Body;
+use base64::Engine;
+use ciborium::value::Value as Cbor;
 use axum::http::{Request, Response};
 use serde_json::{json, Value};
 use std::fmt::Write;
@@ -142,6 +146,7 @@ const fn model(
         },
         query_compatible: false,
         target_prefix,
+        smithy_namespace: "com.amazonaws.fake",
         json_version,
         api_version: "2020-01-01",
         xml_namespace,
@@ -169,6 +174,18 @@ static EC2: ServiceModel = model(
     "",
     "http://ec2.amazonaws.com/doc/2020-01-01/",
 );
+/// A service that lists three protocols and answers errors query-compatibly, as CloudWatch.
+static MULTI: ServiceModel = ServiceModel {
+    protocols: &[Protocol::Cbor, Protocol::Json, Protocol::Query],
+    query_compatible: true,
+    ..model(
+        "fakemulti",
+        Protocol::Cbor,
+        "FakeMulti_20200101",
+        "1.0",
+        "http://fakemulti.amazonaws.com/doc/2020-01-01/",
+    )
+};
 
 /// Answers `Echo` according to the `Name` it is given.
 struct Fake(&'static ServiceModel);
@@ -244,6 +261,7 @@ fn gateway(accept_any_credentials: bool, millis: i64) -> Arc<Gateway> {
         Arc::new(Fake(&JSON10)),
         Arc::new(Fake(&QUERY)),
         Arc::new(Fake(&EC2)),
+        Arc::new(Fake(&MULTI)),
     ];
     Arc::new(Gateway::new(
         services,
@@ -286,6 +304,24 @@ impl Call {
         Call::post(body).header("content-type", "application/x-www-form-urlencoded")
     }
 
+    /// A Smithy RPC v2 CBOR call of `op` on the multi-protocol service with `input` (no body
+    /// when `None`).
+    fn cbor(op: &str, input: Option<&Cbor>) -> Self {
+        let mut call = Call {
+            method: "POST",
+            uri: format!("/service/FakeMulti_20200101/operation/{op}"),
+            headers: vec![("host".into(), "localhost:4566".into())],
+            body: Vec::new(),
+        }
+        .header("smithy-protocol", "rpc-v2-cbor")
+        .header("accept", "application/cbor");
+        if let Some(input) = input {
+            ciborium::ser::into_writer(input, &mut call.body).unwrap();
+            call = call.header("content-type", "application/cbor");
+        }
+        call
+    }
+
     fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.into(), value.into()));
         self
@@ -324,15 +360,23 @@ async fn show(resp: Response<Body>) -> String {
         .iter()
         .map(|n| format!("{n}: {}", resp.headers()[n.as_str()].to_str().unwrap()))
         .collect();
+    let is_cbor = resp
+        .headers()
+        .get("content-type")
+        .is_some_and(|t| t == "application/cbor");
     let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
         .await
         .unwrap();
-    format!(
-        "{}\n{}\n{}\n",
-        status.as_u16(),
-        headers.join("\n"),
-        String::from_utf8_lossy(&body)
-    )
+    let body = if is_cbor {
+        let decoded: Cbor = ciborium::de::from_reader(&body[..]).unwrap();
+        format!(
+            "(CBOR) {}\n{decoded:?}",
+            base64::engine::general_purpose::STANDARD.encode(&body)
+        )
+    } else {
+        String::from_utf8_lossy(&body).into_owned()
+    };
+    format!("{}\n{}\n{body}\n", status.as_u16(), headers.join("\n"))
 }
 
 /// Every case: a title and the call.
@@ -712,6 +756,185 @@ fn cases() -> Vec<(&'static str, Call, bool, i64)> {
             Call::form("Action=Echo&Name=x").signed("AKIDKNOWN", "fakeec2"),
             checked,
             far,
+        ),
+    ]
+    .into_iter()
+    .chain(multi_protocol_cases())
+    .collect()
+}
+
+/// A CBOR map of text keys.
+fn cbor_map(entries: &[(&str, Cbor)]) -> Cbor {
+    Cbor::Map(
+        entries
+            .iter()
+            .map(|(k, v)| (Cbor::Text((*k).into()), v.clone()))
+            .collect(),
+    )
+}
+
+/// The service that accepts Smithy RPC v2 CBOR, awsJson 1.0 and awsQuery (as CloudWatch):
+/// each request is answered in its own protocol, errors with their awsQuery code beside.
+fn multi_protocol_cases() -> Vec<(&'static str, Call, bool, i64)> {
+    let any = true;
+    let checked = false;
+    let text = |s: &str| Cbor::Text(s.into());
+    let echo = cbor_map(&[
+        ("Name", text("x")),
+        ("Names", Cbor::Array(vec![text("p"), text("q")])),
+    ]);
+    let named = |name: &str| cbor_map(&[("Name", text(name))]);
+    let json10 = |op: &str, body: &str| {
+        Call::post(body)
+            .header("x-amz-target", &format!("FakeMulti_20200101.{op}"))
+            .header("content-type", "application/x-amz-json-1.0")
+            .header("x-amzn-query-mode", "true")
+    };
+    vec![
+        (
+            "multi cbor: success",
+            Call::cbor("Echo", Some(&echo)).signed("AKIDANY", "fakemulti"),
+            any,
+            NOW,
+        ),
+        (
+            "multi cbor: no input, no output",
+            Call::cbor("Ping", None).signed("AKIDANY", "fakemulti"),
+            any,
+            NOW,
+        ),
+        (
+            "multi cbor: routed by its path without auth",
+            Call::cbor("Echo", Some(&named("y"))),
+            any,
+            NOW,
+        ),
+        (
+            "multi cbor: service error in the table",
+            Call::cbor("Echo", Some(&named("missing"))),
+            any,
+            NOW,
+        ),
+        (
+            "multi cbor: server error in the table",
+            Call::cbor("Echo", Some(&named("server"))),
+            any,
+            NOW,
+        ),
+        (
+            "multi cbor: internal error",
+            Call::cbor("Echo", Some(&named("internal"))),
+            any,
+            NOW,
+        ),
+        (
+            "multi cbor: panic",
+            Call::cbor("Echo", Some(&named("panic"))),
+            any,
+            NOW,
+        ),
+        (
+            "multi cbor: missing required member",
+            Call::cbor("Echo", Some(&cbor_map(&[("Count", Cbor::Integer(1.into()))]))),
+            any,
+            NOW,
+        ),
+        (
+            "multi cbor: wrong type",
+            Call::cbor(
+                "Echo",
+                Some(&cbor_map(&[("Name", text("x")), ("Count", text("many"))])),
+            ),
+            any,
+            NOW,
+        ),
+        (
+            "multi cbor: not CBOR",
+            Call {
+                body: vec![0xa1, 0x64, b'N'],
+                ..Call::cbor("Echo", None)
+            },
+            any,
+            NOW,
+        ),
+        (
+            "multi cbor: unimplemented operation",
+            Call::cbor("Later", None),
+            any,
+            NOW,
+        ),
+        (
+            "multi cbor: no smithy-protocol header",
+            Call {
+                headers: vec![("host".into(), "localhost:4566".into())],
+                ..Call::cbor("Ping", None)
+            },
+            any,
+            NOW,
+        ),
+        (
+            "multi cbor: X-Amz-Target beside",
+            Call::cbor("Ping", None).header("x-amz-target", "FakeMulti_20200101.Ping"),
+            any,
+            NOW,
+        ),
+        (
+            "multi cbor: unknown service in the path without auth",
+            Call {
+                uri: "/service/Nope/operation/Ping".into(),
+                ..Call::cbor("Ping", None)
+            },
+            any,
+            NOW,
+        ),
+        (
+            "multi cbor: bad signature",
+            Call::cbor("Echo", Some(&echo)).signed("AKIDKNOWN", "fakemulti"),
+            checked,
+            NOW,
+        ),
+        (
+            "multi json 1.0: success",
+            json10("Echo", r#"{"Name":"x"}"#).signed("AKIDANY", "fakemulti"),
+            any,
+            NOW,
+        ),
+        (
+            "multi json 1.0: service error in the table",
+            json10("Echo", r#"{"Name":"missing"}"#).signed("AKIDANY", "fakemulti"),
+            any,
+            NOW,
+        ),
+        (
+            "multi json 1.0: validation error",
+            json10("Echo", r#"{"Count":1}"#).signed("AKIDANY", "fakemulti"),
+            any,
+            NOW,
+        ),
+        (
+            "multi json 1.0: unknown key",
+            json10("Echo", r#"{"Name":"x"}"#).signed("AKIDNOPE", "fakemulti"),
+            checked,
+            NOW,
+        ),
+        (
+            "multi query: success",
+            Call::form("Action=Echo&Version=2020-01-01&Name=x&Item.member.1=p")
+                .signed("AKIDANY", "fakemulti"),
+            any,
+            NOW,
+        ),
+        (
+            "multi query: service error in the table",
+            Call::form("Action=Echo&Name=missing").signed("AKIDANY", "fakemulti"),
+            any,
+            NOW,
+        ),
+        (
+            "multi query: unknown key",
+            Call::form("Action=Echo&Name=x").signed("AKIDNOPE", "fakemulti"),
+            checked,
+            NOW,
         ),
     ]
 }

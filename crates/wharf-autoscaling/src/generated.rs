@@ -925,6 +925,7 @@ pub static MODEL: ServiceModel = ServiceModel {
     protocols: &[Protocol::Json],
     query_compatible: false,
     target_prefix: "AnyScaleFrontendService",
+    smithy_namespace: "com.amazonaws.applicationautoscaling",
     json_version: "1.1",
     api_version: "2016-02-06",
     xml_namespace: "",

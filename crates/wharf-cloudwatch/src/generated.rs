@@ -911,6 +911,7 @@ pub static MODEL: ServiceModel = ServiceModel {
     protocols: &[Protocol::Cbor, Protocol::Json, Protocol::Query],
     query_compatible: true,
     target_prefix: "GraniteServiceVersion20100801",
+    smithy_namespace: "com.amazonaws.cloudwatch",
     json_version: "1.0",
     api_version: "2010-08-01",
     xml_namespace: "http://monitoring.amazonaws.com/doc/2010-08-01/",

@@ -172,8 +172,12 @@ pub struct ServiceModel {
     /// `awsQueryCompatible`: a JSON or CBOR error also carries the query protocol's code
     /// (`x-amzn-query-error: <Code>;<Sender|Receiver>`), which clients prefer.
     pub query_compatible: bool,
-    /// awsJson's `X-Amz-Target` prefix.
+    /// awsJson's `X-Amz-Target` prefix; also the service's shape name, which Smithy RPC v2
+    /// CBOR requests carry in their path (`/service/<name>/operation/<Operation>`).
     pub target_prefix: &'static str,
+    /// The Smithy namespace of the service's shapes (`com.amazonaws.cloudwatch`): Smithy RPC v2
+    /// CBOR names an error by its absolute shape id, `<namespace>#<ErrorShape>`.
+    pub smithy_namespace: &'static str,
     /// awsJson version (`1.0` / `1.1`).
     pub json_version: &'static str,
     /// The API version (`Version=` for query protocols).

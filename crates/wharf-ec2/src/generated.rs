@@ -1280,6 +1280,7 @@ pub static MODEL: ServiceModel = ServiceModel {
     protocols: &[Protocol::Ec2],
     query_compatible: false,
     target_prefix: "",
+    smithy_namespace: "com.amazonaws.ec2",
     json_version: "",
     api_version: "2016-11-15",
     xml_namespace: "http://ec2.amazonaws.com/doc/2016-11-15",

@@ -1068,6 +1068,7 @@ pub static MODEL: ServiceModel = ServiceModel {
     protocols: &[Protocol::Json],
     query_compatible: false,
     target_prefix: "AmazonEC2ContainerRegistry_V20150921",
+    smithy_namespace: "com.amazonaws.ecr",
     json_version: "1.1",
     api_version: "2015-09-21",
     xml_namespace: "",

@@ -2699,6 +2699,7 @@ pub static MODEL: ServiceModel = ServiceModel {
     protocols: &[Protocol::Json],
     query_compatible: false,
     target_prefix: "AmazonEC2ContainerServiceV20141113",
+    smithy_namespace: "com.amazonaws.ecs",
     json_version: "1.1",
     api_version: "2014-11-13",
     xml_namespace: "",

@@ -1753,6 +1753,7 @@ pub static MODEL: ServiceModel = ServiceModel {
     protocols: &[Protocol::Query],
     query_compatible: false,
     target_prefix: "",
+    smithy_namespace: "com.amazonaws.elasticloadbalancingv2",
     json_version: "",
     api_version: "2015-12-01",
     xml_namespace: "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/",

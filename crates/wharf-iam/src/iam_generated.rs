@@ -374,6 +374,7 @@ pub static MODEL: ServiceModel = ServiceModel {
     protocols: &[Protocol::Query],
     query_compatible: false,
     target_prefix: "",
+    smithy_namespace: "com.amazonaws.iam",
     json_version: "",
     api_version: "2010-05-08",
     xml_namespace: "https://iam.amazonaws.com/doc/2010-05-08/",

@@ -85,6 +85,7 @@ pub static MODEL: ServiceModel = ServiceModel {
     protocols: &[Protocol::Query],
     query_compatible: false,
     target_prefix: "",
+    smithy_namespace: "com.amazonaws.sts",
     json_version: "",
     api_version: "2011-06-15",
     xml_namespace: "https://sts.amazonaws.com/doc/2011-06-15/",

@@ -805,6 +805,7 @@ pub static MODEL: ServiceModel = ServiceModel {
     protocols: &[Protocol::Json],
     query_compatible: false,
     target_prefix: "Logs_20140328",
+    smithy_namespace: "com.amazonaws.cloudwatchlogs",
     json_version: "1.1",
     api_version: "2014-03-28",
     xml_namespace: "",

@@ -695,6 +695,7 @@ pub static MODEL: ServiceModel = ServiceModel {
     protocols: &[Protocol::Json],
     query_compatible: false,
     target_prefix: "secretsmanager",
+    smithy_namespace: "com.amazonaws.secretsmanager",
     json_version: "1.1",
     api_version: "2017-10-17",
     xml_namespace: "",

@@ -713,6 +713,7 @@ pub static MODEL: ServiceModel = ServiceModel {
     protocols: &[Protocol::Json],
     query_compatible: false,
     target_prefix: "AmazonSSM",
+    smithy_namespace: "com.amazonaws.ssm",
     json_version: "1.1",
     api_version: "2014-11-06",
     xml_namespace: "",

@@ -42,10 +42,7 @@ impl WireProtocol for Ec2Query {
                 xml::write_members(model, shape, output, out);
             }
         });
-        Encoded {
-            content_type: "text/xml;charset=UTF-8",
-            body: body.into_bytes(),
-        }
+        Encoded::new("text/xml;charset=UTF-8", body.into_bytes())
     }
 
     fn encode_error(
@@ -62,10 +59,7 @@ impl WireProtocol for Ec2Query {
         out.push_str("</Message></Error></Errors><RequestID>");
         xml::escape(request_id, &mut out);
         out.push_str("</RequestID></Response>");
-        Encoded {
-            content_type: "text/xml",
-            body: out.into_bytes(),
-        }
+        Encoded::new("text/xml", out.into_bytes())
     }
 
     fn unknown_access_key(&self) -> WireError {
@@ -81,16 +75,10 @@ impl WireProtocol for Ec2Query {
 mod tests {
     use super::*;
     use crate::protocol::test_model::EC2;
-    use http::Method;
     use serde_json::json;
 
     fn form(body: &'static [u8]) -> WireRequest<'static> {
-        WireRequest {
-            method: &Method::POST,
-            target: None,
-            query: "",
-            body,
-        }
+        WireRequest::post(body)
     }
 
     fn text(encoded: &Encoded) -> &str {
@@ -131,7 +119,7 @@ mod tests {
     fn answers_carry_the_request_id_first_and_no_wrapper() {
         let op = EC2.operation("Op").unwrap();
         let out = Ec2Query.encode_output(&EC2, op, &json!({"Filters": [{"Name": "n"}]}), "rid");
-        assert_eq!(out.content_type, "text/xml;charset=UTF-8");
+        assert_eq!(out.content_type, Some("text/xml;charset=UTF-8"));
         assert_eq!(
             text(&out),
             "<OpResponse xmlns=\"http://ec2.amazonaws.com/doc/2020-01-01/\">\
@@ -148,7 +136,7 @@ mod tests {
         let e = WireError::new("InvalidGroup.NotFound", StatusCode::BAD_REQUEST, "a & b");
         for model in [Some(&EC2), None] {
             let out = Ec2Query.encode_error(model, &e, "rid");
-            assert_eq!(out.content_type, "text/xml");
+            assert_eq!(out.content_type, Some("text/xml"));
             assert_eq!(
                 text(&out),
                 "<Response><Errors><Error><Code>InvalidGroup.NotFound</Code>\

@@ -1,9 +1,14 @@
-//! awsJson 1.0 / 1.1 (ECS, ECR, Logs, Secrets Manager, SSM, ACM): `POST /` with
+//! awsJson 1.0 / 1.1 (ECS, ECR, Logs, Secrets Manager, SSM, ACM, CloudWatch): `POST /` with
 //! `X-Amz-Target: <prefix>.<Operation>`; the body is the input structure as JSON, the answer the
 //! output structure, and an error is `{"__type": "<ShapeName>", "message": "..."}` with a
-//! 4xx/5xx status.
+//! 4xx/5xx status. A service that moved from awsQuery (`awsQueryCompatible`, CloudWatch) also
+//! sends the error's awsQuery code, `x-amzn-query-error: <Code>;<Sender|Receiver>`: botocore
+//! reports that code (`ResourceNotFound`, not the shape name `ResourceNotFoundException`...),
+//! keeping the shape name read from `__type` as `QueryErrorCode`.
 
-use super::wire::{find_operation, Decoded, Encoded, WireError, WireProtocol, WireRequest};
+use super::wire::{
+    find_operation, query_error_header, Decoded, Encoded, WireError, WireProtocol, WireRequest,
+};
 use http::{Method, StatusCode};
 use serde_json::Value;
 use wharf_core::model::{ErrorInfo, Operation, ServiceModel};
@@ -60,10 +65,7 @@ impl WireProtocol for AwsJson {
         output: &Value,
         _request_id: &str,
     ) -> Encoded {
-        Encoded {
-            content_type: content_type(model.json_version),
-            body: encode_output(output),
-        }
+        Encoded::new(content_type(model.json_version), encode_output(output))
     }
 
     fn encode_error(
@@ -72,10 +74,12 @@ impl WireProtocol for AwsJson {
         error: &WireError,
         _request_id: &str,
     ) -> Encoded {
-        Encoded {
-            content_type: content_type(model.map_or(VERSION_BEFORE_ROUTING, |m| m.json_version)),
-            body: encode_error(&error.code, &error.message),
-        }
+        let mut encoded = Encoded::new(
+            content_type(model.map_or(VERSION_BEFORE_ROUTING, |m| m.json_version)),
+            encode_error(&error.code, &error.message),
+        );
+        encoded.headers.extend(query_error_header(model, error));
+        encoded
     }
 
     fn error_code(&self, info: &ErrorInfo) -> &'static str {
@@ -141,15 +145,14 @@ fn encode_error(shape: &str, message: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::test_model::{JSON, JSON10};
+    use crate::protocol::test_model::{JSON, JSON10, MULTI};
     use serde_json::json;
+    use wharf_core::ServiceError;
 
     fn post(target: &'static str, body: &'static [u8]) -> WireRequest<'static> {
         WireRequest {
-            method: &Method::POST,
             target: Some(target),
-            query: "",
-            body,
+            ..WireRequest::post(body)
         }
     }
 
@@ -203,21 +206,21 @@ mod tests {
         let out = AwsJson.encode_output(&JSON, op, &Value::Null, "rid");
         assert_eq!(
             (out.content_type, out.body.as_slice()),
-            ("application/x-amz-json-1.1", &b"{}"[..])
+            (Some("application/x-amz-json-1.1"), &b"{}"[..])
         );
         let out = AwsJson.encode_output(&JSON10, op, &json!({"Count": 2}), "rid");
         assert_eq!(
             (out.content_type, out.body.as_slice()),
-            ("application/x-amz-json-1.0", &br#"{"Count":2}"#[..])
+            (Some("application/x-amz-json-1.0"), &br#"{"Count":2}"#[..])
         );
         let e = WireError::new("X", StatusCode::BAD_REQUEST, "m");
         assert_eq!(
             AwsJson.encode_error(Some(&JSON10), &e, "rid").content_type,
-            "application/x-amz-json-1.0"
+            Some("application/x-amz-json-1.0")
         );
         assert_eq!(
             AwsJson.encode_error(None, &e, "rid").content_type,
-            "application/x-amz-json-1.1"
+            Some("application/x-amz-json-1.1")
         );
     }
 
@@ -231,6 +234,66 @@ mod tests {
             "UnrecognizedClientException"
         );
         assert_eq!(AwsJson.bad_signature_code(), "InvalidSignatureException");
+    }
+
+    #[test]
+    fn query_compatible_errors_carry_the_query_code_and_fault() {
+        let err = |shape: &'static str| {
+            WireError::from_service(&AwsJson, &MULTI, &ServiceError::new(shape, "m"))
+        };
+        let not_found = AwsJson.encode_error(Some(&MULTI), &err("NoSuchThingException"), "rid");
+        assert_eq!(
+            not_found.headers,
+            vec![("x-amzn-query-error", "NoSuchThing;Sender".to_string())]
+        );
+        let body: Value = serde_json::from_slice(&not_found.body).unwrap();
+        assert_eq!(
+            body,
+            json!({"__type": "NoSuchThingException", "message": "m"})
+        );
+        // Errors outside the table (no awsQuery code) and services that are not
+        // query-compatible send no header.
+        let internal = AwsJson.encode_error(Some(&MULTI), &err("InternalFailure"), "rid");
+        assert!(internal.headers.is_empty());
+        let plain = WireError::from_service(
+            &AwsJson,
+            &JSON,
+            &ServiceError::new("NoSuchThingException", "m"),
+        );
+        assert!(AwsJson
+            .encode_error(Some(&JSON), &plain, "rid")
+            .headers
+            .is_empty());
+    }
+
+    #[test]
+    fn a_server_fault_is_the_receivers_whatever_the_spec_says() {
+        static ERRORS: &[ErrorInfo] = &[ErrorInfo {
+            shape: "InternalServiceFault",
+            code: "InternalServiceError",
+            status: 500,
+            sender_fault: true,
+        }];
+        static MODEL: ServiceModel = ServiceModel {
+            errors: ERRORS,
+            ..crate::protocol::test_model::model(wharf_core::model::Protocol::Json, "T", "1.0", "")
+        };
+        let model = ServiceModel {
+            query_compatible: true,
+            ..MODEL
+        };
+        let e = WireError::from_service(
+            &AwsJson,
+            &model,
+            &ServiceError::new("InternalServiceFault", "m"),
+        );
+        assert_eq!(
+            AwsJson.encode_error(Some(&model), &e, "rid").headers,
+            vec![(
+                "x-amzn-query-error",
+                "InternalServiceError;Receiver".to_string()
+            )]
+        );
     }
 
     #[test]

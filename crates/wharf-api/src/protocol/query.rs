@@ -52,10 +52,7 @@ impl WireProtocol for AwsQuery {
             xml::escape(request_id, out);
             out.push_str("</RequestId></ResponseMetadata>");
         });
-        Encoded {
-            content_type: "text/xml",
-            body: body.into_bytes(),
-        }
+        Encoded::new("text/xml", body.into_bytes())
     }
 
     fn encode_error(
@@ -78,10 +75,7 @@ impl WireProtocol for AwsQuery {
         out.push_str("</Message></Error><RequestId>");
         xml::escape(request_id, &mut out);
         out.push_str("</RequestId></ErrorResponse>");
-        Encoded {
-            content_type: "text/xml",
-            body: out.into_bytes(),
-        }
+        Encoded::new("text/xml", out.into_bytes())
     }
 
     fn unknown_access_key(&self) -> WireError {
@@ -97,15 +91,12 @@ impl WireProtocol for AwsQuery {
 mod tests {
     use super::*;
     use crate::protocol::test_model::QUERY;
-    use http::Method;
     use serde_json::json;
 
     fn form(query: &'static str, body: &'static [u8]) -> WireRequest<'static> {
         WireRequest {
-            method: &Method::POST,
-            target: None,
             query,
-            body,
+            ..WireRequest::post(body)
         }
     }
 
@@ -155,7 +146,7 @@ mod tests {
         let op = QUERY.operation("Op").unwrap();
         let out =
             AwsQuery.encode_output(&QUERY, op, &json!({"Names": ["a&b"], "On": false}), "rid");
-        assert_eq!(out.content_type, "text/xml");
+        assert_eq!(out.content_type, Some("text/xml"));
         assert_eq!(
             text(&out),
             "<OpResponse xmlns=\"http://t.amazonaws.com/doc/2020-01-01/\"><OpResult>\
@@ -176,7 +167,7 @@ mod tests {
         assert_eq!(AwsQuery.error_code(info), "NoSuchThing");
         let e = WireError::new("NoSuchThing", StatusCode::NOT_FOUND, "a <b>");
         let sender = AwsQuery.encode_error(Some(&QUERY), &e, "rid");
-        assert_eq!(sender.content_type, "text/xml");
+        assert_eq!(sender.content_type, Some("text/xml"));
         assert_eq!(
             text(&sender),
             "<ErrorResponse xmlns=\"http://t.amazonaws.com/doc/2020-01-01/\"><Error>\

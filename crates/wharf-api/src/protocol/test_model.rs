@@ -1,11 +1,12 @@
 //! A small service model for the protocol unit tests: one structure with a list, an integer, an
-//! EC2-style list of structures, a boolean, a timestamp and a map; an operation with input and
-//! output, one with neither; one modelled error. The same shapes under each protocol.
+//! EC2-style list of structures, a boolean, a timestamp, a map, a blob, a double and a long; an
+//! operation with input and output, one with neither; one modelled error. The same shapes under
+//! each protocol, and as a service that accepts several (as CloudWatch does).
 
 use wharf_core::model::{ErrorInfo, Kind, Member, Operation, Protocol, ServiceModel, Shape};
 
 /// 0 `In` (the structure), 1 `Names`, 2 `Name`, 3 `Count`, 4 `Filters`, 5 `Filter`, 6 `Values`,
-/// 7 `On`, 8 `When`, 9 `Attrs`.
+/// 7 `On`, 8 `When`, 9 `Attrs`, 10 `Data`, 11 `Ratio`, 12 `Total`.
 pub static SHAPES: &[Shape] = &[
     Shape {
         name: "In",
@@ -40,6 +41,21 @@ pub static SHAPES: &[Shape] = &[
             Member {
                 name: "Attrs",
                 shape: 9,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Data",
+                shape: 10,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ratio",
+                shape: 11,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Total",
+                shape: 12,
                 ..Member::EMPTY
             },
         ],
@@ -110,6 +126,21 @@ pub static SHAPES: &[Shape] = &[
         target: 2,
         ..Shape::EMPTY
     },
+    Shape {
+        name: "Data",
+        kind: Kind::Blob,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Ratio",
+        kind: Kind::Double,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Total",
+        kind: Kind::Long,
+        ..Shape::EMPTY
+    },
 ];
 
 /// `Op` takes and answers shape 0; `Bare` has no input and no output.
@@ -147,6 +178,7 @@ pub(crate) const fn model(
         signing_name: "t",
         protocol,
         target_prefix,
+        smithy_namespace: "com.amazonaws.t",
         json_version,
         protocols: match protocol {
             Protocol::Json => &[Protocol::Json],
@@ -186,3 +218,27 @@ pub static JSON: ServiceModel = model(Protocol::Json, "T_20200101", "1.1", "");
 
 /// The model as an awsJson 1.0 service.
 pub static JSON10: ServiceModel = model(Protocol::Json, "T10", "1.0", "");
+
+/// The model as a service that accepts Smithy RPC v2 CBOR, awsJson 1.0 and awsQuery and
+/// answers errors query-compatibly, as CloudWatch does.
+pub static MULTI: ServiceModel = ServiceModel {
+    protocols: &[Protocol::Cbor, Protocol::Json, Protocol::Query],
+    query_compatible: true,
+    ..model(
+        Protocol::Cbor,
+        "T_20200101",
+        "1.0",
+        "http://t.amazonaws.com/doc/2020-01-01/",
+    )
+};
+
+/// The model as a service that accepts awsJson 1.0 (its primary protocol) and awsQuery.
+pub static JSON_AND_QUERY: ServiceModel = ServiceModel {
+    protocols: &[Protocol::Json, Protocol::Query],
+    ..model(
+        Protocol::Json,
+        "T_20200101",
+        "1.0",
+        "http://t.amazonaws.com/doc/2020-01-01/",
+    )
+};

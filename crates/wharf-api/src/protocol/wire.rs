@@ -14,25 +14,86 @@ use wharf_core::ServiceError;
 pub struct WireRequest<'a> {
     /// The HTTP method.
     pub method: &'a Method,
+    /// The URL path (Smithy RPC v2 CBOR names the service and operation there).
+    pub path: &'a str,
     /// `X-Amz-Target`, when sent (awsJson names the operation there).
     pub target: Option<&'a str>,
+    /// `smithy-protocol`, when sent (`rpc-v2-cbor` on every Smithy RPC v2 CBOR request).
+    pub smithy_protocol: Option<&'a str>,
     /// The raw URL query, without `?` (query protocols may carry parameters there).
     pub query: &'a str,
     /// The complete body.
     pub body: &'a [u8],
 }
 
+impl<'a> WireRequest<'a> {
+    /// A `POST /` request with nothing but `body` (fill in the rest with struct update).
+    pub fn post(body: &'a [u8]) -> Self {
+        Self {
+            method: &Method::POST,
+            path: "/",
+            target: None,
+            smithy_protocol: None,
+            query: "",
+            body,
+        }
+    }
+}
+
 /// The operation a request names and its input as a JSON value keyed by member names (what the
 /// validator and the generated types read).
 pub type Decoded = (&'static Operation, Value);
 
-/// An answer's body and the content type it goes out with.
+/// An answer's body and the headers it goes out with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Encoded {
-    /// The `Content-Type` header.
-    pub content_type: &'static str,
+    /// The `Content-Type` header; `None` for an answer that has no body by definition (Smithy
+    /// RPC v2 CBOR's answer to an operation without output).
+    pub content_type: Option<&'static str>,
     /// The body bytes.
     pub body: Vec<u8>,
+    /// Further headers of the protocol (`smithy-protocol`, `x-amzn-query-error`).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Encoded {
+    /// A body of type `content_type` and no further headers.
+    pub fn new(content_type: &'static str, body: Vec<u8>) -> Self {
+        Self {
+            content_type: Some(content_type),
+            body,
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// An error as awsQuery names it: the spec's `error.code` and whose fault it is. Services that
+/// moved from awsQuery to JSON or CBOR (`awsQueryCompatible`) send it beside their own code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryError {
+    /// The awsQuery code (`error.code`, e.g. CloudWatch's `ResourceNotFound`).
+    pub code: &'static str,
+    /// The caller's fault (`Sender`) rather than the service's (`Receiver`).
+    pub sender_fault: bool,
+}
+
+/// The `x-amzn-query-error: <Code>;<Sender|Receiver>` header an `awsQueryCompatible` service
+/// adds to a JSON or CBOR error from its error table (botocore then reports `<Code>`, the code
+/// the service's awsQuery clients always saw).
+pub fn query_error_header(
+    model: Option<&ServiceModel>,
+    error: &WireError,
+) -> Option<(&'static str, String)> {
+    let query = error.query?;
+    if !model.is_some_and(|m| m.query_compatible) {
+        return None;
+    }
+    let fault = if query.sender_fault {
+        "Sender"
+    } else {
+        "Receiver"
+    };
+    Some(("x-amzn-query-error", format!("{};{fault}", query.code)))
 }
 
 /// An AWS error as it goes on the wire: the protocol's code, the message, the HTTP status.
@@ -44,6 +105,8 @@ pub struct WireError {
     pub message: String,
     /// The HTTP status.
     pub status: StatusCode,
+    /// The error as awsQuery names it, for an error of the model's error table.
+    pub query: Option<QueryError>,
 }
 
 impl WireError {
@@ -53,6 +116,7 @@ impl WireError {
             code: code.to_string(),
             message: message.into(),
             status,
+            query: None,
         }
     }
 
@@ -65,11 +129,21 @@ impl WireError {
         err: &ServiceError,
     ) -> Self {
         match model.error(err.shape) {
-            Some(info) => Self {
-                code: protocol.error_code(info).to_string(),
-                message: err.message.clone(),
-                status: StatusCode::from_u16(info.status).unwrap_or(StatusCode::BAD_REQUEST),
-            },
+            Some(info) => {
+                let status = StatusCode::from_u16(info.status).unwrap_or(StatusCode::BAD_REQUEST);
+                Self {
+                    code: protocol.error_code(info).to_string(),
+                    message: err.message.clone(),
+                    status,
+                    // A 5xx is the service's fault whatever the spec says: botocore's copy of
+                    // CloudWatch's InternalServiceFault lacks the `senderFault: false` that
+                    // Smithy's `@error("server")` means.
+                    query: Some(QueryError {
+                        code: info.code,
+                        sender_fault: info.sender_fault && !status.is_server_error(),
+                    }),
+                }
+            }
             None => {
                 let internal = matches!(
                     err.shape,
@@ -83,6 +157,7 @@ impl WireError {
                     } else {
                         StatusCode::BAD_REQUEST
                     },
+                    query: None,
                 }
             }
         }
@@ -91,9 +166,11 @@ impl WireError {
 
 /// One AWS wire protocol: how a request names its operation and carries its input, how
 /// answers and errors are written, and the codes it uses where protocols differ. Implemented
-/// once per protocol (awsJson, awsQuery, ec2) and chosen once per service from its model.
+/// once per protocol (awsJson, awsQuery, ec2, Smithy RPC v2 CBOR) and chosen per request among
+/// the protocols the service's model lists ([`super::for_request`]).
 pub trait WireProtocol: Send + Sync + 'static {
-    /// The protocol's name as botocore spells it (`json`, `query`, `ec2`), for logs and tests.
+    /// The protocol's name as botocore spells it (`json`, `query`, `ec2`, `smithy-rpc-v2-cbor`),
+    /// for logs and tests.
     fn name(&self) -> &'static str;
 
     /// The operation `request` names and its input, decoded but not yet validated.
