@@ -472,8 +472,8 @@ fn serve_task_endpoint(bound: task_endpoint::Bound, wharf: &Wharf) -> JoinHandle
 }
 
 /// Starts the loops that run beside the API until `stop` turns true: ECR lifecycle policies,
-/// registry garbage collection, the task agent, the service controller, ELBv2's reaper and
-/// log retention.
+/// registry garbage collection, the task agent, the service controller, ELBv2's reaper, log
+/// retention, metric retention, CloudWatch alarms and Application Auto Scaling.
 fn start_background_loops(
     args: &ServerArgs,
     wharf: &Wharf,
@@ -507,6 +507,12 @@ fn start_background_loops(
         tokio::spawn(wharf_logs::run_retention_loop(
             wharf.data.logs.clone(),
             Duration::from_secs(60),
+            stop.clone(),
+        )),
+        // Metric points are rolled up and pruned as AWS's retention says, hourly.
+        tokio::spawn(wharf_cloudwatch::metrics::run_metric_retention_loop(
+            wharf.data.cloudwatch.clone(),
+            Duration::from_secs(3600),
             stop.clone(),
         )),
         tokio::spawn(wharf_cloudwatch::alarms_api::run_alarm_loop(
