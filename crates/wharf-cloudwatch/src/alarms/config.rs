@@ -140,7 +140,12 @@ fn query_of(q: &MetricDataQuery, index: usize) -> Result<AlarmQueryRecord, Error
                 unit: stat.unit.clone(),
             })
         }
-        (None, Some(_)) => None,
+        (None, Some(text)) => {
+            crate::metrics::math::parse(text).map_err(|e| {
+                Error::ValidationError(format!("Error in expression {}: {}", q.id, e.0))
+            })?;
+            None
+        }
     };
     Ok(AlarmQueryRecord {
         id: q.id.clone(),
@@ -218,6 +223,22 @@ fn check_metric_math(input: &PutMetricAlarmInput) -> Result<Vec<AlarmQueryRecord
             )));
         }
         out.push(record);
+    }
+    for q in &out {
+        let Some(text) = &q.expression else { continue };
+        let Ok(expr) = crate::metrics::math::parse(text) else {
+            continue;
+        };
+        if let Some(unknown) = crate::metrics::math::references(&expr)
+            .0
+            .into_iter()
+            .find(|id| !out.iter().any(|o| o.id == *id))
+        {
+            return Err(Error::ValidationError(format!(
+                "Error in expression {}: Unrecognized metric or expression id {unknown}.",
+                q.id
+            )));
+        }
     }
     Ok(out)
 }

@@ -173,6 +173,25 @@ pub fn window(now: Timestamp, period_millis: i64, range: usize) -> (Timestamp, T
     )
 }
 
+/// Whether a percentile alarm with `EvaluateLowSampleCountPercentile=ignore` keeps its state:
+/// some real point of the range stands for too few samples to be statistically significant
+/// (fewer than `10 / (1 - p)`: 1000 for p99, 20 for p50). Points of unknown sample count pass.
+pub fn too_few_samples(percentile: &str, points: &[Point]) -> bool {
+    let Some(p) = percentile
+        .strip_prefix('p')
+        .and_then(|v| v.parse::<f64>().ok())
+    else {
+        return false;
+    };
+    if p >= 100.0 {
+        return false;
+    }
+    let needed = 10.0 / (1.0 - p / 100.0);
+    points
+        .iter()
+        .any(|pt| pt.sample_count.is_some_and(|c| c < needed))
+}
+
 /// The state an evaluation decided, with AWS's wording.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
@@ -789,6 +808,21 @@ mod tests {
              greater than the threshold (75.0) (minimum 3 datapoints for OK -> ALARM transition) \
              (2 missing datapoints were treated as [Breaching])."
         );
+    }
+
+    #[test]
+    fn low_sample_counts_of_percentiles() {
+        let point = |count: f64| Point {
+            timestamp: Timestamp::from_millis(T0),
+            value: 1.0,
+            sample_count: Some(count),
+        };
+        assert!(too_few_samples("p99", &[point(999.0)]));
+        assert!(!too_few_samples("p99", &[point(1000.0)]));
+        assert!(too_few_samples("p50", &[point(19.0), point(500.0)]));
+        assert!(!too_few_samples("p50", &[point(20.0)]));
+        assert!(!too_few_samples("p100", &[point(1.0)]));
+        assert!(!too_few_samples("Average", &[point(1.0)]));
     }
 
     #[test]

@@ -153,6 +153,14 @@ pub fn evaluate_alarm(
             return;
         }
     };
+    if alarm.evaluate_low_sample_count_percentile.as_deref() == Some("ignore")
+        && alarm
+            .extended_statistic
+            .as_deref()
+            .is_some_and(|p| evaluation::too_few_samples(p, &data))
+    {
+        return;
+    }
     let Some(outcome) = evaluation::evaluate(&rule, &data, start, end, period_millis, now) else {
         return;
     };

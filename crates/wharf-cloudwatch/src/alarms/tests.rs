@@ -906,31 +906,117 @@ fn history_is_filtered_ordered_and_paged() {
     assert_eq!(code(&e), "InvalidNextToken");
 }
 
+/// Publishes `value` of `App`/`metric` (dimension Service=web) at `at`.
+fn publish(env: &Env, metric: &str, at: i64, value: f64) {
+    crate::metrics_api::put_metric_data(
+        &env.cw,
+        &env.ctx(),
+        PutMetricDataInput {
+            namespace: "App".into(),
+            metric_data: Some(vec![MetricDatum {
+                metric_name: metric.into(),
+                dimensions: Some(vec![Dimension {
+                    name: "Service".into(),
+                    value: "web".into(),
+                }]),
+                timestamp: Some(Timestamp::from_millis(at)),
+                value: Some(value),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_metric_math_alarm_is_evaluated_on_its_expression() {
+    let env = Env::new();
+    let mut errors = stat_query("m1", "Errors");
+    let mut requests = stat_query("m2", "Requests");
+    for q in [&mut errors, &mut requests] {
+        if let Some(s) = q.metric_stat.as_mut() {
+            s.metric.dimensions = Some(vec![Dimension {
+                name: "Service".into(),
+                value: "web".into(),
+            }]);
+        }
+    }
+    let rate = MetricDataQuery {
+        id: "e1".into(),
+        expression: Some("m1 / m2 * 100".into()),
+        label: Some("error rate".into()),
+        ..Default::default()
+    };
+    env.put(PutMetricAlarmInput {
+        evaluation_periods: Some(1),
+        threshold: Some(5.0),
+        ..math_alarm("rate", vec![errors, requests, rate])
+    })
+    .unwrap();
+    publish(&env, "Errors", T0 - 60_000, 10.0);
+    publish(&env, "Requests", T0 - 60_000, 100.0);
+    env.clock.advance(1_000);
+    evaluate_due(&env.cw, &mut HashMap::new());
+    let a = env.alarm("rate");
+    assert_eq!(
+        a.state_value.as_deref(),
+        Some("ALARM"),
+        "{:?}",
+        a.state_reason
+    );
+    assert_eq!(
+        a.state_reason.as_deref(),
+        Some("Threshold Crossed: 1 datapoint [10.0 (07/12/26 16:39:00)] was greater than or equal to the threshold (5.0).")
+    );
+    let data: serde_json::Value =
+        serde_json::from_str(a.state_reason_data.as_deref().unwrap()).unwrap();
+    assert_eq!(data["period"], 60);
+    assert!(data.get("statistic").is_none());
+}
+
+#[test]
+fn malformed_metric_math_is_refused() {
+    let env = Env::new();
+    let e = env
+        .put(math_alarm(
+            "m",
+            vec![
+                stat_query("m1", "Errors"),
+                MetricDataQuery {
+                    id: "e1".into(),
+                    expression: Some("m1 +".into()),
+                    ..Default::default()
+                },
+            ],
+        ))
+        .unwrap_err();
+    assert_eq!(code(&e), "ValidationError");
+    assert!(e.message().starts_with("Error in expression e1"), "{e}");
+    let e = env
+        .put(math_alarm(
+            "m",
+            vec![
+                stat_query("m1", "Errors"),
+                MetricDataQuery {
+                    id: "e1".into(),
+                    expression: Some("m1 + m9".into()),
+                    ..Default::default()
+                },
+            ],
+        ))
+        .unwrap_err();
+    assert_eq!(
+        e.message(),
+        "Error in expression e1: Unrecognized metric or expression id m9."
+    );
+}
+
 #[test]
 fn the_loop_follows_published_data_to_alarm_and_back_to_ok() {
     let env = Env::new();
     env.put(cpu_alarm("a")).unwrap();
-    let publish = |at: i64, value: f64| {
-        crate::metrics_api::put_metric_data(
-            &env.cw,
-            &env.ctx(),
-            PutMetricDataInput {
-                namespace: "App".into(),
-                metric_data: Some(vec![MetricDatum {
-                    metric_name: "CPUUtilization".into(),
-                    dimensions: Some(vec![Dimension {
-                        name: "Service".into(),
-                        value: "web".into(),
-                    }]),
-                    timestamp: Some(Timestamp::from_millis(at)),
-                    value: Some(value),
-                    ..Default::default()
-                }]),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-    };
+    let publish = |at: i64, value: f64| publish(&env, "CPUUtilization", at, value);
     // Three breaching minutes before T0 + 1 min.
     for (i, v) in [81.2, 80.0, 90.0].iter().enumerate() {
         publish(T0 - 120_000 + i as i64 * 60_000, *v);
