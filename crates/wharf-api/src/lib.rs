@@ -1,5 +1,6 @@
-//! The AWS wire layer of wharf: SigV4 verification, the awsJson / awsQuery / ec2 codecs over
-//! the generated service models, input validation, and the gateway that routes one HTTP port to
+//! The AWS wire layer of wharf: SigV4 verification, the awsJson / awsQuery / ec2 / Smithy RPC v2
+//! CBOR codecs over the generated service models (a service answers in each protocol its model
+//! lists), input validation, and the gateway that routes one HTTP port to
 //! every service. It holds no business logic: services are reached through
 //! [`wharf_core::ServiceHandler`].
 
