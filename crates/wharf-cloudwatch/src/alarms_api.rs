@@ -38,7 +38,9 @@ fn store_alarm(
                 (new.name.clone(), item)
             }
             None => {
-                if tx.list(ALARMS, &alarm_prefix(account, region))?.len() >= MAX_ALARMS {
+                let prefix = alarm_prefix(account, region);
+                let end = format!("{prefix}\u{10FFFF}");
+                if tx.range_keys(ALARMS, &prefix, &end, MAX_ALARMS)?.len() >= MAX_ALARMS {
                     return Err(Error::LimitExceededFault(
                         "The maximum number of alarms for this account and region has been reached."
                             .into(),

@@ -237,7 +237,8 @@ pub fn evaluate_due(cw: &CloudWatch, schedule: &mut HashMap<String, Due>) {
 
 /// Evaluates every alarm every period until `stop` turns true.
 pub async fn run_alarm_loop(cw: Arc<CloudWatch>, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let tick = cw.time.real(5.0);
+    // Five seconds of metric time (a quarter second at 0.05), never below 100 ms.
+    let tick = cw.time.real(5.0).max(std::time::Duration::from_millis(100));
     let mut schedule: HashMap<String, Due> = HashMap::new();
     loop {
         tokio::select! {
