@@ -10,9 +10,9 @@
 #![allow(clippy::unwrap_used)]
 
 use axum::body::Body;
+use axum::http::{Request, Response};
 use base64::Engine;
 use ciborium::value::Value as Cbor;
-use axum::http::{Request, Response};
 use serde_json::{json, Value};
 use std::fmt::Write;
 use std::sync::Arc;
@@ -835,7 +835,10 @@ fn multi_protocol_cases() -> Vec<(&'static str, Call, bool, i64)> {
         ),
         (
             "multi cbor: missing required member",
-            Call::cbor("Echo", Some(&cbor_map(&[("Count", Cbor::Integer(1.into()))]))),
+            Call::cbor(
+                "Echo",
+                Some(&cbor_map(&[("Count", Cbor::Integer(1.into()))])),
+            ),
             any,
             NOW,
         ),

@@ -284,6 +284,51 @@ mod tests {
     }
 
     #[test]
+    fn never_panics_on_arbitrary_or_mutated_bodies() {
+        // A valid body with every kind of item, then random bytes and random mutations of it:
+        // each is decoded, and what decodes is validated and written back as an answer.
+        let valid = bytes(&Cbor::Map(vec![
+            (text("Names"), Cbor::Array(vec![text("a"), text("bé")])),
+            (text("Count"), int(-300)),
+            (
+                text("Filters"),
+                Cbor::Array(vec![Cbor::Map(vec![(text("Name"), text("n"))])]),
+            ),
+            (text("When"), Cbor::Tag(1, Box::new(Cbor::Float(1.5)))),
+            (text("Attrs"), Cbor::Map(vec![(text("k"), text("v"))])),
+            (text("Data"), Cbor::Bytes(vec![0, 255])),
+            (text("Ratio"), Cbor::Float(0.1)),
+            (text("Total"), Cbor::Integer(u64::MAX.into())),
+        ]));
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..20_000 {
+            let body: Vec<u8> = if round % 2 == 0 {
+                let len = next() % 48;
+                (0..len).map(|_| next() as u8).collect()
+            } else {
+                let mut b = valid.clone();
+                for _ in 0..1 + next() % 4 {
+                    let at = (next() % b.len() as u64) as usize;
+                    b[at] = next() as u8;
+                }
+                let cut = (next() % (b.len() as u64 + 1)) as usize;
+                b.truncate(cut.max(b.len() / 2));
+                b
+            };
+            if let Ok(value) = input(&MULTI, 0, &body) {
+                let _ = crate::validate::validate(&MULTI, 0, &value);
+                let _ = super::super::encode::output(&MULTI, 0, &value);
+            }
+        }
+    }
+
+    #[test]
     fn hostile_bodies_are_refused_without_panic_or_allocation() {
         let refused = |body: &[u8]| input(&MULTI, 0, body).unwrap_err();
         // Nesting far past the limit, through structures, lists and tags.

@@ -136,11 +136,13 @@ impl Writer {
                 self.head(TAG, EPOCH_TAG);
                 self.seconds(n.as_f64().unwrap_or(0.0));
             }
-            (Some(Kind::Timestamp), Value::String(t)) if Timestamp::parse(t).is_some() => {
-                let secs = Timestamp::parse(t).map_or(0.0, |t| t.as_epoch_seconds());
-                self.head(TAG, EPOCH_TAG);
-                self.seconds(secs);
-            }
+            (Some(Kind::Timestamp), Value::String(t)) => match Timestamp::parse(t) {
+                Some(ts) => {
+                    self.head(TAG, EPOCH_TAG);
+                    self.seconds(ts.as_epoch_seconds());
+                }
+                None => self.text(t),
+            },
             (Some(Kind::Double | Kind::Float), Value::Number(n)) => {
                 self.float(n.as_f64().unwrap_or(0.0));
             }
