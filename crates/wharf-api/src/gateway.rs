@@ -107,15 +107,15 @@ impl Gateway {
 
     async fn handle_inner(&self, req: Request<Body>, request_id: String) -> Response<Body> {
         let (parts, body) = req.into_parts();
-        let header = |name: &str| {
+        let header_text = |name: &str| {
             parts
                 .headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
-        let target = header("x-amz-target");
-        let smithy_protocol = header("smithy-protocol");
+        let target = header_text("x-amz-target");
+        let smithy_protocol = header_text("smithy-protocol");
         let unrouted = protocol::before_routing(target.as_deref(), smithy_protocol.as_deref());
         let body = match self.read_body(body).await {
             Ok(b) => b,

@@ -115,6 +115,9 @@ impl WireProtocol for RpcV2Cbor {
         encoded
     }
 
+    /// The error's absolute shape id goes in `__type`; wharf's own failures (authentication,
+    /// decoding) are named in the service's namespace too, as clients keep only the name after
+    /// `#`.
     fn encode_error(
         &self,
         model: Option<&ServiceModel>,

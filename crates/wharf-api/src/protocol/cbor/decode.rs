@@ -95,6 +95,11 @@ fn to_json(model: &ServiceModel, shape: ShapeId, item: &Cbor) -> Result<Value, S
             Ok(Value::Object(obj))
         }
         (Kind::Timestamp, Cbor::Tag(EPOCH_TAG, seconds)) => epoch_seconds(seconds),
+        // A whole float where an integer belongs is that integer (the generated types read
+        // integers only from JSON integers).
+        (Kind::Integer | Kind::Long, Cbor::Float(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+            Ok(Value::from(*f as i64))
+        }
         _ => as_is(item),
     }
 }
@@ -233,6 +238,13 @@ mod tests {
             let v = decode(&Cbor::Map(vec![(text("Ratio"), Cbor::Float(f))])).unwrap();
             assert_eq!(v, json!({ "Ratio": shown }));
         }
+        // A whole float is an integer where an integer belongs; a fraction is left for the
+        // validator to refuse.
+        let v = decode(&Cbor::Map(vec![(text("Count"), Cbor::Float(4.0))])).unwrap();
+        assert_eq!(v, json!({"Count": 4}));
+        assert!(v["Count"].is_i64());
+        let v = decode(&Cbor::Map(vec![(text("Count"), Cbor::Float(4.5))])).unwrap();
+        assert_eq!(v, json!({"Count": 4.5}));
         // An untagged number is still epoch seconds.
         let v = decode(&Cbor::Map(vec![(text("When"), int(5))])).unwrap();
         assert_eq!(v, json!({"When": 5}));
