@@ -48,13 +48,13 @@ def w(tmp_path_factory):
 
 def make_service(w: Wharf, name: str, desired: int = 2) -> str:
     """An EC2 service of ``desired`` tasks (none ever placed); its resource id."""
-    w.aws("ecs", "create-service", "--cluster", CLUSTER, "--service-name", name,
-          "--task-definition", "blog", "--desired-count", str(desired))
+    w.boto3_client("ecs").create_service(cluster=CLUSTER, serviceName=name, taskDefinition="blog",
+                                         desiredCount=desired)
     return f"service/{CLUSTER}/{name}"
 
 
 def desired(w: Wharf, name: str) -> int:
-    return w.aws("ecs", "describe-services", "--cluster", CLUSTER, "--services", name).json[
+    return w.boto3_client("ecs").describe_services(cluster=CLUSTER, services=[name])[
         "services"][0]["desiredCount"]
 
 
@@ -446,7 +446,10 @@ def test_errors_with_the_cli(w, cli):
     resource = make_service(w, name)
     aas = ("application-autoscaling",)
 
-    def fails(code, *args, contains: str | None = None):
+    def fails(code, *args, contains: str | None = None, both: bool = False):
+        # CLI v2 runs one case of each error (each CLI call costs a second or more).
+        if cli == "v2" and not both:
+            return
         r = w.aws_error(code, *aas, *args, cli=cli)
         if contains:
             assert contains in r.stderr, r.describe()
@@ -454,14 +457,14 @@ def test_errors_with_the_cli(w, cli):
     target = ("--resource-id", resource, "--scalable-dimension", DIM)
     fails("ValidationException", "register-scalable-target", "--service-namespace", "dynamodb",
           "--resource-id", "table/t", "--scalable-dimension", "dynamodb:table:ReadCapacityUnits",
-          "--min-capacity", "1", "--max-capacity", "2", contains="ECS services only")
+          "--min-capacity", "1", "--max-capacity", "2", contains="ECS services only", both=True)
     fails("ValidationException", "register-scalable-target", "--service-namespace", "ecs",
           "--resource-id", f"service/{CLUSTER}/nope", "--scalable-dimension", DIM,
           "--min-capacity", "1", "--max-capacity", "2",
-          contains=f"ECS service doesn't exist: service/{CLUSTER}/nope")
+          contains=f"ECS service doesn't exist: service/{CLUSTER}/nope", both=True)
     fails("ValidationException", "register-scalable-target", "--service-namespace", "ecs", *target,
           "--min-capacity", "5", "--max-capacity", "2",
-          contains="Minimum capacity cannot be greater than maximum capacity")
+          contains="Minimum capacity cannot be greater than maximum capacity", both=True)
     fails("ValidationException", "register-scalable-target", "--service-namespace", "ecs", *target,
           "--min-capacity", "1", contains="MinCapacity and MaxCapacity are required")
     fails("ValidationException", "register-scalable-target", "--service-namespace", "ecs",
@@ -472,8 +475,8 @@ def test_errors_with_the_cli(w, cli):
           "--policy-name", "p", "--policy-type", "TargetTrackingScaling",
           "--target-tracking-scaling-policy-configuration", SEED_POLICY,
           contains=f"No scalable target registered for service namespace: ecs, resource ID: {resource}, "
-                   f"scalable dimension: {DIM}")
-    fails("ObjectNotFoundException", "deregister-scalable-target", "--service-namespace", "ecs", *target)
+                   f"scalable dimension: {DIM}", both=True)
+    fails("ObjectNotFoundException", "deregister-scalable-target", "--service-namespace", "ecs", *target, both=True)
     # Nothing was registered by any of these.
     assert w.aws(*aas, "describe-scalable-targets", "--service-namespace", "ecs", "--resource-ids", resource,
                  cli=cli).json["ScalableTargets"] == []
@@ -504,17 +507,17 @@ def test_errors_with_the_cli(w, cli):
           "--step-scaling-policy-configuration", json.dumps({
               "AdjustmentType": "ChangeInCapacity", "StepAdjustments": [
                   {"MetricIntervalLowerBound": 0.0, "MetricIntervalUpperBound": 10.0, "ScalingAdjustment": 1},
-                  {"MetricIntervalLowerBound": 15.0, "ScalingAdjustment": 2}]}), contains="gap")
+                  {"MetricIntervalLowerBound": 15.0, "ScalingAdjustment": 2}]}), contains="gap", both=True)
     fails("ValidationException", "put-scaling-policy", "--service-namespace", "ecs", *target,
           "--policy-name", "both", "--policy-type", "StepScaling",
           "--step-scaling-policy-configuration", json.dumps({
               "AdjustmentType": "ChangeInCapacity", "StepAdjustments": [{"ScalingAdjustment": 1}]}),
           contains="Both lower and upper bounds of a step adjustment cannot be left unspecified")
     fails("ObjectNotFoundException", "delete-scaling-policy", "--service-namespace", "ecs", *target,
-          "--policy-name", "never", contains="No scaling policy found")
+          "--policy-name", "never", contains="No scaling policy found", both=True)
     fails("ValidationException", "put-scheduled-action", "--service-namespace", "ecs", *target,
           "--scheduled-action-name", "bad", "--schedule", "cron(0 12 * * *)",
-          "--scalable-target-action", "MinCapacity=1", contains="6 fields")
+          "--scalable-target-action", "MinCapacity=1", contains="6 fields", both=True)
     fails("ValidationException", "put-scheduled-action", "--service-namespace", "ecs", *target,
           "--scheduled-action-name", "bad", "--schedule", "rate(5 weeks)",
           "--scalable-target-action", "MinCapacity=1")
@@ -522,7 +525,7 @@ def test_errors_with_the_cli(w, cli):
           "--scheduled-action-name", "bad", "--schedule", "at(2030-01-01T00:00:00)",
           "--scalable-target-action", "MinCapacity=4,MaxCapacity=2")
     fails("ObjectNotFoundException", "delete-scheduled-action", "--service-namespace", "ecs", *target,
-          "--scheduled-action-name", "never", contains="No scheduled action found")
+          "--scheduled-action-name", "never", contains="No scheduled action found", both=True)
     # Nothing was created by any of these.
     assert w.aws(*aas, "describe-scaling-policies", "--service-namespace", "ecs", "--resource-id", resource,
                  cli=cli).json["ScalingPolicies"] == []
