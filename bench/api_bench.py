@@ -139,8 +139,13 @@ UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 
 def run_wrk(target, op, body, clients, seconds, tmp):
-    script = Path(tmp) / f"{target.name}-{op}-{clients}.lua"
-    script.write_text(wrk_script(signed_request(target, op, body)))
+    return wrk_measure(target, signed_request(target, op, body), op, clients, seconds, tmp)
+
+
+def wrk_measure(target, req, label, clients, seconds, tmp):
+    """wrk replaying the signed request `req` against `target`: req/s, p50/p99 ms, non-2xx."""
+    script = Path(tmp) / f"{target.name}-{label}-{clients}.lua"
+    script.write_text(wrk_script(req))
     threads = min(clients, 2)
     out = subprocess.run(["wrk", "-t", str(threads), "-c", str(clients), "-d", f"{seconds}s", "--latency",
                           "-s", str(script), target.endpoint + "/"],
@@ -181,22 +186,33 @@ def main():
         finally:
             for t in targets:
                 t.stop()
+    text = comparison_table(rows)
+    print(text)
+    if args.write:
+        stamp = f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, {args.seconds} s per cell.\n\n"
+        write_section(args.write, "api-bench", stamp + text)
+
+
+def comparison_table(rows):
+    """A markdown table of `(operation, clients, wharf result, moto result)` rows."""
     table = ["| operation | clients | wharf req/s | wharf p50 ms | wharf p99 ms | moto req/s | moto p50 ms | moto p99 ms | throughput ratio | errors (wharf/moto) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for op, c, w, m in rows:
         ratio = w["rps"] / m["rps"] if m["rps"] else float("inf")
         table.append(f"| {op} | {c} | {w['rps']:.0f} | {w['p50']:.2f} | {w['p99']:.2f} | {m['rps']:.0f} | "
                      f"{m['p50']:.2f} | {m['p99']:.2f} | {ratio:.1f}x | {w['errors']}/{m['errors']} |")
-    text = "\n".join(table)
-    print(text)
-    if args.write:
-        path = Path(args.write)
-        doc = path.read_text() if path.exists() else ""
-        start, end = "<!-- api-bench:start -->", "<!-- api-bench:end -->"
-        stamp = f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, {args.seconds} s per cell.\n\n"
-        block = f"{start}\n{stamp}{text}\n{end}"
-        doc = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, doc, flags=re.S) if start in doc else doc + "\n" + block + "\n"
-        path.write_text(doc)
+    return "\n".join(table)
+
+
+def write_section(path, marker, text):
+    """Replaces the block between `<!-- MARKER:start -->` and `<!-- MARKER:end -->` of the markdown
+    file at `path` with `text` (appends the block when the file has none)."""
+    path = Path(path)
+    doc = path.read_text() if path.exists() else ""
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    block = f"{start}\n{text}\n{end}"
+    doc = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, doc, flags=re.S) if start in doc else doc + "\n" + block + "\n"
+    path.write_text(doc)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ use wharf_store::{StoreError, Tx};
 /// below it).
 pub const MAX_POINTS_PER_READ: usize = 500_000;
 
+/// How stale an identity's `last_put_millis` may get before a put rewrites it.
+const IDENTITY_REFRESH_MILLIS: i64 = 60_000;
+
 /// The id of a metric in point keys: 32 hex digits hashing its identity (two FNV-1a 64-bit
 /// hashes with different offsets).
 pub fn metric_id(namespace: &str, metric_name: &str, dimensions: &[(String, String)]) -> String {
@@ -66,7 +69,15 @@ pub fn write(
     }
     cw.store.write(|tx| -> Result<(), StoreError> {
         for metric in metrics.values() {
-            tx.put(METRICS, &metric_key(account, region, metric), metric)?;
+            let key = metric_key(account, region, metric);
+            // the identity's last put time is refreshed at most once a minute (it only serves
+            // RecentlyActive's three hours and ListMetrics' two weeks)
+            let fresh = tx
+                .get(METRICS, &key)?
+                .is_some_and(|m| now - m.last_put_millis < IDENTITY_REFRESH_MILLIS);
+            if !fresh {
+                tx.put(METRICS, &key, metric)?;
+            }
         }
         for (key, point) in &rows {
             tx.put(POINTS, key, *point)?;
