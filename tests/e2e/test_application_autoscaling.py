@@ -302,7 +302,7 @@ def test_scheduled_actions_run_and_are_described(w, cli):
           "--schedule", f"at({soon})", "--scalable-target-action", "MinCapacity=3,MaxCapacity=8", cli=cli)
     w.aws("application-autoscaling", "put-scheduled-action", "--service-namespace", "ecs",
           "--scheduled-action-name", "weekdays", "--resource-id", resource, "--scalable-dimension", DIM,
-          "--schedule", "cron(15 12 ? * MON-FRI *)", "--timezone", "Etc/GMT+5",
+          "--schedule", "cron(15 12 ? * MON-FRI *)", "--timezone", "America/New_York",
           "--scalable-target-action", "MinCapacity=1", cli=cli)
     w.aws("application-autoscaling", "put-scheduled-action", "--service-namespace", "ecs",
           "--scheduled-action-name", "hourly", "--resource-id", resource, "--scalable-dimension", DIM,
@@ -313,7 +313,7 @@ def test_scheduled_actions_run_and_are_described(w, cli):
     assert sorted(by_name) == ["evening", "hourly", "weekdays"]
     assert by_name["evening"]["Schedule"] == f"at({soon})"
     assert by_name["evening"]["ScalableTargetAction"] == {"MinCapacity": 3, "MaxCapacity": 8}
-    assert by_name["weekdays"]["Timezone"] == "Etc/GMT+5"
+    assert by_name["weekdays"]["Timezone"] == "America/New_York"
     assert by_name["evening"]["ScheduledActionARN"].startswith(f"arn:aws:autoscaling:{DEFAULT_REGION}:{ACCOUNT_ID}:scheduledAction:")
     assert by_name["evening"]["ScheduledActionARN"].endswith(f":resource/ecs/{resource}:scheduledActionName/evening")
 
@@ -524,6 +524,9 @@ def test_errors_with_the_cli(w, cli):
     fails("ValidationException", "put-scheduled-action", "--service-namespace", "ecs", *target,
           "--scheduled-action-name", "bad", "--schedule", "at(2030-01-01T00:00:00)",
           "--scalable-target-action", "MinCapacity=4,MaxCapacity=2")
+    fails("ValidationException", "put-scheduled-action", "--service-namespace", "ecs", *target,
+          "--scheduled-action-name", "bad", "--schedule", "cron(0 9 * * ? *)", "--timezone", "Mars/Olympus",
+          "--scalable-target-action", "MinCapacity=1", contains="Mars/Olympus")
     fails("ObjectNotFoundException", "delete-scheduled-action", "--service-namespace", "ecs", *target,
           "--scheduled-action-name", "never", contains="No scheduled action found", both=True)
     # Nothing was created by any of these.

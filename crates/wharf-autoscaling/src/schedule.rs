@@ -2,14 +2,15 @@
 //! `rate(N minute|minutes|hour|hours|day|days)`, `cron(6 fields)`, see `cron`), its `Timezone`
 //! and its StartTime / EndTime, and which scheduled instant is due at a moment.
 //!
-//! `at` and `cron` are read in the action's time zone (UTC when none is given). wharf knows
-//! the UTC zones (`UTC`, `Etc/UTC`, `GMT`, ...) and the fixed offsets `Etc/GMT+N` /
-//! `Etc/GMT-N` (POSIX signs: `Etc/GMT+5` is five hours behind UTC); other IANA names are
-//! refused with a ValidationException saying so. A `rate` counts from StartTime, else from the
+//! `at` and `cron` are read in the action's time zone (UTC when none is given): any IANA name,
+//! from the tz database compiled into wharf by the `chrono-tz` crate, daylight saving time
+//! included (`Etc/GMT+5` keeps its POSIX sign: five hours behind UTC). A `rate` counts from StartTime, else from the
 //! action's creation; its first run is one period after that.
 
 use crate::cron::Cron;
-use chrono::{DateTime, NaiveDateTime};
+use chrono::offset::LocalResult;
+use chrono::{DateTime, NaiveDateTime, Offset, TimeZone};
+use chrono_tz::Tz;
 use wharf_core::Timestamp;
 
 /// A parsed `Schedule`.
@@ -23,51 +24,36 @@ pub enum Schedule {
     Cron(Box<Cron>),
 }
 
-/// A time zone wharf can read local times in: a fixed offset east of UTC, in seconds.
+/// The time zone an action's local times are read in (an IANA zone; UTC when none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Zone(i32);
+pub struct Zone(Tz);
 
-/// The time zone `name` (UTC when none), or why wharf cannot use it.
+/// The time zone `name` (UTC when none), or why it is not one.
 pub fn parse_zone(name: Option<&str>) -> Result<Zone, String> {
-    let Some(name) = name else {
-        return Ok(Zone(0));
-    };
-    const UTC: [&str; 12] = [
-        "UTC",
-        "Etc/UTC",
-        "UCT",
-        "Etc/UCT",
-        "GMT",
-        "Etc/GMT",
-        "Etc/GMT0",
-        "Etc/GMT+0",
-        "Etc/GMT-0",
-        "Universal",
-        "Etc/Universal",
-        "Etc/Zulu",
-    ];
-    if UTC.contains(&name) || name == "Zulu" || name == "Etc/Greenwich" || name == "Greenwich" {
-        return Ok(Zone(0));
+    match name {
+        None => Ok(Zone(Tz::UTC)),
+        Some(name) => name.parse::<Tz>().map(Zone).map_err(|_| {
+            format!("Timezone {name} is not a valid IANA time zone name (e.g. America/New_York, Etc/UTC)")
+        }),
     }
-    if let Some(rest) = name.strip_prefix("Etc/GMT") {
-        let hours: Option<i32> = rest.parse().ok().filter(|h: &i32| (-14..=12).contains(h));
-        if let Some(h) = hours {
-            return Ok(Zone(-h * 3600));
-        }
-    }
-    Err(format!(
-        "wharf does not know the time zone {name}: it supports UTC and the fixed offsets \
-         Etc/GMT+N / Etc/GMT-N"
-    ))
 }
 
 impl Zone {
+    /// The instant of the local time `local` (a time skipped by a daylight saving change is
+    /// read with the offset before the change; a repeated one is its first occurrence).
     fn to_instant(self, local: NaiveDateTime) -> Timestamp {
-        Timestamp::from_millis(local.and_utc().timestamp_millis() - i64::from(self.0) * 1000)
+        let millis = match self.0.from_local_datetime(&local) {
+            LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.timestamp_millis(),
+            LocalResult::None => {
+                let offset = self.0.offset_from_utc_datetime(&local).fix();
+                local.and_utc().timestamp_millis() - i64::from(offset.local_minus_utc()) * 1000
+            }
+        };
+        Timestamp::from_millis(millis)
     }
 
     fn to_local(self, t: Timestamp) -> Option<NaiveDateTime> {
-        DateTime::from_timestamp_millis(t.millis + i64::from(self.0) * 1000).map(|d| d.naive_utc())
+        DateTime::from_timestamp_millis(t.millis).map(|d| d.with_timezone(&self.0).naive_local())
     }
 }
 
@@ -189,6 +175,10 @@ mod tests {
         Timestamp::parse(text).unwrap_or_default()
     }
 
+    fn utc() -> Zone {
+        Zone(Tz::UTC)
+    }
+
     fn window(created: &str) -> Window {
         Window {
             start: None,
@@ -222,37 +212,64 @@ mod tests {
     }
 
     #[test]
-    fn time_zones_are_utc_or_fixed_offsets() {
-        assert_eq!(parse_zone(None), Ok(Zone(0)));
-        assert_eq!(parse_zone(Some("Etc/UTC")), Ok(Zone(0)));
-        assert_eq!(parse_zone(Some("Etc/GMT+5")), Ok(Zone(-5 * 3600)));
-        assert_eq!(parse_zone(Some("Etc/GMT-9")), Ok(Zone(9 * 3600)));
-        assert!(
-            matches!(parse_zone(Some("America/New_York")), Err(m) if m.contains("America/New_York"))
+    fn time_zones_are_iana_names_with_daylight_saving() {
+        let s = parse("at(2026-07-01T08:00:00)").unwrap_or_else(|e| panic!("{e}"));
+        let w = window("2026-01-01T00:00:00Z");
+        let before = t("2026-01-02T00:00:00Z");
+        assert_eq!(parse_zone(None), Ok(utc()));
+        assert_eq!(
+            next_after(&s, utc(), w, before),
+            Some(t("2026-07-01T08:00:00Z"))
         );
-        assert!(parse_zone(Some("Etc/GMT+99")).is_err());
+        let new_york = parse_zone(Some("America/New_York")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            next_after(&s, new_york, w, before),
+            Some(t("2026-07-01T12:00:00Z"))
+        );
+        let winter = parse("at(2026-12-01T08:00:00)").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            next_after(&winter, new_york, w, before),
+            Some(t("2026-12-01T13:00:00Z"))
+        );
+        let five_behind = parse_zone(Some("Etc/GMT+5")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            next_after(&s, five_behind, w, before),
+            Some(t("2026-07-01T13:00:00Z"))
+        );
+        // 02:30 does not exist in New York on 8 March 2026: read with the offset before.
+        let skipped = parse("at(2026-03-08T02:30:00)").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            next_after(&skipped, new_york, w, before),
+            Some(t("2026-03-08T07:30:00Z"))
+        );
+        let daily = parse("cron(0 9 * * ? *)").unwrap_or_else(|e| panic!("{e}"));
+        let paris = parse_zone(Some("Europe/Paris")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            next_after(&daily, paris, w, t("2026-12-07T10:00:00Z")),
+            Some(t("2026-12-08T08:00:00Z"))
+        );
+        assert!(matches!(parse_zone(Some("Mars/Olympus")), Err(m) if m.contains("Mars/Olympus")));
     }
-
     #[test]
     fn an_at_action_is_due_once_in_its_zone() {
         let s = parse("at(2026-12-07T18:00:00)").unwrap_or_else(|e| panic!("{e}"));
         let w = window("2026-12-07T10:00:00Z");
-        assert_eq!(due(&s, Zone(0), w, None, t("2026-12-07T17:59:59Z")), None);
+        assert_eq!(due(&s, utc(), w, None, t("2026-12-07T17:59:59Z")), None);
         assert_eq!(
-            due(&s, Zone(0), w, None, t("2026-12-07T18:00:05Z")),
+            due(&s, utc(), w, None, t("2026-12-07T18:00:05Z")),
             Some(t("2026-12-07T18:00:00Z"))
         );
         assert_eq!(
             due(
                 &s,
-                Zone(0),
+                utc(),
                 w,
                 Some(t("2026-12-07T18:00:00Z")),
                 t("2026-12-07T19:00:00Z")
             ),
             None
         );
-        let five_behind = parse_zone(Some("Etc/GMT+5")).unwrap_or(Zone(0));
+        let five_behind = parse_zone(Some("Etc/GMT+5")).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             next_after(&s, five_behind, w, t("2026-12-07T10:00:00Z")),
             Some(t("2026-12-07T23:00:00Z"))
@@ -263,15 +280,15 @@ mod tests {
     fn rates_count_from_creation_or_start_and_stop_at_end() {
         let s = Schedule::Rate(300_000);
         let mut w = window("2026-12-07T10:00:00Z");
-        assert_eq!(due(&s, Zone(0), w, None, t("2026-12-07T10:04:00Z")), None);
+        assert_eq!(due(&s, utc(), w, None, t("2026-12-07T10:04:00Z")), None);
         assert_eq!(
-            due(&s, Zone(0), w, None, t("2026-12-07T10:05:30Z")),
+            due(&s, utc(), w, None, t("2026-12-07T10:05:30Z")),
             Some(t("2026-12-07T10:05:00Z"))
         );
         assert_eq!(
             due(
                 &s,
-                Zone(0),
+                utc(),
                 w,
                 Some(t("2026-12-07T10:05:00Z")),
                 t("2026-12-07T10:16:00Z")
@@ -283,7 +300,7 @@ mod tests {
         assert_eq!(
             due(
                 &s,
-                Zone(0),
+                utc(),
                 w,
                 Some(t("2026-12-07T10:10:00Z")),
                 t("2026-12-07T10:20:00Z")
@@ -293,7 +310,7 @@ mod tests {
         w.start = Some(t("2026-12-07T11:00:00Z"));
         w.end = None;
         assert_eq!(
-            next_after(&s, Zone(0), w, t("2026-12-07T10:00:00Z")),
+            next_after(&s, utc(), w, t("2026-12-07T10:00:00Z")),
             Some(t("2026-12-07T11:05:00Z"))
         );
     }
@@ -303,13 +320,13 @@ mod tests {
         let s = parse("cron(0/10 * * * ? *)").unwrap_or_else(|e| panic!("{e}"));
         let w = window("2026-12-07T10:01:00Z");
         assert_eq!(
-            due(&s, Zone(0), w, None, t("2026-12-07T10:10:02Z")),
+            due(&s, utc(), w, None, t("2026-12-07T10:10:02Z")),
             Some(t("2026-12-07T10:10:00Z"))
         );
         assert_eq!(
             due(
                 &s,
-                Zone(0),
+                utc(),
                 w,
                 Some(t("2026-12-07T10:10:00Z")),
                 t("2026-12-07T10:15:00Z")
