@@ -31,7 +31,8 @@ mod tests {
     use wharf_core::{Clock, FakeClock, MetricTime, RequestContext, Timestamp};
     use wharf_store::Store;
 
-    const T0: i64 = 1_800_000_000_000 - 1_800_000_000_000 % 3_600_000;
+    /// A whole hour (2027-01-15T08:00:00Z).
+    const T0: i64 = 1_800_000_000_000;
 
     struct Env {
         cw: CloudWatch,
