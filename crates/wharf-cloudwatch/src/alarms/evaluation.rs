@@ -375,13 +375,24 @@ fn threshold_reason(
             "Threshold Crossed: 1 datapoint [{list}] was {not}{comparison} the threshold ({threshold})."
         );
     }
+    // `missing` and `ignore` judge on the real points alone: the reason counts those.
+    let judged_on_real =
+        fill > 0 && matches!(rule.missing, MissingData::Missing | MissingData::Ignore);
+    let (last, m) = if judged_on_real && rule.missing == MissingData::Missing {
+        (real.len(), m.min(real.len()))
+    } else if judged_on_real {
+        (real.len(), m)
+    } else {
+        (n, m)
+    };
     let (minimum, transition) = if to_alarm {
         (m, "OK -> ALARM")
     } else {
-        (n - m + 1, "ALARM -> OK")
+        (last.saturating_sub(m) + 1, "ALARM -> OK")
     };
     let mut reason = format!(
-        "Threshold Crossed: {k} out of the last {n} datapoints [{list}] {} {not}{comparison} the threshold ({threshold}) (minimum {} for {transition} transition)",
+        "Threshold Crossed: {k} out of the last {last} {} [{list}] {} {not}{comparison} the threshold ({threshold}) (minimum {} for {transition} transition)",
+        plural(last, "datapoint"),
         were(k),
         count(minimum, "datapoint"),
     );
@@ -794,6 +805,21 @@ mod tests {
         assert_eq!(
             run(&not_breaching, &[NO; 3]).unwrap().reason,
             "Threshold Crossed: no datapoints were received for 1 period and 1 missing datapoint was treated as [NonBreaching]."
+        );
+    }
+
+    #[test]
+    fn missing_judges_and_words_on_the_real_points() {
+        let r = rule(3, 3, Comparison::Greater, MissingData::Missing);
+        assert_eq!(
+            run(&r, &[NO, NO, NO, X, NO]).unwrap().reason,
+            "Threshold Crossed: 1 out of the last 1 datapoint [90.0 (07/12/26 16:38:00)] was \
+             greater than the threshold (75.0) (minimum 1 datapoint for OK -> ALARM transition)."
+        );
+        assert_eq!(
+            run(&r, &[NO, NO, X, O, NO]).unwrap().reason,
+            "Threshold Crossed: 1 out of the last 2 datapoints [10.0 (07/12/26 16:38:00)] was \
+             not greater than the threshold (75.0) (minimum 1 datapoint for ALARM -> OK transition)."
         );
     }
 

@@ -11,6 +11,8 @@ use wharf_store::{StoreError, Tx};
 
 /// How long history is kept: AWS's 30 days.
 pub const RETENTION_MILLIS: i64 = 30 * 24 * 60 * 60 * 1000;
+/// Orders the items written in the same millisecond.
+static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 /// Most expired items removed per write (keeps each write short).
 const PRUNE_BATCH: usize = 100;
 
@@ -136,7 +138,10 @@ pub fn record(
     at: Timestamp,
     item: Item,
 ) -> Result<(), StoreError> {
-    let key = history_key(account, region, at, &ids.hex(8));
+    // Items of one millisecond keep the order they were written in (a state change before the
+    // actions it ran); the random part keeps keys unique across restarts.
+    let seq = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let key = history_key(account, region, at, &format!("{seq:016x}{}", ids.hex(4)));
     tx.put(
         ALARM_HISTORY,
         &key,
