@@ -421,5 +421,39 @@ def test_boto3_metric_math_alarm_history_and_tags(cw):
     with pytest.raises(ClientError) as e:
         client.tag_resource(ResourceARN=alarm_arn("boto3-missing"), Tags=[{"Key": "a", "Value": "b"}])
     assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
-    client.delete_alarms(AlarmNames=[name])
+    client.tag_resource(ResourceARN=alarm_arn(name), Tags=[{"Key": "env", "Value": "dev"}])
+    client.untag_resource(ResourceARN=alarm_arn(name), TagKeys=["team"])
+    assert client.list_tags_for_resource(ResourceARN=alarm_arn(name))["Tags"] == [{"Key": "env", "Value": "dev"}]
+
+    client.disable_alarm_actions(AlarmNames=[name])
+    assert client.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["ActionsEnabled"] is False
+    client.enable_alarm_actions(AlarmNames=[name])
+    assert client.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["ActionsEnabled"] is True
+
+    # A single-metric alarm, found by its metric.
+    client.put_metric_alarm(
+        AlarmName="boto3-p99",
+        Namespace="Shop/boto3",
+        MetricName="Latency",
+        Dimensions=[{"Name": "Service", "Value": "web"}],
+        ExtendedStatistic="p99",
+        EvaluateLowSampleCountPercentile="ignore",
+        Period=60,
+        EvaluationPeriods=5,
+        DatapointsToAlarm=3,
+        Threshold=0.5,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    found = client.describe_alarms_for_metric(
+        Namespace="Shop/boto3", MetricName="Latency", Dimensions=[{"Name": "Service", "Value": "web"}],
+        ExtendedStatistic="p99",
+    )["MetricAlarms"]
+    assert [a["AlarmName"] for a in found] == ["boto3-p99"]
+    assert found[0]["EvaluateLowSampleCountPercentile"] == "ignore"
+    assert "Statistic" not in found[0]
+
+    with pytest.raises(ClientError) as e:
+        client.delete_alarms(AlarmNames=[name, "boto3-nope"])
+    assert e.value.response["Error"]["Code"] == "ResourceNotFound"
+    client.delete_alarms(AlarmNames=[name, "boto3-p99"])
     assert client.describe_alarms(AlarmNames=[name])["MetricAlarms"] == []
