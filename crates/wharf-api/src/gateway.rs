@@ -1,11 +1,12 @@
 //! The one HTTP endpoint for every AWS API: reads the service from the SigV4 credential scope
 //! (falling back to what the request names: `X-Amz-Target`, a Smithy RPC v2 CBOR path), asks
 //! [`protocol::for_request`] which of the service's protocols the request is written in,
-//! verifies the signature, lets that wire protocol decode the request, validates the input
-//! against the model, calls the service off the reactor, and has the protocol encode the answer
-//! or the error. It routes, authenticates, validates and dispatches; everything that differs
-//! between protocols is behind [`WireProtocol`].
+//! verifies the signature, inflates a gzip body ([`encoding`]), lets that wire protocol decode
+//! the request, validates the input against the model, calls the service off the reactor, and
+//! has the protocol encode the answer or the error. It routes, authenticates, validates and
+//! dispatches; everything that differs between protocols is behind [`WireProtocol`].
 
+use crate::encoding::{self, BodyError};
 use crate::protocol::{self, Encoded, WireError, WireProtocol, WireRequest};
 use crate::sigv4::{self, RequestParts, SigV4Error, SigningKeyCache};
 use crate::validate::validate;
@@ -116,6 +117,7 @@ impl Gateway {
         };
         let target = header_text("x-amz-target");
         let smithy_protocol = header_text("smithy-protocol");
+        let content_encoding = header_text("content-encoding");
         let unrouted = protocol::before_routing(target.as_deref(), smithy_protocol.as_deref());
         let body = match self.read_body(body).await {
             Ok(b) => b,
@@ -156,7 +158,19 @@ impl Gateway {
             Err(e) => return error_response(wire, Some(model), &e, &request_id),
         };
 
-        // 3. Which operation, and its input.
+        // 3. Which operation, and its input (a gzip body inflated first: the signature was over
+        // the compressed bytes).
+        let inflated = match self.inflate(content_encoding.as_deref(), &body, wire) {
+            Ok(inflated) => inflated,
+            Err(e) => return error_response(wire, Some(model), &e, &request_id),
+        };
+        let request = match &inflated {
+            Some(bytes) => WireRequest {
+                body: bytes,
+                ..request
+            },
+            None => request,
+        };
         let decoded = wire.decode(model, &request).and_then(|(op, input)| {
             check_input(wire, model, op, &input)?;
             Ok((op, input))
@@ -203,16 +217,26 @@ impl Gateway {
     async fn read_body(&self, body: Body) -> Result<axum::body::Bytes, WireError> {
         axum::body::to_bytes(body, self.config.max_body_bytes)
             .await
-            .map_err(|_| {
-                WireError::new(
-                    "RequestEntityTooLarge",
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!(
-                        "the request body is larger than the {} bytes wharf accepts",
-                        self.config.max_body_bytes
-                    ),
-                )
-            })
+            .map_err(|_| too_large(self.config.max_body_bytes, ""))
+    }
+
+    /// The body decoded from its `Content-Encoding` (`None`: use it as it is), within the
+    /// configured limit.
+    fn inflate(
+        &self,
+        content_encoding: Option<&str>,
+        body: &[u8],
+        protocol: &dyn WireProtocol,
+    ) -> Result<Option<Vec<u8>>, WireError> {
+        let limit = self.config.max_body_bytes;
+        encoding::decoded(content_encoding, body, limit).map_err(|e| match e {
+            BodyError::Corrupt(message) => WireError::new(
+                protocol.malformed_body_code(),
+                StatusCode::BAD_REQUEST,
+                message,
+            ),
+            BodyError::TooLarge => too_large(limit, "inflated"),
+        })
     }
 
     /// The service a request is for: the one named by its credential scope, else the one the
@@ -297,6 +321,20 @@ fn with_host(mut headers: HeaderMap, uri: &axum::http::Uri) -> HeaderMap {
         }
     }
     headers
+}
+
+/// A body over `limit` bytes (`how`: "inflated" for a gzip body that grows past it).
+fn too_large(limit: usize, how: &str) -> WireError {
+    let body = if how.is_empty() {
+        "the request body".to_string()
+    } else {
+        format!("the {how} request body")
+    };
+    WireError::new(
+        "RequestEntityTooLarge",
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("{body} is larger than the {limit} bytes wharf accepts"),
+    )
 }
 
 fn auth_error(err: &SigV4Error, protocol: &dyn WireProtocol) -> WireError {

@@ -4,6 +4,7 @@
 //! every service. It holds no business logic: services are reached through
 //! [`wharf_core::ServiceHandler`].
 
+pub mod encoding;
 pub mod gateway;
 pub mod protocol;
 pub mod sigv4;

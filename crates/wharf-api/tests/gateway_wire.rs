@@ -2,7 +2,7 @@
 //! fake services (awsJson 1.1 and 1.0, awsQuery, ec2, and one that accepts Smithy RPC v2 CBOR,
 //! awsJson 1.0 and awsQuery with query-compatible errors, as CloudWatch does) over one small
 //! model, requests covering success, service errors, panics, validation, decoding, routing and
-//! authentication. CBOR bodies are shown in base64 and decoded. The
+//! authentication, and gzip request bodies. CBOR bodies are shown in base64 and decoded. The
 //! transcript is compared with `tests/gateway_wire.txt`, so any change to status, content type,
 //! request id header or body shows up as a diff. Run with `WHARF_BLESS=1` to rewrite the file
 //! after a deliberate wire change (and check the diff against AWS-WIRE-NOTES.md).
@@ -760,7 +760,76 @@ fn cases() -> Vec<(&'static str, Call, bool, i64)> {
     ]
     .into_iter()
     .chain(multi_protocol_cases())
+    .chain(compressed_cases())
     .collect()
+}
+
+/// `data` gzipped, as botocore compresses bodies of operations with `requestcompression`.
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+/// Bodies sent with `Content-Encoding: gzip`, in every protocol: inflated after
+/// authentication, within the body limit.
+fn compressed_cases() -> Vec<(&'static str, Call, bool, i64)> {
+    let any = true;
+    let gzipped = |mut call: Call| {
+        call.body = gzip(&call.body);
+        call.header("content-encoding", "gzip")
+    };
+    let echo = cbor_map(&[("Name", Cbor::Text("z".into()))]);
+    vec![
+        (
+            "gzip: json",
+            gzipped(Call::json("FakeJson_20200101.Echo", r#"{"Name":"z"}"#)),
+            any,
+            NOW,
+        ),
+        (
+            "gzip: query",
+            gzipped(Call::form("Action=Echo&Name=z").signed("AKIDANY", "fakequery")),
+            any,
+            NOW,
+        ),
+        (
+            "gzip: ec2",
+            gzipped(Call::form("Action=Echo&Name=z").signed("AKIDANY", "fakeec2")),
+            any,
+            NOW,
+        ),
+        (
+            "gzip: cbor",
+            gzipped(Call::cbor("Echo", Some(&echo))),
+            any,
+            NOW,
+        ),
+        (
+            "gzip: damaged",
+            Call::json("FakeJson_20200101.Echo", "not gzip").header("content-encoding", "gzip"),
+            any,
+            NOW,
+        ),
+        (
+            "gzip: inflates past the body limit",
+            gzipped(Call::json(
+                "FakeJson_20200101.Echo",
+                &format!(r#"{{"Name":"{}"}}"#, "z".repeat(300)),
+            )),
+            any,
+            NOW,
+        ),
+        (
+            "gzip: query, damaged",
+            Call::form("Action=Echo&Name=z")
+                .signed("AKIDANY", "fakequery")
+                .header("content-encoding", "gzip"),
+            any,
+            NOW,
+        ),
+    ]
 }
 
 /// A CBOR map of text keys.

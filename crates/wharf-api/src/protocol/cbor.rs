@@ -86,7 +86,7 @@ impl WireProtocol for RpcV2Cbor {
         let op = find_operation(self, model, op_name)?;
         let input = match op.input {
             Some(shape) => decode::input(model, shape, request.body).map_err(|m| {
-                WireError::new("SerializationException", StatusCode::BAD_REQUEST, m)
+                WireError::new(self.malformed_body_code(), StatusCode::BAD_REQUEST, m)
             })?,
             None => Value::Object(Default::default()),
         };
@@ -144,6 +144,10 @@ impl WireProtocol for RpcV2Cbor {
 
     fn unknown_operation_code(&self) -> &'static str {
         AwsJson.unknown_operation_code()
+    }
+
+    fn malformed_body_code(&self) -> &'static str {
+        AwsJson.malformed_body_code()
     }
 
     fn wrong_type_code(&self) -> Option<&'static str> {

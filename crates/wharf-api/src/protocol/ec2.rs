@@ -24,7 +24,11 @@ impl WireProtocol for Ec2Query {
         model: &'static ServiceModel,
         request: &WireRequest<'_>,
     ) -> Result<Decoded, WireError> {
-        form::decode_request(self, model, request, Flavor::Ec2, "InvalidParameterValue")
+        form::decode_request(self, model, request, Flavor::Ec2)
+    }
+
+    fn malformed_body_code(&self) -> &'static str {
+        "InvalidParameterValue"
     }
 
     fn encode_output(

@@ -63,14 +63,13 @@ impl Params {
 }
 
 /// Decodes a request of either dialect: the operation from `Action` (the URL's parameters and
-/// the body's together), then its input; a value that does not parse is answered with
-/// `bad_value_code`.
+/// the body's together), then its input; a value that does not parse is answered with the
+/// protocol's malformed-body code.
 pub fn decode_request(
     protocol: &dyn WireProtocol,
     model: &'static ServiceModel,
     request: &WireRequest<'_>,
     flavor: Flavor,
-    bad_value_code: &str,
 ) -> Result<Decoded, WireError> {
     let params = Params::parse(&[request.query.as_bytes(), request.body]);
     let Some(action) = params.get("Action") else {
@@ -82,8 +81,9 @@ pub fn decode_request(
     };
     let op = find_operation(protocol, model, action)?;
     let input = match op.input {
-        Some(shape) => decode(model, shape, &params, flavor)
-            .map_err(|m| WireError::new(bad_value_code, StatusCode::BAD_REQUEST, m))?,
+        Some(shape) => decode(model, shape, &params, flavor).map_err(|m| {
+            WireError::new(protocol.malformed_body_code(), StatusCode::BAD_REQUEST, m)
+        })?,
         None => Value::Object(Map::new()),
     };
     Ok((op, input))

@@ -54,7 +54,7 @@ impl WireProtocol for AwsJson {
         }
         let op = find_operation(self, model, op_name)?;
         let input = decode(request.body)
-            .map_err(|m| WireError::new("SerializationException", StatusCode::BAD_REQUEST, m))?;
+            .map_err(|m| WireError::new(self.malformed_body_code(), StatusCode::BAD_REQUEST, m))?;
         Ok((op, input))
     }
 
@@ -90,8 +90,12 @@ impl WireProtocol for AwsJson {
         "UnknownOperationException"
     }
 
+    fn malformed_body_code(&self) -> &'static str {
+        "SerializationException"
+    }
+
     fn wrong_type_code(&self) -> Option<&'static str> {
-        Some("SerializationException")
+        Some(self.malformed_body_code())
     }
 
     fn unknown_access_key(&self) -> WireError {

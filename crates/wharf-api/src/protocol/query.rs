@@ -24,7 +24,11 @@ impl WireProtocol for AwsQuery {
         model: &'static ServiceModel,
         request: &WireRequest<'_>,
     ) -> Result<Decoded, WireError> {
-        form::decode_request(self, model, request, Flavor::Query, "MalformedQueryString")
+        form::decode_request(self, model, request, Flavor::Query)
+    }
+
+    fn malformed_body_code(&self) -> &'static str {
+        "MalformedQueryString"
     }
 
     fn encode_output(

@@ -209,6 +209,10 @@ pub trait WireProtocol: Send + Sync + 'static {
         "InvalidAction"
     }
 
+    /// The code (status 400) of a body that cannot be read: not JSON / CBOR, a form value that
+    /// does not parse, damaged gzip.
+    fn malformed_body_code(&self) -> &'static str;
+
     /// The code (status 400) an input value of the wrong JSON type is answered with; `None`
     /// reports it as the service's validation error, like any other invalid input.
     fn wrong_type_code(&self) -> Option<&'static str> {
