@@ -1058,3 +1058,17 @@ fn the_loop_follows_published_data_to_alarm_and_back_to_ok() {
         ]
     );
 }
+
+#[test]
+fn history_older_than_thirty_days_is_removed_as_new_items_come() {
+    let env = Env::new();
+    env.put(cpu_alarm("old")).unwrap();
+    env.clock.advance(super::history::RETENTION_MILLIS + 1_000);
+    env.put(cpu_alarm("new")).unwrap();
+    let all = env.history(DescribeAlarmHistoryInput::default());
+    let summaries: Vec<&str> = all
+        .iter()
+        .filter_map(|h| h.history_summary.as_deref())
+        .collect();
+    assert_eq!(summaries, ["Alarm \"new\" created"]);
+}
