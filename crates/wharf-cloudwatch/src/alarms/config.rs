@@ -243,70 +243,56 @@ fn check_metric_math(input: &PutMetricAlarmInput) -> Result<Vec<AlarmQueryRecord
     Ok(out)
 }
 
-/// PutMetricAlarm's input as an alarm record (state: a new alarm's), or AWS's error.
-pub fn from_input(
-    input: &PutMetricAlarmInput,
-    account: &str,
-    region: &str,
-    now: Timestamp,
-) -> Result<AlarmRecord, Error> {
-    if input.alarm_name.chars().count() > 255 {
-        return Err(invalid(
-            "The value for AlarmName must have length less than or equal to 255.",
-        ));
-    }
-    if input.evaluation_criteria.is_some() || input.evaluation_interval.is_some() {
-        return Err(invalid(
-            "wharf does not evaluate PromQL alarms (EvaluationCriteria, EvaluationInterval).",
-        ));
-    }
-    let queries = check_metric_math(input)?;
-    let (metric, statistic, extended_statistic, period) = if queries.is_empty() {
-        let metric_name = input
-            .metric_name
-            .clone()
-            .ok_or_else(|| missing("MetricName"))?;
-        let namespace = input
-            .namespace
-            .clone()
-            .ok_or_else(|| missing("Namespace"))?;
-        let period = input.period.ok_or_else(|| missing("Period"))?;
-        if !period_ok(period) {
-            return Err(invalid(format!(
-                "The value {period} for parameter Period is not valid: the period must be 10, 20, 30 or a multiple of 60."
-            )));
-        }
-        match (&input.statistic, &input.extended_statistic) {
-            (Some(_), Some(_)) => {
-                return Err(combination(
-                    "Statistic and ExtendedStatistic are mutually exclusive: give exactly one.",
-                ))
-            }
-            (None, None) => {
-                return Err(missing("Statistic or ExtendedStatistic"));
-            }
-            (None, Some(p)) if !is_percentile(p) => {
-                return Err(invalid(format!(
-                    "The value {p} for parameter ExtendedStatistic is not supported: use a percentile such as p99 or p99.9."
-                )))
-            }
-            _ => {}
-        }
-        let metric = AlarmMetricRecord {
-            namespace,
-            metric_name,
-            dimensions: dimensions_of(input.dimensions.as_ref(), "Dimensions")?,
-        };
-        (
-            Some(metric),
-            input.statistic.clone(),
-            input.extended_statistic.clone(),
-            Some(period),
-        )
-    } else {
-        (None, None, None, None)
-    };
+/// The metric of a single-metric alarm: `(metric, Statistic, ExtendedStatistic, Period)`.
+type SingleMetric = (AlarmMetricRecord, Option<String>, Option<String>, i32);
 
+/// Checks the metric of a single-metric alarm (no `Metrics`).
+fn single_metric(input: &PutMetricAlarmInput) -> Result<SingleMetric, Error> {
+    let metric_name = input
+        .metric_name
+        .clone()
+        .ok_or_else(|| missing("MetricName"))?;
+    let namespace = input
+        .namespace
+        .clone()
+        .ok_or_else(|| missing("Namespace"))?;
+    let period = input.period.ok_or_else(|| missing("Period"))?;
+    if !period_ok(period) {
+        return Err(invalid(format!(
+            "The value {period} for parameter Period is not valid: the period must be 10, 20, 30 or a multiple of 60."
+        )));
+    }
+    match (&input.statistic, &input.extended_statistic) {
+        (Some(_), Some(_)) => {
+            return Err(combination(
+                "Statistic and ExtendedStatistic are mutually exclusive: give exactly one.",
+            ))
+        }
+        (None, None) => return Err(missing("Statistic or ExtendedStatistic")),
+        (None, Some(p)) if !is_percentile(p) => {
+            return Err(invalid(format!(
+                "The value {p} for parameter ExtendedStatistic is not supported: use a percentile such as p99 or p99.9."
+            )))
+        }
+        _ => {}
+    }
+    let metric = AlarmMetricRecord {
+        namespace,
+        metric_name,
+        dimensions: dimensions_of(input.dimensions.as_ref(), "Dimensions")?,
+    };
+    Ok((
+        metric,
+        input.statistic.clone(),
+        input.extended_statistic.clone(),
+        period,
+    ))
+}
+
+/// Checks EvaluationPeriods, DatapointsToAlarm, ComparisonOperator, Threshold and the span
+/// they cover with `period` (seconds); returns `(EvaluationPeriods, ComparisonOperator,
+/// Threshold)`.
+fn evaluation(input: &PutMetricAlarmInput, period: i32) -> Result<(i32, String, f64), Error> {
     let evaluation_periods = input
         .evaluation_periods
         .ok_or_else(|| missing("EvaluationPeriods"))?;
@@ -343,18 +329,18 @@ pub fn from_input(
             "The value for parameter Threshold must be a finite number.",
         ));
     }
-    let record_period = period.unwrap_or(60);
-    let limit = if record_period >= 3600 {
-        7 * 86_400
-    } else {
-        86_400
-    };
-    if i64::from(record_period) * i64::from(evaluation_periods) > limit {
+    let limit = if period >= 3600 { 7 * 86_400 } else { 86_400 };
+    if i64::from(period) * i64::from(evaluation_periods) > limit {
         return Err(Error::ValidationError(format!(
             "Metrics cannot be checked across more than {} (EvaluationPeriods * Period must be <= {limit})",
             if limit == 86_400 { "a day" } else { "a week" }
         )));
     }
+    Ok((evaluation_periods, comparison_operator, threshold))
+}
+
+/// Checks TreatMissingData and EvaluateLowSampleCountPercentile.
+fn options(input: &PutMetricAlarmInput, percentile: bool) -> Result<(), Error> {
     if let Some(t) = &input.treat_missing_data {
         if MissingData::parse(t).is_none() {
             return Err(invalid(format!(
@@ -368,12 +354,48 @@ pub fn from_input(
                 "The value {e} for parameter EvaluateLowSampleCountPercentile is not valid. Valid values: evaluate, ignore."
             )));
         }
-        if extended_statistic.is_none() {
+        if !percentile {
             return Err(combination(
                 "EvaluateLowSampleCountPercentile can only be used with a percentile ExtendedStatistic.",
             ));
         }
     }
+    Ok(())
+}
+
+/// PutMetricAlarm's input as an alarm record (state: a new alarm's), or AWS's error.
+pub fn from_input(
+    input: &PutMetricAlarmInput,
+    account: &str,
+    region: &str,
+    now: Timestamp,
+) -> Result<AlarmRecord, Error> {
+    if input.alarm_name.chars().count() > 255 {
+        return Err(invalid(
+            "The value for AlarmName must have length less than or equal to 255.",
+        ));
+    }
+    if input.evaluation_criteria.is_some() || input.evaluation_interval.is_some() {
+        return Err(invalid(
+            "wharf does not evaluate PromQL alarms (EvaluationCriteria, EvaluationInterval).",
+        ));
+    }
+    let queries = check_metric_math(input)?;
+    let (metric, statistic, extended_statistic, period) = if queries.is_empty() {
+        let (metric, statistic, extended, period) = single_metric(input)?;
+        (Some(metric), statistic, extended, Some(period))
+    } else {
+        (None, None, None, None)
+    };
+    let math_period = || {
+        queries
+            .iter()
+            .find_map(|q| q.metric_stat.as_ref().map(|s| s.period))
+            .unwrap_or(60)
+    };
+    let (evaluation_periods, comparison_operator, threshold) =
+        evaluation(input, period.unwrap_or_else(math_period))?;
+    options(input, extended_statistic.is_some())?;
     let alarm_actions = actions(input.alarm_actions.as_ref(), "AlarmActions", region)?;
     let ok_actions = actions(input.ok_actions.as_ref(), "OKActions", region)?;
     let insufficient_data_actions = actions(
