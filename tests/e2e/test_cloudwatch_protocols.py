@@ -4,8 +4,9 @@ Debian's AWS CLI v2.9 (awsQuery: its model predates the list), and botocore's ow
 CBOR serializer and parser (what the JavaScript v3, Go and Java SDKs speak), chosen by handing
 a botocore session a copy of the CloudWatch model that lists only that protocol (a query-only
 copy gives boto3 the query protocol too). The same calls must give the same results and the
-same errors whatever the protocol, and the answers must carry what each protocol promises
-(`x-amzn-query-error` for the query-compatible errors, the Smithy headers for CBOR).
+same errors whatever the protocol (gzip-compressed PutMetricData bodies included), and the
+answers must carry what each protocol promises (`x-amzn-query-error` for the query-compatible
+errors, the Smithy headers for CBOR).
 
 One server for the module; each test uses names of its own.
 """
@@ -339,6 +340,30 @@ def test_alarms_read_the_same_over_every_protocol(module_wharf, clients):
         assert without_metadata(client.delete_alarms(AlarmNames=[names[writer]])) == {}
     for client in clients.values():
         assert client.describe_alarms(AlarmNames=every)["MetricAlarms"] == []
+
+
+def test_compressed_put_metric_data_over_every_protocol(module_wharf, clients):
+    """botocore gzips a PutMetricData body of 10 KiB or more (the operation's
+    requestcompression trait), whatever the protocol; every point arrives."""
+    namespace = f"Protocols/Gzip-{unique_suffix()}"
+    for writer, client in clients.items():
+        wire = Wire(client)
+        client.put_metric_data(
+            Namespace=namespace,
+            MetricData=[
+                {
+                    "MetricName": f"Big{i:03}",
+                    "Dimensions": [{"Name": "Via", "Value": writer}],
+                    "Value": float(i),
+                }
+                for i in range(300)
+            ],
+        )
+        assert wire.request.headers["Content-Encoding"] == b"gzip", writer
+    for reader, client in clients.items():
+        pages = client.get_paginator("list_metrics").paginate(Namespace=namespace)
+        seen = {(m["MetricName"], m["Dimensions"][0]["Value"]) for p in pages for m in p["Metrics"]}
+        assert seen == {(f"Big{i:03}", w) for i in range(300) for w in PROTOCOLS}, reader
 
 
 # ---------------------------------------------------------------------------------------
