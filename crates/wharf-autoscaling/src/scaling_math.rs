@@ -15,7 +15,7 @@
 //!   scale-out added counts as already there, so a new scale-out happens only when it asks for
 //!   more than that (computed from the capacity the last scale-out started from); scale-in waits
 //!   for both the scale-in cooldown and any scale-out cooldown; a scale-out is never blocked by a
-//!   scale-in cooldown.
+//!   scale-in cooldown, and ends it.
 //! - The result is clamped to [min, max]; a policy that wants to go past a bound the target is
 //!   already at makes a not scaled activity (`AlreadyAtMaxCapacity` / `AlreadyAtMinCapacity`).
 
@@ -223,9 +223,10 @@ pub fn after(
                 .last_scale_out
                 .filter(|m| m.to == current)
                 .map_or(current, |m| m.from.min(current));
+            // A scale-out ends a scale-in cooldown in progress (ScaleInCooldown's API doc).
             CooldownState {
                 last_scale_out: Some(crate::records::ScaleOutMark { at: now, from, to }),
-                ..cooldown
+                last_scale_in: None,
             }
         }
         Outcome::Scale {
@@ -411,6 +412,8 @@ mod tests {
                 direction: Direction::Out
             }
         );
+        let out = decide(&s, |b| tracking_capacity(b, 120.0, 60.0));
+        assert_eq!(after(s.cooldown, out, 3, clock.now()).last_scale_in, None);
         clock.advance(3 * MIN);
         s.now = clock.now();
         assert_eq!(
