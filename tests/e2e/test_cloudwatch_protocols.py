@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import time
 
 import boto3
@@ -406,6 +407,17 @@ ERRORS = [
         ),
         "ValidationError",
         "ClientError",
+        400,
+    ),
+    (
+        # botocore sends NaN as the text "NaN" (json, query) or a CBOR float: the service sees
+        # a NaN whatever the protocol and refuses it as AWS does.
+        "NaN value",
+        lambda c: c.put_metric_data(
+            Namespace="Protocols/NaN", MetricData=[{"MetricName": "M", "Value": math.nan}]
+        ),
+        "InvalidParameterValue",
+        "InvalidParameterValueException",
         400,
     ),
     (

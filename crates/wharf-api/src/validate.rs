@@ -8,6 +8,10 @@ use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use wharf_core::model::{Kind, ServiceModel, Shape, ShapeId};
 
+/// How botocore writes the non-finite doubles, in JSON and query requests alike (and how the
+/// CBOR decoder hands them on): the generated types read them as floats.
+pub const NON_FINITE: [&str; 3] = ["NaN", "Infinity", "-Infinity"];
+
 /// At most this many problems are listed in one answer.
 const MAX_REPORTED: usize = 10;
 
@@ -187,6 +191,11 @@ fn check(model: &ServiceModel, id: ShapeId, value: &Value, path: &str, out: &mut
             check_range(n as f64, shape, value, &at, out);
         }
         Kind::Double | Kind::Float => {
+            // botocore writes the non-finite doubles as text; they are doubles all the same (the
+            // service judges them), outside any range.
+            if value.as_str().is_some_and(|t| NON_FINITE.contains(&t)) {
+                return;
+            }
             let Some(n) = value.as_f64() else {
                 return type_error(out, "double");
             };
@@ -386,6 +395,26 @@ mod tests {
         errors: &[],
         validation_error: "ValidationException",
     };
+
+    #[test]
+    fn non_finite_doubles_are_doubles_other_text_is_not() {
+        use crate::protocol::test_model::MULTI;
+        for ok in ["NaN", "Infinity", "-Infinity"] {
+            assert_eq!(validate(&MULTI, 0, &json!({ "Ratio": ok })), Ok(()), "{ok}");
+        }
+        for bad in [json!("nan"), json!("1.5"), json!(true)] {
+            let e = validate(&MULTI, 0, &json!({ "Ratio": bad })).unwrap_err();
+            assert!(e.wrong_type, "{bad}");
+            assert!(
+                e.message.contains("Member must be of type double"),
+                "{}",
+                e.message
+            );
+        }
+        // An integer member takes none of them.
+        let e = validate(&MULTI, 0, &json!({"Count": "NaN"})).unwrap_err();
+        assert!(e.message.contains("Member must be of type integer"));
+    }
 
     #[test]
     fn accepts_valid_input() {

@@ -233,13 +233,15 @@ fn scalar(kind: Kind, key: &str, text: &str) -> Result<Value, String> {
             .parse::<i64>()
             .map(Value::from)
             .map_err(|_| bad("integer")),
-        Kind::Double | Kind::Float => text
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .and_then(Number::from_f64)
-            .map(Value::Number)
-            .ok_or_else(|| bad("double")),
+        Kind::Double | Kind::Float => match text.trim() {
+            t if crate::validate::NON_FINITE.contains(&t) => Ok(Value::String(t.to_string())),
+            t => t
+                .parse::<f64>()
+                .ok()
+                .and_then(Number::from_f64)
+                .map(Value::Number)
+                .ok_or_else(|| bad("double")),
+        },
         Kind::Boolean => match text.trim().to_ascii_lowercase().as_str() {
             "true" => Ok(Value::Bool(true)),
             "false" => Ok(Value::Bool(false)),
@@ -315,6 +317,23 @@ mod tests {
         assert_eq!(v, json!({"hi": "hello"}));
         let v = decode(&model, 0, &params("hi=hello"), Flavor::Query).unwrap();
         assert_eq!(v, json!({"hi": "hello"}));
+    }
+
+    #[test]
+    fn non_finite_doubles_stay_as_botocore_spells_them() {
+        for spelled in ["NaN", "Infinity", "-Infinity"] {
+            let v = decode(
+                &MODEL,
+                0,
+                &params(&format!("Ratio={spelled}")),
+                Flavor::Query,
+            );
+            assert_eq!(v.unwrap(), json!({ "Ratio": spelled }));
+        }
+        let v = decode(&MODEL, 0, &params("Ratio=2.5"), Flavor::Query).unwrap();
+        assert_eq!(v, json!({"Ratio": 2.5}));
+        let e = decode(&MODEL, 0, &params("Ratio=nan"), Flavor::Query).unwrap_err();
+        assert!(e.contains("'Ratio'") && e.contains("double"), "{e}");
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod form;
 pub mod json;
 pub mod query;
 #[cfg(test)]
-mod test_model;
+pub(crate) mod test_model;
 pub mod wire;
 pub mod xml;
 
