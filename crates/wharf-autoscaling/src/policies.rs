@@ -4,7 +4,8 @@
 //! A target-tracking policy owns the two alarms AWS creates for it (`tracking_alarms`); putting
 //! the policy creates new alarms (new names) before its record is written and deletes the
 //! replaced ones after; deleting the policy deletes its alarms. A step scaling policy owns no
-//! alarm: the user's own alarm names the policy ARN among its actions.
+//! alarm: the user's own alarm names the policy ARN among its actions, and Describe lists the
+//! alarms CloudWatch reports with that action (`AlarmRegistry::alarms_with_action`).
 
 use crate::checks::{check_target_id, key_of, load_target, ServiceRef};
 use crate::generated::{
@@ -190,7 +191,8 @@ impl AlarmRef {
 }
 
 impl PolicyRecord {
-    fn to_wire(&self) -> ScalingPolicy {
+    /// The policy as DescribeScalingPolicies shows it; `alarms` are the alarms invoking it.
+    fn to_wire(&self, alarms: Vec<Alarm>) -> ScalingPolicy {
         let (step, tracking) = match &self.config {
             PolicyConfig::Step(s) => (Some(policy_config::step_to_wire(s)), None),
             PolicyConfig::TargetTracking(t) => (None, Some(policy_config::tracking_to_wire(t))),
@@ -205,8 +207,32 @@ impl PolicyRecord {
             step_scaling_policy_configuration: step,
             target_tracking_scaling_policy_configuration: tracking,
             predictive_scaling_policy_configuration: None,
-            alarms: Some(self.alarms.iter().map(AlarmRef::to_wire).collect()),
+            alarms: Some(alarms),
             creation_time: self.created,
+        }
+    }
+}
+
+/// The alarms of a policy: the two a target-tracking policy owns, or (step scaling) the
+/// user's alarms CloudWatch knows with the policy among their actions.
+fn alarms_of(scaling: &AutoScaling, ctx: &RequestContext, policy: &PolicyRecord) -> Vec<Alarm> {
+    if let PolicyConfig::TargetTracking(_) = policy.config {
+        return policy.alarms.iter().map(AlarmRef::to_wire).collect();
+    }
+    match scaling
+        .alarms
+        .alarms_with_action(&ctx.account_id, &ctx.region, &policy.arn)
+    {
+        Ok(found) => found
+            .into_iter()
+            .map(|(alarm_name, alarm_arn)| Alarm {
+                alarm_name,
+                alarm_arn,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!(policy = %policy.arn, error = %e, "listing the alarms of a step policy failed");
+            Vec::new()
         }
     }
 }
@@ -252,7 +278,12 @@ pub fn describe(
         false,
     )?;
     Ok(DescribeScalingPoliciesResponse {
-        scaling_policies: Some(items.iter().map(|(_, p)| p.to_wire()).collect()),
+        scaling_policies: Some(
+            items
+                .iter()
+                .map(|(_, p)| p.to_wire(alarms_of(scaling, ctx, p)))
+                .collect(),
+        ),
         next_token: next,
     })
 }

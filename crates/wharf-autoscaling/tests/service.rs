@@ -102,6 +102,23 @@ impl AlarmRegistry for FakeAlarms {
         Ok(arn)
     }
 
+    fn alarms_with_action(
+        &self,
+        account: &str,
+        region: &str,
+        action_arn: &str,
+    ) -> Result<Vec<(String, String)>, ServiceError> {
+        Ok(self
+            .get()
+            .into_values()
+            .filter(|a| a.alarm_actions.iter().any(|x| x == action_arn))
+            .map(|a| {
+                let arn = format!("arn:aws:cloudwatch:{region}:{account}:alarm:{}", a.name);
+                (a.name, arn)
+            })
+            .collect())
+    }
+
     fn delete_managed_alarms(
         &self,
         _account: &str,
@@ -481,4 +498,93 @@ fn tags_on_the_target_arn() {
         ),
         Err(Error::ResourceNotFoundException(_))
     ));
+}
+
+#[test]
+fn a_step_policy_lists_the_alarms_that_invoke_it_and_scales_by_its_steps() {
+    let w = World::new();
+    w.register(1, 10).unwrap_or_else(|e| panic!("{e}"));
+    let arn = w
+        .scaling
+        .put_scaling_policy(
+            &w.ctx(),
+            PutScalingPolicyRequest {
+                policy_name: "steps".into(),
+                service_namespace: "ecs".into(),
+                resource_id: RESOURCE.into(),
+                scalable_dimension: DIM.into(),
+                policy_type: Some("StepScaling".into()),
+                step_scaling_policy_configuration: serde_json::from_value(serde_json::json!({
+                    "AdjustmentType": "PercentChangeInCapacity",
+                    "MinAdjustmentMagnitude": 2,
+                    "StepAdjustments": [
+                        {"MetricIntervalLowerBound": 0.0, "MetricIntervalUpperBound": 20.0, "ScalingAdjustment": 10},
+                        {"MetricIntervalLowerBound": 20.0, "ScalingAdjustment": 100}
+                    ],
+                    "Cooldown": 60
+                }))
+                .ok(),
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .policy_arn;
+    assert!(w.alarms.get().is_empty(), "a step policy creates no alarm");
+    let mut user_alarm = wharf_core::ManagedAlarm {
+        name: "queue-high".into(),
+        description: String::new(),
+        metric: wharf_core::AlarmMetric {
+            namespace: "Blog".into(),
+            metric_name: "Queue".into(),
+            dimensions: vec![],
+            statistic: "Average".into(),
+            unit: None,
+        },
+        period_seconds: 60,
+        evaluation_periods: 1,
+        datapoints_to_alarm: 1,
+        threshold: 60.0,
+        comparison_operator: "GreaterThanThreshold".into(),
+        treat_missing_data: "missing".into(),
+        alarm_actions: vec![arn.clone()],
+    };
+    w.alarms
+        .put_managed_alarm(ACCOUNT, REGION, user_alarm.clone(), w.clock.now())
+        .unwrap_or_else(|e| panic!("{e}"));
+    user_alarm.name = "unrelated".into();
+    user_alarm.alarm_actions = vec![];
+    w.alarms
+        .put_managed_alarm(ACCOUNT, REGION, user_alarm, w.clock.now())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let described = w
+        .scaling
+        .describe_scaling_policies(
+            &w.ctx(),
+            DescribeScalingPoliciesRequest {
+                service_namespace: "ecs".into(),
+                policy_names: Some(vec!["steps".into()]),
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .scaling_policies
+        .unwrap_or_default();
+    let names: Vec<String> = described[0]
+        .alarms
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| a.alarm_name)
+        .collect();
+    assert_eq!(names, vec!["queue-high".to_string()]);
+
+    // 65 is 5 over the threshold: +10 % of 2 is under the magnitude of 2, so +2.
+    w.invoke(&arn, "queue-high", Some(65.0))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(w.ecs.desired("blog-cluster/blog-api"), Some(4));
+    // 95 is 35 over: +100 %, after the 60 s cooldown.
+    w.clock.advance(61_000);
+    w.invoke(&arn, "queue-high", Some(95.0))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(w.ecs.desired("blog-cluster/blog-api"), Some(8));
 }

@@ -100,6 +100,18 @@ pub trait AlarmRegistry: Send + Sync {
         region: &str,
         names: &[String],
     ) -> Result<(), ServiceError>;
+
+    /// The `(AlarmName, AlarmArn)` of every alarm of `account` / `region` that has `action_arn`
+    /// among its actions (a step scaling policy lists the user's alarms that invoke it). The
+    /// default knows none.
+    fn alarms_with_action(
+        &self,
+        _account: &str,
+        _region: &str,
+        _action_arn: &str,
+    ) -> Result<Vec<(String, String)>, ServiceError> {
+        Ok(Vec::new())
+    }
 }
 
 /// An alarm invoking one of its actions.
