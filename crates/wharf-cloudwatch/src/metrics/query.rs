@@ -112,7 +112,6 @@ pub fn series(
 enum Checked<'a> {
     Stat {
         metric: MetricRef<'a>,
-        dims: Vec<(String, String)>,
         stat: Stat,
         period_millis: i64,
     },
@@ -132,7 +131,7 @@ fn valid_id(id: &str) -> bool {
 fn check<'a>(
     i: usize,
     q: &'a MetricDataQuery,
-    dims: Vec<(String, String)>,
+    dims: &'a [(String, String)],
     period_override_millis: Option<i64>,
 ) -> Result<Checked<'a>, Error> {
     let field = format!("MetricDataQueries.member.{}", i + 1);
@@ -176,10 +175,9 @@ fn check<'a>(
                 metric: MetricRef {
                     namespace,
                     metric_name,
-                    dimensions: &[],
+                    dimensions: dims,
                     unit: ms.unit.as_deref(),
                 },
-                dims,
                 stat,
                 period_millis: period_override_millis.unwrap_or(period * 1000),
             })
@@ -208,9 +206,19 @@ pub fn run_queries(
             "The collection MetricDataQueries must not have a size greater than {MAX_QUERIES}."
         )));
     }
+    let dims: Vec<Vec<(String, String)>> = queries
+        .iter()
+        .map(|q| {
+            q.metric_stat
+                .iter()
+                .flat_map(|ms| ms.metric.dimensions.iter().flatten())
+                .map(|d| (d.name.clone(), d.value.clone()))
+                .collect()
+        })
+        .collect();
     let mut seen = BTreeSet::new();
     let mut checked = Vec::with_capacity(queries.len());
-    for (i, q) in queries.iter().enumerate() {
+    for (i, (q, dims)) in queries.iter().zip(&dims).enumerate() {
         if !seen.insert(q.id.as_str()) {
             return Err(validation(format!(
                 "The value {} for parameter MetricDataQueries.member.{}.Id is not unique.",
@@ -218,12 +226,6 @@ pub fn run_queries(
                 i + 1
             )));
         }
-        let dims: Vec<(String, String)> = q
-            .metric_stat
-            .iter()
-            .flat_map(|ms| ms.metric.dimensions.iter().flatten())
-            .map(|d| (d.name.clone(), d.value.clone()))
-            .collect();
         checked.push(check(i, q, dims, period_override_millis)?);
     }
     if !queries.iter().any(|q| q.return_data.unwrap_or(true)) {
@@ -238,15 +240,11 @@ pub fn run_queries(
     for (q, c) in queries.iter().zip(&checked) {
         if let Checked::Stat {
             metric,
-            dims,
             stat,
             period_millis,
         } = c
         {
-            let metric = MetricRef {
-                dimensions: dims,
-                ..*metric
-            };
+            let metric = *metric;
             let found = metric_buckets(
                 cw,
                 account,
