@@ -588,3 +588,72 @@ fn a_step_policy_lists_the_alarms_that_invoke_it_and_scales_by_its_steps() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(w.ecs.desired("blog-cluster/blog-api"), Some(8));
 }
+
+#[test]
+fn suspended_scheduled_scaling_skips_the_instant_and_a_rate_runs_each_period() {
+    let w = World::new();
+    w.scaling
+        .register_scalable_target(
+            &w.ctx(),
+            RegisterScalableTargetRequest {
+                service_namespace: "ecs".into(),
+                resource_id: RESOURCE.into(),
+                scalable_dimension: DIM.into(),
+                min_capacity: Some(1),
+                max_capacity: Some(10),
+                suspended_state: Some(SuspendedState {
+                    scheduled_scaling_suspended: Some(true),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    w.scaling
+        .put_scheduled_action(
+            &w.ctx(),
+            PutScheduledActionRequest {
+                service_namespace: "ecs".into(),
+                schedule: Some("rate(5 minutes)".into()),
+                scheduled_action_name: "every-5".into(),
+                resource_id: RESOURCE.into(),
+                scalable_dimension: DIM.into(),
+                scalable_target_action: Some(ScalableTargetAction {
+                    min_capacity: Some(3),
+                    max_capacity: None,
+                }),
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    w.clock.advance(5 * 60_000 + 500);
+    scaling_loop::pass(&w.scaling, false);
+    assert_eq!(w.ecs.desired("blog-cluster/blog-api"), Some(2), "suspended");
+    assert!(w.activities().is_empty());
+    // Resumed: the next instant (10 minutes) runs; the skipped one does not run late.
+    w.scaling
+        .register_scalable_target(
+            &w.ctx(),
+            RegisterScalableTargetRequest {
+                service_namespace: "ecs".into(),
+                resource_id: RESOURCE.into(),
+                scalable_dimension: DIM.into(),
+                suspended_state: Some(SuspendedState {
+                    scheduled_scaling_suspended: Some(false),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    scaling_loop::pass(&w.scaling, false);
+    assert_eq!(w.ecs.desired("blog-cluster/blog-api"), Some(2));
+    w.clock.advance(5 * 60_000);
+    scaling_loop::pass(&w.scaling, false);
+    assert_eq!(w.ecs.desired("blog-cluster/blog-api"), Some(3));
+    let acts = w.activities();
+    assert!(acts
+        .iter()
+        .any(|a| a.description == "Setting min capacity to 3"
+            && a.cause == "scheduled action name every-5 was triggered"));
+}
