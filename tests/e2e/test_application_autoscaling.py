@@ -296,7 +296,7 @@ def test_scheduled_actions_run_and_are_described(w, cli):
     name = f"api-sched-{cli}"
     resource = make_service(w, name)
     register(w, resource, 1, 5)
-    soon = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=4)).strftime("%Y-%m-%dT%H:%M:%S")
+    soon = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=8)).strftime("%Y-%m-%dT%H:%M:%S")
     w.aws("application-autoscaling", "put-scheduled-action", "--service-namespace", "ecs",
           "--scheduled-action-name", "evening", "--resource-id", resource, "--scalable-dimension", DIM,
           "--schedule", f"at({soon})", "--scalable-target-action", "MinCapacity=3,MaxCapacity=8", cli=cli)
