@@ -225,6 +225,11 @@ def test_step_scaling_policy_acts_on_a_user_alarm_over_put_metric_data(w):
         AlarmName="queue-depth-high", Namespace="Blog", MetricName="QueueDepth",
         Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=70.0,
         ComparisonOperator="GreaterThanThreshold", AlarmActions=[arn])
+    # The policy lists the user's alarm that invokes it.
+    policy = scaling(w).describe_scaling_policies(ServiceNamespace="ecs", PolicyNames=["queue-depth"])[
+        "ScalingPolicies"][0]
+    assert [a["AlarmName"] for a in policy["Alarms"]] == ["queue-depth-high"], policy["Alarms"]
+    assert policy["Alarms"][0]["AlarmARN"].endswith(":alarm:queue-depth-high"), policy["Alarms"]
 
     def push():
         cw.put_metric_data(Namespace="Blog", MetricData=[

@@ -114,6 +114,34 @@ pub(crate) fn delete_managed(
     delete(cw, account, region, names, now, false).map_err(|e| Error::from(e).into())
 }
 
+/// The `(AlarmName, AlarmArn)` of every alarm of `account` / `region` with `action_arn` among
+/// its actions (of any state), in name order.
+pub(crate) fn with_action(
+    cw: &CloudWatch,
+    account: &str,
+    region: &str,
+    action_arn: &str,
+) -> Result<Vec<(String, String)>, ServiceError> {
+    let alarms = cw
+        .store
+        .read(|tx| tx.list(ALARMS, &alarm_prefix(account, region)))
+        .map_err(Error::from)?;
+    Ok(alarms
+        .into_iter()
+        .map(|(_, alarm)| alarm)
+        .filter(|a| {
+            [
+                &a.alarm_actions,
+                &a.ok_actions,
+                &a.insufficient_data_actions,
+            ]
+            .iter()
+            .any(|actions| actions.iter().any(|x| x == action_arn))
+        })
+        .map(|a| (a.name, a.arn))
+        .collect())
+}
+
 /// Deletes the alarms `names` in one transaction; with `all_must_exist`, a missing one refuses
 /// the whole call (DeleteAlarms' ResourceNotFound).
 fn delete(

@@ -94,6 +94,15 @@ impl AlarmRegistry for CloudWatch {
     ) -> Result<(), ServiceError> {
         alarms_api::delete_managed(self, account, region, names)
     }
+
+    fn alarms_with_action(
+        &self,
+        account: &str,
+        region: &str,
+        action_arn: &str,
+    ) -> Result<Vec<(String, String)>, ServiceError> {
+        alarms_api::with_action(self, account, region, action_arn)
+    }
 }
 
 impl CloudWatchApi for Arc<CloudWatch> {
