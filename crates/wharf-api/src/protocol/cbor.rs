@@ -13,6 +13,7 @@
 //! ([`encode`]). The protocol's codes for failures before the service runs (unknown operation,
 //! bad input type, authentication) are awsJson's: the same AWS front end answers both.
 
+mod budget;
 mod decode;
 mod encode;
 

@@ -5,9 +5,10 @@
 //! drop them, and null values are left out. A value of another type than its shape is kept as
 //! it is, so the validator names the field and the wrong type, as it does for JSON.
 //!
-//! Hostile input: ciborium reads one data item with a nesting limit (arrays, maps and tags
-//! [`MAX_DEPTH`] deep) and never allocates for a declared length before the bytes are there;
-//! the body itself is bounded by the gateway. Anything after the data item, a non-text key, a
+//! Hostile input: [`super::budget`] first walks the body's heads (no more than
+//! [`super::budget::MAX_ITEMS`] items, [`MAX_DEPTH`] levels, every announced length present);
+//! ciborium then reads one data item with the same nesting limit and never allocates for a
+//! declared length before the bytes are there; the body itself is bounded by the gateway. Anything after the data item, a non-text key, a
 //! tag other than 1 (bignums included: no AWS shape wharf serves is arbitrary-precision) and an
 //! integer outside 64 bits are refused.
 
@@ -38,6 +39,7 @@ pub fn input(model: &ServiceModel, shape: ShapeId, body: &[u8]) -> Result<Value,
 
 /// One CBOR data item, the whole of `body`.
 fn parse(body: &[u8]) -> Result<Cbor, String> {
+    super::budget::check(body, MAX_DEPTH)?;
     let mut rest = body;
     let item: Cbor = ciborium::de::from_reader_with_recursion_limit(&mut rest, MAX_DEPTH).map_err(
         |e| match e {
