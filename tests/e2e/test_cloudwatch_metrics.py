@@ -404,9 +404,6 @@ def test_boto3_put_get_and_pages(module_wharf):
     assert e.value.response["Error"]["Code"] == "InvalidNextToken"
 
 
-@pytest.mark.xfail(strict=True, reason="wire layer: doubles sent as NaN / Infinity (awsJson: the strings "
-                   "\"NaN\", \"Infinity\"; awsQuery: NaN, Infinity) are refused by the decoders "
-                   "(SerializationException, MalformedQueryString) before PutMetricData's own check")
 def test_nan_and_infinity_are_refused_as_aws_refuses_them(module_wharf):
     w = module_wharf
     for value in ("NaN", "Infinity"):
@@ -420,8 +417,6 @@ def test_nan_and_infinity_are_refused_as_aws_refuses_them(module_wharf):
     assert "MetricData.member.1.Value" in e.value.response["Error"]["Message"]
 
 
-@pytest.mark.xfail(strict=True, reason="wire layer: PutMetricData bodies of 10 KiB or more are gzipped by "
-                   "botocore (the operation's requestcompression trait); Content-Encoding: gzip is not decoded")
 def test_compressed_put_metric_data(module_wharf):
     w, ns = module_wharf, "E2E/Gzip"
     put(w, "v1", ns, [{"MetricName": f"Big{i:03}", "Value": i} for i in range(400)])
