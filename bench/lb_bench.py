@@ -11,13 +11,16 @@ physical limit).
   - nginx: `proxy_pass` to an upstream with `keepalive`, HTTP/1.1 upstream, `listen ... ssl http2`;
   - HAProxy: `mode http`, `http-reuse always`, `option forwardfor`, `ssl crt ... alpn h2,http/1.1`;
   each proxy gets as many workers / threads as the machine has cores;
+- wharf-nometrics: the same wharf binary with `--metrics off` (no counting for the
+  `AWS/ApplicationELB` metrics): with both in --targets, the table gives the cost of counting
+  (wharf / wharf-nometrics throughput and p99, measured in the same run, rounds interleaved);
 - load: wrk (`-t 2 -c N -d S --latency`) for plain HTTP/1.1 keep-alive and for HTTPS with
   HTTP/1.1 keep-alive at each --connections count; h2load (`-c 16 -m 10`, per-request log) for
   HTTPS with HTTP/2; every cell runs the targets in turn, --rounds times in rotated order;
   median requests/s, p50 and p99 latency per cell, and ratios.
 
 Usage: scripts/bench-lb.sh [--seconds 5] [--rounds 3] [--connections 16,64,256]
-       [--targets direct,wharf,nginx,haproxy] [--write docs/benchmarks.md]
+       [--targets direct,wharf,wharf-nometrics,nginx,haproxy] [--write docs/benchmarks.md]
 """
 
 from __future__ import annotations
@@ -102,6 +105,16 @@ class Server:
         if self.tls_port:
             wait_for(lambda: port_open(self.tls_port), f"{self.name} on HTTPS", self.proc, self.log_path)
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system, every thread) the process has used so far."""
+        if self.proc is None:
+            return None
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
@@ -159,17 +172,22 @@ class Direct(Server):
 
 
 class Wharf(Server):
+    """wharf's load balancer, counting for its metrics (as wharf runs it) or not."""
+
     name = "wharf"
 
-    def __init__(self, workdir: Path, binary: str):
+    def __init__(self, workdir: Path, binary: str, metrics: bool = True):
+        if not metrics:
+            self.name = "wharf-nometrics"
         super().__init__(workdir)
         self.binary = binary
+        self.metrics = metrics
 
     def start(self, backend: Backend, cert: Path, key: Path, workers: int) -> None:
         self.http_port, self.tls_port = free_port(), free_port()
         self.spawn([self.binary, "--port", str(self.http_port), "--tls-port", str(self.tls_port),
                     "--backend", f"127.0.0.1:{backend.http_port}", "--cert", str(cert), "--key", str(key),
-                    "--workers", str(workers)])
+                    "--workers", str(workers), "--metrics", "on" if self.metrics else "off"])
         self.wait_ready()
 
 
@@ -324,8 +342,8 @@ def main() -> None:
     args = ap.parse_args()
     names = [t.strip() for t in args.targets.split(",") if t.strip()]
     conns = [int(c) for c in args.connections.split(",") if c.strip()]
-    if not names or not set(names) <= {"direct", "wharf", "nginx", "haproxy"}:
-        sys.exit("--targets: any of direct, wharf, nginx, haproxy")
+    if not names or not set(names) <= {"direct", "wharf", "wharf-nometrics", "nginx", "haproxy"}:
+        sys.exit("--targets: any of direct, wharf, wharf-nometrics, nginx, haproxy")
     if not (1 <= args.seconds <= 120 and 1 <= args.rounds <= 9 and conns and all(1 <= c <= 1024 for c in conns)
             and 1 <= args.h2_clients <= 256 and 1 <= args.h2_streams <= 100 and 1 <= args.body_bytes <= 1 << 20):
         sys.exit("out-of-range argument (seconds 1-120, connections 1-1024, h2 clients 1-256, streams 1-100)")
@@ -351,7 +369,10 @@ def main() -> None:
                 workdir = tmp / name
                 workdir.mkdir()
                 server = {"direct": Direct, "nginx": Nginx, "haproxy": HAProxy}.get(name)
-                target = Wharf(workdir, args.wharf) if name == "wharf" else server(workdir)
+                if name.startswith("wharf"):
+                    target = Wharf(workdir, args.wharf, metrics=name == "wharf")
+                else:
+                    target = server(workdir)
                 target.start(backend, cert, key, args.workers)
                 servers[name] = target
             # Every cell measures the targets one after the other, --rounds times in rotated
@@ -369,19 +390,29 @@ def main() -> None:
                         else:
                             url = f"https://127.0.0.1:{target.tls_port}/index.html"
                         if proto == "HTTPS HTTP/2":
+                            cpu0 = target.cpu_seconds()
                             res = h2load(url, c, args.h2_streams, args.seconds, tmp)
                         else:
                             wrk(url, c, 1)  # warm-up: fills the keep-alive pools
+                            cpu0 = target.cpu_seconds()
                             res = wrk(url, c, args.seconds)
+                        cpu1 = target.cpu_seconds()
+                        # The proxy's own CPU per request: steadier than throughput on a busy
+                        # machine (wharf's targets only; nginx and HAProxy run several processes).
+                        res["cpu_us"] = ((cpu1 - cpu0) * 1e6 / (res["rps"] * args.seconds)
+                                         if isinstance(target, Wharf) and cpu0 is not None and cpu1 is not None
+                                         and res["rps"] else None)
                         runs[name].append(res)
                         log(f"{name:8} {proto:15} c={c:<4} round {rnd + 1}: {res['rps']:>8.0f} req/s  "
-                            f"p50 {fmt(res['p50'])} ms  p99 {fmt(res['p99'])} ms  errors {res['errors']}")
+                            f"p50 {fmt(res['p50'])} ms  p99 {fmt(res['p99'])} ms  errors {res['errors']}"
+                            + (f"  CPU {res['cpu_us']:.1f} us/req" if res.get("cpu_us") else ""))
                 for name, rs in runs.items():
                     if rs:
                         results[(name, f"{proto}|{c}")] = {
                             "rps": statistics.median(r["rps"] for r in rs),
                             "p50": median_or_none([r["p50"] for r in rs]),
                             "p99": median_or_none([r["p99"] for r in rs]),
+                            "cpu_us": median_or_none([r.get("cpu_us") for r in rs]),
                             "errors": sum(r["errors"] for r in rs),
                         }
         finally:
@@ -396,6 +427,10 @@ def main() -> None:
         head += [f"{n} req/s", f"{n} p50 ms", f"{n} p99 ms"]
     if "wharf" in proxies:
         head += [f"wharf / {p} req/s" for p in peers]
+    metrics_cost = "wharf" in names and "wharf-nometrics" in names
+    if metrics_cost:
+        head += ["metrics on / off req/s", "metrics on / off p99", "wharf CPU us/req on / off",
+                 "metrics on / off CPU per request"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     errors = {n: 0 for n in names}
     for proto, c in cells:
@@ -412,6 +447,13 @@ def main() -> None:
         for p in (peers if "wharf" in proxies else []):
             o = results.get((p, key_))
             row.append(f"{w['rps'] / o['rps']:.2f}x" if w and o and o["rps"] else "n/a")
+        if metrics_cost:
+            off = results.get(("wharf-nometrics", key_))
+            row.append(f"{w['rps'] / off['rps']:.3f}x" if w and off and off["rps"] else "n/a")
+            row.append(f"{w['p99'] / off['p99']:.2f}x" if w and off and w["p99"] and off["p99"] else "n/a")
+            row.append(f"{fmt(w and w['cpu_us'], '.1f')} / {fmt(off and off['cpu_us'], '.1f')}")
+            row.append(f"{w['cpu_us'] / off['cpu_us']:.3f}x" if w and off and w["cpu_us"] and off["cpu_us"]
+                       else "n/a")
         rows.append("| " + " | ".join(row) + " |")
     table = "\n".join(rows)
     err_line = ", ".join(f"{n} {errors[n]}" for n in names)

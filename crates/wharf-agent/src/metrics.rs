@@ -43,8 +43,11 @@ use wharf_ecs::fargate::{parse_cpu, parse_memory};
 use wharf_ecs::records::TaskRecord;
 use wharf_runtime::{ContainerUsage, Runtime};
 
-/// Most stats calls in flight at once.
-pub const CONCURRENT_STATS: usize = 8;
+/// Most stats calls in flight at once. A one-shot call costs the engine little CPU but, on
+/// Docker 20.10 and later, waits for the engine's next stats collection (once a second) except
+/// for a container's first call: calls in flight together share one wait, so 64 at once sample
+/// 100 containers in about two seconds.
+pub const CONCURRENT_STATS: usize = 64;
 /// A stats call that takes longer is skipped for this interval.
 pub const STATS_TIMEOUT: Duration = Duration::from_secs(5);
 /// The namespace of the metrics.

@@ -5,8 +5,12 @@
 //! ```sh
 //! cargo run --release -p wharf-lb --example lb_bench_server -- \
 //!     --port 8080 --backend 127.0.0.1:8081 [--tls-port 8443 --cert cert.pem --key key.pem] \
-//!     [--workers 2] [--bind 127.0.0.1]
+//!     [--workers 2] [--bind 127.0.0.1] [--metrics on|off]
 //! ```
+//!
+//! `--metrics on` (the default, as in wharf) counts every request for the `AWS/ApplicationELB`
+//! metrics and publishes them every 3 s (wharf's `--metric-time-scale 0.05`) to a sink that
+//! drops them; `off` is the plane without counting, for the benchmark's comparison.
 //!
 //! Prints `ready` once the target is healthy; runs until SIGINT / SIGTERM.
 
@@ -14,8 +18,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use wharf_core::lb_plane::*;
-use wharf_core::SystemClock;
+use wharf_core::{MetricTime, NoMetrics, SystemClock};
 use wharf_lb::{LoadBalancerPlane, PlaneConfig};
+
+/// ARNs as ELBv2 writes them, so the metrics publisher names its data points as in wharf.
+const LB_ARN: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/bench/0123456789abcdef";
+const TG_ARN: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/bench/0123456789abcdef";
 
 struct FileCert(CertificateMaterial);
 
@@ -33,6 +43,7 @@ struct Args {
     key: Option<String>,
     workers: usize,
     bind: std::net::IpAddr,
+    metrics: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -44,6 +55,7 @@ fn parse() -> Result<Args, String> {
         key: None,
         workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
         bind: std::net::IpAddr::from([127, 0, 0, 1]),
+        metrics: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -57,6 +69,13 @@ fn parse() -> Result<Args, String> {
             "--key" => args.key = Some(value),
             "--workers" => args.workers = value.parse().map_err(|_| bad(()))?,
             "--bind" => args.bind = value.parse().map_err(|_| bad(()))?,
+            "--metrics" => {
+                args.metrics = match value.as_str() {
+                    "on" => true,
+                    "off" => false,
+                    _ => return Err(bad(())),
+                }
+            }
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -88,13 +107,15 @@ fn main() -> Result<(), String> {
             tokio::runtime::Handle::current(),
             PlaneConfig {
                 bind_address: args.bind,
+                metrics: args.metrics,
                 ..PlaneConfig::default()
             },
             Arc::new(FileCert(material)),
             Arc::new(SystemClock),
         );
+        plane.publish_metrics(Arc::new(NoMetrics), MetricTime::scaled(0.05));
         let forward = || Action::Forward {
-            target_groups: vec![("arn:bench:tg".into(), 1)],
+            target_groups: vec![(TG_ARN.into(), 1)],
             stickiness: None,
         };
         let rule = |arn: &str| RuleSpec {
@@ -123,14 +144,14 @@ fn main() -> Result<(), String> {
         }
         let snapshot = LbSnapshot {
             load_balancers: vec![LoadBalancerSpec {
-                arn: "arn:bench:loadbalancer".into(),
+                arn: LB_ARN.into(),
                 dns_name: "bench.elb.localhost".into(),
                 idle_timeout: Duration::from_secs(60),
                 availability_zones: vec!["us-east-1a".into()],
                 listeners,
             }],
             target_groups: vec![TargetGroupSpec {
-                arn: "arn:bench:tg".into(),
+                arn: TG_ARN.into(),
                 protocol: "HTTP".into(),
                 port: args.backend.port(),
                 health_check: HealthCheckSpec {
@@ -157,14 +178,14 @@ fn main() -> Result<(), String> {
         plane.apply(snapshot)?;
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while plane
-            .target_health("arn:bench:tg")
+            .target_health(TG_ARN)
             .iter()
             .any(|r| r.state != "healthy")
         {
             if std::time::Instant::now() > deadline {
                 return Err(format!(
                     "the backend never became healthy: {:?}",
-                    plane.target_health("arn:bench:tg")
+                    plane.target_health(TG_ARN)
                 ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
