@@ -16,8 +16,6 @@
 //! - `LabelOptions` (time zones in dynamic labels) and dynamic labels; `EntityMetricData`'s
 //!   entities are accepted and their data stored without the entity; cross-account
 //!   observability (`AccountId`, `OwningAccount`): only the caller's own metrics.
-//! - Start times older than 3 hours do not require coarser periods: every period returns what
-//!   the (possibly rolled-up) points hold.
 
 pub use crate::metrics::{run_metric_retention_loop, run_queries, series};
 
@@ -139,7 +137,8 @@ pub(crate) fn get_metric_statistics(
     }
     check_time_range(input.start_time, input.end_time)?;
     let period_millis = period * 1000;
-    let origin = query::grid_origin(input.start_time.millis, period_millis);
+    let now = Some(ctx.now.millis);
+    let origin = query::grid_origin(input.start_time.millis, now, period_millis);
     let requested = (input.end_time.millis - origin + period_millis - 1) / period_millis;
     if requested > MAX_DATAPOINTS {
         return Err(Error::InvalidParameterCombinationException(format!(
@@ -166,6 +165,7 @@ pub(crate) fn get_metric_statistics(
         input.start_time.millis,
         input.end_time.millis,
         period_millis,
+        now,
     )?;
     let datapoints = buckets
         .iter()
@@ -322,8 +322,7 @@ pub(crate) fn list_metrics(
     let wanted = rows
         .into_iter()
         .filter(|(_, m)| {
-            // a namespace prefix scan also sees longer names sharing the prefix only when no
-            // name was given; the metric name must match exactly
+            // without a namespace, the key prefix cannot hold the metric name: filtered here
             input
                 .metric_name
                 .as_ref()

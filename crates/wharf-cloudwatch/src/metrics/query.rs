@@ -20,10 +20,37 @@ pub fn valid_period(period: i64) -> bool {
     matches!(period, 1 | 5 | 10 | 20 | 30) || (period > 0 && period % 60 == 0)
 }
 
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+
+/// The granularity retention leaves data starting at `start` with when asked at `now`: any
+/// (1 ms) up to 3 hours old, then 1 minute, 5 minutes after 15 days, 1 hour after 63 days.
+pub fn stored_granularity(start: i64, now: i64) -> i64 {
+    match now - start {
+        age if age > 63 * DAY => HOUR,
+        age if age > 15 * DAY => 300_000,
+        age if age > 3 * HOUR => 60_000,
+        _ => 1,
+    }
+}
+
+/// AWS's rule for old data: a query starting more than 3 hours (15 days, 63 days) before `now`
+/// returns no datapoints unless its period is a multiple of 60 (300, 3600) seconds. `now` is
+/// `None` for the alarms, whose short windows always end now.
+pub fn period_serves(start: i64, now: Option<i64>, period_millis: i64) -> bool {
+    now.is_none_or(|now| period_millis % stored_granularity(start, now) == 0)
+}
+
 /// Where the buckets of a query of `period_millis` starting at `start` begin: AWS rounds the
-/// start down to the minute (to the period for periods under a minute).
-pub fn grid_origin(start: i64, period_millis: i64) -> i64 {
-    let align = period_millis.clamp(1, 60_000);
+/// start down to the minute (to the period for periods under a minute); starts more than 15
+/// (63) days before `now` to 5 minutes (an hour).
+pub fn grid_origin(start: i64, now: Option<i64>, period_millis: i64) -> i64 {
+    let coarse = now.map_or(1, |now| stored_granularity(start, now));
+    let align = if coarse >= 300_000 {
+        coarse
+    } else {
+        period_millis.clamp(1, 60_000)
+    };
     start - start.rem_euclid(align)
 }
 
@@ -40,7 +67,9 @@ pub struct MetricRef<'a> {
     pub unit: Option<&'a str>,
 }
 
-/// The period buckets (with data) of one metric over `[start, end)`, ascending.
+/// The period buckets (with data) of one metric over `[start, end)`, ascending; with `now`,
+/// AWS's rules for old data apply ([`period_serves`], [`grid_origin`]).
+#[allow(clippy::too_many_arguments)]
 pub fn metric_buckets(
     cw: &CloudWatch,
     account: &str,
@@ -49,11 +78,15 @@ pub fn metric_buckets(
     start: i64,
     end: i64,
     period_millis: i64,
+    now: Option<i64>,
 ) -> Result<Vec<Bucket>, Error> {
+    if !period_serves(start, now, period_millis) {
+        return Ok(Vec::new());
+    }
     let mut dims = metric.dimensions.to_vec();
     dims.sort();
     let id = metric_id(metric.namespace, metric.metric_name, &dims);
-    let origin = grid_origin(start, period_millis);
+    let origin = grid_origin(start, now, period_millis);
     let mut points = cw
         .store
         .read(|tx| read_points(tx, account, region, &id, origin, end))?;
@@ -98,6 +131,7 @@ pub fn series(
         start.millis,
         end.millis,
         period_millis,
+        None,
     )?;
     Ok(found
         .iter()
@@ -245,6 +279,10 @@ pub fn run_queries(
         } = c
         {
             let metric = *metric;
+            // GetMetricData (no period override) follows AWS's rules for old data
+            let now = period_override_millis
+                .is_none()
+                .then(|| cw.clock.now().millis);
             let found = metric_buckets(
                 cw,
                 account,
@@ -253,6 +291,7 @@ pub fn run_queries(
                 start.millis,
                 end.millis,
                 *period_millis,
+                now,
             )?;
             let points: Vec<(i64, f64)> = found
                 .iter()
@@ -400,11 +439,38 @@ mod tests {
 
     #[test]
     fn the_grid_starts_at_the_minute_or_the_short_period() {
-        assert_eq!(grid_origin(754_000, 300_000), 720_000);
-        assert_eq!(grid_origin(754_000, 60_000), 720_000);
-        assert_eq!(grid_origin(754_000, 10_000), 750_000);
-        assert_eq!(grid_origin(754_321, 1_000), 754_000);
-        assert_eq!(grid_origin(754_321, 3_000), 753_000);
+        assert_eq!(grid_origin(754_000, None, 300_000), 720_000);
+        assert_eq!(grid_origin(754_000, None, 60_000), 720_000);
+        assert_eq!(grid_origin(754_000, None, 10_000), 750_000);
+        assert_eq!(grid_origin(754_321, None, 1_000), 754_000);
+        assert_eq!(grid_origin(754_321, None, 3_000), 753_000);
+        // old starts: 12:32:34 is rounded to 12:30 after 15 days, to 12:00 after 63 days
+        let start = 100 * DAY + 12 * HOUR + 32 * 60_000 + 34_000;
+        assert_eq!(
+            grid_origin(start, Some(start + 4 * HOUR), 60_000),
+            start - 34_000
+        );
+        assert_eq!(
+            grid_origin(start, Some(start + 20 * DAY), 300_000),
+            start - 2 * 60_000 - 34_000
+        );
+        assert_eq!(
+            grid_origin(start, Some(start + 70 * DAY), 3_600_000),
+            start - 32 * 60_000 - 34_000
+        );
+    }
+
+    #[test]
+    fn old_data_needs_coarser_periods() {
+        let start = 100 * DAY;
+        assert!(period_serves(start, None, 1_000));
+        assert!(period_serves(start, Some(start + 2 * HOUR), 1_000));
+        assert!(!period_serves(start, Some(start + 4 * HOUR), 10_000));
+        assert!(period_serves(start, Some(start + 4 * HOUR), 120_000));
+        assert!(!period_serves(start, Some(start + 16 * DAY), 60_000));
+        assert!(period_serves(start, Some(start + 16 * DAY), 600_000));
+        assert!(!period_serves(start, Some(start + 64 * DAY), 300_000));
+        assert!(period_serves(start, Some(start + 64 * DAY), 86_400_000));
     }
 
     #[test]
