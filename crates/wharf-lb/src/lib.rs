@@ -26,6 +26,10 @@
 //! - **drains** deregistered targets: no new requests; requests and WebSocket connections in
 //!   flight go on until `deregistration_delay`, then are cut; a target with nothing in flight is
 //!   reported by [`LbPlane::drained`](wharf_core::lb_plane::LbPlane::drained) at once;
+//! - **counts** requests, answers (the load balancer's and the targets'), target response
+//!   times, connections and bytes per load balancer and target group on sharded per-thread
+//!   atomics, and publishes them as `AWS/ApplicationELB` metrics once per metric period
+//!   ([`LoadBalancerPlane::publish_metrics`], `metrics.rs`; off with [`PlaneConfig::metrics`]);
 //! - **terminates TLS** with rustls: per-listener certificates from a
 //!   [`CertificateSource`](wharf_core::lb_plane::CertificateSource) chosen by SNI (the first is
 //!   the default), protocol versions from the listener's `ssl_policy` (`tls.rs`).
@@ -34,7 +38,8 @@
 //!
 //! - `pattern` (wildcards, CIDR blocks; pure), `tls` (rustls configs, certificates by SNI, TLS
 //!   policies), `upstream` (connections and keep-alive pools to targets), `config`
-//!   ([`PlaneConfig`] and what the whole plane shares);
+//!   ([`PlaneConfig`] and what the whole plane shares), `metrics` (the counters and the data
+//!   points built from them);
 //! - `health_settings` (a health check's settings, matcher and results; pure),
 //!   `target_states` (target groups at run time: target states, draining, target selection,
 //!   DescribeTargetHealth reports), `health` (the health checker tasks);
