@@ -132,6 +132,13 @@ def test_high_resolution_points_and_short_periods(module_wharf, cli):
     minute = statistics(w, cli, ns, "Queue", [], t, t + 60, 60, "--statistics", "SampleCount")
     assert [d["SampleCount"] for d in minute] == [4.0]
 
+    # data starting more than 3 hours ago is only served in periods of whole minutes
+    old = minute_start(5 * 60)
+    put(w, cli, ns, [{"MetricName": "Old", "Timestamp": iso(old + 7), "Value": 5.0, "StorageResolution": 1}])
+    assert statistics(w, cli, ns, "Old", [], old, old + 60, 1, "--statistics", "Sum") == []
+    assert [(when(d["Timestamp"]), d["Sum"]) for d in
+            statistics(w, cli, ns, "Old", [], old, old + 60, 60, "--statistics", "Sum")] == [(old, 5.0)]
+
 
 def test_get_metric_statistics_errors(module_wharf, cli):
     w = module_wharf
