@@ -600,6 +600,38 @@ mod tests {
         assert_eq!(t.target_classes[0], 8000);
     }
 
+    /// What counting adds to one proxied request, in nanoseconds: the two clock reads around the
+    /// target's answer, the request's counters and the connection's bytes, from two threads at
+    /// once. A measurement, not a check: `cargo test --release -p wharf-lb --lib
+    /// counting_cost -- --ignored --nocapture` (docs/benchmarks.md).
+    #[test]
+    #[ignore]
+    fn counting_cost() {
+        let lb = std::sync::Arc::new(LbCounters::default());
+        let group = std::sync::Arc::new(GroupCounters::default());
+        const N: u64 = 5_000_000;
+        let start = std::time::Instant::now();
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let (lb, group) = (lb.clone(), group.clone());
+                std::thread::spawn(move || {
+                    for i in 0..N {
+                        let sent = std::time::Instant::now();
+                        let ns = u64::try_from(sent.elapsed().as_nanos()).unwrap_or(0);
+                        lb.request(200, Answered::Target(ns + (i & 7)), Some(&group));
+                        lb.bytes(std::hint::black_box(512));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let per = start.elapsed().as_nanos() as f64 / N as f64;
+        assert_eq!(lb.take().requests, 2 * N);
+        println!("counting cost: {per:.1} ns per request (2 threads, {N} requests each)");
+    }
+
     #[test]
     fn active_connections_are_those_open_at_some_moment_of_the_period() {
         let lb = LbCounters::default();
