@@ -349,19 +349,15 @@ async fn forward<'a>(
     let group_cookie = fwd
         .stickiness
         .and_then(|_| parse_key(cookie(req.headers(), "AWSALBTG")));
+    let no_group = || {
+        let status = StatusCode::SERVICE_UNAVAILABLE;
+        (error_response(status), Answered::Elb, None)
+    };
     let Some(choice) = fwd.choose(group_cookie) else {
-        return (
-            error_response(StatusCode::SERVICE_UNAVAILABLE),
-            Answered::Elb,
-            None,
-        );
+        return no_group();
     };
     let Some(group) = choice.group.as_ref() else {
-        return (
-            error_response(StatusCode::SERVICE_UNAVAILABLE),
-            Answered::Elb,
-            None,
-        );
+        return no_group();
     };
     let elb = |status: StatusCode| (error_response(status), Answered::Elb, Some(&**group));
     let settings = group.settings();
