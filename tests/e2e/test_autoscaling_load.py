@@ -12,9 +12,9 @@ its own metrics), one pushed test image, one cluster and one load balancer (``se
   AlarmLow alarm, with no failed request during scale-in (light traffic keeps flowing), and
   DescribeScalingActivities tells the story in AWS's words.
 - The same with an ``ALBRequestCountPerTarget`` policy, driven by request volume alone.
-- What ``get-metric-statistics`` shows matches what the test did: the ALB's RequestCount over a
-  window is exactly the number of requests the test sent in it; CPUUtilization is high under
-  the burn load and low at rest.
+- What ``get-metric-statistics`` shows matches what the test did: the ALB's RequestCount of a
+  target group is exactly the number of requests the test sent through it; CPUUtilization is
+  high under the burn load.
 
 Every wait polls with a generous deadline; every load loop is bounded in requests and time.
 """
@@ -253,22 +253,24 @@ def test_request_count_per_target_scales_on_traffic_and_counts_exactly(lab: Lab)
             "ScaleOutCooldown": 30, "ScaleInCooldown": 60,
         })
 
-    # Exactly N requests in a window with no other traffic through this load balancer (the
-    # first test's service is gone; health checks are not requests), counted by the ALB's
-    # RequestCount. wharf stamps a data point with the start of the (scaled) minute it
-    # describes, so the window opens one scaled minute before the first request.
-    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=60 * TIME_SCALE + 1)
+    # Exactly N requests, counted by the ALB's RequestCount of this target group (only this
+    # test's requests reach it; health checks are not requests). The window opens before the
+    # target group existed (GetMetricStatistics rounds its start down to the minute anyway).
+    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
     sent = 0
     for _ in range(150):
         assert lb_get(listener.port, lab.lb_dns, "/health").status == 200
         sent += 1
-    lb_dim = lb_arn.split(":loadbalancer/", 1)[1]
+    dimensions = [
+        {"Name": "TargetGroup", "Value": tg_arn.split(":", 5)[5]},
+        {"Name": "LoadBalancer", "Value": lb_arn.split(":loadbalancer/", 1)[1]},
+    ]
 
     def counted() -> float:
         points = cloudwatch(lab).get_metric_statistics(
             Namespace="AWS/ApplicationELB", MetricName="RequestCount",
-            Dimensions=[{"Name": "LoadBalancer", "Value": lb_dim}],
-            StartTime=start, EndTime=start + dt.timedelta(minutes=5), Period=60, Statistics=["Sum"],
+            Dimensions=dimensions,
+            StartTime=start, EndTime=start + dt.timedelta(minutes=15), Period=60, Statistics=["Sum"],
         )["Datapoints"]
         return sum(p["Sum"] for p in points)
 
