@@ -4,7 +4,7 @@
 //! behind a resource id exists.
 
 use crate::generated::Error;
-use crate::records::{target_key, TargetRecord, TARGETS};
+use crate::records::{children_prefix, scope_prefix, target_key, TargetRecord, TARGETS};
 use crate::AutoScaling;
 use wharf_core::{RequestContext, ServiceSize};
 use wharf_store::Tx;
@@ -113,6 +113,46 @@ pub fn bounds_of(target: &TargetRecord) -> (u32, u32) {
     let min = u32::try_from(target.min_capacity).unwrap_or(0);
     let max = u32::try_from(target.max_capacity).unwrap_or(0).max(min);
     (min, max)
+}
+
+/// What DescribeScalingPolicies and DescribeScheduledActions select: the children (policies or
+/// scheduled actions) of one target when both `ResourceId` and `ScalableDimension` are given,
+/// else of the whole namespace, filtered by name, resource id and dimension.
+pub struct ChildSelection<'a> {
+    /// The store prefix to list.
+    pub prefix: String,
+    names: &'a [String],
+    resource_id: Option<&'a str>,
+    dimension: Option<&'a str>,
+}
+
+impl<'a> ChildSelection<'a> {
+    /// The selection of a Describe call's filters.
+    pub fn new(
+        ctx: &RequestContext,
+        namespace: &str,
+        dimension: Option<&'a str>,
+        resource_id: Option<&'a str>,
+        names: &'a [String],
+    ) -> Self {
+        let prefix = match (dimension, resource_id) {
+            (Some(dim), Some(rid)) => children_prefix(&key_of(ctx, namespace, dim, rid)),
+            _ => format!("{}{namespace}/", scope_prefix(&ctx.account_id, &ctx.region)),
+        };
+        Self {
+            prefix,
+            names,
+            resource_id,
+            dimension,
+        }
+    }
+
+    /// Whether the child `name` of `resource_id` / `dimension` is selected.
+    pub fn matches(&self, name: &str, resource_id: &str, dimension: &str) -> bool {
+        (self.names.is_empty() || self.names.iter().any(|n| n == name))
+            && self.resource_id.is_none_or(|r| r == resource_id)
+            && self.dimension.is_none_or(|d| d == dimension)
+    }
 }
 
 #[cfg(test)]

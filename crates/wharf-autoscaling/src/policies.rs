@@ -7,7 +7,7 @@
 //! alarm: the user's own alarm names the policy ARN among its actions, and Describe lists the
 //! alarms CloudWatch reports with that action (`AlarmRegistry::alarms_with_action`).
 
-use crate::checks::{check_target_id, key_of, load_target, ServiceRef};
+use crate::checks::{check_target_id, key_of, load_target, ChildSelection, ServiceRef};
 use crate::generated::{
     Alarm, DeleteScalingPolicyRequest, DescribeScalingPoliciesRequest,
     DescribeScalingPoliciesResponse, Error, PutScalingPolicyRequest, PutScalingPolicyResponse,
@@ -16,8 +16,7 @@ use crate::generated::{
 use crate::paging::page;
 use crate::policy_config::{self, policy_type};
 use crate::records::{
-    child_key, children_prefix, scope_prefix, AlarmRef, PolicyConfig, PolicyRecord, TrackingConfig,
-    POLICIES,
+    child_key, children_prefix, AlarmRef, PolicyConfig, PolicyRecord, TrackingConfig, POLICIES,
 };
 use crate::targets::delete_alarms;
 use crate::tracking_alarms::{self, Kind};
@@ -243,32 +242,19 @@ pub fn describe(
     ctx: &RequestContext,
     input: DescribeScalingPoliciesRequest,
 ) -> Result<DescribeScalingPoliciesResponse, Error> {
-    let prefix = match (&input.scalable_dimension, &input.resource_id) {
-        (Some(dim), Some(rid)) => children_prefix(&key_of(ctx, &input.service_namespace, dim, rid)),
-        _ => format!(
-            "{}{}/",
-            scope_prefix(&ctx.account_id, &ctx.region),
-            input.service_namespace
-        ),
-    };
     let names = input.policy_names.unwrap_or_default();
+    let selection = ChildSelection::new(
+        ctx,
+        &input.service_namespace,
+        input.scalable_dimension.as_deref(),
+        input.resource_id.as_deref(),
+        &names,
+    );
     let policies: Vec<(String, PolicyRecord)> = scaling
         .store
-        .read(|tx| tx.list(POLICIES, &prefix))?
+        .read(|tx| tx.list(POLICIES, &selection.prefix))?
         .into_iter()
-        .filter(|(_, p)| names.is_empty() || names.contains(&p.name))
-        .filter(|(_, p)| {
-            input
-                .resource_id
-                .as_ref()
-                .is_none_or(|r| *r == p.resource_id)
-        })
-        .filter(|(_, p)| {
-            input
-                .scalable_dimension
-                .as_ref()
-                .is_none_or(|d| *d == p.dimension)
-        })
+        .filter(|(_, x)| selection.matches(&x.name, &x.resource_id, &x.dimension))
         .collect();
     let (items, next) = page(
         policies,

@@ -6,7 +6,7 @@
 //! to N.` caused by `minimum capacity was set to N`).
 
 use crate::activities;
-use crate::checks::{check_target_id, key_of, load_target, parse_service_resource};
+use crate::checks::{check_target_id, key_of, load_target, parse_service_resource, ChildSelection};
 use crate::generated::{
     DeleteScheduledActionRequest, DescribeScheduledActionsRequest,
     DescribeScheduledActionsResponse, Error, PutScheduledActionRequest, ScalableTargetAction,
@@ -14,8 +14,7 @@ use crate::generated::{
 };
 use crate::paging::page;
 use crate::records::{
-    child_key, children_prefix, scope_prefix, ScheduledActionRecord, TargetRecord,
-    SCHEDULED_ACTIONS, TARGETS,
+    child_key, children_prefix, ScheduledActionRecord, TargetRecord, SCHEDULED_ACTIONS, TARGETS,
 };
 use crate::schedule::{self, Window};
 use crate::targets::bring_within_bounds;
@@ -181,32 +180,19 @@ pub fn describe(
     ctx: &RequestContext,
     input: DescribeScheduledActionsRequest,
 ) -> Result<DescribeScheduledActionsResponse, Error> {
-    let prefix = match (&input.scalable_dimension, &input.resource_id) {
-        (Some(dim), Some(rid)) => children_prefix(&key_of(ctx, &input.service_namespace, dim, rid)),
-        _ => format!(
-            "{}{}/",
-            scope_prefix(&ctx.account_id, &ctx.region),
-            input.service_namespace
-        ),
-    };
     let names = input.scheduled_action_names.unwrap_or_default();
+    let selection = ChildSelection::new(
+        ctx,
+        &input.service_namespace,
+        input.scalable_dimension.as_deref(),
+        input.resource_id.as_deref(),
+        &names,
+    );
     let actions: Vec<(String, ScheduledActionRecord)> = scaling
         .store
-        .read(|tx| tx.list(SCHEDULED_ACTIONS, &prefix))?
+        .read(|tx| tx.list(SCHEDULED_ACTIONS, &selection.prefix))?
         .into_iter()
-        .filter(|(_, a)| names.is_empty() || names.contains(&a.name))
-        .filter(|(_, a)| {
-            input
-                .resource_id
-                .as_ref()
-                .is_none_or(|r| *r == a.resource_id)
-        })
-        .filter(|(_, a)| {
-            input
-                .scalable_dimension
-                .as_ref()
-                .is_none_or(|d| *d == a.dimension)
-        })
+        .filter(|(_, x)| selection.matches(&x.name, &x.resource_id, &x.dimension))
         .collect();
     let (items, next) = page(
         actions,
