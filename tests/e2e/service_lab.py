@@ -6,6 +6,7 @@ and drives traffic through a listener with ``Load`` (bounded in requests and tim
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import re
@@ -18,15 +19,18 @@ from typing import Any, Callable
 import pytest
 from botocore.exceptions import ClientError
 
-from testapp import TestappImage
+from testapp import TestappImage, push_testapp
 from wharf_e2e import (
     ACCOUNT_ID,
     FAST_TARGET_HEALTH,
     DockerCli,
+    Ecr,
     Wharf,
     free_port,
     private_ip,
+    remove_task_containers,
     task_id,
+    wharf_binary,
 )
 
 REGION = "us-east-1"
@@ -529,3 +533,24 @@ def _default_network(ec2) -> tuple[str, list[dict], str]:
         Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "group-name", "Values": ["default"]}]
     )["SecurityGroups"][0]["GroupId"]
     return vpc, chosen, group
+
+
+@contextlib.contextmanager
+def own_lab(root, docker: DockerCli, local_image, *, alb: str, cluster: str, extra_args=()):
+    """A ``Lab`` on a wharf of its own (data under ``root``, started with ``extra_args``): the
+    test image pushed, a load balancer ``alb`` on two subnets of the default VPC, the cluster
+    ``cluster``. On exit the server stops and its task containers are removed."""
+    wharf = Wharf(wharf_binary(), root, extra_args)
+    try:
+        image = push_testapp(Ecr(wharf), docker, local_image)
+        instance_id = (wharf.data_dir / "instance-id").read_text().strip()
+        vpc, subnets, group = _default_network(wharf.boto3_client("ec2", region=REGION))
+        lb = wharf.boto3_client("elbv2", region=REGION).create_load_balancer(
+            Name=alb, Subnets=[s["SubnetId"] for s in subnets], SecurityGroups=[group]
+        )["LoadBalancers"][0]
+        wharf.boto3_client("ecs", region=REGION).create_cluster(clusterName=cluster)
+        yield Lab(wharf, docker, image, instance_id, vpc, subnets, group,
+                  lb["LoadBalancerArn"], lb["DNSName"], cluster=cluster)
+    finally:
+        wharf.stop()
+        remove_task_containers(wharf.data_dir)

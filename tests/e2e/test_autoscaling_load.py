@@ -28,17 +28,9 @@ import time
 
 import pytest
 
-from service_lab import (
-    Lab,
-    Listener,
-    Load,
-    _default_network,
-    lb_get,
-)
-from testapp import push_testapp
-from wharf_e2e import Ecr, Wharf, remove_task_containers, wait_until, wharf_binary
+from service_lab import Lab, Listener, Load, lb_get, own_lab
+from wharf_e2e import wait_until
 
-REGION = "us-east-1"
 CLUSTER = "blog-cluster"
 SERVICE = "blog-api"
 # AWS's 60 s metric period lasts 3 s here.
@@ -48,21 +40,9 @@ SCALE_DEADLINE_S = 240.0
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, module_docker, testapp_local_image):
-    wharf = Wharf(wharf_binary(), tmp_path_factory.mktemp("scaling-wharf"),
-                  ["--metric-time-scale", str(TIME_SCALE)])
-    try:
-        image = push_testapp(Ecr(wharf), module_docker, testapp_local_image)
-        instance_id = (wharf.data_dir / "instance-id").read_text().strip()
-        vpc, subnets, group = _default_network(wharf.boto3_client("ec2", region=REGION))
-        lb = wharf.boto3_client("elbv2", region=REGION).create_load_balancer(
-            Name="blog-alb", Subnets=[s["SubnetId"] for s in subnets], SecurityGroups=[group]
-        )["LoadBalancers"][0]
-        wharf.boto3_client("ecs", region=REGION).create_cluster(clusterName=CLUSTER)
-        yield Lab(wharf, module_docker, image, instance_id, vpc, subnets, group,
-                  lb["LoadBalancerArn"], lb["DNSName"], cluster=CLUSTER)
-    finally:
-        wharf.stop()
-        remove_task_containers(wharf.data_dir)
+    with own_lab(tmp_path_factory.mktemp("scaling-wharf"), module_docker, testapp_local_image, alb="blog-alb",
+                 cluster=CLUSTER, extra_args=["--metric-time-scale", str(TIME_SCALE)]) as lab:
+        yield lab
 
 
 def scaling(lab: Lab):

@@ -24,11 +24,9 @@ import json
 
 import pytest
 
-from service_lab import Lab, _default_network, lb_get
-from testapp import push_testapp
-from wharf_e2e import Ecr, Wharf, remove_task_containers, wait_until, wharf_binary
+from service_lab import Lab, lb_get, own_lab
+from wharf_e2e import wait_until
 
-REGION = "us-east-1"
 CLUSTER = "metrics-cluster"
 SERVICE = "metrics-api"
 TIME_SCALE = 0.05
@@ -37,21 +35,9 @@ REQUESTS = 120
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, module_docker, testapp_local_image):
-    wharf = Wharf(wharf_binary(), tmp_path_factory.mktemp("metrics-wharf"),
-                  ["--metric-time-scale", str(TIME_SCALE)])
-    try:
-        image = push_testapp(Ecr(wharf), module_docker, testapp_local_image)
-        instance_id = (wharf.data_dir / "instance-id").read_text().strip()
-        vpc, subnets, group = _default_network(wharf.boto3_client("ec2", region=REGION))
-        lb = wharf.boto3_client("elbv2", region=REGION).create_load_balancer(
-            Name="metrics-alb", Subnets=[s["SubnetId"] for s in subnets], SecurityGroups=[group]
-        )["LoadBalancers"][0]
-        wharf.boto3_client("ecs", region=REGION).create_cluster(clusterName=CLUSTER)
-        yield Lab(wharf, module_docker, image, instance_id, vpc, subnets, group,
-                  lb["LoadBalancerArn"], lb["DNSName"], cluster=CLUSTER)
-    finally:
-        wharf.stop()
-        remove_task_containers(wharf.data_dir)
+    with own_lab(tmp_path_factory.mktemp("metrics-wharf"), module_docker, testapp_local_image, alb="metrics-alb",
+                 cluster=CLUSTER, extra_args=["--metric-time-scale", str(TIME_SCALE)]) as lab:
+        yield lab
 
 
 def statistics(lab: Lab, cli: str, namespace: str, metric: str, dims: dict[str, str],
