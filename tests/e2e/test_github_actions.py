@@ -40,7 +40,7 @@ import warnings
 import pytest
 
 import act_pipeline as ap
-from test_ecs_services import BREAKER_REASON, Load, lb_get, service_summary
+from service_lab import BREAKER_REASON, Load, lb_get, service_summary
 from wharf_e2e import AWS_CLI, task_id
 
 FIXED_WORKFLOW = ap.GITHUB_ACTIONS / "deploy-fixed.yml"
