@@ -1,5 +1,7 @@
 //! The default network of each account and region: the default VPC (172.31.0.0/16), one default
-//! subnet per availability zone and the VPC's `default` security group.
+//! subnet per availability zone, the VPC's `default` security group, main route table and
+//! default network ACL, and an internet gateway attached to it with the main table's
+//! `0.0.0.0/0` route to it (so the default subnets are public, as on AWS).
 //!
 //! AWS gives every account a default VPC in every region; wharf creates it lazily, the first time
 //! anything in that account and region touches the network, in one write transaction (so two
@@ -7,9 +9,11 @@
 //! stored, so they stay the same across restarts. Every operation calls [`ensure`] before it
 //! reads or writes the network.
 
+use crate::companions;
 use crate::records::{
-    default_network_key, scope_prefix, scoped_key, DefaultNetwork, GroupRecord, SubnetRecord,
-    VpcRecord, DEFAULT_GROUP_NAME, DEFAULT_NETWORKS, GROUPS, SUBNETS, VPCS,
+    default_network_key, scope_prefix, scoped_key, DefaultNetwork, GroupRecord,
+    InternetGatewayRecord, RouteRecord, RouteTableRecord, RouteTarget, SubnetRecord, VpcRecord,
+    DEFAULT_GROUP_NAME, DEFAULT_NETWORKS, GROUPS, INTERNET_GATEWAYS, ROUTE_TABLES, SUBNETS, VPCS,
 };
 use crate::zones::zones;
 use crate::Ec2;
@@ -27,17 +31,69 @@ const DEFAULT_SUBNET_FREE_IPS: i32 = 4091;
 pub fn ensure(ec2: &Ec2, account: &str, region: &str) -> Result<DefaultNetwork, StoreError> {
     let key = default_network_key(account, region);
     if let Some(existing) = ec2.store.read(|tx| tx.get(DEFAULT_NETWORKS, &key))? {
-        return Ok(existing);
-    }
-    ec2.store.write(|tx| {
-        if let Some(existing) = tx.get(DEFAULT_NETWORKS, &key)? {
+        if existing.routing_created {
             return Ok(existing);
         }
-        let network = create(ec2.ids.as_ref(), tx, account, region)?;
-        tx.put(DEFAULT_NETWORKS, &key, &network)?;
-        tracing::info!(account, region, vpc = %network.vpc_id, "created the default vpc");
-        Ok(network)
+    }
+    ec2.store.write(|tx| {
+        match tx.get(DEFAULT_NETWORKS, &key)? {
+            Some(existing) if existing.routing_created => Ok(existing),
+            Some(mut existing) => {
+                // Made before route tables were modelled: give it what AWS's default VPC has.
+                let vpc = tx.get(VPCS, &scoped_key(account, region, &existing.vpc_id))?;
+                if let Some(vpc) = vpc {
+                    let ids = ec2.ids.as_ref();
+                    companions::create(ids, tx, region, &vpc, Some(&existing.security_group_id))?;
+                    attach_internet_gateway(ids, tx, region, &vpc)?;
+                }
+                existing.routing_created = true;
+                tx.put(DEFAULT_NETWORKS, &key, &existing)?;
+                Ok(existing)
+            }
+            None => {
+                let network = create(ec2.ids.as_ref(), tx, account, region)?;
+                tx.put(DEFAULT_NETWORKS, &key, &network)?;
+                tracing::info!(account, region, vpc = %network.vpc_id, "created the default vpc");
+                Ok(network)
+            }
+        }
     })
+}
+
+/// An internet gateway attached to `vpc`, and the `0.0.0.0/0` route to it in the VPC's main
+/// route table.
+fn attach_internet_gateway(
+    ids: &dyn IdGen,
+    tx: &Tx<'_>,
+    region: &str,
+    vpc: &VpcRecord,
+) -> Result<(), StoreError> {
+    let account = vpc.owner_id.as_str();
+    let gateway = InternetGatewayRecord {
+        id: format!("igw-{}", ids.hex(17)),
+        attached_vpc: Some(vpc.id.clone()),
+        owner_id: account.into(),
+        tags: Vec::new(),
+    };
+    tx.put(
+        INTERNET_GATEWAYS,
+        &scoped_key(account, region, &gateway.id),
+        &gateway,
+    )?;
+    let tables: Vec<(String, RouteTableRecord)> =
+        tx.list(ROUTE_TABLES, &scope_prefix(account, region))?;
+    for (key, mut table) in tables {
+        if table.vpc_id == vpc.id && table.is_main() {
+            table.routes.push(RouteRecord {
+                destination_cidr: Some("0.0.0.0/0".into()),
+                destination_prefix_list: None,
+                target: RouteTarget::InternetGateway(gateway.id.clone()),
+                origin: "CreateRoute".into(),
+            });
+            tx.put(ROUTE_TABLES, &key, &table)?;
+        }
+    }
+    Ok(())
 }
 
 fn create(
@@ -54,6 +110,10 @@ fn create(
         is_default: true,
         owner_id: account.into(),
         tags: Vec::new(),
+        enable_dns_support: true,
+        enable_dns_hostnames: true,
+        enable_network_address_usage_metrics: false,
+        instance_tenancy: "default".into(),
     };
     tx.put(VPCS, &scoped_key(account, region, &vpc.id), &vpc)?;
     let mut subnet_ids = Vec::new();
@@ -75,12 +135,13 @@ fn create(
         tx.put(SUBNETS, &scoped_key(account, region, &subnet.id), &subnet)?;
         subnet_ids.push(subnet.id);
     }
-    let group = GroupRecord::default_for_vpc(ids, &vpc.id, account);
-    tx.put(GROUPS, &scoped_key(account, region, &group.id), &group)?;
+    let made = companions::create(ids, tx, region, &vpc, None)?;
+    attach_internet_gateway(ids, tx, region, &vpc)?;
     Ok(DefaultNetwork {
         vpc_id: vpc.id,
         subnet_ids,
-        security_group_id: group.id,
+        security_group_id: made.security_group,
+        routing_created: true,
     })
 }
 

@@ -1147,6 +1147,1681 @@ pub struct OperatorResponse {
     pub hidden_by_default: Option<bool>,
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreateVpcRequest {
+    #[serde(rename = "CidrBlock", skip_serializing_if = "Option::is_none")]
+    pub cidr_block: Option<String>,
+    #[serde(rename = "Ipv6Pool", skip_serializing_if = "Option::is_none")]
+    pub ipv6_pool: Option<String>,
+    #[serde(rename = "Ipv6CidrBlock", skip_serializing_if = "Option::is_none")]
+    pub ipv6_cidr_block: Option<String>,
+    #[serde(rename = "Ipv4IpamPoolId", skip_serializing_if = "Option::is_none")]
+    pub ipv4_ipam_pool_id: Option<String>,
+    #[serde(rename = "Ipv4NetmaskLength", skip_serializing_if = "Option::is_none")]
+    pub ipv4_netmask_length: Option<i32>,
+    #[serde(rename = "Ipv6IpamPoolId", skip_serializing_if = "Option::is_none")]
+    pub ipv6_ipam_pool_id: Option<String>,
+    #[serde(rename = "Ipv6NetmaskLength", skip_serializing_if = "Option::is_none")]
+    pub ipv6_netmask_length: Option<i32>,
+    #[serde(
+        rename = "Ipv6CidrBlockNetworkBorderGroup",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ipv6_cidr_block_network_border_group: Option<String>,
+    #[serde(
+        rename = "VpcEncryptionControl",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub vpc_encryption_control: Option<VpcEncryptionControlConfiguration>,
+    #[serde(rename = "TagSpecifications", skip_serializing_if = "Option::is_none")]
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "InstanceTenancy", skip_serializing_if = "Option::is_none")]
+    pub instance_tenancy: Option<String>,
+    #[serde(
+        rename = "AmazonProvidedIpv6CidrBlock",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub amazon_provided_ipv6_cidr_block: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VpcEncryptionControlConfiguration {
+    #[serde(rename = "Mode")]
+    pub mode: String,
+    #[serde(
+        rename = "InternetGatewayExclusion",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub internet_gateway_exclusion: Option<String>,
+    #[serde(
+        rename = "EgressOnlyInternetGatewayExclusion",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub egress_only_internet_gateway_exclusion: Option<String>,
+    #[serde(
+        rename = "NatGatewayExclusion",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub nat_gateway_exclusion: Option<String>,
+    #[serde(
+        rename = "VirtualPrivateGatewayExclusion",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub virtual_private_gateway_exclusion: Option<String>,
+    #[serde(
+        rename = "VpcPeeringExclusion",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub vpc_peering_exclusion: Option<String>,
+    #[serde(rename = "LambdaExclusion", skip_serializing_if = "Option::is_none")]
+    pub lambda_exclusion: Option<String>,
+    #[serde(
+        rename = "VpcLatticeExclusion",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub vpc_lattice_exclusion: Option<String>,
+    #[serde(
+        rename = "ElasticFileSystemExclusion",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub elastic_file_system_exclusion: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreateVpcResult {
+    #[serde(rename = "Vpc", skip_serializing_if = "Option::is_none")]
+    pub vpc: Option<Vpc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeleteVpcRequest {
+    #[serde(rename = "VpcId")]
+    pub vpc_id: String,
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModifyVpcAttributeRequest {
+    #[serde(rename = "EnableDnsHostnames", skip_serializing_if = "Option::is_none")]
+    pub enable_dns_hostnames: Option<AttributeBooleanValue>,
+    #[serde(rename = "EnableDnsSupport", skip_serializing_if = "Option::is_none")]
+    pub enable_dns_support: Option<AttributeBooleanValue>,
+    #[serde(rename = "VpcId")]
+    pub vpc_id: String,
+    #[serde(
+        rename = "EnableNetworkAddressUsageMetrics",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub enable_network_address_usage_metrics: Option<AttributeBooleanValue>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AttributeBooleanValue {
+    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
+    pub value: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeVpcAttributeRequest {
+    #[serde(rename = "Attribute")]
+    pub attribute: String,
+    #[serde(rename = "VpcId")]
+    pub vpc_id: String,
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeVpcAttributeResult {
+    #[serde(rename = "EnableDnsHostnames", skip_serializing_if = "Option::is_none")]
+    pub enable_dns_hostnames: Option<AttributeBooleanValue>,
+    #[serde(rename = "EnableDnsSupport", skip_serializing_if = "Option::is_none")]
+    pub enable_dns_support: Option<AttributeBooleanValue>,
+    #[serde(
+        rename = "EnableNetworkAddressUsageMetrics",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub enable_network_address_usage_metrics: Option<AttributeBooleanValue>,
+    #[serde(rename = "VpcId", skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreateSubnetRequest {
+    #[serde(rename = "TagSpecifications", skip_serializing_if = "Option::is_none")]
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    #[serde(rename = "AvailabilityZone", skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
+    #[serde(rename = "AvailabilityZoneId", skip_serializing_if = "Option::is_none")]
+    pub availability_zone_id: Option<String>,
+    #[serde(rename = "CidrBlock", skip_serializing_if = "Option::is_none")]
+    pub cidr_block: Option<String>,
+    #[serde(rename = "Ipv6CidrBlock", skip_serializing_if = "Option::is_none")]
+    pub ipv6_cidr_block: Option<String>,
+    #[serde(rename = "OutpostArn", skip_serializing_if = "Option::is_none")]
+    pub outpost_arn: Option<String>,
+    #[serde(rename = "VpcId")]
+    pub vpc_id: String,
+    #[serde(rename = "Ipv6Native", skip_serializing_if = "Option::is_none")]
+    pub ipv6_native: Option<bool>,
+    #[serde(rename = "Ipv4IpamPoolId", skip_serializing_if = "Option::is_none")]
+    pub ipv4_ipam_pool_id: Option<String>,
+    #[serde(rename = "Ipv4NetmaskLength", skip_serializing_if = "Option::is_none")]
+    pub ipv4_netmask_length: Option<i32>,
+    #[serde(rename = "Ipv6IpamPoolId", skip_serializing_if = "Option::is_none")]
+    pub ipv6_ipam_pool_id: Option<String>,
+    #[serde(rename = "Ipv6NetmaskLength", skip_serializing_if = "Option::is_none")]
+    pub ipv6_netmask_length: Option<i32>,
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreateSubnetResult {
+    #[serde(rename = "Subnet", skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<Subnet>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeleteSubnetRequest {
+    #[serde(rename = "SubnetId")]
+    pub subnet_id: String,
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModifySubnetAttributeRequest {
+    #[serde(
+        rename = "AssignIpv6AddressOnCreation",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub assign_ipv6_address_on_creation: Option<AttributeBooleanValue>,
+    #[serde(
+        rename = "MapPublicIpOnLaunch",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub map_public_ip_on_launch: Option<AttributeBooleanValue>,
+    #[serde(rename = "SubnetId")]
+    pub subnet_id: String,
+    #[serde(
+        rename = "MapCustomerOwnedIpOnLaunch",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub map_customer_owned_ip_on_launch: Option<AttributeBooleanValue>,
+    #[serde(
+        rename = "CustomerOwnedIpv4Pool",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub customer_owned_ipv4_pool: Option<String>,
+    #[serde(rename = "EnableDns64", skip_serializing_if = "Option::is_none")]
+    pub enable_dns64: Option<AttributeBooleanValue>,
+    #[serde(
+        rename = "PrivateDnsHostnameTypeOnLaunch",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub private_dns_hostname_type_on_launch: Option<String>,
+    #[serde(
+        rename = "EnableResourceNameDnsARecordOnLaunch",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub enable_resource_name_dns_a_record_on_launch: Option<AttributeBooleanValue>,
+    #[serde(
+        rename = "EnableResourceNameDnsAAAARecordOnLaunch",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub enable_resource_name_dns_aaaa_record_on_launch: Option<AttributeBooleanValue>,
+    #[serde(
+        rename = "EnableLniAtDeviceIndex",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub enable_lni_at_device_index: Option<i32>,
+    #[serde(
+        rename = "DisableLniAtDeviceIndex",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub disable_lni_at_device_index: Option<AttributeBooleanValue>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreateInternetGatewayRequest {
+    #[serde(rename = "TagSpecifications", skip_serializing_if = "Option::is_none")]
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreateInternetGatewayResult {
+    #[serde(rename = "InternetGateway", skip_serializing_if = "Option::is_none")]
+    pub internet_gateway: Option<InternetGateway>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InternetGateway {
+    #[serde(rename = "Attachments", skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<Vec<InternetGatewayAttachment>>,
+    #[serde(rename = "InternetGatewayId", skip_serializing_if = "Option::is_none")]
+    pub internet_gateway_id: Option<String>,
+    #[serde(rename = "OwnerId", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InternetGatewayAttachment {
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(rename = "VpcId", skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeleteInternetGatewayRequest {
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "InternetGatewayId")]
+    pub internet_gateway_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AttachInternetGatewayRequest {
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "InternetGatewayId")]
+    pub internet_gateway_id: String,
+    #[serde(rename = "VpcId")]
+    pub vpc_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DetachInternetGatewayRequest {
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "InternetGatewayId")]
+    pub internet_gateway_id: String,
+    #[serde(rename = "VpcId")]
+    pub vpc_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeInternetGatewaysRequest {
+    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i32>,
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "InternetGatewayIds", skip_serializing_if = "Option::is_none")]
+    pub internet_gateway_ids: Option<Vec<String>>,
+    #[serde(rename = "Filters", skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeInternetGatewaysResult {
+    #[serde(rename = "InternetGateways", skip_serializing_if = "Option::is_none")]
+    pub internet_gateways: Option<Vec<InternetGateway>>,
+    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreateRouteTableRequest {
+    #[serde(rename = "TagSpecifications", skip_serializing_if = "Option::is_none")]
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    #[serde(rename = "ClientToken", skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "VpcId")]
+    pub vpc_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreateRouteTableResult {
+    #[serde(rename = "RouteTable", skip_serializing_if = "Option::is_none")]
+    pub route_table: Option<RouteTable>,
+    #[serde(rename = "ClientToken", skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RouteTable {
+    #[serde(rename = "Associations", skip_serializing_if = "Option::is_none")]
+    pub associations: Option<Vec<RouteTableAssociation>>,
+    #[serde(rename = "PropagatingVgws", skip_serializing_if = "Option::is_none")]
+    pub propagating_vgws: Option<Vec<PropagatingVgw>>,
+    #[serde(rename = "RouteTableId", skip_serializing_if = "Option::is_none")]
+    pub route_table_id: Option<String>,
+    #[serde(rename = "Routes", skip_serializing_if = "Option::is_none")]
+    pub routes: Option<Vec<Route>>,
+    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(rename = "VpcId", skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+    #[serde(rename = "OwnerId", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RouteTableAssociation {
+    #[serde(rename = "Main", skip_serializing_if = "Option::is_none")]
+    pub main: Option<bool>,
+    #[serde(
+        rename = "RouteTableAssociationId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub route_table_association_id: Option<String>,
+    #[serde(rename = "RouteTableId", skip_serializing_if = "Option::is_none")]
+    pub route_table_id: Option<String>,
+    #[serde(rename = "SubnetId", skip_serializing_if = "Option::is_none")]
+    pub subnet_id: Option<String>,
+    #[serde(rename = "GatewayId", skip_serializing_if = "Option::is_none")]
+    pub gateway_id: Option<String>,
+    #[serde(rename = "PublicIpv4Pool", skip_serializing_if = "Option::is_none")]
+    pub public_ipv4_pool: Option<String>,
+    #[serde(rename = "AssociationState", skip_serializing_if = "Option::is_none")]
+    pub association_state: Option<RouteTableAssociationState>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RouteTableAssociationState {
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(rename = "StatusMessage", skip_serializing_if = "Option::is_none")]
+    pub status_message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PropagatingVgw {
+    #[serde(rename = "GatewayId", skip_serializing_if = "Option::is_none")]
+    pub gateway_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Route {
+    #[serde(
+        rename = "DestinationCidrBlock",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub destination_cidr_block: Option<String>,
+    #[serde(
+        rename = "DestinationIpv6CidrBlock",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub destination_ipv6_cidr_block: Option<String>,
+    #[serde(
+        rename = "DestinationPrefixListId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub destination_prefix_list_id: Option<String>,
+    #[serde(
+        rename = "EgressOnlyInternetGatewayId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub egress_only_internet_gateway_id: Option<String>,
+    #[serde(rename = "GatewayId", skip_serializing_if = "Option::is_none")]
+    pub gateway_id: Option<String>,
+    #[serde(rename = "InstanceId", skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    #[serde(rename = "InstanceOwnerId", skip_serializing_if = "Option::is_none")]
+    pub instance_owner_id: Option<String>,
+    #[serde(rename = "NatGatewayId", skip_serializing_if = "Option::is_none")]
+    pub nat_gateway_id: Option<String>,
+    #[serde(rename = "TransitGatewayId", skip_serializing_if = "Option::is_none")]
+    pub transit_gateway_id: Option<String>,
+    #[serde(rename = "LocalGatewayId", skip_serializing_if = "Option::is_none")]
+    pub local_gateway_id: Option<String>,
+    #[serde(rename = "CarrierGatewayId", skip_serializing_if = "Option::is_none")]
+    pub carrier_gateway_id: Option<String>,
+    #[serde(rename = "NetworkInterfaceId", skip_serializing_if = "Option::is_none")]
+    pub network_interface_id: Option<String>,
+    #[serde(rename = "Origin", skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(
+        rename = "VpcPeeringConnectionId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub vpc_peering_connection_id: Option<String>,
+    #[serde(rename = "CoreNetworkArn", skip_serializing_if = "Option::is_none")]
+    pub core_network_arn: Option<String>,
+    #[serde(rename = "OdbNetworkArn", skip_serializing_if = "Option::is_none")]
+    pub odb_network_arn: Option<String>,
+    #[serde(rename = "IpAddress", skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeleteRouteTableRequest {
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "RouteTableId")]
+    pub route_table_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeRouteTablesRequest {
+    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i32>,
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "RouteTableIds", skip_serializing_if = "Option::is_none")]
+    pub route_table_ids: Option<Vec<String>>,
+    #[serde(rename = "Filters", skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeRouteTablesResult {
+    #[serde(rename = "RouteTables", skip_serializing_if = "Option::is_none")]
+    pub route_tables: Option<Vec<RouteTable>>,
+    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AssociateRouteTableRequest {
+    #[serde(rename = "GatewayId", skip_serializing_if = "Option::is_none")]
+    pub gateway_id: Option<String>,
+    #[serde(rename = "PublicIpv4Pool", skip_serializing_if = "Option::is_none")]
+    pub public_ipv4_pool: Option<String>,
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "SubnetId", skip_serializing_if = "Option::is_none")]
+    pub subnet_id: Option<String>,
+    #[serde(rename = "RouteTableId")]
+    pub route_table_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AssociateRouteTableResult {
+    #[serde(rename = "AssociationId", skip_serializing_if = "Option::is_none")]
+    pub association_id: Option<String>,
+    #[serde(rename = "AssociationState", skip_serializing_if = "Option::is_none")]
+    pub association_state: Option<RouteTableAssociationState>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DisassociateRouteTableRequest {
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "AssociationId")]
+    pub association_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReplaceRouteTableAssociationRequest {
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "AssociationId")]
+    pub association_id: String,
+    #[serde(rename = "RouteTableId")]
+    pub route_table_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReplaceRouteTableAssociationResult {
+    #[serde(rename = "NewAssociationId", skip_serializing_if = "Option::is_none")]
+    pub new_association_id: Option<String>,
+    #[serde(rename = "AssociationState", skip_serializing_if = "Option::is_none")]
+    pub association_state: Option<RouteTableAssociationState>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreateRouteRequest {
+    #[serde(
+        rename = "DestinationPrefixListId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub destination_prefix_list_id: Option<String>,
+    #[serde(rename = "VpcEndpointId", skip_serializing_if = "Option::is_none")]
+    pub vpc_endpoint_id: Option<String>,
+    #[serde(rename = "TransitGatewayId", skip_serializing_if = "Option::is_none")]
+    pub transit_gateway_id: Option<String>,
+    #[serde(rename = "LocalGatewayId", skip_serializing_if = "Option::is_none")]
+    pub local_gateway_id: Option<String>,
+    #[serde(rename = "CarrierGatewayId", skip_serializing_if = "Option::is_none")]
+    pub carrier_gateway_id: Option<String>,
+    #[serde(rename = "CoreNetworkArn", skip_serializing_if = "Option::is_none")]
+    pub core_network_arn: Option<String>,
+    #[serde(rename = "OdbNetworkArn", skip_serializing_if = "Option::is_none")]
+    pub odb_network_arn: Option<String>,
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "RouteTableId")]
+    pub route_table_id: String,
+    #[serde(
+        rename = "DestinationCidrBlock",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub destination_cidr_block: Option<String>,
+    #[serde(rename = "GatewayId", skip_serializing_if = "Option::is_none")]
+    pub gateway_id: Option<String>,
+    #[serde(
+        rename = "DestinationIpv6CidrBlock",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub destination_ipv6_cidr_block: Option<String>,
+    #[serde(
+        rename = "EgressOnlyInternetGatewayId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub egress_only_internet_gateway_id: Option<String>,
+    #[serde(rename = "InstanceId", skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    #[serde(rename = "NetworkInterfaceId", skip_serializing_if = "Option::is_none")]
+    pub network_interface_id: Option<String>,
+    #[serde(
+        rename = "VpcPeeringConnectionId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub vpc_peering_connection_id: Option<String>,
+    #[serde(rename = "NatGatewayId", skip_serializing_if = "Option::is_none")]
+    pub nat_gateway_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreateRouteResult {
+    #[serde(rename = "Return", skip_serializing_if = "Option::is_none")]
+    pub r#return: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReplaceRouteRequest {
+    #[serde(
+        rename = "DestinationPrefixListId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub destination_prefix_list_id: Option<String>,
+    #[serde(rename = "VpcEndpointId", skip_serializing_if = "Option::is_none")]
+    pub vpc_endpoint_id: Option<String>,
+    #[serde(rename = "LocalTarget", skip_serializing_if = "Option::is_none")]
+    pub local_target: Option<bool>,
+    #[serde(rename = "TransitGatewayId", skip_serializing_if = "Option::is_none")]
+    pub transit_gateway_id: Option<String>,
+    #[serde(rename = "LocalGatewayId", skip_serializing_if = "Option::is_none")]
+    pub local_gateway_id: Option<String>,
+    #[serde(rename = "CarrierGatewayId", skip_serializing_if = "Option::is_none")]
+    pub carrier_gateway_id: Option<String>,
+    #[serde(rename = "CoreNetworkArn", skip_serializing_if = "Option::is_none")]
+    pub core_network_arn: Option<String>,
+    #[serde(rename = "OdbNetworkArn", skip_serializing_if = "Option::is_none")]
+    pub odb_network_arn: Option<String>,
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "RouteTableId")]
+    pub route_table_id: String,
+    #[serde(
+        rename = "DestinationCidrBlock",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub destination_cidr_block: Option<String>,
+    #[serde(rename = "GatewayId", skip_serializing_if = "Option::is_none")]
+    pub gateway_id: Option<String>,
+    #[serde(
+        rename = "DestinationIpv6CidrBlock",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub destination_ipv6_cidr_block: Option<String>,
+    #[serde(
+        rename = "EgressOnlyInternetGatewayId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub egress_only_internet_gateway_id: Option<String>,
+    #[serde(rename = "InstanceId", skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    #[serde(rename = "NetworkInterfaceId", skip_serializing_if = "Option::is_none")]
+    pub network_interface_id: Option<String>,
+    #[serde(
+        rename = "VpcPeeringConnectionId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub vpc_peering_connection_id: Option<String>,
+    #[serde(rename = "NatGatewayId", skip_serializing_if = "Option::is_none")]
+    pub nat_gateway_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeleteRouteRequest {
+    #[serde(
+        rename = "DestinationPrefixListId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub destination_prefix_list_id: Option<String>,
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "RouteTableId")]
+    pub route_table_id: String,
+    #[serde(
+        rename = "DestinationCidrBlock",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub destination_cidr_block: Option<String>,
+    #[serde(
+        rename = "DestinationIpv6CidrBlock",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub destination_ipv6_cidr_block: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AllocateAddressRequest {
+    #[serde(rename = "Domain", skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    #[serde(rename = "Address", skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(rename = "PublicIpv4Pool", skip_serializing_if = "Option::is_none")]
+    pub public_ipv4_pool: Option<String>,
+    #[serde(rename = "NetworkBorderGroup", skip_serializing_if = "Option::is_none")]
+    pub network_border_group: Option<String>,
+    #[serde(
+        rename = "CustomerOwnedIpv4Pool",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub customer_owned_ipv4_pool: Option<String>,
+    #[serde(rename = "TagSpecifications", skip_serializing_if = "Option::is_none")]
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    #[serde(rename = "IpamPoolId", skip_serializing_if = "Option::is_none")]
+    pub ipam_pool_id: Option<String>,
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AllocateAddressResult {
+    #[serde(rename = "AllocationId", skip_serializing_if = "Option::is_none")]
+    pub allocation_id: Option<String>,
+    #[serde(rename = "PublicIpv4Pool", skip_serializing_if = "Option::is_none")]
+    pub public_ipv4_pool: Option<String>,
+    #[serde(rename = "NetworkBorderGroup", skip_serializing_if = "Option::is_none")]
+    pub network_border_group: Option<String>,
+    #[serde(rename = "Domain", skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    #[serde(rename = "CustomerOwnedIp", skip_serializing_if = "Option::is_none")]
+    pub customer_owned_ip: Option<String>,
+    #[serde(
+        rename = "CustomerOwnedIpv4Pool",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub customer_owned_ipv4_pool: Option<String>,
+    #[serde(rename = "CarrierIp", skip_serializing_if = "Option::is_none")]
+    pub carrier_ip: Option<String>,
+    #[serde(rename = "PublicIp", skip_serializing_if = "Option::is_none")]
+    pub public_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReleaseAddressRequest {
+    #[serde(rename = "AllocationId", skip_serializing_if = "Option::is_none")]
+    pub allocation_id: Option<String>,
+    #[serde(rename = "PublicIp", skip_serializing_if = "Option::is_none")]
+    pub public_ip: Option<String>,
+    #[serde(rename = "NetworkBorderGroup", skip_serializing_if = "Option::is_none")]
+    pub network_border_group: Option<String>,
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeAddressesRequest {
+    #[serde(rename = "PublicIps", skip_serializing_if = "Option::is_none")]
+    pub public_ips: Option<Vec<String>>,
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "Filters", skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+    #[serde(rename = "AllocationIds", skip_serializing_if = "Option::is_none")]
+    pub allocation_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeAddressesResult {
+    #[serde(rename = "Addresses", skip_serializing_if = "Option::is_none")]
+    pub addresses: Option<Vec<Address>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Address {
+    #[serde(rename = "AllocationId", skip_serializing_if = "Option::is_none")]
+    pub allocation_id: Option<String>,
+    #[serde(rename = "AssociationId", skip_serializing_if = "Option::is_none")]
+    pub association_id: Option<String>,
+    #[serde(rename = "Domain", skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    #[serde(rename = "NetworkInterfaceId", skip_serializing_if = "Option::is_none")]
+    pub network_interface_id: Option<String>,
+    #[serde(
+        rename = "NetworkInterfaceOwnerId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub network_interface_owner_id: Option<String>,
+    #[serde(rename = "PrivateIpAddress", skip_serializing_if = "Option::is_none")]
+    pub private_ip_address: Option<String>,
+    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(rename = "PublicIpv4Pool", skip_serializing_if = "Option::is_none")]
+    pub public_ipv4_pool: Option<String>,
+    #[serde(rename = "NetworkBorderGroup", skip_serializing_if = "Option::is_none")]
+    pub network_border_group: Option<String>,
+    #[serde(rename = "CustomerOwnedIp", skip_serializing_if = "Option::is_none")]
+    pub customer_owned_ip: Option<String>,
+    #[serde(
+        rename = "CustomerOwnedIpv4Pool",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub customer_owned_ipv4_pool: Option<String>,
+    #[serde(rename = "CarrierIp", skip_serializing_if = "Option::is_none")]
+    pub carrier_ip: Option<String>,
+    #[serde(rename = "SubnetId", skip_serializing_if = "Option::is_none")]
+    pub subnet_id: Option<String>,
+    #[serde(rename = "ServiceManaged", skip_serializing_if = "Option::is_none")]
+    pub service_managed: Option<String>,
+    #[serde(rename = "InstanceId", skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    #[serde(rename = "PublicIp", skip_serializing_if = "Option::is_none")]
+    pub public_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreateNatGatewayRequest {
+    #[serde(rename = "AvailabilityMode", skip_serializing_if = "Option::is_none")]
+    pub availability_mode: Option<String>,
+    #[serde(rename = "AllocationId", skip_serializing_if = "Option::is_none")]
+    pub allocation_id: Option<String>,
+    #[serde(rename = "ClientToken", skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "SubnetId", skip_serializing_if = "Option::is_none")]
+    pub subnet_id: Option<String>,
+    #[serde(rename = "VpcId", skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+    #[serde(
+        rename = "AvailabilityZoneAddresses",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub availability_zone_addresses: Option<Vec<AvailabilityZoneAddress>>,
+    #[serde(rename = "TagSpecifications", skip_serializing_if = "Option::is_none")]
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    #[serde(rename = "ConnectivityType", skip_serializing_if = "Option::is_none")]
+    pub connectivity_type: Option<String>,
+    #[serde(rename = "PrivateIpAddress", skip_serializing_if = "Option::is_none")]
+    pub private_ip_address: Option<String>,
+    #[serde(
+        rename = "SecondaryAllocationIds",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub secondary_allocation_ids: Option<Vec<String>>,
+    #[serde(
+        rename = "SecondaryPrivateIpAddresses",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub secondary_private_ip_addresses: Option<Vec<String>>,
+    #[serde(
+        rename = "SecondaryPrivateIpAddressCount",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub secondary_private_ip_address_count: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AvailabilityZoneAddress {
+    #[serde(rename = "AvailabilityZone", skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
+    #[serde(rename = "AvailabilityZoneId", skip_serializing_if = "Option::is_none")]
+    pub availability_zone_id: Option<String>,
+    #[serde(rename = "AllocationIds", skip_serializing_if = "Option::is_none")]
+    pub allocation_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreateNatGatewayResult {
+    #[serde(rename = "ClientToken", skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    #[serde(rename = "NatGateway", skip_serializing_if = "Option::is_none")]
+    pub nat_gateway: Option<NatGateway>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NatGateway {
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<Timestamp>,
+    #[serde(rename = "DeleteTime", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<Timestamp>,
+    #[serde(rename = "FailureCode", skip_serializing_if = "Option::is_none")]
+    pub failure_code: Option<String>,
+    #[serde(rename = "FailureMessage", skip_serializing_if = "Option::is_none")]
+    pub failure_message: Option<String>,
+    #[serde(
+        rename = "NatGatewayAddresses",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub nat_gateway_addresses: Option<Vec<NatGatewayAddress>>,
+    #[serde(rename = "NatGatewayId", skip_serializing_if = "Option::is_none")]
+    pub nat_gateway_id: Option<String>,
+    #[serde(
+        rename = "ProvisionedBandwidth",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub provisioned_bandwidth: Option<ProvisionedBandwidth>,
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(rename = "SubnetId", skip_serializing_if = "Option::is_none")]
+    pub subnet_id: Option<String>,
+    #[serde(rename = "VpcId", skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(rename = "ConnectivityType", skip_serializing_if = "Option::is_none")]
+    pub connectivity_type: Option<String>,
+    #[serde(rename = "AvailabilityMode", skip_serializing_if = "Option::is_none")]
+    pub availability_mode: Option<String>,
+    #[serde(rename = "AutoScalingIps", skip_serializing_if = "Option::is_none")]
+    pub auto_scaling_ips: Option<String>,
+    #[serde(rename = "AutoProvisionZones", skip_serializing_if = "Option::is_none")]
+    pub auto_provision_zones: Option<String>,
+    #[serde(rename = "AttachedAppliances", skip_serializing_if = "Option::is_none")]
+    pub attached_appliances: Option<Vec<NatGatewayAttachedAppliance>>,
+    #[serde(rename = "RouteTableId", skip_serializing_if = "Option::is_none")]
+    pub route_table_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NatGatewayAddress {
+    #[serde(rename = "AllocationId", skip_serializing_if = "Option::is_none")]
+    pub allocation_id: Option<String>,
+    #[serde(rename = "NetworkInterfaceId", skip_serializing_if = "Option::is_none")]
+    pub network_interface_id: Option<String>,
+    #[serde(rename = "PrivateIp", skip_serializing_if = "Option::is_none")]
+    pub private_ip: Option<String>,
+    #[serde(rename = "PublicIp", skip_serializing_if = "Option::is_none")]
+    pub public_ip: Option<String>,
+    #[serde(rename = "AssociationId", skip_serializing_if = "Option::is_none")]
+    pub association_id: Option<String>,
+    #[serde(rename = "IsPrimary", skip_serializing_if = "Option::is_none")]
+    pub is_primary: Option<bool>,
+    #[serde(rename = "FailureMessage", skip_serializing_if = "Option::is_none")]
+    pub failure_message: Option<String>,
+    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(rename = "AvailabilityZone", skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
+    #[serde(rename = "AvailabilityZoneId", skip_serializing_if = "Option::is_none")]
+    pub availability_zone_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProvisionedBandwidth {
+    #[serde(rename = "ProvisionTime", skip_serializing_if = "Option::is_none")]
+    pub provision_time: Option<Timestamp>,
+    #[serde(rename = "Provisioned", skip_serializing_if = "Option::is_none")]
+    pub provisioned: Option<String>,
+    #[serde(rename = "RequestTime", skip_serializing_if = "Option::is_none")]
+    pub request_time: Option<Timestamp>,
+    #[serde(rename = "Requested", skip_serializing_if = "Option::is_none")]
+    pub requested: Option<String>,
+    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NatGatewayAttachedAppliance {
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    #[serde(rename = "ApplianceArn", skip_serializing_if = "Option::is_none")]
+    pub appliance_arn: Option<String>,
+    #[serde(rename = "VpcEndpointId", skip_serializing_if = "Option::is_none")]
+    pub vpc_endpoint_id: Option<String>,
+    #[serde(rename = "AttachmentState", skip_serializing_if = "Option::is_none")]
+    pub attachment_state: Option<String>,
+    #[serde(rename = "ModificationState", skip_serializing_if = "Option::is_none")]
+    pub modification_state: Option<String>,
+    #[serde(rename = "FailureCode", skip_serializing_if = "Option::is_none")]
+    pub failure_code: Option<String>,
+    #[serde(rename = "FailureMessage", skip_serializing_if = "Option::is_none")]
+    pub failure_message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeleteNatGatewayRequest {
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "NatGatewayId")]
+    pub nat_gateway_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeleteNatGatewayResult {
+    #[serde(rename = "NatGatewayId", skip_serializing_if = "Option::is_none")]
+    pub nat_gateway_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeNatGatewaysRequest {
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "Filter", skip_serializing_if = "Option::is_none")]
+    pub filter: Option<Vec<Filter>>,
+    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i32>,
+    #[serde(rename = "NatGatewayIds", skip_serializing_if = "Option::is_none")]
+    pub nat_gateway_ids: Option<Vec<String>>,
+    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeNatGatewaysResult {
+    #[serde(rename = "NatGateways", skip_serializing_if = "Option::is_none")]
+    pub nat_gateways: Option<Vec<NatGateway>>,
+    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreateVpcEndpointRequest {
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "VpcEndpointType", skip_serializing_if = "Option::is_none")]
+    pub vpc_endpoint_type: Option<String>,
+    #[serde(rename = "VpcId")]
+    pub vpc_id: String,
+    #[serde(rename = "ServiceName", skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    #[serde(rename = "PolicyDocument", skip_serializing_if = "Option::is_none")]
+    pub policy_document: Option<String>,
+    #[serde(rename = "RouteTableIds", skip_serializing_if = "Option::is_none")]
+    pub route_table_ids: Option<Vec<String>>,
+    #[serde(rename = "SubnetIds", skip_serializing_if = "Option::is_none")]
+    pub subnet_ids: Option<Vec<String>>,
+    #[serde(rename = "SecurityGroupIds", skip_serializing_if = "Option::is_none")]
+    pub security_group_ids: Option<Vec<String>>,
+    #[serde(rename = "IpAddressType", skip_serializing_if = "Option::is_none")]
+    pub ip_address_type: Option<String>,
+    #[serde(rename = "DnsOptions", skip_serializing_if = "Option::is_none")]
+    pub dns_options: Option<DnsOptionsSpecification>,
+    #[serde(rename = "ClientToken", skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    #[serde(rename = "PrivateDnsEnabled", skip_serializing_if = "Option::is_none")]
+    pub private_dns_enabled: Option<bool>,
+    #[serde(rename = "TagSpecifications", skip_serializing_if = "Option::is_none")]
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    #[serde(
+        rename = "SubnetConfigurations",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub subnet_configurations: Option<Vec<SubnetConfiguration>>,
+    #[serde(rename = "ServiceNetworkArn", skip_serializing_if = "Option::is_none")]
+    pub service_network_arn: Option<String>,
+    #[serde(
+        rename = "ResourceConfigurationArn",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resource_configuration_arn: Option<String>,
+    #[serde(rename = "ServiceRegion", skip_serializing_if = "Option::is_none")]
+    pub service_region: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DnsOptionsSpecification {
+    #[serde(rename = "DnsRecordIpType", skip_serializing_if = "Option::is_none")]
+    pub dns_record_ip_type: Option<String>,
+    #[serde(
+        rename = "PrivateDnsOnlyForInboundResolverEndpoint",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub private_dns_only_for_inbound_resolver_endpoint: Option<bool>,
+    #[serde(
+        rename = "PrivateDnsPreference",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub private_dns_preference: Option<String>,
+    #[serde(
+        rename = "PrivateDnsSpecifiedDomains",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub private_dns_specified_domains: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SubnetConfiguration {
+    #[serde(rename = "SubnetId", skip_serializing_if = "Option::is_none")]
+    pub subnet_id: Option<String>,
+    #[serde(rename = "Ipv4", skip_serializing_if = "Option::is_none")]
+    pub ipv4: Option<String>,
+    #[serde(rename = "Ipv6", skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreateVpcEndpointResult {
+    #[serde(rename = "VpcEndpoint", skip_serializing_if = "Option::is_none")]
+    pub vpc_endpoint: Option<VpcEndpoint>,
+    #[serde(rename = "ClientToken", skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VpcEndpoint {
+    #[serde(rename = "VpcEndpointId", skip_serializing_if = "Option::is_none")]
+    pub vpc_endpoint_id: Option<String>,
+    #[serde(rename = "VpcEndpointType", skip_serializing_if = "Option::is_none")]
+    pub vpc_endpoint_type: Option<String>,
+    #[serde(rename = "VpcId", skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+    #[serde(rename = "ServiceName", skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(rename = "PolicyDocument", skip_serializing_if = "Option::is_none")]
+    pub policy_document: Option<String>,
+    #[serde(rename = "RouteTableIds", skip_serializing_if = "Option::is_none")]
+    pub route_table_ids: Option<Vec<String>>,
+    #[serde(rename = "SubnetIds", skip_serializing_if = "Option::is_none")]
+    pub subnet_ids: Option<Vec<String>>,
+    #[serde(rename = "Groups", skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<SecurityGroupIdentifier>>,
+    #[serde(rename = "IpAddressType", skip_serializing_if = "Option::is_none")]
+    pub ip_address_type: Option<String>,
+    #[serde(rename = "DnsOptions", skip_serializing_if = "Option::is_none")]
+    pub dns_options: Option<DnsOptions>,
+    #[serde(rename = "PrivateDnsEnabled", skip_serializing_if = "Option::is_none")]
+    pub private_dns_enabled: Option<bool>,
+    #[serde(rename = "RequesterManaged", skip_serializing_if = "Option::is_none")]
+    pub requester_managed: Option<bool>,
+    #[serde(
+        rename = "NetworkInterfaceIds",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub network_interface_ids: Option<Vec<String>>,
+    #[serde(rename = "DnsEntries", skip_serializing_if = "Option::is_none")]
+    pub dns_entries: Option<Vec<DnsEntry>>,
+    #[serde(rename = "CreationTimestamp", skip_serializing_if = "Option::is_none")]
+    pub creation_timestamp: Option<Timestamp>,
+    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(rename = "OwnerId", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+    #[serde(rename = "LastError", skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<LastError>,
+    #[serde(rename = "Ipv4Prefixes", skip_serializing_if = "Option::is_none")]
+    pub ipv4_prefixes: Option<Vec<SubnetIpPrefixes>>,
+    #[serde(rename = "Ipv6Prefixes", skip_serializing_if = "Option::is_none")]
+    pub ipv6_prefixes: Option<Vec<SubnetIpPrefixes>>,
+    #[serde(rename = "FailureReason", skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    #[serde(rename = "ServiceNetworkArn", skip_serializing_if = "Option::is_none")]
+    pub service_network_arn: Option<String>,
+    #[serde(
+        rename = "ResourceConfigurationArn",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resource_configuration_arn: Option<String>,
+    #[serde(rename = "ServiceRegion", skip_serializing_if = "Option::is_none")]
+    pub service_region: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SecurityGroupIdentifier {
+    #[serde(rename = "GroupId", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    #[serde(rename = "GroupName", skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DnsOptions {
+    #[serde(rename = "DnsRecordIpType", skip_serializing_if = "Option::is_none")]
+    pub dns_record_ip_type: Option<String>,
+    #[serde(
+        rename = "PrivateDnsOnlyForInboundResolverEndpoint",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub private_dns_only_for_inbound_resolver_endpoint: Option<bool>,
+    #[serde(
+        rename = "PrivateDnsPreference",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub private_dns_preference: Option<String>,
+    #[serde(
+        rename = "PrivateDnsSpecifiedDomains",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub private_dns_specified_domains: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DnsEntry {
+    #[serde(rename = "DnsName", skip_serializing_if = "Option::is_none")]
+    pub dns_name: Option<String>,
+    #[serde(rename = "HostedZoneId", skip_serializing_if = "Option::is_none")]
+    pub hosted_zone_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LastError {
+    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(rename = "Code", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SubnetIpPrefixes {
+    #[serde(rename = "SubnetId", skip_serializing_if = "Option::is_none")]
+    pub subnet_id: Option<String>,
+    #[serde(rename = "IpPrefixes", skip_serializing_if = "Option::is_none")]
+    pub ip_prefixes: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeleteVpcEndpointsRequest {
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "VpcEndpointIds")]
+    pub vpc_endpoint_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeleteVpcEndpointsResult {
+    #[serde(rename = "Unsuccessful", skip_serializing_if = "Option::is_none")]
+    pub unsuccessful: Option<Vec<UnsuccessfulItem>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UnsuccessfulItem {
+    #[serde(rename = "Error", skip_serializing_if = "Option::is_none")]
+    pub error: Option<UnsuccessfulItemError>,
+    #[serde(rename = "ResourceId", skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UnsuccessfulItemError {
+    #[serde(rename = "Code", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeVpcEndpointsRequest {
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "VpcEndpointIds", skip_serializing_if = "Option::is_none")]
+    pub vpc_endpoint_ids: Option<Vec<String>>,
+    #[serde(rename = "Filters", skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i32>,
+    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeVpcEndpointsResult {
+    #[serde(rename = "VpcEndpoints", skip_serializing_if = "Option::is_none")]
+    pub vpc_endpoints: Option<Vec<VpcEndpoint>>,
+    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModifyVpcEndpointRequest {
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "VpcEndpointId")]
+    pub vpc_endpoint_id: String,
+    #[serde(rename = "ResetPolicy", skip_serializing_if = "Option::is_none")]
+    pub reset_policy: Option<bool>,
+    #[serde(rename = "PolicyDocument", skip_serializing_if = "Option::is_none")]
+    pub policy_document: Option<String>,
+    #[serde(rename = "AddRouteTableIds", skip_serializing_if = "Option::is_none")]
+    pub add_route_table_ids: Option<Vec<String>>,
+    #[serde(
+        rename = "RemoveRouteTableIds",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub remove_route_table_ids: Option<Vec<String>>,
+    #[serde(rename = "AddSubnetIds", skip_serializing_if = "Option::is_none")]
+    pub add_subnet_ids: Option<Vec<String>>,
+    #[serde(rename = "RemoveSubnetIds", skip_serializing_if = "Option::is_none")]
+    pub remove_subnet_ids: Option<Vec<String>>,
+    #[serde(
+        rename = "AddSecurityGroupIds",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub add_security_group_ids: Option<Vec<String>>,
+    #[serde(
+        rename = "RemoveSecurityGroupIds",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub remove_security_group_ids: Option<Vec<String>>,
+    #[serde(rename = "IpAddressType", skip_serializing_if = "Option::is_none")]
+    pub ip_address_type: Option<String>,
+    #[serde(rename = "DnsOptions", skip_serializing_if = "Option::is_none")]
+    pub dns_options: Option<DnsOptionsSpecification>,
+    #[serde(rename = "PrivateDnsEnabled", skip_serializing_if = "Option::is_none")]
+    pub private_dns_enabled: Option<bool>,
+    #[serde(
+        rename = "SubnetConfigurations",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub subnet_configurations: Option<Vec<SubnetConfiguration>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModifyVpcEndpointResult {
+    #[serde(rename = "Return", skip_serializing_if = "Option::is_none")]
+    pub r#return: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeVpcEndpointServicesRequest {
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "ServiceNames", skip_serializing_if = "Option::is_none")]
+    pub service_names: Option<Vec<String>>,
+    #[serde(rename = "Filters", skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i32>,
+    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "ServiceRegions", skip_serializing_if = "Option::is_none")]
+    pub service_regions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeVpcEndpointServicesResult {
+    #[serde(rename = "ServiceNames", skip_serializing_if = "Option::is_none")]
+    pub service_names: Option<Vec<String>>,
+    #[serde(rename = "ServiceDetails", skip_serializing_if = "Option::is_none")]
+    pub service_details: Option<Vec<ServiceDetail>>,
+    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServiceDetail {
+    #[serde(rename = "ServiceName", skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    #[serde(rename = "ServiceId", skip_serializing_if = "Option::is_none")]
+    pub service_id: Option<String>,
+    #[serde(rename = "ServiceType", skip_serializing_if = "Option::is_none")]
+    pub service_type: Option<Vec<ServiceTypeDetail>>,
+    #[serde(rename = "ServiceRegion", skip_serializing_if = "Option::is_none")]
+    pub service_region: Option<String>,
+    #[serde(
+        rename = "AvailabilityZoneIds",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub availability_zone_ids: Option<Vec<String>>,
+    #[serde(rename = "AvailabilityZones", skip_serializing_if = "Option::is_none")]
+    pub availability_zones: Option<Vec<String>>,
+    #[serde(rename = "Owner", skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(
+        rename = "BaseEndpointDnsNames",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub base_endpoint_dns_names: Option<Vec<String>>,
+    #[serde(rename = "PrivateDnsName", skip_serializing_if = "Option::is_none")]
+    pub private_dns_name: Option<String>,
+    #[serde(rename = "PrivateDnsNames", skip_serializing_if = "Option::is_none")]
+    pub private_dns_names: Option<Vec<PrivateDnsDetails>>,
+    #[serde(
+        rename = "VpcEndpointPolicySupported",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub vpc_endpoint_policy_supported: Option<bool>,
+    #[serde(rename = "AcceptanceRequired", skip_serializing_if = "Option::is_none")]
+    pub acceptance_required: Option<bool>,
+    #[serde(
+        rename = "ManagesVpcEndpoints",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub manages_vpc_endpoints: Option<bool>,
+    #[serde(
+        rename = "PayerResponsibility",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub payer_responsibility: Option<String>,
+    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(
+        rename = "PrivateDnsNameVerificationState",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub private_dns_name_verification_state: Option<String>,
+    #[serde(
+        rename = "SupportedIpAddressTypes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub supported_ip_address_types: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServiceTypeDetail {
+    #[serde(rename = "ServiceType", skip_serializing_if = "Option::is_none")]
+    pub service_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PrivateDnsDetails {
+    #[serde(rename = "PrivateDnsName", skip_serializing_if = "Option::is_none")]
+    pub private_dns_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribePrefixListsRequest {
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "Filters", skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i32>,
+    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "PrefixListIds", skip_serializing_if = "Option::is_none")]
+    pub prefix_list_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribePrefixListsResult {
+    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "PrefixLists", skip_serializing_if = "Option::is_none")]
+    pub prefix_lists: Option<Vec<PrefixList>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PrefixList {
+    #[serde(rename = "Cidrs", skip_serializing_if = "Option::is_none")]
+    pub cidrs: Option<Vec<String>>,
+    #[serde(rename = "PrefixListId", skip_serializing_if = "Option::is_none")]
+    pub prefix_list_id: Option<String>,
+    #[serde(rename = "PrefixListName", skip_serializing_if = "Option::is_none")]
+    pub prefix_list_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeNetworkAclsRequest {
+    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i32>,
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "NetworkAclIds", skip_serializing_if = "Option::is_none")]
+    pub network_acl_ids: Option<Vec<String>>,
+    #[serde(rename = "Filters", skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeNetworkAclsResult {
+    #[serde(rename = "NetworkAcls", skip_serializing_if = "Option::is_none")]
+    pub network_acls: Option<Vec<NetworkAcl>>,
+    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkAcl {
+    #[serde(rename = "Associations", skip_serializing_if = "Option::is_none")]
+    pub associations: Option<Vec<NetworkAclAssociation>>,
+    #[serde(rename = "Entries", skip_serializing_if = "Option::is_none")]
+    pub entries: Option<Vec<NetworkAclEntry>>,
+    #[serde(rename = "IsDefault", skip_serializing_if = "Option::is_none")]
+    pub is_default: Option<bool>,
+    #[serde(rename = "NetworkAclId", skip_serializing_if = "Option::is_none")]
+    pub network_acl_id: Option<String>,
+    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(rename = "VpcId", skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+    #[serde(rename = "OwnerId", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkAclAssociation {
+    #[serde(
+        rename = "NetworkAclAssociationId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub network_acl_association_id: Option<String>,
+    #[serde(rename = "NetworkAclId", skip_serializing_if = "Option::is_none")]
+    pub network_acl_id: Option<String>,
+    #[serde(rename = "SubnetId", skip_serializing_if = "Option::is_none")]
+    pub subnet_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkAclEntry {
+    #[serde(rename = "CidrBlock", skip_serializing_if = "Option::is_none")]
+    pub cidr_block: Option<String>,
+    #[serde(rename = "Egress", skip_serializing_if = "Option::is_none")]
+    pub egress: Option<bool>,
+    #[serde(rename = "IcmpTypeCode", skip_serializing_if = "Option::is_none")]
+    pub icmp_type_code: Option<IcmpTypeCode>,
+    #[serde(rename = "Ipv6CidrBlock", skip_serializing_if = "Option::is_none")]
+    pub ipv6_cidr_block: Option<String>,
+    #[serde(rename = "PortRange", skip_serializing_if = "Option::is_none")]
+    pub port_range: Option<PortRange>,
+    #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(rename = "RuleAction", skip_serializing_if = "Option::is_none")]
+    pub rule_action: Option<String>,
+    #[serde(rename = "RuleNumber", skip_serializing_if = "Option::is_none")]
+    pub rule_number: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IcmpTypeCode {
+    #[serde(rename = "Code", skip_serializing_if = "Option::is_none")]
+    pub code: Option<i32>,
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PortRange {
+    #[serde(rename = "From", skip_serializing_if = "Option::is_none")]
+    pub from: Option<i32>,
+    #[serde(rename = "To", skip_serializing_if = "Option::is_none")]
+    pub to: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeAccountAttributesRequest {
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "AttributeNames", skip_serializing_if = "Option::is_none")]
+    pub attribute_names: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeAccountAttributesResult {
+    #[serde(rename = "AccountAttributes", skip_serializing_if = "Option::is_none")]
+    pub account_attributes: Option<Vec<AccountAttribute>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AccountAttribute {
+    #[serde(rename = "AttributeName", skip_serializing_if = "Option::is_none")]
+    pub attribute_name: Option<String>,
+    #[serde(rename = "AttributeValues", skip_serializing_if = "Option::is_none")]
+    pub attribute_values: Option<Vec<AccountAttributeValue>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AccountAttributeValue {
+    #[serde(rename = "AttributeValue", skip_serializing_if = "Option::is_none")]
+    pub attribute_value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreateTagsRequest {
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "Resources")]
+    pub resources: Vec<String>,
+    #[serde(rename = "Tags")]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeleteTagsRequest {
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "Resources")]
+    pub resources: Vec<String>,
+    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeTagsRequest {
+    #[serde(rename = "DryRun", skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "Filters", skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+    #[serde(rename = "MaxResults", skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i32>,
+    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeTagsResult {
+    #[serde(rename = "NextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<TagDescription>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TagDescription {
+    #[serde(rename = "Key", skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(rename = "ResourceId", skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
+    #[serde(rename = "ResourceType", skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<String>,
+    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
 /// Every error this service's implemented operations can answer with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
@@ -1182,6 +2857,60 @@ pub enum Error {
     InvalidNetworkInterfaceIDNotFound(String),
     /// `InvalidNetworkInterfaceID.Malformed`
     InvalidNetworkInterfaceIDMalformed(String),
+    /// `InvalidVpcRange`
+    InvalidVpcRange(String),
+    /// `InvalidSubnet.Range`
+    InvalidSubnetRange(String),
+    /// `InvalidSubnet.Conflict`
+    InvalidSubnetConflict(String),
+    /// `InvalidInternetGatewayID.NotFound`
+    InvalidInternetGatewayIDNotFound(String),
+    /// `InvalidRouteTableID.NotFound`
+    InvalidRouteTableIDNotFound(String),
+    /// `InvalidRouteTableId.Malformed`
+    InvalidRouteTableIdMalformed(String),
+    /// `InvalidAssociationID.NotFound`
+    InvalidAssociationIDNotFound(String),
+    /// `InvalidRoute.NotFound`
+    InvalidRouteNotFound(String),
+    /// `InvalidRoute.InvalidState`
+    InvalidRouteInvalidState(String),
+    /// `RouteAlreadyExists`
+    RouteAlreadyExists(String),
+    /// `InvalidGatewayID.NotFound`
+    InvalidGatewayIDNotFound(String),
+    /// `InvalidAllocationID.NotFound`
+    InvalidAllocationIDNotFound(String),
+    /// `InvalidAddress.NotFound`
+    InvalidAddressNotFound(String),
+    /// `NatGatewayNotFound`
+    NatGatewayNotFound(String),
+    /// `InvalidVpcEndpointId.NotFound`
+    InvalidVpcEndpointIdNotFound(String),
+    /// `InvalidServiceName`
+    InvalidServiceName(String),
+    /// `VpcEndpointLimitExceeded`
+    VpcEndpointLimitExceeded(String),
+    /// `RouteTableLimitExceeded`
+    RouteTableLimitExceeded(String),
+    /// `SubnetLimitExceeded`
+    SubnetLimitExceeded(String),
+    /// `VpcLimitExceeded`
+    VpcLimitExceeded(String),
+    /// `AddressLimitExceeded`
+    AddressLimitExceeded(String),
+    /// `InvalidNetworkAclID.NotFound`
+    InvalidNetworkAclIDNotFound(String),
+    /// `Resource.AlreadyAssociated`
+    ResourceAlreadyAssociated(String),
+    /// `Gateway.NotAttached`
+    GatewayNotAttached(String),
+    /// `InvalidID`
+    InvalidID(String),
+    /// `InvalidPrefixListId.NotFound`
+    InvalidPrefixListIdNotFound(String),
+    /// `InvalidParameter`
+    InvalidParameter(String),
     /// `DryRunOperation`
     DryRunOperation(String),
     /// `InternalError`
@@ -1208,6 +2937,33 @@ impl Error {
             Error::InvalidSecurityGroupRuleIdNotFound(_) => "InvalidSecurityGroupRuleId.NotFound",
             Error::InvalidNetworkInterfaceIDNotFound(_) => "InvalidNetworkInterfaceID.NotFound",
             Error::InvalidNetworkInterfaceIDMalformed(_) => "InvalidNetworkInterfaceID.Malformed",
+            Error::InvalidVpcRange(_) => "InvalidVpcRange",
+            Error::InvalidSubnetRange(_) => "InvalidSubnet.Range",
+            Error::InvalidSubnetConflict(_) => "InvalidSubnet.Conflict",
+            Error::InvalidInternetGatewayIDNotFound(_) => "InvalidInternetGatewayID.NotFound",
+            Error::InvalidRouteTableIDNotFound(_) => "InvalidRouteTableID.NotFound",
+            Error::InvalidRouteTableIdMalformed(_) => "InvalidRouteTableId.Malformed",
+            Error::InvalidAssociationIDNotFound(_) => "InvalidAssociationID.NotFound",
+            Error::InvalidRouteNotFound(_) => "InvalidRoute.NotFound",
+            Error::InvalidRouteInvalidState(_) => "InvalidRoute.InvalidState",
+            Error::RouteAlreadyExists(_) => "RouteAlreadyExists",
+            Error::InvalidGatewayIDNotFound(_) => "InvalidGatewayID.NotFound",
+            Error::InvalidAllocationIDNotFound(_) => "InvalidAllocationID.NotFound",
+            Error::InvalidAddressNotFound(_) => "InvalidAddress.NotFound",
+            Error::NatGatewayNotFound(_) => "NatGatewayNotFound",
+            Error::InvalidVpcEndpointIdNotFound(_) => "InvalidVpcEndpointId.NotFound",
+            Error::InvalidServiceName(_) => "InvalidServiceName",
+            Error::VpcEndpointLimitExceeded(_) => "VpcEndpointLimitExceeded",
+            Error::RouteTableLimitExceeded(_) => "RouteTableLimitExceeded",
+            Error::SubnetLimitExceeded(_) => "SubnetLimitExceeded",
+            Error::VpcLimitExceeded(_) => "VpcLimitExceeded",
+            Error::AddressLimitExceeded(_) => "AddressLimitExceeded",
+            Error::InvalidNetworkAclIDNotFound(_) => "InvalidNetworkAclID.NotFound",
+            Error::ResourceAlreadyAssociated(_) => "Resource.AlreadyAssociated",
+            Error::GatewayNotAttached(_) => "Gateway.NotAttached",
+            Error::InvalidID(_) => "InvalidID",
+            Error::InvalidPrefixListIdNotFound(_) => "InvalidPrefixListId.NotFound",
+            Error::InvalidParameter(_) => "InvalidParameter",
             Error::DryRunOperation(_) => "DryRunOperation",
             Error::InternalError(_) => "InternalError",
         }
@@ -1232,6 +2988,33 @@ impl Error {
             Error::InvalidSecurityGroupRuleIdNotFound(m) => m,
             Error::InvalidNetworkInterfaceIDNotFound(m) => m,
             Error::InvalidNetworkInterfaceIDMalformed(m) => m,
+            Error::InvalidVpcRange(m) => m,
+            Error::InvalidSubnetRange(m) => m,
+            Error::InvalidSubnetConflict(m) => m,
+            Error::InvalidInternetGatewayIDNotFound(m) => m,
+            Error::InvalidRouteTableIDNotFound(m) => m,
+            Error::InvalidRouteTableIdMalformed(m) => m,
+            Error::InvalidAssociationIDNotFound(m) => m,
+            Error::InvalidRouteNotFound(m) => m,
+            Error::InvalidRouteInvalidState(m) => m,
+            Error::RouteAlreadyExists(m) => m,
+            Error::InvalidGatewayIDNotFound(m) => m,
+            Error::InvalidAllocationIDNotFound(m) => m,
+            Error::InvalidAddressNotFound(m) => m,
+            Error::NatGatewayNotFound(m) => m,
+            Error::InvalidVpcEndpointIdNotFound(m) => m,
+            Error::InvalidServiceName(m) => m,
+            Error::VpcEndpointLimitExceeded(m) => m,
+            Error::RouteTableLimitExceeded(m) => m,
+            Error::SubnetLimitExceeded(m) => m,
+            Error::VpcLimitExceeded(m) => m,
+            Error::AddressLimitExceeded(m) => m,
+            Error::InvalidNetworkAclIDNotFound(m) => m,
+            Error::ResourceAlreadyAssociated(m) => m,
+            Error::GatewayNotAttached(m) => m,
+            Error::InvalidID(m) => m,
+            Error::InvalidPrefixListIdNotFound(m) => m,
+            Error::InvalidParameter(m) => m,
             Error::DryRunOperation(m) => m,
             Error::InternalError(m) => m,
         }
@@ -1266,6 +3049,33 @@ impl From<Error> for ServiceError {
             Error::InvalidSecurityGroupRuleIdNotFound(m) => ServiceError::new(shape, m),
             Error::InvalidNetworkInterfaceIDNotFound(m) => ServiceError::new(shape, m),
             Error::InvalidNetworkInterfaceIDMalformed(m) => ServiceError::new(shape, m),
+            Error::InvalidVpcRange(m) => ServiceError::new(shape, m),
+            Error::InvalidSubnetRange(m) => ServiceError::new(shape, m),
+            Error::InvalidSubnetConflict(m) => ServiceError::new(shape, m),
+            Error::InvalidInternetGatewayIDNotFound(m) => ServiceError::new(shape, m),
+            Error::InvalidRouteTableIDNotFound(m) => ServiceError::new(shape, m),
+            Error::InvalidRouteTableIdMalformed(m) => ServiceError::new(shape, m),
+            Error::InvalidAssociationIDNotFound(m) => ServiceError::new(shape, m),
+            Error::InvalidRouteNotFound(m) => ServiceError::new(shape, m),
+            Error::InvalidRouteInvalidState(m) => ServiceError::new(shape, m),
+            Error::RouteAlreadyExists(m) => ServiceError::new(shape, m),
+            Error::InvalidGatewayIDNotFound(m) => ServiceError::new(shape, m),
+            Error::InvalidAllocationIDNotFound(m) => ServiceError::new(shape, m),
+            Error::InvalidAddressNotFound(m) => ServiceError::new(shape, m),
+            Error::NatGatewayNotFound(m) => ServiceError::new(shape, m),
+            Error::InvalidVpcEndpointIdNotFound(m) => ServiceError::new(shape, m),
+            Error::InvalidServiceName(m) => ServiceError::new(shape, m),
+            Error::VpcEndpointLimitExceeded(m) => ServiceError::new(shape, m),
+            Error::RouteTableLimitExceeded(m) => ServiceError::new(shape, m),
+            Error::SubnetLimitExceeded(m) => ServiceError::new(shape, m),
+            Error::VpcLimitExceeded(m) => ServiceError::new(shape, m),
+            Error::AddressLimitExceeded(m) => ServiceError::new(shape, m),
+            Error::InvalidNetworkAclIDNotFound(m) => ServiceError::new(shape, m),
+            Error::ResourceAlreadyAssociated(m) => ServiceError::new(shape, m),
+            Error::GatewayNotAttached(m) => ServiceError::new(shape, m),
+            Error::InvalidID(m) => ServiceError::new(shape, m),
+            Error::InvalidPrefixListIdNotFound(m) => ServiceError::new(shape, m),
+            Error::InvalidParameter(m) => ServiceError::new(shape, m),
             Error::DryRunOperation(m) => ServiceError::new(shape, m),
             Error::InternalError(m) => ServiceError::new(shape, m),
         }
@@ -1356,6 +3166,234 @@ static OPERATIONS: &[Operation] = &[
         name: "DescribeNetworkInterfaces",
         input: Some(106),
         output: Some(110),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "CreateVpc",
+        input: Some(135),
+        output: Some(141),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DeleteVpc",
+        input: Some(142),
+        output: None,
+        result_wrapper: None,
+    },
+    Operation {
+        name: "ModifyVpcAttribute",
+        input: Some(143),
+        output: None,
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DescribeVpcAttribute",
+        input: Some(145),
+        output: Some(147),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "CreateSubnet",
+        input: Some(148),
+        output: Some(149),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DeleteSubnet",
+        input: Some(150),
+        output: None,
+        result_wrapper: None,
+    },
+    Operation {
+        name: "ModifySubnetAttribute",
+        input: Some(151),
+        output: None,
+        result_wrapper: None,
+    },
+    Operation {
+        name: "CreateInternetGateway",
+        input: Some(152),
+        output: Some(153),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DeleteInternetGateway",
+        input: Some(157),
+        output: None,
+        result_wrapper: None,
+    },
+    Operation {
+        name: "AttachInternetGateway",
+        input: Some(159),
+        output: None,
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DetachInternetGateway",
+        input: Some(160),
+        output: None,
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DescribeInternetGateways",
+        input: Some(161),
+        output: Some(164),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "CreateRouteTable",
+        input: Some(166),
+        output: Some(167),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DeleteRouteTable",
+        input: Some(182),
+        output: None,
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DescribeRouteTables",
+        input: Some(184),
+        output: Some(187),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "AssociateRouteTable",
+        input: Some(189),
+        output: Some(192),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DisassociateRouteTable",
+        input: Some(193),
+        output: None,
+        result_wrapper: None,
+    },
+    Operation {
+        name: "ReplaceRouteTableAssociation",
+        input: Some(195),
+        output: Some(196),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "CreateRoute",
+        input: Some(197),
+        output: Some(205),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "ReplaceRoute",
+        input: Some(206),
+        output: None,
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DeleteRoute",
+        input: Some(207),
+        output: None,
+        result_wrapper: None,
+    },
+    Operation {
+        name: "AllocateAddress",
+        input: Some(208),
+        output: Some(211),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "ReleaseAddress",
+        input: Some(212),
+        output: None,
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DescribeAddresses",
+        input: Some(214),
+        output: Some(217),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "CreateNatGateway",
+        input: Some(221),
+        output: Some(230),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DeleteNatGateway",
+        input: Some(244),
+        output: Some(245),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DescribeNatGateways",
+        input: Some(246),
+        output: Some(249),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "CreateVpcEndpoint",
+        input: Some(251),
+        output: Some(264),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DeleteVpcEndpoints",
+        input: Some(276),
+        output: Some(278),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DescribeVpcEndpoints",
+        input: Some(282),
+        output: Some(283),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "ModifyVpcEndpoint",
+        input: Some(285),
+        output: Some(286),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DescribeVpcEndpointServices",
+        input: Some(287),
+        output: Some(288),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DescribePrefixLists",
+        input: Some(300),
+        output: Some(302),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DescribeNetworkAcls",
+        input: Some(305),
+        output: Some(309),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DescribeAccountAttributes",
+        input: Some(319),
+        output: Some(322),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "CreateTags",
+        input: Some(327),
+        output: None,
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DeleteTags",
+        input: Some(330),
+        output: None,
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DescribeTags",
+        input: Some(331),
+        output: Some(332),
         result_wrapper: None,
     },
 ];
@@ -2222,6 +4260,168 @@ static ERRORS: &[ErrorInfo] = &[
     ErrorInfo {
         shape: "InvalidNetworkInterfaceID.Malformed",
         code: "InvalidNetworkInterfaceID.Malformed",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "InvalidVpcRange",
+        code: "InvalidVpcRange",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "InvalidSubnet.Range",
+        code: "InvalidSubnet.Range",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "InvalidSubnet.Conflict",
+        code: "InvalidSubnet.Conflict",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "InvalidInternetGatewayID.NotFound",
+        code: "InvalidInternetGatewayID.NotFound",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "InvalidRouteTableID.NotFound",
+        code: "InvalidRouteTableID.NotFound",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "InvalidRouteTableId.Malformed",
+        code: "InvalidRouteTableId.Malformed",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "InvalidAssociationID.NotFound",
+        code: "InvalidAssociationID.NotFound",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "InvalidRoute.NotFound",
+        code: "InvalidRoute.NotFound",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "InvalidRoute.InvalidState",
+        code: "InvalidRoute.InvalidState",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "RouteAlreadyExists",
+        code: "RouteAlreadyExists",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "InvalidGatewayID.NotFound",
+        code: "InvalidGatewayID.NotFound",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "InvalidAllocationID.NotFound",
+        code: "InvalidAllocationID.NotFound",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "InvalidAddress.NotFound",
+        code: "InvalidAddress.NotFound",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "NatGatewayNotFound",
+        code: "NatGatewayNotFound",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "InvalidVpcEndpointId.NotFound",
+        code: "InvalidVpcEndpointId.NotFound",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "InvalidServiceName",
+        code: "InvalidServiceName",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "VpcEndpointLimitExceeded",
+        code: "VpcEndpointLimitExceeded",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "RouteTableLimitExceeded",
+        code: "RouteTableLimitExceeded",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "SubnetLimitExceeded",
+        code: "SubnetLimitExceeded",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "VpcLimitExceeded",
+        code: "VpcLimitExceeded",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "AddressLimitExceeded",
+        code: "AddressLimitExceeded",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "InvalidNetworkAclID.NotFound",
+        code: "InvalidNetworkAclID.NotFound",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "Resource.AlreadyAssociated",
+        code: "Resource.AlreadyAssociated",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "Gateway.NotAttached",
+        code: "Gateway.NotAttached",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "InvalidID",
+        code: "InvalidID",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "InvalidPrefixListId.NotFound",
+        code: "InvalidPrefixListId.NotFound",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "InvalidParameter",
+        code: "InvalidParameter",
         status: 400,
         sender_fault: true,
     },
@@ -5250,6 +7450,4135 @@ static SHAPES: &[Shape] = &[
         member_name: Some("item"),
         ..Shape::EMPTY
     },
+    Shape {
+        name: "CreateVpcRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "CidrBlock",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv6Pool",
+                shape: 136,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv6CidrBlock",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv4IpamPoolId",
+                shape: 137,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv4NetmaskLength",
+                shape: 138,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv6IpamPoolId",
+                shape: 137,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv6NetmaskLength",
+                shape: 138,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv6CidrBlockNetworkBorderGroup",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcEncryptionControl",
+                shape: 139,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "TagSpecifications",
+                shape: 65,
+                location_name: Some("TagSpecification"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "InstanceTenancy",
+                shape: 12,
+                location_name: Some("instanceTenancy"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AmazonProvidedIpv6CidrBlock",
+                shape: 8,
+                location_name: Some("amazonProvidedIpv6CidrBlock"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Ipv6PoolEc2Id",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "IpamPoolId",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetmaskLength",
+        kind: Kind::Integer,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "VpcEncryptionControlConfiguration",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "Mode",
+                shape: 23,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "InternetGatewayExclusion",
+                shape: 140,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "EgressOnlyInternetGatewayExclusion",
+                shape: 140,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NatGatewayExclusion",
+                shape: 140,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VirtualPrivateGatewayExclusion",
+                shape: 140,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcPeeringExclusion",
+                shape: 140,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "LambdaExclusion",
+                shape: 140,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcLatticeExclusion",
+                shape: 140,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ElasticFileSystemExclusion",
+                shape: 140,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "VpcEncryptionControlExclusionStateInput",
+        kind: Kind::String,
+        enum_values: &["enable", "disable"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CreateVpcResult",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "Vpc",
+            shape: 11,
+            location_name: Some("vpc"),
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DeleteVpcRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "VpcId",
+                shape: 6,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ModifyVpcAttributeRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "EnableDnsHostnames",
+                shape: 144,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "EnableDnsSupport",
+                shape: 144,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcId",
+                shape: 6,
+                required: true,
+                location_name: Some("vpcId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "EnableNetworkAddressUsageMetrics",
+                shape: 144,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AttributeBooleanValue",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "Value",
+            shape: 8,
+            location_name: Some("value"),
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeVpcAttributeRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "Attribute",
+                shape: 146,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcId",
+                shape: 6,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "VpcAttributeName",
+        kind: Kind::String,
+        enum_values: &[
+            "enableDnsSupport",
+            "enableDnsHostnames",
+            "enableNetworkAddressUsageMetrics",
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeVpcAttributeResult",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "EnableDnsHostnames",
+                shape: 144,
+                location_name: Some("enableDnsHostnames"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "EnableDnsSupport",
+                shape: 144,
+                location_name: Some("enableDnsSupport"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "EnableNetworkAddressUsageMetrics",
+                shape: 144,
+                location_name: Some("enableNetworkAddressUsageMetrics"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcId",
+                shape: 3,
+                location_name: Some("vpcId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CreateSubnetRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "TagSpecifications",
+                shape: 65,
+                location_name: Some("TagSpecification"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AvailabilityZone",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AvailabilityZoneId",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "CidrBlock",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv6CidrBlock",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "OutpostArn",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcId",
+                shape: 6,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv6Native",
+                shape: 8,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv4IpamPoolId",
+                shape: 137,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv4NetmaskLength",
+                shape: 138,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv6IpamPoolId",
+                shape: 137,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv6NetmaskLength",
+                shape: 138,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CreateSubnetResult",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "Subnet",
+            shape: 39,
+            location_name: Some("subnet"),
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DeleteSubnetRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "SubnetId",
+                shape: 35,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ModifySubnetAttributeRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "AssignIpv6AddressOnCreation",
+                shape: 144,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "MapPublicIpOnLaunch",
+                shape: 144,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "SubnetId",
+                shape: 35,
+                required: true,
+                location_name: Some("subnetId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "MapCustomerOwnedIpOnLaunch",
+                shape: 144,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "CustomerOwnedIpv4Pool",
+                shape: 41,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "EnableDns64",
+                shape: 144,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrivateDnsHostnameTypeOnLaunch",
+                shape: 48,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "EnableResourceNameDnsARecordOnLaunch",
+                shape: 144,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "EnableResourceNameDnsAAAARecordOnLaunch",
+                shape: 144,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "EnableLniAtDeviceIndex",
+                shape: 40,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DisableLniAtDeviceIndex",
+                shape: 144,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CreateInternetGatewayRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "TagSpecifications",
+                shape: 65,
+                location_name: Some("TagSpecification"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CreateInternetGatewayResult",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "InternetGateway",
+            shape: 154,
+            location_name: Some("internetGateway"),
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "InternetGateway",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "Attachments",
+                shape: 155,
+                location_name: Some("attachmentSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "InternetGatewayId",
+                shape: 3,
+                location_name: Some("internetGatewayId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "OwnerId",
+                shape: 3,
+                location_name: Some("ownerId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Tags",
+                shape: 28,
+                location_name: Some("tagSet"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "InternetGatewayAttachmentList",
+        kind: Kind::List,
+        target: 156,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "InternetGatewayAttachment",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "State",
+                shape: 116,
+                location_name: Some("state"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcId",
+                shape: 3,
+                location_name: Some("vpcId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DeleteInternetGatewayRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "InternetGatewayId",
+                shape: 158,
+                required: true,
+                location_name: Some("internetGatewayId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "InternetGatewayId",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AttachInternetGatewayRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "InternetGatewayId",
+                shape: 158,
+                required: true,
+                location_name: Some("internetGatewayId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcId",
+                shape: 6,
+                required: true,
+                location_name: Some("vpcId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DetachInternetGatewayRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "InternetGatewayId",
+                shape: 158,
+                required: true,
+                location_name: Some("internetGatewayId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcId",
+                shape: 6,
+                required: true,
+                location_name: Some("vpcId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeInternetGatewaysRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "NextToken",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "MaxResults",
+                shape: 162,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "InternetGatewayIds",
+                shape: 163,
+                location_name: Some("internetGatewayId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Filters",
+                shape: 1,
+                location_name: Some("Filter"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeInternetGatewaysMaxResults",
+        kind: Kind::Integer,
+        min: Some(5.0),
+        max: Some(1000.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "InternetGatewayIdList",
+        kind: Kind::List,
+        target: 158,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeInternetGatewaysResult",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "InternetGateways",
+                shape: 165,
+                location_name: Some("internetGatewaySet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NextToken",
+                shape: 3,
+                location_name: Some("nextToken"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "InternetGatewayList",
+        kind: Kind::List,
+        target: 154,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CreateRouteTableRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "TagSpecifications",
+                shape: 65,
+                location_name: Some("TagSpecification"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ClientToken",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcId",
+                shape: 6,
+                required: true,
+                location_name: Some("vpcId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CreateRouteTableResult",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "RouteTable",
+                shape: 168,
+                location_name: Some("routeTable"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ClientToken",
+                shape: 3,
+                location_name: Some("clientToken"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RouteTable",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "Associations",
+                shape: 169,
+                location_name: Some("associationSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PropagatingVgws",
+                shape: 173,
+                location_name: Some("propagatingVgwSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "RouteTableId",
+                shape: 3,
+                location_name: Some("routeTableId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Routes",
+                shape: 175,
+                location_name: Some("routeSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Tags",
+                shape: 28,
+                location_name: Some("tagSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcId",
+                shape: 3,
+                location_name: Some("vpcId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "OwnerId",
+                shape: 3,
+                location_name: Some("ownerId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RouteTableAssociationList",
+        kind: Kind::List,
+        target: 170,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RouteTableAssociation",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "Main",
+                shape: 8,
+                location_name: Some("main"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "RouteTableAssociationId",
+                shape: 3,
+                location_name: Some("routeTableAssociationId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "RouteTableId",
+                shape: 3,
+                location_name: Some("routeTableId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "SubnetId",
+                shape: 3,
+                location_name: Some("subnetId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "GatewayId",
+                shape: 3,
+                location_name: Some("gatewayId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PublicIpv4Pool",
+                shape: 3,
+                location_name: Some("publicIpv4Pool"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AssociationState",
+                shape: 171,
+                location_name: Some("associationState"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RouteTableAssociationState",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "State",
+                shape: 172,
+                location_name: Some("state"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "StatusMessage",
+                shape: 3,
+                location_name: Some("statusMessage"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RouteTableAssociationStateCode",
+        kind: Kind::String,
+        enum_values: &[
+            "associating",
+            "associated",
+            "disassociating",
+            "disassociated",
+            "failed",
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PropagatingVgwList",
+        kind: Kind::List,
+        target: 174,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PropagatingVgw",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "GatewayId",
+            shape: 3,
+            location_name: Some("gatewayId"),
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RouteList",
+        kind: Kind::List,
+        target: 176,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Route",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DestinationCidrBlock",
+                shape: 3,
+                location_name: Some("destinationCidrBlock"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DestinationIpv6CidrBlock",
+                shape: 3,
+                location_name: Some("destinationIpv6CidrBlock"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DestinationPrefixListId",
+                shape: 3,
+                location_name: Some("destinationPrefixListId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "EgressOnlyInternetGatewayId",
+                shape: 3,
+                location_name: Some("egressOnlyInternetGatewayId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "GatewayId",
+                shape: 3,
+                location_name: Some("gatewayId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "InstanceId",
+                shape: 3,
+                location_name: Some("instanceId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "InstanceOwnerId",
+                shape: 3,
+                location_name: Some("instanceOwnerId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NatGatewayId",
+                shape: 3,
+                location_name: Some("natGatewayId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "TransitGatewayId",
+                shape: 3,
+                location_name: Some("transitGatewayId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "LocalGatewayId",
+                shape: 3,
+                location_name: Some("localGatewayId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "CarrierGatewayId",
+                shape: 177,
+                location_name: Some("carrierGatewayId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NetworkInterfaceId",
+                shape: 3,
+                location_name: Some("networkInterfaceId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Origin",
+                shape: 178,
+                location_name: Some("origin"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "State",
+                shape: 179,
+                location_name: Some("state"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcPeeringConnectionId",
+                shape: 3,
+                location_name: Some("vpcPeeringConnectionId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "CoreNetworkArn",
+                shape: 180,
+                location_name: Some("coreNetworkArn"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "OdbNetworkArn",
+                shape: 181,
+                location_name: Some("odbNetworkArn"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "IpAddress",
+                shape: 3,
+                location_name: Some("ipAddress"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CarrierGatewayId",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RouteOrigin",
+        kind: Kind::String,
+        enum_values: &[
+            "CreateRouteTable",
+            "CreateRoute",
+            "EnableVgwRoutePropagation",
+            "Advertisement",
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RouteState",
+        kind: Kind::String,
+        enum_values: &["active", "blackhole", "filtered"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CoreNetworkArn",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "OdbNetworkArn",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DeleteRouteTableRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "RouteTableId",
+                shape: 183,
+                required: true,
+                location_name: Some("routeTableId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RouteTableId",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeRouteTablesRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "NextToken",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "MaxResults",
+                shape: 185,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "RouteTableIds",
+                shape: 186,
+                location_name: Some("RouteTableId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Filters",
+                shape: 1,
+                location_name: Some("Filter"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeRouteTablesMaxResults",
+        kind: Kind::Integer,
+        min: Some(5.0),
+        max: Some(100.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RouteTableIdStringList",
+        kind: Kind::List,
+        target: 183,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeRouteTablesResult",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "RouteTables",
+                shape: 188,
+                location_name: Some("routeTableSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NextToken",
+                shape: 3,
+                location_name: Some("nextToken"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RouteTableList",
+        kind: Kind::List,
+        target: 168,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AssociateRouteTableRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "GatewayId",
+                shape: 190,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PublicIpv4Pool",
+                shape: 191,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "SubnetId",
+                shape: 35,
+                location_name: Some("subnetId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "RouteTableId",
+                shape: 183,
+                required: true,
+                location_name: Some("routeTableId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RouteGatewayId",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Ipv4PoolEc2Id",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AssociateRouteTableResult",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "AssociationId",
+                shape: 3,
+                location_name: Some("associationId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AssociationState",
+                shape: 171,
+                location_name: Some("associationState"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DisassociateRouteTableRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AssociationId",
+                shape: 194,
+                required: true,
+                location_name: Some("associationId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RouteTableAssociationId",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ReplaceRouteTableAssociationRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AssociationId",
+                shape: 194,
+                required: true,
+                location_name: Some("associationId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "RouteTableId",
+                shape: 183,
+                required: true,
+                location_name: Some("routeTableId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ReplaceRouteTableAssociationResult",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "NewAssociationId",
+                shape: 3,
+                location_name: Some("newAssociationId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AssociationState",
+                shape: 171,
+                location_name: Some("associationState"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CreateRouteRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DestinationPrefixListId",
+                shape: 95,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcEndpointId",
+                shape: 198,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "TransitGatewayId",
+                shape: 199,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "LocalGatewayId",
+                shape: 200,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "CarrierGatewayId",
+                shape: 177,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "CoreNetworkArn",
+                shape: 180,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "OdbNetworkArn",
+                shape: 181,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "RouteTableId",
+                shape: 183,
+                required: true,
+                location_name: Some("routeTableId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DestinationCidrBlock",
+                shape: 3,
+                location_name: Some("destinationCidrBlock"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "GatewayId",
+                shape: 190,
+                location_name: Some("gatewayId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DestinationIpv6CidrBlock",
+                shape: 3,
+                location_name: Some("destinationIpv6CidrBlock"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "EgressOnlyInternetGatewayId",
+                shape: 201,
+                location_name: Some("egressOnlyInternetGatewayId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "InstanceId",
+                shape: 202,
+                location_name: Some("instanceId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NetworkInterfaceId",
+                shape: 109,
+                location_name: Some("networkInterfaceId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcPeeringConnectionId",
+                shape: 203,
+                location_name: Some("vpcPeeringConnectionId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NatGatewayId",
+                shape: 204,
+                location_name: Some("natGatewayId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "VpcEndpointId",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "TransitGatewayId",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "LocalGatewayId",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "EgressOnlyInternetGatewayId",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "InstanceId",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "VpcPeeringConnectionId",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NatGatewayId",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CreateRouteResult",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "Return",
+            shape: 8,
+            location_name: Some("return"),
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ReplaceRouteRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DestinationPrefixListId",
+                shape: 95,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcEndpointId",
+                shape: 198,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "LocalTarget",
+                shape: 8,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "TransitGatewayId",
+                shape: 199,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "LocalGatewayId",
+                shape: 200,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "CarrierGatewayId",
+                shape: 177,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "CoreNetworkArn",
+                shape: 180,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "OdbNetworkArn",
+                shape: 181,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "RouteTableId",
+                shape: 183,
+                required: true,
+                location_name: Some("routeTableId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DestinationCidrBlock",
+                shape: 3,
+                location_name: Some("destinationCidrBlock"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "GatewayId",
+                shape: 190,
+                location_name: Some("gatewayId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DestinationIpv6CidrBlock",
+                shape: 3,
+                location_name: Some("destinationIpv6CidrBlock"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "EgressOnlyInternetGatewayId",
+                shape: 201,
+                location_name: Some("egressOnlyInternetGatewayId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "InstanceId",
+                shape: 202,
+                location_name: Some("instanceId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NetworkInterfaceId",
+                shape: 109,
+                location_name: Some("networkInterfaceId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcPeeringConnectionId",
+                shape: 203,
+                location_name: Some("vpcPeeringConnectionId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NatGatewayId",
+                shape: 204,
+                location_name: Some("natGatewayId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DeleteRouteRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DestinationPrefixListId",
+                shape: 95,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "RouteTableId",
+                shape: 183,
+                required: true,
+                location_name: Some("routeTableId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DestinationCidrBlock",
+                shape: 3,
+                location_name: Some("destinationCidrBlock"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DestinationIpv6CidrBlock",
+                shape: 3,
+                location_name: Some("destinationIpv6CidrBlock"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AllocateAddressRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "Domain",
+                shape: 209,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Address",
+                shape: 210,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PublicIpv4Pool",
+                shape: 191,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NetworkBorderGroup",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "CustomerOwnedIpv4Pool",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "TagSpecifications",
+                shape: 65,
+                location_name: Some("TagSpecification"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "IpamPoolId",
+                shape: 137,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DomainType",
+        kind: Kind::String,
+        enum_values: &["vpc", "standard"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PublicIpAddress",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AllocateAddressResult",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "AllocationId",
+                shape: 3,
+                location_name: Some("allocationId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PublicIpv4Pool",
+                shape: 3,
+                location_name: Some("publicIpv4Pool"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NetworkBorderGroup",
+                shape: 3,
+                location_name: Some("networkBorderGroup"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Domain",
+                shape: 209,
+                location_name: Some("domain"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "CustomerOwnedIp",
+                shape: 3,
+                location_name: Some("customerOwnedIp"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "CustomerOwnedIpv4Pool",
+                shape: 3,
+                location_name: Some("customerOwnedIpv4Pool"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "CarrierIp",
+                shape: 3,
+                location_name: Some("carrierIp"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PublicIp",
+                shape: 3,
+                location_name: Some("publicIp"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ReleaseAddressRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "AllocationId",
+                shape: 213,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PublicIp",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NetworkBorderGroup",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AllocationId",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeAddressesRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "PublicIps",
+                shape: 215,
+                location_name: Some("PublicIp"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Filters",
+                shape: 1,
+                location_name: Some("Filter"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AllocationIds",
+                shape: 216,
+                location_name: Some("AllocationId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PublicIpStringList",
+        kind: Kind::List,
+        target: 3,
+        member_name: Some("PublicIp"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AllocationIdList",
+        kind: Kind::List,
+        target: 213,
+        member_name: Some("AllocationId"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeAddressesResult",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "Addresses",
+            shape: 218,
+            location_name: Some("addressesSet"),
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AddressList",
+        kind: Kind::List,
+        target: 219,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Address",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "AllocationId",
+                shape: 3,
+                location_name: Some("allocationId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AssociationId",
+                shape: 3,
+                location_name: Some("associationId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Domain",
+                shape: 209,
+                location_name: Some("domain"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NetworkInterfaceId",
+                shape: 3,
+                location_name: Some("networkInterfaceId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NetworkInterfaceOwnerId",
+                shape: 3,
+                location_name: Some("networkInterfaceOwnerId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrivateIpAddress",
+                shape: 3,
+                location_name: Some("privateIpAddress"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Tags",
+                shape: 28,
+                location_name: Some("tagSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PublicIpv4Pool",
+                shape: 3,
+                location_name: Some("publicIpv4Pool"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NetworkBorderGroup",
+                shape: 3,
+                location_name: Some("networkBorderGroup"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "CustomerOwnedIp",
+                shape: 3,
+                location_name: Some("customerOwnedIp"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "CustomerOwnedIpv4Pool",
+                shape: 3,
+                location_name: Some("customerOwnedIpv4Pool"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "CarrierIp",
+                shape: 3,
+                location_name: Some("carrierIp"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "SubnetId",
+                shape: 3,
+                location_name: Some("subnetId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ServiceManaged",
+                shape: 220,
+                location_name: Some("serviceManaged"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "InstanceId",
+                shape: 3,
+                location_name: Some("instanceId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PublicIp",
+                shape: 3,
+                location_name: Some("publicIp"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ServiceManaged",
+        kind: Kind::String,
+        enum_values: &["alb", "nlb", "rnat", "rds"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CreateNatGatewayRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "AvailabilityMode",
+                shape: 222,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AllocationId",
+                shape: 213,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ClientToken",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DryRun",
+                shape: 8,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "SubnetId",
+                shape: 35,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcId",
+                shape: 6,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AvailabilityZoneAddresses",
+                shape: 223,
+                location_name: Some("AvailabilityZoneAddress"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "TagSpecifications",
+                shape: 65,
+                location_name: Some("TagSpecification"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ConnectivityType",
+                shape: 227,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrivateIpAddress",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "SecondaryAllocationIds",
+                shape: 216,
+                location_name: Some("SecondaryAllocationId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "SecondaryPrivateIpAddresses",
+                shape: 228,
+                location_name: Some("SecondaryPrivateIpAddress"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "SecondaryPrivateIpAddressCount",
+                shape: 229,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AvailabilityMode",
+        kind: Kind::String,
+        enum_values: &["zonal", "regional"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AvailabilityZoneAddresses",
+        kind: Kind::List,
+        target: 224,
+        member_name: Some("AvailabilityZoneAddress"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AvailabilityZoneAddress",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "AvailabilityZone",
+                shape: 225,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AvailabilityZoneId",
+                shape: 226,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AllocationIds",
+                shape: 216,
+                location_name: Some("AllocationId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AvailabilityZoneName",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AvailabilityZoneId",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ConnectivityType",
+        kind: Kind::String,
+        enum_values: &["private", "public"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "IpList",
+        kind: Kind::List,
+        target: 3,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PrivateIpAddressCount",
+        kind: Kind::Integer,
+        min: Some(1.0),
+        max: Some(31.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CreateNatGatewayResult",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "ClientToken",
+                shape: 3,
+                location_name: Some("clientToken"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NatGateway",
+                shape: 231,
+                location_name: Some("natGateway"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NatGateway",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "CreateTime",
+                shape: 115,
+                location_name: Some("createTime"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DeleteTime",
+                shape: 115,
+                location_name: Some("deleteTime"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "FailureCode",
+                shape: 3,
+                location_name: Some("failureCode"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "FailureMessage",
+                shape: 3,
+                location_name: Some("failureMessage"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NatGatewayAddresses",
+                shape: 232,
+                location_name: Some("natGatewayAddressSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NatGatewayId",
+                shape: 3,
+                location_name: Some("natGatewayId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ProvisionedBandwidth",
+                shape: 235,
+                location_name: Some("provisionedBandwidth"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "State",
+                shape: 236,
+                location_name: Some("state"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "SubnetId",
+                shape: 3,
+                location_name: Some("subnetId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcId",
+                shape: 3,
+                location_name: Some("vpcId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Tags",
+                shape: 28,
+                location_name: Some("tagSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ConnectivityType",
+                shape: 227,
+                location_name: Some("connectivityType"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AvailabilityMode",
+                shape: 222,
+                location_name: Some("availabilityMode"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AutoScalingIps",
+                shape: 237,
+                location_name: Some("autoScalingIps"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AutoProvisionZones",
+                shape: 238,
+                location_name: Some("autoProvisionZones"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AttachedAppliances",
+                shape: 239,
+                location_name: Some("attachedApplianceSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "RouteTableId",
+                shape: 3,
+                location_name: Some("routeTableId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NatGatewayAddressList",
+        kind: Kind::List,
+        target: 233,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NatGatewayAddress",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "AllocationId",
+                shape: 3,
+                location_name: Some("allocationId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NetworkInterfaceId",
+                shape: 3,
+                location_name: Some("networkInterfaceId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrivateIp",
+                shape: 3,
+                location_name: Some("privateIp"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PublicIp",
+                shape: 3,
+                location_name: Some("publicIp"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AssociationId",
+                shape: 3,
+                location_name: Some("associationId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "IsPrimary",
+                shape: 8,
+                location_name: Some("isPrimary"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "FailureMessage",
+                shape: 3,
+                location_name: Some("failureMessage"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Status",
+                shape: 234,
+                location_name: Some("status"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AvailabilityZone",
+                shape: 225,
+                location_name: Some("availabilityZone"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AvailabilityZoneId",
+                shape: 226,
+                location_name: Some("availabilityZoneId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NatGatewayAddressStatus",
+        kind: Kind::String,
+        enum_values: &[
+            "assigning",
+            "unassigning",
+            "associating",
+            "disassociating",
+            "succeeded",
+            "failed",
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ProvisionedBandwidth",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "ProvisionTime",
+                shape: 115,
+                location_name: Some("provisionTime"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Provisioned",
+                shape: 3,
+                location_name: Some("provisioned"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "RequestTime",
+                shape: 115,
+                location_name: Some("requestTime"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Requested",
+                shape: 3,
+                location_name: Some("requested"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Status",
+                shape: 3,
+                location_name: Some("status"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NatGatewayState",
+        kind: Kind::String,
+        enum_values: &["pending", "failed", "available", "deleting", "deleted"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AutoScalingIpsState",
+        kind: Kind::String,
+        enum_values: &["enabled", "disabled"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AutoProvisionZonesState",
+        kind: Kind::String,
+        enum_values: &["enabled", "disabled"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NatGatewayAttachedApplianceList",
+        kind: Kind::List,
+        target: 240,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NatGatewayAttachedAppliance",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "Type",
+                shape: 241,
+                location_name: Some("type"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ApplianceArn",
+                shape: 3,
+                location_name: Some("applianceArn"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcEndpointId",
+                shape: 3,
+                location_name: Some("vpcEndpointId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AttachmentState",
+                shape: 242,
+                location_name: Some("attachmentState"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ModificationState",
+                shape: 243,
+                location_name: Some("modificationState"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "FailureCode",
+                shape: 3,
+                location_name: Some("failureCode"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "FailureMessage",
+                shape: 3,
+                location_name: Some("failureMessage"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NatGatewayApplianceType",
+        kind: Kind::String,
+        enum_values: &["network-firewall-proxy"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NatGatewayApplianceState",
+        kind: Kind::String,
+        enum_values: &[
+            "attaching",
+            "attached",
+            "detaching",
+            "detached",
+            "attach-failed",
+            "detach-failed",
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NatGatewayApplianceModifyState",
+        kind: Kind::String,
+        enum_values: &["modifying", "completed", "failed"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DeleteNatGatewayRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DryRun",
+                shape: 8,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NatGatewayId",
+                shape: 204,
+                required: true,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DeleteNatGatewayResult",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "NatGatewayId",
+            shape: 3,
+            location_name: Some("natGatewayId"),
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeNatGatewaysRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DryRun",
+                shape: 8,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Filter",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "MaxResults",
+                shape: 247,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NatGatewayIds",
+                shape: 248,
+                location_name: Some("NatGatewayId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NextToken",
+                shape: 3,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeNatGatewaysMaxResults",
+        kind: Kind::Integer,
+        min: Some(5.0),
+        max: Some(1000.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NatGatewayIdStringList",
+        kind: Kind::List,
+        target: 204,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeNatGatewaysResult",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "NatGateways",
+                shape: 250,
+                location_name: Some("natGatewaySet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NextToken",
+                shape: 3,
+                location_name: Some("nextToken"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NatGatewayList",
+        kind: Kind::List,
+        target: 231,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CreateVpcEndpointRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DryRun",
+                shape: 8,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcEndpointType",
+                shape: 252,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcId",
+                shape: 6,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ServiceName",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PolicyDocument",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "RouteTableIds",
+                shape: 253,
+                location_name: Some("RouteTableId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "SubnetIds",
+                shape: 254,
+                location_name: Some("SubnetId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "SecurityGroupIds",
+                shape: 255,
+                location_name: Some("SecurityGroupId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "IpAddressType",
+                shape: 256,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DnsOptions",
+                shape: 257,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ClientToken",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrivateDnsEnabled",
+                shape: 8,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "TagSpecifications",
+                shape: 65,
+                location_name: Some("TagSpecification"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "SubnetConfigurations",
+                shape: 260,
+                location_name: Some("SubnetConfiguration"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ServiceNetworkArn",
+                shape: 262,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ResourceConfigurationArn",
+                shape: 263,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ServiceRegion",
+                shape: 3,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "VpcEndpointType",
+        kind: Kind::String,
+        enum_values: &[
+            "Interface",
+            "Gateway",
+            "GatewayLoadBalancer",
+            "Resource",
+            "ServiceNetwork",
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "VpcEndpointRouteTableIdList",
+        kind: Kind::List,
+        target: 183,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "VpcEndpointSubnetIdList",
+        kind: Kind::List,
+        target: 35,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "VpcEndpointSecurityGroupIdList",
+        kind: Kind::List,
+        target: 71,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "IpAddressType",
+        kind: Kind::String,
+        enum_values: &["ipv4", "dualstack", "ipv6"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DnsOptionsSpecification",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DnsRecordIpType",
+                shape: 258,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrivateDnsOnlyForInboundResolverEndpoint",
+                shape: 8,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrivateDnsPreference",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrivateDnsSpecifiedDomains",
+                shape: 259,
+                location_name: Some("PrivateDnsSpecifiedDomain"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DnsRecordIpType",
+        kind: Kind::String,
+        enum_values: &["ipv4", "dualstack", "ipv6", "service-defined"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PrivateDnsSpecifiedDomainSet",
+        kind: Kind::List,
+        target: 3,
+        member_name: Some("item"),
+        min: Some(0.0),
+        max: Some(10.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "SubnetConfigurationsList",
+        kind: Kind::List,
+        target: 261,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "SubnetConfiguration",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "SubnetId",
+                shape: 35,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv4",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv6",
+                shape: 3,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ServiceNetworkArn",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ResourceConfigurationArn",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CreateVpcEndpointResult",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "VpcEndpoint",
+                shape: 265,
+                location_name: Some("vpcEndpoint"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ClientToken",
+                shape: 3,
+                location_name: Some("clientToken"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "VpcEndpoint",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "VpcEndpointId",
+                shape: 3,
+                location_name: Some("vpcEndpointId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcEndpointType",
+                shape: 252,
+                location_name: Some("vpcEndpointType"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcId",
+                shape: 3,
+                location_name: Some("vpcId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ServiceName",
+                shape: 3,
+                location_name: Some("serviceName"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "State",
+                shape: 266,
+                location_name: Some("state"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PolicyDocument",
+                shape: 3,
+                location_name: Some("policyDocument"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "RouteTableIds",
+                shape: 4,
+                location_name: Some("routeTableIdSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "SubnetIds",
+                shape: 4,
+                location_name: Some("subnetIdSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Groups",
+                shape: 267,
+                location_name: Some("groupSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "IpAddressType",
+                shape: 256,
+                location_name: Some("ipAddressType"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DnsOptions",
+                shape: 269,
+                location_name: Some("dnsOptions"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrivateDnsEnabled",
+                shape: 8,
+                location_name: Some("privateDnsEnabled"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "RequesterManaged",
+                shape: 8,
+                location_name: Some("requesterManaged"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NetworkInterfaceIds",
+                shape: 4,
+                location_name: Some("networkInterfaceIdSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DnsEntries",
+                shape: 270,
+                location_name: Some("dnsEntrySet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "CreationTimestamp",
+                shape: 272,
+                location_name: Some("creationTimestamp"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Tags",
+                shape: 28,
+                location_name: Some("tagSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "OwnerId",
+                shape: 3,
+                location_name: Some("ownerId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "LastError",
+                shape: 273,
+                location_name: Some("lastError"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv4Prefixes",
+                shape: 274,
+                location_name: Some("ipv4PrefixSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv6Prefixes",
+                shape: 274,
+                location_name: Some("ipv6PrefixSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "FailureReason",
+                shape: 3,
+                location_name: Some("failureReason"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ServiceNetworkArn",
+                shape: 262,
+                location_name: Some("serviceNetworkArn"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ResourceConfigurationArn",
+                shape: 263,
+                location_name: Some("resourceConfigurationArn"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ServiceRegion",
+                shape: 3,
+                location_name: Some("serviceRegion"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "State",
+        kind: Kind::String,
+        enum_values: &[
+            "PendingAcceptance",
+            "Pending",
+            "Available",
+            "Deleting",
+            "Deleted",
+            "Rejected",
+            "Failed",
+            "Expired",
+            "Partial",
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "GroupIdentifierSet",
+        kind: Kind::List,
+        target: 268,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "SecurityGroupIdentifier",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "GroupId",
+                shape: 3,
+                location_name: Some("groupId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "GroupName",
+                shape: 3,
+                location_name: Some("groupName"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DnsOptions",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DnsRecordIpType",
+                shape: 258,
+                location_name: Some("dnsRecordIpType"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrivateDnsOnlyForInboundResolverEndpoint",
+                shape: 8,
+                location_name: Some("privateDnsOnlyForInboundResolverEndpoint"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrivateDnsPreference",
+                shape: 3,
+                location_name: Some("privateDnsPreference"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrivateDnsSpecifiedDomains",
+                shape: 259,
+                location_name: Some("privateDnsSpecifiedDomainSet"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DnsEntrySet",
+        kind: Kind::List,
+        target: 271,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DnsEntry",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DnsName",
+                shape: 3,
+                location_name: Some("dnsName"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "HostedZoneId",
+                shape: 3,
+                location_name: Some("hostedZoneId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "MillisecondDateTime",
+        kind: Kind::Timestamp,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "LastError",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "Message",
+                shape: 3,
+                location_name: Some("message"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Code",
+                shape: 3,
+                location_name: Some("code"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "SubnetIpPrefixesList",
+        kind: Kind::List,
+        target: 275,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "SubnetIpPrefixes",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "SubnetId",
+                shape: 3,
+                location_name: Some("subnetId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "IpPrefixes",
+                shape: 4,
+                location_name: Some("ipPrefixSet"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DeleteVpcEndpointsRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DryRun",
+                shape: 8,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcEndpointIds",
+                shape: 277,
+                required: true,
+                location_name: Some("VpcEndpointId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "VpcEndpointIdList",
+        kind: Kind::List,
+        target: 198,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DeleteVpcEndpointsResult",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "Unsuccessful",
+            shape: 279,
+            location_name: Some("unsuccessful"),
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "UnsuccessfulItemSet",
+        kind: Kind::List,
+        target: 280,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "UnsuccessfulItem",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "Error",
+                shape: 281,
+                location_name: Some("error"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ResourceId",
+                shape: 3,
+                location_name: Some("resourceId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "UnsuccessfulItemError",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "Code",
+                shape: 3,
+                location_name: Some("code"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Message",
+                shape: 3,
+                location_name: Some("message"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeVpcEndpointsRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DryRun",
+                shape: 8,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcEndpointIds",
+                shape: 277,
+                location_name: Some("VpcEndpointId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Filters",
+                shape: 1,
+                location_name: Some("Filter"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "MaxResults",
+                shape: 40,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NextToken",
+                shape: 3,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeVpcEndpointsResult",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "VpcEndpoints",
+                shape: 284,
+                location_name: Some("vpcEndpointSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NextToken",
+                shape: 3,
+                location_name: Some("nextToken"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "VpcEndpointSet",
+        kind: Kind::List,
+        target: 265,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ModifyVpcEndpointRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DryRun",
+                shape: 8,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcEndpointId",
+                shape: 198,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ResetPolicy",
+                shape: 8,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PolicyDocument",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AddRouteTableIds",
+                shape: 253,
+                location_name: Some("AddRouteTableId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "RemoveRouteTableIds",
+                shape: 253,
+                location_name: Some("RemoveRouteTableId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AddSubnetIds",
+                shape: 254,
+                location_name: Some("AddSubnetId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "RemoveSubnetIds",
+                shape: 254,
+                location_name: Some("RemoveSubnetId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AddSecurityGroupIds",
+                shape: 255,
+                location_name: Some("AddSecurityGroupId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "RemoveSecurityGroupIds",
+                shape: 255,
+                location_name: Some("RemoveSecurityGroupId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "IpAddressType",
+                shape: 256,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DnsOptions",
+                shape: 257,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrivateDnsEnabled",
+                shape: 8,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "SubnetConfigurations",
+                shape: 260,
+                location_name: Some("SubnetConfiguration"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ModifyVpcEndpointResult",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "Return",
+            shape: 8,
+            location_name: Some("return"),
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeVpcEndpointServicesRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DryRun",
+                shape: 8,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ServiceNames",
+                shape: 4,
+                location_name: Some("ServiceName"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Filters",
+                shape: 1,
+                location_name: Some("Filter"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "MaxResults",
+                shape: 40,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NextToken",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ServiceRegions",
+                shape: 4,
+                location_name: Some("ServiceRegion"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeVpcEndpointServicesResult",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "ServiceNames",
+                shape: 4,
+                location_name: Some("serviceNameSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ServiceDetails",
+                shape: 289,
+                location_name: Some("serviceDetailSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NextToken",
+                shape: 3,
+                location_name: Some("nextToken"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ServiceDetailSet",
+        kind: Kind::List,
+        target: 290,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ServiceDetail",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "ServiceName",
+                shape: 3,
+                location_name: Some("serviceName"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ServiceId",
+                shape: 3,
+                location_name: Some("serviceId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ServiceType",
+                shape: 291,
+                location_name: Some("serviceType"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ServiceRegion",
+                shape: 3,
+                location_name: Some("serviceRegion"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AvailabilityZoneIds",
+                shape: 4,
+                location_name: Some("availabilityZoneIdSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AvailabilityZones",
+                shape: 4,
+                location_name: Some("availabilityZoneSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Owner",
+                shape: 3,
+                location_name: Some("owner"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "BaseEndpointDnsNames",
+                shape: 4,
+                location_name: Some("baseEndpointDnsNameSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrivateDnsName",
+                shape: 3,
+                location_name: Some("privateDnsName"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrivateDnsNames",
+                shape: 294,
+                location_name: Some("privateDnsNameSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcEndpointPolicySupported",
+                shape: 8,
+                location_name: Some("vpcEndpointPolicySupported"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AcceptanceRequired",
+                shape: 8,
+                location_name: Some("acceptanceRequired"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ManagesVpcEndpoints",
+                shape: 8,
+                location_name: Some("managesVpcEndpoints"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PayerResponsibility",
+                shape: 296,
+                location_name: Some("payerResponsibility"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Tags",
+                shape: 28,
+                location_name: Some("tagSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrivateDnsNameVerificationState",
+                shape: 297,
+                location_name: Some("privateDnsNameVerificationState"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "SupportedIpAddressTypes",
+                shape: 298,
+                location_name: Some("supportedIpAddressTypeSet"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ServiceTypeDetailSet",
+        kind: Kind::List,
+        target: 292,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ServiceTypeDetail",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "ServiceType",
+            shape: 293,
+            location_name: Some("serviceType"),
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ServiceType",
+        kind: Kind::String,
+        enum_values: &["Interface", "Gateway", "GatewayLoadBalancer"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PrivateDnsDetailsSet",
+        kind: Kind::List,
+        target: 295,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PrivateDnsDetails",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "PrivateDnsName",
+            shape: 3,
+            location_name: Some("privateDnsName"),
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PayerResponsibility",
+        kind: Kind::String,
+        enum_values: &["ServiceOwner"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DnsNameState",
+        kind: Kind::String,
+        enum_values: &["pendingVerification", "verified", "failed"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "SupportedIpAddressTypes",
+        kind: Kind::List,
+        target: 299,
+        member_name: Some("item"),
+        min: Some(0.0),
+        max: Some(2.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ServiceConnectivityType",
+        kind: Kind::String,
+        enum_values: &["ipv4", "ipv6"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribePrefixListsRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DryRun",
+                shape: 8,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Filters",
+                shape: 1,
+                location_name: Some("Filter"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "MaxResults",
+                shape: 40,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NextToken",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrefixListIds",
+                shape: 301,
+                location_name: Some("PrefixListId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PrefixListResourceIdStringList",
+        kind: Kind::List,
+        target: 95,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribePrefixListsResult",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "NextToken",
+                shape: 3,
+                location_name: Some("nextToken"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrefixLists",
+                shape: 303,
+                location_name: Some("prefixListSet"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PrefixListSet",
+        kind: Kind::List,
+        target: 304,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PrefixList",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "Cidrs",
+                shape: 4,
+                location_name: Some("cidrSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrefixListId",
+                shape: 3,
+                location_name: Some("prefixListId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PrefixListName",
+                shape: 3,
+                location_name: Some("prefixListName"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeNetworkAclsRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "NextToken",
+                shape: 3,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "MaxResults",
+                shape: 306,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NetworkAclIds",
+                shape: 307,
+                location_name: Some("NetworkAclId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Filters",
+                shape: 1,
+                location_name: Some("Filter"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeNetworkAclsMaxResults",
+        kind: Kind::Integer,
+        min: Some(5.0),
+        max: Some(1000.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkAclIdStringList",
+        kind: Kind::List,
+        target: 308,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkAclId",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeNetworkAclsResult",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "NetworkAcls",
+                shape: 310,
+                location_name: Some("networkAclSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NextToken",
+                shape: 3,
+                location_name: Some("nextToken"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkAclList",
+        kind: Kind::List,
+        target: 311,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkAcl",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "Associations",
+                shape: 312,
+                location_name: Some("associationSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Entries",
+                shape: 314,
+                location_name: Some("entrySet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "IsDefault",
+                shape: 8,
+                location_name: Some("default"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NetworkAclId",
+                shape: 3,
+                location_name: Some("networkAclId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Tags",
+                shape: 28,
+                location_name: Some("tagSet"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "VpcId",
+                shape: 3,
+                location_name: Some("vpcId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "OwnerId",
+                shape: 3,
+                location_name: Some("ownerId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkAclAssociationList",
+        kind: Kind::List,
+        target: 313,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkAclAssociation",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "NetworkAclAssociationId",
+                shape: 3,
+                location_name: Some("networkAclAssociationId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NetworkAclId",
+                shape: 3,
+                location_name: Some("networkAclId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "SubnetId",
+                shape: 3,
+                location_name: Some("subnetId"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkAclEntryList",
+        kind: Kind::List,
+        target: 315,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkAclEntry",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "CidrBlock",
+                shape: 3,
+                location_name: Some("cidrBlock"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Egress",
+                shape: 8,
+                location_name: Some("egress"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "IcmpTypeCode",
+                shape: 316,
+                location_name: Some("icmpTypeCode"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Ipv6CidrBlock",
+                shape: 3,
+                location_name: Some("ipv6CidrBlock"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "PortRange",
+                shape: 317,
+                location_name: Some("portRange"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Protocol",
+                shape: 3,
+                location_name: Some("protocol"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "RuleAction",
+                shape: 318,
+                location_name: Some("ruleAction"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "RuleNumber",
+                shape: 40,
+                location_name: Some("ruleNumber"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "IcmpTypeCode",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "Code",
+                shape: 40,
+                location_name: Some("code"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Type",
+                shape: 40,
+                location_name: Some("type"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PortRange",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "From",
+                shape: 40,
+                location_name: Some("from"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "To",
+                shape: 40,
+                location_name: Some("to"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RuleAction",
+        kind: Kind::String,
+        enum_values: &["allow", "deny"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeAccountAttributesRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AttributeNames",
+                shape: 320,
+                location_name: Some("attributeName"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AccountAttributeNameStringList",
+        kind: Kind::List,
+        target: 321,
+        member_name: Some("attributeName"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AccountAttributeName",
+        kind: Kind::String,
+        enum_values: &["supported-platforms", "default-vpc"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeAccountAttributesResult",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "AccountAttributes",
+            shape: 323,
+            location_name: Some("accountAttributeSet"),
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AccountAttributeList",
+        kind: Kind::List,
+        target: 324,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AccountAttribute",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "AttributeName",
+                shape: 3,
+                location_name: Some("attributeName"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "AttributeValues",
+                shape: 325,
+                location_name: Some("attributeValueSet"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AccountAttributeValueList",
+        kind: Kind::List,
+        target: 326,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AccountAttributeValue",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "AttributeValue",
+            shape: 3,
+            location_name: Some("attributeValue"),
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CreateTagsRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Resources",
+                shape: 328,
+                required: true,
+                location_name: Some("ResourceId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Tags",
+                shape: 28,
+                required: true,
+                location_name: Some("Tag"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ResourceIdList",
+        kind: Kind::List,
+        target: 329,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "TaggableResourceId",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DeleteTagsRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Resources",
+                shape: 328,
+                required: true,
+                location_name: Some("resourceId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Tags",
+                shape: 28,
+                location_name: Some("tag"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeTagsRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "DryRun",
+                shape: 8,
+                location_name: Some("dryRun"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Filters",
+                shape: 1,
+                location_name: Some("Filter"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "MaxResults",
+                shape: 40,
+                location_name: Some("maxResults"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "NextToken",
+                shape: 3,
+                location_name: Some("nextToken"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeTagsResult",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "NextToken",
+                shape: 3,
+                location_name: Some("nextToken"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Tags",
+                shape: 333,
+                location_name: Some("tagSet"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "TagDescriptionList",
+        kind: Kind::List,
+        target: 334,
+        member_name: Some("item"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "TagDescription",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "Key",
+                shape: 3,
+                location_name: Some("key"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ResourceId",
+                shape: 3,
+                location_name: Some("resourceId"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "ResourceType",
+                shape: 67,
+                location_name: Some("resourceType"),
+                ..Member::EMPTY
+            },
+            Member {
+                name: "Value",
+                shape: 3,
+                location_name: Some("value"),
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
 ];
 
 /// The operations of `ec2` that wharf implements; one method per operation.
@@ -5320,6 +11649,210 @@ pub trait Ec2Api: Send + Sync + 'static {
         ctx: &RequestContext,
         input: DescribeNetworkInterfacesRequest,
     ) -> Result<DescribeNetworkInterfacesResult, Error>;
+    /// `CreateVpc`
+    fn create_vpc(
+        &self,
+        ctx: &RequestContext,
+        input: CreateVpcRequest,
+    ) -> Result<CreateVpcResult, Error>;
+    /// `DeleteVpc`
+    fn delete_vpc(&self, ctx: &RequestContext, input: DeleteVpcRequest) -> Result<(), Error>;
+    /// `ModifyVpcAttribute`
+    fn modify_vpc_attribute(
+        &self,
+        ctx: &RequestContext,
+        input: ModifyVpcAttributeRequest,
+    ) -> Result<(), Error>;
+    /// `DescribeVpcAttribute`
+    fn describe_vpc_attribute(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeVpcAttributeRequest,
+    ) -> Result<DescribeVpcAttributeResult, Error>;
+    /// `CreateSubnet`
+    fn create_subnet(
+        &self,
+        ctx: &RequestContext,
+        input: CreateSubnetRequest,
+    ) -> Result<CreateSubnetResult, Error>;
+    /// `DeleteSubnet`
+    fn delete_subnet(&self, ctx: &RequestContext, input: DeleteSubnetRequest) -> Result<(), Error>;
+    /// `ModifySubnetAttribute`
+    fn modify_subnet_attribute(
+        &self,
+        ctx: &RequestContext,
+        input: ModifySubnetAttributeRequest,
+    ) -> Result<(), Error>;
+    /// `CreateInternetGateway`
+    fn create_internet_gateway(
+        &self,
+        ctx: &RequestContext,
+        input: CreateInternetGatewayRequest,
+    ) -> Result<CreateInternetGatewayResult, Error>;
+    /// `DeleteInternetGateway`
+    fn delete_internet_gateway(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteInternetGatewayRequest,
+    ) -> Result<(), Error>;
+    /// `AttachInternetGateway`
+    fn attach_internet_gateway(
+        &self,
+        ctx: &RequestContext,
+        input: AttachInternetGatewayRequest,
+    ) -> Result<(), Error>;
+    /// `DetachInternetGateway`
+    fn detach_internet_gateway(
+        &self,
+        ctx: &RequestContext,
+        input: DetachInternetGatewayRequest,
+    ) -> Result<(), Error>;
+    /// `DescribeInternetGateways`
+    fn describe_internet_gateways(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeInternetGatewaysRequest,
+    ) -> Result<DescribeInternetGatewaysResult, Error>;
+    /// `CreateRouteTable`
+    fn create_route_table(
+        &self,
+        ctx: &RequestContext,
+        input: CreateRouteTableRequest,
+    ) -> Result<CreateRouteTableResult, Error>;
+    /// `DeleteRouteTable`
+    fn delete_route_table(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteRouteTableRequest,
+    ) -> Result<(), Error>;
+    /// `DescribeRouteTables`
+    fn describe_route_tables(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeRouteTablesRequest,
+    ) -> Result<DescribeRouteTablesResult, Error>;
+    /// `AssociateRouteTable`
+    fn associate_route_table(
+        &self,
+        ctx: &RequestContext,
+        input: AssociateRouteTableRequest,
+    ) -> Result<AssociateRouteTableResult, Error>;
+    /// `DisassociateRouteTable`
+    fn disassociate_route_table(
+        &self,
+        ctx: &RequestContext,
+        input: DisassociateRouteTableRequest,
+    ) -> Result<(), Error>;
+    /// `ReplaceRouteTableAssociation`
+    fn replace_route_table_association(
+        &self,
+        ctx: &RequestContext,
+        input: ReplaceRouteTableAssociationRequest,
+    ) -> Result<ReplaceRouteTableAssociationResult, Error>;
+    /// `CreateRoute`
+    fn create_route(
+        &self,
+        ctx: &RequestContext,
+        input: CreateRouteRequest,
+    ) -> Result<CreateRouteResult, Error>;
+    /// `ReplaceRoute`
+    fn replace_route(&self, ctx: &RequestContext, input: ReplaceRouteRequest) -> Result<(), Error>;
+    /// `DeleteRoute`
+    fn delete_route(&self, ctx: &RequestContext, input: DeleteRouteRequest) -> Result<(), Error>;
+    /// `AllocateAddress`
+    fn allocate_address(
+        &self,
+        ctx: &RequestContext,
+        input: AllocateAddressRequest,
+    ) -> Result<AllocateAddressResult, Error>;
+    /// `ReleaseAddress`
+    fn release_address(
+        &self,
+        ctx: &RequestContext,
+        input: ReleaseAddressRequest,
+    ) -> Result<(), Error>;
+    /// `DescribeAddresses`
+    fn describe_addresses(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeAddressesRequest,
+    ) -> Result<DescribeAddressesResult, Error>;
+    /// `CreateNatGateway`
+    fn create_nat_gateway(
+        &self,
+        ctx: &RequestContext,
+        input: CreateNatGatewayRequest,
+    ) -> Result<CreateNatGatewayResult, Error>;
+    /// `DeleteNatGateway`
+    fn delete_nat_gateway(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteNatGatewayRequest,
+    ) -> Result<DeleteNatGatewayResult, Error>;
+    /// `DescribeNatGateways`
+    fn describe_nat_gateways(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeNatGatewaysRequest,
+    ) -> Result<DescribeNatGatewaysResult, Error>;
+    /// `CreateVpcEndpoint`
+    fn create_vpc_endpoint(
+        &self,
+        ctx: &RequestContext,
+        input: CreateVpcEndpointRequest,
+    ) -> Result<CreateVpcEndpointResult, Error>;
+    /// `DeleteVpcEndpoints`
+    fn delete_vpc_endpoints(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteVpcEndpointsRequest,
+    ) -> Result<DeleteVpcEndpointsResult, Error>;
+    /// `DescribeVpcEndpoints`
+    fn describe_vpc_endpoints(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeVpcEndpointsRequest,
+    ) -> Result<DescribeVpcEndpointsResult, Error>;
+    /// `ModifyVpcEndpoint`
+    fn modify_vpc_endpoint(
+        &self,
+        ctx: &RequestContext,
+        input: ModifyVpcEndpointRequest,
+    ) -> Result<ModifyVpcEndpointResult, Error>;
+    /// `DescribeVpcEndpointServices`
+    fn describe_vpc_endpoint_services(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeVpcEndpointServicesRequest,
+    ) -> Result<DescribeVpcEndpointServicesResult, Error>;
+    /// `DescribePrefixLists`
+    fn describe_prefix_lists(
+        &self,
+        ctx: &RequestContext,
+        input: DescribePrefixListsRequest,
+    ) -> Result<DescribePrefixListsResult, Error>;
+    /// `DescribeNetworkAcls`
+    fn describe_network_acls(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeNetworkAclsRequest,
+    ) -> Result<DescribeNetworkAclsResult, Error>;
+    /// `DescribeAccountAttributes`
+    fn describe_account_attributes(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeAccountAttributesRequest,
+    ) -> Result<DescribeAccountAttributesResult, Error>;
+    /// `CreateTags`
+    fn create_tags(&self, ctx: &RequestContext, input: CreateTagsRequest) -> Result<(), Error>;
+    /// `DeleteTags`
+    fn delete_tags(&self, ctx: &RequestContext, input: DeleteTagsRequest) -> Result<(), Error>;
+    /// `DescribeTags`
+    fn describe_tags(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeTagsRequest,
+    ) -> Result<DescribeTagsResult, Error>;
 }
 
 /// Adapts a service implementation to the gateway's [`ServiceHandler`].
@@ -5391,6 +11924,164 @@ impl<S: Ec2Api> ServiceHandler for Handler<S> {
                     decode_input(input, MODEL.validation_error)?,
                 )?)
             }
+            "CreateVpc" => encode_output(
+                self.0
+                    .create_vpc(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DeleteVpc" => encode_output(
+                self.0
+                    .delete_vpc(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "ModifyVpcAttribute" => encode_output(
+                self.0
+                    .modify_vpc_attribute(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DescribeVpcAttribute" => encode_output(
+                self.0
+                    .describe_vpc_attribute(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "CreateSubnet" => encode_output(
+                self.0
+                    .create_subnet(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DeleteSubnet" => encode_output(
+                self.0
+                    .delete_subnet(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "ModifySubnetAttribute" => encode_output(
+                self.0
+                    .modify_subnet_attribute(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "CreateInternetGateway" => encode_output(
+                self.0
+                    .create_internet_gateway(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DeleteInternetGateway" => encode_output(
+                self.0
+                    .delete_internet_gateway(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "AttachInternetGateway" => encode_output(
+                self.0
+                    .attach_internet_gateway(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DetachInternetGateway" => encode_output(
+                self.0
+                    .detach_internet_gateway(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DescribeInternetGateways" => {
+                encode_output(self.0.describe_internet_gateways(
+                    ctx,
+                    decode_input(input, MODEL.validation_error)?,
+                )?)
+            }
+            "CreateRouteTable" => encode_output(
+                self.0
+                    .create_route_table(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DeleteRouteTable" => encode_output(
+                self.0
+                    .delete_route_table(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DescribeRouteTables" => encode_output(
+                self.0
+                    .describe_route_tables(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "AssociateRouteTable" => encode_output(
+                self.0
+                    .associate_route_table(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DisassociateRouteTable" => encode_output(
+                self.0
+                    .disassociate_route_table(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "ReplaceRouteTableAssociation" => {
+                encode_output(self.0.replace_route_table_association(
+                    ctx,
+                    decode_input(input, MODEL.validation_error)?,
+                )?)
+            }
+            "CreateRoute" => encode_output(
+                self.0
+                    .create_route(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "ReplaceRoute" => encode_output(
+                self.0
+                    .replace_route(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DeleteRoute" => encode_output(
+                self.0
+                    .delete_route(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "AllocateAddress" => encode_output(
+                self.0
+                    .allocate_address(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "ReleaseAddress" => encode_output(
+                self.0
+                    .release_address(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DescribeAddresses" => encode_output(
+                self.0
+                    .describe_addresses(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "CreateNatGateway" => encode_output(
+                self.0
+                    .create_nat_gateway(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DeleteNatGateway" => encode_output(
+                self.0
+                    .delete_nat_gateway(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DescribeNatGateways" => encode_output(
+                self.0
+                    .describe_nat_gateways(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "CreateVpcEndpoint" => encode_output(
+                self.0
+                    .create_vpc_endpoint(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DeleteVpcEndpoints" => encode_output(
+                self.0
+                    .delete_vpc_endpoints(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DescribeVpcEndpoints" => encode_output(
+                self.0
+                    .describe_vpc_endpoints(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "ModifyVpcEndpoint" => encode_output(
+                self.0
+                    .modify_vpc_endpoint(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DescribeVpcEndpointServices" => encode_output(self.0.describe_vpc_endpoint_services(
+                ctx,
+                decode_input(input, MODEL.validation_error)?,
+            )?),
+            "DescribePrefixLists" => encode_output(
+                self.0
+                    .describe_prefix_lists(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DescribeNetworkAcls" => encode_output(
+                self.0
+                    .describe_network_acls(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DescribeAccountAttributes" => {
+                encode_output(self.0.describe_account_attributes(
+                    ctx,
+                    decode_input(input, MODEL.validation_error)?,
+                )?)
+            }
+            "CreateTags" => encode_output(
+                self.0
+                    .create_tags(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DeleteTags" => encode_output(
+                self.0
+                    .delete_tags(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DescribeTags" => encode_output(
+                self.0
+                    .describe_tags(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
             other => Err(ServiceError::new(
                 MODEL.validation_error,
                 format!("operation {other} is not implemented by wharf"),

@@ -18,23 +18,34 @@
 //!   small Rust API other services use (ECS placing a task's network interface, the load
 //!   balancer finding a VPC) through [`wharf_core::NetworkInterfaces`].
 
+pub mod account_attributes;
+pub mod addresses;
 pub mod checks;
+pub mod companions;
 pub mod default_network;
+pub mod endpoint_services;
 pub mod filters;
 pub mod generated;
+pub mod internet_gateways;
+pub mod nat_gateways;
+pub mod network_acls;
 pub mod network_interfaces;
 pub mod paging;
 pub mod records;
+pub mod resource_tags;
+pub mod route_tables;
 pub mod security_group_rules;
 pub mod security_groups;
 pub mod subnets;
 pub mod tags;
+pub mod vpc_endpoints;
 pub mod vpcs;
 pub mod zones;
 
 pub use security_groups::SecurityGroupInfo;
 pub use subnets::SubnetInfo;
 
+use generated::*;
 use generated::{
     AuthorizeSecurityGroupEgressRequest, AuthorizeSecurityGroupEgressResult,
     AuthorizeSecurityGroupIngressRequest, AuthorizeSecurityGroupIngressResult,
@@ -217,6 +228,286 @@ impl Ec2Api for Ec2 {
         input: DescribeNetworkInterfacesRequest,
     ) -> Result<DescribeNetworkInterfacesResult, Error> {
         network_interfaces::describe(self, ctx, input)
+    }
+
+    fn create_vpc(
+        &self,
+        ctx: &RequestContext,
+        input: CreateVpcRequest,
+    ) -> Result<CreateVpcResult, Error> {
+        vpcs::create(self, ctx, input)
+    }
+
+    fn delete_vpc(&self, ctx: &RequestContext, input: DeleteVpcRequest) -> Result<(), Error> {
+        vpcs::delete(self, ctx, input)
+    }
+
+    fn modify_vpc_attribute(
+        &self,
+        ctx: &RequestContext,
+        input: ModifyVpcAttributeRequest,
+    ) -> Result<(), Error> {
+        vpcs::modify_attribute(self, ctx, input)
+    }
+
+    fn describe_vpc_attribute(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeVpcAttributeRequest,
+    ) -> Result<DescribeVpcAttributeResult, Error> {
+        vpcs::describe_attribute(self, ctx, input)
+    }
+
+    fn create_subnet(
+        &self,
+        ctx: &RequestContext,
+        input: CreateSubnetRequest,
+    ) -> Result<CreateSubnetResult, Error> {
+        subnets::create(self, ctx, input)
+    }
+
+    fn delete_subnet(&self, ctx: &RequestContext, input: DeleteSubnetRequest) -> Result<(), Error> {
+        subnets::delete(self, ctx, input)
+    }
+
+    fn modify_subnet_attribute(
+        &self,
+        ctx: &RequestContext,
+        input: ModifySubnetAttributeRequest,
+    ) -> Result<(), Error> {
+        subnets::modify_attribute(self, ctx, input)
+    }
+
+    fn create_internet_gateway(
+        &self,
+        ctx: &RequestContext,
+        input: CreateInternetGatewayRequest,
+    ) -> Result<CreateInternetGatewayResult, Error> {
+        internet_gateways::create(self, ctx, input)
+    }
+
+    fn delete_internet_gateway(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteInternetGatewayRequest,
+    ) -> Result<(), Error> {
+        internet_gateways::delete(self, ctx, input)
+    }
+
+    fn attach_internet_gateway(
+        &self,
+        ctx: &RequestContext,
+        input: AttachInternetGatewayRequest,
+    ) -> Result<(), Error> {
+        internet_gateways::attach(self, ctx, input)
+    }
+
+    fn detach_internet_gateway(
+        &self,
+        ctx: &RequestContext,
+        input: DetachInternetGatewayRequest,
+    ) -> Result<(), Error> {
+        internet_gateways::detach(self, ctx, input)
+    }
+
+    fn describe_internet_gateways(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeInternetGatewaysRequest,
+    ) -> Result<DescribeInternetGatewaysResult, Error> {
+        internet_gateways::describe(self, ctx, input)
+    }
+
+    fn create_route_table(
+        &self,
+        ctx: &RequestContext,
+        input: CreateRouteTableRequest,
+    ) -> Result<CreateRouteTableResult, Error> {
+        route_tables::create(self, ctx, input)
+    }
+
+    fn delete_route_table(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteRouteTableRequest,
+    ) -> Result<(), Error> {
+        route_tables::delete(self, ctx, input)
+    }
+
+    fn describe_route_tables(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeRouteTablesRequest,
+    ) -> Result<DescribeRouteTablesResult, Error> {
+        route_tables::describe(self, ctx, input)
+    }
+
+    fn associate_route_table(
+        &self,
+        ctx: &RequestContext,
+        input: AssociateRouteTableRequest,
+    ) -> Result<AssociateRouteTableResult, Error> {
+        route_tables::associate(self, ctx, input)
+    }
+
+    fn disassociate_route_table(
+        &self,
+        ctx: &RequestContext,
+        input: DisassociateRouteTableRequest,
+    ) -> Result<(), Error> {
+        route_tables::disassociate(self, ctx, input)
+    }
+
+    fn replace_route_table_association(
+        &self,
+        ctx: &RequestContext,
+        input: ReplaceRouteTableAssociationRequest,
+    ) -> Result<ReplaceRouteTableAssociationResult, Error> {
+        route_tables::replace_association(self, ctx, input)
+    }
+
+    fn create_route(
+        &self,
+        ctx: &RequestContext,
+        input: CreateRouteRequest,
+    ) -> Result<CreateRouteResult, Error> {
+        route_tables::create_route(self, ctx, input)
+    }
+
+    fn replace_route(&self, ctx: &RequestContext, input: ReplaceRouteRequest) -> Result<(), Error> {
+        route_tables::replace_route(self, ctx, input)
+    }
+
+    fn delete_route(&self, ctx: &RequestContext, input: DeleteRouteRequest) -> Result<(), Error> {
+        route_tables::delete_route(self, ctx, input)
+    }
+
+    fn allocate_address(
+        &self,
+        ctx: &RequestContext,
+        input: AllocateAddressRequest,
+    ) -> Result<AllocateAddressResult, Error> {
+        addresses::allocate(self, ctx, input)
+    }
+
+    fn release_address(
+        &self,
+        ctx: &RequestContext,
+        input: ReleaseAddressRequest,
+    ) -> Result<(), Error> {
+        addresses::release(self, ctx, input)
+    }
+
+    fn describe_addresses(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeAddressesRequest,
+    ) -> Result<DescribeAddressesResult, Error> {
+        addresses::describe(self, ctx, input)
+    }
+
+    fn create_nat_gateway(
+        &self,
+        ctx: &RequestContext,
+        input: CreateNatGatewayRequest,
+    ) -> Result<CreateNatGatewayResult, Error> {
+        nat_gateways::create(self, ctx, input)
+    }
+
+    fn delete_nat_gateway(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteNatGatewayRequest,
+    ) -> Result<DeleteNatGatewayResult, Error> {
+        nat_gateways::delete(self, ctx, input)
+    }
+
+    fn describe_nat_gateways(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeNatGatewaysRequest,
+    ) -> Result<DescribeNatGatewaysResult, Error> {
+        nat_gateways::describe(self, ctx, input)
+    }
+
+    fn create_vpc_endpoint(
+        &self,
+        ctx: &RequestContext,
+        input: CreateVpcEndpointRequest,
+    ) -> Result<CreateVpcEndpointResult, Error> {
+        vpc_endpoints::create(self, ctx, input)
+    }
+
+    fn delete_vpc_endpoints(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteVpcEndpointsRequest,
+    ) -> Result<DeleteVpcEndpointsResult, Error> {
+        vpc_endpoints::delete(self, ctx, input)
+    }
+
+    fn describe_vpc_endpoints(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeVpcEndpointsRequest,
+    ) -> Result<DescribeVpcEndpointsResult, Error> {
+        vpc_endpoints::describe(self, ctx, input)
+    }
+
+    fn modify_vpc_endpoint(
+        &self,
+        ctx: &RequestContext,
+        input: ModifyVpcEndpointRequest,
+    ) -> Result<ModifyVpcEndpointResult, Error> {
+        vpc_endpoints::modify(self, ctx, input)
+    }
+
+    fn describe_vpc_endpoint_services(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeVpcEndpointServicesRequest,
+    ) -> Result<DescribeVpcEndpointServicesResult, Error> {
+        endpoint_services::describe_services(self, ctx, input)
+    }
+
+    fn describe_prefix_lists(
+        &self,
+        ctx: &RequestContext,
+        input: DescribePrefixListsRequest,
+    ) -> Result<DescribePrefixListsResult, Error> {
+        endpoint_services::describe_prefix_lists(self, ctx, input)
+    }
+
+    fn describe_network_acls(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeNetworkAclsRequest,
+    ) -> Result<DescribeNetworkAclsResult, Error> {
+        network_acls::describe(self, ctx, input)
+    }
+
+    fn describe_account_attributes(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeAccountAttributesRequest,
+    ) -> Result<DescribeAccountAttributesResult, Error> {
+        account_attributes::describe(self, ctx, input)
+    }
+
+    fn create_tags(&self, ctx: &RequestContext, input: CreateTagsRequest) -> Result<(), Error> {
+        resource_tags::create(self, ctx, input)
+    }
+
+    fn delete_tags(&self, ctx: &RequestContext, input: DeleteTagsRequest) -> Result<(), Error> {
+        resource_tags::delete(self, ctx, input)
+    }
+
+    fn describe_tags(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeTagsRequest,
+    ) -> Result<DescribeTagsResult, Error> {
+        resource_tags::describe(self, ctx, input)
     }
 }
 

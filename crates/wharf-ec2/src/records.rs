@@ -18,16 +18,30 @@ use serde::{Deserialize, Serialize};
 use wharf_core::{IdGen, Timestamp};
 use wharf_store::{Table, TableFormat};
 
-/// VPCs, keyed [`scoped_key`].
-pub const VPCS: Table<VpcRecord> = Table::new("ec2_vpcs", 1);
+/// VPCs, keyed [`scoped_key`]. Format 2 added the DNS attributes and tenancy.
+pub const VPCS: Table<VpcRecord> = Table::new("ec2_vpcs", 2).upgraded_by(upgrade_vpc);
 /// Subnets, keyed [`scoped_key`].
 pub const SUBNETS: Table<SubnetRecord> = Table::new("ec2_subnets", 1);
 /// The default network of each account and region, keyed [`default_network_key`].
-pub const DEFAULT_NETWORKS: Table<DefaultNetwork> = Table::new("ec2_default_networks", 1);
+/// Format 2 added `routing_created`.
+pub const DEFAULT_NETWORKS: Table<DefaultNetwork> =
+    Table::new("ec2_default_networks", 2).upgraded_by(upgrade_default_network);
 /// Security groups, keyed [`scoped_key`].
 pub const GROUPS: Table<GroupRecord> = Table::new("ec2_security_groups", 1);
 /// Network interfaces, keyed [`scoped_key`].
 pub const INTERFACES: Table<InterfaceRecord> = Table::new("ec2_network_interfaces", 1);
+/// Internet gateways, keyed [`scoped_key`].
+pub const INTERNET_GATEWAYS: Table<InternetGatewayRecord> = Table::new("ec2_internet_gateways", 1);
+/// Route tables with their routes and associations, keyed [`scoped_key`].
+pub const ROUTE_TABLES: Table<RouteTableRecord> = Table::new("ec2_route_tables", 1);
+/// Elastic IP addresses, keyed [`scoped_key`] by allocation id.
+pub const ADDRESSES: Table<AddressRecord> = Table::new("ec2_addresses", 1);
+/// NAT gateways, keyed [`scoped_key`].
+pub const NAT_GATEWAYS: Table<NatGatewayRecord> = Table::new("ec2_nat_gateways", 1);
+/// VPC endpoints, keyed [`scoped_key`].
+pub const VPC_ENDPOINTS: Table<VpcEndpointRecord> = Table::new("ec2_vpc_endpoints", 1);
+/// Network ACLs, keyed [`scoped_key`].
+pub const NETWORK_ACLS: Table<NetworkAclRecord> = Table::new("ec2_network_acls", 1);
 
 /// Every table of EC2, with the format this wharf writes (checked by the server at start).
 pub const TABLES: &[TableFormat] = &[
@@ -36,6 +50,12 @@ pub const TABLES: &[TableFormat] = &[
     DEFAULT_NETWORKS.format(),
     GROUPS.format(),
     INTERFACES.format(),
+    INTERNET_GATEWAYS.format(),
+    ROUTE_TABLES.format(),
+    ADDRESSES.format(),
+    NAT_GATEWAYS.format(),
+    VPC_ENDPOINTS.format(),
+    NETWORK_ACLS.format(),
 ];
 
 /// The name of every VPC's default group, reserved for it.
@@ -82,6 +102,48 @@ pub struct VpcRecord {
     pub owner_id: String,
     /// Tags.
     pub tags: Vec<ResourceTag>,
+    /// `enableDnsSupport` (true unless turned off).
+    pub enable_dns_support: bool,
+    /// `enableDnsHostnames`: true for the default VPC, false for a created one until turned on.
+    pub enable_dns_hostnames: bool,
+    /// `enableNetworkAddressUsageMetrics`.
+    pub enable_network_address_usage_metrics: bool,
+    /// `InstanceTenancy` as given (`default` or `dedicated`; kept, without effect).
+    pub instance_tenancy: String,
+}
+
+/// Format 1 -> 2 of `ec2_vpcs`: format 1 VPCs are all default VPCs, whose DNS support and
+/// hostnames are on.
+fn upgrade_vpc(from: u32, mut value: serde_json::Value) -> Result<serde_json::Value, String> {
+    if from != 1 {
+        return Err(format!("no upgrade of ec2_vpcs from format {from}"));
+    }
+    let v = value
+        .as_object_mut()
+        .ok_or("a vpc record is not an object")?;
+    v.insert("enable_dns_support".into(), true.into());
+    v.insert("enable_dns_hostnames".into(), true.into());
+    v.insert("enable_network_address_usage_metrics".into(), false.into());
+    v.insert("instance_tenancy".into(), "default".into());
+    Ok(value)
+}
+
+/// Format 1 -> 2 of `ec2_default_networks`: the default network's internet gateway, main
+/// route table and network ACL are made on its next use.
+fn upgrade_default_network(
+    from: u32,
+    mut value: serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    if from != 1 {
+        return Err(format!(
+            "no upgrade of ec2_default_networks from format {from}"
+        ));
+    }
+    let v = value
+        .as_object_mut()
+        .ok_or("a default network record is not an object")?;
+    v.insert("routing_created".into(), false.into());
+    Ok(value)
 }
 
 /// A subnet as stored.
@@ -120,6 +182,9 @@ pub struct DefaultNetwork {
     pub subnet_ids: Vec<String>,
     /// Its `default` security group.
     pub security_group_id: String,
+    /// Whether the internet gateway, main route table and default network ACL AWS gives a
+    /// default VPC exist (networks created before they were modelled get them on next use).
+    pub routing_created: bool,
 }
 
 /// A security group as stored, with all its rules.
@@ -292,6 +357,279 @@ pub struct InterfaceRecord {
     pub tags: Vec<ResourceTag>,
 }
 
+/// An internet gateway as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InternetGatewayRecord {
+    /// `igw-` + 17 hex digits.
+    pub id: String,
+    /// The VPC it is attached to (AWS attaches at most one).
+    pub attached_vpc: Option<String>,
+    /// The owning account.
+    pub owner_id: String,
+    /// Tags.
+    pub tags: Vec<ResourceTag>,
+}
+
+/// Where a route sends traffic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RouteTarget {
+    /// Inside the VPC (`GatewayId: local`), the route every table starts with.
+    Local,
+    /// An internet gateway (`igw-...`).
+    InternetGateway(String),
+    /// A NAT gateway (`nat-...`).
+    NatGateway(String),
+    /// A gateway VPC endpoint (`vpce-...`, the S3 / DynamoDB prefix list routes).
+    VpcEndpoint(String),
+    /// A network interface (`eni-...`).
+    NetworkInterface(String),
+}
+
+/// One route of a route table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteRecord {
+    /// `DestinationCidrBlock`; `None` for a prefix-list route.
+    pub destination_cidr: Option<String>,
+    /// `DestinationPrefixListId` (`pl-...`) of a gateway endpoint's route.
+    pub destination_prefix_list: Option<String>,
+    /// Where it sends traffic.
+    pub target: RouteTarget,
+    /// `CreateRouteTable` (the local route), `CreateRoute` or `CreateVpcEndpoint`... as AWS
+    /// shows `Origin`.
+    pub origin: String,
+}
+
+/// A route table's association with a subnet, or the main association of its VPC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteTableAssociationRecord {
+    /// `rtbassoc-` + 17 hex digits.
+    pub id: String,
+    /// The associated subnet; `None` for the main association.
+    pub subnet_id: Option<String>,
+    /// Whether this is the VPC's main association.
+    pub main: bool,
+}
+
+/// A route table as stored, with its routes and associations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteTableRecord {
+    /// `rtb-` + 17 hex digits.
+    pub id: String,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// Routes, in the order they were made.
+    pub routes: Vec<RouteRecord>,
+    /// Associations (the main one first, when this is the main table).
+    pub associations: Vec<RouteTableAssociationRecord>,
+    /// The owning account.
+    pub owner_id: String,
+    /// Tags.
+    pub tags: Vec<ResourceTag>,
+}
+
+impl RouteTableRecord {
+    /// A new table of `vpc_id` (range `vpc_cidr`) with only the local route; `main` gives it
+    /// the VPC's main association (what CreateVpc makes).
+    pub fn new_for_vpc(
+        ids: &dyn IdGen,
+        vpc_id: &str,
+        vpc_cidr: &str,
+        owner: &str,
+        main: bool,
+    ) -> Self {
+        let associations = if main {
+            vec![RouteTableAssociationRecord {
+                id: format!("rtbassoc-{}", ids.hex(17)),
+                subnet_id: None,
+                main: true,
+            }]
+        } else {
+            Vec::new()
+        };
+        Self {
+            id: format!("rtb-{}", ids.hex(17)),
+            vpc_id: vpc_id.into(),
+            routes: vec![RouteRecord {
+                destination_cidr: Some(vpc_cidr.into()),
+                destination_prefix_list: None,
+                target: RouteTarget::Local,
+                origin: "CreateRouteTable".into(),
+            }],
+            associations,
+            owner_id: owner.into(),
+            tags: Vec::new(),
+        }
+    }
+
+    /// Whether this is its VPC's main route table.
+    pub fn is_main(&self) -> bool {
+        self.associations.iter().any(|a| a.main)
+    }
+}
+
+/// An Elastic IP address as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressRecord {
+    /// `eipalloc-` + 17 hex digits.
+    pub allocation_id: String,
+    /// The public address, from wharf's Elastic IP range.
+    pub public_ip: String,
+    /// What uses it: a NAT gateway or a network interface.
+    pub association: Option<AddressAssociation>,
+    /// The owning account.
+    pub owner_id: String,
+    /// Tags.
+    pub tags: Vec<ResourceTag>,
+}
+
+/// What an Elastic IP is associated with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressAssociation {
+    /// `eipassoc-` + 17 hex digits.
+    pub id: String,
+    /// The interface holding the address (a NAT gateway's own interface included).
+    pub network_interface_id: String,
+    /// The interface's private address.
+    pub private_ip: String,
+    /// The NAT gateway, when the interface is one's.
+    pub nat_gateway_id: Option<String>,
+}
+
+/// A NAT gateway as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NatGatewayRecord {
+    /// `nat-` + 17 hex digits.
+    pub id: String,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// The subnet it sits in.
+    pub subnet_id: String,
+    /// `public` or `private`.
+    pub connectivity_type: String,
+    /// The Elastic IP's allocation id (public NAT gateways).
+    pub allocation_id: Option<String>,
+    /// The Elastic IP's address.
+    pub public_ip: Option<String>,
+    /// Its interface in the subnet (`eni-...`) and that interface's address.
+    pub network_interface_id: String,
+    /// The interface's private address.
+    pub private_ip: String,
+    /// When it was created; it is `pending` until `available_at`.
+    pub create_time: Timestamp,
+    /// When it becomes `available` (creation plus the provisioning time).
+    pub available_at: Timestamp,
+    /// When DeleteNatGateway was called; it shows `deleting`, then `deleted`.
+    pub delete_time: Option<Timestamp>,
+    /// `failed` instead of `available`, with AWS's code and message.
+    pub failure: Option<(String, String)>,
+    /// The owning account.
+    pub owner_id: String,
+    /// Tags.
+    pub tags: Vec<ResourceTag>,
+}
+
+/// A VPC endpoint as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpcEndpointRecord {
+    /// `vpce-` + 17 hex digits.
+    pub id: String,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// `com.amazonaws.<region>.<service>`.
+    pub service_name: String,
+    /// `Gateway` or `Interface`.
+    pub endpoint_type: String,
+    /// Gateway endpoints: the route tables given a route to the service's prefix list.
+    pub route_table_ids: Vec<String>,
+    /// Interface endpoints: one subnet per zone, each with an interface of the endpoint.
+    pub subnet_ids: Vec<String>,
+    /// Interface endpoints: the interfaces (`eni-...`), one per subnet, in subnet order.
+    pub network_interface_ids: Vec<String>,
+    /// Interface endpoints: the security groups of the interfaces.
+    pub security_group_ids: Vec<String>,
+    /// Interface endpoints: whether the service's default name resolves to the endpoint.
+    pub private_dns_enabled: bool,
+    /// The endpoint policy (JSON), as given or AWS's full-access default.
+    pub policy_document: String,
+    /// When it was created.
+    pub creation_timestamp: Timestamp,
+    /// The owning account.
+    pub owner_id: String,
+    /// Tags.
+    pub tags: Vec<ResourceTag>,
+}
+
+/// One numbered rule of a network ACL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkAclEntryRecord {
+    /// `RuleNumber` (32767 is the catch-all deny `*`).
+    pub rule_number: i32,
+    /// Outbound rather than inbound.
+    pub egress: bool,
+    /// `-1` or a protocol number.
+    pub protocol: String,
+    /// `allow` or `deny`.
+    pub rule_action: String,
+    /// `CidrBlock`.
+    pub cidr_block: String,
+}
+
+/// A network ACL's association with a subnet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkAclAssociationRecord {
+    /// `aclassoc-` + 17 hex digits.
+    pub id: String,
+    /// The subnet.
+    pub subnet_id: String,
+}
+
+/// A network ACL as stored (wharf keeps each VPC's default one: it allows everything).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkAclRecord {
+    /// `acl-` + 17 hex digits.
+    pub id: String,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// Whether it is its VPC's default ACL.
+    pub is_default: bool,
+    /// Its rules.
+    pub entries: Vec<NetworkAclEntryRecord>,
+    /// The subnets it applies to.
+    pub associations: Vec<NetworkAclAssociationRecord>,
+    /// The owning account.
+    pub owner_id: String,
+    /// Tags.
+    pub tags: Vec<ResourceTag>,
+}
+
+impl NetworkAclRecord {
+    /// The default ACL AWS gives a new VPC: allow all in and out (rule 100), deny the rest
+    /// (rule 32767), for IPv4.
+    pub fn default_for_vpc(ids: &dyn IdGen, vpc_id: &str, owner: &str) -> Self {
+        let entry = |egress: bool, rule_number: i32, rule_action: &str| NetworkAclEntryRecord {
+            rule_number,
+            egress,
+            protocol: "-1".into(),
+            rule_action: rule_action.into(),
+            cidr_block: "0.0.0.0/0".into(),
+        };
+        Self {
+            id: format!("acl-{}", ids.hex(17)),
+            vpc_id: vpc_id.into(),
+            is_default: true,
+            entries: vec![
+                entry(true, 100, "allow"),
+                entry(true, 32767, "deny"),
+                entry(false, 100, "allow"),
+                entry(false, 32767, "deny"),
+            ],
+            associations: Vec::new(),
+            owner_id: owner.into(),
+            tags: Vec::new(),
+        }
+    }
+}
+
 /// A security group an interface is a member of.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupRef {
@@ -312,21 +650,31 @@ mod tests {
     }
 
     /// Records read and written by this wharf have exactly the JSON written before they were
-    /// gathered here (taken from tests/e2e/fixtures/datadir-v1).
+    /// gathered here (taken from tests/e2e/fixtures/datadir-v1); the VPC and default network
+    /// records of then read through their upgrades.
     #[test]
     fn format_1_json_round_trips_unchanged() {
-        round_trip::<DefaultNetwork>(
-            r#"{"vpc_id":"vpc-a756e7ca9bf03d05d","subnet_ids":["subnet-12a9487b80e2ba8fa","subnet-bd924a9867bb93a2e","subnet-c842f9dc02e3d8e5a"],"security_group_id":"sg-81fbf1add4883c51c"}"#,
-        );
+        let network = upgrade_default_network(
+            1,
+            serde_json::from_str(r#"{"vpc_id":"vpc-a756e7ca9bf03d05d","subnet_ids":["subnet-12a9487b80e2ba8fa","subnet-bd924a9867bb93a2e","subnet-c842f9dc02e3d8e5a"],"security_group_id":"sg-81fbf1add4883c51c"}"#).unwrap(),
+        )
+        .unwrap();
+        let network: DefaultNetwork = serde_json::from_value(network).unwrap();
+        assert!(!network.routing_created);
         round_trip::<GroupRecord>(
             r#"{"id":"sg-1290e1d53f17bffc6","name":"fixture-tasks","description":"fixture tasks","vpc_id":"vpc-a756e7ca9bf03d05d","owner_id":"123456789012","tags":[{"key":"tier","value":"app"}],"rules":[{"id":"sgr-1f4b66a3e8b744e51","egress":true,"protocol":"-1","from_port":null,"to_port":null,"peer":{"Ipv4":"0.0.0.0/0"},"description":null,"tags":[]},{"id":"sgr-7feb6bb6515d3d0b7","egress":false,"protocol":"tcp","from_port":8000,"to_port":8000,"peer":{"Group":{"group_id":"sg-81fbf1add4883c51c","user_id":"123456789012"}},"description":"app","tags":[{"key":"k","value":"v"}]}]}"#,
         );
         round_trip::<SubnetRecord>(
             r#"{"id":"subnet-12a9487b80e2ba8fa","vpc_id":"vpc-a756e7ca9bf03d05d","cidr_block":"172.31.0.0/20","availability_zone":"us-east-1a","availability_zone_id":"use1-az1","default_for_az":true,"map_public_ip_on_launch":true,"available_ip_address_count":4091,"owner_id":"123456789012","arn":"arn:aws:ec2:us-east-1:123456789012:subnet/subnet-12a9487b80e2ba8fa","tags":[]}"#,
         );
-        round_trip::<VpcRecord>(
-            r#"{"id":"vpc-a756e7ca9bf03d05d","cidr_block":"172.31.0.0/16","cidr_association_id":"vpc-cidr-assoc-17782b4e3ff92fef9","dhcp_options_id":"dopt-b5059aeac923d61be","is_default":true,"owner_id":"123456789012","tags":[]}"#,
-        );
+        let vpc = upgrade_vpc(
+            1,
+            serde_json::from_str(r#"{"id":"vpc-a756e7ca9bf03d05d","cidr_block":"172.31.0.0/16","cidr_association_id":"vpc-cidr-assoc-17782b4e3ff92fef9","dhcp_options_id":"dopt-b5059aeac923d61be","is_default":true,"owner_id":"123456789012","tags":[]}"#).unwrap(),
+        )
+        .unwrap();
+        let vpc: VpcRecord = serde_json::from_value(vpc).unwrap();
+        assert!(vpc.enable_dns_support && vpc.enable_dns_hostnames);
+        assert_eq!(vpc.instance_tenancy, "default");
         round_trip::<InterfaceRecord>(
             r#"{"id":"eni-0123456789abcdef0","subnet_id":"subnet-1","vpc_id":"vpc-1","availability_zone":"us-east-1a","availability_zone_id":"use1-az1","description":"arn:aws:ecs:us-east-1:123456789012:attachment/x","mac_address":"0e:12:34:56:78:9a","private_ip":"172.31.0.4","public_ip":null,"groups":[{"id":"sg-1","name":"default"}],"owner_id":"123456789012","attachment_id":"ela-attach-0123","attach_time":1700000000.5,"tags":[]}"#,
         );

@@ -9,6 +9,9 @@ use crate::generated::{
     BlockPublicAccessStates, DescribeSubnetsRequest, DescribeSubnetsResult, Error,
     PrivateDnsNameOptionsOnLaunch, Subnet,
 };
+use crate::generated::{
+    CreateSubnetRequest, CreateSubnetResult, DeleteSubnetRequest, ModifySubnetAttributeRequest,
+};
 use crate::paging::page;
 use crate::records::{scope_prefix, scoped_key, SubnetRecord, SUBNETS};
 use crate::tags;
@@ -339,4 +342,29 @@ mod tests {
             )
             .is_err());
     }
+}
+
+// ---- being built (issue 14) ----
+
+/// Being built.
+pub fn create(
+    _ec2: &Ec2,
+    _ctx: &RequestContext,
+    _input: CreateSubnetRequest,
+) -> Result<CreateSubnetResult, Error> {
+    Err(Error::InternalError("not served yet".into()))
+}
+
+/// Being built.
+pub fn delete(_ec2: &Ec2, _ctx: &RequestContext, _input: DeleteSubnetRequest) -> Result<(), Error> {
+    Err(Error::InternalError("not served yet".into()))
+}
+
+/// Being built.
+pub fn modify_attribute(
+    _ec2: &Ec2,
+    _ctx: &RequestContext,
+    _input: ModifySubnetAttributeRequest,
+) -> Result<(), Error> {
+    Err(Error::InternalError("not served yet".into()))
 }

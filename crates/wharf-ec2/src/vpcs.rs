@@ -9,6 +9,10 @@ use crate::generated::{
     BlockPublicAccessStates, DescribeVpcsRequest, DescribeVpcsResult, Error, Vpc,
     VpcCidrBlockAssociation, VpcCidrBlockState,
 };
+use crate::generated::{
+    CreateVpcRequest, CreateVpcResult, DeleteVpcRequest, DescribeVpcAttributeRequest,
+    DescribeVpcAttributeResult, ModifyVpcAttributeRequest,
+};
 use crate::paging::page;
 use crate::records::{scope_prefix, scoped_key, VpcRecord, VPCS};
 use crate::tags;
@@ -263,4 +267,38 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, Error::DryRunOperation(_)));
     }
+}
+
+// ---- being built (issue 14) ----
+
+/// Being built.
+pub fn create(
+    _ec2: &Ec2,
+    _ctx: &RequestContext,
+    _input: CreateVpcRequest,
+) -> Result<CreateVpcResult, Error> {
+    Err(Error::InternalError("not served yet".into()))
+}
+
+/// Being built.
+pub fn delete(_ec2: &Ec2, _ctx: &RequestContext, _input: DeleteVpcRequest) -> Result<(), Error> {
+    Err(Error::InternalError("not served yet".into()))
+}
+
+/// Being built.
+pub fn modify_attribute(
+    _ec2: &Ec2,
+    _ctx: &RequestContext,
+    _input: ModifyVpcAttributeRequest,
+) -> Result<(), Error> {
+    Err(Error::InternalError("not served yet".into()))
+}
+
+/// Being built.
+pub fn describe_attribute(
+    _ec2: &Ec2,
+    _ctx: &RequestContext,
+    _input: DescribeVpcAttributeRequest,
+) -> Result<DescribeVpcAttributeResult, Error> {
+    Err(Error::InternalError("not served yet".into()))
 }
