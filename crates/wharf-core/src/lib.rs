@@ -10,6 +10,7 @@ pub mod context;
 pub mod handler;
 pub mod ids;
 pub mod image_resolver;
+pub mod ipv4;
 pub mod lb_plane;
 pub mod log_sink;
 pub mod metrics;

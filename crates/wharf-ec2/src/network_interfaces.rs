@@ -23,6 +23,9 @@ use crate::records::{
 };
 use crate::tags;
 use crate::Ec2;
+use std::collections::HashSet;
+use std::net::Ipv4Addr;
+use wharf_core::ipv4::Ipv4Net;
 use wharf_core::network_interfaces::private_dns_name;
 use wharf_core::{NewNetworkInterface, RequestContext};
 use wharf_store::{StoreError, Tx};
@@ -348,6 +351,7 @@ pub fn create(ec2: &Ec2, eni: NewNetworkInterface) -> Result<String, CreateError
             attachment_id,
             attach_time,
             tags: Vec::new(),
+            interface_type: None,
         };
         tx.put(INTERFACES, &scoped_key(account, region, &id), &record)?;
         Ok(record)
@@ -359,6 +363,40 @@ pub fn create(ec2: &Ec2, eni: NewNetworkInterface) -> Result<String, CreateError
         "recorded network interface"
     );
     Ok(record.id)
+}
+
+/// The private addresses interfaces hold in subnet `subnet_id` (tasks', NAT gateways',
+/// interface endpoints').
+pub fn addresses_in_use(
+    tx: &Tx<'_>,
+    account: &str,
+    region: &str,
+    subnet_id: &str,
+) -> Result<Vec<Ipv4Addr>, StoreError> {
+    let rows: Vec<(String, InterfaceRecord)> =
+        tx.list(INTERFACES, &scope_prefix(account, region))?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, e)| e.subnet_id == subnet_id)
+        .filter_map(|(_, e)| e.private_ip.parse().ok())
+        .collect())
+}
+
+/// The lowest address of `subnet` that no interface holds, AWS's five reserved addresses
+/// skipped; `None` when the subnet is full.
+pub fn free_address(
+    tx: &Tx<'_>,
+    account: &str,
+    region: &str,
+    subnet: &SubnetRecord,
+) -> Result<Option<Ipv4Addr>, StoreError> {
+    let Some(range) = Ipv4Net::parse(&subnet.cidr_block) else {
+        return Ok(None);
+    };
+    let used: HashSet<Ipv4Addr> = addresses_in_use(tx, account, region, &subnet.id)?
+        .into_iter()
+        .collect();
+    Ok(range.task_addresses().find(|a| !used.contains(a)))
 }
 
 /// Forgets the interface `id` (nothing happens when it does not exist).

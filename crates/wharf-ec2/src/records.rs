@@ -355,6 +355,10 @@ pub struct InterfaceRecord {
     pub attach_time: Timestamp,
     /// Tags.
     pub tags: Vec<ResourceTag>,
+    /// `InterfaceType` when it is not a task's (`interface`): `nat_gateway`, `vpc_endpoint`.
+    /// Absent in records of tasks' interfaces (so their JSON is format 1's unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface_type: Option<String>,
 }
 
 /// An internet gateway as stored.

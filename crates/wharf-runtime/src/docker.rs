@@ -15,7 +15,6 @@
 //! `/v<bollard's version>/version`, which a 20.10 engine refuses as "too new", so the engine's
 //! range is read from the unversioned `GET /version` first.
 
-use crate::ipv4::{parse_addr, Ipv4Net};
 use crate::logs::{parse_engine_time, FrameWindow, LineAssembler, Output};
 use crate::{
     labels, rootfs, ContainerSpec, ContainerStatus, Health, ManagedContainer, NetworkSpec,
@@ -43,6 +42,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use wharf_core::ipv4::{parse_addr, Ipv4Net};
 use wharf_core::{LogLine, Timestamp};
 
 /// Where the engine is when `DOCKER_HOST` is not set.

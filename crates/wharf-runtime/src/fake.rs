@@ -13,7 +13,6 @@
 //! are errors, names are unique, a container whose start failed reports exit code 128 and the
 //! error, and a stopped sandbox's addresses are free again.
 
-use crate::ipv4::{parse_addr, Ipv4Net};
 use crate::{
     engine_stats_document, labels, ContainerSpec, ContainerStatus, ContainerUsage, Health,
     ManagedContainer, NetworkSpec, RegistryAuth, Runtime, RuntimeError, Sandbox, SandboxSpec,
@@ -25,6 +24,7 @@ use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::watch;
+use wharf_core::ipv4::{parse_addr, Ipv4Net};
 use wharf_core::{Clock, LogLine, Timestamp};
 
 /// One call the code under test made (`inspect_container` is not recorded: agents poll it).

@@ -9,7 +9,7 @@
 
 pub mod docker;
 pub mod fake;
-mod ipv4;
+
 mod logs;
 pub mod rootfs;
 pub mod spec;

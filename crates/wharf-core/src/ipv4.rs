@@ -1,12 +1,13 @@
-//! IPv4 ranges for task addresses: parsing `a.b.c.d/n`, the gateway of a network and the
+//! IPv4 ranges: parsing `a.b.c.d/n`, containment and overlap, the gateway of a network and the
 //! addresses a task may get in a subnet (AWS reserves the first four and the last one). Pure
-//! functions, shared by the Docker backend and the fake so both allocate the same way.
+//! functions, shared by EC2 (VPC and subnet ranges, address allocation) and the task runtime
+//! (its Docker backend and fake) so all allocate the same way.
 
 use std::net::Ipv4Addr;
 
 /// An IPv4 network in CIDR form, normalised to its first address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Ipv4Net {
+pub struct Ipv4Net {
     /// The first address (host bits cleared).
     pub base: u32,
     /// Prefix length, 0..=32.
@@ -36,6 +37,26 @@ impl Ipv4Net {
     /// Whether `other` lies entirely inside this network.
     pub fn contains_net(&self, other: &Ipv4Net) -> bool {
         other.prefix >= self.prefix && (other.base & mask(self.prefix)) == self.base
+    }
+
+    /// Whether the two ranges share any address.
+    pub fn overlaps(&self, other: &Ipv4Net) -> bool {
+        self.contains_net(other) || other.contains_net(self)
+    }
+
+    /// Whether `addr` lies in this network.
+    pub fn contains(&self, addr: Ipv4Addr) -> bool {
+        (u32::from(addr) & mask(self.prefix)) == self.base
+    }
+
+    /// How many addresses the range has (`2^(32 - prefix)`).
+    pub fn size(&self) -> u64 {
+        1u64 << (32 - u32::from(self.prefix))
+    }
+
+    /// The first address.
+    pub fn network(&self) -> Ipv4Addr {
+        Ipv4Addr::from(self.base)
     }
 
     /// The gateway Docker (and a VPC router) uses: the first address after the network address.
@@ -68,7 +89,7 @@ fn mask(prefix: u8) -> u32 {
 }
 
 /// The address part of `a.b.c.d` or `a.b.c.d/n` (how the engine reports endpoint addresses).
-pub(crate) fn parse_addr(text: &str) -> Option<Ipv4Addr> {
+pub fn parse_addr(text: &str) -> Option<Ipv4Addr> {
     text.split('/').next()?.trim().parse().ok()
 }
 
