@@ -2905,6 +2905,8 @@ pub enum Error {
     ResourceAlreadyAssociated(String),
     /// `Gateway.NotAttached`
     GatewayNotAttached(String),
+    /// `InvalidIPAddress.InUse`
+    InvalidIPAddressInUse(String),
     /// `InvalidID`
     InvalidID(String),
     /// `InvalidPrefixListId.NotFound`
@@ -2961,6 +2963,7 @@ impl Error {
             Error::InvalidNetworkAclIDNotFound(_) => "InvalidNetworkAclID.NotFound",
             Error::ResourceAlreadyAssociated(_) => "Resource.AlreadyAssociated",
             Error::GatewayNotAttached(_) => "Gateway.NotAttached",
+            Error::InvalidIPAddressInUse(_) => "InvalidIPAddress.InUse",
             Error::InvalidID(_) => "InvalidID",
             Error::InvalidPrefixListIdNotFound(_) => "InvalidPrefixListId.NotFound",
             Error::InvalidParameter(_) => "InvalidParameter",
@@ -3012,6 +3015,7 @@ impl Error {
             Error::InvalidNetworkAclIDNotFound(m) => m,
             Error::ResourceAlreadyAssociated(m) => m,
             Error::GatewayNotAttached(m) => m,
+            Error::InvalidIPAddressInUse(m) => m,
             Error::InvalidID(m) => m,
             Error::InvalidPrefixListIdNotFound(m) => m,
             Error::InvalidParameter(m) => m,
@@ -3073,6 +3077,7 @@ impl From<Error> for ServiceError {
             Error::InvalidNetworkAclIDNotFound(m) => ServiceError::new(shape, m),
             Error::ResourceAlreadyAssociated(m) => ServiceError::new(shape, m),
             Error::GatewayNotAttached(m) => ServiceError::new(shape, m),
+            Error::InvalidIPAddressInUse(m) => ServiceError::new(shape, m),
             Error::InvalidID(m) => ServiceError::new(shape, m),
             Error::InvalidPrefixListIdNotFound(m) => ServiceError::new(shape, m),
             Error::InvalidParameter(m) => ServiceError::new(shape, m),
@@ -4404,6 +4409,12 @@ static ERRORS: &[ErrorInfo] = &[
     ErrorInfo {
         shape: "Gateway.NotAttached",
         code: "Gateway.NotAttached",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "InvalidIPAddress.InUse",
+        code: "InvalidIPAddress.InUse",
         status: 400,
         sender_fault: true,
     },
