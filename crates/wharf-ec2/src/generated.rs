@@ -2909,6 +2909,8 @@ pub enum Error {
     InvalidIPAddressInUse(String),
     /// `InvalidID`
     InvalidID(String),
+    /// `OperationNotPermitted`
+    OperationNotPermitted(String),
     /// `InvalidPrefixListId.NotFound`
     InvalidPrefixListIdNotFound(String),
     /// `InvalidParameter`
@@ -2965,6 +2967,7 @@ impl Error {
             Error::GatewayNotAttached(_) => "Gateway.NotAttached",
             Error::InvalidIPAddressInUse(_) => "InvalidIPAddress.InUse",
             Error::InvalidID(_) => "InvalidID",
+            Error::OperationNotPermitted(_) => "OperationNotPermitted",
             Error::InvalidPrefixListIdNotFound(_) => "InvalidPrefixListId.NotFound",
             Error::InvalidParameter(_) => "InvalidParameter",
             Error::DryRunOperation(_) => "DryRunOperation",
@@ -3017,6 +3020,7 @@ impl Error {
             Error::GatewayNotAttached(m) => m,
             Error::InvalidIPAddressInUse(m) => m,
             Error::InvalidID(m) => m,
+            Error::OperationNotPermitted(m) => m,
             Error::InvalidPrefixListIdNotFound(m) => m,
             Error::InvalidParameter(m) => m,
             Error::DryRunOperation(m) => m,
@@ -3079,6 +3083,7 @@ impl From<Error> for ServiceError {
             Error::GatewayNotAttached(m) => ServiceError::new(shape, m),
             Error::InvalidIPAddressInUse(m) => ServiceError::new(shape, m),
             Error::InvalidID(m) => ServiceError::new(shape, m),
+            Error::OperationNotPermitted(m) => ServiceError::new(shape, m),
             Error::InvalidPrefixListIdNotFound(m) => ServiceError::new(shape, m),
             Error::InvalidParameter(m) => ServiceError::new(shape, m),
             Error::DryRunOperation(m) => ServiceError::new(shape, m),
@@ -4421,6 +4426,12 @@ static ERRORS: &[ErrorInfo] = &[
     ErrorInfo {
         shape: "InvalidID",
         code: "InvalidID",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "OperationNotPermitted",
+        code: "OperationNotPermitted",
         status: 400,
         sender_fault: true,
     },
