@@ -2911,6 +2911,8 @@ pub enum Error {
     InvalidID(String),
     /// `OperationNotPermitted`
     OperationNotPermitted(String),
+    /// `TagLimitExceeded`
+    TagLimitExceeded(String),
     /// `InvalidPrefixListId.NotFound`
     InvalidPrefixListIdNotFound(String),
     /// `InvalidParameter`
@@ -2968,6 +2970,7 @@ impl Error {
             Error::InvalidIPAddressInUse(_) => "InvalidIPAddress.InUse",
             Error::InvalidID(_) => "InvalidID",
             Error::OperationNotPermitted(_) => "OperationNotPermitted",
+            Error::TagLimitExceeded(_) => "TagLimitExceeded",
             Error::InvalidPrefixListIdNotFound(_) => "InvalidPrefixListId.NotFound",
             Error::InvalidParameter(_) => "InvalidParameter",
             Error::DryRunOperation(_) => "DryRunOperation",
@@ -3021,6 +3024,7 @@ impl Error {
             Error::InvalidIPAddressInUse(m) => m,
             Error::InvalidID(m) => m,
             Error::OperationNotPermitted(m) => m,
+            Error::TagLimitExceeded(m) => m,
             Error::InvalidPrefixListIdNotFound(m) => m,
             Error::InvalidParameter(m) => m,
             Error::DryRunOperation(m) => m,
@@ -3084,6 +3088,7 @@ impl From<Error> for ServiceError {
             Error::InvalidIPAddressInUse(m) => ServiceError::new(shape, m),
             Error::InvalidID(m) => ServiceError::new(shape, m),
             Error::OperationNotPermitted(m) => ServiceError::new(shape, m),
+            Error::TagLimitExceeded(m) => ServiceError::new(shape, m),
             Error::InvalidPrefixListIdNotFound(m) => ServiceError::new(shape, m),
             Error::InvalidParameter(m) => ServiceError::new(shape, m),
             Error::DryRunOperation(m) => ServiceError::new(shape, m),
@@ -4432,6 +4437,12 @@ static ERRORS: &[ErrorInfo] = &[
     ErrorInfo {
         shape: "OperationNotPermitted",
         code: "OperationNotPermitted",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "TagLimitExceeded",
+        code: "TagLimitExceeded",
         status: 400,
         sender_fault: true,
     },
