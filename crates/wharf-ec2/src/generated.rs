@@ -2893,6 +2893,8 @@ pub enum Error {
     VpcEndpointLimitExceeded(String),
     /// `RouteTableLimitExceeded`
     RouteTableLimitExceeded(String),
+    /// `RouteLimitExceeded`
+    RouteLimitExceeded(String),
     /// `SubnetLimitExceeded`
     SubnetLimitExceeded(String),
     /// `VpcLimitExceeded`
@@ -2961,6 +2963,7 @@ impl Error {
             Error::InvalidServiceName(_) => "InvalidServiceName",
             Error::VpcEndpointLimitExceeded(_) => "VpcEndpointLimitExceeded",
             Error::RouteTableLimitExceeded(_) => "RouteTableLimitExceeded",
+            Error::RouteLimitExceeded(_) => "RouteLimitExceeded",
             Error::SubnetLimitExceeded(_) => "SubnetLimitExceeded",
             Error::VpcLimitExceeded(_) => "VpcLimitExceeded",
             Error::AddressLimitExceeded(_) => "AddressLimitExceeded",
@@ -3015,6 +3018,7 @@ impl Error {
             Error::InvalidServiceName(m) => m,
             Error::VpcEndpointLimitExceeded(m) => m,
             Error::RouteTableLimitExceeded(m) => m,
+            Error::RouteLimitExceeded(m) => m,
             Error::SubnetLimitExceeded(m) => m,
             Error::VpcLimitExceeded(m) => m,
             Error::AddressLimitExceeded(m) => m,
@@ -3079,6 +3083,7 @@ impl From<Error> for ServiceError {
             Error::InvalidServiceName(m) => ServiceError::new(shape, m),
             Error::VpcEndpointLimitExceeded(m) => ServiceError::new(shape, m),
             Error::RouteTableLimitExceeded(m) => ServiceError::new(shape, m),
+            Error::RouteLimitExceeded(m) => ServiceError::new(shape, m),
             Error::SubnetLimitExceeded(m) => ServiceError::new(shape, m),
             Error::VpcLimitExceeded(m) => ServiceError::new(shape, m),
             Error::AddressLimitExceeded(m) => ServiceError::new(shape, m),
@@ -4383,6 +4388,12 @@ static ERRORS: &[ErrorInfo] = &[
     ErrorInfo {
         shape: "RouteTableLimitExceeded",
         code: "RouteTableLimitExceeded",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "RouteLimitExceeded",
+        code: "RouteLimitExceeded",
         status: 400,
         sender_fault: true,
     },
