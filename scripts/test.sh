@@ -5,7 +5,7 @@
 # (scripts/ensure-deps.sh). Fails fast.
 #
 #   scripts/test.sh                 # everything
-#   scripts/test.sh -k seed_003     # extra arguments go to pytest
+#   scripts/test.sh -k seed_003     # extra arguments go to one pytest run (no shards)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -53,5 +53,11 @@ export WHARF_BIN="$target_dir/debug/wharf"
 step "JavaScript SDK v3 tests: npm test in tests/js (WHARF_BIN=$WHARF_BIN)"
 (cd tests/js && npm test)
 
-step "end-to-end tests: pytest tests/e2e (WHARF_BIN=$WHARF_BIN)"
-.deps/venv/bin/python -m pytest tests/e2e -v --durations=25 "$@"
+if [[ $# -gt 0 ]]; then
+    step "end-to-end tests: pytest tests/e2e $* (WHARF_BIN=$WHARF_BIN)"
+    .deps/venv/bin/python -m pytest tests/e2e -v --durations=25 "$@"
+else
+    # The whole suite in concurrent shards (scripts/e2e-shards.py; WHARF_E2E_SHARDS=1 for one).
+    step "end-to-end tests: tests/e2e in ${WHARF_E2E_SHARDS:-2} shards (scripts/e2e-shards.py, WHARF_BIN=$WHARF_BIN)"
+    scripts/e2e-shards.py run
+fi
