@@ -21,6 +21,7 @@
 pub mod account_attributes;
 pub mod addresses;
 pub mod checks;
+pub mod cidr_rules;
 pub mod companions;
 pub mod default_network;
 pub mod endpoint_services;
@@ -36,6 +37,7 @@ pub mod resource_tags;
 pub mod route_tables;
 pub mod security_group_rules;
 pub mod security_groups;
+pub mod single_attribute;
 pub mod subnets;
 pub mod tags;
 pub mod vpc_endpoints;

@@ -1,26 +1,322 @@
-//! (issue 14: being built)
+//! CreateTags, DeleteTags and DescribeTags over every EC2 resource wharf keeps. A resource's
+//! kind follows from its id's prefix (`vpc-`, `subnet-`, `sg-`, ...); [`KINDS`] says, for each
+//! prefix, the resource type DescribeTags shows, the NotFound error AWS gives for an unknown
+//! id, and how to reach the tags of its records, so no operation holds one copy per type.
+//! Tags live inside each resource's own record (see `records`), so a resource and its tags
+//! come and go together.
 
+use crate::checks::check_dry_run;
+use crate::default_network;
+use crate::filters::FilterSet;
 use crate::generated::{
-    CreateTagsRequest, DeleteTagsRequest, DescribeTagsRequest, DescribeTagsResult, Error,
+    CreateTagsRequest, DeleteTagsRequest, DescribeTagsRequest, DescribeTagsResult, Error, Tag,
+    TagDescription,
+};
+use crate::paging::page;
+use crate::records::{
+    scope_prefix, scoped_key, AddressRecord, GroupRecord, InterfaceRecord, InternetGatewayRecord,
+    NatGatewayRecord, NetworkAclRecord, ResourceTag, RouteTableRecord, SubnetRecord,
+    VpcEndpointRecord, VpcRecord, ADDRESSES, GROUPS, INTERFACES, INTERNET_GATEWAYS,
+    NAT_GATEWAYS, NETWORK_ACLS, ROUTE_TABLES, SUBNETS, VPCS, VPC_ENDPOINTS,
 };
 use crate::Ec2;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use wharf_core::RequestContext;
+use wharf_store::{StoreError, Table, Tx};
 
-/// Being built.
-pub fn create(_ec2: &Ec2, _ctx: &RequestContext, _input: CreateTagsRequest) -> Result<(), Error> {
-    Err(Error::InternalError("not served yet".into()))
+/// A stored record that carries tags, and the table it lives in.
+trait Tagged: Serialize + DeserializeOwned + Sized {
+    const TABLE: Table<Self>;
+    fn tags_mut(&mut self) -> &mut Vec<ResourceTag>;
+    fn into_tags(self) -> Vec<ResourceTag>;
 }
 
-/// Being built.
-pub fn delete(_ec2: &Ec2, _ctx: &RequestContext, _input: DeleteTagsRequest) -> Result<(), Error> {
-    Err(Error::InternalError("not served yet".into()))
+macro_rules! tagged {
+    ($($record:ty => $table:expr),* $(,)?) => {$(
+        impl Tagged for $record {
+            const TABLE: Table<Self> = $table;
+            fn tags_mut(&mut self) -> &mut Vec<ResourceTag> {
+                &mut self.tags
+            }
+            fn into_tags(self) -> Vec<ResourceTag> {
+                self.tags
+            }
+        }
+    )*};
 }
 
-/// Being built.
+tagged! {
+    VpcRecord => VPCS,
+    SubnetRecord => SUBNETS,
+    GroupRecord => GROUPS,
+    InternetGatewayRecord => INTERNET_GATEWAYS,
+    RouteTableRecord => ROUTE_TABLES,
+    AddressRecord => ADDRESSES,
+    NatGatewayRecord => NAT_GATEWAYS,
+    VpcEndpointRecord => VPC_ENDPOINTS,
+    NetworkAclRecord => NETWORK_ACLS,
+    InterfaceRecord => INTERFACES,
+}
+
+/// The tags of the record at `key`, if there is one.
+fn read<T: Tagged>(tx: &Tx<'_>, key: &str) -> Result<Option<Vec<ResourceTag>>, StoreError> {
+    Ok(tx.get(T::TABLE, key)?.map(T::into_tags))
+}
+
+/// Replaces the tags of the record at `key` (which exists: it was just read).
+fn write<T: Tagged>(tx: &Tx<'_>, key: &str, tags: Vec<ResourceTag>) -> Result<(), StoreError> {
+    if let Some(mut record) = tx.get::<T>(T::TABLE, key)? {
+        *record.tags_mut() = tags;
+        tx.put(T::TABLE, key, &record)?;
+    }
+    Ok(())
+}
+
+/// Every record of the table under `scope`, as (id, tags).
+fn list<T: Tagged>(tx: &Tx<'_>, scope: &str) -> Result<Vec<(String, Vec<ResourceTag>)>, StoreError> {
+    let rows: Vec<(String, T)> = tx.list(T::TABLE, scope)?;
+    Ok(rows
+        .into_iter()
+        .map(|(key, record)| {
+            let id = key.strip_prefix(scope).unwrap_or(&key).to_string();
+            (id, record.into_tags())
+        })
+        .collect())
+}
+
+/// One kind of taggable resource.
+struct Kind {
+    /// The id prefix before the first `-` (`vpc`, `eipalloc`...).
+    prefix: &'static str,
+    /// `ResourceType` as DescribeTags shows it and filters it.
+    resource_type: &'static str,
+    /// AWS's error for an id of this kind that does not exist.
+    not_found: fn(&str) -> Error,
+    read: fn(&Tx<'_>, &str) -> Result<Option<Vec<ResourceTag>>, StoreError>,
+    write: fn(&Tx<'_>, &str, Vec<ResourceTag>) -> Result<(), StoreError>,
+    list: fn(&Tx<'_>, &str) -> Result<Vec<(String, Vec<ResourceTag>)>, StoreError>,
+}
+
+macro_rules! kind {
+    ($prefix:literal, $type:literal, $record:ty, $error:ident, $message:literal) => {
+        Kind {
+            prefix: $prefix,
+            resource_type: $type,
+            not_found: |id| Error::$error(format!($message, id = id)),
+            read: read::<$record>,
+            write: write::<$record>,
+            list: list::<$record>,
+        }
+    };
+}
+
+/// Every kind of resource CreateTags, DeleteTags and DescribeTags reach.
+const KINDS: &[Kind] = &[
+    kind!("vpc", "vpc", VpcRecord, InvalidVpcIDNotFound, "The vpc ID '{id}' does not exist"),
+    kind!("subnet", "subnet", SubnetRecord, InvalidSubnetIDNotFound, "The subnet ID '{id}' does not exist"),
+    kind!("sg", "security-group", GroupRecord, InvalidGroupNotFound, "The security group '{id}' does not exist"),
+    kind!("igw", "internet-gateway", InternetGatewayRecord, InvalidInternetGatewayIDNotFound, "The internetGateway ID '{id}' does not exist"),
+    kind!("rtb", "route-table", RouteTableRecord, InvalidRouteTableIDNotFound, "The routeTable ID '{id}' does not exist"),
+    kind!("eipalloc", "elastic-ip", AddressRecord, InvalidAllocationIDNotFound, "The allocation ID '{id}' does not exist"),
+    kind!("nat", "natgateway", NatGatewayRecord, NatGatewayNotFound, "NAT gateway {id} was not found"),
+    kind!("vpce", "vpc-endpoint", VpcEndpointRecord, InvalidVpcEndpointIdNotFound, "The Vpc Endpoint Id '{id}' does not exist"),
+    kind!("acl", "network-acl", NetworkAclRecord, InvalidNetworkAclIDNotFound, "The networkAcl ID '{id}' does not exist"),
+    kind!("eni", "network-interface", InterfaceRecord, InvalidNetworkInterfaceIDNotFound, "The networkInterface ID '{id}' does not exist"),
+];
+
+/// The kind of resource `id` names, or AWS's `InvalidID` for an id of no kind wharf keeps.
+fn kind_of(id: &str) -> Result<&'static Kind, Error> {
+    let (prefix, rest) = id.split_once('-').unwrap_or((id, ""));
+    let well_formed = !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric());
+    KINDS
+        .iter()
+        .find(|k| k.prefix == prefix)
+        .filter(|_| well_formed)
+        .ok_or_else(|| Error::InvalidID(format!("The ID '{id}' is not valid")))
+}
+
+/// Tags as a request gives them, checked against AWS's rules (keys of 1 to 128 characters, not
+/// under `aws:`, values of at most 256).
+fn requested(tags: &[Tag]) -> Result<Vec<ResourceTag>, Error> {
+    let pairs: Vec<ResourceTag> = tags
+        .iter()
+        .map(|t| ResourceTag {
+            key: t.key.clone().unwrap_or_default(),
+            value: t.value.clone().unwrap_or_default(),
+        })
+        .collect();
+    let violation = wharf_core::tags::check(
+        pairs.iter().map(|t| (t.key.as_str(), t.value.as_str())),
+        wharf_core::tags::Checks::default(),
+    );
+    use wharf_core::tags::TagViolation as V;
+    let message = match violation {
+        None => return Ok(pairs),
+        Some(V::KeyLength(k)) if k.is_empty() => "Tag keys must not be empty.".to_string(),
+        Some(V::KeyLength(k)) => format!(
+            "Tag key exceeds the maximum length of {} characters: '{k}'.",
+            wharf_core::tags::MAX_KEY_CHARS
+        ),
+        Some(V::ReservedKey(k)) => {
+            format!("Tag key '{k}' is invalid: the aws: prefix is reserved for AWS use.")
+        }
+        Some(V::ValueLength(k)) => format!(
+            "The value of tag '{k}' exceeds the maximum length of {} characters.",
+            wharf_core::tags::MAX_VALUE_CHARS
+        ),
+        Some(other) => format!("Invalid tag: {other:?}"),
+    };
+    Err(Error::InvalidParameterValue(message))
+}
+
+/// Applies `change` to the tags of every resource in `ids`, in one transaction: an unknown or
+/// malformed id changes nothing.
+fn change_tags(
+    ec2: &Ec2,
+    ctx: &RequestContext,
+    ids: &[String],
+    change: impl Fn(&mut Vec<ResourceTag>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    if ids.is_empty() {
+        return Err(Error::MissingParameter(
+            "The request must contain the parameter resourceIdSet".into(),
+        ));
+    }
+    let kinds = ids
+        .iter()
+        .map(|id| kind_of(id))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let (account, region) = (ctx.account_id.as_str(), ctx.region.as_str());
+    default_network::ensure(ec2, account, region)?;
+    ec2.store.write(|tx| {
+        for (id, kind) in ids.iter().zip(kinds) {
+            let key = scoped_key(account, region, id);
+            let mut tags = (kind.read)(tx, &key)?.ok_or_else(|| (kind.not_found)(id))?;
+            change(&mut tags)?;
+            (kind.write)(tx, &key, tags)?;
+        }
+        Ok(())
+    })
+}
+
+/// CreateTags: adds or overwrites tags on every resource named; at most 50 per resource.
+pub fn create(ec2: &Ec2, ctx: &RequestContext, input: CreateTagsRequest) -> Result<(), Error> {
+    check_dry_run(input.dry_run)?;
+    let new = requested(&input.tags)?;
+    change_tags(ec2, ctx, &input.resources, |tags| {
+        wharf_core::tags::merge(tags, new.iter().cloned(), |t| &t.key);
+        if wharf_core::tags::count_ok(tags.len()) {
+            Ok(())
+        } else {
+            Err(Error::TagLimitExceeded(
+                "The maximum number of Tags for a resource has been reached.".into(),
+            ))
+        }
+    })
+}
+
+/// DeleteTags: removes the tags named (a tag given with a value only when the value matches),
+/// or every tag when none are named.
+pub fn delete(ec2: &Ec2, ctx: &RequestContext, input: DeleteTagsRequest) -> Result<(), Error> {
+    check_dry_run(input.dry_run)?;
+    let named = input.tags.clone();
+    change_tags(ec2, ctx, &input.resources, |tags| {
+        match &named {
+            None => tags.clear(),
+            Some(named) => tags.retain(|t| !named.iter().any(|n| removes(n, t))),
+        }
+        Ok(())
+    })
+}
+
+/// Whether DeleteTags' `named` tag removes `tag`: same key, and same value when one is given.
+fn removes(named: &Tag, tag: &ResourceTag) -> bool {
+    named.key.as_deref() == Some(tag.key.as_str())
+        && named.value.as_deref().is_none_or(|v| v == tag.value)
+}
+
+/// Filter names DescribeTags accepts besides `tag:<key>`.
+const TAG_FILTERS: &[&str] = &["key", "value", "resource-id", "resource-type"];
+
+/// One tag of one resource, as DescribeTags lists it.
+struct Row {
+    resource_id: String,
+    resource_type: &'static str,
+    tag: ResourceTag,
+    /// All tags of the resource, for `tag:<key>` filters.
+    all: Vec<ResourceTag>,
+}
+
+impl Row {
+    fn field(&self, name: &str) -> Vec<String> {
+        match name {
+            "key" => vec![self.tag.key.clone()],
+            "value" => vec![self.tag.value.clone()],
+            "resource-id" => vec![self.resource_id.clone()],
+            "resource-type" => vec![self.resource_type.to_string()],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The paging key: resource id, then tag key.
+    fn sort_key(&self) -> String {
+        format!("{}\u{0}{}", self.resource_id, self.tag.key)
+    }
+}
+
+/// DescribeTags: one entry per tag of every resource, filtered, in pages of `MaxResults`
+/// (5 to 1000).
 pub fn describe(
-    _ec2: &Ec2,
-    _ctx: &RequestContext,
-    _input: DescribeTagsRequest,
+    ec2: &Ec2,
+    ctx: &RequestContext,
+    input: DescribeTagsRequest,
 ) -> Result<DescribeTagsResult, Error> {
-    Err(Error::InternalError("not served yet".into()))
+    check_dry_run(input.dry_run)?;
+    if let Some(max) = input.max_results.filter(|m| !(5..=1000).contains(m)) {
+        return Err(Error::InvalidParameterValue(format!(
+            "Value ( {max} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000."
+        )));
+    }
+    let filters = FilterSet::parse(input.filters.as_deref(), TAG_FILTERS)?;
+    let (account, region) = (ctx.account_id.as_str(), ctx.region.as_str());
+    default_network::ensure(ec2, account, region)?;
+    let scope = scope_prefix(account, region);
+    let mut rows = ec2.store.read(|tx| {
+        let mut rows = Vec::new();
+        for kind in KINDS {
+            for (resource_id, tags) in (kind.list)(tx, &scope)? {
+                for tag in &tags {
+                    rows.push(Row {
+                        resource_id: resource_id.clone(),
+                        resource_type: kind.resource_type,
+                        tag: tag.clone(),
+                        all: tags.clone(),
+                    });
+                }
+            }
+        }
+        Ok::<_, StoreError>(rows)
+    })?;
+    rows.retain(|r| filters.matches(|name| r.field(name), &r.all));
+    rows.sort_by_key(Row::sort_key);
+    let (rows, next_token) = page(
+        rows,
+        Row::sort_key,
+        input.next_token.as_deref(),
+        input.max_results,
+    )?;
+    Ok(DescribeTagsResult {
+        tags: Some(
+            rows.into_iter()
+                .map(|r| TagDescription {
+                    key: Some(r.tag.key),
+                    value: Some(r.tag.value),
+                    resource_id: Some(r.resource_id),
+                    resource_type: Some(r.resource_type.to_string()),
+                })
+                .collect(),
+        ),
+        next_token,
+    })
 }

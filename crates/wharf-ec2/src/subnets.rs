@@ -1,23 +1,28 @@
-//! Subnets: DescribeSubnets, and the subnet lookups other services use to place a task's
-//! network interface ([`SubnetInfo`]). wharf has only the default subnets, one per zone (see
-//! [`crate::default_network`]).
+//! Subnets: Create/Delete/DescribeSubnets, ModifySubnetAttribute, and the subnet lookups other
+//! services use to place a task's network interface ([`SubnetInfo`]). Each default VPC has one
+//! default subnet per zone (see [`crate::default_network`]); created subnets follow AWS's range
+//! rules ([`crate::cidr_rules`]). `AvailableIpAddressCount` is not stored but counted: the
+//! range's size less AWS's five reserved addresses less the addresses interfaces hold.
 
 use crate::checks::check_dry_run;
-use crate::default_network;
 use crate::filters::{bool_value, FilterSet};
 use crate::generated::{
-    BlockPublicAccessStates, DescribeSubnetsRequest, DescribeSubnetsResult, Error,
-    PrivateDnsNameOptionsOnLaunch, Subnet,
+    AttributeBooleanValue, BlockPublicAccessStates, CreateSubnetRequest, CreateSubnetResult,
+    DeleteSubnetRequest, DescribeSubnetsRequest, DescribeSubnetsResult, Error,
+    ModifySubnetAttributeRequest, PrivateDnsNameOptionsOnLaunch, Subnet,
 };
-use crate::generated::{
-    CreateSubnetRequest, CreateSubnetResult, DeleteSubnetRequest, ModifySubnetAttributeRequest,
-};
+use crate::network_interfaces::addresses_in_use;
 use crate::paging::page;
-use crate::records::{scope_prefix, scoped_key, SubnetRecord, SUBNETS};
-use crate::tags;
+use crate::records::{
+    scope_prefix, scoped_key, InterfaceRecord, NetworkAclAssociationRecord, NetworkAclRecord,
+    RouteTableRecord, SubnetRecord, INTERFACES, NETWORK_ACLS, ROUTE_TABLES, SUBNETS,
+};
+use crate::zones::{zones, Zone};
 use crate::Ec2;
-use wharf_core::{PlacementSubnet, RequestContext};
-use wharf_store::StoreError;
+use crate::{cidr_rules, default_network, single_attribute, tags, vpcs};
+use wharf_core::ipv4::Ipv4Net;
+use wharf_core::{IdGen, PlacementSubnet, RequestContext};
+use wharf_store::{StoreError, Tx};
 
 /// A subnet as other services need it: where a task's network interface can be placed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +95,14 @@ impl SubnetRecord {
             "owner-id" => vec![self.owner_id.clone()],
             "subnet-arn" => vec![self.arn.clone()],
             "state" => vec!["available".into()],
+            "enable-dns64"
+            | "ipv6-native"
+            | "map-customer-owned-ip-on-launch"
+            | "private-dns-name-options-on-launch.enable-resource-name-dns-a-record"
+            | "private-dns-name-options-on-launch.enable-resource-name-dns-aaaa-record" => {
+                bool_value(false)
+            }
+            "private-dns-name-options-on-launch.hostname-type" => vec!["ip-name".into()],
             _ => Vec::new(),
         }
     }
@@ -113,15 +126,41 @@ const SUBNET_FILTERS: &[&str] = &[
     "owner-id",
     "subnet-arn",
     "state",
+    "customer-owned-ipv4-pool",
+    "enable-dns64",
+    "enable-lni-at-device-index",
+    "ipv6-cidr-block-association.ipv6-cidr-block",
+    "ipv6-cidr-block-association.association-id",
+    "ipv6-cidr-block-association.state",
+    "ipv6-native",
+    "map-customer-owned-ip-on-launch",
+    "outpost-arn",
+    "private-dns-name-options-on-launch.hostname-type",
+    "private-dns-name-options-on-launch.enable-resource-name-dns-a-record",
+    "private-dns-name-options-on-launch.enable-resource-name-dns-aaaa-record",
 ];
 
-/// Every subnet of `account` in `region`, in id order, the defaults created if needed.
+/// Every subnet of `account` in `region`, in id order, the defaults created if needed, each
+/// with its `AvailableIpAddressCount` counted from the interfaces in it.
 fn all(ec2: &Ec2, account: &str, region: &str) -> Result<Vec<SubnetRecord>, StoreError> {
     default_network::ensure(ec2, account, region)?;
-    let rows: Vec<(String, SubnetRecord)> = ec2
-        .store
-        .read(|tx| tx.list(SUBNETS, &scope_prefix(account, region)))?;
-    Ok(rows.into_iter().map(|(_, s)| s).collect())
+    let scope = scope_prefix(account, region);
+    let (subnets, interfaces) = ec2.store.read(|tx| {
+        let subnets: Vec<(String, SubnetRecord)> = tx.list(SUBNETS, &scope)?;
+        let interfaces: Vec<(String, InterfaceRecord)> = tx.list(INTERFACES, &scope)?;
+        Ok::<_, StoreError>((subnets, interfaces))
+    })?;
+    Ok(subnets
+        .into_iter()
+        .map(|(_, mut s)| {
+            let in_use = interfaces
+                .iter()
+                .filter(|(_, e)| e.subnet_id == s.id)
+                .count();
+            s.available_ip_address_count = cidr_rules::available_addresses(&s.cidr_block, in_use);
+            s
+        })
+        .collect())
 }
 
 impl From<SubnetInfo> for PlacementSubnet {
@@ -188,6 +227,355 @@ pub fn describe(
     Ok(DescribeSubnetsResult {
         subnets: Some(subnets.iter().map(SubnetRecord::to_wire).collect()),
         next_token,
+    })
+}
+
+/// Most subnets one VPC may have.
+const MAX_SUBNETS_PER_VPC: usize = 200;
+
+/// The subnet `id` of `account` in `region`, or AWS's `InvalidSubnetID.NotFound`.
+pub fn load(tx: &Tx<'_>, account: &str, region: &str, id: &str) -> Result<SubnetRecord, Error> {
+    tx.get(SUBNETS, &scoped_key(account, region, id))?
+        .ok_or_else(|| {
+            Error::InvalidSubnetIDNotFound(format!("The subnet ID '{id}' does not exist"))
+        })
+}
+
+/// Refuses what CreateSubnet takes on AWS but wharf does not serve: IPv6, IPAM pools, Outposts.
+fn refuse_unserved(input: &CreateSubnetRequest) -> Result<(), Error> {
+    let unserved = [
+        ("Ipv6CidrBlock", input.ipv6_cidr_block.is_some()),
+        ("Ipv6Native", input.ipv6_native == Some(true)),
+        ("Ipv6IpamPoolId", input.ipv6_ipam_pool_id.is_some()),
+        ("Ipv6NetmaskLength", input.ipv6_netmask_length.is_some()),
+        ("Ipv4IpamPoolId", input.ipv4_ipam_pool_id.is_some()),
+        ("Ipv4NetmaskLength", input.ipv4_netmask_length.is_some()),
+        ("OutpostArn", input.outpost_arn.is_some()),
+    ];
+    match unserved.iter().find(|(_, given)| *given) {
+        Some((name, _)) => Err(Error::InvalidParameterValue(format!(
+            "wharf does not support {name}: subnets have one IPv4 range, given as CidrBlock."
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The zone a new subnet goes to: the one named by `AvailabilityZone` or
+/// `AvailabilityZoneId` (both must agree), else the zone of `vpc_subnets` with the fewest
+/// subnets (the first on a tie), so unplaced subnets spread over the zones.
+fn choose_zone(
+    region: &str,
+    name: Option<&str>,
+    id: Option<&str>,
+    vpc_subnets: &[&SubnetRecord],
+) -> Result<Zone, Error> {
+    let all = zones(region);
+    let listed = |pick: fn(&Zone) -> &str| all.iter().map(pick).collect::<Vec<&str>>().join(", ");
+    let by_name = match name {
+        Some(n) => Some(all.iter().find(|z| z.name == n).ok_or_else(|| {
+            Error::InvalidParameterValue(format!(
+                "Value ({n}) for parameter availabilityZone is invalid. Subnets can currently \
+                 only be created in the following availability zones: {}.",
+                listed(|z| &z.name)
+            ))
+        })?),
+        None => None,
+    };
+    let by_id = match id {
+        Some(i) => Some(all.iter().find(|z| z.id == i).ok_or_else(|| {
+            Error::InvalidParameterValue(format!(
+                "Value ({i}) for parameter availabilityZoneId is invalid. Subnets can currently \
+                 only be created in the following availability zones: {}.",
+                listed(|z| &z.id)
+            ))
+        })?),
+        None => None,
+    };
+    match (by_name, by_id) {
+        (Some(a), Some(b)) if a != b => Err(Error::InvalidParameterCombination(format!(
+            "The availability zone '{}' and the availability zone id '{}' name different zones.",
+            a.name, b.id
+        ))),
+        (Some(z), _) | (None, Some(z)) => Ok(z.clone()),
+        (None, None) => all
+            .iter()
+            .min_by_key(|z| {
+                vpc_subnets
+                    .iter()
+                    .filter(|s| s.availability_zone == z.name)
+                    .count()
+            })
+            .cloned()
+            .ok_or_else(|| Error::InternalError(format!("region {region} has no zones"))),
+    }
+}
+
+/// CreateSubnet: a range inside its VPC that overlaps no other subnet of it, in the zone asked
+/// for (or one wharf picks), associated with the VPC's default network ACL.
+pub fn create(
+    ec2: &Ec2,
+    ctx: &RequestContext,
+    input: CreateSubnetRequest,
+) -> Result<CreateSubnetResult, Error> {
+    check_dry_run(input.dry_run)?;
+    refuse_unserved(&input)?;
+    let cidr = input.cidr_block.as_deref().ok_or_else(|| {
+        Error::MissingParameter("The request must contain the parameter cidrBlock".into())
+    })?;
+    let tags = tags::from_specifications(input.tag_specifications.as_deref(), "subnet")?;
+    let (account, region) = (ctx.account_id.as_str(), ctx.region.as_str());
+    default_network::ensure(ec2, account, region)?;
+    let ids = ec2.ids.as_ref();
+    let subnet = ec2.store.write(|tx| {
+        let vpc = vpcs::load(tx, account, region, &input.vpc_id)?;
+        let vpc_range = Ipv4Net::parse(&vpc.cidr_block).ok_or_else(|| {
+            Error::InternalError(format!("vpc {} has no valid range", vpc.id))
+        })?;
+        let all: Vec<(String, SubnetRecord)> = tx.list(SUBNETS, &scope_prefix(account, region))?;
+        let siblings: Vec<&SubnetRecord> = all
+            .iter()
+            .map(|(_, s)| s)
+            .filter(|s| s.vpc_id == vpc.id)
+            .collect();
+        let range = cidr_rules::subnet_block(
+            cidr,
+            &vpc_range,
+            siblings.iter().map(|s| s.cidr_block.as_str()),
+        )?;
+        if siblings.len() >= MAX_SUBNETS_PER_VPC {
+            return Err(Error::SubnetLimitExceeded(format!(
+                "The maximum number of subnets ({MAX_SUBNETS_PER_VPC}) for VPC '{}' has been reached.",
+                vpc.id
+            )));
+        }
+        let zone = choose_zone(
+            region,
+            input.availability_zone.as_deref(),
+            input.availability_zone_id.as_deref(),
+            &siblings,
+        )?;
+        let id = format!("subnet-{}", ids.hex(17));
+        let cidr_block = range.to_string();
+        let subnet = SubnetRecord {
+            arn: format!("arn:aws:ec2:{region}:{account}:subnet/{id}"),
+            id,
+            vpc_id: vpc.id.clone(),
+            available_ip_address_count: cidr_rules::available_addresses(&cidr_block, 0),
+            cidr_block,
+            availability_zone: zone.name,
+            availability_zone_id: zone.id,
+            default_for_az: false,
+            map_public_ip_on_launch: false,
+            owner_id: account.into(),
+            tags: tags.clone(),
+        };
+        tx.put(SUBNETS, &scoped_key(account, region, &subnet.id), &subnet)?;
+        associate_default_acl(ids, tx, account, region, &subnet)?;
+        Ok(subnet)
+    })?;
+    tracing::info!(subnet = %subnet.id, vpc = %subnet.vpc_id, cidr = %subnet.cidr_block, "created subnet");
+    Ok(CreateSubnetResult {
+        subnet: Some(subnet.to_wire()),
+    })
+}
+
+/// Associates a new `subnet` with its VPC's default network ACL, as AWS does.
+fn associate_default_acl(
+    ids: &dyn IdGen,
+    tx: &Tx<'_>,
+    account: &str,
+    region: &str,
+    subnet: &SubnetRecord,
+) -> Result<(), StoreError> {
+    let acls: Vec<(String, NetworkAclRecord)> =
+        tx.list(NETWORK_ACLS, &scope_prefix(account, region))?;
+    let default = acls
+        .into_iter()
+        .find(|(_, a)| a.vpc_id == subnet.vpc_id && a.is_default);
+    if let Some((key, mut acl)) = default {
+        acl.associations.push(NetworkAclAssociationRecord {
+            id: format!("aclassoc-{}", ids.hex(17)),
+            subnet_id: subnet.id.clone(),
+        });
+        tx.put(NETWORK_ACLS, &key, &acl)?;
+    }
+    Ok(())
+}
+
+/// Removes every route table and network ACL association of subnet `id`.
+fn forget_associations(
+    tx: &Tx<'_>,
+    account: &str,
+    region: &str,
+    id: &str,
+) -> Result<(), StoreError> {
+    let scope = scope_prefix(account, region);
+    let tables: Vec<(String, RouteTableRecord)> = tx.list(ROUTE_TABLES, &scope)?;
+    for (key, mut table) in tables {
+        let before = table.associations.len();
+        table
+            .associations
+            .retain(|a| a.subnet_id.as_deref() != Some(id));
+        if table.associations.len() != before {
+            tx.put(ROUTE_TABLES, &key, &table)?;
+        }
+    }
+    let acls: Vec<(String, NetworkAclRecord)> = tx.list(NETWORK_ACLS, &scope)?;
+    for (key, mut acl) in acls {
+        let before = acl.associations.len();
+        acl.associations.retain(|a| a.subnet_id != id);
+        if acl.associations.len() != before {
+            tx.put(NETWORK_ACLS, &key, &acl)?;
+        }
+    }
+    Ok(())
+}
+
+/// DeleteSubnet: refused while any interface (a task's, a NAT gateway's, an interface
+/// endpoint's) holds an address in it; its route table and ACL associations go with it.
+pub fn delete(ec2: &Ec2, ctx: &RequestContext, input: DeleteSubnetRequest) -> Result<(), Error> {
+    check_dry_run(input.dry_run)?;
+    let (account, region) = (ctx.account_id.as_str(), ctx.region.as_str());
+    default_network::ensure(ec2, account, region)?;
+    let id = input.subnet_id.as_str();
+    ec2.store.write(|tx| {
+        load(tx, account, region, id)?;
+        if !addresses_in_use(tx, account, region, id)?.is_empty() {
+            return Err(Error::DependencyViolation(format!(
+                "The subnet '{id}' has dependencies and cannot be deleted."
+            )));
+        }
+        forget_associations(tx, account, region, id)?;
+        tx.delete(SUBNETS, &scoped_key(account, region, id))?;
+        Ok(())
+    })?;
+    tracing::info!(subnet = %id, "deleted subnet");
+    Ok(())
+}
+
+/// A subnet attribute wharf keeps at one value: setting it to that value is accepted, any
+/// other is refused, naming the attribute.
+fn accept_only<T: PartialEq + std::fmt::Debug>(
+    name: &str,
+    given: T,
+    kept: T,
+    why: &str,
+) -> Result<(), Error> {
+    if given == kept {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameterValue(format!(
+            "wharf does not support {name} {given:?}: {why}"
+        )))
+    }
+}
+
+/// ModifySubnetAttribute: one attribute per call. `MapPublicIpOnLaunch` is kept; the others
+/// describe IPv6, Outposts and resource-name DNS, which wharf subnets do not have: setting them
+/// to what wharf shows is accepted, anything else refused.
+pub fn modify_attribute(
+    ec2: &Ec2,
+    ctx: &RequestContext,
+    input: ModifySubnetAttributeRequest,
+) -> Result<(), Error> {
+    let name = single_attribute::the_one(&[
+        (
+            "MapPublicIpOnLaunch",
+            input.map_public_ip_on_launch.is_some(),
+        ),
+        (
+            "AssignIpv6AddressOnCreation",
+            input.assign_ipv6_address_on_creation.is_some(),
+        ),
+        (
+            "MapCustomerOwnedIpOnLaunch",
+            input.map_customer_owned_ip_on_launch.is_some(),
+        ),
+        (
+            "CustomerOwnedIpv4Pool",
+            input.customer_owned_ipv4_pool.is_some(),
+        ),
+        ("EnableDns64", input.enable_dns64.is_some()),
+        (
+            "PrivateDnsHostnameTypeOnLaunch",
+            input.private_dns_hostname_type_on_launch.is_some(),
+        ),
+        (
+            "EnableResourceNameDnsARecordOnLaunch",
+            input.enable_resource_name_dns_a_record_on_launch.is_some(),
+        ),
+        (
+            "EnableResourceNameDnsAAAARecordOnLaunch",
+            input
+                .enable_resource_name_dns_aaaa_record_on_launch
+                .is_some(),
+        ),
+        (
+            "EnableLniAtDeviceIndex",
+            input.enable_lni_at_device_index.is_some(),
+        ),
+        (
+            "DisableLniAtDeviceIndex",
+            input.disable_lni_at_device_index.is_some(),
+        ),
+    ])?;
+    let flag = |v: Option<&AttributeBooleanValue>| single_attribute::bool_value(v, name);
+    const NO_IPV6: &str = "wharf subnets have no IPv6 range.";
+    const NO_OUTPOSTS: &str = "wharf has no Outposts.";
+    const IP_NAMES: &str = "wharf names hosts by their IP address (ip-name).";
+    let mut map_public = None;
+    match name {
+        "MapPublicIpOnLaunch" => map_public = Some(flag(input.map_public_ip_on_launch.as_ref())?),
+        "AssignIpv6AddressOnCreation" => accept_only(
+            name,
+            flag(input.assign_ipv6_address_on_creation.as_ref())?,
+            false,
+            NO_IPV6,
+        )?,
+        "EnableDns64" => accept_only(name, flag(input.enable_dns64.as_ref())?, false, NO_IPV6)?,
+        "EnableResourceNameDnsAAAARecordOnLaunch" => accept_only(
+            name,
+            flag(
+                input
+                    .enable_resource_name_dns_aaaa_record_on_launch
+                    .as_ref(),
+            )?,
+            false,
+            NO_IPV6,
+        )?,
+        "MapCustomerOwnedIpOnLaunch" => accept_only(
+            name,
+            flag(input.map_customer_owned_ip_on_launch.as_ref())?,
+            false,
+            NO_OUTPOSTS,
+        )?,
+        "EnableResourceNameDnsARecordOnLaunch" => accept_only(
+            name,
+            flag(input.enable_resource_name_dns_a_record_on_launch.as_ref())?,
+            false,
+            IP_NAMES,
+        )?,
+        "PrivateDnsHostnameTypeOnLaunch" => accept_only(
+            name,
+            input.private_dns_hostname_type_on_launch.as_deref(),
+            Some("ip-name"),
+            IP_NAMES,
+        )?,
+        _ => {
+            return Err(Error::InvalidParameterValue(format!(
+                "wharf does not support {name}: {NO_OUTPOSTS}"
+            )))
+        }
+    }
+    let (account, region) = (ctx.account_id.as_str(), ctx.region.as_str());
+    default_network::ensure(ec2, account, region)?;
+    ec2.store.write(|tx| {
+        let mut subnet = load(tx, account, region, &input.subnet_id)?;
+        if let Some(on) = map_public {
+            subnet.map_public_ip_on_launch = on;
+            tx.put(SUBNETS, &scoped_key(account, region, &subnet.id), &subnet)?;
+        }
+        Ok(())
     })
 }
 
@@ -342,29 +730,4 @@ mod tests {
             )
             .is_err());
     }
-}
-
-// ---- being built (issue 14) ----
-
-/// Being built.
-pub fn create(
-    _ec2: &Ec2,
-    _ctx: &RequestContext,
-    _input: CreateSubnetRequest,
-) -> Result<CreateSubnetResult, Error> {
-    Err(Error::InternalError("not served yet".into()))
-}
-
-/// Being built.
-pub fn delete(_ec2: &Ec2, _ctx: &RequestContext, _input: DeleteSubnetRequest) -> Result<(), Error> {
-    Err(Error::InternalError("not served yet".into()))
-}
-
-/// Being built.
-pub fn modify_attribute(
-    _ec2: &Ec2,
-    _ctx: &RequestContext,
-    _input: ModifySubnetAttributeRequest,
-) -> Result<(), Error> {
-    Err(Error::InternalError("not served yet".into()))
 }

@@ -1,30 +1,34 @@
-//! VPCs: DescribeVpcs, and the VPC lookup the load balancer uses
-//! ([`wharf_core::NetworkInterfaces::vpc`]). wharf has only each account's default VPC (see
-//! [`crate::default_network`]).
+//! VPCs: CreateVpc, DeleteVpc, DescribeVpcs, Modify/DescribeVpcAttribute, and the VPC lookup
+//! the load balancer uses ([`wharf_core::NetworkInterfaces::vpc`]). Each account has its
+//! default VPC in every region (see [`crate::default_network`]) and up to five of its own; a
+//! VPC comes with its main route table, default network ACL and `default` security group
+//! ([`crate::companions`]) and goes with them once nothing else uses it.
 
 use crate::checks::check_dry_run;
-use crate::default_network;
 use crate::filters::{bool_value, FilterSet};
 use crate::generated::{
-    BlockPublicAccessStates, DescribeVpcsRequest, DescribeVpcsResult, Error, Vpc,
-    VpcCidrBlockAssociation, VpcCidrBlockState,
-};
-use crate::generated::{
-    CreateVpcRequest, CreateVpcResult, DeleteVpcRequest, DescribeVpcAttributeRequest,
-    DescribeVpcAttributeResult, ModifyVpcAttributeRequest,
+    AttributeBooleanValue, BlockPublicAccessStates, CreateVpcRequest, CreateVpcResult,
+    DeleteVpcRequest, DescribeVpcAttributeRequest, DescribeVpcAttributeResult, DescribeVpcsRequest,
+    DescribeVpcsResult, Error, ModifyVpcAttributeRequest, Vpc, VpcCidrBlockAssociation,
+    VpcCidrBlockState,
 };
 use crate::paging::page;
-use crate::records::{scope_prefix, scoped_key, VpcRecord, VPCS};
-use crate::tags;
+use crate::records::{
+    scope_prefix, scoped_key, GroupRecord, InterfaceRecord, InternetGatewayRecord,
+    NatGatewayRecord, NetworkAclRecord, RouteTableRecord, SubnetRecord, VpcEndpointRecord,
+    VpcRecord, DEFAULT_GROUP_NAME, GROUPS, INTERFACES, INTERNET_GATEWAYS, NAT_GATEWAYS,
+    NETWORK_ACLS, ROUTE_TABLES, SUBNETS, VPCS, VPC_ENDPOINTS,
+};
 use crate::Ec2;
+use crate::{cidr_rules, companions, default_network, single_attribute, tags};
 use wharf_core::{RequestContext, VpcInfo};
-use wharf_store::StoreError;
+use wharf_store::{StoreError, Tx};
 
 impl VpcRecord {
     fn to_wire(&self) -> Vpc {
         Vpc {
             owner_id: Some(self.owner_id.clone()),
-            instance_tenancy: Some("default".into()),
+            instance_tenancy: Some(self.instance_tenancy.clone()),
             cidr_block_association_set: Some(vec![VpcCidrBlockAssociation {
                 association_id: Some(self.cidr_association_id.clone()),
                 cidr_block: Some(self.cidr_block.clone()),
@@ -133,6 +137,241 @@ pub fn info(
             default_security_group,
         }))
     })
+}
+
+/// Most VPCs an account may create in a region, besides its default VPC.
+const MAX_VPCS: usize = 5;
+
+/// The tenancies CreateVpc accepts (`host` is for instances AWS places on dedicated hosts, and
+/// AWS refuses it for a VPC).
+const TENANCIES: &[&str] = &["default", "dedicated"];
+
+/// The VPC `id` of `account` in `region`, or AWS's `InvalidVpcID.NotFound`.
+pub fn load(tx: &Tx<'_>, account: &str, region: &str, id: &str) -> Result<VpcRecord, Error> {
+    tx.get(VPCS, &scoped_key(account, region, id))?
+        .ok_or_else(|| Error::InvalidVpcIDNotFound(format!("The vpc ID '{id}' does not exist")))
+}
+
+/// Refuses what CreateVpc takes on AWS but wharf does not serve: IPv6 ranges and IPAM pools.
+fn refuse_unserved(input: &CreateVpcRequest) -> Result<(), Error> {
+    let unserved = [
+        (
+            "AmazonProvidedIpv6CidrBlock",
+            input.amazon_provided_ipv6_cidr_block == Some(true),
+        ),
+        ("Ipv6CidrBlock", input.ipv6_cidr_block.is_some()),
+        ("Ipv6Pool", input.ipv6_pool.is_some()),
+        ("Ipv6IpamPoolId", input.ipv6_ipam_pool_id.is_some()),
+        ("Ipv6NetmaskLength", input.ipv6_netmask_length.is_some()),
+        ("Ipv4IpamPoolId", input.ipv4_ipam_pool_id.is_some()),
+        ("Ipv4NetmaskLength", input.ipv4_netmask_length.is_some()),
+    ];
+    match unserved.iter().find(|(_, given)| *given) {
+        Some((name, _)) => Err(Error::InvalidParameterValue(format!(
+            "wharf does not support {name}: VPCs have one IPv4 range, given as CidrBlock."
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// CreateVpc: the VPC with its main route table, default network ACL and `default` security
+/// group, in one transaction.
+pub fn create(
+    ec2: &Ec2,
+    ctx: &RequestContext,
+    input: CreateVpcRequest,
+) -> Result<CreateVpcResult, Error> {
+    check_dry_run(input.dry_run)?;
+    refuse_unserved(&input)?;
+    let cidr = input.cidr_block.as_deref().ok_or_else(|| {
+        Error::MissingParameter("Either 'cidrBlock' or 'ipv4IpamPoolId' should be provided.".into())
+    })?;
+    let range = cidr_rules::vpc_block(cidr)?;
+    let tenancy = input.instance_tenancy.as_deref().unwrap_or("default");
+    if !TENANCIES.contains(&tenancy) {
+        return Err(Error::InvalidParameterValue(format!(
+            "Value ({tenancy}) for parameter instanceTenancy is invalid. Supported values: {}.",
+            TENANCIES.join(", ")
+        )));
+    }
+    let tags = tags::from_specifications(input.tag_specifications.as_deref(), "vpc")?;
+    let (account, region) = (ctx.account_id.as_str(), ctx.region.as_str());
+    default_network::ensure(ec2, account, region)?;
+    let ids = ec2.ids.as_ref();
+    let vpc = VpcRecord {
+        id: format!("vpc-{}", ids.hex(17)),
+        cidr_block: range.to_string(),
+        cidr_association_id: format!("vpc-cidr-assoc-{}", ids.hex(17)),
+        dhcp_options_id: format!("dopt-{}", ids.hex(17)),
+        is_default: false,
+        owner_id: account.into(),
+        tags,
+        enable_dns_support: true,
+        enable_dns_hostnames: false,
+        enable_network_address_usage_metrics: false,
+        instance_tenancy: tenancy.into(),
+    };
+    ec2.store.write(|tx| {
+        let existing: Vec<(String, VpcRecord)> = tx.list(VPCS, &scope_prefix(account, region))?;
+        if existing.iter().filter(|(_, v)| !v.is_default).count() >= MAX_VPCS {
+            return Err(Error::VpcLimitExceeded(
+                "The maximum number of VPCs has been reached.".into(),
+            ));
+        }
+        tx.put(VPCS, &scoped_key(account, region, &vpc.id), &vpc)?;
+        companions::create(ids, tx, region, &vpc, None)?;
+        Ok(())
+    })?;
+    tracing::info!(vpc = %vpc.id, cidr = %vpc.cidr_block, "created vpc");
+    let mut wire = vpc.to_wire();
+    wire.state = Some("pending".into());
+    Ok(CreateVpcResult { vpc: Some(wire) })
+}
+
+/// What still uses VPC `id` (AWS refuses to delete it while anything does).
+fn has_dependencies(tx: &Tx<'_>, account: &str, region: &str, id: &str) -> Result<bool, Error> {
+    let scope = scope_prefix(account, region);
+    let in_vpc = |vpc: &str| vpc == id;
+    let subnets: Vec<(String, SubnetRecord)> = tx.list(SUBNETS, &scope)?;
+    let gateways: Vec<(String, InternetGatewayRecord)> = tx.list(INTERNET_GATEWAYS, &scope)?;
+    let tables: Vec<(String, RouteTableRecord)> = tx.list(ROUTE_TABLES, &scope)?;
+    let groups: Vec<(String, GroupRecord)> = tx.list(GROUPS, &scope)?;
+    let nats: Vec<(String, NatGatewayRecord)> = tx.list(NAT_GATEWAYS, &scope)?;
+    let endpoints: Vec<(String, VpcEndpointRecord)> = tx.list(VPC_ENDPOINTS, &scope)?;
+    let interfaces: Vec<(String, InterfaceRecord)> = tx.list(INTERFACES, &scope)?;
+    Ok(subnets.iter().any(|(_, s)| in_vpc(&s.vpc_id))
+        || gateways
+            .iter()
+            .any(|(_, g)| g.attached_vpc.as_deref() == Some(id))
+        || tables
+            .iter()
+            .any(|(_, t)| in_vpc(&t.vpc_id) && !t.is_main())
+        || groups
+            .iter()
+            .any(|(_, g)| in_vpc(&g.vpc_id) && g.name != DEFAULT_GROUP_NAME)
+        || nats
+            .iter()
+            .any(|(_, n)| in_vpc(&n.vpc_id) && n.delete_time.is_none())
+        || endpoints.iter().any(|(_, e)| in_vpc(&e.vpc_id))
+        || interfaces.iter().any(|(_, e)| in_vpc(&e.vpc_id)))
+}
+
+/// Removes what [`companions::create`] made with VPC `id`: its main route table, its network
+/// ACLs and its `default` security group.
+fn delete_companions(tx: &Tx<'_>, account: &str, region: &str, id: &str) -> Result<(), Error> {
+    let scope = scope_prefix(account, region);
+    let tables: Vec<(String, RouteTableRecord)> = tx.list(ROUTE_TABLES, &scope)?;
+    for (key, _) in tables.iter().filter(|(_, t)| t.vpc_id == id) {
+        tx.delete(ROUTE_TABLES, key)?;
+    }
+    let acls: Vec<(String, NetworkAclRecord)> = tx.list(NETWORK_ACLS, &scope)?;
+    for (key, _) in acls.iter().filter(|(_, a)| a.vpc_id == id) {
+        tx.delete(NETWORK_ACLS, key)?;
+    }
+    let groups: Vec<(String, GroupRecord)> = tx.list(GROUPS, &scope)?;
+    for (key, _) in groups.iter().filter(|(_, g)| g.vpc_id == id) {
+        tx.delete(GROUPS, key)?;
+    }
+    Ok(())
+}
+
+/// DeleteVpc: refused while anything uses the VPC; its main route table, default ACL and
+/// default group go with it. wharf keeps the default VPC (ECS places tasks in it by default).
+pub fn delete(ec2: &Ec2, ctx: &RequestContext, input: DeleteVpcRequest) -> Result<(), Error> {
+    check_dry_run(input.dry_run)?;
+    let (account, region) = (ctx.account_id.as_str(), ctx.region.as_str());
+    default_network::ensure(ec2, account, region)?;
+    let id = input.vpc_id.as_str();
+    ec2.store.write(|tx| {
+        let vpc = load(tx, account, region, id)?;
+        if vpc.is_default {
+            return Err(Error::OperationNotPermitted(format!(
+                "The default VPC '{id}' cannot be deleted: wharf keeps each region's default VPC."
+            )));
+        }
+        if has_dependencies(tx, account, region, id)? {
+            return Err(Error::DependencyViolation(format!(
+                "The vpc '{id}' has dependencies and cannot be deleted."
+            )));
+        }
+        delete_companions(tx, account, region, id)?;
+        tx.delete(VPCS, &scoped_key(account, region, id))?;
+        Ok(())
+    })?;
+    tracing::info!(vpc = %id, "deleted vpc");
+    Ok(())
+}
+
+/// The wire names of the attributes Modify/DescribeVpcAttribute know.
+const DNS_SUPPORT: &str = "enableDnsSupport";
+const DNS_HOSTNAMES: &str = "enableDnsHostnames";
+const ADDRESS_USAGE_METRICS: &str = "enableNetworkAddressUsageMetrics";
+
+/// ModifyVpcAttribute: one attribute per call, as AWS requires.
+pub fn modify_attribute(
+    ec2: &Ec2,
+    ctx: &RequestContext,
+    input: ModifyVpcAttributeRequest,
+) -> Result<(), Error> {
+    let name = single_attribute::the_one(&[
+        (DNS_SUPPORT, input.enable_dns_support.is_some()),
+        (DNS_HOSTNAMES, input.enable_dns_hostnames.is_some()),
+        (
+            ADDRESS_USAGE_METRICS,
+            input.enable_network_address_usage_metrics.is_some(),
+        ),
+    ])?;
+    let given = match name {
+        DNS_SUPPORT => input.enable_dns_support.as_ref(),
+        DNS_HOSTNAMES => input.enable_dns_hostnames.as_ref(),
+        _ => input.enable_network_address_usage_metrics.as_ref(),
+    };
+    let value = single_attribute::bool_value(given, name)?;
+    let (account, region) = (ctx.account_id.as_str(), ctx.region.as_str());
+    default_network::ensure(ec2, account, region)?;
+    ec2.store.write(|tx| {
+        let mut vpc = load(tx, account, region, &input.vpc_id)?;
+        match name {
+            DNS_SUPPORT => vpc.enable_dns_support = value,
+            DNS_HOSTNAMES => vpc.enable_dns_hostnames = value,
+            _ => vpc.enable_network_address_usage_metrics = value,
+        }
+        tx.put(VPCS, &scoped_key(account, region, &vpc.id), &vpc)?;
+        Ok(())
+    })
+}
+
+/// DescribeVpcAttribute: the one attribute asked for.
+pub fn describe_attribute(
+    ec2: &Ec2,
+    ctx: &RequestContext,
+    input: DescribeVpcAttributeRequest,
+) -> Result<DescribeVpcAttributeResult, Error> {
+    check_dry_run(input.dry_run)?;
+    let (account, region) = (ctx.account_id.as_str(), ctx.region.as_str());
+    default_network::ensure(ec2, account, region)?;
+    let vpc = ec2
+        .store
+        .read(|tx| load(tx, account, region, &input.vpc_id))?;
+    let value = |v: bool| Some(AttributeBooleanValue { value: Some(v) });
+    let mut out = DescribeVpcAttributeResult {
+        vpc_id: Some(vpc.id.clone()),
+        ..Default::default()
+    };
+    match input.attribute.as_str() {
+        DNS_SUPPORT => out.enable_dns_support = value(vpc.enable_dns_support),
+        DNS_HOSTNAMES => out.enable_dns_hostnames = value(vpc.enable_dns_hostnames),
+        ADDRESS_USAGE_METRICS => {
+            out.enable_network_address_usage_metrics =
+                value(vpc.enable_network_address_usage_metrics)
+        }
+        other => {
+            return Err(Error::InvalidParameterValue(format!(
+                "Value ({other}) for parameter attribute is invalid. Unknown attribute."
+            )))
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -267,38 +506,4 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, Error::DryRunOperation(_)));
     }
-}
-
-// ---- being built (issue 14) ----
-
-/// Being built.
-pub fn create(
-    _ec2: &Ec2,
-    _ctx: &RequestContext,
-    _input: CreateVpcRequest,
-) -> Result<CreateVpcResult, Error> {
-    Err(Error::InternalError("not served yet".into()))
-}
-
-/// Being built.
-pub fn delete(_ec2: &Ec2, _ctx: &RequestContext, _input: DeleteVpcRequest) -> Result<(), Error> {
-    Err(Error::InternalError("not served yet".into()))
-}
-
-/// Being built.
-pub fn modify_attribute(
-    _ec2: &Ec2,
-    _ctx: &RequestContext,
-    _input: ModifyVpcAttributeRequest,
-) -> Result<(), Error> {
-    Err(Error::InternalError("not served yet".into()))
-}
-
-/// Being built.
-pub fn describe_attribute(
-    _ec2: &Ec2,
-    _ctx: &RequestContext,
-    _input: DescribeVpcAttributeRequest,
-) -> Result<DescribeVpcAttributeResult, Error> {
-    Err(Error::InternalError("not served yet".into()))
 }
