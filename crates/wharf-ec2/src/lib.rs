@@ -35,6 +35,7 @@ pub mod paging;
 pub mod records;
 pub mod resource_tags;
 pub mod route_tables;
+pub mod routes;
 pub mod security_group_rules;
 pub mod security_groups;
 pub mod single_attribute;
@@ -60,6 +61,8 @@ use generated::{
     RevokeSecurityGroupIngressRequest, RevokeSecurityGroupIngressResult,
 };
 use std::sync::Arc;
+use std::time::Duration;
+use wharf_core::ipv4::Ipv4Net;
 use wharf_core::{
     Clock, IdGen, NetworkInterfaces, NewNetworkInterface, PlacementSubnet, RequestContext,
     SystemClock, VpcInfo,
@@ -75,7 +78,20 @@ pub struct Ec2 {
     pub(crate) ids: Arc<dyn IdGen>,
     /// Stamps what the runtime records outside a request (an interface's `AttachTime`).
     pub(crate) clock: Arc<dyn Clock>,
+    /// Where Elastic IPs come from (AllocateAddress takes the lowest free address).
+    pub(crate) elastic_ip_range: Ipv4Net,
+    /// How long a NAT gateway stays `pending` before it is `available`.
+    pub(crate) nat_provisioning: Duration,
 }
+
+/// wharf's Elastic IP range unless the server is given another.
+pub const DEFAULT_ELASTIC_IP_RANGE: Ipv4Net = Ipv4Net {
+    base: 0x6441_0000, // 100.65.0.0
+    prefix: 16,
+};
+
+/// How long a NAT gateway is `pending` unless the server is given another time.
+pub const DEFAULT_NAT_PROVISIONING: Duration = Duration::from_secs(2);
 
 impl Ec2 {
     /// EC2 over `store`, making resource ids with `ids` (and reading the system clock).
@@ -84,7 +100,21 @@ impl Ec2 {
             store,
             ids,
             clock: Arc::new(SystemClock),
+            elastic_ip_range: DEFAULT_ELASTIC_IP_RANGE,
+            nat_provisioning: DEFAULT_NAT_PROVISIONING,
         }
+    }
+
+    /// The same service allocating Elastic IPs from `range`.
+    pub fn with_elastic_ip_range(mut self, range: Ipv4Net) -> Self {
+        self.elastic_ip_range = range;
+        self
+    }
+
+    /// The same service with NAT gateways `pending` for `provisioning` before `available`.
+    pub fn with_nat_provisioning(mut self, provisioning: Duration) -> Self {
+        self.nat_provisioning = provisioning;
+        self
     }
 
     /// The same service reading time from `clock`.
