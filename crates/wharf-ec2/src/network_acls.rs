@@ -157,8 +157,15 @@ pub fn describe(
         .into_iter()
         .map(|(_, acl)| Shown::new(acl, &subnets))
         .collect();
-    if let Some(ids) = input.network_acl_ids.as_deref().filter(|ids| !ids.is_empty()) {
-        if let Some(missing) = ids.iter().find(|id| !shown.iter().any(|s| s.acl.id == **id)) {
+    if let Some(ids) = input
+        .network_acl_ids
+        .as_deref()
+        .filter(|ids| !ids.is_empty())
+    {
+        if let Some(missing) = ids
+            .iter()
+            .find(|id| !shown.iter().any(|s| s.acl.id == **id))
+        {
             return Err(Error::InvalidNetworkAclIDNotFound(format!(
                 "The networkAcl ID '{missing}' does not exist"
             )));
@@ -184,7 +191,11 @@ mod tests {
     use crate::generated::{CreateSubnetRequest, CreateVpcRequest, DeleteSubnetRequest, Ec2Api};
     use crate::tests::{filter, setup};
 
-    fn acls(ec2: &Ec2, ctx: &RequestContext, filters: Vec<crate::generated::Filter>) -> Vec<NetworkAcl> {
+    fn acls(
+        ec2: &Ec2,
+        ctx: &RequestContext,
+        filters: Vec<crate::generated::Filter>,
+    ) -> Vec<NetworkAcl> {
         ec2.describe_network_acls(
             ctx,
             DescribeNetworkAclsRequest {
@@ -207,9 +218,11 @@ mod tests {
         assert_eq!(acl.is_default, Some(true));
         let assocs = acl.associations.clone().unwrap();
         assert_eq!(assocs.len(), 3, "the three default subnets");
-        assert!(assocs
-            .iter()
-            .all(|a| a.network_acl_association_id.as_deref().unwrap().starts_with("aclassoc-")));
+        assert!(assocs.iter().all(|a| a
+            .network_acl_association_id
+            .as_deref()
+            .unwrap()
+            .starts_with("aclassoc-")));
         let again = acls(&ec2, &ctx, vec![filter("vpc-id", &[&net.vpc_id])]);
         assert_eq!(again[0].associations, acl.associations, "ids are stable");
         let entries = acl.entries.clone().unwrap();
@@ -245,16 +258,37 @@ mod tests {
             .unwrap()
             .subnet_id
             .unwrap();
-        let by_subnet = acls(&ec2, &ctx, vec![filter("association.subnet-id", &[&subnet])]);
+        let by_subnet = acls(
+            &ec2,
+            &ctx,
+            vec![filter("association.subnet-id", &[&subnet])],
+        );
         assert_eq!(by_subnet.len(), 1);
         assert_eq!(by_subnet[0].vpc_id.as_deref(), Some(vpc.as_str()));
-        assert_eq!(acls(&ec2, &ctx, vec![filter("default", &["true"])]).len(), 2);
-        assert_eq!(acls(&ec2, &ctx, vec![filter("default", &["false"])]).len(), 0);
+        assert_eq!(
+            acls(&ec2, &ctx, vec![filter("default", &["true"])]).len(),
+            2
+        );
+        assert_eq!(
+            acls(&ec2, &ctx, vec![filter("default", &["false"])]).len(),
+            0
+        );
         assert_eq!(
             acls(&ec2, &ctx, vec![filter("entry.rule-number", &["32767"])]).len(),
             2
         );
-        assert_eq!(acls(&ec2, &ctx, vec![filter("entry.rule-action", &["deny"]), filter("vpc-id", &[&vpc])]).len(), 1);
+        assert_eq!(
+            acls(
+                &ec2,
+                &ctx,
+                vec![
+                    filter("entry.rule-action", &["deny"]),
+                    filter("vpc-id", &[&vpc])
+                ]
+            )
+            .len(),
+            1
+        );
 
         ec2.delete_subnet(
             &ctx,
@@ -264,7 +298,12 @@ mod tests {
             },
         )
         .unwrap();
-        assert!(acls(&ec2, &ctx, vec![filter("association.subnet-id", &[&subnet])]).is_empty());
+        assert!(acls(
+            &ec2,
+            &ctx,
+            vec![filter("association.subnet-id", &[&subnet])]
+        )
+        .is_empty());
     }
 
     #[test]
@@ -281,7 +320,9 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err,
-            Error::InvalidNetworkAclIDNotFound("The networkAcl ID 'acl-0000' does not exist".into())
+            Error::InvalidNetworkAclIDNotFound(
+                "The networkAcl ID 'acl-0000' does not exist".into()
+            )
         );
         assert!(ec2
             .describe_network_acls(

@@ -16,8 +16,8 @@ use crate::paging::page;
 use crate::records::{
     scope_prefix, scoped_key, AddressRecord, GroupRecord, InterfaceRecord, InternetGatewayRecord,
     NatGatewayRecord, NetworkAclRecord, ResourceTag, RouteTableRecord, SubnetRecord,
-    VpcEndpointRecord, VpcRecord, ADDRESSES, GROUPS, INTERFACES, INTERNET_GATEWAYS,
-    NAT_GATEWAYS, NETWORK_ACLS, ROUTE_TABLES, SUBNETS, VPCS, VPC_ENDPOINTS,
+    VpcEndpointRecord, VpcRecord, ADDRESSES, GROUPS, INTERFACES, INTERNET_GATEWAYS, NAT_GATEWAYS,
+    NETWORK_ACLS, ROUTE_TABLES, SUBNETS, VPCS, VPC_ENDPOINTS,
 };
 use crate::Ec2;
 use serde::de::DeserializeOwned;
@@ -73,8 +73,13 @@ fn write<T: Tagged>(tx: &Tx<'_>, key: &str, tags: Vec<ResourceTag>) -> Result<()
     Ok(())
 }
 
+/// The tags of one resource.
+type Tags = Vec<ResourceTag>;
+/// Resources as DescribeTags reads them: (id, tags).
+type TaggedRows = Vec<(String, Tags)>;
+
 /// Every record of the table under `scope`, as (id, tags).
-fn list<T: Tagged>(tx: &Tx<'_>, scope: &str) -> Result<Vec<(String, Vec<ResourceTag>)>, StoreError> {
+fn list<T: Tagged>(tx: &Tx<'_>, scope: &str) -> Result<TaggedRows, StoreError> {
     let rows: Vec<(String, T)> = tx.list(T::TABLE, scope)?;
     Ok(rows
         .into_iter()
@@ -93,9 +98,12 @@ struct Kind {
     resource_type: &'static str,
     /// AWS's error for an id of this kind that does not exist.
     not_found: fn(&str) -> Error,
-    read: fn(&Tx<'_>, &str) -> Result<Option<Vec<ResourceTag>>, StoreError>,
+    /// The tags of the record at a key ([`read`] for the kind's record type).
+    read: fn(&Tx<'_>, &str) -> Result<Option<Tags>, StoreError>,
+    /// Replaces the tags of the record at a key ([`write`]).
     write: fn(&Tx<'_>, &str, Vec<ResourceTag>) -> Result<(), StoreError>,
-    list: fn(&Tx<'_>, &str) -> Result<Vec<(String, Vec<ResourceTag>)>, StoreError>,
+    /// Every record under a scope, as (id, tags) ([`list`]).
+    list: fn(&Tx<'_>, &str) -> Result<TaggedRows, StoreError>,
 }
 
 macro_rules! kind {
@@ -113,16 +121,76 @@ macro_rules! kind {
 
 /// Every kind of resource CreateTags, DeleteTags and DescribeTags reach.
 const KINDS: &[Kind] = &[
-    kind!("vpc", "vpc", VpcRecord, InvalidVpcIDNotFound, "The vpc ID '{id}' does not exist"),
-    kind!("subnet", "subnet", SubnetRecord, InvalidSubnetIDNotFound, "The subnet ID '{id}' does not exist"),
-    kind!("sg", "security-group", GroupRecord, InvalidGroupNotFound, "The security group '{id}' does not exist"),
-    kind!("igw", "internet-gateway", InternetGatewayRecord, InvalidInternetGatewayIDNotFound, "The internetGateway ID '{id}' does not exist"),
-    kind!("rtb", "route-table", RouteTableRecord, InvalidRouteTableIDNotFound, "The routeTable ID '{id}' does not exist"),
-    kind!("eipalloc", "elastic-ip", AddressRecord, InvalidAllocationIDNotFound, "The allocation ID '{id}' does not exist"),
-    kind!("nat", "natgateway", NatGatewayRecord, NatGatewayNotFound, "NAT gateway {id} was not found"),
-    kind!("vpce", "vpc-endpoint", VpcEndpointRecord, InvalidVpcEndpointIdNotFound, "The Vpc Endpoint Id '{id}' does not exist"),
-    kind!("acl", "network-acl", NetworkAclRecord, InvalidNetworkAclIDNotFound, "The networkAcl ID '{id}' does not exist"),
-    kind!("eni", "network-interface", InterfaceRecord, InvalidNetworkInterfaceIDNotFound, "The networkInterface ID '{id}' does not exist"),
+    kind!(
+        "vpc",
+        "vpc",
+        VpcRecord,
+        InvalidVpcIDNotFound,
+        "The vpc ID '{id}' does not exist"
+    ),
+    kind!(
+        "subnet",
+        "subnet",
+        SubnetRecord,
+        InvalidSubnetIDNotFound,
+        "The subnet ID '{id}' does not exist"
+    ),
+    kind!(
+        "sg",
+        "security-group",
+        GroupRecord,
+        InvalidGroupNotFound,
+        "The security group '{id}' does not exist"
+    ),
+    kind!(
+        "igw",
+        "internet-gateway",
+        InternetGatewayRecord,
+        InvalidInternetGatewayIDNotFound,
+        "The internetGateway ID '{id}' does not exist"
+    ),
+    kind!(
+        "rtb",
+        "route-table",
+        RouteTableRecord,
+        InvalidRouteTableIDNotFound,
+        "The routeTable ID '{id}' does not exist"
+    ),
+    kind!(
+        "eipalloc",
+        "elastic-ip",
+        AddressRecord,
+        InvalidAllocationIDNotFound,
+        "The allocation ID '{id}' does not exist"
+    ),
+    kind!(
+        "nat",
+        "natgateway",
+        NatGatewayRecord,
+        NatGatewayNotFound,
+        "NAT gateway {id} was not found"
+    ),
+    kind!(
+        "vpce",
+        "vpc-endpoint",
+        VpcEndpointRecord,
+        InvalidVpcEndpointIdNotFound,
+        "The Vpc Endpoint Id '{id}' does not exist"
+    ),
+    kind!(
+        "acl",
+        "network-acl",
+        NetworkAclRecord,
+        InvalidNetworkAclIDNotFound,
+        "The networkAcl ID '{id}' does not exist"
+    ),
+    kind!(
+        "eni",
+        "network-interface",
+        InterfaceRecord,
+        InvalidNetworkInterfaceIDNotFound,
+        "The networkInterface ID '{id}' does not exist"
+    ),
 ];
 
 /// The kind of resource `id` names, or AWS's `InvalidID` for an id of no kind wharf keeps.
@@ -319,4 +387,219 @@ pub fn describe(
         ),
         next_token,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generated::{CreateVpcRequest, Ec2Api, Filter};
+    use crate::tests::{filter, setup};
+
+    fn tag(key: &str, value: Option<&str>) -> Tag {
+        Tag {
+            key: Some(key.into()),
+            value: value.map(String::from),
+        }
+    }
+
+    fn tag_all(ec2: &Ec2, ctx: &RequestContext, ids: &[&str], tags: Vec<Tag>) -> Result<(), Error> {
+        ec2.create_tags(
+            ctx,
+            CreateTagsRequest {
+                dry_run: None,
+                resources: ids.iter().map(|s| s.to_string()).collect(),
+                tags,
+            },
+        )
+    }
+
+    fn described(
+        ec2: &Ec2,
+        ctx: &RequestContext,
+        filters: Vec<Filter>,
+    ) -> Vec<(String, String, String, String)> {
+        ec2.describe_tags(
+            ctx,
+            DescribeTagsRequest {
+                filters: Some(filters),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .tags
+        .unwrap()
+        .into_iter()
+        .map(|t| {
+            (
+                t.resource_id.unwrap(),
+                t.resource_type.unwrap(),
+                t.key.unwrap(),
+                t.value.unwrap(),
+            )
+        })
+        .collect()
+    }
+
+    #[test]
+    fn ids_are_routed_by_prefix() {
+        assert_eq!(kind_of("vpc-0a1").unwrap().resource_type, "vpc");
+        assert_eq!(kind_of("eipalloc-1").unwrap().resource_type, "elastic-ip");
+        assert_eq!(kind_of("nat-1").unwrap().resource_type, "natgateway");
+        assert_eq!(kind_of("vpce-1").unwrap().resource_type, "vpc-endpoint");
+        for bad in ["i-123", "vpc-", "vpc", "vpc-x_y", ""] {
+            assert!(matches!(kind_of(bad), Err(Error::InvalidID(_))), "{bad}");
+        }
+        assert!(matches!(
+            (kind_of("acl-1").unwrap().not_found)("acl-1"),
+            Error::InvalidNetworkAclIDNotFound(m) if m == "The networkAcl ID 'acl-1' does not exist"
+        ));
+    }
+
+    #[test]
+    fn create_describe_and_delete_tags() {
+        let (_dir, ec2, ctx) = setup();
+        let net = default_network::ensure(&ec2, &ctx.account_id, &ctx.region).unwrap();
+        let vpc = ec2
+            .create_vpc(
+                &ctx,
+                CreateVpcRequest {
+                    cidr_block: Some("10.0.0.0/16".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .vpc
+            .unwrap()
+            .vpc_id
+            .unwrap();
+        let subnet = net.subnet_ids[0].clone();
+        let group = net.security_group_id.clone();
+        tag_all(
+            &ec2,
+            &ctx,
+            &[&vpc, &subnet, &group],
+            vec![tag("env", Some("lab")), tag("Name", Some("x"))],
+        )
+        .unwrap();
+        let all = described(&ec2, &ctx, vec![]);
+        assert_eq!(all.len(), 6);
+        let subnets = described(&ec2, &ctx, vec![filter("resource-type", &["subnet"])]);
+        assert_eq!(
+            subnets,
+            vec![
+                (subnet.clone(), "subnet".into(), "Name".into(), "x".into()),
+                (subnet.clone(), "subnet".into(), "env".into(), "lab".into()),
+            ]
+        );
+        assert_eq!(
+            described(
+                &ec2,
+                &ctx,
+                vec![filter("resource-id", &[&group]), filter("key", &["env"])]
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            described(&ec2, &ctx, vec![filter("tag:Name", &["x"])]).len(),
+            6
+        );
+        assert_eq!(
+            described(&ec2, &ctx, vec![filter("value", &["la?"])]).len(),
+            3
+        );
+
+        // A value given to DeleteTags must match; no value removes the key.
+        ec2.delete_tags(
+            &ctx,
+            DeleteTagsRequest {
+                dry_run: None,
+                resources: vec![vpc.clone(), subnet.clone()],
+                tags: Some(vec![tag("env", Some("other")), tag("Name", None)]),
+            },
+        )
+        .unwrap();
+        let left = described(&ec2, &ctx, vec![filter("resource-id", &[&vpc])]);
+        assert_eq!(
+            left,
+            vec![(vpc.clone(), "vpc".into(), "env".into(), "lab".into())]
+        );
+        ec2.delete_tags(
+            &ctx,
+            DeleteTagsRequest {
+                dry_run: None,
+                resources: vec![group.clone()],
+                tags: None,
+            },
+        )
+        .unwrap();
+        assert!(described(&ec2, &ctx, vec![filter("resource-id", &[&group])]).is_empty());
+    }
+
+    #[test]
+    fn unknown_ids_limits_and_paging() {
+        let (_dir, ec2, ctx) = setup();
+        let net = default_network::ensure(&ec2, &ctx.account_id, &ctx.region).unwrap();
+        let vpc = net.vpc_id.as_str();
+        assert_eq!(
+            tag_all(&ec2, &ctx, &[vpc, "subnet-0000"], vec![tag("a", Some("b"))]),
+            Err(Error::InvalidSubnetIDNotFound(
+                "The subnet ID 'subnet-0000' does not exist".into()
+            ))
+        );
+        assert!(
+            described(&ec2, &ctx, vec![]).is_empty(),
+            "nothing was tagged"
+        );
+        assert!(matches!(
+            tag_all(&ec2, &ctx, &["i-0abc"], vec![tag("a", Some("b"))]),
+            Err(Error::InvalidID(_))
+        ));
+        assert!(matches!(
+            tag_all(&ec2, &ctx, &[vpc], vec![tag("aws:x", Some("b"))]),
+            Err(Error::InvalidParameterValue(_))
+        ));
+        let fifty: Vec<Tag> = (0..50)
+            .map(|i| tag(&format!("k{i:02}"), Some("v")))
+            .collect();
+        tag_all(&ec2, &ctx, &[vpc], fifty).unwrap();
+        tag_all(&ec2, &ctx, &[vpc], vec![tag("k00", Some("again"))]).expect("overwriting is fine");
+        assert_eq!(
+            tag_all(&ec2, &ctx, &[vpc], vec![tag("one-more", Some("v"))]),
+            Err(Error::TagLimitExceeded(
+                "The maximum number of Tags for a resource has been reached.".into()
+            ))
+        );
+
+        let mut seen = Vec::new();
+        let mut token = None;
+        loop {
+            let page = ec2
+                .describe_tags(
+                    &ctx,
+                    DescribeTagsRequest {
+                        max_results: Some(20),
+                        next_token: token.clone(),
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+            seen.extend(page.tags.unwrap().into_iter().map(|t| t.key.unwrap()));
+            match page.next_token {
+                Some(t) => token = Some(t),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 50);
+        assert!(matches!(
+            ec2.describe_tags(
+                &ctx,
+                DescribeTagsRequest {
+                    max_results: Some(4),
+                    ..Default::default()
+                }
+            ),
+            Err(Error::InvalidParameterValue(_))
+        ));
+    }
 }

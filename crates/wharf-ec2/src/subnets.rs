@@ -688,6 +688,267 @@ mod tests {
         );
     }
 
+    fn new_vpc(ec2: &Ec2, ctx: &RequestContext, cidr: &str) -> String {
+        ec2.create_vpc(
+            ctx,
+            crate::generated::CreateVpcRequest {
+                cidr_block: Some(cidr.into()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .vpc
+        .unwrap()
+        .vpc_id
+        .unwrap()
+    }
+
+    fn new_subnet(
+        ec2: &Ec2,
+        ctx: &RequestContext,
+        vpc: &str,
+        cidr: &str,
+        zone: Option<&str>,
+    ) -> Result<Subnet, Error> {
+        ec2.create_subnet(
+            ctx,
+            CreateSubnetRequest {
+                vpc_id: vpc.into(),
+                cidr_block: Some(cidr.into()),
+                availability_zone: zone.map(String::from),
+                ..Default::default()
+            },
+        )
+        .map(|r| r.subnet.unwrap())
+    }
+
+    fn interface_in(ec2: &Ec2, subnet: &str, ip: &str) -> String {
+        crate::network_interfaces::create(
+            ec2,
+            wharf_core::NewNetworkInterface {
+                account: "123456789012".into(),
+                region: "us-east-1".into(),
+                subnet_id: subnet.into(),
+                private_ip: ip.into(),
+                mac_address: "0e:00:00:00:00:01".into(),
+                public_ip: None,
+                security_groups: Vec::new(),
+                description: "test".into(),
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn create_subnet_checks_range_overlap_and_zone() {
+        let (_dir, ec2, ctx) = setup();
+        let vpc = new_vpc(&ec2, &ctx, "10.0.0.0/16");
+        let first = new_subnet(&ec2, &ctx, &vpc, "10.0.1.0/24", Some("us-east-1b")).unwrap();
+        assert_eq!(first.availability_zone.as_deref(), Some("us-east-1b"));
+        assert_eq!(first.availability_zone_id.as_deref(), Some("use1-az2"));
+        assert_eq!(first.map_public_ip_on_launch, Some(false));
+        assert_eq!(first.default_for_az, Some(false));
+        assert_eq!(first.available_ip_address_count, Some(251));
+        assert_eq!(
+            new_subnet(&ec2, &ctx, &vpc, "10.1.0.0/24", None),
+            Err(Error::InvalidSubnetRange(
+                "The CIDR '10.1.0.0/24' is invalid.".into()
+            ))
+        );
+        assert_eq!(
+            new_subnet(&ec2, &ctx, &vpc, "10.0.1.0/24", None),
+            Err(Error::InvalidSubnetConflict(
+                "The CIDR '10.0.1.0/24' conflicts with another subnet".into()
+            ))
+        );
+        assert_eq!(
+            new_subnet(&ec2, &ctx, "vpc-0000", "10.0.2.0/24", None),
+            Err(Error::InvalidVpcIDNotFound(
+                "The vpc ID 'vpc-0000' does not exist".into()
+            ))
+        );
+        let bad_zone = new_subnet(&ec2, &ctx, &vpc, "10.0.2.0/24", Some("us-east-1z"));
+        assert!(
+            matches!(&bad_zone, Err(Error::InvalidParameterValue(m)) if m.contains("us-east-1a, us-east-1b, us-east-1c")),
+            "{bad_zone:?}"
+        );
+        let by_id = ec2
+            .create_subnet(
+                &ctx,
+                CreateSubnetRequest {
+                    vpc_id: vpc.clone(),
+                    cidr_block: Some("10.0.2.0/24".into()),
+                    availability_zone_id: Some("use1-az3".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .subnet
+            .unwrap();
+        assert_eq!(by_id.availability_zone.as_deref(), Some("us-east-1c"));
+        let unplaced = new_subnet(&ec2, &ctx, &vpc, "10.0.3.0/24", None).unwrap();
+        assert_eq!(
+            unplaced.availability_zone.as_deref(),
+            Some("us-east-1a"),
+            "the zone with the fewest subnets"
+        );
+        // The same range in another VPC is fine.
+        let other = new_vpc(&ec2, &ctx, "10.0.0.0/16");
+        assert!(new_subnet(&ec2, &ctx, &other, "10.0.1.0/24", None).is_ok());
+    }
+
+    #[test]
+    fn available_addresses_go_down_as_interfaces_take_them() {
+        let (_dir, ec2, ctx) = setup();
+        let vpc = new_vpc(&ec2, &ctx, "10.0.0.0/16");
+        let subnet = new_subnet(&ec2, &ctx, &vpc, "10.0.1.0/28", None)
+            .unwrap()
+            .subnet_id
+            .unwrap();
+        let count = || {
+            ec2.describe_subnets(
+                &ctx,
+                DescribeSubnetsRequest {
+                    subnet_ids: Some(vec![subnet.clone()]),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .subnets
+            .unwrap()[0]
+                .available_ip_address_count
+        };
+        assert_eq!(count(), Some(11));
+        let eni = interface_in(&ec2, &subnet, "10.0.1.4");
+        interface_in(&ec2, &subnet, "10.0.1.5");
+        assert_eq!(count(), Some(9));
+        let by_filter = ec2
+            .describe_subnets(
+                &ctx,
+                DescribeSubnetsRequest {
+                    filters: Some(vec![filter("available-ip-address-count", &["9"])]),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .subnets
+            .unwrap();
+        assert_eq!(by_filter.len(), 1);
+        assert_eq!(
+            ec2.delete_subnet(
+                &ctx,
+                DeleteSubnetRequest {
+                    subnet_id: subnet.clone(),
+                    dry_run: None
+                }
+            ),
+            Err(Error::DependencyViolation(format!(
+                "The subnet '{subnet}' has dependencies and cannot be deleted."
+            )))
+        );
+        crate::network_interfaces::delete(&ec2, "123456789012", "us-east-1", &eni).unwrap();
+        assert_eq!(count(), Some(10));
+    }
+
+    #[test]
+    fn subnet_attributes_and_delete() {
+        let (_dir, ec2, ctx) = setup();
+        let vpc = new_vpc(&ec2, &ctx, "10.0.0.0/16");
+        let subnet = new_subnet(&ec2, &ctx, &vpc, "10.0.1.0/24", None)
+            .unwrap()
+            .subnet_id
+            .unwrap();
+        let on = |v: bool| Some(AttributeBooleanValue { value: Some(v) });
+        ec2.modify_subnet_attribute(
+            &ctx,
+            ModifySubnetAttributeRequest {
+                subnet_id: subnet.clone(),
+                map_public_ip_on_launch: on(true),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let public = ec2
+            .describe_subnets(
+                &ctx,
+                DescribeSubnetsRequest {
+                    filters: Some(vec![
+                        filter("map-public-ip-on-launch", &["true"]),
+                        filter("vpc-id", &[&vpc]),
+                    ]),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .subnets
+            .unwrap();
+        assert_eq!(public.len(), 1);
+        let modify =
+            |request: ModifySubnetAttributeRequest| ec2.modify_subnet_attribute(&ctx, request);
+        assert!(modify(ModifySubnetAttributeRequest {
+            subnet_id: subnet.clone(),
+            enable_dns64: on(false),
+            ..Default::default()
+        })
+        .is_ok());
+        assert!(matches!(
+            modify(ModifySubnetAttributeRequest {
+                subnet_id: subnet.clone(),
+                assign_ipv6_address_on_creation: on(true),
+                ..Default::default()
+            }),
+            Err(Error::InvalidParameterValue(m)) if m.contains("AssignIpv6AddressOnCreation")
+        ));
+        assert!(matches!(
+            modify(ModifySubnetAttributeRequest {
+                subnet_id: subnet.clone(),
+                map_public_ip_on_launch: on(true),
+                enable_dns64: on(false),
+                ..Default::default()
+            }),
+            Err(Error::InvalidParameterCombination(_))
+        ));
+        assert!(matches!(
+            modify(ModifySubnetAttributeRequest {
+                subnet_id: "subnet-0000".into(),
+                map_public_ip_on_launch: on(true),
+                ..Default::default()
+            }),
+            Err(Error::InvalidSubnetIDNotFound(_))
+        ));
+        ec2.delete_subnet(
+            &ctx,
+            DeleteSubnetRequest {
+                subnet_id: subnet.clone(),
+                dry_run: None,
+            },
+        )
+        .unwrap();
+        assert!(matches!(
+            ec2.delete_subnet(
+                &ctx,
+                DeleteSubnetRequest {
+                    subnet_id: subnet,
+                    dry_run: None
+                }
+            ),
+            Err(Error::InvalidSubnetIDNotFound(_))
+        ));
+    }
+
+    #[test]
+    fn two_hundred_subnets_per_vpc() {
+        let (_dir, ec2, ctx) = setup();
+        let vpc = new_vpc(&ec2, &ctx, "10.0.0.0/16");
+        for i in 0..200 {
+            new_subnet(&ec2, &ctx, &vpc, &format!("10.0.{i}.0/24"), None).unwrap();
+        }
+        assert!(matches!(
+            new_subnet(&ec2, &ctx, &vpc, "10.0.250.0/24", None),
+            Err(Error::SubnetLimitExceeded(_))
+        ));
+    }
+
     #[test]
     fn describe_subnets_paginates() {
         let (_dir, ec2, ctx) = setup();

@@ -492,6 +492,272 @@ mod tests {
         );
     }
 
+    fn create_vpc(ec2: &Ec2, ctx: &RequestContext, cidr: &str) -> Result<Vpc, Error> {
+        ec2.create_vpc(
+            ctx,
+            CreateVpcRequest {
+                cidr_block: Some(cidr.into()),
+                ..Default::default()
+            },
+        )
+        .map(|r| r.vpc.unwrap())
+    }
+
+    fn delete_vpc(ec2: &Ec2, ctx: &RequestContext, id: &str) -> Result<(), Error> {
+        ec2.delete_vpc(
+            ctx,
+            DeleteVpcRequest {
+                vpc_id: id.into(),
+                dry_run: None,
+            },
+        )
+    }
+
+    fn count<T>(ec2: &Ec2, table: wharf_store::Table<T>, vpc: &str, vpc_of: fn(&T) -> &str) -> usize
+    where
+        T: serde::de::DeserializeOwned,
+    {
+        let rows: Vec<(String, T)> = ec2.store.read(|tx| tx.list(table, "")).unwrap();
+        rows.iter().filter(|(_, r)| vpc_of(r) == vpc).count()
+    }
+
+    #[test]
+    fn create_vpc_makes_its_companions_and_delete_removes_them() {
+        let (_dir, ec2, ctx) = setup();
+        let vpc = ec2
+            .create_vpc(
+                &ctx,
+                CreateVpcRequest {
+                    cidr_block: Some("10.0.0.0/16".into()),
+                    instance_tenancy: Some("dedicated".into()),
+                    tag_specifications: Some(vec![crate::generated::TagSpecification {
+                        resource_type: Some("vpc".into()),
+                        tags: Some(vec![crate::generated::Tag {
+                            key: Some("Name".into()),
+                            value: Some("lab".into()),
+                        }]),
+                    }]),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .vpc
+            .unwrap();
+        assert_eq!(vpc.state.as_deref(), Some("pending"));
+        assert_eq!(vpc.is_default, Some(false));
+        let id = vpc.vpc_id.clone().unwrap();
+        let shown = ec2
+            .describe_vpcs(
+                &ctx,
+                DescribeVpcsRequest {
+                    filters: Some(vec![filter("tag:Name", &["lab"])]),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .vpcs
+            .unwrap();
+        assert_eq!(shown.len(), 1);
+        assert_eq!(shown[0].instance_tenancy.as_deref(), Some("dedicated"));
+        assert_eq!(shown[0].state.as_deref(), Some("available"));
+        assert_eq!(count(&ec2, ROUTE_TABLES, &id, |t| &t.vpc_id), 1);
+        assert_eq!(count(&ec2, NETWORK_ACLS, &id, |a| &a.vpc_id), 1);
+        assert_eq!(count(&ec2, GROUPS, &id, |g| &g.vpc_id), 1);
+
+        delete_vpc(&ec2, &ctx, &id).unwrap();
+        assert_eq!(count(&ec2, ROUTE_TABLES, &id, |t| &t.vpc_id), 0);
+        assert_eq!(count(&ec2, NETWORK_ACLS, &id, |a| &a.vpc_id), 0);
+        assert_eq!(count(&ec2, GROUPS, &id, |g| &g.vpc_id), 0);
+        assert_eq!(
+            delete_vpc(&ec2, &ctx, &id),
+            Err(Error::InvalidVpcIDNotFound(format!(
+                "The vpc ID '{id}' does not exist"
+            )))
+        );
+    }
+
+    #[test]
+    fn create_vpc_refuses_bad_ranges_and_the_sixth_vpc() {
+        let (_dir, ec2, ctx) = setup();
+        assert_eq!(
+            create_vpc(&ec2, &ctx, "10.0.0.0/8"),
+            Err(Error::InvalidVpcRange(
+                "The CIDR '10.0.0.0/8' is invalid.".into()
+            ))
+        );
+        assert!(matches!(
+            ec2.create_vpc(
+                &ctx,
+                CreateVpcRequest {
+                    cidr_block: Some("10.0.0.0/16".into()),
+                    amazon_provided_ipv6_cidr_block: Some(true),
+                    ..Default::default()
+                }
+            ),
+            Err(Error::InvalidParameterValue(m)) if m.contains("AmazonProvidedIpv6CidrBlock")
+        ));
+        assert!(matches!(
+            ec2.create_vpc(&ctx, CreateVpcRequest::default()),
+            Err(Error::MissingParameter(_))
+        ));
+        for _ in 0..5 {
+            create_vpc(&ec2, &ctx, "10.0.0.0/16").expect("the same range may be used twice");
+        }
+        assert_eq!(
+            create_vpc(&ec2, &ctx, "10.0.0.0/16"),
+            Err(Error::VpcLimitExceeded(
+                "The maximum number of VPCs has been reached.".into()
+            ))
+        );
+        let vpcs = ec2
+            .describe_vpcs(&ctx, DescribeVpcsRequest::default())
+            .unwrap()
+            .vpcs
+            .unwrap();
+        assert_eq!(vpcs.len(), 6, "five and the default");
+    }
+
+    #[test]
+    fn delete_vpc_refuses_the_default_vpc_and_vpcs_in_use() {
+        let (_dir, ec2, ctx) = setup();
+        let net = default_network::ensure(&ec2, &ctx.account_id, &ctx.region).unwrap();
+        assert!(matches!(
+            delete_vpc(&ec2, &ctx, &net.vpc_id),
+            Err(Error::OperationNotPermitted(_))
+        ));
+        let id = create_vpc(&ec2, &ctx, "10.1.0.0/16")
+            .unwrap()
+            .vpc_id
+            .unwrap();
+        let subnet = ec2
+            .create_subnet(
+                &ctx,
+                crate::generated::CreateSubnetRequest {
+                    vpc_id: id.clone(),
+                    cidr_block: Some("10.1.0.0/24".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .subnet
+            .unwrap()
+            .subnet_id
+            .unwrap();
+        assert_eq!(
+            delete_vpc(&ec2, &ctx, &id),
+            Err(Error::DependencyViolation(format!(
+                "The vpc '{id}' has dependencies and cannot be deleted."
+            )))
+        );
+        ec2.delete_subnet(
+            &ctx,
+            crate::generated::DeleteSubnetRequest {
+                subnet_id: subnet,
+                dry_run: None,
+            },
+        )
+        .unwrap();
+        let group = ec2
+            .create_security_group(
+                &ctx,
+                crate::generated::CreateSecurityGroupRequest {
+                    group_name: "web".into(),
+                    description: "web".into(),
+                    vpc_id: Some(id.clone()),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .group_id
+            .unwrap();
+        assert!(matches!(
+            delete_vpc(&ec2, &ctx, &id),
+            Err(Error::DependencyViolation(_))
+        ));
+        ec2.delete_security_group(
+            &ctx,
+            crate::generated::DeleteSecurityGroupRequest {
+                group_id: Some(group),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        delete_vpc(&ec2, &ctx, &id).unwrap();
+    }
+
+    #[test]
+    fn vpc_attributes_one_at_a_time() {
+        let (_dir, ec2, ctx) = setup();
+        let id = create_vpc(&ec2, &ctx, "10.2.0.0/16")
+            .unwrap()
+            .vpc_id
+            .unwrap();
+        let read = |attribute: &str| {
+            ec2.describe_vpc_attribute(
+                &ctx,
+                DescribeVpcAttributeRequest {
+                    attribute: attribute.into(),
+                    vpc_id: id.clone(),
+                    dry_run: None,
+                },
+            )
+        };
+        let on = |v: bool| Some(AttributeBooleanValue { value: Some(v) });
+        assert_eq!(
+            read("enableDnsHostnames").unwrap().enable_dns_hostnames,
+            on(false)
+        );
+        assert_eq!(
+            read("enableDnsSupport").unwrap().enable_dns_support,
+            on(true)
+        );
+        let got = read("enableDnsSupport").unwrap();
+        assert_eq!(
+            got.enable_dns_hostnames, None,
+            "only the attribute asked for"
+        );
+        ec2.modify_vpc_attribute(
+            &ctx,
+            ModifyVpcAttributeRequest {
+                vpc_id: id.clone(),
+                enable_dns_hostnames: on(true),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            read("enableDnsHostnames").unwrap().enable_dns_hostnames,
+            on(true)
+        );
+        assert!(matches!(
+            ec2.modify_vpc_attribute(
+                &ctx,
+                ModifyVpcAttributeRequest {
+                    vpc_id: id.clone(),
+                    enable_dns_hostnames: on(true),
+                    enable_dns_support: on(true),
+                    ..Default::default()
+                },
+            ),
+            Err(Error::InvalidParameterCombination(_))
+        ));
+        assert!(matches!(
+            ec2.modify_vpc_attribute(
+                &ctx,
+                ModifyVpcAttributeRequest {
+                    vpc_id: "vpc-0000".into(),
+                    enable_dns_support: on(false),
+                    ..Default::default()
+                },
+            ),
+            Err(Error::InvalidVpcIDNotFound(_))
+        ));
+        assert!(matches!(
+            read("colour"),
+            Err(Error::InvalidParameterValue(_))
+        ));
+    }
+
     #[test]
     fn dry_run_is_refused_with_dry_run_operation() {
         let (_dir, ec2, ctx) = setup();
