@@ -480,3 +480,535 @@ pub fn describe(
         next_token,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generated::{
+        AllocateAddressRequest, AttachInternetGatewayRequest, CreateInternetGatewayRequest,
+        CreateRouteRequest, DeleteInternetGatewayRequest, DescribeAddressesRequest,
+        DescribeNetworkInterfacesRequest, DescribeRouteTablesRequest, DetachInternetGatewayRequest,
+        Ec2Api, ReleaseAddressRequest,
+    };
+    use crate::route_tables::fixtures::{subnet, vpc};
+    use crate::tests::{filter, setup};
+    use std::sync::Arc;
+    use wharf_core::FakeClock;
+
+    struct Lab {
+        _dir: tempfile::TempDir,
+        ec2: Ec2,
+        ctx: RequestContext,
+        clock: Arc<FakeClock>,
+        vpc: String,
+        main: String,
+        public: String,
+        private: String,
+        igw: String,
+        eip: String,
+    }
+
+    /// A VPC whose main table routes to an attached internet gateway (so `public` is public),
+    /// a private subnet on a table of its own, and an Elastic IP.
+    fn lab() -> Lab {
+        let (dir, ec2, ctx) = setup();
+        let clock = Arc::new(FakeClock::new(ctx.now));
+        let ec2 = ec2.with_clock(clock.clone());
+        let (vpc_id, main) = vpc(&ec2, &ctx, "10.0.0.0/16");
+        let public = subnet(&ec2, &ctx, &vpc_id, "10.0.1.0/24");
+        let private = subnet(&ec2, &ctx, &vpc_id, "10.0.2.0/24");
+        let rtb = ec2
+            .create_route_table(
+                &ctx,
+                crate::generated::CreateRouteTableRequest {
+                    vpc_id: vpc_id.clone(),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .route_table
+            .unwrap()
+            .route_table_id
+            .unwrap();
+        ec2.associate_route_table(
+            &ctx,
+            crate::generated::AssociateRouteTableRequest {
+                route_table_id: rtb,
+                subnet_id: Some(private.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let igw = ec2
+            .create_internet_gateway(&ctx, CreateInternetGatewayRequest::default())
+            .unwrap()
+            .internet_gateway
+            .unwrap()
+            .internet_gateway_id
+            .unwrap();
+        let eip = ec2
+            .allocate_address(&ctx, AllocateAddressRequest::default())
+            .unwrap()
+            .allocation_id
+            .unwrap();
+        Lab {
+            _dir: dir,
+            ec2,
+            ctx,
+            clock,
+            vpc: vpc_id,
+            main,
+            public,
+            private,
+            igw,
+            eip,
+        }
+    }
+
+    impl Lab {
+        fn attach(&self) {
+            self.ec2
+                .attach_internet_gateway(
+                    &self.ctx,
+                    AttachInternetGatewayRequest {
+                        internet_gateway_id: self.igw.clone(),
+                        vpc_id: self.vpc.clone(),
+                        dry_run: None,
+                    },
+                )
+                .unwrap();
+        }
+
+        fn detach(&self) -> Result<(), Error> {
+            self.ec2.detach_internet_gateway(
+                &self.ctx,
+                DetachInternetGatewayRequest {
+                    internet_gateway_id: self.igw.clone(),
+                    vpc_id: self.vpc.clone(),
+                    dry_run: None,
+                },
+            )
+        }
+
+        fn route(&self, rtb: &str, gateway: Option<&str>, nat: Option<&str>) -> Result<(), Error> {
+            self.ec2
+                .create_route(
+                    &self.ctx,
+                    CreateRouteRequest {
+                        route_table_id: rtb.into(),
+                        destination_cidr_block: Some("0.0.0.0/0".into()),
+                        gateway_id: gateway.map(str::to_string),
+                        nat_gateway_id: nat.map(str::to_string),
+                        ..Default::default()
+                    },
+                )
+                .map(|_| ())
+        }
+
+        fn create(&self, subnet: &str) -> Result<NatGateway, Error> {
+            self.ec2
+                .create_nat_gateway(
+                    &self.ctx,
+                    CreateNatGatewayRequest {
+                        subnet_id: Some(subnet.into()),
+                        allocation_id: Some(self.eip.clone()),
+                        ..Default::default()
+                    },
+                )
+                .map(|r| r.nat_gateway.unwrap())
+        }
+
+        fn describe(&self, filters: Vec<crate::generated::Filter>) -> Vec<NatGateway> {
+            self.ec2
+                .describe_nat_gateways(
+                    &self.ctx,
+                    DescribeNatGatewaysRequest {
+                        filter: Some(filters),
+                        ..Default::default()
+                    },
+                )
+                .unwrap()
+                .nat_gateways
+                .unwrap()
+        }
+
+        fn state(&self, id: &str) -> Option<String> {
+            self.describe(vec![filter("nat-gateway-id", &[id])])
+                .first()
+                .and_then(|n| n.state.clone())
+        }
+
+        fn private_route_state(&self) -> Option<String> {
+            let tables = self
+                .ec2
+                .describe_route_tables(
+                    &self.ctx,
+                    DescribeRouteTablesRequest {
+                        filters: Some(vec![filter("association.subnet-id", &[&self.private])]),
+                        ..Default::default()
+                    },
+                )
+                .unwrap()
+                .route_tables
+                .unwrap();
+            tables[0].routes.as_ref().unwrap()[1].state.clone()
+        }
+
+        fn eip_association(&self) -> Option<String> {
+            self.ec2
+                .describe_addresses(&self.ctx, DescribeAddressesRequest::default())
+                .unwrap()
+                .addresses
+                .unwrap()[0]
+                .association_id
+                .clone()
+        }
+    }
+
+    #[test]
+    fn a_public_nat_gateway_from_pending_to_deleted() {
+        let lab = lab();
+        lab.attach();
+        // Not yet a public subnet: refused, nothing stored.
+        let err = lab.create(&lab.public).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidParameterValue(m) if m.contains(&lab.public)),
+            "{err:?}"
+        );
+        assert!(lab.describe(vec![]).is_empty());
+        lab.route(&lab.main, Some(&lab.igw), None).unwrap();
+
+        let nat = lab.create(&lab.public).unwrap();
+        let id = nat.nat_gateway_id.clone().unwrap();
+        assert_eq!(nat.state.as_deref(), Some("pending"));
+        assert_eq!(nat.vpc_id.as_deref(), Some(lab.vpc.as_str()));
+        let address = &nat.nat_gateway_addresses.as_ref().unwrap()[0];
+        assert_eq!(address.private_ip.as_deref(), Some("10.0.1.4"));
+        assert_eq!(address.public_ip.as_deref(), Some("100.65.0.1"));
+        assert_eq!(address.allocation_id.as_deref(), Some(lab.eip.as_str()));
+        let eni = address.network_interface_id.clone().unwrap();
+        let interfaces = lab
+            .ec2
+            .describe_network_interfaces(
+                &lab.ctx,
+                DescribeNetworkInterfacesRequest {
+                    network_interface_ids: Some(vec![eni.clone()]),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .network_interfaces
+            .unwrap();
+        assert_eq!(
+            interfaces[0].description.as_deref(),
+            Some(format!("Interface for NAT Gateway {id}").as_str())
+        );
+        assert!(lab.eip_association().is_some());
+
+        // The Elastic IP is taken: not releasable, not usable twice; the gateway cannot be
+        // detached while the gateway maps it.
+        assert_eq!(
+            lab.ec2.release_address(
+                &lab.ctx,
+                ReleaseAddressRequest {
+                    allocation_id: Some(lab.eip.clone()),
+                    ..Default::default()
+                }
+            ),
+            Err(Error::InvalidIPAddressInUse(
+                "Address 100.65.0.1 is in use.".into()
+            ))
+        );
+        assert!(matches!(
+            lab.create(&lab.public),
+            Err(Error::ResourceAlreadyAssociated(_))
+        ));
+        assert_eq!(
+            lab.detach(),
+            Err(Error::DependencyViolation(format!(
+                "Network {} has some mapped public address(es). Please unmap those public address(es) before detaching the gateway.",
+                lab.vpc
+            )))
+        );
+
+        lab.clock.advance(1_999);
+        assert_eq!(lab.state(&id).as_deref(), Some("pending"));
+        lab.clock.advance(1);
+        assert_eq!(lab.state(&id).as_deref(), Some("available"));
+        assert_eq!(
+            lab.describe(vec![
+                filter("state", &["available"]),
+                filter("subnet-id", &[&lab.public])
+            ])
+            .len(),
+            1
+        );
+        lab.route(&lab.main, None, Some("nat-nope")).unwrap_err();
+        let private_rtb_route = |nat: &str| {
+            let tables = lab
+                .ec2
+                .describe_route_tables(
+                    &lab.ctx,
+                    DescribeRouteTablesRequest {
+                        filters: Some(vec![filter("association.subnet-id", &[&lab.private])]),
+                        ..Default::default()
+                    },
+                )
+                .unwrap()
+                .route_tables
+                .unwrap();
+            let rtb = tables[0].route_table_id.clone().unwrap();
+            lab.route(&rtb, None, Some(nat))
+        };
+        private_rtb_route(&id).unwrap();
+        assert_eq!(lab.private_route_state().as_deref(), Some("active"));
+
+        lab.ec2
+            .delete_nat_gateway(
+                &lab.ctx,
+                DeleteNatGatewayRequest {
+                    nat_gateway_id: id.clone(),
+                    dry_run: None,
+                },
+            )
+            .unwrap();
+        assert_eq!(lab.state(&id).as_deref(), Some("deleting"));
+        assert_eq!(lab.private_route_state().as_deref(), Some("blackhole"));
+        assert_eq!(lab.eip_association(), None);
+        assert_eq!(
+            lab.ec2.delete_nat_gateway(
+                &lab.ctx,
+                DeleteNatGatewayRequest {
+                    nat_gateway_id: id.clone(),
+                    dry_run: None
+                }
+            ),
+            Err(Error::NatGatewayNotFound(format!(
+                "NAT gateway {id} was not found"
+            )))
+        );
+        lab.clock.advance(2_000);
+        assert_eq!(lab.state(&id).as_deref(), Some("deleted"));
+        // Deleted gateways stay visible for an hour.
+        lab.clock.advance(VISIBLE_AFTER_END_MILLIS - 2_001);
+        assert_eq!(lab.state(&id).as_deref(), Some("deleted"));
+        lab.clock.advance(1);
+        assert_eq!(lab.state(&id), None);
+
+        // Now the gateway detaches, the address is released and the gateway deleted.
+        lab.detach().unwrap();
+        lab.ec2
+            .release_address(
+                &lab.ctx,
+                ReleaseAddressRequest {
+                    allocation_id: Some(lab.eip.clone()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        lab.ec2
+            .delete_internet_gateway(
+                &lab.ctx,
+                DeleteInternetGatewayRequest {
+                    internet_gateway_id: lab.igw.clone(),
+                    dry_run: None,
+                },
+            )
+            .unwrap();
+    }
+
+    #[test]
+    fn without_an_internet_gateway_a_public_nat_gateway_fails() {
+        let lab = lab();
+        let nat = lab.create(&lab.public).unwrap();
+        let id = nat.nat_gateway_id.unwrap();
+        assert_eq!(nat.state.as_deref(), Some("pending"));
+        lab.clock.advance(2_000);
+        let failed = &lab.describe(vec![filter("nat-gateway-id", &[&id])])[0];
+        assert_eq!(failed.state.as_deref(), Some("failed"));
+        assert_eq!(failed.failure_code.as_deref(), Some("Gateway.NotAttached"));
+        assert_eq!(
+            failed.failure_message.clone(),
+            Some(format!(
+                "Network {} has no Internet gateway attached",
+                lab.vpc
+            ))
+        );
+        // It holds nothing: the address is free, no interface was made.
+        assert_eq!(lab.eip_association(), None);
+    }
+
+    #[test]
+    fn private_nat_gateways_and_bad_requests() {
+        let lab = lab();
+        let private = lab
+            .ec2
+            .create_nat_gateway(
+                &lab.ctx,
+                CreateNatGatewayRequest {
+                    subnet_id: Some(lab.private.clone()),
+                    connectivity_type: Some("private".into()),
+                    private_ip_address: Some("10.0.2.10".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .nat_gateway
+            .unwrap();
+        let address = &private.nat_gateway_addresses.unwrap()[0];
+        assert_eq!(address.private_ip.as_deref(), Some("10.0.2.10"));
+        assert_eq!(address.public_ip, None);
+        let bad =
+            |req: CreateNatGatewayRequest| lab.ec2.create_nat_gateway(&lab.ctx, req).unwrap_err();
+        assert!(matches!(
+            bad(CreateNatGatewayRequest {
+                subnet_id: Some(lab.public.clone()),
+                ..Default::default()
+            }),
+            Error::MissingParameter(_)
+        ));
+        assert!(matches!(
+            bad(CreateNatGatewayRequest {
+                subnet_id: Some("subnet-nope".into()),
+                allocation_id: Some(lab.eip.clone()),
+                ..Default::default()
+            }),
+            Error::InvalidSubnetIDNotFound(_)
+        ));
+        assert!(matches!(
+            bad(CreateNatGatewayRequest {
+                subnet_id: Some(lab.public.clone()),
+                allocation_id: Some("eipalloc-nope".into()),
+                ..Default::default()
+            }),
+            Error::InvalidAllocationIDNotFound(_)
+        ));
+        assert!(matches!(
+            bad(CreateNatGatewayRequest {
+                subnet_id: Some(lab.private.clone()),
+                connectivity_type: Some("private".into()),
+                private_ip_address: Some("10.0.2.10".into()),
+                ..Default::default()
+            }),
+            Error::InvalidParameterValue(_)
+        ));
+        assert!(matches!(
+            bad(CreateNatGatewayRequest {
+                subnet_id: Some(lab.private.clone()),
+                connectivity_type: Some("sideways".into()),
+                ..Default::default()
+            }),
+            Error::InvalidParameterValue(_)
+        ));
+        assert!(matches!(
+            lab.ec2.describe_nat_gateways(
+                &lab.ctx,
+                DescribeNatGatewaysRequest {
+                    nat_gateway_ids: Some(vec!["nat-nope".into()]),
+                    ..Default::default()
+                }
+            ),
+            Err(Error::NatGatewayNotFound(_))
+        ));
+    }
+
+    #[test]
+    fn internet_gateway_rules() {
+        let lab = lab();
+        lab.attach();
+        let second = lab
+            .ec2
+            .create_internet_gateway(&lab.ctx, CreateInternetGatewayRequest::default())
+            .unwrap()
+            .internet_gateway
+            .unwrap()
+            .internet_gateway_id
+            .unwrap();
+        let attach = |igw: &str, vpc: &str| {
+            lab.ec2.attach_internet_gateway(
+                &lab.ctx,
+                AttachInternetGatewayRequest {
+                    internet_gateway_id: igw.into(),
+                    vpc_id: vpc.into(),
+                    dry_run: None,
+                },
+            )
+        };
+        assert_eq!(
+            attach(&second, &lab.vpc),
+            Err(Error::InvalidParameterValue(format!(
+                "Network {} already has an internet gateway attached",
+                lab.vpc
+            )))
+        );
+        let (other, _) = vpc(&lab.ec2, &lab.ctx, "10.9.0.0/16");
+        assert_eq!(
+            attach(&lab.igw, &other),
+            Err(Error::ResourceAlreadyAssociated(format!(
+                "resource {} is already attached to network {}",
+                lab.igw, lab.vpc
+            )))
+        );
+        assert!(matches!(
+            attach(&second, "vpc-nope"),
+            Err(Error::InvalidVpcIDNotFound(_))
+        ));
+        assert!(matches!(
+            attach("igw-nope", &other),
+            Err(Error::InvalidInternetGatewayIDNotFound(_))
+        ));
+        assert_eq!(
+            lab.ec2.delete_internet_gateway(
+                &lab.ctx,
+                DeleteInternetGatewayRequest {
+                    internet_gateway_id: lab.igw.clone(),
+                    dry_run: None
+                }
+            ),
+            Err(Error::DependencyViolation(format!(
+                "The internetGateway '{}' has dependencies and cannot be deleted.",
+                lab.igw
+            )))
+        );
+        assert_eq!(
+            lab.ec2.detach_internet_gateway(
+                &lab.ctx,
+                DetachInternetGatewayRequest {
+                    internet_gateway_id: second.clone(),
+                    vpc_id: lab.vpc.clone(),
+                    dry_run: None
+                }
+            ),
+            Err(Error::GatewayNotAttached(format!(
+                "resource {second} is not attached to network {}",
+                lab.vpc
+            )))
+        );
+        let describe = |filters| {
+            lab.ec2
+                .describe_internet_gateways(
+                    &lab.ctx,
+                    crate::generated::DescribeInternetGatewaysRequest {
+                        filters: Some(filters),
+                        ..Default::default()
+                    },
+                )
+                .unwrap()
+                .internet_gateways
+                .unwrap()
+        };
+        let attached = describe(vec![filter("attachment.vpc-id", &[&lab.vpc])]);
+        assert_eq!(attached.len(), 1);
+        let attachment = &attached[0].attachments.as_ref().unwrap()[0];
+        assert_eq!(attachment.state.as_deref(), Some("available"));
+        // The default VPC's gateway, this one: two attached; the second is not.
+        assert_eq!(
+            describe(vec![filter("attachment.state", &["available"])]).len(),
+            2
+        );
+        assert_eq!(
+            describe(vec![filter("internet-gateway-id", &[&second])])[0].attachments,
+            Some(Vec::new())
+        );
+    }
+}

@@ -876,3 +876,504 @@ pub fn delete_route(
     tracing::info!(rtb = %rtb_id, destination = %destination.label(), "deleted route");
     Ok(())
 }
+
+/// A VPC with subnets written straight into the store, for the unit tests of this module and
+/// of the gateways (independent of CreateVpc / CreateSubnet).
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use crate::companions;
+    use crate::records::{scoped_key, SubnetRecord, VpcRecord, SUBNETS, VPCS};
+    use crate::Ec2;
+    use wharf_core::RequestContext;
+
+    /// A VPC of `cidr` with its companions; returns (vpc id, main route table id).
+    pub(crate) fn vpc(ec2: &Ec2, ctx: &RequestContext, cidr: &str) -> (String, String) {
+        crate::default_network::ensure(ec2, &ctx.account_id, &ctx.region).unwrap();
+        let vpc = VpcRecord {
+            id: format!("vpc-{}", ec2.ids.hex(17)),
+            cidr_block: cidr.into(),
+            cidr_association_id: format!("vpc-cidr-assoc-{}", ec2.ids.hex(17)),
+            dhcp_options_id: "dopt-1".into(),
+            is_default: false,
+            owner_id: ctx.account_id.clone(),
+            tags: Vec::new(),
+            enable_dns_support: true,
+            enable_dns_hostnames: false,
+            enable_network_address_usage_metrics: false,
+            instance_tenancy: "default".into(),
+        };
+        let made = ec2
+            .store
+            .write(|tx| {
+                tx.put(
+                    VPCS,
+                    &scoped_key(&ctx.account_id, &ctx.region, &vpc.id),
+                    &vpc,
+                )?;
+                companions::create(ec2.ids.as_ref(), tx, &ctx.region, &vpc, None)
+            })
+            .unwrap();
+        (vpc.id, made.main_route_table)
+    }
+
+    /// A subnet of `vpc_id` with range `cidr` in us-east-1a.
+    pub(crate) fn subnet(ec2: &Ec2, ctx: &RequestContext, vpc_id: &str, cidr: &str) -> String {
+        let id = format!("subnet-{}", ec2.ids.hex(17));
+        let subnet = SubnetRecord {
+            arn: format!("arn:aws:ec2:{}:{}:subnet/{id}", ctx.region, ctx.account_id),
+            id: id.clone(),
+            vpc_id: vpc_id.into(),
+            cidr_block: cidr.into(),
+            availability_zone: "us-east-1a".into(),
+            availability_zone_id: "use1-az1".into(),
+            default_for_az: false,
+            map_public_ip_on_launch: false,
+            available_ip_address_count: 251,
+            owner_id: ctx.account_id.clone(),
+            tags: Vec::new(),
+        };
+        ec2.store
+            .write(|tx| {
+                tx.put(
+                    SUBNETS,
+                    &scoped_key(&ctx.account_id, &ctx.region, &id),
+                    &subnet,
+                )
+            })
+            .unwrap();
+        id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{subnet, vpc};
+    use super::*;
+    use crate::generated::{
+        AttachInternetGatewayRequest, CreateInternetGatewayRequest, DetachInternetGatewayRequest,
+        Ec2Api,
+    };
+    use crate::tests::{filter, setup};
+
+    fn describe_one(ec2: &Ec2, ctx: &RequestContext, id: &str) -> RouteTable {
+        ec2.describe_route_tables(
+            ctx,
+            DescribeRouteTablesRequest {
+                route_table_ids: Some(vec![id.into()]),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .route_tables
+        .unwrap()
+        .remove(0)
+    }
+
+    fn new_table(ec2: &Ec2, ctx: &RequestContext, vpc_id: &str) -> String {
+        ec2.create_route_table(
+            ctx,
+            CreateRouteTableRequest {
+                vpc_id: vpc_id.into(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .route_table
+        .unwrap()
+        .route_table_id
+        .unwrap()
+    }
+
+    fn associate(
+        ec2: &Ec2,
+        ctx: &RequestContext,
+        rtb: &str,
+        subnet: &str,
+    ) -> Result<String, Error> {
+        ec2.associate_route_table(
+            ctx,
+            AssociateRouteTableRequest {
+                route_table_id: rtb.into(),
+                subnet_id: Some(subnet.into()),
+                ..Default::default()
+            },
+        )
+        .map(|r| r.association_id.unwrap())
+    }
+
+    fn igw(ec2: &Ec2, ctx: &RequestContext, vpc_id: Option<&str>) -> String {
+        let id = ec2
+            .create_internet_gateway(ctx, CreateInternetGatewayRequest::default())
+            .unwrap()
+            .internet_gateway
+            .unwrap()
+            .internet_gateway_id
+            .unwrap();
+        if let Some(vpc_id) = vpc_id {
+            ec2.attach_internet_gateway(
+                ctx,
+                AttachInternetGatewayRequest {
+                    internet_gateway_id: id.clone(),
+                    vpc_id: vpc_id.into(),
+                    dry_run: None,
+                },
+            )
+            .unwrap();
+        }
+        id
+    }
+
+    fn route(
+        ec2: &Ec2,
+        ctx: &RequestContext,
+        rtb: &str,
+        cidr: &str,
+        gateway: &str,
+    ) -> Result<(), Error> {
+        ec2.create_route(
+            ctx,
+            CreateRouteRequest {
+                route_table_id: rtb.into(),
+                destination_cidr_block: Some(cidr.into()),
+                gateway_id: Some(gateway.into()),
+                ..Default::default()
+            },
+        )
+        .map(|_| ())
+    }
+
+    fn governing(ec2: &Ec2, ctx: &RequestContext, subnet: &str) -> Option<String> {
+        ec2.store
+            .read(|tx| for_subnet(tx, &ctx.account_id, &ctx.region, subnet))
+            .unwrap()
+            .map(|t| t.id)
+    }
+
+    #[test]
+    fn tables_associations_and_the_main_table() {
+        let (_dir, ec2, ctx) = setup();
+        let (vpc_id, main) = vpc(&ec2, &ctx, "10.0.0.0/16");
+        let public = subnet(&ec2, &ctx, &vpc_id, "10.0.1.0/24");
+        let private = subnet(&ec2, &ctx, &vpc_id, "10.0.2.0/24");
+        let rtb = new_table(&ec2, &ctx, &vpc_id);
+
+        let table = describe_one(&ec2, &ctx, &rtb);
+        let routes = table.routes.unwrap();
+        assert_eq!(routes.len(), 1);
+        assert_eq!(
+            routes[0].destination_cidr_block.as_deref(),
+            Some("10.0.0.0/16")
+        );
+        assert_eq!(routes[0].gateway_id.as_deref(), Some("local"));
+        assert_eq!(routes[0].origin.as_deref(), Some("CreateRouteTable"));
+        assert_eq!(routes[0].state.as_deref(), Some("active"));
+        assert_eq!(table.associations.unwrap(), Vec::new());
+
+        // Subnets follow the main table until associated.
+        assert_eq!(governing(&ec2, &ctx, &public), Some(main.clone()));
+        let assoc = associate(&ec2, &ctx, &rtb, &public).unwrap();
+        assert_eq!(governing(&ec2, &ctx, &public), Some(rtb.clone()));
+        assert_eq!(governing(&ec2, &ctx, &private), Some(main.clone()));
+        assert_eq!(governing(&ec2, &ctx, "subnet-nope"), None);
+        assert_eq!(
+            associate(&ec2, &ctx, &main, &public),
+            Err(Error::ResourceAlreadyAssociated(format!(
+                "the specified association for route table {main} conflicts with an existing association"
+            )))
+        );
+        let (other_vpc, _) = vpc(&ec2, &ctx, "10.1.0.0/16");
+        let elsewhere = subnet(&ec2, &ctx, &other_vpc, "10.1.0.0/24");
+        assert_eq!(
+            associate(&ec2, &ctx, &rtb, &elsewhere),
+            Err(Error::InvalidParameterValue(format!(
+                "route table {rtb} and subnet {elsewhere} belong to different networks"
+            )))
+        );
+        assert!(matches!(
+            associate(&ec2, &ctx, "rtb-nope", &private),
+            Err(Error::InvalidRouteTableIDNotFound(_))
+        ));
+        assert!(matches!(
+            associate(&ec2, &ctx, "nope", &private),
+            Err(Error::InvalidRouteTableIdMalformed(_))
+        ));
+
+        // Filters.
+        let find = |filters: Vec<crate::generated::Filter>| -> Vec<String> {
+            ec2.describe_route_tables(
+                &ctx,
+                DescribeRouteTablesRequest {
+                    filters: Some(filters),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .route_tables
+            .unwrap()
+            .into_iter()
+            .map(|t| t.route_table_id.unwrap())
+            .collect()
+        };
+        assert_eq!(
+            find(vec![
+                filter("vpc-id", &[&vpc_id]),
+                filter("association.main", &["true"])
+            ]),
+            vec![main.clone()]
+        );
+        assert_eq!(
+            find(vec![filter("association.subnet-id", &[&public])]),
+            vec![rtb.clone()]
+        );
+        assert_eq!(
+            find(vec![filter(
+                "association.route-table-association-id",
+                &[&assoc]
+            )]),
+            vec![rtb.clone()]
+        );
+        assert_eq!(
+            find(vec![
+                filter("vpc-id", &[&vpc_id]),
+                filter("route.gateway-id", &["local"])
+            ])
+            .len(),
+            2
+        );
+
+        // The main table and an associated table cannot be deleted.
+        for id in [&main, &rtb] {
+            assert_eq!(
+                ec2.delete_route_table(
+                    &ctx,
+                    DeleteRouteTableRequest {
+                        route_table_id: id.to_string(),
+                        dry_run: None
+                    }
+                ),
+                Err(Error::DependencyViolation(format!(
+                    "The routeTable '{id}' has dependencies and cannot be deleted."
+                )))
+            );
+        }
+
+        // Replacing the main association makes another table main; the old one can go.
+        let main_assoc = describe_one(&ec2, &ctx, &main).associations.unwrap()[0]
+            .route_table_association_id
+            .clone()
+            .unwrap();
+        assert_eq!(
+            ec2.disassociate_route_table(
+                &ctx,
+                DisassociateRouteTableRequest {
+                    association_id: main_assoc.clone(),
+                    dry_run: None
+                }
+            ),
+            Err(Error::InvalidParameterValue(format!(
+                "cannot disassociate the main route table association {main_assoc}"
+            )))
+        );
+        let new_main = ec2
+            .replace_route_table_association(
+                &ctx,
+                ReplaceRouteTableAssociationRequest {
+                    association_id: main_assoc.clone(),
+                    route_table_id: rtb.clone(),
+                    dry_run: None,
+                },
+            )
+            .unwrap()
+            .new_association_id
+            .unwrap();
+        assert_ne!(new_main, main_assoc);
+        let now_main = describe_one(&ec2, &ctx, &rtb);
+        assert!(now_main
+            .associations
+            .unwrap()
+            .iter()
+            .any(|a| a.main == Some(true)));
+        assert_eq!(governing(&ec2, &ctx, &private), Some(rtb.clone()));
+        ec2.delete_route_table(
+            &ctx,
+            DeleteRouteTableRequest {
+                route_table_id: main.clone(),
+                dry_run: None,
+            },
+        )
+        .unwrap();
+
+        // A subnet association moves back with Disassociate.
+        ec2.disassociate_route_table(
+            &ctx,
+            DisassociateRouteTableRequest {
+                association_id: assoc.clone(),
+                dry_run: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            ec2.disassociate_route_table(
+                &ctx,
+                DisassociateRouteTableRequest {
+                    association_id: assoc.clone(),
+                    dry_run: None
+                }
+            ),
+            Err(Error::InvalidAssociationIDNotFound(format!(
+                "The association ID '{assoc}' does not exist"
+            )))
+        );
+        assert_eq!(governing(&ec2, &ctx, &public), Some(rtb));
+    }
+
+    #[test]
+    fn routes_to_an_internet_gateway() {
+        let (_dir, ec2, ctx) = setup();
+        let (vpc_id, main) = vpc(&ec2, &ctx, "10.0.0.0/16");
+        let rtb = new_table(&ec2, &ctx, &vpc_id);
+        let loose = igw(&ec2, &ctx, None);
+        assert_eq!(
+            route(&ec2, &ctx, &rtb, "0.0.0.0/0", &loose),
+            Err(Error::InvalidParameterValue(format!(
+                "route table {rtb} and network gateway {loose} belong to different networks"
+            )))
+        );
+        assert!(matches!(
+            route(&ec2, &ctx, &rtb, "0.0.0.0/0", "igw-nope"),
+            Err(Error::InvalidInternetGatewayIDNotFound(_))
+        ));
+        assert!(matches!(
+            route(&ec2, &ctx, &rtb, "0.0.0.0/0", "tgw-1"),
+            Err(Error::InvalidGatewayIDNotFound(_))
+        ));
+        let gw = igw(&ec2, &ctx, Some(&vpc_id));
+        route(&ec2, &ctx, &rtb, "0.0.0.0/0", &gw).unwrap();
+        assert_eq!(
+            route(&ec2, &ctx, &rtb, "0.0.0.0/0", &gw),
+            Err(Error::RouteAlreadyExists(
+                "The route identified by 0.0.0.0/0 already exists.".into()
+            ))
+        );
+        assert!(matches!(
+            route(&ec2, &ctx, &rtb, "10.0.5.0/24", &gw),
+            Err(Error::InvalidParameterValue(m)) if m.contains("more specific than one of this VPC's CIDR blocks")
+        ));
+        assert!(matches!(
+            route(&ec2, &ctx, &rtb, "300.0.0.0/8", &gw),
+            Err(Error::InvalidParameterValue(_))
+        ));
+        assert!(matches!(
+            ec2.create_route(
+                &ctx,
+                CreateRouteRequest {
+                    route_table_id: rtb.clone(),
+                    destination_cidr_block: Some("1.0.0.0/8".into()),
+                    ..Default::default()
+                }
+            ),
+            Err(Error::InvalidParameterCombination(_))
+        ));
+        let routes = describe_one(&ec2, &ctx, &rtb).routes.unwrap();
+        assert_eq!(routes[1].gateway_id.as_deref(), Some(gw.as_str()));
+        assert_eq!(routes[1].state.as_deref(), Some("active"));
+        assert_eq!(routes[1].origin.as_deref(), Some("CreateRoute"));
+
+        // Detached, the route is a blackhole.
+        ec2.detach_internet_gateway(
+            &ctx,
+            DetachInternetGatewayRequest {
+                internet_gateway_id: gw.clone(),
+                vpc_id: vpc_id.clone(),
+                dry_run: None,
+            },
+        )
+        .unwrap();
+        let routes = describe_one(&ec2, &ctx, &rtb).routes.unwrap();
+        assert_eq!(routes[1].state.as_deref(), Some("blackhole"));
+
+        // ReplaceRoute and DeleteRoute.
+        let replace = |cidr: &str, gateway: &str| {
+            ec2.replace_route(
+                &ctx,
+                ReplaceRouteRequest {
+                    route_table_id: rtb.clone(),
+                    destination_cidr_block: Some(cidr.into()),
+                    gateway_id: Some(gateway.into()),
+                    ..Default::default()
+                },
+            )
+        };
+        assert_eq!(
+            replace("8.8.8.0/24", &loose),
+            Err(Error::InvalidRouteNotFound(
+                "There is no route defined for '8.8.8.0/24' in the route table. Use CreateRoute instead."
+                    .into()
+            ))
+        );
+        ec2.attach_internet_gateway(
+            &ctx,
+            AttachInternetGatewayRequest {
+                internet_gateway_id: loose.clone(),
+                vpc_id: vpc_id.clone(),
+                dry_run: None,
+            },
+        )
+        .unwrap();
+        replace("0.0.0.0/0", &loose).unwrap();
+        let routes = describe_one(&ec2, &ctx, &rtb).routes.unwrap();
+        assert_eq!(routes[1].gateway_id.as_deref(), Some(loose.as_str()));
+        assert_eq!(routes[1].state.as_deref(), Some("active"));
+        let delete = |cidr: &str| {
+            ec2.delete_route(
+                &ctx,
+                DeleteRouteRequest {
+                    route_table_id: rtb.clone(),
+                    destination_cidr_block: Some(cidr.into()),
+                    ..Default::default()
+                },
+            )
+        };
+        assert_eq!(
+            delete("10.0.0.0/16"),
+            Err(Error::InvalidParameterValue(format!(
+                "cannot remove local route 10.0.0.0/16 in route table {rtb}"
+            )))
+        );
+        delete("0.0.0.0/0").unwrap();
+        assert_eq!(
+            delete("0.0.0.0/0"),
+            Err(Error::InvalidRouteNotFound(format!(
+                "no route with destination-cidr-block 0.0.0.0/0 in route table {rtb}"
+            )))
+        );
+        assert_eq!(describe_one(&ec2, &ctx, &main).routes.unwrap().len(), 1);
+    }
+
+    #[test]
+    fn limits_per_table() {
+        let (_dir, ec2, ctx) = setup();
+        let (vpc_id, _) = vpc(&ec2, &ctx, "10.0.0.0/16");
+        let rtb = new_table(&ec2, &ctx, &vpc_id);
+        let gw = igw(&ec2, &ctx, Some(&vpc_id));
+        for i in 1..MAX_ROUTES_PER_TABLE {
+            route(&ec2, &ctx, &rtb, &format!("192.168.{i}.0/24"), &gw).unwrap();
+        }
+        assert_eq!(
+            route(&ec2, &ctx, &rtb, "172.16.0.0/12", &gw),
+            Err(Error::RouteLimitExceeded(
+                "The maximum number of routes has been reached.".into()
+            ))
+        );
+        assert!(matches!(
+            ec2.create_route_table(
+                &ctx,
+                CreateRouteTableRequest {
+                    vpc_id: "vpc-nope".into(),
+                    ..Default::default()
+                }
+            ),
+            Err(Error::InvalidVpcIDNotFound(_))
+        ));
+    }
+}
