@@ -81,6 +81,11 @@ const VPC_FILTERS: &[&str] = &[
     "dhcp-options-id",
     "owner-id",
     "state",
+    // VPCs have no IPv6 ranges in wharf: these filters are accepted and match nothing.
+    "ipv6-cidr-block-association.ipv6-cidr-block",
+    "ipv6-cidr-block-association.ipv6-pool",
+    "ipv6-cidr-block-association.association-id",
+    "ipv6-cidr-block-association.state",
 ];
 
 /// DescribeVpcs.
