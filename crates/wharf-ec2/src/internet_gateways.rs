@@ -173,7 +173,6 @@ pub fn detach(
     let (account, region) = (ctx.account_id.as_str(), ctx.region.as_str());
     default_network::ensure(ec2, account, region)?;
     let (igw_id, vpc_id) = (&input.internet_gateway_id, &input.vpc_id);
-    let now = ec2.clock.now();
     ec2.store.write(|tx| {
         let mut gateway = get(tx, account, region, igw_id)?;
         check_vpc(tx, account, region, vpc_id)?;
@@ -182,7 +181,7 @@ pub fn detach(
                 "resource {igw_id} is not attached to network {vpc_id}"
             )));
         }
-        if nat_gateways::maps_public_addresses(tx, account, region, vpc_id, now)? {
+        if nat_gateways::maps_public_addresses(tx, account, region, vpc_id)? {
             return Err(Error::DependencyViolation(format!(
                 "Network {vpc_id} has some mapped public address(es). Please unmap those public address(es) before detaching the gateway."
             )));
@@ -263,4 +262,115 @@ pub fn describe(
         ),
         next_token,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generated::Ec2Api;
+    use crate::route_tables::fixtures::vpc;
+    use crate::tests::{filter, setup};
+
+    fn new_gateway(ec2: &Ec2, ctx: &RequestContext) -> String {
+        ec2.create_internet_gateway(ctx, CreateInternetGatewayRequest::default())
+            .unwrap()
+            .internet_gateway
+            .unwrap()
+            .internet_gateway_id
+            .unwrap()
+    }
+
+    #[test]
+    fn internet_gateway_rules() {
+        let (_dir, ec2, ctx) = setup();
+        let (vpc_id, _) = vpc(&ec2, &ctx, "10.0.0.0/16");
+        let igw = new_gateway(&ec2, &ctx);
+        let second = new_gateway(&ec2, &ctx);
+        let attach = |igw: &str, vpc: &str| {
+            ec2.attach_internet_gateway(
+                &ctx,
+                AttachInternetGatewayRequest {
+                    internet_gateway_id: igw.into(),
+                    vpc_id: vpc.into(),
+                    dry_run: None,
+                },
+            )
+        };
+        attach(&igw, &vpc_id).unwrap();
+        assert_eq!(
+            attach(&second, &vpc_id),
+            Err(Error::InvalidParameterValue(format!(
+                "Network {} already has an internet gateway attached",
+                vpc_id
+            )))
+        );
+        let (other, _) = vpc(&ec2, &ctx, "10.9.0.0/16");
+        assert_eq!(
+            attach(&igw, &other),
+            Err(Error::ResourceAlreadyAssociated(format!(
+                "resource {} is already attached to network {}",
+                igw, vpc_id
+            )))
+        );
+        assert!(matches!(
+            attach(&second, "vpc-nope"),
+            Err(Error::InvalidVpcIDNotFound(_))
+        ));
+        assert!(matches!(
+            attach("igw-nope", &other),
+            Err(Error::InvalidInternetGatewayIDNotFound(_))
+        ));
+        assert_eq!(
+            ec2.delete_internet_gateway(
+                &ctx,
+                DeleteInternetGatewayRequest {
+                    internet_gateway_id: igw.clone(),
+                    dry_run: None
+                }
+            ),
+            Err(Error::DependencyViolation(format!(
+                "The internetGateway '{}' has dependencies and cannot be deleted.",
+                igw
+            )))
+        );
+        assert_eq!(
+            ec2.detach_internet_gateway(
+                &ctx,
+                DetachInternetGatewayRequest {
+                    internet_gateway_id: second.clone(),
+                    vpc_id: vpc_id.clone(),
+                    dry_run: None
+                }
+            ),
+            Err(Error::GatewayNotAttached(format!(
+                "resource {second} is not attached to network {}",
+                vpc_id
+            )))
+        );
+        let describe = |filters| {
+            ec2.describe_internet_gateways(
+                &ctx,
+                crate::generated::DescribeInternetGatewaysRequest {
+                    filters: Some(filters),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .internet_gateways
+            .unwrap()
+        };
+        let attached = describe(vec![filter("attachment.vpc-id", &[&vpc_id])]);
+        assert_eq!(attached.len(), 1);
+        let attachment = &attached[0].attachments.as_ref().unwrap()[0];
+        assert_eq!(attachment.state.as_deref(), Some("available"));
+        // The default VPC's gateway, this one: two attached; the second is not.
+        assert_eq!(
+            describe(vec![filter("attachment.state", &["available"])]).len(),
+            2
+        );
+        assert_eq!(
+            describe(vec![filter("internet-gateway-id", &[&second])])[0].attachments,
+            Some(Vec::new())
+        );
+    }
 }

@@ -90,7 +90,6 @@ pub fn maps_public_addresses(
     account: &str,
     region: &str,
     vpc_id: &str,
-    _now: Timestamp,
 ) -> Result<bool, StoreError> {
     Ok(all(tx, account, region)?.iter().any(|n| {
         n.vpc_id == vpc_id
@@ -910,105 +909,5 @@ mod tests {
             ),
             Err(Error::NatGatewayNotFound(_))
         ));
-    }
-
-    #[test]
-    fn internet_gateway_rules() {
-        let lab = lab();
-        lab.attach();
-        let second = lab
-            .ec2
-            .create_internet_gateway(&lab.ctx, CreateInternetGatewayRequest::default())
-            .unwrap()
-            .internet_gateway
-            .unwrap()
-            .internet_gateway_id
-            .unwrap();
-        let attach = |igw: &str, vpc: &str| {
-            lab.ec2.attach_internet_gateway(
-                &lab.ctx,
-                AttachInternetGatewayRequest {
-                    internet_gateway_id: igw.into(),
-                    vpc_id: vpc.into(),
-                    dry_run: None,
-                },
-            )
-        };
-        assert_eq!(
-            attach(&second, &lab.vpc),
-            Err(Error::InvalidParameterValue(format!(
-                "Network {} already has an internet gateway attached",
-                lab.vpc
-            )))
-        );
-        let (other, _) = vpc(&lab.ec2, &lab.ctx, "10.9.0.0/16");
-        assert_eq!(
-            attach(&lab.igw, &other),
-            Err(Error::ResourceAlreadyAssociated(format!(
-                "resource {} is already attached to network {}",
-                lab.igw, lab.vpc
-            )))
-        );
-        assert!(matches!(
-            attach(&second, "vpc-nope"),
-            Err(Error::InvalidVpcIDNotFound(_))
-        ));
-        assert!(matches!(
-            attach("igw-nope", &other),
-            Err(Error::InvalidInternetGatewayIDNotFound(_))
-        ));
-        assert_eq!(
-            lab.ec2.delete_internet_gateway(
-                &lab.ctx,
-                DeleteInternetGatewayRequest {
-                    internet_gateway_id: lab.igw.clone(),
-                    dry_run: None
-                }
-            ),
-            Err(Error::DependencyViolation(format!(
-                "The internetGateway '{}' has dependencies and cannot be deleted.",
-                lab.igw
-            )))
-        );
-        assert_eq!(
-            lab.ec2.detach_internet_gateway(
-                &lab.ctx,
-                DetachInternetGatewayRequest {
-                    internet_gateway_id: second.clone(),
-                    vpc_id: lab.vpc.clone(),
-                    dry_run: None
-                }
-            ),
-            Err(Error::GatewayNotAttached(format!(
-                "resource {second} is not attached to network {}",
-                lab.vpc
-            )))
-        );
-        let describe = |filters| {
-            lab.ec2
-                .describe_internet_gateways(
-                    &lab.ctx,
-                    crate::generated::DescribeInternetGatewaysRequest {
-                        filters: Some(filters),
-                        ..Default::default()
-                    },
-                )
-                .unwrap()
-                .internet_gateways
-                .unwrap()
-        };
-        let attached = describe(vec![filter("attachment.vpc-id", &[&lab.vpc])]);
-        assert_eq!(attached.len(), 1);
-        let attachment = &attached[0].attachments.as_ref().unwrap()[0];
-        assert_eq!(attachment.state.as_deref(), Some("available"));
-        // The default VPC's gateway, this one: two attached; the second is not.
-        assert_eq!(
-            describe(vec![filter("attachment.state", &["available"])]).len(),
-            2
-        );
-        assert_eq!(
-            describe(vec![filter("internet-gateway-id", &[&second])])[0].attachments,
-            Some(Vec::new())
-        );
     }
 }
