@@ -81,7 +81,10 @@ impl Shown {
             acl.entries.iter().filter_map(f).collect::<Vec<String>>()
         };
         match name {
-            "network-acl-id" | "association.network-acl-id" => vec![acl.id.clone()],
+            "network-acl-id" => vec![acl.id.clone()],
+            "association.network-acl-id" => {
+                self.associations.iter().map(|_| acl.id.clone()).collect()
+            }
             "vpc-id" => vec![acl.vpc_id.clone()],
             "owner-id" => vec![acl.owner_id.clone()],
             "default" => bool_value(acl.is_default),
