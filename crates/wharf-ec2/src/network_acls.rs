@@ -21,6 +21,11 @@ use crate::Ec2;
 use wharf_core::RequestContext;
 use wharf_store::StoreError;
 
+/// AWS's error for a network ACL id that does not exist.
+pub fn not_found(id: &str) -> Error {
+    Error::InvalidNetworkAclIDNotFound(format!("The networkAcl ID '{id}' does not exist"))
+}
+
 /// The stable association id of a subnet that has no stored one: `aclassoc-` and the hex
 /// digits of the subnet's id.
 fn derived_association_id(subnet_id: &str) -> String {
@@ -169,9 +174,7 @@ pub fn describe(
             .iter()
             .find(|id| !shown.iter().any(|s| s.acl.id == **id))
         {
-            return Err(Error::InvalidNetworkAclIDNotFound(format!(
-                "The networkAcl ID '{missing}' does not exist"
-            )));
+            return Err(not_found(missing));
         }
         shown.retain(|s| ids.contains(&s.acl.id));
     }

@@ -20,6 +20,7 @@ use crate::records::{
     NETWORK_ACLS, ROUTE_TABLES, SUBNETS, VPCS, VPC_ENDPOINTS,
 };
 use crate::Ec2;
+use crate::{addresses, internet_gateways, network_acls, route_tables, subnets, vpcs};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wharf_core::RequestContext;
@@ -107,11 +108,11 @@ struct Kind {
 }
 
 macro_rules! kind {
-    ($prefix:literal, $type:literal, $record:ty, $error:ident, $message:literal) => {
+    ($prefix:literal, $type:literal, $record:ty, $not_found:expr) => {
         Kind {
             prefix: $prefix,
             resource_type: $type,
-            not_found: |id| Error::$error(format!($message, id = id)),
+            not_found: $not_found,
             read: read::<$record>,
             write: write::<$record>,
             list: list::<$record>,
@@ -119,78 +120,49 @@ macro_rules! kind {
     };
 }
 
-/// Every kind of resource CreateTags, DeleteTags and DescribeTags reach.
+/// Every kind of resource CreateTags, DeleteTags and DescribeTags reach. The NotFound errors
+/// are the owning module's where it shares one.
 const KINDS: &[Kind] = &[
-    kind!(
-        "vpc",
-        "vpc",
-        VpcRecord,
-        InvalidVpcIDNotFound,
-        "The vpc ID '{id}' does not exist"
-    ),
-    kind!(
-        "subnet",
-        "subnet",
-        SubnetRecord,
-        InvalidSubnetIDNotFound,
-        "The subnet ID '{id}' does not exist"
-    ),
-    kind!(
-        "sg",
-        "security-group",
-        GroupRecord,
-        InvalidGroupNotFound,
-        "The security group '{id}' does not exist"
-    ),
+    kind!("vpc", "vpc", VpcRecord, vpcs::not_found),
+    kind!("subnet", "subnet", SubnetRecord, subnets::not_found),
+    kind!("sg", "security-group", GroupRecord, |id| {
+        Error::InvalidGroupNotFound(format!("The security group '{id}' does not exist"))
+    }),
     kind!(
         "igw",
         "internet-gateway",
         InternetGatewayRecord,
-        InvalidInternetGatewayIDNotFound,
-        "The internetGateway ID '{id}' does not exist"
+        internet_gateways::not_found
     ),
     kind!(
         "rtb",
         "route-table",
         RouteTableRecord,
-        InvalidRouteTableIDNotFound,
-        "The routeTable ID '{id}' does not exist"
+        route_tables::not_found
     ),
     kind!(
         "eipalloc",
         "elastic-ip",
         AddressRecord,
-        InvalidAllocationIDNotFound,
-        "The allocation ID '{id}' does not exist"
+        addresses::not_found
     ),
-    kind!(
-        "nat",
-        "natgateway",
-        NatGatewayRecord,
-        NatGatewayNotFound,
-        "NAT gateway {id} was not found"
-    ),
-    kind!(
-        "vpce",
-        "vpc-endpoint",
-        VpcEndpointRecord,
-        InvalidVpcEndpointIdNotFound,
-        "The Vpc Endpoint Id '{id}' does not exist"
-    ),
+    kind!("nat", "natgateway", NatGatewayRecord, |id| {
+        Error::NatGatewayNotFound(format!("NAT gateway {id} was not found"))
+    }),
+    kind!("vpce", "vpc-endpoint", VpcEndpointRecord, |id| {
+        Error::InvalidVpcEndpointIdNotFound(format!("The Vpc Endpoint Id '{id}' does not exist"))
+    }),
     kind!(
         "acl",
         "network-acl",
         NetworkAclRecord,
-        InvalidNetworkAclIDNotFound,
-        "The networkAcl ID '{id}' does not exist"
+        network_acls::not_found
     ),
-    kind!(
-        "eni",
-        "network-interface",
-        InterfaceRecord,
-        InvalidNetworkInterfaceIDNotFound,
-        "The networkInterface ID '{id}' does not exist"
-    ),
+    kind!("eni", "network-interface", InterfaceRecord, |id| {
+        Error::InvalidNetworkInterfaceIDNotFound(format!(
+            "The networkInterface ID '{id}' does not exist"
+        ))
+    }),
 ];
 
 /// The kind of resource `id` names, or AWS's `InvalidID` for an id of no kind wharf keeps.

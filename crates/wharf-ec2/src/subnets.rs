@@ -211,9 +211,7 @@ pub fn describe(
     let mut subnets = all(ec2, &ctx.account_id, &ctx.region)?;
     if let Some(ids) = input.subnet_ids.as_deref().filter(|ids| !ids.is_empty()) {
         if let Some(missing) = ids.iter().find(|id| !subnets.iter().any(|s| s.id == **id)) {
-            return Err(Error::InvalidSubnetIDNotFound(format!(
-                "The subnet ID '{missing}' does not exist"
-            )));
+            return Err(not_found(missing));
         }
         subnets.retain(|s| ids.contains(&s.id));
     }
@@ -233,12 +231,15 @@ pub fn describe(
 /// Most subnets one VPC may have.
 const MAX_SUBNETS_PER_VPC: usize = 200;
 
+/// AWS's error for a subnet id that does not exist.
+pub fn not_found(id: &str) -> Error {
+    Error::InvalidSubnetIDNotFound(format!("The subnet ID '{id}' does not exist"))
+}
+
 /// The subnet `id` of `account` in `region`, or AWS's `InvalidSubnetID.NotFound`.
 pub fn load(tx: &Tx<'_>, account: &str, region: &str, id: &str) -> Result<SubnetRecord, Error> {
     tx.get(SUBNETS, &scoped_key(account, region, id))?
-        .ok_or_else(|| {
-            Error::InvalidSubnetIDNotFound(format!("The subnet ID '{id}' does not exist"))
-        })
+        .ok_or_else(|| not_found(id))
 }
 
 /// Refuses what CreateSubnet takes on AWS but wharf does not serve: IPv6, IPAM pools, Outposts.

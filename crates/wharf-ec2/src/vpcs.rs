@@ -103,9 +103,7 @@ pub fn describe(
     let mut vpcs: Vec<VpcRecord> = rows.into_iter().map(|(_, v)| v).collect();
     if let Some(ids) = input.vpc_ids.as_deref().filter(|ids| !ids.is_empty()) {
         if let Some(missing) = ids.iter().find(|id| !vpcs.iter().any(|v| v.id == **id)) {
-            return Err(Error::InvalidVpcIDNotFound(format!(
-                "The vpc ID '{missing}' does not exist"
-            )));
+            return Err(not_found(missing));
         }
         vpcs.retain(|v| ids.contains(&v.id));
     }
@@ -151,10 +149,15 @@ const MAX_VPCS: usize = 5;
 /// AWS refuses it for a VPC).
 const TENANCIES: &[&str] = &["default", "dedicated"];
 
+/// AWS's error for a VPC id that does not exist.
+pub fn not_found(id: &str) -> Error {
+    Error::InvalidVpcIDNotFound(format!("The vpc ID '{id}' does not exist"))
+}
+
 /// The VPC `id` of `account` in `region`, or AWS's `InvalidVpcID.NotFound`.
 pub fn load(tx: &Tx<'_>, account: &str, region: &str, id: &str) -> Result<VpcRecord, Error> {
     tx.get(VPCS, &scoped_key(account, region, id))?
-        .ok_or_else(|| Error::InvalidVpcIDNotFound(format!("The vpc ID '{id}' does not exist")))
+        .ok_or_else(|| not_found(id))
 }
 
 /// Refuses what CreateVpc takes on AWS but wharf does not serve: IPv6 ranges and IPAM pools.
