@@ -20,7 +20,7 @@ use crate::records::{
     NETWORK_ACLS, ROUTE_TABLES, SUBNETS, VPCS, VPC_ENDPOINTS,
 };
 use crate::Ec2;
-use crate::{addresses, internet_gateways, network_acls, route_tables, subnets, vpcs};
+use crate::{addresses, internet_gateways, network_acls, route_tables, subnets, tags, vpcs};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wharf_core::RequestContext;
@@ -176,40 +176,6 @@ fn kind_of(id: &str) -> Result<&'static Kind, Error> {
         .ok_or_else(|| Error::InvalidID(format!("The ID '{id}' is not valid")))
 }
 
-/// Tags as a request gives them, checked against AWS's rules (keys of 1 to 128 characters, not
-/// under `aws:`, values of at most 256).
-fn requested(tags: &[Tag]) -> Result<Vec<ResourceTag>, Error> {
-    let pairs: Vec<ResourceTag> = tags
-        .iter()
-        .map(|t| ResourceTag {
-            key: t.key.clone().unwrap_or_default(),
-            value: t.value.clone().unwrap_or_default(),
-        })
-        .collect();
-    let violation = wharf_core::tags::check(
-        pairs.iter().map(|t| (t.key.as_str(), t.value.as_str())),
-        wharf_core::tags::Checks::default(),
-    );
-    use wharf_core::tags::TagViolation as V;
-    let message = match violation {
-        None => return Ok(pairs),
-        Some(V::KeyLength(k)) if k.is_empty() => "Tag keys must not be empty.".to_string(),
-        Some(V::KeyLength(k)) => format!(
-            "Tag key exceeds the maximum length of {} characters: '{k}'.",
-            wharf_core::tags::MAX_KEY_CHARS
-        ),
-        Some(V::ReservedKey(k)) => {
-            format!("Tag key '{k}' is invalid: the aws: prefix is reserved for AWS use.")
-        }
-        Some(V::ValueLength(k)) => format!(
-            "The value of tag '{k}' exceeds the maximum length of {} characters.",
-            wharf_core::tags::MAX_VALUE_CHARS
-        ),
-        Some(other) => format!("Invalid tag: {other:?}"),
-    };
-    Err(Error::InvalidParameterValue(message))
-}
-
 /// Applies `change` to the tags of every resource in `ids`, in one transaction: an unknown or
 /// malformed id changes nothing.
 fn change_tags(
@@ -243,16 +209,10 @@ fn change_tags(
 /// CreateTags: adds or overwrites tags on every resource named; at most 50 per resource.
 pub fn create(ec2: &Ec2, ctx: &RequestContext, input: CreateTagsRequest) -> Result<(), Error> {
     check_dry_run(input.dry_run)?;
-    let new = requested(&input.tags)?;
-    change_tags(ec2, ctx, &input.resources, |tags| {
-        wharf_core::tags::merge(tags, new.iter().cloned(), |t| &t.key);
-        if wharf_core::tags::count_ok(tags.len()) {
-            Ok(())
-        } else {
-            Err(Error::TagLimitExceeded(
-                "The maximum number of Tags for a resource has been reached.".into(),
-            ))
-        }
+    let new = tags::from_wire(&input.tags)?;
+    change_tags(ec2, ctx, &input.resources, |current| {
+        wharf_core::tags::merge(current, new.iter().cloned(), |t| &t.key);
+        tags::check_count(current.len())
     })
 }
 
