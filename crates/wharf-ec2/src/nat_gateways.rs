@@ -4,7 +4,8 @@
 //! the subnet's lowest free address) and, when public, an Elastic IP associated with that
 //! interface. Its state follows the clock: `pending` until the provisioning time
 //! ([`crate::Ec2::with_nat_provisioning`]) has passed, then `available` (or `failed`, for a
-//! public gateway in a VPC without an attached internet gateway, with AWS's failure code);
+//! public gateway in a VPC without an attached internet gateway or in a full subnet, with
+//! AWS's failure code);
 //! after DeleteNatGateway `deleting` for the same time, then `deleted`. Deleted and failed
 //! gateways stay visible for an hour, as on AWS. Routes to a gateway that is not pending or
 //! available show `blackhole`.
@@ -161,21 +162,16 @@ impl NatGatewayRecord {
 }
 
 /// The private address the gateway's interface takes: the one asked for (inside the subnet and
-/// free) or the subnet's lowest free one.
+/// free) or the subnet's lowest free one (`None` when the subnet is full).
 fn private_address(
     tx: &Tx<'_>,
     account: &str,
     region: &str,
     subnet: &SubnetRecord,
     asked: Option<&str>,
-) -> Result<Ipv4Addr, Error> {
+) -> Result<Option<Ipv4Addr>, Error> {
     let Some(asked) = asked else {
-        return free_address(tx, account, region, subnet)?.ok_or_else(|| {
-            Error::InvalidParameterValue(format!(
-                "Subnet {} has no free private IPv4 address for the NAT gateway",
-                subnet.id
-            ))
-        });
+        return Ok(free_address(tx, account, region, subnet)?);
     };
     let invalid = || {
         Error::InvalidParameterValue(format!(
@@ -189,7 +185,7 @@ fn private_address(
     if !usable || addresses_in_use(tx, account, region, &subnet.id)?.contains(&ip) {
         return Err(invalid());
     }
-    Ok(ip)
+    Ok(Some(ip))
 }
 
 /// A locally administered MAC address for a gateway's interface.
@@ -285,7 +281,7 @@ pub fn create(
                 let address = addresses::get(tx, account, region, allocation)?;
                 if address.association.is_some() {
                     return Err(Error::ResourceAlreadyAssociated(format!(
-                        "Elastic IP address [{allocation}] is already associated"
+                        "Elastic IP address {allocation} is already associated"
                     )));
                 }
                 Some(address)
@@ -337,6 +333,14 @@ pub fn create(
             &subnet,
             input.private_ip_address.as_deref(),
         )?;
+        let Some(private_ip) = private_ip else {
+            nat.failure = Some((
+                "InsufficientFreeAddressesInSubnet".into(),
+                "Subnet has insufficient free addresses to create this NAT gateway".into(),
+            ));
+            tx.put(NAT_GATEWAYS, &scoped_key(account, region, &id), &nat)?;
+            return Ok(nat);
+        };
         nat.network_interface_id = eni_id.clone();
         nat.private_ip = private_ip.to_string();
         let interface = InterfaceRecord {
@@ -835,6 +839,48 @@ mod tests {
         );
         // It holds nothing: the address is free, no interface was made.
         assert_eq!(lab.eip_association(), None);
+    }
+
+    #[test]
+    fn a_full_subnet_fails_the_gateway() {
+        let lab = lab();
+        let tiny = subnet(&lab.ec2, &lab.ctx, &lab.vpc, "10.0.3.0/28");
+        let create = || {
+            lab.ec2
+                .create_nat_gateway(
+                    &lab.ctx,
+                    CreateNatGatewayRequest {
+                        subnet_id: Some(tiny.clone()),
+                        connectivity_type: Some("private".into()),
+                        ..Default::default()
+                    },
+                )
+                .unwrap()
+                .nat_gateway
+                .unwrap()
+        };
+        // A /28 has 16 - 5 reserved = 11 addresses.
+        let ips: Vec<String> = (0..11)
+            .map(|_| {
+                create().nat_gateway_addresses.unwrap()[0]
+                    .private_ip
+                    .clone()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(ips.first().map(String::as_str), Some("10.0.3.4"));
+        assert_eq!(ips.last().map(String::as_str), Some("10.0.3.14"));
+        let full = create();
+        lab.clock.advance(2_000);
+        let full = &lab.describe(vec![filter(
+            "nat-gateway-id",
+            &[full.nat_gateway_id.as_deref().unwrap()],
+        )])[0];
+        assert_eq!(full.state.as_deref(), Some("failed"));
+        assert_eq!(
+            full.failure_code.as_deref(),
+            Some("InsufficientFreeAddressesInSubnet")
+        );
     }
 
     #[test]

@@ -20,7 +20,6 @@ use crate::generated::{
     ReplaceRouteRequest, ReplaceRouteTableAssociationRequest, ReplaceRouteTableAssociationResult,
     Route, RouteTable, RouteTableAssociation, RouteTableAssociationState,
 };
-use crate::internet_gateways;
 use crate::nat_gateways;
 use crate::paging::page;
 use crate::records::{
@@ -585,6 +584,11 @@ fn named_targets(
     .collect())
 }
 
+/// AWS's answer for a `GatewayId` that names no gateway (a NAT gateway's id included).
+fn gateway_not_found(id: &str) -> Error {
+    Error::InvalidGatewayIDNotFound(format!("The gateway ID '{id}' does not exist"))
+}
+
 /// Checks the one target of a route in `table` and says what it is.
 fn resolve_target(
     tx: &Tx<'_>,
@@ -610,7 +614,9 @@ fn resolve_target(
     };
     match name {
         "gatewayId" if id.starts_with("igw-") => {
-            let gateway = internet_gateways::get(tx, account, region, &id)?;
+            let gateway: InternetGatewayRecord = tx
+                .get(INTERNET_GATEWAYS, &scoped_key(account, region, &id))?
+                .ok_or_else(|| gateway_not_found(&id))?;
             if gateway.attached_vpc.as_deref() != Some(table.vpc_id.as_str()) {
                 return Err(different("network gateway"));
             }
@@ -620,9 +626,7 @@ fn resolve_target(
             "Route table {} cannot take a route to {id}: a gateway endpoint's routes are managed through the endpoint's route tables (ModifyVpcEndpoint)",
             table.id
         ))),
-        "gatewayId" => Err(Error::InvalidGatewayIDNotFound(format!(
-            "The gateway ID '{id}' does not exist"
-        ))),
+        "gatewayId" => Err(gateway_not_found(&id)),
         "natGatewayId" => {
             let nat = nat_gateways::find(tx, account, region, &id)?
                 .filter(|n| nat_gateways::routes_traffic(n, now, settle_millis))
@@ -1239,10 +1243,12 @@ mod tests {
                 "route table {rtb} and network gateway {loose} belong to different networks"
             )))
         );
-        assert!(matches!(
+        assert_eq!(
             route(&ec2, &ctx, &rtb, "0.0.0.0/0", "igw-nope"),
-            Err(Error::InvalidInternetGatewayIDNotFound(_))
-        ));
+            Err(Error::InvalidGatewayIDNotFound(
+                "The gateway ID 'igw-nope' does not exist".into()
+            ))
+        );
         assert!(matches!(
             route(&ec2, &ctx, &rtb, "0.0.0.0/0", "tgw-1"),
             Err(Error::InvalidGatewayIDNotFound(_))

@@ -66,7 +66,7 @@ impl Destination {
                 "Value ({v6}) for parameter destinationIpv6CidrBlock is invalid. wharf's VPCs have no IPv6 CIDR blocks."
             ))),
             (None, None, None) => Err(Error::MissingParameter(
-                "The request must contain exactly one of destinationCidrBlock, destinationIpv6CidrBlock or destinationPrefixListId".into(),
+                "The request must contain the parameter destinationCidrBlock or destinationIpv6CidrBlock".into(),
             )),
             _ => Err(Error::InvalidParameterCombination(
                 "Only one of destinationCidrBlock, destinationIpv6CidrBlock or destinationPrefixListId may be given".into(),
