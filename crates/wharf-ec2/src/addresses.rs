@@ -217,7 +217,8 @@ pub fn allocate(
     })
 }
 
-/// ReleaseAddress, by `AllocationId` (or `PublicIp`); refused while the address is in use.
+/// ReleaseAddress, by `AllocationId` (a VPC address cannot be released by `PublicIp`); refused
+/// while the address is in use.
 pub fn release(ec2: &Ec2, ctx: &RequestContext, input: ReleaseAddressRequest) -> Result<(), Error> {
     check_dry_run(input.dry_run)?;
     let (account, region) = (ctx.account_id.as_str(), ctx.region.as_str());
@@ -226,12 +227,16 @@ pub fn release(ec2: &Ec2, ctx: &RequestContext, input: ReleaseAddressRequest) ->
         let address = match (&input.allocation_id, &input.public_ip) {
             (Some(id), _) => get(tx, account, region, id)?,
             (None, Some(ip)) => {
+                // Every wharf address is a VPC address, which AWS releases by allocation id.
                 let rows: Vec<(String, AddressRecord)> =
                     tx.list(ADDRESSES, &scope_prefix(account, region))?;
-                rows.into_iter()
-                    .map(|(_, a)| a)
-                    .find(|a| a.public_ip == *ip)
-                    .ok_or_else(|| address_not_found(ip))?
+                if !rows.iter().any(|(_, a)| a.public_ip == *ip) {
+                    return Err(address_not_found(ip));
+                }
+                return Err(Error::InvalidParameterValue(
+                    "You must specify an allocation id when releasing a VPC elastic IP address"
+                        .into(),
+                ));
             }
             (None, None) => {
                 return Err(Error::MissingParameter(
@@ -419,6 +424,18 @@ mod tests {
                 },
             ),
             Err(not_found(first.allocation_id.as_deref().unwrap()))
+        );
+        assert_eq!(
+            ec2.release_address(
+                &ctx,
+                ReleaseAddressRequest {
+                    public_ip: Some("198.51.100.2".into()),
+                    ..Default::default()
+                },
+            ),
+            Err(Error::InvalidParameterValue(
+                "You must specify an allocation id when releasing a VPC elastic IP address".into()
+            ))
         );
         // The lowest free address is given again.
         assert_eq!(
