@@ -13,6 +13,17 @@ pub fn check_dry_run(dry_run: Option<bool>) -> Result<(), Error> {
     Ok(())
 }
 
+/// Refuses the first of `params` (`(wire name, given)`) the request gives: parameters AWS
+/// takes that wharf does not serve; `why` says what wharf does instead.
+pub fn refuse_unsupported(params: &[(&str, bool)], why: &str) -> Result<(), Error> {
+    match params.iter().find(|(_, given)| *given) {
+        Some((name, _)) => Err(Error::InvalidParameterValue(format!(
+            "wharf does not support {name}: {why}"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Refuses a security group id that is not `sg-...`.
 pub fn check_group_id(id: &str) -> Result<(), Error> {
     if id.starts_with("sg-") {
@@ -49,6 +60,13 @@ mod tests {
             check_dry_run(Some(true)),
             Err(Error::DryRunOperation(_))
         ));
+        assert!(refuse_unsupported(&[("A", false), ("B", false)], "why").is_ok());
+        assert_eq!(
+            refuse_unsupported(&[("A", false), ("B", true), ("C", true)], "why."),
+            Err(Error::InvalidParameterValue(
+                "wharf does not support B: why.".into()
+            ))
+        );
         assert!(check_group_id("sg-1").is_ok());
         assert!(matches!(
             check_group_id("web"),

@@ -4,7 +4,7 @@
 //! rules ([`crate::cidr_rules`]). `AvailableIpAddressCount` is not stored but counted: the
 //! range's size less AWS's five reserved addresses less the addresses interfaces hold.
 
-use crate::checks::check_dry_run;
+use crate::checks::{check_dry_run, refuse_unsupported};
 use crate::filters::{bool_value, FilterSet};
 use crate::generated::{
     AttributeBooleanValue, BlockPublicAccessStates, CreateSubnetRequest, CreateSubnetResult,
@@ -253,12 +253,10 @@ fn refuse_unserved(input: &CreateSubnetRequest) -> Result<(), Error> {
         ("Ipv4NetmaskLength", input.ipv4_netmask_length.is_some()),
         ("OutpostArn", input.outpost_arn.is_some()),
     ];
-    match unserved.iter().find(|(_, given)| *given) {
-        Some((name, _)) => Err(Error::InvalidParameterValue(format!(
-            "wharf does not support {name}: subnets have one IPv4 range, given as CidrBlock."
-        ))),
-        None => Ok(()),
-    }
+    refuse_unsupported(
+        &unserved,
+        "subnets have one IPv4 range, given as CidrBlock.",
+    )
 }
 
 /// The zone a new subnet goes to: the one named by `AvailabilityZone` or

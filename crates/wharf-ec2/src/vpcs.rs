@@ -4,7 +4,7 @@
 //! VPC comes with its main route table, default network ACL and `default` security group
 //! ([`crate::companions`]) and goes with them once nothing else uses it.
 
-use crate::checks::check_dry_run;
+use crate::checks::{check_dry_run, refuse_unsupported};
 use crate::filters::{bool_value, FilterSet};
 use crate::generated::{
     AttributeBooleanValue, BlockPublicAccessStates, CreateVpcRequest, CreateVpcResult,
@@ -174,12 +174,7 @@ fn refuse_unserved(input: &CreateVpcRequest) -> Result<(), Error> {
         ("Ipv4IpamPoolId", input.ipv4_ipam_pool_id.is_some()),
         ("Ipv4NetmaskLength", input.ipv4_netmask_length.is_some()),
     ];
-    match unserved.iter().find(|(_, given)| *given) {
-        Some((name, _)) => Err(Error::InvalidParameterValue(format!(
-            "wharf does not support {name}: VPCs have one IPv4 range, given as CidrBlock."
-        ))),
-        None => Ok(()),
-    }
+    refuse_unsupported(&unserved, "VPCs have one IPv4 range, given as CidrBlock.")
 }
 
 /// CreateVpc: the VPC with its main route table, default network ACL and `default` security
