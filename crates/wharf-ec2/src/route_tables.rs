@@ -1357,6 +1357,119 @@ mod tests {
     }
 
     #[test]
+    fn routes_to_an_interface_and_across_networks() {
+        let (_dir, ec2, ctx) = setup();
+        let (vpc_id, _) = vpc(&ec2, &ctx, "10.0.0.0/16");
+        let sub = subnet(&ec2, &ctx, &vpc_id, "10.0.1.0/24");
+        let rtb = new_table(&ec2, &ctx, &vpc_id);
+        let eni = crate::network_interfaces::create(
+            &ec2,
+            wharf_core::NewNetworkInterface {
+                account: ctx.account_id.clone(),
+                region: ctx.region.clone(),
+                subnet_id: sub.clone(),
+                private_ip: "10.0.1.4".into(),
+                mac_address: "0e:00:00:00:00:01".into(),
+                public_ip: None,
+                security_groups: Vec::new(),
+                description: "appliance".into(),
+            },
+        )
+        .unwrap();
+        let to_eni = |cidr: &str, rtb: &str| {
+            ec2.create_route(
+                &ctx,
+                CreateRouteRequest {
+                    route_table_id: rtb.into(),
+                    destination_cidr_block: Some(cidr.into()),
+                    network_interface_id: Some(eni.clone()),
+                    ..Default::default()
+                },
+            )
+        };
+        // Inside the VPC's range only an interface may take traffic (a middlebox).
+        to_eni("10.0.2.0/24", &rtb).unwrap();
+        to_eni("192.168.0.0/16", &rtb).unwrap();
+        let routes = describe_one(&ec2, &ctx, &rtb).routes.unwrap();
+        assert_eq!(
+            routes[1].network_interface_id.as_deref(),
+            Some(eni.as_str())
+        );
+        assert_eq!(routes[1].gateway_id, None);
+        assert_eq!(routes[1].state.as_deref(), Some("active"));
+        let (other_vpc, _) = vpc(&ec2, &ctx, "10.1.0.0/16");
+        let other_rtb = new_table(&ec2, &ctx, &other_vpc);
+        assert_eq!(
+            to_eni("0.0.0.0/0", &other_rtb),
+            Err(Error::InvalidParameterValue(format!(
+                "route table {other_rtb} and interface {eni} belong to different networks"
+            )))
+        );
+        assert!(matches!(
+            ec2.create_route(
+                &ctx,
+                CreateRouteRequest {
+                    route_table_id: rtb.clone(),
+                    destination_cidr_block: Some("0.0.0.0/0".into()),
+                    nat_gateway_id: Some("nat-0123".into()),
+                    ..Default::default()
+                },
+            ),
+            Err(Error::NatGatewayNotFound(_))
+        ));
+        assert!(matches!(
+            ec2.create_route(
+                &ctx,
+                CreateRouteRequest {
+                    route_table_id: rtb.clone(),
+                    destination_cidr_block: Some("0.0.0.0/0".into()),
+                    transit_gateway_id: Some("tgw-0123".into()),
+                    ..Default::default()
+                },
+            ),
+            Err(Error::InvalidParameterValue(_))
+        ));
+        // The interface gone, its routes are blackholes.
+        crate::network_interfaces::delete(&ec2, &ctx.account_id, &ctx.region, &eni).unwrap();
+        let routes = describe_one(&ec2, &ctx, &rtb).routes.unwrap();
+        assert_eq!(routes[1].state.as_deref(), Some("blackhole"));
+        let blackholes = ec2
+            .describe_route_tables(
+                &ctx,
+                DescribeRouteTablesRequest {
+                    filters: Some(vec![filter("route.state", &["blackhole"])]),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .route_tables
+            .unwrap();
+        assert_eq!(blackholes.len(), 1);
+    }
+
+    #[test]
+    fn two_hundred_tables_per_vpc() {
+        let (_dir, ec2, ctx) = setup();
+        let (vpc_id, _) = vpc(&ec2, &ctx, "10.0.0.0/16");
+        // The main table counts.
+        for _ in 1..MAX_TABLES_PER_VPC {
+            new_table(&ec2, &ctx, &vpc_id);
+        }
+        assert_eq!(
+            ec2.create_route_table(
+                &ctx,
+                CreateRouteTableRequest {
+                    vpc_id: vpc_id.clone(),
+                    ..Default::default()
+                }
+            ),
+            Err(Error::RouteTableLimitExceeded(
+                "The maximum number of route tables has been reached.".into()
+            ))
+        );
+    }
+
+    #[test]
     fn limits_per_table() {
         let (_dir, ec2, ctx) = setup();
         let (vpc_id, _) = vpc(&ec2, &ctx, "10.0.0.0/16");
