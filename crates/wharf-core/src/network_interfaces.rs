@@ -61,6 +61,20 @@ pub trait NetworkInterfaces: Send + Sync + 'static {
     /// Whether security group `id` exists in `account` / `region`.
     fn security_group_exists(&self, account: &str, region: &str, id: &str) -> Result<bool, String>;
 
+    /// Whether security group `id` exists in VPC `vpc_id` (a load balancer's and a task's
+    /// groups must be in its subnets' VPC). Implementations that keep no VPCs answer whether
+    /// the group exists at all.
+    fn security_group_in_vpc(
+        &self,
+        account: &str,
+        region: &str,
+        id: &str,
+        vpc_id: &str,
+    ) -> Result<bool, String> {
+        let _ = vpc_id;
+        self.security_group_exists(account, region, id)
+    }
+
     /// Records an in-use interface and returns its id (`eni-...`).
     fn create_interface(&self, eni: NewNetworkInterface) -> Result<String, String>;
 

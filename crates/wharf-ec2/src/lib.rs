@@ -560,6 +560,17 @@ impl NetworkInterfaces for Ec2 {
         Ok(found.is_some())
     }
 
+    fn security_group_in_vpc(
+        &self,
+        account: &str,
+        region: &str,
+        id: &str,
+        vpc_id: &str,
+    ) -> Result<bool, String> {
+        let found = security_groups::info(self, account, region, id).map_err(|e| e.to_string())?;
+        Ok(found.is_some_and(|g| g.vpc_id == vpc_id))
+    }
+
     fn create_interface(&self, eni: NewNetworkInterface) -> Result<String, String> {
         network_interfaces::create(self, eni).map_err(|e| e.to_string())
     }

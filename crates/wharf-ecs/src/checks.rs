@@ -101,11 +101,13 @@ pub fn placement_subnets(
     Ok(out)
 }
 
-/// `ids` if every security group exists, else ECS's error for the first that does not.
+/// `ids` if every security group exists (and, given the subnets' `vpc_id`, is in that VPC),
+/// else ECS's error for the first that does not.
 pub fn check_security_groups(
     ecs: &Ecs,
     ctx: &RequestContext,
     ids: &[String],
+    vpc_id: Option<&str>,
 ) -> Result<Vec<String>, Error> {
     if let Some(network) = ecs.network() {
         for id in ids {
@@ -118,7 +120,126 @@ pub fn check_security_groups(
                 }
                 Err(e) => return Err(Error::ServerException(e)),
             }
+            let Some(vpc_id) = vpc_id else { continue };
+            match network.security_group_in_vpc(&ctx.account_id, &ctx.region, id, vpc_id) {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Err(Error::InvalidParameterException(format!(
+                        "Security group {id} and the subnets of VPC {vpc_id} belong to different networks: a task's security groups must be in its subnets' VPC."
+                    )))
+                }
+                Err(e) => return Err(Error::ServerException(e)),
+            }
         }
     }
     Ok(ids.to_vec())
+}
+
+/// Checks a service's awsvpc subnets and security groups against EC2 (they exist, the groups
+/// are in the subnets' VPC), as CreateService / UpdateService do. Ids that are not even
+/// well-formed are left to [`check_network`], which gives AWS's message for them.
+pub fn check_awsvpc_resources(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    net: Option<&NetworkConfigurationRecord>,
+) -> Result<(), Error> {
+    let Some(vpc) = net.and_then(|n| n.awsvpc_configuration.as_ref()) else {
+        return Ok(());
+    };
+    let groups = vpc.security_groups.as_deref().unwrap_or_default();
+    let well_formed = !vpc.subnets.is_empty()
+        && vpc.subnets.iter().all(|s| s.starts_with("subnet-"))
+        && groups.iter().all(|g| g.starts_with("sg-"));
+    if ecs.network().is_none() || !well_formed {
+        return Ok(());
+    }
+    let subnets = placement_subnets(ecs, ctx, &vpc.subnets)?;
+    let vpc_id = subnets.first().map(|s| s.vpc_id.as_str());
+    check_security_groups(ecs, ctx, groups, vpc_id)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::AwsVpcConfigurationRecord;
+    use crate::testing;
+    use std::sync::Arc;
+    use wharf_core::{NetworkInterfaces, NewNetworkInterface};
+
+    /// Two VPCs: `subnet-a` and `sg-a` in `vpc-a`, `subnet-b` and `sg-b` in `vpc-b`.
+    struct TwoVpcs;
+
+    impl NetworkInterfaces for TwoVpcs {
+        fn subnet(&self, _: &str, _: &str, id: &str) -> Result<Option<PlacementSubnet>, String> {
+            let vpc = match id {
+                "subnet-a" => "vpc-a",
+                "subnet-b" => "vpc-b",
+                _ => return Ok(None),
+            };
+            Ok(Some(PlacementSubnet {
+                id: id.into(),
+                vpc_id: vpc.into(),
+                availability_zone: "us-east-1a".into(),
+                cidr_block: "10.0.0.0/24".into(),
+            }))
+        }
+        fn security_group_exists(&self, _: &str, _: &str, id: &str) -> Result<bool, String> {
+            Ok(id == "sg-a" || id == "sg-b")
+        }
+        fn security_group_in_vpc(
+            &self,
+            _: &str,
+            _: &str,
+            id: &str,
+            vpc: &str,
+        ) -> Result<bool, String> {
+            Ok(id.strip_prefix("sg-") == vpc.strip_prefix("vpc-"))
+        }
+        fn create_interface(&self, _: NewNetworkInterface) -> Result<String, String> {
+            Err("not used".into())
+        }
+        fn delete_interface(&self, _: &str, _: &str, _: &str) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    fn net(subnets: &[&str], groups: &[&str]) -> NetworkConfigurationRecord {
+        NetworkConfigurationRecord {
+            awsvpc_configuration: Some(AwsVpcConfigurationRecord {
+                subnets: subnets.iter().map(|s| s.to_string()).collect(),
+                security_groups: Some(groups.iter().map(|s| s.to_string()).collect()),
+                assign_public_ip: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn awsvpc_groups_must_be_in_the_subnets_vpc() {
+        let (_dir, ecs) = testing::ecs();
+        let ecs = ecs.with_network(Arc::new(TwoVpcs));
+        let ctx = testing::ctx();
+        let check = |subnets: &[&str], groups: &[&str]| {
+            check_awsvpc_resources(&ecs, &ctx, Some(&net(subnets, groups)))
+        };
+        assert!(check(&["subnet-a"], &["sg-a"]).is_ok());
+        assert!(check(&["subnet-b"], &["sg-b"]).is_ok());
+        assert!(check(&["subnet-a"], &[]).is_ok());
+        let err = check(&["subnet-a"], &["sg-b"]).unwrap_err();
+        assert!(
+            err.to_string().contains("belong to different networks"),
+            "{err}"
+        );
+        let err = check(&["subnet-a"], &["sg-c"]).unwrap_err();
+        assert!(err.to_string().contains("InvalidGroup.NotFound"), "{err}");
+        let err = check(&["subnet-c"], &["sg-a"]).unwrap_err();
+        assert!(
+            err.to_string().contains("InvalidSubnetID.NotFound"),
+            "{err}"
+        );
+        assert!(check(&["subnet-a", "subnet-b"], &[]).is_err());
+        // Malformed ids are check_network's to refuse, with its own message.
+        assert!(check(&["nope"], &["sg-b"]).is_ok());
+        assert!(check_awsvpc_resources(&ecs, &ctx, None).is_ok());
+    }
 }

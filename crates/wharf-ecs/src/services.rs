@@ -3,7 +3,7 @@
 //! — and leaves acting on them (starting and stopping tasks) to the service controller
 //! (`service_controller`); DescribeServices counts the tasks live.
 
-use crate::checks::check_network;
+use crate::checks::{self, check_network};
 use crate::clusters;
 use crate::generated::*;
 use crate::launch_types::{self, Placement};
@@ -229,6 +229,7 @@ pub fn create(
 ) -> Result<CreateServiceResponse, Error> {
     let checked = check_create(&input)?;
     let target_groups = target_group_infos(ecs, ctx, &checked.load_balancers)?;
+    checks::check_awsvpc_resources(ecs, ctx, checked.network.as_ref())?;
     let service = ecs.store.write(|tx| {
         let (cluster, def, placement) = resolve_create(tx, ctx, &input, &checked, &target_groups)?;
         let cluster_name = cluster.cluster_name.clone().unwrap_or_default();
@@ -490,6 +491,7 @@ pub fn update(
     let new_network: Option<NetworkConfigurationRecord> =
         input.network_configuration.clone().map(Into::into);
     let target_groups = target_group_infos(ecs, ctx, new_lbs.as_deref().unwrap_or_default())?;
+    checks::check_awsvpc_resources(ecs, ctx, new_network.as_ref())?;
     let service = ecs.store.write(|tx| {
         let (key, mut s) = load_active(tx, ctx, input.cluster.as_deref(), &input.service)?;
         let mut redeploy = input.force_new_deployment.unwrap_or(false);

@@ -169,6 +169,7 @@ pub fn prepare(
             ecs,
             ctx,
             v.security_groups.as_deref().unwrap_or_default(),
+            subnets.first().map(|s| s.vpc_id.as_str()),
         )?,
         None => vec![],
     };

@@ -64,8 +64,8 @@ pub(crate) fn check_forward_targets(
         let tg = target_groups::require(tx, ctx, &arn)?;
         if tg.vpc_id != lb.vpc_id {
             return Err(Error::InvalidConfigurationRequestException(format!(
-                "Target group '{arn}' is in VPC '{}', but load balancer '{}' is in VPC '{}'",
-                tg.vpc_id, lb.arn, lb.vpc_id
+                "Target group '{arn}' is in a different VPC than load balancer '{}'",
+                lb.arn
             )));
         }
         if used.lbs_of(&arn).iter().any(|other| *other != lb.arn) {

@@ -132,7 +132,7 @@ fn placement(
     Ok(subnets)
 }
 
-/// The security groups: those named (each must exist), else the VPC's default group.
+/// The security groups: those named (each must exist in `vpc_id`), else the VPC's default group.
 fn security_groups(
     elbv2: &Elbv2,
     ctx: &RequestContext,
@@ -150,6 +150,15 @@ fn security_groups(
                 if !exists {
                     return Err(Error::InvalidSecurityGroupException(format!(
                         "One or more security groups are invalid: security group '{id}' does not exist"
+                    )));
+                }
+                let in_vpc = elbv2
+                    .network
+                    .security_group_in_vpc(&ctx.account_id, &ctx.region, id, vpc_id)
+                    .map_err(crate::errors::network_error)?;
+                if !in_vpc {
+                    return Err(Error::InvalidSecurityGroupException(format!(
+                        "One or more security groups are invalid: security group '{id}' is not in the load balancer's VPC '{vpc_id}'"
                     )));
                 }
                 if !out.contains(id) {

@@ -20,6 +20,8 @@ pub const REGION: &str = "us-east-1";
 pub const VPC: &str = "vpc-0a1b2c3d";
 pub const OTHER_VPC: &str = "vpc-99999999";
 pub const DEFAULT_SG: &str = "sg-default0";
+/// A security group of [`OTHER_VPC`].
+pub const OTHER_VPC_SG: &str = "sg-othervpc";
 pub const SUBNETS: [&str; 3] = ["subnet-aaaa", "subnet-bbbb", "subnet-cccc"];
 pub const SUBNET_A2: &str = "subnet-aaa2";
 pub const NOW: i64 = 1_700_000_000_000;
@@ -66,7 +68,18 @@ impl NetworkInterfaces for FakeNetwork {
         _region: &str,
         id: &str,
     ) -> Result<bool, String> {
-        Ok(id == DEFAULT_SG || id == "sg-web")
+        Ok(id == DEFAULT_SG || id == "sg-web" || id == OTHER_VPC_SG)
+    }
+
+    fn security_group_in_vpc(
+        &self,
+        account: &str,
+        region: &str,
+        id: &str,
+        vpc_id: &str,
+    ) -> Result<bool, String> {
+        let home = if id == OTHER_VPC_SG { OTHER_VPC } else { VPC };
+        Ok(vpc_id == home && self.security_group_exists(account, region, id)?)
     }
 
     fn create_interface(&self, _eni: NewNetworkInterface) -> Result<String, String> {

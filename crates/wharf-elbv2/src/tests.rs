@@ -185,6 +185,13 @@ fn load_balancer_placement_errors() {
         create(&[SUBNETS[0], SUBNETS[1]], Some(vec!["sg-nope"])),
         Err(Error::InvalidSecurityGroupException(_))
     ));
+    match create(
+        &[SUBNETS[0], SUBNETS[1]],
+        Some(vec!["sg-web", OTHER_VPC_SG]),
+    ) {
+        Err(Error::InvalidSecurityGroupException(m)) => assert!(m.contains(OTHER_VPC_SG), "{m}"),
+        other => panic!("a group of another VPC was accepted: {other:?}"),
+    }
     let ok = create(&[SUBNETS[0], SUBNETS[1]], Some(vec!["sg-web"])).unwrap();
     assert_eq!(
         ok.load_balancers.unwrap()[0].security_groups,
