@@ -296,6 +296,8 @@ def test_endpoint_errors(net):
             VpcId=net.vpc, VpcEndpointType="Interface", ServiceName=svc("monitoring"),
             SubnetIds=[net.private[0], net.public[0]],
         )
+    assert error_code(e) == "DuplicateSubnetsInSameZone"
+    assert error_code(e) == "DuplicateSubnetsInSameZone"
     assert "Found another VPC endpoint subnet in the availability zone" in error_message(e)
 
     other = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]

@@ -2887,6 +2887,8 @@ pub enum Error {
     NatGatewayNotFound(String),
     /// `InvalidVpcEndpointId.NotFound`
     InvalidVpcEndpointIdNotFound(String),
+    /// `DuplicateSubnetsInSameZone`
+    DuplicateSubnetsInSameZone(String),
     /// `InvalidServiceName`
     InvalidServiceName(String),
     /// `VpcEndpointLimitExceeded`
@@ -2960,6 +2962,7 @@ impl Error {
             Error::InvalidAddressNotFound(_) => "InvalidAddress.NotFound",
             Error::NatGatewayNotFound(_) => "NatGatewayNotFound",
             Error::InvalidVpcEndpointIdNotFound(_) => "InvalidVpcEndpointId.NotFound",
+            Error::DuplicateSubnetsInSameZone(_) => "DuplicateSubnetsInSameZone",
             Error::InvalidServiceName(_) => "InvalidServiceName",
             Error::VpcEndpointLimitExceeded(_) => "VpcEndpointLimitExceeded",
             Error::RouteTableLimitExceeded(_) => "RouteTableLimitExceeded",
@@ -3015,6 +3018,7 @@ impl Error {
             Error::InvalidAddressNotFound(m) => m,
             Error::NatGatewayNotFound(m) => m,
             Error::InvalidVpcEndpointIdNotFound(m) => m,
+            Error::DuplicateSubnetsInSameZone(m) => m,
             Error::InvalidServiceName(m) => m,
             Error::VpcEndpointLimitExceeded(m) => m,
             Error::RouteTableLimitExceeded(m) => m,
@@ -3080,6 +3084,7 @@ impl From<Error> for ServiceError {
             Error::InvalidAddressNotFound(m) => ServiceError::new(shape, m),
             Error::NatGatewayNotFound(m) => ServiceError::new(shape, m),
             Error::InvalidVpcEndpointIdNotFound(m) => ServiceError::new(shape, m),
+            Error::DuplicateSubnetsInSameZone(m) => ServiceError::new(shape, m),
             Error::InvalidServiceName(m) => ServiceError::new(shape, m),
             Error::VpcEndpointLimitExceeded(m) => ServiceError::new(shape, m),
             Error::RouteTableLimitExceeded(m) => ServiceError::new(shape, m),
@@ -4370,6 +4375,12 @@ static ERRORS: &[ErrorInfo] = &[
     ErrorInfo {
         shape: "InvalidVpcEndpointId.NotFound",
         code: "InvalidVpcEndpointId.NotFound",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "DuplicateSubnetsInSameZone",
+        code: "DuplicateSubnetsInSameZone",
         status: 400,
         sender_fault: true,
     },

@@ -355,8 +355,7 @@ fn load_subnets(
             )));
         }
         if zones.contains_key(&subnet.availability_zone) {
-            // AWS's code here is DuplicateSubnetsInSameZone, which wharf's EC2 model lacks.
-            return Err(invalid(format!(
+            return Err(Error::DuplicateSubnetsInSameZone(format!(
                 "Found another VPC endpoint subnet in the availability zone of {id}. VPC endpoint subnets should be in different availability zones supported by the VPC endpoint service."
             )));
         }
@@ -1192,11 +1191,12 @@ mod tests {
             Err(Error::InvalidVpcIDNotFound(_))
         ));
         let same_zone = interface_req(&n.vpc, "logs", &[&n.subnets[0], &n.subnets[2]]);
-        let err = ec2.create_vpc_endpoint(&ctx, same_zone).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("Found another VPC endpoint subnet"),
-            "{err}"
+        assert_eq!(
+            ec2.create_vpc_endpoint(&ctx, same_zone),
+            Err(Error::DuplicateSubnetsInSameZone(format!(
+                "Found another VPC endpoint subnet in the availability zone of {}. VPC endpoint subnets should be in different availability zones supported by the VPC endpoint service.",
+                n.subnets[2]
+            )))
         );
         let bad_group = CreateVpcEndpointRequest {
             security_group_ids: Some(vec!["sg-0000".into()]),
