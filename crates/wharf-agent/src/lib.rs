@@ -15,6 +15,7 @@ pub mod container_spec;
 pub mod endpoint;
 mod log_pump;
 pub mod metrics;
+mod start_network;
 mod supervisor;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -43,6 +44,10 @@ pub struct AgentConfig {
     /// The base URL of the task endpoint (credentials and metadata) as containers reach it,
     /// e.g. `http://169.254.170.2`; `None` when it is not served.
     pub task_endpoint: Option<String>,
+    /// How long a task whose subnet cannot reach what it needs (no internet gateway route with
+    /// a public address, no NAT gateway, no VPC endpoint) stays PENDING before it stops, as
+    /// Fargate's retries take.
+    pub unreachable_timeout: Duration,
 }
 
 impl Default for AgentConfig {
@@ -53,6 +58,7 @@ impl Default for AgentConfig {
             reconcile_interval: Duration::from_secs(2),
             instance: "default".into(),
             task_endpoint: None,
+            unreachable_timeout: Duration::from_secs(60),
         }
     }
 }

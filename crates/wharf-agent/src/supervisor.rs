@@ -16,20 +16,26 @@
 use crate::container_spec::{
     awslogs, container_spec, stop_timeout, task_labels, AwsLogs, Injected,
 };
+use crate::start_network::start_needs;
 use crate::{log_pump, Agent};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use wharf_core::network_interfaces::private_dns_name;
-use wharf_core::{NewNetworkInterface, Timestamp};
+use wharf_core::subnet_network::{first_unreachable, vpc_namespace};
+use wharf_core::{NewNetworkInterface, SubnetNetwork, Timestamp};
 use wharf_ecs::records::{
     ContainerDefinitionRecord, KeyValuePairRecord, NetworkInterfaceRecord, TaskRecord,
     TaskResources,
 };
 use wharf_ecs::task_lifecycle::{self, reasons, StopCode, TaskStatus};
 use wharf_ecs::tasks;
-use wharf_runtime::{labels, ContainerStatus, Health, RegistryAuth, Sandbox, SandboxSpec};
+use wharf_runtime::vpc_net::VpcNamespaceSpec;
+use wharf_runtime::{
+    labels, ContainerStatus, Health, NetworkSpec, RegistryAuth, Sandbox, SandboxSpec,
+    VpcSandboxSpec,
+};
 
 /// How long a container may wait for its dependencies when its definition sets no
 /// `startTimeout`.
@@ -149,7 +155,7 @@ impl TaskRun {
 
     async fn start(&mut self) -> Result<Result<(), StartFailure>, Abort> {
         let rec = self.load()?;
-        let sandbox = match self.provision(&rec).await? {
+        let (sandbox, network) = match self.provision(&rec).await? {
             Ok(s) => s,
             Err(r) => return Ok(Err(r)),
         };
@@ -162,6 +168,11 @@ impl TaskRun {
             t.task.pull_started_at = Some(now);
             (true, ())
         })?;
+        if let Some(network) = &network {
+            if let Err(reason) = self.check_reach(&rec, network, &sandbox).await? {
+                return Ok(Err(reason));
+            }
+        }
         let secrets = match self.resolve_secrets(&rec).await {
             Ok(found) => found,
             Err(reason) => return Ok(Err(reason)),
@@ -236,20 +247,18 @@ impl TaskRun {
         Ok(Ok(()))
     }
 
-    /// The sandbox with the task's address, and its ENI record.
-    async fn provision(&self, rec: &TaskRecord) -> Result<Result<Sandbox, StartFailure>, Abort> {
+    /// The sandbox with the task's address, and its ENI record; with the subnet's ways out when
+    /// EC2 knows them.
+    async fn provision(
+        &self,
+        rec: &TaskRecord,
+    ) -> Result<Result<(Sandbox, Option<SubnetNetwork>), StartFailure>, Abort> {
         let Some(subnet) = rec.subnet.clone() else {
             return Ok(Err(
                 "ResourceInitializationError: the task has no subnet: awsvpc network configuration is required".into(),
             ));
         };
         let agent = &self.agent;
-        let network = agent.vpc_network(&subnet.cidr_block);
-        if let Err(e) = agent.runtime.ensure_network(&network).await {
-            return Ok(Err(format!(
-                "ResourceInitializationError: failed to configure the task network: {e}"
-            )));
-        }
         let public_network = rec.assign_public_ip.then(|| agent.public_network());
         if let Some(p) = &public_network {
             if let Err(e) = agent.runtime.ensure_network(p).await {
@@ -258,29 +267,9 @@ impl TaskRun {
                 )));
             }
         }
+        let network = self.subnet_network(rec, &subnet.id).await?;
         let mut sandbox_labels = task_labels(rec, &agent.config.instance);
         sandbox_labels.insert(labels::ROLE.into(), "sandbox".into());
-        let spec = SandboxSpec {
-            name: format!("wharf-{}", rec.id()),
-            network,
-            ip_range: subnet.cidr_block.clone(),
-            public_network,
-            hostname: None,
-            labels: sandbox_labels,
-        };
-        let sandbox = match agent.runtime.create_sandbox(&spec).await {
-            Ok(s) => s,
-            Err(e) => {
-                return Ok(Err(format!(
-                    "ResourceInitializationError: failed to set up the task network: {e}"
-                )))
-            }
-        };
-        let sandbox_id = sandbox.container_id.clone();
-        self.update(|t| {
-            t.resources.sandbox_id = Some(sandbox_id);
-            (true, ())
-        })?;
         let attachment = rec
             .task
             .attachments
@@ -292,25 +281,49 @@ impl TaskRun {
             account: rec.account.clone(),
             region: rec.region.clone(),
             subnet_id: subnet.id.clone(),
-            private_ip: sandbox.private_ip.clone(),
-            mac_address: sandbox.mac_address.clone(),
-            public_ip: sandbox.public_ip.clone(),
+            private_ip: String::new(),
+            mac_address: String::new(),
+            public_ip: None,
             security_groups: rec.security_groups.clone(),
             description: format!(
                 "arn:aws:ecs:{}:{}:attachment/{attachment}",
                 rec.region, rec.account
             ),
         };
-        let network_api = agent.network.clone();
-        let created = tokio::task::spawn_blocking(move || network_api.create_interface(eni))
-            .await
-            .map_err(|e| Abort(e.to_string()))?;
-        let eni_id = match created {
-            Ok(id) => id,
-            Err(e) => {
-                return Ok(Err(format!(
-                    "ResourceInitializationError: failed to create the network interface: {e}"
-                )))
+        let namespaced = network
+            .as_ref()
+            .and_then(|n| n.namespace().map(|ns| (n.clone(), ns)));
+        let (sandbox, eni_id) = match namespaced {
+            Some((net, namespace)) => {
+                match self
+                    .provision_in_namespace(
+                        rec,
+                        &net,
+                        namespace,
+                        public_network,
+                        sandbox_labels,
+                        eni,
+                    )
+                    .await?
+                {
+                    Ok(done) => done,
+                    Err(reason) => return Ok(Err(reason)),
+                }
+            }
+            None => {
+                match self
+                    .provision_on_bridge(
+                        rec,
+                        &subnet.cidr_block,
+                        public_network,
+                        sandbox_labels,
+                        eni,
+                    )
+                    .await?
+                {
+                    Ok(done) => done,
+                    Err(reason) => return Ok(Err(reason)),
+                }
             }
         };
         let now = self.now();
@@ -344,7 +357,200 @@ impl TaskRun {
             task_lifecycle::bump(&mut t.task);
             (true, ())
         })?;
-        Ok(Ok(sandbox))
+        Ok(Ok((sandbox, network)))
+    }
+
+    /// The subnet's VPC and ways out, as EC2 knows them (`None` when it cannot tell: the task
+    /// then runs as in the default VPC).
+    async fn subnet_network(
+        &self,
+        rec: &TaskRecord,
+        subnet_id: &str,
+    ) -> Result<Option<SubnetNetwork>, Abort> {
+        let network_api = self.agent.network.clone();
+        let (account, region, id) = (
+            rec.account.clone(),
+            rec.region.clone(),
+            subnet_id.to_string(),
+        );
+        let found =
+            tokio::task::spawn_blocking(move || network_api.subnet_network(&account, &region, &id))
+                .await
+                .map_err(|e| Abort(e.to_string()))?;
+        Ok(found.unwrap_or_else(|e| {
+            tracing::debug!(task = %self.key, error = %e, "no subnet routing known");
+            None
+        }))
+    }
+
+    /// A VPC of its own namespace: EC2 picks the address (recording the ENI), then the sandbox
+    /// is wired into the namespace with it.
+    async fn provision_in_namespace(
+        &self,
+        rec: &TaskRecord,
+        net: &SubnetNetwork,
+        namespace: String,
+        public_network: Option<NetworkSpec>,
+        labels: BTreeMap<String, String>,
+        eni: NewNetworkInterface,
+    ) -> Result<Result<(Sandbox, String), StartFailure>, Abort> {
+        let agent = &self.agent;
+        let vpc = VpcNamespaceSpec {
+            namespace,
+            vpc_id: net.vpc_id.clone(),
+            subnet_cidr: net.subnet_cidr.clone(),
+        };
+        if let Err(e) = agent.runtime.ensure_vpc_namespace(&vpc).await {
+            return Ok(Err(format!(
+                "ResourceInitializationError: failed to configure the task network: {e}"
+            )));
+        }
+        let network_api = agent.network.clone();
+        let allocated = tokio::task::spawn_blocking(move || network_api.allocate_interface(eni))
+            .await
+            .map_err(|e| Abort(e.to_string()))?;
+        let (eni_id, address) = match allocated {
+            Ok(done) => done,
+            Err(e) => {
+                return Ok(Err(format!(
+                    "ResourceInitializationError: failed to create the network interface: {e}"
+                )))
+            }
+        };
+        self.update(|t| {
+            t.resources.eni_id = Some(eni_id.clone());
+            (true, ())
+        })?;
+        let Ok(address) = address.parse() else {
+            return Ok(Err(format!(
+                "ResourceInitializationError: the network interface got an invalid address '{address}'"
+            )));
+        };
+        let spec = VpcSandboxSpec {
+            name: format!("wharf-{}", rec.id()),
+            vpc,
+            vpc_cidr: net.vpc_cidr.clone(),
+            address,
+            public_network,
+            hostname: None,
+            labels,
+        };
+        let sandbox = match agent.runtime.create_vpc_sandbox(&spec).await {
+            Ok(s) => s,
+            Err(e) => {
+                return Ok(Err(format!(
+                    "ResourceInitializationError: failed to set up the task network: {e}"
+                )))
+            }
+        };
+        let sandbox_id = sandbox.container_id.clone();
+        self.update(|t| {
+            t.resources.sandbox_id = Some(sandbox_id);
+            (true, ())
+        })?;
+        if let Some(ip) = sandbox.public_ip.clone() {
+            let network_api = agent.network.clone();
+            let (account, region, id) = (rec.account.clone(), rec.region.clone(), eni_id.clone());
+            let set = tokio::task::spawn_blocking(move || {
+                network_api.set_public_ip(&account, &region, &id, &ip)
+            })
+            .await
+            .map_err(|e| Abort(e.to_string()))?;
+            if let Err(e) = set {
+                tracing::warn!(task = %self.key, error = %e, "cannot record the public address");
+            }
+        }
+        Ok(Ok((sandbox, eni_id)))
+    }
+
+    /// The default VPC: a Docker bridge network per VPC range hands out the address, then the
+    /// ENI is recorded with it.
+    async fn provision_on_bridge(
+        &self,
+        rec: &TaskRecord,
+        subnet_cidr: &str,
+        public_network: Option<NetworkSpec>,
+        labels: BTreeMap<String, String>,
+        mut eni: NewNetworkInterface,
+    ) -> Result<Result<(Sandbox, String), StartFailure>, Abort> {
+        let agent = &self.agent;
+        let network = agent.vpc_network(subnet_cidr);
+        if let Err(e) = agent.runtime.ensure_network(&network).await {
+            return Ok(Err(format!(
+                "ResourceInitializationError: failed to configure the task network: {e}"
+            )));
+        }
+        let sandbox_labels = labels;
+        let spec = SandboxSpec {
+            name: format!("wharf-{}", rec.id()),
+            network,
+            ip_range: subnet_cidr.to_string(),
+            public_network,
+            hostname: None,
+            labels: sandbox_labels,
+        };
+        let sandbox = match agent.runtime.create_sandbox(&spec).await {
+            Ok(s) => s,
+            Err(e) => {
+                return Ok(Err(format!(
+                    "ResourceInitializationError: failed to set up the task network: {e}"
+                )))
+            }
+        };
+        let sandbox_id = sandbox.container_id.clone();
+        self.update(|t| {
+            t.resources.sandbox_id = Some(sandbox_id);
+            (true, ())
+        })?;
+        eni.private_ip = sandbox.private_ip.clone();
+        eni.mac_address = sandbox.mac_address.clone();
+        eni.public_ip = sandbox.public_ip.clone();
+        let network_api = agent.network.clone();
+        let created = tokio::task::spawn_blocking(move || network_api.create_interface(eni))
+            .await
+            .map_err(|e| Abort(e.to_string()))?;
+        let eni_id = match created {
+            Ok(id) => id,
+            Err(e) => {
+                return Ok(Err(format!(
+                    "ResourceInitializationError: failed to create the network interface: {e}"
+                )))
+            }
+        };
+        Ok(Ok((sandbox, eni_id)))
+    }
+
+    /// Fails the start the way Fargate does when the task's subnet cannot reach what it needs
+    /// (registry auth, secrets, the image, the log stream): after Fargate's retries have timed
+    /// out (`AgentConfig::unreachable_timeout`), or at once when a stop is asked meanwhile.
+    async fn check_reach(
+        &self,
+        rec: &TaskRecord,
+        network: &SubnetNetwork,
+        sandbox: &Sandbox,
+    ) -> Result<Result<(), StartFailure>, Abort> {
+        let images = self.agent.images.clone();
+        let task = rec.clone();
+        let needs = tokio::task::spawn_blocking(move || start_needs(&task, &images))
+            .await
+            .map_err(|e| Abort(e.to_string()))?;
+        let public = sandbox.public_ip.is_some();
+        let Some((service, reason)) = first_unreachable(network, &needs, public, &rec.region)
+        else {
+            return Ok(Ok(()));
+        };
+        tracing::info!(
+            task = %self.key, subnet = %network.subnet_id, ?service,
+            "the task's subnet cannot reach what it needs; failing after the timeout"
+        );
+        let deadline = tokio::time::Instant::now() + self.agent.config.unreachable_timeout;
+        while tokio::time::Instant::now() < deadline {
+            if self.stop_asked()? {
+                return Ok(Ok(()));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        Ok(Err(reason))
     }
 
     /// Pulls every image; returns the reference to run for each task-definition image, or the
@@ -782,6 +988,13 @@ impl TaskRun {
         if let Some(id) = &sandbox {
             if let Err(e) = runtime.remove_container(id).await {
                 tracing::warn!(container = %id, error = %e, "cannot remove the sandbox");
+            }
+        }
+        if let Some(subnet) = &rec.subnet {
+            // The VPC's namespace goes with its last task (the default VPC has none).
+            let namespace = vpc_namespace(&subnet.vpc_id);
+            if let Err(e) = runtime.release_vpc_namespace(&namespace).await {
+                tracing::warn!(namespace = %namespace, error = %e, "cannot release the vpc namespace");
             }
         }
         if let Some(eni) = rec.resources.eni_id.clone() {

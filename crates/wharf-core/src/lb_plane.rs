@@ -184,6 +184,10 @@ pub struct TargetGroupSpec {
     pub stickiness: Option<Duration>,
     /// Its targets.
     pub targets: Vec<TargetSpec>,
+    /// The network namespace its VPC lives in on this machine
+    /// ([`crate::subnet_network::vpc_namespace`]); connections to its targets are made from
+    /// inside it when it exists (every VPC but the default one), from the machine otherwise.
+    pub network_namespace: Option<String>,
 }
 
 /// A registered (or deregistering) target.

@@ -21,6 +21,7 @@ pub mod role_sessions;
 pub mod scaling;
 pub mod sealing;
 pub mod secret_values;
+pub mod subnet_network;
 pub mod tags;
 pub mod target_registry;
 pub mod text;
@@ -43,5 +44,6 @@ pub use scaling::{
 };
 pub use sealing::{Sealer, SealingError};
 pub use secret_values::{NoSecretValues, SecretValueError, SecretValues};
+pub use subnet_network::{StartNeeds, StartService, SubnetNetwork};
 pub use target_registry::{RegisteredTarget, TargetGroupInfo, TargetRegistry, TargetState};
 pub use types::{Blob, Timestamp};

@@ -3,6 +3,8 @@
 //! DescribeNetworkInterfaces shows it. Implemented by EC2, so ECS and the runtime do not
 //! reach into EC2's tables.
 
+use crate::subnet_network::SubnetNetwork;
+
 /// A subnet a task can be placed in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlacementSubnet {
@@ -80,6 +82,32 @@ pub trait NetworkInterfaces: Send + Sync + 'static {
 
     /// Forgets interface `id` (the task is gone). Deleting a missing interface is not an error.
     fn delete_interface(&self, account: &str, region: &str, id: &str) -> Result<(), String>;
+
+    /// Records an in-use interface whose address EC2 chooses (the lowest free one of the
+    /// subnet, `eni.private_ip` ignored): for tasks in VPCs that are their own network
+    /// namespace, where no Docker network hands out addresses. Returns its id and address.
+    fn allocate_interface(&self, eni: NewNetworkInterface) -> Result<(String, String), String> {
+        let _ = eni;
+        Err("this network implementation cannot allocate addresses".into())
+    }
+
+    /// Sets the public address of interface `id` (known once the task's sandbox has it).
+    fn set_public_ip(&self, account: &str, region: &str, id: &str, ip: &str) -> Result<(), String> {
+        let _ = (account, region, id, ip);
+        Err("this network implementation keeps no public addresses".into())
+    }
+
+    /// Subnet `id` of `account` in `region` with its VPC and its ways out (route table, NAT
+    /// gateway, endpoints), if it exists.
+    fn subnet_network(
+        &self,
+        account: &str,
+        region: &str,
+        id: &str,
+    ) -> Result<Option<SubnetNetwork>, String> {
+        let _ = (account, region, id);
+        Err("this network implementation keeps no route tables".into())
+    }
 
     /// The VPC `id` of `account` in `region`, if it exists (target groups name their VPC; a
     /// load balancer without security groups gets the VPC's default group). Implementations

@@ -39,6 +39,7 @@ pub mod routes;
 pub mod security_group_rules;
 pub mod security_groups;
 pub mod single_attribute;
+pub mod subnet_reach;
 pub mod subnets;
 pub mod tags;
 pub mod vpc_endpoints;
@@ -65,7 +66,7 @@ use std::time::Duration;
 use wharf_core::ipv4::Ipv4Net;
 use wharf_core::{
     Clock, IdGen, NetworkInterfaces, NewNetworkInterface, PlacementSubnet, RequestContext,
-    SystemClock, VpcInfo,
+    SubnetNetwork, SystemClock, VpcInfo,
 };
 use wharf_store::{Store, StoreError};
 
@@ -581,6 +582,23 @@ impl NetworkInterfaces for Ec2 {
 
     fn vpc(&self, account: &str, region: &str, id: &str) -> Result<Option<VpcInfo>, String> {
         vpcs::info(self, account, region, id).map_err(|e| e.to_string())
+    }
+
+    fn allocate_interface(&self, eni: NewNetworkInterface) -> Result<(String, String), String> {
+        network_interfaces::allocate(self, eni).map_err(|e| e.to_string())
+    }
+
+    fn set_public_ip(&self, account: &str, region: &str, id: &str, ip: &str) -> Result<(), String> {
+        network_interfaces::set_public_ip(self, account, region, id, ip).map_err(|e| e.to_string())
+    }
+
+    fn subnet_network(
+        &self,
+        account: &str,
+        region: &str,
+        id: &str,
+    ) -> Result<Option<SubnetNetwork>, String> {
+        subnet_reach::subnet_network(self, account, region, id).map_err(|e| e.to_string())
     }
 }
 

@@ -296,6 +296,39 @@ pub fn describe(
 /// Records `eni` as an in-use interface and returns its id; see
 /// [`wharf_core::NetworkInterfaces::create_interface`].
 pub fn create(ec2: &Ec2, eni: NewNetworkInterface) -> Result<String, CreateError> {
+    record(ec2, eni, false).map(|r| r.id)
+}
+
+/// Records `eni` with the lowest free address of its subnet (its `private_ip` ignored), chosen
+/// in the same transaction that stores it, so two tasks never get one address; see
+/// [`wharf_core::NetworkInterfaces::allocate_interface`]. Returns its id and address.
+pub fn allocate(ec2: &Ec2, eni: NewNetworkInterface) -> Result<(String, String), CreateError> {
+    record(ec2, eni, true).map(|r| (r.id, r.private_ip))
+}
+
+/// Sets the public address of interface `id` (nothing happens when it does not exist).
+pub fn set_public_ip(
+    ec2: &Ec2,
+    account: &str,
+    region: &str,
+    id: &str,
+    ip: &str,
+) -> Result<(), StoreError> {
+    ec2.store.write(|tx| {
+        let key = scoped_key(account, region, id);
+        if let Some(mut eni) = tx.get(INTERFACES, &key)? {
+            eni.public_ip = Some(ip.to_string()).filter(|ip| !ip.is_empty());
+            tx.put(INTERFACES, &key, &eni)?;
+        }
+        Ok(())
+    })
+}
+
+fn record(
+    ec2: &Ec2,
+    eni: NewNetworkInterface,
+    allocate: bool,
+) -> Result<InterfaceRecord, CreateError> {
     default_network::ensure(ec2, &eni.account, &eni.region)?;
     let id = format!("eni-{}", ec2.ids.hex(17));
     let attachment_id = format!("ela-attach-{}", ec2.ids.hex(17));
@@ -336,6 +369,18 @@ pub fn create(ec2: &Ec2, eni: NewNetworkInterface) -> Result<String, CreateError
                 });
             }
         }
+        let private_ip = if allocate {
+            free_address(tx, account, region, &subnet)?
+                .ok_or_else(|| {
+                    CreateError::Invalid(format!(
+                        "subnet '{}' has no free address left ({})",
+                        subnet.id, subnet.cidr_block
+                    ))
+                })?
+                .to_string()
+        } else {
+            eni.private_ip.clone()
+        };
         let record = InterfaceRecord {
             id: id.clone(),
             subnet_id: subnet.id,
@@ -344,7 +389,7 @@ pub fn create(ec2: &Ec2, eni: NewNetworkInterface) -> Result<String, CreateError
             availability_zone_id: subnet.availability_zone_id,
             description: eni.description.clone(),
             mac_address: eni.mac_address.clone(),
-            private_ip: eni.private_ip.clone(),
+            private_ip,
             public_ip: eni.public_ip.clone().filter(|ip| !ip.is_empty()),
             groups,
             owner_id: account.into(),
@@ -362,7 +407,7 @@ pub fn create(ec2: &Ec2, eni: NewNetworkInterface) -> Result<String, CreateError
         ip = %record.private_ip,
         "recorded network interface"
     );
-    Ok(record.id)
+    Ok(record)
 }
 
 /// The private addresses interfaces hold in subnet `subnet_id` (tasks', NAT gateways',

@@ -99,6 +99,8 @@ fn target_group(tg: &StoredTargetGroup, now_ms: i64) -> TargetGroupSpec {
                 deregistered_at_ms: t.deregistered_at_ms,
             })
             .collect(),
+        network_namespace: (!tg.vpc_id.is_empty())
+            .then(|| wharf_core::subnet_network::vpc_namespace(&tg.vpc_id)),
     }
 }
 

@@ -87,6 +87,7 @@ mod health;
 mod health_settings;
 mod listener;
 mod metrics;
+mod netns;
 mod pattern;
 mod plane;
 mod port;

@@ -446,7 +446,7 @@ async fn send(
             Some(s) => s,
             None => shared
                 .connector
-                .connect(&target.authority, https, false)
+                .connect(&target.authority, target.namespace.as_deref(), https, false)
                 .await
                 .map_err(|e| match e {
                     ConnectError::Timeout => StatusCode::GATEWAY_TIMEOUT,
@@ -491,7 +491,7 @@ async fn upgrade_request(
         .port
         .shared
         .connector
-        .connect(&target.authority, https, true)
+        .connect(&target.authority, target.namespace.as_deref(), https, true)
         .await
         .map_err(|e| match e {
             ConnectError::Timeout => StatusCode::GATEWAY_TIMEOUT,

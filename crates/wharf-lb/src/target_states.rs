@@ -92,6 +92,8 @@ pub struct Target {
     pub(crate) key: u64,
     /// `ip:port` (IPv6 in brackets), the authority of upstream request URIs.
     pub(crate) authority: Authority,
+    /// The network namespace of its VPC (connections are made inside it when it exists).
+    pub(crate) namespace: Option<Arc<str>>,
     /// Requests (and WebSocket tunnels) in flight: least outstanding requests and draining.
     in_flight: AtomicUsize,
     /// Milliseconds since the epoch (the plane's clock) of deregistration, or [`REGISTERED`].
@@ -117,6 +119,7 @@ impl Target {
         group_key: u64,
         parent: &CancellationToken,
         max_idle: usize,
+        namespace: Option<Arc<str>>,
     ) -> Result<Self, String> {
         let host = match spec.id.parse::<std::net::IpAddr>() {
             Ok(std::net::IpAddr::V6(v6)) => format!("[{v6}]"),
@@ -134,6 +137,7 @@ impl Target {
                 &spec.port.to_le_bytes(),
             ]),
             authority,
+            namespace,
             in_flight: AtomicUsize::new(0),
             deregistered_at_ms: AtomicI64::new(spec.deregistered_at_ms.unwrap_or(REGISTERED)),
             health: Mutex::new(Health::new()),
@@ -437,7 +441,7 @@ impl TargetGroup {
         HealthSettings::from_spec(&spec.health_check)?;
         let scratch = CancellationToken::new();
         for t in &spec.targets {
-            Target::new(t, 0, &scratch, 0)?;
+            Target::new(t, 0, &scratch, 0, None)?;
         }
         Ok(())
     }
@@ -461,6 +465,7 @@ impl TargetGroup {
             .collect();
         let mut all = Vec::with_capacity(spec.targets.len());
         let mut fresh = Vec::new();
+        let namespace: Option<Arc<str>> = spec.network_namespace.as_deref().map(Arc::from);
         for t in &spec.targets {
             match by_key.remove(&(t.id.as_str(), t.port)) {
                 Some(existing) => {
@@ -473,14 +478,16 @@ impl TargetGroup {
                     }
                     all.push(Arc::clone(existing));
                 }
-                None => match Target::new(t, self.key, &self.cancel, self.max_idle) {
-                    Ok(target) => {
-                        let target = Arc::new(target);
-                        fresh.push(Arc::clone(&target));
-                        all.push(target);
+                None => {
+                    match Target::new(t, self.key, &self.cancel, self.max_idle, namespace.clone()) {
+                        Ok(target) => {
+                            let target = Arc::new(target);
+                            fresh.push(Arc::clone(&target));
+                            all.push(target);
+                        }
+                        Err(e) => tracing::warn!(target_group = %self.arn, "{e}"),
                     }
-                    Err(e) => tracing::warn!(target_group = %self.arn, "{e}"),
-                },
+                }
             }
         }
         for (_, gone) in by_key {
@@ -642,6 +649,7 @@ mod tests {
             slow_start: Duration::ZERO,
             stickiness: None,
             targets,
+            network_namespace: None,
         }
     }
 

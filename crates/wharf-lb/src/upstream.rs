@@ -17,7 +17,6 @@ use rustls_pki_types::ServerName;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 /// Why a connection to a target could not be made.
@@ -53,11 +52,13 @@ impl Connector {
         }
     }
 
-    /// An HTTP/1.1 connection to `authority` (TLS when `https`); its connection task runs in
+    /// An HTTP/1.1 connection to `authority` (inside network namespace `namespace` when it
+    /// exists; TLS when `https`); its connection task runs in
     /// the background (with protocol upgrades when `upgrades`).
     pub(crate) async fn connect<B>(
         &self,
         authority: &Authority,
+        namespace: Option<&str>,
         https: bool,
         upgrades: bool,
     ) -> Result<SendRequest<B>, ConnectError>
@@ -68,7 +69,7 @@ impl Connector {
     {
         let stream = match tokio::time::timeout(
             self.connect_timeout,
-            TcpStream::connect(authority.as_str()),
+            crate::netns::connect(namespace, authority.as_str()),
         )
         .await
         {

@@ -16,9 +16,10 @@
 //! range is read from the unversioned `GET /version` first.
 
 use crate::logs::{parse_engine_time, FrameWindow, LineAssembler, Output};
+use crate::vpc_net;
 use crate::{
     labels, rootfs, ContainerSpec, ContainerStatus, Health, ManagedContainer, NetworkSpec,
-    RegistryAuth, Runtime, RuntimeError, Sandbox, SandboxSpec,
+    RegistryAuth, Runtime, RuntimeError, Sandbox, SandboxSpec, VpcSandboxSpec,
 };
 use async_trait::async_trait;
 use bollard::auth::DockerCredentials;
@@ -82,6 +83,9 @@ pub struct DockerRuntime {
     /// Serialises network creation in this process (the engine itself accepts two networks
     /// with one name at API 1.41).
     network_create: tokio::sync::Mutex<()>,
+    /// Serialises changes to VPC namespaces in this process (a sandbox joining one, the last
+    /// one leaving removes it).
+    vpc_ops: tokio::sync::Mutex<()>,
     /// Addresses handed to sandboxes being created by this process, per network: the engine
     /// only shows an address as used once the container has started.
     reserved: Arc<Mutex<HashSet<(String, Ipv4Addr)>>>,
@@ -271,6 +275,7 @@ impl DockerRuntime {
             engine_arch,
             api,
             network_create: tokio::sync::Mutex::new(()),
+            vpc_ops: tokio::sync::Mutex::new(()),
             reserved: Arc::new(Mutex::new(HashSet::new())),
         })
     }
@@ -460,6 +465,121 @@ impl DockerRuntime {
         tracing::info!(image = %reference, "importing the sandbox image");
         self.import_image(&reference, tar).await?;
         Ok(reference)
+    }
+
+    /// The sandbox of a VPC namespace: created on the public network (or none), started, then
+    /// wired into the VPC's bridge with its address. Returns it, or the error after removing
+    /// the container.
+    async fn vpc_sandbox(
+        &self,
+        spec: &VpcSandboxSpec,
+        image: &str,
+    ) -> Result<Sandbox, RuntimeError> {
+        let network_mode = spec
+            .public_network
+            .as_ref()
+            .map_or_else(|| "none".to_string(), |p| p.name.clone());
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            entrypoint: Some(vec!["/pause".to_string()]),
+            hostname: spec.hostname.clone(),
+            labels: Some(managed_labels(&spec.labels)),
+            host_config: Some(HostConfig {
+                network_mode: Some(network_mode),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::new()
+            .name(&spec.name)
+            .build();
+        let id = self
+            .docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(|e| {
+                self.failure(
+                    e,
+                    RuntimeError::Network,
+                    &format!("cannot create sandbox {}", spec.name),
+                )
+            })?
+            .id;
+        let wired = self.wire_vpc_sandbox(spec, &id).await;
+        if wired.is_err() {
+            if let Err(e) = self.remove_container(&id).await {
+                tracing::warn!(sandbox = %spec.name, error = %e, "cannot remove a failed sandbox");
+            }
+        }
+        wired
+    }
+
+    async fn wire_vpc_sandbox(
+        &self,
+        spec: &VpcSandboxSpec,
+        id: &str,
+    ) -> Result<Sandbox, RuntimeError> {
+        let failed = |e: EngineError, what: &str| {
+            self.failure(
+                e,
+                RuntimeError::Network,
+                &format!("cannot {what} sandbox {}", spec.name),
+            )
+        };
+        self.docker
+            .start_container(id, None::<StartContainerOptions>)
+            .await
+            .map_err(|e| failed(e, "start"))?;
+        let inspected = self
+            .docker
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await
+            .map_err(|e| failed(e, "inspect"))?;
+        let pid = inspected
+            .state
+            .as_ref()
+            .and_then(|s| s.pid)
+            .filter(|p| *p > 0)
+            .ok_or_else(|| {
+                RuntimeError::Network(format!("sandbox {} has no process", spec.name))
+            })?;
+        let public_ip = match &spec.public_network {
+            None => None,
+            Some(p) => Some(
+                inspected
+                    .network_settings
+                    .and_then(|n| n.networks)
+                    .and_then(|n| n.get(&p.name).and_then(|e| e.ip_address.clone()))
+                    .filter(|a| !a.is_empty())
+                    .ok_or_else(|| {
+                        RuntimeError::Network(format!(
+                            "sandbox {} got no address on public network {}",
+                            spec.name, p.name
+                        ))
+                    })?,
+            ),
+        };
+        let mac = vpc_net::mac_for(spec.address, &spec.name);
+        let link = format!("t{}", &id[..id.len().min(12)]);
+        let ifname = if public_ip.is_some() { "eth1" } else { "eth0" };
+        vpc_net::attach(
+            &spec.vpc.namespace,
+            pid,
+            &link,
+            ifname,
+            spec.address,
+            &spec.vpc.subnet_cidr,
+            &spec.vpc_cidr,
+            &mac,
+            public_ip.is_none(),
+        )
+        .await?;
+        Ok(Sandbox {
+            container_id: id.to_string(),
+            private_ip: spec.address.to_string(),
+            mac_address: mac,
+            public_ip,
+        })
     }
 
     /// One attempt at the sandbox with address `ip`: create, connect, start, inspect. Removes
@@ -758,6 +878,27 @@ impl Runtime for DockerRuntime {
              started",
             spec.name
         )))
+    }
+
+    async fn ensure_vpc_namespace(
+        &self,
+        spec: &vpc_net::VpcNamespaceSpec,
+    ) -> Result<(), RuntimeError> {
+        let _ops = self.vpc_ops.lock().await;
+        vpc_net::ensure(spec).await
+    }
+
+    async fn create_vpc_sandbox(&self, spec: &VpcSandboxSpec) -> Result<Sandbox, RuntimeError> {
+        let image = self.ensure_pause_image().await?;
+        let _ops = self.vpc_ops.lock().await;
+        // Made again in case the last task of the VPC released it meanwhile.
+        vpc_net::ensure(&spec.vpc).await?;
+        self.vpc_sandbox(spec, &image).await
+    }
+
+    async fn release_vpc_namespace(&self, namespace: &str) -> Result<(), RuntimeError> {
+        let _ops = self.vpc_ops.lock().await;
+        vpc_net::release(namespace).await.map(|_| ())
     }
 
     async fn image_present(&self, reference: &str) -> Result<bool, RuntimeError> {

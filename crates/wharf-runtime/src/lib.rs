@@ -15,6 +15,7 @@ pub mod rootfs;
 pub mod spec;
 pub mod unavailable;
 mod usage;
+pub mod vpc_net;
 
 pub use spec::*;
 pub use usage::{engine_stats_document, ContainerUsage};
@@ -81,6 +82,34 @@ pub trait Runtime: Send + Sync + 'static {
     /// ignores SIGTERM, so remove it with [`Runtime::remove_container`] rather than stopping it
     /// (a stop waits the whole timeout). Nothing is left behind when it fails.
     async fn create_sandbox(&self, spec: &SandboxSpec) -> Result<Sandbox, RuntimeError>;
+
+    /// Makes sure the network namespace of a VPC other than the default one exists, with the
+    /// router address of `spec`'s subnet (see [`vpc_net`]).
+    async fn ensure_vpc_namespace(
+        &self,
+        spec: &vpc_net::VpcNamespaceSpec,
+    ) -> Result<(), RuntimeError> {
+        let _ = spec;
+        Err(RuntimeError::Unavailable(
+            "this runtime cannot build VPC network namespaces".into(),
+        ))
+    }
+
+    /// Creates and starts a sandbox in a VPC namespace made by
+    /// [`Runtime::ensure_vpc_namespace`], with the address EC2 gave it (and a public address
+    /// from `spec.public_network`). Nothing is left behind when it fails.
+    async fn create_vpc_sandbox(&self, spec: &VpcSandboxSpec) -> Result<Sandbox, RuntimeError> {
+        let _ = spec;
+        Err(RuntimeError::Unavailable(
+            "this runtime cannot build VPC network namespaces".into(),
+        ))
+    }
+
+    /// Removes VPC namespace `namespace` if no sandbox uses it any more.
+    async fn release_vpc_namespace(&self, namespace: &str) -> Result<(), RuntimeError> {
+        let _ = namespace;
+        Ok(())
+    }
 
     /// Whether `reference` is present in the engine's image store.
     async fn image_present(&self, reference: &str) -> Result<bool, RuntimeError>;

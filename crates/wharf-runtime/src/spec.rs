@@ -34,6 +34,26 @@ pub struct SandboxSpec {
     pub labels: BTreeMap<String, String>,
 }
 
+/// A task's network sandbox in a VPC that is its own network namespace (every VPC but the
+/// default one): no Docker network gives its private address; wharf wires it (see `vpc_net`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VpcSandboxSpec {
+    /// Engine-side container name, e.g. `wharf-<task-id>-sandbox`.
+    pub name: String,
+    /// The VPC's namespace, its subnet and VPC ranges.
+    pub vpc: crate::vpc_net::VpcNamespaceSpec,
+    /// The VPC's primary range.
+    pub vpc_cidr: String,
+    /// The address EC2 gave the task's interface.
+    pub address: std::net::Ipv4Addr,
+    /// Also attach to this Docker network, for the task's public address (its default route).
+    pub public_network: Option<NetworkSpec>,
+    /// Host name inside the task.
+    pub hostname: Option<String>,
+    /// Labels (task ARN, cluster, role `sandbox`).
+    pub labels: BTreeMap<String, String>,
+}
+
 /// A running sandbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sandbox {

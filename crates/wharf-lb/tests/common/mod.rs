@@ -335,6 +335,7 @@ pub fn tg(arn: &str, ports: &[u16]) -> TargetGroupSpec {
         slow_start: Duration::ZERO,
         stickiness: None,
         targets: ports.iter().map(|p| target(*p)).collect(),
+        network_namespace: None,
     }
 }
 
