@@ -121,9 +121,13 @@ pub struct StartNeeds {
     pub logs: bool,
 }
 
-/// The first thing a task of `network` cannot reach, in the order Fargate fetches them (registry
-/// auth, secrets, the image's manifest, its layers, the log stream), with the stopped reason
-/// Fargate gives after its retries time out. `None` when everything is reachable.
+/// The first thing a task of `network` cannot reach, with the stopped reason Fargate gives once
+/// its retries time out; `None` when everything is reachable. The image comes first, as the
+/// seeds and most users meet it: with neither the registry (`ecr.dkr`) nor the internet, the
+/// task fails with `CannotPullContainerError`; with the registry but not ECR's API, registry
+/// auth fails (`ResourceInitializationError`); with both but no S3 gateway endpoint, the
+/// layers do. Then images from the internet, secrets (Secrets Manager, then SSM), and the log
+/// stream.
 pub fn first_unreachable(
     network: &SubnetNetwork,
     needs: &StartNeeds,
@@ -131,8 +135,13 @@ pub fn first_unreachable(
     region: &str,
 ) -> Option<(StartService, String)> {
     let mut order: Vec<(StartService, String)> = Vec::new();
-    if needs.ecr_image.is_some() {
+    if let Some(image) = &needs.ecr_image {
+        order.push((StartService::EcrDkr, manifest_reason(image)));
         order.push((StartService::EcrApi, registry_auth_reason(region)));
+        order.push((StartService::S3, layer_reason(image, region)));
+    }
+    if let Some(image) = &needs.public_image {
+        order.push((StartService::PublicRegistry, manifest_reason(image)));
     }
     if needs.secrets_manager {
         order.push((
@@ -149,13 +158,6 @@ pub fn first_unreachable(
             StartService::Ssm,
             secret_reason("unable to retrieve secrets from ssm", "ssm", region),
         ));
-    }
-    if let Some(image) = &needs.ecr_image {
-        order.push((StartService::EcrDkr, manifest_reason(image)));
-        order.push((StartService::S3, layer_reason(image, region)));
-    }
-    if let Some(image) = &needs.public_image {
-        order.push((StartService::PublicRegistry, manifest_reason(image)));
     }
     if needs.logs {
         order.push((StartService::Logs, logs_reason(region)));
@@ -254,13 +256,19 @@ mod tests {
     const IMAGE: &str = "127.0.0.1:4566/blog-api:v1";
 
     #[test]
-    fn a_private_subnet_without_nat_or_endpoints_cannot_fetch_registry_auth() {
+    fn a_private_subnet_without_nat_or_endpoints_cannot_pull_its_image() {
         let (service, reason) =
             first_unreachable(&private(), &pulling(IMAGE), false, "us-east-1").unwrap();
-        assert_eq!(service, StartService::EcrApi);
-        assert!(reason
-            .starts_with("ResourceInitializationError: unable to pull secrets or registry auth"));
-        assert!(reason.contains("i/o timeout"), "{reason}");
+        assert_eq!(service, StartService::EcrDkr);
+        assert!(
+            reason.starts_with("CannotPullContainerError: pull image manifest"),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("https://127.0.0.1:4566/v2/blog-api/manifests/v1"),
+            "{reason}"
+        );
+        assert!(reason.ends_with("i/o timeout"), "{reason}");
     }
 
     #[test]
@@ -328,9 +336,10 @@ mod tests {
     }
 
     #[test]
-    fn secrets_come_before_the_image_and_need_their_own_endpoint() {
+    fn secrets_need_their_own_endpoint() {
         let mut net = private();
-        net.interface_endpoints = vec!["ecr.api".into()];
+        net.interface_endpoints = vec!["ecr.api".into(), "ecr.dkr".into()];
+        net.gateway_endpoints = vec!["s3".into()];
         let needs = StartNeeds {
             secrets_manager: true,
             ..pulling(IMAGE)

@@ -65,6 +65,13 @@ pub struct ServerArgs {
     #[arg(long, env = "WHARF_TASK_PUBLIC_CIDR", default_value = "100.64.0.0/16")]
     pub task_public_cidr: String,
 
+    /// How long a task stays PENDING when its subnet cannot reach what it needs to start (ECR,
+    /// secrets, log streams: no internet gateway route with a public address, no NAT gateway,
+    /// no VPC endpoint) before it stops with Fargate's reason, in seconds. Fargate's retries
+    /// take about a minute; tests shorten it.
+    #[arg(long, env = "WHARF_TASK_NETWORK_TIMEOUT_SECONDS", default_value_t = 60)]
+    pub task_network_timeout_seconds: u64,
+
     /// Address load balancer listeners listen on (any 127.0.0.0/8 address is this machine;
     /// ports below 1024 need root or `sysctl net.ipv4.ip_unprivileged_port_start=80`).
     #[arg(long, env = "WHARF_LB_BIND", default_value = "127.0.0.1")]

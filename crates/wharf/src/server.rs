@@ -294,7 +294,10 @@ async fn build_agent(
             secrets_manager: data.secrets_manager.clone(),
             ssm: data.ssm.clone(),
         }),
-        args.task_public_cidr.clone(),
+        task_agent::TaskNetworkSettings {
+            public_cidr: args.task_public_cidr.clone(),
+            unreachable_timeout: std::time::Duration::from_secs(args.task_network_timeout_seconds),
+        },
         task_endpoint_url,
         (data.cloudwatch.clone(), metric_time),
     )

@@ -95,6 +95,15 @@ fn instance_id(data_dir: &Path) -> anyhow::Result<String> {
     Ok(id)
 }
 
+/// The task network settings of `wharf server`.
+pub struct TaskNetworkSettings {
+    /// Where public addresses come from (`--task-public-cidr`).
+    pub public_cidr: String,
+    /// How long a task whose subnet cannot reach what it needs waits before it stops
+    /// (`--task-network-timeout`).
+    pub unreachable_timeout: std::time::Duration,
+}
+
 /// Connects to the container engine and builds the agent.
 pub async fn build(
     data_dir: &Path,
@@ -104,7 +113,7 @@ pub async fn build(
     network: Arc<dyn NetworkInterfaces>,
     clock: Arc<dyn Clock>,
     secrets: Arc<dyn wharf_core::SecretValues>,
-    public_cidr: String,
+    network_settings: TaskNetworkSettings,
     task_endpoint: Option<String>,
     metrics: (Arc<dyn wharf_core::MetricSink>, wharf_core::MetricTime),
 ) -> anyhow::Result<Arc<Agent>> {
@@ -117,7 +126,8 @@ pub async fn build(
         }
     };
     let config = AgentConfig {
-        public_cidr,
+        public_cidr: network_settings.public_cidr,
+        unreachable_timeout: network_settings.unreachable_timeout,
         instance: instance_id(data_dir)?,
         task_endpoint,
         ..AgentConfig::default()
