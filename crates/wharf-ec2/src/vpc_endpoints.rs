@@ -22,8 +22,9 @@ use crate::filters::FilterSet;
 use crate::generated::{
     CreateVpcEndpointRequest, CreateVpcEndpointResult, DeleteVpcEndpointsRequest,
     DeleteVpcEndpointsResult, DescribeVpcEndpointsRequest, DescribeVpcEndpointsResult, DnsEntry,
-    DnsOptions, Error, ModifyVpcEndpointRequest, ModifyVpcEndpointResult, SecurityGroupIdentifier,
-    UnsuccessfulItem, UnsuccessfulItemError, VpcEndpoint,
+    DnsOptions, DnsOptionsSpecification, Error, ModifyVpcEndpointRequest, ModifyVpcEndpointResult,
+    SecurityGroupIdentifier, SubnetConfiguration, UnsuccessfulItem, UnsuccessfulItemError,
+    VpcEndpoint,
 };
 use crate::network_interfaces::free_address;
 use crate::paging::page;
@@ -476,6 +477,34 @@ fn create_interface(
     Ok(record.id)
 }
 
+/// Refuses what wharf's endpoints cannot be: IPv6 or dualstack, per-subnet addresses
+/// (`SubnetConfigurations`), DNS records other than IPv4 ones.
+fn refuse_unsupported(
+    ip_address_type: Option<&str>,
+    subnet_configurations: Option<&[SubnetConfiguration]>,
+    dns_options: Option<&DnsOptionsSpecification>,
+) -> Result<(), Error> {
+    if let Some(kind) = ip_address_type.filter(|t| *t != "ipv4") {
+        return Err(invalid(format!(
+            "IP address type '{kind}' needs IPv6 subnets, which wharf does not offer; use ipv4"
+        )));
+    }
+    if subnet_configurations.is_some_and(|c| !c.is_empty()) {
+        return Err(invalid(
+            "SubnetConfigurations is not supported by wharf: each subnet's interface takes the subnet's lowest free address",
+        ));
+    }
+    if let Some(kind) = dns_options
+        .and_then(|d| d.dns_record_ip_type.as_deref())
+        .filter(|t| *t != "ipv4")
+    {
+        return Err(invalid(format!(
+            "DNS record IP type '{kind}' is not supported by wharf; use ipv4"
+        )));
+    }
+    Ok(())
+}
+
 /// Whether the request asks for an endpoint type wharf does not know, or the service does not
 /// offer; AWS's wording.
 fn check_type(service: &EndpointService, endpoint_type: &str) -> Result<(), Error> {
@@ -525,11 +554,11 @@ pub fn create(
             "The service region '{region}' is not supported: wharf offers the endpoint services of the endpoint's own region only"
         )));
     }
-    if let Some(kind) = input.ip_address_type.as_deref().filter(|t| *t != "ipv4") {
-        return Err(invalid(format!(
-            "IP address type '{kind}' needs IPv6 subnets, which wharf does not offer; use ipv4"
-        )));
-    }
+    refuse_unsupported(
+        input.ip_address_type.as_deref(),
+        input.subnet_configurations.as_deref(),
+        input.dns_options.as_ref(),
+    )?;
     let service_name = input.service_name.clone().ok_or_else(|| {
         Error::MissingParameter("The request must contain the parameter ServiceName".into())
     })?;
@@ -874,11 +903,11 @@ pub fn modify(
             "PolicyDocument and ResetPolicy cannot be specified together".into(),
         ));
     }
-    if let Some(kind) = input.ip_address_type.as_deref().filter(|t| *t != "ipv4") {
-        return Err(invalid(format!(
-            "IP address type '{kind}' needs IPv6 subnets, which wharf does not offer; use ipv4"
-        )));
-    }
+    refuse_unsupported(
+        input.ip_address_type.as_deref(),
+        input.subnet_configurations.as_deref(),
+        input.dns_options.as_ref(),
+    )?;
     let policy = input
         .policy_document
         .as_deref()
@@ -1214,6 +1243,25 @@ mod tests {
             ec2.create_vpc_endpoint(&ctx, bad_policy),
             Err(Error::InvalidParameter(_))
         ));
+        let dualstack = CreateVpcEndpointRequest {
+            ip_address_type: Some("dualstack".into()),
+            ..interface_req(&n.vpc, "logs", &[&n.subnets[0]])
+        };
+        assert!(matches!(
+            ec2.create_vpc_endpoint(&ctx, dualstack),
+            Err(Error::InvalidParameter(_))
+        ));
+        let load_balancer_type = CreateVpcEndpointRequest {
+            vpc_endpoint_type: Some("GatewayLoadBalancer".into()),
+            ..interface_req(&n.vpc, "logs", &[])
+        };
+        assert_eq!(
+            ec2.create_vpc_endpoint(&ctx, load_balancer_type),
+            Err(Error::InvalidParameter(
+                "Endpoint type (GatewayLoadBalancer) does not match available service types ([Interface])."
+                    .into()
+            ))
+        );
         // Nothing was left behind by the refused requests.
         let left = ec2
             .store
