@@ -90,6 +90,13 @@ class Net:
             **extra,
         )["VpcEndpoint"]
 
+    def with_private_dns(self, service: str) -> dict:
+        """The VPC's endpoint for SERVICE that has its private DNS name, made if missing."""
+        found = self.ec2.describe_vpc_endpoints(
+            Filters=[{"Name": "vpc-id", "Values": [self.vpc]}, {"Name": "service-name", "Values": [svc(service)]}]
+        )["VpcEndpoints"]
+        return next((e for e in found if e["PrivateDnsEnabled"]), None) or self.interface_endpoint(service)
+
     def routes(self, table: str) -> list[dict]:
         return self.ec2.describe_route_tables(RouteTableIds=[table])["RouteTables"][0]["Routes"]
 
@@ -283,6 +290,7 @@ def test_endpoint_errors(net):
     assert "Endpoint type (Gateway) does not match available service types ([Interface])" in error_message(e)
 
     # The seed's ecr.api endpoint has the private DNS name already.
+    net.with_private_dns("ecr.api")
     with pytest.raises(ClientError) as e:
         net.interface_endpoint("ecr.api")
     assert error_code(e) == "InvalidParameter"
