@@ -29,13 +29,13 @@ use crate::generated::{
 use crate::network_interfaces::free_address;
 use crate::paging::page;
 use crate::records::{
-    scope_prefix, scoped_key, GroupRecord, GroupRef, InterfaceRecord, RouteRecord, RouteTarget,
-    SubnetRecord, VpcEndpointRecord, VpcRecord, GROUPS, INTERFACES, ROUTE_TABLES, SUBNETS, VPCS,
-    VPC_ENDPOINTS,
+    scope_prefix, scoped_key, GroupRecord, GroupRef, InterfaceRecord, RouteRecord,
+    RouteTableRecord, RouteTarget, SubnetRecord, VpcEndpointRecord, VpcRecord, GROUPS, INTERFACES,
+    ROUTE_TABLES, SUBNETS, VPCS, VPC_ENDPOINTS,
 };
 use crate::tags;
 use crate::Ec2;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use wharf_core::{RequestContext, Timestamp};
 use wharf_store::{StoreError, Tx};
 
@@ -198,6 +198,8 @@ const ENDPOINT_FILTERS: &[&str] = &[
 struct Lookups {
     zones: BTreeMap<String, String>,
     groups: BTreeMap<String, String>,
+    /// Route tables that exist: a deleted table drops out of its endpoints' `RouteTableIds`.
+    tables: BTreeSet<String>,
 }
 
 impl Lookups {
@@ -205,7 +207,9 @@ impl Lookups {
         let prefix = scope_prefix(account, region);
         let subnets: Vec<(String, SubnetRecord)> = tx.list(SUBNETS, &prefix)?;
         let groups: Vec<(String, GroupRecord)> = tx.list(GROUPS, &prefix)?;
+        let tables: Vec<(String, RouteTableRecord)> = tx.list(ROUTE_TABLES, &prefix)?;
         Ok(Self {
+            tables: tables.into_iter().map(|(_, t)| t.id).collect(),
             zones: subnets
                 .into_iter()
                 .map(|(_, s)| (s.id, s.availability_zone))
@@ -220,7 +224,9 @@ impl Lookups {
             .iter()
             .filter_map(|s| self.zones.get(s).cloned())
             .collect();
-        endpoint.to_wire(region, &zones, &self.groups)
+        let mut shown = endpoint.clone();
+        shown.route_table_ids.retain(|t| self.tables.contains(t));
+        shown.to_wire(region, &zones, &self.groups)
     }
 }
 
@@ -942,7 +948,6 @@ mod tests {
     use super::*;
     use crate::companions;
     use crate::generated::{Ec2Api, Tag, TagSpecification};
-    use crate::records::{RouteTableRecord, VpcRecord};
     use crate::tests::{filter, setup};
 
     const ACCOUNT: &str = "123456789012";
@@ -1143,6 +1148,24 @@ mod tests {
         );
         assert_eq!(routes(&ec2, &n.main_table).len(), 2);
         assert_eq!(routes(&ec2, &second).len(), 2);
+        // A table deleted since drops out of the endpoint's RouteTableIds.
+        let third = extra_table(&ec2, &n.vpc);
+        ec2.modify_vpc_endpoint(
+            &ctx,
+            ModifyVpcEndpointRequest {
+                vpc_endpoint_id: id.clone(),
+                add_route_table_ids: Some(vec![third.clone()]),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        ec2.store
+            .write(|tx| tx.delete(ROUTE_TABLES, &scoped_key(ACCOUNT, REGION, &third)))
+            .unwrap();
+        assert_eq!(
+            describe_one(&ec2, &ctx, &id).route_table_ids,
+            Some(vec![second.clone()])
+        );
         assert!(matches!(
             ec2.modify_vpc_endpoint(
                 &ctx,
