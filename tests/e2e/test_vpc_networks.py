@@ -1,0 +1,285 @@
+"""VPCs of your own, with real effect (issue 14), end to end with Docker: seed 002's network
+built with the API (VPC, public and private subnets in two zones, internet gateway, route
+tables, NAT gateway), the ALB in the public subnets and the service in the private ones; a
+private subnet without a way out (its tasks cannot pull their image until the VPC endpoints
+exist); and two VPCs with the same range, each serving through its own load balancer, whose
+tasks cannot reach each other.
+
+One wharf for the module, started with a short ``--task-network-timeout-seconds`` so a task
+that cannot reach ECR fails in seconds rather than Fargate's minute.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import subprocess
+import uuid
+from dataclasses import dataclass
+
+import pytest
+
+from service_lab import APP, APP_PORT, EXECUTION_ROLE, STEADY_DEADLINE_S, lb_get, summary
+from testapp import push_testapp
+from wharf_e2e import (
+    FAST_TARGET_HEALTH,
+    Ecr,
+    Wharf,
+    free_port,
+    remove_task_containers,
+    wait_until,
+    wharf_binary,
+)
+
+REGION = "us-east-1"
+CLUSTER = "vpc-e2e"
+NETWORK_TIMEOUT_S = 3
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, module_docker, testapp_local_image):
+    wharf = Wharf(
+        wharf_binary(), tmp_path_factory.mktemp("vpc-networks"),
+        ["--task-network-timeout-seconds", str(NETWORK_TIMEOUT_S)],
+    )
+    try:
+        image = push_testapp(Ecr(wharf), module_docker, testapp_local_image)
+        clients = {s: wharf.boto3_client(s, region=REGION) for s in ("ec2", "ecs", "elbv2")}
+        clients["ecs"].create_cluster(clusterName=CLUSTER)
+        yield Lab(wharf, str(image), clients, module_docker)
+    finally:
+        vpcs = [v["VpcId"] for v in wharf.boto3_client("ec2", region=REGION).describe_vpcs()["Vpcs"]]
+        wharf.stop()
+        remove_task_containers(wharf.data_dir)
+        # The VPCs' network namespaces (a namespace goes with its last task, but the server
+        # stopped before its tasks did).
+        for vpc in vpcs:
+            subprocess.run(["ip", "netns", "delete", f"wharf-{vpc}"], capture_output=True, check=False)
+
+
+@dataclass
+class Network:
+    vpc: str
+    public: list[str]
+    private: list[str]
+    private_table: str
+    group: str
+
+
+@dataclass
+class Lab:
+    wharf: Wharf
+    image: str
+    clients: dict
+    docker: object
+
+    @property
+    def ec2(self):
+        return self.clients["ec2"]
+
+    @property
+    def ecs(self):
+        return self.clients["ecs"]
+
+    @property
+    def elbv2(self):
+        return self.clients["elbv2"]
+
+    def network(self, name: str, *, nat: bool) -> Network:
+        """Seed 002's network: 10.0.0.0/16, public 10.0.1-2.0/24 and private 10.0.11-12.0/24
+        in two zones, an internet gateway for the public route table, and (``nat``) a NAT
+        gateway in the first public subnet for the private route table."""
+        ec2 = self.ec2
+        tag = lambda kind: [{"ResourceType": kind, "Tags": [{"Key": "Name", "Value": name}]}]  # noqa: E731
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=tag("vpc"))["Vpc"]["VpcId"]
+        subnets = {}
+        for cidr, zone in [("10.0.1.0/24", "us-east-1a"), ("10.0.2.0/24", "us-east-1b"),
+                           ("10.0.11.0/24", "us-east-1a"), ("10.0.12.0/24", "us-east-1b")]:
+            subnets[cidr] = ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=zone)["Subnet"]["SubnetId"]
+        public = [subnets["10.0.1.0/24"], subnets["10.0.2.0/24"]]
+        private = [subnets["10.0.11.0/24"], subnets["10.0.12.0/24"]]
+        igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+        ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+        public_table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+        ec2.create_route(RouteTableId=public_table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+        for s in public:
+            ec2.associate_route_table(RouteTableId=public_table, SubnetId=s)
+        private_table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+        for s in private:
+            ec2.associate_route_table(RouteTableId=private_table, SubnetId=s)
+        if nat:
+            eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
+            nat_id = ec2.create_nat_gateway(SubnetId=public[0], AllocationId=eip)["NatGateway"]["NatGatewayId"]
+            wait_until(
+                lambda: ec2.describe_nat_gateways(NatGatewayIds=[nat_id])["NatGateways"][0]["State"] == "available",
+                "the NAT gateway available", deadline=60,
+            )
+            ec2.create_route(RouteTableId=private_table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat_id)
+        group = ec2.create_security_group(GroupName=f"{name}-tasks", Description="tasks", VpcId=vpc)["GroupId"]
+        return Network(vpc, public, private, private_table, group)
+
+    def task_definition(self, family: str, name: str) -> str:
+        return self.ecs.register_task_definition(
+            family=family, networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
+            cpu="256", memory="512", executionRoleArn=EXECUTION_ROLE,
+            containerDefinitions=[{
+                "name": APP, "image": self.image, "essential": True,
+                "portMappings": [{"containerPort": APP_PORT, "protocol": "tcp"}],
+                "environment": [{"name": "NAME", "value": name}],
+            }],
+        )["taskDefinition"]["taskDefinitionArn"]
+
+    def awsvpc(self, net: Network, subnets: list[str] | None = None) -> dict:
+        return {"awsvpcConfiguration": {"subnets": subnets or net.private, "securityGroups": [net.group],
+                                        "assignPublicIp": "DISABLED"}}
+
+    def alb(self, name: str, net: Network) -> tuple[str, int, str]:
+        """An ALB on the public subnets forwarding a free port to a new target group in the
+        VPC: (target group ARN, port, DNS name)."""
+        lb = self.elbv2.create_load_balancer(Name=name, Subnets=net.public)["LoadBalancers"][0]
+        tg = self.elbv2.create_target_group(
+            Name=f"{name}-tg", Protocol="HTTP", Port=APP_PORT, VpcId=net.vpc, TargetType="ip",
+            **FAST_TARGET_HEALTH,
+        )["TargetGroups"][0]["TargetGroupArn"]
+        port = free_port()
+        self.elbv2.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=port,
+                                   DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+        return tg, port, lb["DNSName"]
+
+    def service(self, name: str, net: Network, tg: str | None, desired: int = 1,
+                subnets: list[str] | None = None) -> None:
+        kwargs = {}
+        if tg:
+            kwargs["loadBalancers"] = [{"targetGroupArn": tg, "containerName": APP, "containerPort": APP_PORT}]
+        self.ecs.create_service(
+            cluster=CLUSTER, serviceName=name, taskDefinition=self.task_definition(name, name),
+            desiredCount=desired, launchType="FARGATE", networkConfiguration=self.awsvpc(net, subnets),
+            **kwargs,
+        )
+
+    def running_tasks(self, service: str) -> list[dict]:
+        arns = self.ecs.list_tasks(cluster=CLUSTER, serviceName=service)["taskArns"]
+        if not arns:
+            return []
+        tasks = self.ecs.describe_tasks(cluster=CLUSTER, tasks=arns)["tasks"]
+        return [t for t in tasks if t["lastStatus"] == "RUNNING"]
+
+    def wait_serving(self, service: str, tg: str, port: int, dns: str, desired: int = 1) -> list[dict]:
+        def healthy():
+            described = self.elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]
+            return len([d for d in described if d["TargetHealth"]["State"] == "healthy"]) >= desired
+        wait_until(healthy, f"{service}'s targets healthy", deadline=STEADY_DEADLINE_S, interval=0.5)
+        answer = lb_get(port, dns)
+        assert answer.status == 200, answer
+        assert answer.name == service, answer
+        return self.running_tasks(service)
+
+    def stop_service(self, service: str) -> None:
+        self.ecs.delete_service(cluster=CLUSTER, service=service, force=True)
+
+    def run_task(self, net: Network, family: str) -> str:
+        out = self.ecs.run_task(cluster=CLUSTER, taskDefinition=self.task_definition(family, family),
+                                launchType="FARGATE", networkConfiguration=self.awsvpc(net))
+        assert not out["failures"], out
+        return out["tasks"][0]["taskArn"]
+
+    def wait_task(self, arn: str, status: str, deadline: float = STEADY_DEADLINE_S) -> dict:
+        def reached():
+            task = self.ecs.describe_tasks(cluster=CLUSTER, tasks=[arn])["tasks"][0]
+            if task["lastStatus"] == status:
+                return task
+            if task["lastStatus"] == "STOPPED":
+                pytest.fail(f"task stopped instead of reaching {status}: {summary(task)}")
+            return None
+        return wait_until(reached, f"task {arn} {status}", deadline=deadline, interval=0.5)
+
+    def sandbox_curl(self, task: dict, url: str) -> subprocess.CompletedProcess:
+        """``curl`` (the test app's) run inside one of ``task``'s containers."""
+        container = task["containers"][0]["runtimeId"]
+        return self.docker.run("exec", container, "curl", "-sS", "-m", "3", url, check=False)
+
+
+def private_address(task: dict) -> str:
+    details = {d["name"]: d["value"] for d in task["attachments"][0]["details"]}
+    return details["privateIPv4Address"]
+
+
+def test_seed_002_network_serves_from_private_subnets_through_the_alb(lab):
+    net = lab.network("blog", nat=True)
+    free_before = {s["SubnetId"]: s["AvailableIpAddressCount"]
+                   for s in lab.ec2.describe_subnets(SubnetIds=net.private)["Subnets"]}
+    tg, port, dns = lab.alb("blog-alb", net)
+    lab.service("blog-api", net, tg, desired=2)
+    tasks = lab.wait_serving("blog-api", tg, port, dns, desired=2)
+    addresses = {private_address(t) for t in tasks}
+    ranges = [ipaddress.ip_network("10.0.11.0/24"), ipaddress.ip_network("10.0.12.0/24")]
+    for a in addresses:
+        assert any(ipaddress.ip_address(a) in r for r in ranges), addresses
+        # AWS's first four addresses are reserved.
+        assert int(a.rsplit(".", 1)[1]) >= 4, a
+    # The tasks took addresses of their subnets.
+    free_after = {s["SubnetId"]: s["AvailableIpAddressCount"]
+                  for s in lab.ec2.describe_subnets(SubnetIds=net.private)["Subnets"]}
+    assert sum(free_before.values()) - sum(free_after.values()) >= 2, (free_before, free_after)
+    # Tasks of one VPC reach each other.
+    if len(tasks) >= 2:
+        a, b = tasks[0], tasks[1]
+        reached = lab.sandbox_curl(a, f"http://{private_address(b)}:{APP_PORT}/health")
+        assert reached.returncode == 0, reached
+    lab.stop_service("blog-api")
+
+
+def test_a_private_subnet_without_a_way_out_cannot_pull_until_the_endpoints_exist(lab):
+    net = lab.network("closed", nat=False)
+    arn = lab.run_task(net, "closed-app")
+    stopped = lab.wait_task(arn, "STOPPED", deadline=120)
+    reason = stopped["stoppedReason"]
+    assert reason.startswith("CannotPullContainerError: pull image manifest"), reason
+    assert reason.endswith("i/o timeout"), reason
+    assert stopped["stopCode"] == "TaskFailedToStart", stopped
+    # Interface endpoints need the VPC's DNS hostnames for their private DNS names.
+    lab.ec2.modify_vpc_attribute(VpcId=net.vpc, EnableDnsHostnames={"Value": True})
+    for service in ("ecr.api", "ecr.dkr"):
+        lab.ec2.create_vpc_endpoint(
+            VpcId=net.vpc, VpcEndpointType="Interface", ServiceName=f"com.amazonaws.{REGION}.{service}",
+            SubnetIds=net.private, SecurityGroupIds=[net.group], PrivateDnsEnabled=True,
+        )
+    # Without the S3 gateway endpoint, the image's layers are still out of reach.
+    arn = lab.run_task(net, "closed-app")
+    reason = lab.wait_task(arn, "STOPPED", deadline=120)["stoppedReason"]
+    assert reason.startswith("CannotPullContainerError: ref pull"), reason
+    lab.ec2.create_vpc_endpoint(
+        VpcId=net.vpc, VpcEndpointType="Gateway", ServiceName=f"com.amazonaws.{REGION}.s3",
+        RouteTableIds=[net.private_table],
+    )
+    arn = lab.run_task(net, "closed-app")
+    running = lab.wait_task(arn, "RUNNING")
+    assert ipaddress.ip_address(private_address(running)) in ipaddress.ip_network("10.0.0.0/16")
+    lab.ecs.stop_task(cluster=CLUSTER, task=arn)
+    lab.wait_task(arn, "STOPPED", deadline=120)
+
+
+def test_two_vpcs_with_the_same_range_serve_apart_and_cannot_reach_each_other(lab):
+    nets, served = [], []
+    for i, name in enumerate(("left", "right")):
+        net = lab.network(name, nat=True)
+        tg, port, dns = lab.alb(f"{name}-alb", net)
+        # Left in 10.0.11.0/24, right in 10.0.12.0/24: the same VPC range, different subnets.
+        lab.service(name, net, tg, subnets=[net.private[i]])
+        nets.append(net)
+        served.append((name, tg, port, dns))
+    tasks = [lab.wait_serving(name, tg, port, dns)[0] for name, tg, port, dns in served]
+    # Both load balancers keep answering with their own VPC's task, whatever the addresses.
+    for (name, _tg, port, dns) in served:
+        for _ in range(3):
+            answer = lb_get(port, dns)
+            assert answer.name == name, answer
+    left, right = tasks
+    # Each task reaches itself, and never the other VPC's task.
+    own = lab.sandbox_curl(left, f"http://{private_address(left)}:{APP_PORT}/")
+    assert own.returncode == 0 and json.loads(own.stdout)["name"] == "left", own
+    assert private_address(right) != private_address(left)
+    crossed = lab.sandbox_curl(left, f"http://{private_address(right)}:{APP_PORT}/")
+    assert crossed.returncode != 0, crossed
+    for name in ("left", "right"):
+        lab.stop_service(name)
