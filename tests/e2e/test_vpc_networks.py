@@ -204,8 +204,23 @@ def private_address(task: dict) -> str:
     return details["privateIPv4Address"]
 
 
-def test_seed_002_network_serves_from_private_subnets_through_the_alb(lab):
+def test_seed_002_stack_comes_up_serves_and_tears_down_to_nothing(lab):
+    """The stack as infrastructure code applies it (network, endpoints, groups, ALB, target
+    group, cluster and service), serving from the private subnets, then destroyed in reverse
+    order, after which no describe call shows a leftover."""
     net = lab.network("blog", nat=True)
+    lab.ec2.modify_vpc_attribute(VpcId=net.vpc, EnableDnsHostnames={"Value": True})
+    endpoints = [
+        lab.ec2.create_vpc_endpoint(
+            VpcId=net.vpc, VpcEndpointType="Interface", ServiceName=f"com.amazonaws.{REGION}.{svc}",
+            SubnetIds=net.private, SecurityGroupIds=[net.group], PrivateDnsEnabled=True,
+        )["VpcEndpoint"]["VpcEndpointId"]
+        for svc in ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
+    ]
+    endpoints.append(lab.ec2.create_vpc_endpoint(
+        VpcId=net.vpc, VpcEndpointType="Gateway", ServiceName=f"com.amazonaws.{REGION}.s3",
+        RouteTableIds=[net.private_table],
+    )["VpcEndpoint"]["VpcEndpointId"])
     free_before = {s["SubnetId"]: s["AvailableIpAddressCount"]
                    for s in lab.ec2.describe_subnets(SubnetIds=net.private)["Subnets"]}
     tg, port, dns = lab.alb("blog-alb", net)
@@ -226,7 +241,67 @@ def test_seed_002_network_serves_from_private_subnets_through_the_alb(lab):
         a, b = tasks[0], tasks[1]
         reached = lab.sandbox_curl(a, f"http://{private_address(b)}:{APP_PORT}/health")
         assert reached.returncode == 0, reached
-    lab.stop_service("blog-api")
+
+    # Destroy, in the reverse order of creation.
+    ec2, elbv2 = lab.ec2, lab.elbv2
+    lab.ecs.update_service(cluster=CLUSTER, service="blog-api", desiredCount=0)
+    lab.ecs.delete_service(cluster=CLUSTER, service="blog-api")
+    wait_until(lambda: not lab.ecs.list_tasks(cluster=CLUSTER, serviceName="blog-api")["taskArns"],
+               "blog-api's tasks gone", deadline=STEADY_DEADLINE_S, interval=0.5)
+    lb_arn = elbv2.describe_load_balancers(Names=["blog-alb"])["LoadBalancers"][0]["LoadBalancerArn"]
+    for listener in elbv2.describe_listeners(LoadBalancerArn=lb_arn)["Listeners"]:
+        elbv2.delete_listener(ListenerArn=listener["ListenerArn"])
+    elbv2.delete_load_balancer(LoadBalancerArn=lb_arn)
+    elbv2.delete_target_group(TargetGroupArn=tg)
+    lab.ec2.delete_vpc_endpoints(VpcEndpointIds=endpoints)
+    ec2.delete_security_group(GroupId=net.group)
+    nats = ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [net.vpc]}])["NatGateways"]
+    for nat in nats:
+        ec2.delete_nat_gateway(NatGatewayId=nat["NatGatewayId"])
+    wait_until(
+        lambda: all(n["State"] == "deleted" for n in ec2.describe_nat_gateways(
+            NatGatewayIds=[n["NatGatewayId"] for n in nats])["NatGateways"]),
+        "the NAT gateway deleted", deadline=60, interval=0.5,
+    )
+    for nat in nats:
+        for address in nat["NatGatewayAddresses"]:
+            ec2.release_address(AllocationId=address["AllocationId"])
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [net.vpc]}])["RouteTables"]
+    for table in tables:
+        if any(a.get("Main") for a in table["Associations"]):
+            continue
+        for association in table["Associations"]:
+            ec2.disassociate_route_table(AssociationId=association["RouteTableAssociationId"])
+        ec2.delete_route_table(RouteTableId=table["RouteTableId"])
+    igws = ec2.describe_internet_gateways(
+        Filters=[{"Name": "attachment.vpc-id", "Values": [net.vpc]}])["InternetGateways"]
+    for igw in igws:
+        ec2.detach_internet_gateway(InternetGatewayId=igw["InternetGatewayId"], VpcId=net.vpc)
+        ec2.delete_internet_gateway(InternetGatewayId=igw["InternetGatewayId"])
+    for subnet in net.public + net.private:
+        ec2.delete_subnet(SubnetId=subnet)
+    ec2.delete_vpc(VpcId=net.vpc)
+
+    # Nothing is left of it.
+    by_vpc = [{"Name": "vpc-id", "Values": [net.vpc]}]
+    assert not ec2.describe_vpcs(Filters=by_vpc)["Vpcs"]
+    assert not ec2.describe_subnets(Filters=by_vpc)["Subnets"]
+    assert not ec2.describe_route_tables(Filters=by_vpc)["RouteTables"]
+    assert not ec2.describe_security_groups(Filters=by_vpc)["SecurityGroups"]
+    assert not ec2.describe_network_acls(Filters=by_vpc)["NetworkAcls"]
+    assert not ec2.describe_network_interfaces(Filters=by_vpc)["NetworkInterfaces"]
+    assert not ec2.describe_vpc_endpoints(Filters=by_vpc)["VpcEndpoints"]
+    assert igws, "the stack had an internet gateway"
+    left = {g["InternetGatewayId"] for g in ec2.describe_internet_gateways()["InternetGateways"]}
+    assert not left & {g["InternetGatewayId"] for g in igws}
+    assert all(n["State"] == "deleted" for n in ec2.describe_nat_gateways(Filters=by_vpc)["NatGateways"])
+    assert not [a for a in ec2.describe_addresses()["Addresses"]
+                if a["AllocationId"] in {x["AllocationId"] for n in nats for x in n["NatGatewayAddresses"]}]
+    assert not [lb for lb in elbv2.describe_load_balancers()["LoadBalancers"] if lb["VpcId"] == net.vpc]
+    assert not [t for t in elbv2.describe_target_groups()["TargetGroups"] if t.get("VpcId") == net.vpc]
+    # Its network namespace went with its last task.
+    wait_until(lambda: subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.count(
+        f"wharf-{net.vpc}") == 0, "the VPC's namespace removed", deadline=30)
 
 
 def test_a_private_subnet_without_a_way_out_cannot_pull_until_the_endpoints_exist(lab):
