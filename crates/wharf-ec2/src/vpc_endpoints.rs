@@ -630,8 +630,12 @@ pub fn create(
             let prefix_list = service.prefix_list(scope.region).ok_or_else(|| {
                 invalid(format!("The service {service_name} has no prefix list"))
             })?;
-            let mut tables = route_table_ids.clone();
-            tables.dedup();
+            let mut tables: Vec<String> = Vec::new();
+            for t in &route_table_ids {
+                if !tables.contains(t) {
+                    tables.push(t.clone());
+                }
+            }
             add_routes(tx, &scope, &vpc.id, &prefix_list.id, &id, &tables)?;
             record.route_table_ids = tables;
         } else {
@@ -1082,7 +1086,7 @@ mod tests {
         let (_dir, ec2, ctx) = setup();
         let n = net(&ec2, false);
         let created = ec2
-            .create_vpc_endpoint(&ctx, gateway(&n.vpc, &[&n.main_table]))
+            .create_vpc_endpoint(&ctx, gateway(&n.vpc, &[&n.main_table, &n.main_table]))
             .unwrap()
             .vpc_endpoint
             .unwrap();
