@@ -232,6 +232,13 @@ def test_seed_002_stack_comes_up_serves_and_tears_down_to_nothing(lab):
         assert any(ipaddress.ip_address(a) in r for r in ranges), addresses
         # AWS's first four addresses are reserved.
         assert int(a.rsplit(".", 1)[1]) >= 4, a
+    # Their interfaces are EC2's, with the address and MAC the tasks have.
+    enis = lab.ec2.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [net.vpc]}])["NetworkInterfaces"]
+    by_ip = {e["PrivateIpAddress"]: e for e in enis}
+    for a in addresses:
+        assert a in by_ip, (a, list(by_ip))
+        assert by_ip[a]["MacAddress"].startswith("0e:"), by_ip[a]
+        assert by_ip[a]["SubnetId"] in net.private
     # The tasks took addresses of their subnets.
     free_after = {s["SubnetId"]: s["AvailableIpAddressCount"]
                   for s in lab.ec2.describe_subnets(SubnetIds=net.private)["Subnets"]}
@@ -254,6 +261,12 @@ def test_seed_002_stack_comes_up_serves_and_tears_down_to_nothing(lab):
     elbv2.delete_load_balancer(LoadBalancerArn=lb_arn)
     elbv2.delete_target_group(TargetGroupArn=tg)
     lab.ec2.delete_vpc_endpoints(VpcEndpointIds=endpoints)
+    # As on AWS, a group stays in use until the stopped tasks' interfaces are released.
+    wait_until(
+        lambda: not ec2.describe_network_interfaces(
+            Filters=[{"Name": "group-id", "Values": [net.group]}])["NetworkInterfaces"],
+        "the tasks' and endpoints' interfaces released", deadline=STEADY_DEADLINE_S, interval=0.5,
+    )
     ec2.delete_security_group(GroupId=net.group)
     nats = ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [net.vpc]}])["NatGateways"]
     for nat in nats:

@@ -448,17 +448,16 @@ impl TaskRun {
             t.resources.sandbox_id = Some(sandbox_id);
             (true, ())
         })?;
-        if let Some(ip) = sandbox.public_ip.clone() {
-            let network_api = agent.network.clone();
-            let (account, region, id) = (rec.account.clone(), rec.region.clone(), eni_id.clone());
-            let set = tokio::task::spawn_blocking(move || {
-                network_api.set_public_ip(&account, &region, &id, &ip)
-            })
-            .await
-            .map_err(|e| Abort(e.to_string()))?;
-            if let Err(e) = set {
-                tracing::warn!(task = %self.key, error = %e, "cannot record the public address");
-            }
+        let network_api = agent.network.clone();
+        let (account, region, id) = (rec.account.clone(), rec.region.clone(), eni_id.clone());
+        let (mac, public_ip) = (sandbox.mac_address.clone(), sandbox.public_ip.clone());
+        let set = tokio::task::spawn_blocking(move || {
+            network_api.set_interface_link(&account, &region, &id, &mac, public_ip.as_deref())
+        })
+        .await
+        .map_err(|e| Abort(e.to_string()))?;
+        if let Err(e) = set {
+            tracing::warn!(task = %self.key, error = %e, "cannot record the interface's addresses");
         }
         Ok(Ok((sandbox, eni_id)))
     }

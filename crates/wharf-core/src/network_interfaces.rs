@@ -91,10 +91,18 @@ pub trait NetworkInterfaces: Send + Sync + 'static {
         Err("this network implementation cannot allocate addresses".into())
     }
 
-    /// Sets the public address of interface `id` (known once the task's sandbox has it).
-    fn set_public_ip(&self, account: &str, region: &str, id: &str, ip: &str) -> Result<(), String> {
-        let _ = (account, region, id, ip);
-        Err("this network implementation keeps no public addresses".into())
+    /// Sets the MAC address and public address of interface `id` made by
+    /// [`NetworkInterfaces::allocate_interface`] (known once the task's sandbox has them).
+    fn set_interface_link(
+        &self,
+        account: &str,
+        region: &str,
+        id: &str,
+        mac_address: &str,
+        public_ip: Option<&str>,
+    ) -> Result<(), String> {
+        let _ = (account, region, id, mac_address, public_ip);
+        Err("this network implementation keeps no interface links".into())
     }
 
     /// Subnet `id` of `account` in `region` with its VPC and its ways out (route table, NAT

@@ -588,8 +588,16 @@ impl NetworkInterfaces for Ec2 {
         network_interfaces::allocate(self, eni).map_err(|e| e.to_string())
     }
 
-    fn set_public_ip(&self, account: &str, region: &str, id: &str, ip: &str) -> Result<(), String> {
-        network_interfaces::set_public_ip(self, account, region, id, ip).map_err(|e| e.to_string())
+    fn set_interface_link(
+        &self,
+        account: &str,
+        region: &str,
+        id: &str,
+        mac_address: &str,
+        public_ip: Option<&str>,
+    ) -> Result<(), String> {
+        network_interfaces::set_link(self, account, region, id, mac_address, public_ip)
+            .map_err(|e| e.to_string())
     }
 
     fn subnet_network(

@@ -306,18 +306,21 @@ pub fn allocate(ec2: &Ec2, eni: NewNetworkInterface) -> Result<(String, String),
     record(ec2, eni, true).map(|r| (r.id, r.private_ip))
 }
 
-/// Sets the public address of interface `id` (nothing happens when it does not exist).
-pub fn set_public_ip(
+/// Sets the MAC address and public address of interface `id` (nothing happens when it does not
+/// exist).
+pub fn set_link(
     ec2: &Ec2,
     account: &str,
     region: &str,
     id: &str,
-    ip: &str,
+    mac_address: &str,
+    public_ip: Option<&str>,
 ) -> Result<(), StoreError> {
     ec2.store.write(|tx| {
         let key = scoped_key(account, region, id);
         if let Some(mut eni) = tx.get(INTERFACES, &key)? {
-            eni.public_ip = Some(ip.to_string()).filter(|ip| !ip.is_empty());
+            eni.mac_address = mac_address.to_string();
+            eni.public_ip = public_ip.filter(|ip| !ip.is_empty()).map(str::to_string);
             tx.put(INTERFACES, &key, &eni)?;
         }
         Ok(())
