@@ -264,17 +264,16 @@ def test_seed_002_endpoints_for_private_subnets(net):
         ec2.delete_route(RouteTableId=net.private_rtb, DestinationPrefixListId=pl["PrefixListId"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DescribeNetworkInterfaces (network_interfaces.rs) shows every interface as InterfaceType "
-    "'interface'; the record's interface_type (vpc_endpoint, nat_gateway) is not shown yet",
-)
 def test_endpoint_interfaces_show_their_type(net):
     e = net.interface_endpoint("application-autoscaling", PrivateDnsEnabled=False)
     enis = net.ec2.describe_network_interfaces(NetworkInterfaceIds=e["NetworkInterfaceIds"])["NetworkInterfaces"]
+    by_type = net.ec2.describe_network_interfaces(
+        Filters=[{"Name": "interface-type", "Values": ["vpc_endpoint"]}, {"Name": "vpc-id", "Values": [net.vpc]}]
+    )["NetworkInterfaces"]
     net.ec2.delete_vpc_endpoints(VpcEndpointIds=[e["VpcEndpointId"]])
     assert [i["InterfaceType"] for i in enis] == ["vpc_endpoint", "vpc_endpoint"]
     assert all(i["RequesterManaged"] for i in enis)
+    assert {i["NetworkInterfaceId"] for i in enis} <= {i["NetworkInterfaceId"] for i in by_type}
 
 
 def test_endpoint_errors(net):

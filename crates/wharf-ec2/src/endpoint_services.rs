@@ -13,9 +13,9 @@
 //! wharf serves neither S3 nor DynamoDB on the network, and a range that looks real would
 //! suggest it does.
 //!
-//! [`reached_service`] tells which wharf service an endpoint service name stands for; the data
-//! plane uses it to decide what a private subnet can reach (image pulls need `ecr.api`,
-//! `ecr.dkr` and the S3 gateway, secrets need `secretsmanager` / `ssm`, awslogs needs `logs`).
+//! [`find`] tells which service an endpoint service name stands for; `subnet_reach` uses its
+//! suffix to tell the task agent what a private subnet reaches through endpoints (what a task
+//! needs is decided by `wharf_core::subnet_network`).
 
 use crate::checks::check_dry_run;
 use crate::filters::FilterSet;
@@ -65,14 +65,6 @@ pub enum ReachedService {
     /// Application Auto Scaling.
     ApplicationAutoScaling,
 }
-
-/// What a Fargate task needs to pull an image from ECR through endpoints alone: ECR's API,
-/// its registry, and S3 (where the layers are), as AWS documents.
-pub const IMAGE_PULL_NEEDS: &[ReachedService] = &[
-    ReachedService::EcrApi,
-    ReachedService::EcrDkr,
-    ReachedService::S3,
-];
 
 /// One service a VPC endpoint can reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

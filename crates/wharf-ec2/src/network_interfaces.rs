@@ -99,7 +99,7 @@ impl InterfaceRecord {
                     })
                     .collect(),
             ),
-            interface_type: Some("interface".into()),
+            interface_type: Some(self.kind().into()),
             ipv6_addresses: Some(Vec::new()),
             mac_address: Some(self.mac_address.clone()),
             network_interface_id: Some(self.id.clone()),
@@ -112,7 +112,7 @@ impl InterfaceRecord {
                 private_dns_name: Some(dns),
                 private_ip_address: Some(self.private_ip.clone()),
             }]),
-            requester_id: Some(ECS_REQUESTER_ID.into()),
+            requester_id: self.requester_id().map(str::to_string),
             requester_managed: Some(true),
             source_dest_check: Some(true),
             status: Some("in-use".into()),
@@ -121,6 +121,18 @@ impl InterfaceRecord {
             vpc_id: Some(self.vpc_id.clone()),
             ..NetworkInterface::default()
         }
+    }
+
+    /// `InterfaceType`: `interface` for a task's, else what made it (`nat_gateway`,
+    /// `vpc_endpoint`).
+    fn kind(&self) -> &str {
+        self.interface_type.as_deref().unwrap_or("interface")
+    }
+
+    /// `RequesterId`: ECS's account for a task's interface; wharf does not know the account
+    /// AWS's NAT gateway and endpoint services use, and shows none.
+    fn requester_id(&self) -> Option<&'static str> {
+        self.interface_type.is_none().then_some(ECS_REQUESTER_ID)
     }
 
     /// The interface's values for a DescribeNetworkInterfaces filter.
@@ -152,9 +164,9 @@ impl InterfaceRecord {
             "group-id" => self.groups.iter().map(|g| g.id.clone()).collect(),
             "group-name" => self.groups.iter().map(|g| g.name.clone()).collect(),
             "mac-address" => one(&self.mac_address),
-            "interface-type" => one("interface"),
+            "interface-type" => one(self.kind()),
             "requester-managed" => bool_value(true),
-            "requester-id" => one(ECS_REQUESTER_ID),
+            "requester-id" => self.requester_id().map(one).unwrap_or_default(),
             "source-dest-check" => bool_value(true),
             "owner-id" => one(&self.owner_id),
             "attachment.status" => one("attached"),

@@ -4,6 +4,7 @@
 //! and the gateway endpoints on its route table. The decision of what that lets a task reach is
 //! `wharf_core::subnet_network`'s (pure); this module only reads the records.
 
+use crate::endpoint_services;
 use crate::records::{
     scope_prefix, scoped_key, InternetGatewayRecord, NatGatewayRecord, RouteTableRecord,
     RouteTarget, SubnetRecord, VpcEndpointRecord, VpcRecord, INTERNET_GATEWAYS, NAT_GATEWAYS,
@@ -53,9 +54,7 @@ pub fn subnet_network(
             .filter(|e: &VpcEndpointRecord| e.vpc_id == vpc.id)
             .collect();
         let suffix = |e: &VpcEndpointRecord| {
-            e.service_name
-                .strip_prefix(&format!("com.amazonaws.{region}."))
-                .map(str::to_string)
+            endpoint_services::find(region, &e.service_name).map(|s| s.suffix.to_string())
         };
         let interface_endpoints = endpoints
             .iter()
