@@ -169,11 +169,11 @@ fn main() -> Result<(), String> {
                 slow_start: Duration::ZERO,
                 stickiness: None,
                 targets: vec![TargetSpec {
-                    network_namespace: None,
                     id: args.backend.ip().to_string(),
                     port: args.backend.port(),
                     deregistered_at_ms: None,
                 }],
+                network_namespace: None,
             }],
         };
         plane.apply(snapshot)?;
