@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! cargo run --release -p wharf-lb --example lb_bench_server -- \
-//!     --port 8080 --backend 127.0.0.1:8081 [--tls-port 8443 --cert cert.pem --key key.pem] \
+//!     --port 8080 --backend 127.0.0.1:8081 [--backend-namespace NS] [--tls-port 8443 --cert cert.pem --key key.pem] \
 //!     [--workers 2] [--bind 127.0.0.1] [--metrics on|off]
 //! ```
 //!
@@ -44,6 +44,8 @@ struct Args {
     workers: usize,
     bind: std::net::IpAddr,
     metrics: bool,
+    /// The backend lives in this network namespace (as a target of a VPC's own namespace).
+    backend_namespace: Option<String>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -56,6 +58,7 @@ fn parse() -> Result<Args, String> {
         workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
         bind: std::net::IpAddr::from([127, 0, 0, 1]),
         metrics: true,
+        backend_namespace: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -69,6 +72,7 @@ fn parse() -> Result<Args, String> {
             "--key" => args.key = Some(value),
             "--workers" => args.workers = value.parse().map_err(|_| bad(()))?,
             "--bind" => args.bind = value.parse().map_err(|_| bad(()))?,
+            "--backend-namespace" => args.backend_namespace = Some(value),
             "--metrics" => {
                 args.metrics = match value.as_str() {
                     "on" => true,
@@ -173,7 +177,7 @@ fn main() -> Result<(), String> {
                     port: args.backend.port(),
                     deregistered_at_ms: None,
                 }],
-                network_namespace: None,
+                network_namespace: args.backend_namespace.clone(),
             }],
         };
         plane.apply(snapshot)?;
