@@ -129,9 +129,9 @@ class Lab:
             }],
         )["taskDefinition"]["taskDefinitionArn"]
 
-    def awsvpc(self, net: Network, subnets: list[str] | None = None) -> dict:
+    def awsvpc(self, net: Network, subnets: list[str] | None = None, public_ip: bool = False) -> dict:
         return {"awsvpcConfiguration": {"subnets": subnets or net.private, "securityGroups": [net.group],
-                                        "assignPublicIp": "DISABLED"}}
+                                        "assignPublicIp": "ENABLED" if public_ip else "DISABLED"}}
 
     def alb(self, name: str, net: Network) -> tuple[str, int, str]:
         """An ALB on the public subnets forwarding a free port to a new target group in the
@@ -177,9 +177,11 @@ class Lab:
     def stop_service(self, service: str) -> None:
         self.ecs.delete_service(cluster=CLUSTER, service=service, force=True)
 
-    def run_task(self, net: Network, family: str) -> str:
+    def run_task(self, net: Network, family: str, subnets: list[str] | None = None,
+                 public_ip: bool = False) -> str:
         out = self.ecs.run_task(cluster=CLUSTER, taskDefinition=self.task_definition(family, family),
-                                launchType="FARGATE", networkConfiguration=self.awsvpc(net))
+                                launchType="FARGATE",
+                                networkConfiguration=self.awsvpc(net, subnets, public_ip))
         assert not out["failures"], out
         return out["tasks"][0]["taskArn"]
 
@@ -343,6 +345,26 @@ def test_a_private_subnet_without_a_way_out_cannot_pull_until_the_endpoints_exis
     arn = lab.run_task(net, "closed-app")
     running = lab.wait_task(arn, "RUNNING")
     assert ipaddress.ip_address(private_address(running)) in ipaddress.ip_network("10.0.0.0/16")
+    lab.ecs.stop_task(cluster=CLUSTER, task=arn)
+    lab.wait_task(arn, "STOPPED", deadline=120)
+
+
+def test_a_public_subnet_needs_a_public_address(lab):
+    net = lab.network("edge", nat=False)
+    # No public address: the internet gateway route is of no use to the task.
+    arn = lab.run_task(net, "edge-app", subnets=net.public[:1])
+    reason = lab.wait_task(arn, "STOPPED", deadline=120)["stoppedReason"]
+    assert reason.startswith("CannotPullContainerError"), reason
+    # With one, it pulls through the internet gateway, and the machine reaches it there.
+    arn = lab.run_task(net, "edge-app", subnets=net.public[:1], public_ip=True)
+    task = lab.wait_task(arn, "RUNNING")
+    details = {d["name"]: d["value"] for d in task["attachments"][0]["details"]}
+    eni = lab.ec2.describe_network_interfaces(NetworkInterfaceIds=[details["networkInterfaceId"]])
+    public = eni["NetworkInterfaces"][0]["Association"]["PublicIp"]
+    assert ipaddress.ip_address(private_address(task)) in ipaddress.ip_network("10.0.1.0/24")
+    answer = subprocess.run(["curl", "-sS", "-m", "10", f"http://{public}:{APP_PORT}/health"],
+                            capture_output=True, text=True, check=False)
+    assert answer.stdout == "ok\n", answer
     lab.ecs.stop_task(cluster=CLUSTER, task=arn)
     lab.wait_task(arn, "STOPPED", deadline=120)
 
