@@ -118,6 +118,11 @@ impl Ec2 {
         self
     }
 
+    /// How long NAT gateways take to provision and to delete, in milliseconds.
+    pub(crate) fn nat_settle_millis(&self) -> i64 {
+        i64::try_from(self.nat_provisioning.as_millis()).unwrap_or(i64::MAX)
+    }
+
     /// The same service reading time from `clock`.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;

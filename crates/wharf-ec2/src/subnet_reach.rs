@@ -5,11 +5,12 @@
 //! `wharf_core::subnet_network`'s (pure); this module only reads the records.
 
 use crate::endpoint_services;
+use crate::nat_gateways;
 use crate::records::{
-    scope_prefix, scoped_key, InternetGatewayRecord, NatGatewayRecord, RouteTableRecord,
-    RouteTarget, SubnetRecord, VpcEndpointRecord, VpcRecord, INTERNET_GATEWAYS, NAT_GATEWAYS,
-    ROUTE_TABLES, SUBNETS, VPCS, VPC_ENDPOINTS,
+    scope_prefix, scoped_key, InternetGatewayRecord, RouteTableRecord, RouteTarget,
+    VpcEndpointRecord, VpcRecord, INTERNET_GATEWAYS, NAT_GATEWAYS, SUBNETS, VPCS, VPC_ENDPOINTS,
 };
+use crate::route_tables;
 use crate::routes::route_to;
 use crate::Ec2;
 use std::net::Ipv4Addr;
@@ -36,15 +37,9 @@ pub fn subnet_network(
         let Some(vpc) = tx.get(VPCS, &scoped_key(account, region, &subnet.vpc_id))? else {
             return Ok(None);
         };
-        let tables: Vec<RouteTableRecord> = tx
-            .list(ROUTE_TABLES, &scope_prefix(account, region))?
-            .into_iter()
-            .map(|(_, t)| t)
-            .filter(|t: &RouteTableRecord| t.vpc_id == vpc.id)
-            .collect();
-        let table = table_of(&tables, &subnet.id);
-        let (internet_gateway, nat_gateway) = match table {
-            Some(t) => way_out(tx, account, region, &vpc, &tables, t, now)?,
+        let table = route_tables::for_subnet(tx, account, region, &subnet.id)?;
+        let (internet_gateway, nat_gateway) = match &table {
+            Some(t) => way_out(tx, account, region, &vpc, t, now, ec2.nat_settle_millis())?,
             None => (false, false),
         };
         let endpoints: Vec<VpcEndpointRecord> = tx
@@ -65,7 +60,9 @@ pub fn subnet_network(
             .iter()
             .filter(|e| {
                 e.endpoint_type == "Gateway"
-                    && table.is_some_and(|t| e.route_table_ids.contains(&t.id))
+                    && table
+                        .as_ref()
+                        .is_some_and(|t| e.route_table_ids.contains(&t.id))
             })
             .filter_map(suffix)
             .collect();
@@ -83,19 +80,6 @@ pub fn subnet_network(
     })
 }
 
-/// The route table of subnet `subnet_id` among its VPC's `tables`: its explicit association,
-/// else the VPC's main table.
-fn table_of<'a>(tables: &'a [RouteTableRecord], subnet_id: &str) -> Option<&'a RouteTableRecord> {
-    tables
-        .iter()
-        .find(|t| {
-            t.associations
-                .iter()
-                .any(|a| a.subnet_id.as_deref() == Some(subnet_id))
-        })
-        .or_else(|| tables.iter().find(|t| t.is_main()))
-}
-
 /// Whether `table`'s route to the internet goes to an internet gateway attached to `vpc`, or to
 /// a NAT gateway that is available at `now` and sits in a subnet routed to such a gateway.
 fn way_out(
@@ -103,9 +87,9 @@ fn way_out(
     account: &str,
     region: &str,
     vpc: &VpcRecord,
-    tables: &[RouteTableRecord],
     table: &RouteTableRecord,
     now: Timestamp,
+    nat_settle_millis: i64,
 ) -> Result<(bool, bool), StoreError> {
     match route_to(table, INTERNET).map(|r| &r.target) {
         Some(RouteTarget::InternetGateway(igw)) => {
@@ -115,16 +99,15 @@ fn way_out(
             let Some(nat) = tx.get(NAT_GATEWAYS, &scoped_key(account, region, nat))? else {
                 return Ok((false, false));
             };
-            if !available(&nat, now) {
+            if nat_gateways::state(&nat, now, nat_settle_millis) != "available" {
                 return Ok((false, false));
             }
             // The NAT gateway's own subnet must be public.
-            let nat_subnet: Option<SubnetRecord> =
-                tx.get(SUBNETS, &scoped_key(account, region, &nat.subnet_id))?;
-            let Some(nat_table) = nat_subnet.and_then(|s| table_of(tables, &s.id)) else {
+            let Some(nat_table) = route_tables::for_subnet(tx, account, region, &nat.subnet_id)?
+            else {
                 return Ok((false, false));
             };
-            let public = match route_to(nat_table, INTERNET).map(|r| &r.target) {
+            let public = match route_to(&nat_table, INTERNET).map(|r| &r.target) {
                 Some(RouteTarget::InternetGateway(igw)) => {
                     attached(tx, account, region, igw, &vpc.id)?
                 }
@@ -146,9 +129,4 @@ fn attached(
     let gateway: Option<InternetGatewayRecord> =
         tx.get(INTERNET_GATEWAYS, &scoped_key(account, region, igw))?;
     Ok(gateway.is_some_and(|g| g.attached_vpc.as_deref() == Some(vpc_id)))
-}
-
-/// Whether a NAT gateway passes traffic at `now`: provisioned, not failed, not being deleted.
-fn available(nat: &NatGatewayRecord, now: Timestamp) -> bool {
-    nat.failure.is_none() && nat.delete_time.is_none() && now >= nat.available_at
 }
