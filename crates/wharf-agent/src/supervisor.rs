@@ -992,7 +992,10 @@ impl TaskRun {
         if let Some(subnet) = &rec.subnet {
             // The VPC's namespace goes with its last task (the default VPC has none).
             let namespace = vpc_namespace(&subnet.vpc_id);
-            if let Err(e) = runtime.release_vpc_namespace(&namespace).await {
+            if let Err(e) = runtime
+                .release_vpc_namespace(&namespace, sandbox.as_deref())
+                .await
+            {
                 tracing::warn!(namespace = %namespace, error = %e, "cannot release the vpc namespace");
             }
         }

@@ -560,7 +560,7 @@ impl DockerRuntime {
             ),
         };
         let mac = vpc_net::mac_for(spec.address, &spec.name);
-        let link = format!("t{}", &id[..id.len().min(12)]);
+        let link = sandbox_link(id);
         let ifname = if public_ip.is_some() { "eth1" } else { "eth0" };
         vpc_net::attach(
             &spec.vpc.namespace,
@@ -718,6 +718,12 @@ impl DockerRuntime {
             public_ip,
         })
     }
+}
+
+/// The bridge end of sandbox `id`'s interface in its VPC namespace: `t` + 12 characters of its
+/// id (interface names have at most 15).
+fn sandbox_link(id: &str) -> String {
+    format!("t{}", id.get(..12).unwrap_or(id))
 }
 
 /// How one sandbox attempt ended.
@@ -896,9 +902,16 @@ impl Runtime for DockerRuntime {
         self.vpc_sandbox(spec, &image).await
     }
 
-    async fn release_vpc_namespace(&self, namespace: &str) -> Result<(), RuntimeError> {
+    async fn release_vpc_namespace(
+        &self,
+        namespace: &str,
+        sandbox_id: Option<&str>,
+    ) -> Result<(), RuntimeError> {
         let _ops = self.vpc_ops.lock().await;
-        vpc_net::release(namespace).await.map(|_| ())
+        let link = sandbox_id.map(sandbox_link);
+        vpc_net::release(namespace, link.as_deref())
+            .await
+            .map(|_| ())
     }
 
     async fn image_present(&self, reference: &str) -> Result<bool, RuntimeError> {

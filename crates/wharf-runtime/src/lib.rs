@@ -105,9 +105,14 @@ pub trait Runtime: Send + Sync + 'static {
         ))
     }
 
-    /// Removes VPC namespace `namespace` if no sandbox uses it any more.
-    async fn release_vpc_namespace(&self, namespace: &str) -> Result<(), RuntimeError> {
-        let _ = namespace;
+    /// Takes sandbox `sandbox_id`'s interface out of VPC namespace `namespace` (when it was
+    /// there), then removes the namespace if no sandbox uses it any more.
+    async fn release_vpc_namespace(
+        &self,
+        namespace: &str,
+        sandbox_id: Option<&str>,
+    ) -> Result<(), RuntimeError> {
+        let _ = (namespace, sandbox_id);
         Ok(())
     }
 

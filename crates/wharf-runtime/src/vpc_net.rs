@@ -144,6 +144,9 @@ async fn ensure_uplink(ns: &str, vpc_id: &str) -> Result<(), RuntimeError> {
     }
     // A free /31: start from the id's own number, skip pairs the machine already uses.
     let seed = u32::from_str_radix(&vpc_id[vpc_id.len().saturating_sub(4)..], 16).unwrap_or(0);
+    // A machine end left from a namespace deleted a moment ago (the kernel tears a namespace
+    // down asynchronously) would clash with the new pair.
+    let _ = run("ip", &["link", "delete", &host_end]).await;
     let used = output("ip", &["-o", "-4", "addr", "show"]).await?;
     let (host_ip, ns_ip) = (0..16384)
         .map(|k| uplink_pair(seed.wrapping_add(k)))
@@ -318,15 +321,25 @@ pub async fn attach(
     Ok(())
 }
 
-/// Removes namespace `ns` (with its uplink) when no task interface is left on its bridge.
-/// Returns whether it was removed.
-pub async fn release(ns: &str) -> Result<bool, RuntimeError> {
+/// Deletes the bridge end `link` of a task's interface (when given: the pair goes at once,
+/// where a removed sandbox's namespace is torn down asynchronously), then removes namespace
+/// `ns` (with its uplink) when no task interface is left on its bridge. Returns whether it was
+/// removed.
+pub async fn release(ns: &str, link: Option<&str>) -> Result<bool, RuntimeError> {
     if !namespace_exists(ns) {
         return Ok(false);
+    }
+    if let Some(link) = link {
+        let _ = run("ip", &["-n", ns, "link", "delete", link]).await;
     }
     let ports = output("ip", &["-n", ns, "-o", "link", "show", "master", BRIDGE]).await?;
     if ports.lines().any(|l| !l.trim().is_empty()) {
         return Ok(false);
+    }
+    // The uplink first: deleting its machine end removes the pair at once, where the
+    // namespace's own teardown is asynchronous.
+    if let Some(vpc_id) = ns.strip_prefix("wharf-") {
+        let _ = run("ip", &["link", "delete", &uplink_name(vpc_id)]).await;
     }
     run("ip", &["netns", "delete", ns]).await?;
     tracing::info!(namespace = ns, "removed the vpc's network namespace");
