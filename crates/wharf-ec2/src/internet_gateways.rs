@@ -14,10 +14,11 @@ use crate::generated::{
 use crate::nat_gateways;
 use crate::paging::page;
 use crate::records::{scope_prefix, scoped_key, InternetGatewayRecord, INTERNET_GATEWAYS, VPCS};
+use crate::routing_lookups;
 use crate::tags;
 use crate::Ec2;
 use wharf_core::RequestContext;
-use wharf_store::{StoreError, Tx};
+use wharf_store::Tx;
 
 /// `State` of an attachment as DescribeInternetGateways shows it.
 const ATTACHED: &str = "available";
@@ -73,21 +74,6 @@ pub fn get(
 ) -> Result<InternetGatewayRecord, Error> {
     tx.get(INTERNET_GATEWAYS, &scoped_key(account, region, id))?
         .ok_or_else(|| not_found(id))
-}
-
-/// The internet gateway attached to `vpc_id`, if any.
-pub fn attached_to(
-    tx: &Tx<'_>,
-    account: &str,
-    region: &str,
-    vpc_id: &str,
-) -> Result<Option<InternetGatewayRecord>, StoreError> {
-    let rows: Vec<(String, InternetGatewayRecord)> =
-        tx.list(INTERNET_GATEWAYS, &scope_prefix(account, region))?;
-    Ok(rows
-        .into_iter()
-        .map(|(_, g)| g)
-        .find(|g| g.attached_vpc.as_deref() == Some(vpc_id)))
 }
 
 /// Refuses a VPC id that does not exist (AWS's `InvalidVpcID.NotFound`).
@@ -146,7 +132,7 @@ pub fn attach(
                 "resource {igw_id} is already attached to network {attached}"
             )));
         }
-        if attached_to(tx, account, region, vpc_id)?.is_some() {
+        if routing_lookups::attached_to(tx, account, region, vpc_id)?.is_some() {
             return Err(Error::InvalidParameterValue(format!(
                 "Network {vpc_id} already has an internet gateway attached"
             )));
@@ -268,7 +254,7 @@ pub fn describe(
 mod tests {
     use super::*;
     use crate::generated::Ec2Api;
-    use crate::route_tables::fixtures::vpc;
+    use crate::routing_lookups::fixtures::vpc;
     use crate::tests::{filter, setup};
 
     fn new_gateway(ec2: &Ec2, ctx: &RequestContext) -> String {

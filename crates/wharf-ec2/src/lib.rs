@@ -36,6 +36,7 @@ pub mod records;
 pub mod resource_tags;
 pub mod route_tables;
 pub mod routes;
+pub mod routing_lookups;
 pub mod security_group_rules;
 pub mod security_groups;
 pub mod single_attribute;

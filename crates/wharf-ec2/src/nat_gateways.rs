@@ -19,15 +19,14 @@ use crate::generated::{
     DeleteNatGatewayResult, DescribeNatGatewaysRequest, DescribeNatGatewaysResult, Error,
     NatGateway, NatGatewayAddress,
 };
-use crate::internet_gateways;
 use crate::network_interfaces::{addresses_in_use, free_address};
 use crate::paging::page;
 use crate::records::{
     scope_prefix, scoped_key, AddressAssociation, AddressRecord, InterfaceRecord, NatGatewayRecord,
     SubnetRecord, ADDRESSES, INTERFACES, NAT_GATEWAYS, SUBNETS,
 };
-use crate::route_tables;
 use crate::routes;
+use crate::routing_lookups;
 use crate::tags;
 use crate::Ec2;
 use std::collections::HashMap;
@@ -305,7 +304,7 @@ pub fn create(
             tags: tags.clone(),
         };
         if connectivity == "public" {
-            let gateway = internet_gateways::attached_to(tx, account, region, &subnet.vpc_id)?;
+            let gateway = routing_lookups::attached_to(tx, account, region, &subnet.vpc_id)?;
             let Some(gateway) = gateway else {
                 nat.failure = Some((
                     "Gateway.NotAttached".into(),
@@ -314,7 +313,7 @@ pub fn create(
                 tx.put(NAT_GATEWAYS, &scoped_key(account, region, &id), &nat)?;
                 return Ok(nat);
             };
-            let table = route_tables::for_subnet(tx, account, region, &subnet.id)?;
+            let table = routing_lookups::for_subnet(tx, account, region, &subnet.id)?;
             let public = table
                 .as_ref()
                 .and_then(routes::internet_gateway_of)
@@ -493,7 +492,7 @@ mod tests {
         DescribeNetworkInterfacesRequest, DescribeRouteTablesRequest, DetachInternetGatewayRequest,
         Ec2Api, ReleaseAddressRequest,
     };
-    use crate::route_tables::fixtures::{subnet, vpc};
+    use crate::routing_lookups::fixtures::{subnet, vpc};
     use crate::tests::{filter, setup};
     use std::sync::Arc;
     use wharf_core::FakeClock;

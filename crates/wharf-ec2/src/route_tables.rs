@@ -6,7 +6,7 @@
 //!
 //! A route's `State` is computed when it is read ([`TargetStates`]): `blackhole` once its
 //! target is gone (a detached or deleted internet gateway, a deleting / deleted / failed NAT
-//! gateway, a deleted endpoint or interface). [`for_subnet`] is the table that governs a
+//! gateway, a deleted endpoint or interface). `routing_lookups::for_subnet` is the table that governs a
 //! subnet, the data plane's entry point; which route carries an address is
 //! [`crate::routes::route_to`].
 
@@ -29,6 +29,7 @@ use crate::records::{
     SUBNETS, VPCS, VPC_ENDPOINTS,
 };
 use crate::routes::{self, Destination, MAX_ROUTES_PER_TABLE};
+use crate::routing_lookups::all;
 use crate::tags;
 use crate::Ec2;
 use std::collections::{HashMap, HashSet};
@@ -252,41 +253,6 @@ fn put(tx: &Tx<'_>, region: &str, table: &RouteTableRecord) -> Result<(), StoreE
         &scoped_key(&table.owner_id, region, &table.id),
         table,
     )
-}
-
-/// Every route table of `account` in `region`, in id order.
-pub fn all(tx: &Tx<'_>, account: &str, region: &str) -> Result<Vec<RouteTableRecord>, StoreError> {
-    let rows: Vec<(String, RouteTableRecord)> =
-        tx.list(ROUTE_TABLES, &scope_prefix(account, region))?;
-    Ok(rows.into_iter().map(|(_, t)| t).collect())
-}
-
-/// The route table that governs subnet `subnet_id`: the one explicitly associated with it, else
-/// its VPC's main table. `None` when the subnet does not exist.
-pub fn for_subnet(
-    tx: &Tx<'_>,
-    account: &str,
-    region: &str,
-    subnet_id: &str,
-) -> Result<Option<RouteTableRecord>, StoreError> {
-    let Some(subnet) = tx.get(SUBNETS, &scoped_key(account, region, subnet_id))? else {
-        return Ok(None);
-    };
-    let subnet: SubnetRecord = subnet;
-    let tables = all(tx, account, region)?;
-    let explicit = tables.iter().position(|t| {
-        t.associations
-            .iter()
-            .any(|a| a.subnet_id.as_deref() == Some(subnet_id))
-    });
-    let main = || {
-        tables
-            .iter()
-            .position(|t| t.vpc_id == subnet.vpc_id && t.is_main())
-    };
-    Ok(explicit
-        .or_else(main)
-        .and_then(|i| tables.into_iter().nth(i)))
 }
 
 /// The table holding association `association_id`, and the association's index in it.
@@ -884,79 +850,13 @@ pub fn delete_route(
 /// A VPC with subnets written straight into the store, for the unit tests of this module and
 /// of the gateways (independent of CreateVpc / CreateSubnet).
 #[cfg(test)]
-pub(crate) mod fixtures {
-    use crate::companions;
-    use crate::records::{scoped_key, SubnetRecord, VpcRecord, SUBNETS, VPCS};
-    use crate::Ec2;
-    use wharf_core::RequestContext;
-
-    /// A VPC of `cidr` with its companions; returns (vpc id, main route table id).
-    pub(crate) fn vpc(ec2: &Ec2, ctx: &RequestContext, cidr: &str) -> (String, String) {
-        crate::default_network::ensure(ec2, &ctx.account_id, &ctx.region).unwrap();
-        let vpc = VpcRecord {
-            id: format!("vpc-{}", ec2.ids.hex(17)),
-            cidr_block: cidr.into(),
-            cidr_association_id: format!("vpc-cidr-assoc-{}", ec2.ids.hex(17)),
-            dhcp_options_id: "dopt-1".into(),
-            is_default: false,
-            owner_id: ctx.account_id.clone(),
-            tags: Vec::new(),
-            enable_dns_support: true,
-            enable_dns_hostnames: false,
-            enable_network_address_usage_metrics: false,
-            instance_tenancy: "default".into(),
-        };
-        let made = ec2
-            .store
-            .write(|tx| {
-                tx.put(
-                    VPCS,
-                    &scoped_key(&ctx.account_id, &ctx.region, &vpc.id),
-                    &vpc,
-                )?;
-                companions::create(ec2.ids.as_ref(), tx, &ctx.region, &vpc, None)
-            })
-            .unwrap();
-        (vpc.id, made.main_route_table)
-    }
-
-    /// A subnet of `vpc_id` with range `cidr` in us-east-1a.
-    pub(crate) fn subnet(ec2: &Ec2, ctx: &RequestContext, vpc_id: &str, cidr: &str) -> String {
-        let id = format!("subnet-{}", ec2.ids.hex(17));
-        let subnet = SubnetRecord {
-            arn: format!("arn:aws:ec2:{}:{}:subnet/{id}", ctx.region, ctx.account_id),
-            id: id.clone(),
-            vpc_id: vpc_id.into(),
-            cidr_block: cidr.into(),
-            availability_zone: "us-east-1a".into(),
-            availability_zone_id: "use1-az1".into(),
-            default_for_az: false,
-            map_public_ip_on_launch: false,
-            available_ip_address_count: 251,
-            owner_id: ctx.account_id.clone(),
-            tags: Vec::new(),
-        };
-        ec2.store
-            .write(|tx| {
-                tx.put(
-                    SUBNETS,
-                    &scoped_key(&ctx.account_id, &ctx.region, &id),
-                    &subnet,
-                )
-            })
-            .unwrap();
-        id
-    }
-}
-
-#[cfg(test)]
 mod tests {
-    use super::fixtures::{subnet, vpc};
     use super::*;
     use crate::generated::{
         AttachInternetGatewayRequest, CreateInternetGatewayRequest, DetachInternetGatewayRequest,
         Ec2Api,
     };
+    use crate::routing_lookups::fixtures::{subnet, vpc};
     use crate::tests::{filter, setup};
 
     fn describe_one(ec2: &Ec2, ctx: &RequestContext, id: &str) -> RouteTable {
@@ -1048,7 +948,7 @@ mod tests {
 
     fn governing(ec2: &Ec2, ctx: &RequestContext, subnet: &str) -> Option<String> {
         ec2.store
-            .read(|tx| for_subnet(tx, &ctx.account_id, &ctx.region, subnet))
+            .read(|tx| crate::routing_lookups::for_subnet(tx, &ctx.account_id, &ctx.region, subnet))
             .unwrap()
             .map(|t| t.id)
     }

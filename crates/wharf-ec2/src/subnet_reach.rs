@@ -10,8 +10,8 @@ use crate::records::{
     scope_prefix, scoped_key, InternetGatewayRecord, RouteTableRecord, RouteTarget,
     VpcEndpointRecord, VpcRecord, INTERNET_GATEWAYS, NAT_GATEWAYS, SUBNETS, VPCS, VPC_ENDPOINTS,
 };
-use crate::route_tables;
 use crate::routes::route_to;
+use crate::routing_lookups;
 use crate::Ec2;
 use std::net::Ipv4Addr;
 use wharf_core::{SubnetNetwork, Timestamp};
@@ -37,7 +37,7 @@ pub fn subnet_network(
         let Some(vpc) = tx.get(VPCS, &scoped_key(account, region, &subnet.vpc_id))? else {
             return Ok(None);
         };
-        let table = route_tables::for_subnet(tx, account, region, &subnet.id)?;
+        let table = routing_lookups::for_subnet(tx, account, region, &subnet.id)?;
         let (internet_gateway, nat_gateway) = match &table {
             Some(t) => way_out(tx, account, region, &vpc, t, now, ec2.nat_settle_millis())?,
             None => (false, false),
@@ -103,7 +103,7 @@ fn way_out(
                 return Ok((false, false));
             }
             // The NAT gateway's own subnet must be public.
-            let Some(nat_table) = route_tables::for_subnet(tx, account, region, &nat.subnet_id)?
+            let Some(nat_table) = routing_lookups::for_subnet(tx, account, region, &nat.subnet_id)?
             else {
                 return Ok((false, false));
             };
