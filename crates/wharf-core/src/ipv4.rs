@@ -6,7 +6,7 @@
 use std::net::Ipv4Addr;
 
 /// An IPv4 network in CIDR form, normalised to its first address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Ipv4Net {
     /// The first address (host bits cleared).
     pub base: u32,
@@ -27,6 +27,14 @@ impl Ipv4Net {
             base: u32::from(addr) & mask(prefix),
             prefix,
         })
+    }
+
+    /// The single address `addr` (`a.b.c.d/32`).
+    pub fn host(addr: Ipv4Addr) -> Self {
+        Self {
+            base: u32::from(addr),
+            prefix: 32,
+        }
     }
 
     /// The last address (the broadcast address of the range).

@@ -16,6 +16,7 @@ pub mod log_sink;
 pub mod metrics;
 pub mod model;
 pub mod network_interfaces;
+pub mod packet_filter;
 pub mod pagination;
 pub mod role_sessions;
 pub mod scaling;

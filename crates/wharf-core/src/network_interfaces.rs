@@ -3,7 +3,9 @@
 //! DescribeNetworkInterfaces shows it. Implemented by EC2, so ECS and the runtime do not
 //! reach into EC2's tables.
 
+use crate::packet_filter::InterfaceFilter;
 use crate::subnet_network::SubnetNetwork;
+use std::collections::BTreeMap;
 
 /// A subnet a task can be placed in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +117,35 @@ pub trait NetworkInterfaces: Send + Sync + 'static {
     ) -> Result<Option<SubnetNetwork>, String> {
         let _ = (account, region, id);
         Err("this network implementation keeps no route tables".into())
+    }
+
+    /// Makes the interfaces described `description` (a load balancer's: `ELB app/<name>/<id>`)
+    /// exactly `wanted`, one per subnet with the given groups: those that match are kept, the
+    /// others removed, the missing ones made (with the given address). An empty `wanted`
+    /// removes them all. Implementations that keep no interfaces do nothing.
+    fn sync_described_interfaces(
+        &self,
+        account: &str,
+        region: &str,
+        description: &str,
+        wanted: Vec<NewNetworkInterface>,
+    ) -> Result<(), String> {
+        let _ = (account, region, description, wanted);
+        Ok(())
+    }
+
+    /// The packet filters of interfaces `ids` of `account` in `region`: their security groups'
+    /// rules, each source group resolved to the private addresses of the interfaces that carry
+    /// it. Interfaces it does not know are left out; implementations that keep no security
+    /// groups answer an empty map (nothing is filtered).
+    fn interface_filters(
+        &self,
+        account: &str,
+        region: &str,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, InterfaceFilter>, String> {
+        let _ = (account, region, ids);
+        Ok(BTreeMap::new())
     }
 
     /// The VPC `id` of `account` in `region`, if it exists (target groups name their VPC; a

@@ -2917,6 +2917,8 @@ pub enum Error {
     OperationNotPermitted(String),
     /// `TagLimitExceeded`
     TagLimitExceeded(String),
+    /// `RulesPerSecurityGroupLimitExceeded`
+    RulesPerSecurityGroupLimitExceeded(String),
     /// `InvalidPrefixListId.NotFound`
     InvalidPrefixListIdNotFound(String),
     /// `InvalidParameter`
@@ -2977,6 +2979,7 @@ impl Error {
             Error::InvalidID(_) => "InvalidID",
             Error::OperationNotPermitted(_) => "OperationNotPermitted",
             Error::TagLimitExceeded(_) => "TagLimitExceeded",
+            Error::RulesPerSecurityGroupLimitExceeded(_) => "RulesPerSecurityGroupLimitExceeded",
             Error::InvalidPrefixListIdNotFound(_) => "InvalidPrefixListId.NotFound",
             Error::InvalidParameter(_) => "InvalidParameter",
             Error::DryRunOperation(_) => "DryRunOperation",
@@ -3033,6 +3036,7 @@ impl Error {
             Error::InvalidID(m) => m,
             Error::OperationNotPermitted(m) => m,
             Error::TagLimitExceeded(m) => m,
+            Error::RulesPerSecurityGroupLimitExceeded(m) => m,
             Error::InvalidPrefixListIdNotFound(m) => m,
             Error::InvalidParameter(m) => m,
             Error::DryRunOperation(m) => m,
@@ -3099,6 +3103,7 @@ impl From<Error> for ServiceError {
             Error::InvalidID(m) => ServiceError::new(shape, m),
             Error::OperationNotPermitted(m) => ServiceError::new(shape, m),
             Error::TagLimitExceeded(m) => ServiceError::new(shape, m),
+            Error::RulesPerSecurityGroupLimitExceeded(m) => ServiceError::new(shape, m),
             Error::InvalidPrefixListIdNotFound(m) => ServiceError::new(shape, m),
             Error::InvalidParameter(m) => ServiceError::new(shape, m),
             Error::DryRunOperation(m) => ServiceError::new(shape, m),
@@ -4465,6 +4470,12 @@ static ERRORS: &[ErrorInfo] = &[
     ErrorInfo {
         shape: "TagLimitExceeded",
         code: "TagLimitExceeded",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "RulesPerSecurityGroupLimitExceeded",
+        code: "RulesPerSecurityGroupLimitExceeded",
         status: 400,
         sender_fault: true,
     },

@@ -27,6 +27,7 @@ pub mod default_network;
 pub mod endpoint_services;
 pub mod filters;
 pub mod generated;
+pub mod interface_filters;
 pub mod internet_gateways;
 pub mod nat_gateways;
 pub mod network_acls;
@@ -65,6 +66,7 @@ use generated::{
 use std::sync::Arc;
 use std::time::Duration;
 use wharf_core::ipv4::Ipv4Net;
+use wharf_core::packet_filter::{FilterChangeNotifier, InterfaceFilter};
 use wharf_core::{
     Clock, IdGen, NetworkInterfaces, NewNetworkInterface, PlacementSubnet, RequestContext,
     SubnetNetwork, SystemClock, VpcInfo,
@@ -84,6 +86,8 @@ pub struct Ec2 {
     pub(crate) elastic_ip_range: Ipv4Net,
     /// How long a NAT gateway stays `pending` before it is `available`.
     pub(crate) nat_provisioning: Duration,
+    /// Told after every change that may change an interface's packet filter.
+    pub(crate) filter_changes: Option<FilterChangeNotifier>,
 }
 
 /// wharf's Elastic IP range unless the server is given another.
@@ -104,6 +108,21 @@ impl Ec2 {
             clock: Arc::new(SystemClock),
             elastic_ip_range: DEFAULT_ELASTIC_IP_RANGE,
             nat_provisioning: DEFAULT_NAT_PROVISIONING,
+            filter_changes: None,
+        }
+    }
+
+    /// The same service telling `notifier` after every change that may change an interface's
+    /// packet filter (rules authorized or revoked, interfaces made, removed or regrouped).
+    pub fn with_filter_changes(mut self, notifier: FilterChangeNotifier) -> Self {
+        self.filter_changes = Some(notifier);
+        self
+    }
+
+    /// Tells the filter keeper that some interface's filter may have changed.
+    pub(crate) fn filters_changed(&self) {
+        if let Some(notify) = &self.filter_changes {
+            notify();
         }
     }
 
@@ -584,6 +603,26 @@ impl NetworkInterfaces for Ec2 {
 
     fn delete_interface(&self, account: &str, region: &str, id: &str) -> Result<(), String> {
         network_interfaces::delete(self, account, region, id).map_err(|e| e.to_string())
+    }
+
+    fn sync_described_interfaces(
+        &self,
+        account: &str,
+        region: &str,
+        description: &str,
+        wanted: Vec<NewNetworkInterface>,
+    ) -> Result<(), String> {
+        network_interfaces::sync_described(self, account, region, description, wanted)
+            .map_err(|e| e.to_string())
+    }
+
+    fn interface_filters(
+        &self,
+        account: &str,
+        region: &str,
+        ids: &[String],
+    ) -> Result<std::collections::BTreeMap<String, InterfaceFilter>, String> {
+        interface_filters::for_interfaces(self, account, region, ids).map_err(|e| e.to_string())
     }
 
     fn vpc(&self, account: &str, region: &str, id: &str) -> Result<Option<VpcInfo>, String> {

@@ -35,6 +35,12 @@ use wharf_store::{StoreError, Tx};
 /// it; wharf shows the same value in every region.
 pub const ECS_REQUESTER_ID: &str = "578734482556";
 
+/// `RequesterId` of a load balancer's interfaces.
+pub const ELB_REQUESTER_ID: &str = "amazon-elb";
+
+/// How a load balancer's interfaces are described (`ELB app/<name>/<id>`), as on AWS.
+pub const ELB_DESCRIPTION_PREFIX: &str = "ELB ";
+
 /// Who owns the attachment of an interface AWS attached itself (`InstanceOwnerId`).
 const AWS_ATTACHMENT_OWNER: &str = "amazon-aws";
 
@@ -129,10 +135,22 @@ impl InterfaceRecord {
         self.interface_type.as_deref().unwrap_or("interface")
     }
 
-    /// `RequesterId`: ECS's account for a task's interface; wharf does not know the account
-    /// AWS's NAT gateway and endpoint services use, and shows none.
+    /// `RequesterId`: ECS's account for a task's interface, `amazon-elb` for a load
+    /// balancer's; wharf does not know the account AWS's NAT gateway and endpoint services
+    /// use, and shows none.
     fn requester_id(&self) -> Option<&'static str> {
-        self.interface_type.is_none().then_some(ECS_REQUESTER_ID)
+        if self.interface_type.is_some() {
+            None
+        } else if self.belongs_to_load_balancer() {
+            Some(ELB_REQUESTER_ID)
+        } else {
+            Some(ECS_REQUESTER_ID)
+        }
+    }
+
+    /// Whether ELBv2 made this interface for a load balancer.
+    pub fn belongs_to_load_balancer(&self) -> bool {
+        self.interface_type.is_none() && self.description.starts_with(ELB_DESCRIPTION_PREFIX)
     }
 
     /// The interface's values for a DescribeNetworkInterfaces filter.
@@ -339,6 +357,46 @@ pub fn set_link(
     })
 }
 
+/// Makes the interfaces of `account` / `region` described `description` exactly `wanted`: one
+/// per wanted subnet with the wanted groups (kept when they already match, made otherwise), the
+/// others removed; see [`wharf_core::NetworkInterfaces::sync_described_interfaces`].
+pub fn sync_described(
+    ec2: &Ec2,
+    account: &str,
+    region: &str,
+    description: &str,
+    wanted: Vec<NewNetworkInterface>,
+) -> Result<(), CreateError> {
+    let existing: Vec<(String, InterfaceRecord)> = ec2
+        .store
+        .read(|tx| tx.list(INTERFACES, &scope_prefix(account, region)))?;
+    let existing: Vec<InterfaceRecord> = existing
+        .into_iter()
+        .map(|(_, e)| e)
+        .filter(|e| e.description == description)
+        .collect();
+    let matches = |e: &InterfaceRecord, w: &NewNetworkInterface| {
+        e.subnet_id == w.subnet_id
+            && e.groups
+                .iter()
+                .map(|g| g.id.as_str())
+                .eq(w.security_groups.iter().map(String::as_str))
+    };
+    for stale in existing
+        .iter()
+        .filter(|e| !wanted.iter().any(|w| matches(e, w)))
+    {
+        delete(ec2, account, region, &stale.id)?;
+    }
+    for missing in wanted
+        .into_iter()
+        .filter(|w| !existing.iter().any(|e| matches(e, w)))
+    {
+        record(ec2, missing, false)?;
+    }
+    Ok(())
+}
+
 fn record(
     ec2: &Ec2,
     eni: NewNetworkInterface,
@@ -422,6 +480,7 @@ fn record(
         ip = %record.private_ip,
         "recorded network interface"
     );
+    ec2.filters_changed();
     Ok(record)
 }
 
@@ -466,6 +525,7 @@ pub fn delete(ec2: &Ec2, account: &str, region: &str, id: &str) -> Result<(), St
         .write(|tx| tx.delete(INTERFACES, &scoped_key(account, region, id)))?;
     if existed {
         tracing::info!(eni = %id, "deleted network interface");
+        ec2.filters_changed();
     }
     Ok(())
 }

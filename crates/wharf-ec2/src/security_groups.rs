@@ -33,6 +33,9 @@ use std::collections::HashMap;
 use wharf_core::RequestContext;
 use wharf_store::{StoreError, Tx};
 
+/// AWS's default quota of inbound (and, separately, outbound) rules per security group.
+pub const MAX_RULES_PER_DIRECTION: usize = 60;
+
 /// A security group as other services need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecurityGroupInfo {
@@ -390,9 +393,15 @@ fn authorize(
             group.rules.push(rule.clone());
             added.push(rule);
         }
+        if group.rules.iter().filter(|r| r.egress == egress).count() > MAX_RULES_PER_DIRECTION {
+            return Err(Error::RulesPerSecurityGroupLimitExceeded(
+                "The maximum number of rules per security group has been reached.".into(),
+            ));
+        }
         save_group(tx, ctx, &group)?;
         Ok((group, added))
     })?;
+    ec2.filters_changed();
     tracing::info!(group = %group.id, egress, rules = added.len(), "authorized security group rules");
     Ok(added
         .iter()
@@ -446,6 +455,7 @@ fn revoke(
         save_group(tx, ctx, &group)?;
         Ok((group, removed))
     })?;
+    ec2.filters_changed();
     tracing::info!(group = %group.id, egress, rules = removed.len(), "revoked security group rules");
     Ok(removed
         .iter()
@@ -1216,6 +1226,37 @@ mod tests {
                 }
             )
             .is_err());
+    }
+
+    #[test]
+    fn sixty_rules_per_direction_and_no_more() {
+        let (_dir, ec2, ctx) = setup();
+        let web = create(&ec2, &ctx, "web");
+        let rule = |port: i32| IpPermission {
+            ip_protocol: Some("tcp".into()),
+            from_port: Some(port),
+            to_port: Some(port),
+            ip_ranges: Some(vec![IpRange {
+                cidr_ip: Some("10.0.0.0/16".into()),
+                ..Default::default()
+            }]),
+            ..IpPermission::default()
+        };
+        for port in 1..=60 {
+            ingress(&ec2, &ctx, &web, rule(port)).unwrap();
+        }
+        let refused = ingress(&ec2, &ctx, &web, rule(61)).unwrap_err();
+        assert_eq!(refused.shape(), "RulesPerSecurityGroupLimitExceeded");
+        // Egress rules count apart (the default one is there already).
+        ec2.authorize_security_group_egress(
+            &ctx,
+            AuthorizeSecurityGroupEgressRequest {
+                group_id: web.clone(),
+                ip_permissions: Some(vec![rule(61)]),
+                ..Default::default()
+            },
+        )
+        .unwrap();
     }
 
     #[test]

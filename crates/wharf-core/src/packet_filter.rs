@@ -1,0 +1,61 @@
+//! What the kernel must let in and out of one network interface: its security groups' rules
+//! with every source group resolved to its members' addresses. EC2 computes it from its records
+//! ([`crate::NetworkInterfaces::interface_filters`]); the runtime turns it into the kernel's
+//! rules in the interface's own network namespace. Traffic no rule admits is dropped; replies
+//! to admitted connections always pass (security groups are stateful).
+
+use crate::ipv4::Ipv4Net;
+use std::sync::Arc;
+
+/// The rules of one interface, ingress and egress, each an allow list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct InterfaceFilter {
+    /// Connections other hosts may open to the interface.
+    pub ingress: Vec<FilterRule>,
+    /// Connections the interface may open.
+    pub egress: Vec<FilterRule>,
+}
+
+/// One allow rule: which traffic, from (ingress) or to (egress) which addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FilterRule {
+    /// Protocol and ports (or ICMP type and code).
+    pub traffic: Traffic,
+    /// The peer addresses; never empty (a rule whose source group has no members admits
+    /// nobody and is left out).
+    pub peers: Vec<Ipv4Net>,
+}
+
+/// Which packets a rule is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Traffic {
+    /// Every protocol (`-1`).
+    All,
+    /// TCP to destination ports `from..=to`.
+    Tcp {
+        /// First port.
+        from: u16,
+        /// Last port.
+        to: u16,
+    },
+    /// UDP to destination ports `from..=to`.
+    Udp {
+        /// First port.
+        from: u16,
+        /// Last port.
+        to: u16,
+    },
+    /// ICMP of one type (any when `None`) and code (any when `None`).
+    Icmp {
+        /// ICMP type.
+        icmp_type: Option<u8>,
+        /// ICMP code.
+        code: Option<u8>,
+    },
+    /// Any other IP protocol, by number (all of its traffic).
+    Protocol(u8),
+}
+
+/// Called after every change that may change some interface's filter (a rule authorized or
+/// revoked, an interface made or removed).
+pub type FilterChangeNotifier = Arc<dyn Fn() + Send + Sync>;
