@@ -29,7 +29,7 @@ REQUIREMENTS=$ROOT/tests/e2e/requirements.txt
 STAMP=$DEPS_DIR/stamp
 # Debian's interpreter, not whatever `python3` resolves to first on PATH (pyenv shims etc.).
 BASE_PYTHON=/usr/bin/python3
-APT_PACKAGES=(awscli jq git python3 python3-venv ca-certificates skopeo busybox-static docker.io gcc libc6-dev)
+APT_PACKAGES=(awscli jq git python3 python3-venv ca-certificates skopeo busybox-static docker.io gcc libc6-dev nftables)
 # Bump when this script changes what it installs, to force a re-install.
 SCRIPT_VERSION=1
 

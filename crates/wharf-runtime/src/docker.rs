@@ -16,11 +16,11 @@
 //! range is read from the unversioned `GET /version` first.
 
 use crate::logs::{parse_engine_time, FrameWindow, LineAssembler, Output};
-use crate::vpc_net;
 use crate::{
     labels, rootfs, ContainerSpec, ContainerStatus, Health, ManagedContainer, NetworkSpec,
     RegistryAuth, Runtime, RuntimeError, Sandbox, SandboxSpec, VpcSandboxSpec,
 };
+use crate::{packet_filter, vpc_net};
 use async_trait::async_trait;
 use bollard::auth::DockerCredentials;
 use bollard::container::LogOutput;
@@ -912,6 +912,34 @@ impl Runtime for DockerRuntime {
         vpc_net::release(namespace, link.as_deref())
             .await
             .map(|_| ())
+    }
+
+    async fn packet_filtering(&self) -> Result<(), String> {
+        packet_filter::available().await
+    }
+
+    async fn apply_packet_filter(
+        &self,
+        sandbox_id: &str,
+        filter: &wharf_core::packet_filter::InterfaceFilter,
+    ) -> Result<(), RuntimeError> {
+        let inspected = self
+            .docker
+            .inspect_container(sandbox_id, None::<InspectContainerOptions>)
+            .await
+            .map_err(|e| {
+                self.failure(
+                    e,
+                    RuntimeError::Network,
+                    &format!("cannot inspect sandbox {sandbox_id}"),
+                )
+            })?;
+        let pid = inspected
+            .state
+            .and_then(|s| s.pid)
+            .filter(|p| *p > 0)
+            .ok_or_else(|| RuntimeError::Network(format!("sandbox {sandbox_id} is not running")))?;
+        packet_filter::apply(pid, filter).await
     }
 
     async fn image_present(&self, reference: &str) -> Result<bool, RuntimeError> {

@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::watch;
 use wharf_core::ipv4::{parse_addr, Ipv4Net};
+use wharf_core::packet_filter::InterfaceFilter;
 use wharf_core::{Clock, LogLine, Timestamp};
 
 /// One call the code under test made (`inspect_container` is not recorded: agents poll it).
@@ -45,6 +46,8 @@ pub enum Call {
     },
     /// `create_container` of the spec with this engine-side name.
     CreateContainer(String),
+    /// `apply_packet_filter`, by sandbox id.
+    ApplyPacketFilter(String),
     /// `start_container`, by engine-side name (the id when unknown).
     StartContainer(String),
     /// `stop_container`, by engine-side name (the id when unknown).
@@ -124,6 +127,8 @@ struct State {
     usage: HashMap<String, ContainerUsage>,
     /// How many `container_stats` calls were answered.
     stats_calls: u64,
+    /// The packet filter last applied to each sandbox, by container id.
+    packet_filters: HashMap<String, InterfaceFilter>,
 }
 
 impl State {
@@ -438,6 +443,11 @@ impl FakeRuntime {
         self.inner.lock().containers.values().cloned().collect()
     }
 
+    /// The packet filter last applied to sandbox `id`, if any.
+    pub fn packet_filter(&self, id: &str) -> Option<InterfaceFilter> {
+        self.inner.lock().packet_filters.get(id).cloned()
+    }
+
     /// The networks ensured so far.
     pub fn networks(&self) -> Vec<NetworkSpec> {
         self.inner.lock().networks.values().cloned().collect()
@@ -644,6 +654,30 @@ impl Runtime for FakeRuntime {
         };
         self.inner.notify();
         Ok(sandbox)
+    }
+
+    async fn packet_filtering(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    async fn apply_packet_filter(
+        &self,
+        sandbox_id: &str,
+        filter: &InterfaceFilter,
+    ) -> Result<(), RuntimeError> {
+        let mut state = self.inner.lock();
+        state
+            .calls
+            .push(Call::ApplyPacketFilter(sandbox_id.to_string()));
+        if !state.containers.contains_key(sandbox_id) {
+            return Err(RuntimeError::Network(format!(
+                "sandbox {sandbox_id} does not exist"
+            )));
+        }
+        state
+            .packet_filters
+            .insert(sandbox_id.to_string(), filter.clone());
+        Ok(())
     }
 
     async fn image_present(&self, reference: &str) -> Result<bool, RuntimeError> {

@@ -11,6 +11,7 @@ pub mod docker;
 pub mod fake;
 
 mod logs;
+pub mod packet_filter;
 pub mod rootfs;
 pub mod spec;
 pub mod unavailable;
@@ -114,6 +115,25 @@ pub trait Runtime: Send + Sync + 'static {
     ) -> Result<(), RuntimeError> {
         let _ = (namespace, sandbox_id);
         Ok(())
+    }
+
+    /// Whether this runtime can filter sandboxes' traffic by their security groups; the error
+    /// says why not (not root, no nftables...).
+    async fn packet_filtering(&self) -> Result<(), String> {
+        Err("this runtime cannot filter traffic".into())
+    }
+
+    /// Replaces the packet filter of sandbox `sandbox_id`'s network namespace with `filter`
+    /// (see [`packet_filter`]), in one step.
+    async fn apply_packet_filter(
+        &self,
+        sandbox_id: &str,
+        filter: &wharf_core::packet_filter::InterfaceFilter,
+    ) -> Result<(), RuntimeError> {
+        let _ = (sandbox_id, filter);
+        Err(RuntimeError::Unavailable(
+            "this runtime cannot filter traffic".into(),
+        ))
     }
 
     /// Whether `reference` is present in the engine's image store.
