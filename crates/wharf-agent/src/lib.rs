@@ -15,6 +15,7 @@ pub mod container_spec;
 pub mod endpoint;
 mod log_pump;
 pub mod metrics;
+mod packet_filters;
 mod start_network;
 mod supervisor;
 
@@ -22,6 +23,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::watch;
+use wharf_core::packet_filter::FilterChangeNotifier;
 use wharf_core::{
     Clock, ImageResolver, LogSink, MetricSink, MetricTime, NetworkInterfaces, SecretValues,
 };
@@ -29,6 +31,8 @@ use wharf_ecs::tasks;
 use wharf_ecs::TaskNotifier;
 use wharf_runtime::{labels, NetworkSpec, Runtime};
 use wharf_store::Store;
+
+pub use packet_filters::SecurityGroupMode;
 
 /// Settings.
 #[derive(Debug, Clone)]
@@ -48,6 +52,8 @@ pub struct AgentConfig {
     /// a public address, no NAT gateway, no VPC endpoint) stays PENDING before it stops, as
     /// Fargate's retries take.
     pub unreachable_timeout: Duration,
+    /// Whether tasks' traffic is filtered by their security groups.
+    pub security_groups: SecurityGroupMode,
 }
 
 impl Default for AgentConfig {
@@ -59,6 +65,7 @@ impl Default for AgentConfig {
             instance: "default".into(),
             task_endpoint: None,
             unreachable_timeout: Duration::from_secs(60),
+            security_groups: SecurityGroupMode::Enforce,
         }
     }
 }
@@ -83,6 +90,8 @@ pub struct Agent {
     /// Where the running tasks' `AWS/ECS` utilization goes, and how often (`metrics.rs`); set
     /// once before `run`, no metrics when unset.
     metrics: OnceLock<(Arc<dyn MetricSink>, MetricTime)>,
+    /// The security group filters applied to the tasks' sandboxes.
+    filters: packet_filters::PacketFilters,
 }
 
 impl Agent {
@@ -111,6 +120,7 @@ impl Agent {
             changed,
             task_listeners: Mutex::new(Vec::new()),
             metrics: OnceLock::new(),
+            filters: packet_filters::PacketFilters::new(),
         })
     }
 
@@ -132,6 +142,16 @@ impl Agent {
         Arc::new(move || {
             if let Some(a) = agent.upgrade() {
                 a.changed.send_modify(|n| *n = n.wrapping_add(1));
+            }
+        })
+    }
+
+    /// What EC2 calls after a change that may change a task's security group filter.
+    pub fn filter_changes(self: &Arc<Self>) -> FilterChangeNotifier {
+        let agent = Arc::downgrade(self);
+        Arc::new(move || {
+            if let Some(a) = agent.upgrade() {
+                a.filters.changed();
             }
         })
     }
@@ -170,6 +190,7 @@ impl Agent {
                 stop.clone(),
             ))
         });
+        let filter_keeper = tokio::spawn(packet_filters::keep(self.clone(), stop.clone()));
         let mut changed = self.changed.subscribe();
         loop {
             if *stop.borrow() {
@@ -185,6 +206,7 @@ impl Agent {
         if let Some(sampler) = sampler {
             let _ = sampler.await;
         }
+        let _ = filter_keeper.await;
         self.abort_supervisors().await;
         tracing::info!("task agent stopped");
     }

@@ -16,6 +16,7 @@
 use crate::container_spec::{
     awslogs, container_spec, stop_timeout, task_labels, AwsLogs, Injected,
 };
+use crate::packet_filters;
 use crate::start_network::start_needs;
 use crate::{log_pump, Agent};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -161,6 +162,12 @@ impl TaskRun {
         };
         if self.stop_asked()? {
             return Ok(Ok(()));
+        }
+        // The security groups' filter is in place before anything of the task runs.
+        if let Err(e) = packet_filters::apply_for_task(&self.agent, &self.load()?).await {
+            return Ok(Err(format!(
+                "ResourceInitializationError: failed to apply the security groups of the network interface: {e}"
+            )));
         }
         let now = self.now();
         self.update(|t| {
@@ -988,6 +995,7 @@ impl TaskRun {
             if let Err(e) = runtime.remove_container(id).await {
                 tracing::warn!(container = %id, error = %e, "cannot remove the sandbox");
             }
+            packet_filters::forget(&self.agent, id).await;
         }
         if let Some(subnet) = &rec.subnet {
             // The VPC's namespace goes with its last task (the default VPC has none).

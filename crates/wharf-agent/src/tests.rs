@@ -105,6 +105,8 @@ impl Logs {
 #[derive(Default)]
 struct Enis {
     live: Mutex<BTreeMap<String, NewNetworkInterface>>,
+    /// The filter every live interface gets (what EC2 would compute from their groups).
+    filter: Mutex<wharf_core::packet_filter::InterfaceFilter>,
 }
 impl NetworkInterfaces for Enis {
     fn subnet(&self, _: &str, _: &str, id: &str) -> Result<Option<PlacementSubnet>, String> {
@@ -127,6 +129,20 @@ impl NetworkInterfaces for Enis {
     fn delete_interface(&self, _: &str, _: &str, id: &str) -> Result<(), String> {
         self.live.lock().unwrap().remove(id);
         Ok(())
+    }
+    fn interface_filters(
+        &self,
+        _: &str,
+        _: &str,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, wharf_core::packet_filter::InterfaceFilter>, String> {
+        let live = self.live.lock().unwrap();
+        let filter = self.filter.lock().unwrap().clone();
+        Ok(ids
+            .iter()
+            .filter(|id| live.contains_key(*id))
+            .map(|id| (id.clone(), filter.clone()))
+            .collect())
     }
 }
 
@@ -872,4 +888,59 @@ async fn the_agent_publishes_service_and_cluster_utilization_every_interval() {
             && d.unit == "Percent"));
     let _ = stop.send(true);
     running.await.unwrap();
+}
+
+fn filter_admitting(port: u16) -> wharf_core::packet_filter::InterfaceFilter {
+    use wharf_core::packet_filter::{FilterRule, InterfaceFilter, Traffic};
+    InterfaceFilter {
+        ingress: vec![FilterRule {
+            traffic: Traffic::Tcp {
+                from: port,
+                to: port,
+            },
+            peers: vec![wharf_core::ipv4::Ipv4Net::parse("10.0.0.0/16").unwrap()],
+        }],
+        egress: Vec::new(),
+    }
+}
+
+fn sandbox_of(w: &World) -> String {
+    w.runtime
+        .containers()
+        .into_iter()
+        .find(|c| matches!(c.role, wharf_runtime::fake::FakeRole::Sandbox { .. }))
+        .expect("a sandbox")
+        .id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_starts_behind_its_filter_and_follows_each_change() {
+    let w = world();
+    *w.enis.filter.lock().unwrap() = filter_admitting(8080);
+    register(&w.ecs, serde_json::json!([app(serde_json::json!({}))]));
+    let arn = run(&w.ecs);
+    wait_status(&w, &arn, "RUNNING").await;
+    let sandbox = sandbox_of(&w);
+    assert_eq!(
+        w.runtime.packet_filter(&sandbox),
+        Some(filter_admitting(8080))
+    );
+    // The filter was in place before the app container was made.
+    let calls = w.runtime.calls();
+    let position = |wanted: fn(&wharf_runtime::fake::Call) -> bool| calls.iter().position(wanted);
+    let filtered = position(|c| matches!(c, wharf_runtime::fake::Call::ApplyPacketFilter(_)));
+    let created = position(|c| matches!(c, wharf_runtime::fake::Call::CreateContainer(_)));
+    assert!(filtered.unwrap() < created.unwrap(), "{calls:?}");
+    // A change EC2 reports reaches the sandbox.
+    *w.enis.filter.lock().unwrap() = filter_admitting(9090);
+    (w._agent.filter_changes())();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while w.runtime.packet_filter(&sandbox) != Some(filter_admitting(9090)) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the new filter never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = w.stop.send(true);
 }

@@ -5,6 +5,15 @@ use clap::Args;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+/// `--security-groups`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecurityGroups {
+    /// Filter as AWS does.
+    Enforce,
+    /// Store rules without effect.
+    Off,
+}
+
 /// `wharf server` flags.
 #[derive(Args, Debug, Clone)]
 pub struct ServerArgs {
@@ -71,6 +80,12 @@ pub struct ServerArgs {
     /// take about a minute; tests shorten it.
     #[arg(long, env = "WHARF_TASK_NETWORK_TIMEOUT_SECONDS", default_value_t = 60)]
     pub task_network_timeout_seconds: u64,
+
+    /// Whether security groups filter tasks' traffic, as on AWS (`enforce`: in the kernel, in
+    /// each task's own network namespace; needs root and nftables, and says once at start when
+    /// it cannot) or not at all (`off`: rules are stored and described only).
+    #[arg(long, env = "WHARF_SECURITY_GROUPS", value_enum, default_value_t = SecurityGroups::Enforce)]
+    pub security_groups: SecurityGroups,
 
     /// Address load balancer listeners listen on (any 127.0.0.0/8 address is this machine;
     /// ports below 1024 need root or `sysctl net.ipv4.ip_unprivileged_port_start=80`).

@@ -10,7 +10,7 @@ use crate::task_endpoint;
 use anyhow::Context;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
@@ -136,6 +136,10 @@ struct DataServices {
     secrets_manager: Arc<wharf_secretsmanager::SecretsManager>,
     ssm: Arc<wharf_ssm::Ssm>,
     network: Arc<dyn NetworkInterfaces>,
+    /// EC2 itself (the same records as `network`), for its API.
+    ec2: wharf_ec2::Ec2,
+    /// Where EC2's filter changes go once the agent exists.
+    filter_changes: Arc<OnceLock<wharf_core::packet_filter::FilterChangeNotifier>>,
     /// Metrics (wharf's own and PutMetricData's) and alarms.
     cloudwatch: Arc<wharf_cloudwatch::CloudWatch>,
 }
@@ -196,6 +200,7 @@ async fn build(
         metric_time,
     )
     .await?;
+    let _ = data.filter_changes.set(agent.filter_changes());
     let role_sessions = Arc::new(wharf_iam::RoleSessionStore::new(
         shared.store.clone(),
         shared.ids.clone(),
@@ -253,12 +258,25 @@ fn build_data_services(
         sealer.clone(),
     );
     let ssm = wharf_ssm::Ssm::new(store.clone(), ids.clone(), clock.clone(), sealer);
+    // EC2 tells the agent (built later) when a security group filter may have changed.
+    let filter_changes: Arc<OnceLock<wharf_core::packet_filter::FilterChangeNotifier>> =
+        Arc::default();
+    let ec2 = wharf_ec2::Ec2::new(store.clone(), ids.clone()).with_filter_changes({
+        let target = filter_changes.clone();
+        Arc::new(move || {
+            if let Some(notify) = target.get() {
+                notify();
+            }
+        })
+    });
     Ok(DataServices {
         ecr: Arc::new(ecr),
         logs: Arc::new(logs),
         secrets_manager: Arc::new(secrets_manager),
         ssm: Arc::new(ssm),
-        network: Arc::new(wharf_ec2::Ec2::new(store.clone(), ids.clone())),
+        network: Arc::new(ec2.clone()),
+        ec2,
+        filter_changes,
         cloudwatch: Arc::new(wharf_cloudwatch::CloudWatch::new(
             store.clone(),
             ids.clone(),
@@ -297,6 +315,10 @@ async fn build_agent(
         task_agent::TaskNetworkSettings {
             public_cidr: args.task_public_cidr.clone(),
             unreachable_timeout: std::time::Duration::from_secs(args.task_network_timeout_seconds),
+            security_groups: match args.security_groups {
+                crate::config::SecurityGroups::Enforce => wharf_agent::SecurityGroupMode::Enforce,
+                crate::config::SecurityGroups::Off => wharf_agent::SecurityGroupMode::Off,
+            },
         },
         task_endpoint_url,
         (data.cloudwatch.clone(), metric_time),
@@ -344,6 +366,8 @@ fn build_load_balancing(
     );
     // Listeners come back up from the store.
     elbv2.sync_plane();
+    // Load balancers made before their interfaces were recorded get them.
+    wharf_elbv2::interfaces::sync_all(&elbv2);
     LoadBalancing { acm, plane, elbv2 }
 }
 
@@ -411,10 +435,7 @@ fn handlers(
             ids.clone(),
         ))),
         Arc::new(wharf_iam::sts_generated::Handler(wharf_iam::Sts::new())),
-        Arc::new(wharf_ec2::generated::Handler(wharf_ec2::Ec2::new(
-            store.clone(),
-            ids.clone(),
-        ))),
+        Arc::new(wharf_ec2::generated::Handler(data.ec2.clone())),
         Arc::new(wharf_elbv2::generated::Handler(balancing.elbv2.clone())),
         Arc::new(wharf_acm::generated::Handler(balancing.acm.clone())),
         Arc::new(wharf_secretsmanager::generated::Handler(

@@ -102,6 +102,8 @@ pub struct TaskNetworkSettings {
     /// How long a task whose subnet cannot reach what it needs waits before it stops
     /// (`--task-network-timeout`).
     pub unreachable_timeout: std::time::Duration,
+    /// Whether security groups filter tasks' traffic (`--security-groups`).
+    pub security_groups: wharf_agent::SecurityGroupMode,
 }
 
 /// Connects to the container engine and builds the agent.
@@ -128,6 +130,7 @@ pub async fn build(
     let config = AgentConfig {
         public_cidr: network_settings.public_cidr,
         unreachable_timeout: network_settings.unreachable_timeout,
+        security_groups: network_settings.security_groups,
         instance: instance_id(data_dir)?,
         task_endpoint,
         ..AgentConfig::default()
