@@ -35,6 +35,7 @@ pub mod data_plane;
 pub mod errors;
 pub mod generated;
 pub mod health_check;
+pub mod interfaces;
 pub mod listener_rules;
 pub mod listeners;
 pub mod load_balancers;

@@ -274,6 +274,9 @@ pub fn create(
     })?;
     if created {
         tracing::info!(arn = %stored.arn, dns = %stored.dns_name, "created load balancer");
+        if let Err(e) = crate::interfaces::sync(elbv2, &stored) {
+            tracing::warn!(arn = %stored.arn, error = %e, "cannot record the load balancer's network interfaces");
+        }
     }
     Ok(CreateLoadBalancerOutput {
         load_balancers: Some(vec![stored.to_wire(if created {
@@ -354,7 +357,7 @@ pub fn delete(
             .get::<StoredLoadBalancer>(LOAD_BALANCERS, &key)?
             .filter(|lb| lb.arn == arn)
         else {
-            return Ok(false);
+            return Ok(None);
         };
         if lb
             .attributes
@@ -374,10 +377,13 @@ pub fn delete(
             tx.delete(LISTENERS, &k)?;
         }
         tx.delete(LOAD_BALANCERS, &key)?;
-        Ok(true)
+        Ok(Some(lb))
     })?;
-    if deleted {
+    if let Some(lb) = deleted {
         tracing::info!(%arn, "deleted load balancer");
+        if let Err(e) = crate::interfaces::remove(elbv2, &lb) {
+            tracing::warn!(%arn, error = %e, "cannot remove the load balancer's network interfaces");
+        }
     }
     Ok(DeleteLoadBalancerOutput {})
 }
