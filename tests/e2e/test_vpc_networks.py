@@ -116,6 +116,12 @@ class Lab:
             )
             ec2.create_route(RouteTableId=private_table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat_id)
         group = ec2.create_security_group(GroupName=f"{name}-tasks", Description="tasks", VpcId=vpc)["GroupId"]
+        # The tasks admit the load balancer (which gets the VPC's default group) on the app's port.
+        default = ec2.describe_security_groups(Filters=[
+            {"Name": "vpc-id", "Values": [vpc]}, {"Name": "group-name", "Values": ["default"]}])["SecurityGroups"][0]
+        ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[{
+            "IpProtocol": "tcp", "FromPort": APP_PORT, "ToPort": APP_PORT,
+            "UserIdGroupPairs": [{"GroupId": default["GroupId"]}]}])
         return Network(vpc, public, private, private_table, group)
 
     def task_definition(self, family: str, name: str) -> str:
@@ -245,7 +251,9 @@ def test_seed_002_stack_comes_up_serves_and_tears_down_to_nothing(lab):
     free_after = {s["SubnetId"]: s["AvailableIpAddressCount"]
                   for s in lab.ec2.describe_subnets(SubnetIds=net.private)["Subnets"]}
     assert sum(free_before.values()) - sum(free_after.values()) >= 2, (free_before, free_after)
-    # Tasks of one VPC reach each other.
+    # Tasks of one VPC reach each other once their group admits itself.
+    lab.ec2.authorize_security_group_ingress(GroupId=net.group, IpPermissions=[{
+        "IpProtocol": "tcp", "FromPort": APP_PORT, "ToPort": APP_PORT, "UserIdGroupPairs": [{"GroupId": net.group}]}])
     if len(tasks) >= 2:
         a, b = tasks[0], tasks[1]
         reached = lab.sandbox_curl(a, f"http://{private_address(b)}:{APP_PORT}/health")
@@ -362,6 +370,10 @@ def test_a_public_subnet_needs_a_public_address(lab):
     eni = lab.ec2.describe_network_interfaces(NetworkInterfaceIds=[details["networkInterfaceId"]])
     public = eni["NetworkInterfaces"][0]["Association"]["PublicIp"]
     assert ipaddress.ip_address(private_address(task)) in ipaddress.ip_network("10.0.1.0/24")
+    # Its group admits the machine's own address (seed 003's `--cidr $MY_IP/32`).
+    route = subprocess.run(["ip", "-o", "route", "get", public], capture_output=True, text=True, check=True).stdout.split()
+    lab.ec2.authorize_security_group_ingress(GroupId=net.group, IpProtocol="tcp", FromPort=APP_PORT, ToPort=APP_PORT,
+                                             CidrIp=f"{route[route.index('src') + 1]}/32")
     answer = subprocess.run(["curl", "-sS", "-m", "10", f"http://{public}:{APP_PORT}/health"],
                             capture_output=True, text=True, check=False)
     assert answer.stdout == "ok\n", answer
