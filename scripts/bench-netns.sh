@@ -27,12 +27,8 @@ for tool in nginx wrk ip; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing (scripts/bench-lb.sh installs it)" >&2; exit 1; }
 done
 
-echo "bench: building wharf's load balancer (release)"
-cargo build --release -q -p wharf-lb --example lb_bench_server
-target_dir=$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
-lb="$target_dir/release/examples/lb_bench_server"
-
 ns=wharf-bench-netns-$$
+veth="wbn$$"
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -43,48 +39,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The namespace, a veth to it (10.250.$((RANDOM % 250)).0/30) and nginx inside.
-net="10.250.$((RANDOM % 250))"
-ip netns add "$ns"
-ip link add "wbn$$" type veth peer name eth0 netns "$ns"
-ip addr add "$net.1/30" dev "wbn$$"
-ip link set "wbn$$" up
-ip -n "$ns" addr add "$net.2/30" dev eth0
-ip -n "$ns" link set eth0 up
-ip -n "$ns" link set lo up
-mkdir -p "$work/nginx"
-cat >"$work/nginx.conf" <<EOF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx;
-  proxy_temp_path $work/nginx;
-  fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx;
-  scgi_temp_path $work/nginx;
-  keepalive_requests 1000000;
-  server { listen $net.2:8081; location / { return 200 "ok\n"; } }
-  server { listen $net.2:8082; keepalive_timeout 0; location / { return 200 "ok\n"; } }
-}
-EOF
-ip netns exec "$ns" nginx -c "$work/nginx.conf" -g 'daemon off;' &
-pids+=($!)
+# shellcheck source=scripts/bench-netns-backend.sh
+source scripts/bench-netns-backend.sh
 
-start_lb() { # port, backend port, extra args...
-  local port=$1 backend=$2; shift 2
-  "$lb" --port "$port" --backend "$net.2:$backend" --workers 1 "$@" >"$work/lb-$port.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 1 300); do
-    grep -q ready "$work/lb-$port.log" && return 0
-    sleep 0.1
-  done
-  echo "bench: the load balancer on $port never became ready" >&2
-  cat "$work/lb-$port.log" >&2
-  exit 1
-}
 start_lb 18181 8081
 start_lb 18182 8081 --backend-namespace "$ns"
 start_lb 18183 8082

@@ -15,7 +15,9 @@ One wharf for the module (the default: ``--security-groups enforce``).
 
 from __future__ import annotations
 
+import http.client
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 
@@ -185,6 +187,32 @@ def test_seed_002_tiers_admit_only_the_tier_in_front(lab):
     wait_until(lambda: health(tg) == "healthy", "the api task healthy behind the ALB", deadline=STEADY_DEADLINE_S)
     answer = lb_get(port, lb["DNSName"])
     assert answer.status == 200 and answer.name == "tier-api", answer
+    # Rule changes on the tasks' group do not drop a request through the ALB (each filter is
+    # replaced in one step, tracked connections pass).
+    answers, stop = [], threading.Event()
+
+    def load():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for _ in range(2000):
+            if stop.is_set():
+                break
+            answers.append(lb_get(port, lb["DNSName"], conn=conn).status)
+        conn.close()
+
+    loader = threading.Thread(target=load)
+    loader.start()
+    try:
+        for k in range(5):
+            extra = [{"IpProtocol": "tcp", "FromPort": 9000 + k, "ToPort": 9000 + k, "IpRanges": [{"CidrIp": "10.9.0.0/16"}]}]
+            ec2.authorize_security_group_ingress(GroupId=tasks_sg, IpPermissions=extra)
+            ec2.revoke_security_group_ingress(GroupId=tasks_sg, IpPermissions=extra)
+    finally:
+        stop.set()
+        loader.join(timeout=60)
+    assert answers and set(answers) == {200}, (len(answers), sorted(set(answers)))
+    # New connections through the ALB keep working too.
+    for _ in range(20):
+        assert lb_get(port, lb["DNSName"]).status == 200
     # The ALB cannot reach the database: its health checks time out.
     wait_until(lambda: health(db_tg) == "unhealthy", "the database unhealthy behind the ALB", deadline=STEADY_DEADLINE_S)
     # The machine straight to a task (at its public address) is refused.

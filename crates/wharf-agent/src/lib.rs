@@ -190,6 +190,7 @@ impl Agent {
                 stop.clone(),
             ))
         });
+        packet_filters::decide(&self).await;
         let filter_keeper = tokio::spawn(packet_filters::keep(self.clone(), stop.clone()));
         let mut changed = self.changed.subscribe();
         loop {

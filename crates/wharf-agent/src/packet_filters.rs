@@ -10,10 +10,11 @@
 //! - On start (tasks adopted from a previous run) and every [`RESYNC`] all are checked again,
 //!   so the kernel converges on the records whatever was missed.
 //!
-//! Filters are applied one at a time under one lock, so an older filter never lands after a
-//! newer one.
+//! One pass at a time (under one lock), so an older filter never lands after a newer one; within
+//! a pass the changed filters are applied several at once.
 
 use crate::Agent;
+use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -26,6 +27,9 @@ use wharf_ecs::tasks;
 /// How often every filter is checked against the records without a change signal.
 const RESYNC: Duration = Duration::from_secs(30);
 
+/// How many filters are replaced at once after a change.
+const CONCURRENT_APPLIES: usize = 16;
+
 /// Whether security groups filter tasks' traffic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecurityGroupMode {
@@ -37,7 +41,7 @@ pub enum SecurityGroupMode {
 
 /// The filters this agent has applied, and the signal that some may be stale.
 pub(crate) struct PacketFilters {
-    /// Set once by [`PacketFilters::start`]: whether filters are applied at all.
+    /// Set once by [`decide`]: whether filters are applied at all.
     enabled: AtomicBool,
     /// Sandbox id -> the filter last applied to it.
     applied: Mutex<HashMap<String, InterfaceFilter>>,
@@ -82,26 +86,30 @@ impl Filtered {
     }
 }
 
-/// Decides whether filters are applied (the mode, and whether the runtime can), says so once,
-/// then keeps every running task's filter current until `stop`.
-pub(crate) async fn keep(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
-    let filters = &agent.filters;
+/// Decides whether filters are applied (the mode, and whether the runtime can) and says so once
+/// when they are not. Called before any task starts, so no task starts unfiltered.
+pub(crate) async fn decide(agent: &Agent) {
     match agent.config.security_groups {
         SecurityGroupMode::Off => {
             tracing::warn!("security groups are not enforced (--security-groups off): tasks accept any traffic");
-            return;
         }
         SecurityGroupMode::Enforce => match agent.runtime.packet_filtering().await {
-            Ok(()) => filters.enabled.store(true, Ordering::Relaxed),
-            Err(why) => {
-                tracing::warn!(
-                    reason = %why,
-                    "security groups cannot be enforced on this machine: their rules are stored and described, but tasks accept any traffic (run wharf as root with nftables installed, or pass --security-groups off to say so)"
-                );
-                return;
-            }
+            Ok(()) => agent.filters.enabled.store(true, Ordering::Relaxed),
+            Err(why) => tracing::warn!(
+                reason = %why,
+                "security groups cannot be enforced on this machine: their rules are stored and described, but tasks accept any traffic (run wharf as root with nftables installed, or pass --security-groups off to say so)"
+            ),
         },
     }
+}
+
+/// Keeps every running task's filter current until `stop` (nothing to do when filters are not
+/// applied).
+pub(crate) async fn keep(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
+    if !agent.filters.enabled() {
+        return;
+    }
+    let filters = &agent.filters;
     loop {
         sync_all(&agent).await;
         tokio::select! {
@@ -182,26 +190,34 @@ async fn sync_all(agent: &Arc<Agent>) {
                 continue;
             }
         };
-        for task in tasks {
-            let Some(filter) = computed.get(&task.eni_id) else {
-                continue;
-            };
-            if applied.get(&task.sandbox_id) == Some(filter) {
-                continue;
-            }
-            match agent
-                .runtime
-                .apply_packet_filter(&task.sandbox_id, filter)
-                .await
-            {
+        // Owned (sandbox, interface, filter) triples: the applies run concurrently.
+        let changed: Vec<(String, String, InterfaceFilter)> = tasks
+            .iter()
+            .filter_map(|t| computed.get(&t.eni_id).map(|f| (t, f)))
+            .filter(|(t, f)| applied.get(&t.sandbox_id) != Some(*f))
+            .map(|(t, f)| (t.sandbox_id.clone(), t.eni_id.clone(), f.clone()))
+            .collect();
+        // Each apply is a short process that mostly waits on the kernel: several at once.
+        let runtime = agent.runtime.clone();
+        let results: Vec<_> = futures::stream::iter(changed)
+            .map(|(sandbox, eni, filter)| {
+                let runtime = runtime.clone();
+                async move {
+                    let result = runtime.apply_packet_filter(&sandbox, &filter).await;
+                    (sandbox, eni, filter, result)
+                }
+            })
+            .buffer_unordered(CONCURRENT_APPLIES)
+            .collect()
+            .await;
+        for (sandbox, eni, filter, result) in results {
+            match result {
                 Ok(()) => {
-                    tracing::debug!(eni = %task.eni_id, "security group filter replaced");
-                    applied.insert(task.sandbox_id.clone(), filter.clone());
+                    tracing::debug!(%eni, "security group filter replaced");
+                    applied.insert(sandbox, filter);
                 }
                 // A sandbox removed meanwhile (its task is stopping) needs no filter.
-                Err(e) => {
-                    tracing::debug!(eni = %task.eni_id, error = %e, "cannot apply security group filter")
-                }
+                Err(e) => tracing::debug!(%eni, error = %e, "cannot apply security group filter"),
             }
         }
     }
