@@ -133,7 +133,7 @@ def test_seed_003_opens_the_app_port_to_one_address_and_closes_it_again(lab):
         GroupId=ecs_sg, IpProtocol="tcp", FromPort=APP_PORT, ToPort=APP_PORT, CidrIp=f"{mine}/32")
     opened = time.monotonic()
     wait_until(lambda: machine_get(ip) == "ok\n", "the app's port open to the machine", deadline=10, interval=0.1)
-    assert time.monotonic() - opened < 3, "the rule took more than a second (plus curl's time) to apply"
+    assert time.monotonic() - opened < 5, "the rule took far more than a second to apply"
     # The rule names one address: another source is still refused (checked from a second task).
     other = lab.run_task("news-other", lab.group("news-other"))
     assert lab.curl_from(other, f"http://{details(task)['privateIPv4Address']}:{APP_PORT}/health").returncode != 0
