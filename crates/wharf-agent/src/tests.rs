@@ -944,3 +944,33 @@ async fn a_task_starts_behind_its_filter_and_follows_each_change() {
     }
     let _ = w.stop.send(true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn where_the_machine_cannot_filter_tasks_still_run_unfiltered() {
+    let mut w = world();
+    w.stop_agent().await;
+    w.runtime
+        .set_cannot_filter(Some("wharf is not running as root"));
+    let (agent, stop, running) = start_agent(&w.store, &w.runtime, &w.logs, &w.enis);
+    let w = World {
+        ecs: Ecs::new(w.store.clone(), Arc::new(RandomIds))
+            .with_network(w.enis.clone())
+            .with_task_notifier(agent.notifier()),
+        _agent: agent,
+        stop,
+        running,
+        ..w
+    };
+    *w.enis.filter.lock().unwrap() = filter_admitting(8080);
+    register(&w.ecs, serde_json::json!([app(serde_json::json!({}))]));
+    let arn = run(&w.ecs);
+    wait_status(&w, &arn, "RUNNING").await;
+    (w._agent.filter_changes())();
+    assert_eq!(w.runtime.packet_filter(&sandbox_of(&w)), None);
+    assert!(!w
+        .runtime
+        .calls()
+        .iter()
+        .any(|c| matches!(c, wharf_runtime::fake::Call::ApplyPacketFilter(_))));
+    let _ = w.stop.send(true);
+}

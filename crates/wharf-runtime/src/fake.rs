@@ -129,6 +129,8 @@ struct State {
     stats_calls: u64,
     /// The packet filter last applied to each sandbox, by container id.
     packet_filters: HashMap<String, InterfaceFilter>,
+    /// Why this fake cannot filter, when a test says so.
+    cannot_filter: Option<String>,
 }
 
 impl State {
@@ -443,6 +445,12 @@ impl FakeRuntime {
         self.inner.lock().containers.values().cloned().collect()
     }
 
+    /// Makes `packet_filtering` answer that this machine cannot filter, saying `why`
+    /// (`None`: it can again).
+    pub fn set_cannot_filter(&self, why: Option<&str>) {
+        self.inner.lock().cannot_filter = why.map(str::to_string);
+    }
+
     /// The packet filter last applied to sandbox `id`, if any.
     pub fn packet_filter(&self, id: &str) -> Option<InterfaceFilter> {
         self.inner.lock().packet_filters.get(id).cloned()
@@ -657,7 +665,10 @@ impl Runtime for FakeRuntime {
     }
 
     async fn packet_filtering(&self) -> Result<(), String> {
-        Ok(())
+        match &self.inner.lock().cannot_filter {
+            Some(why) => Err(why.clone()),
+            None => Ok(()),
+        }
     }
 
     async fn apply_packet_filter(
