@@ -653,6 +653,31 @@ fn check_inside_vpc(
     Ok(())
 }
 
+/// The targets a CreateRoute or ReplaceRoute request names (the two carry the same fields).
+macro_rules! requested_targets {
+    ($input:expr) => {
+        named_targets(
+            &$input.gateway_id,
+            &$input.nat_gateway_id,
+            &$input.network_interface_id,
+            &[
+                ("vpcEndpointId", &$input.vpc_endpoint_id),
+                ("instanceId", &$input.instance_id),
+                ("transitGatewayId", &$input.transit_gateway_id),
+                ("vpcPeeringConnectionId", &$input.vpc_peering_connection_id),
+                (
+                    "egressOnlyInternetGatewayId",
+                    &$input.egress_only_internet_gateway_id,
+                ),
+                ("localGatewayId", &$input.local_gateway_id),
+                ("carrierGatewayId", &$input.carrier_gateway_id),
+                ("coreNetworkArn", &$input.core_network_arn),
+                ("odbNetworkArn", &$input.odb_network_arn),
+            ],
+        )
+    };
+}
+
 /// CreateRoute.
 pub fn create_route(
     ec2: &Ec2,
@@ -666,25 +691,7 @@ pub fn create_route(
         input.destination_ipv6_cidr_block.as_deref(),
         input.destination_prefix_list_id.as_deref(),
     )?;
-    let targets = named_targets(
-        &input.gateway_id,
-        &input.nat_gateway_id,
-        &input.network_interface_id,
-        &[
-            ("vpcEndpointId", &input.vpc_endpoint_id),
-            ("instanceId", &input.instance_id),
-            ("transitGatewayId", &input.transit_gateway_id),
-            ("vpcPeeringConnectionId", &input.vpc_peering_connection_id),
-            (
-                "egressOnlyInternetGatewayId",
-                &input.egress_only_internet_gateway_id,
-            ),
-            ("localGatewayId", &input.local_gateway_id),
-            ("carrierGatewayId", &input.carrier_gateway_id),
-            ("coreNetworkArn", &input.core_network_arn),
-            ("odbNetworkArn", &input.odb_network_arn),
-        ],
-    )?;
+    let targets = requested_targets!(input)?;
     default_network::ensure(ec2, account, region)?;
     let now = ec2.clock.now();
     let settle = settle_millis(ec2);
@@ -734,25 +741,7 @@ pub fn replace_route(
         input.destination_prefix_list_id.as_deref(),
     )?;
     let local_target = input.local_target == Some(true);
-    let targets = named_targets(
-        &input.gateway_id,
-        &input.nat_gateway_id,
-        &input.network_interface_id,
-        &[
-            ("vpcEndpointId", &input.vpc_endpoint_id),
-            ("instanceId", &input.instance_id),
-            ("transitGatewayId", &input.transit_gateway_id),
-            ("vpcPeeringConnectionId", &input.vpc_peering_connection_id),
-            (
-                "egressOnlyInternetGatewayId",
-                &input.egress_only_internet_gateway_id,
-            ),
-            ("localGatewayId", &input.local_gateway_id),
-            ("carrierGatewayId", &input.carrier_gateway_id),
-            ("coreNetworkArn", &input.core_network_arn),
-            ("odbNetworkArn", &input.odb_network_arn),
-        ],
-    )?;
+    let targets = requested_targets!(input)?;
     default_network::ensure(ec2, account, region)?;
     let now = ec2.clock.now();
     let settle = settle_millis(ec2);
