@@ -33,7 +33,7 @@ from pathlib import Path
 
 from ecr_images import BUSYBOX
 from testapp import compile_testapp
-from wharf_e2e import FAST_TARGET_HEALTH, FIXTURES, REPO_ROOT, DockerCli, Wharf, free_port
+from wharf_e2e import FAST_TARGET_HEALTH, FIXTURES, REPO_ROOT, DockerCli, Wharf, admit_listener_clients, free_port
 
 ACT = Path(os.environ.get("WHARF_E2E_ACT", REPO_ROOT / ".deps" / "venv" / "bin" / "act"))
 VENV_BIN = REPO_ROOT / ".deps" / "venv" / "bin"
@@ -324,6 +324,7 @@ def setup_seed_004(wharf: Wharf, docker: DockerCli, repo: AppRepo, first_version
 
     elbv2 = wharf.boto3_client("elbv2", region=REGION)
     lb = elbv2.create_load_balancer(Name=ALB_NAME, Subnets=subnets, SecurityGroups=[group])["LoadBalancers"][0]
+    admit_listener_clients(wharf, lb["LoadBalancerArn"], REGION)
     tg = elbv2.create_target_group(Name=TARGET_GROUP, Protocol="HTTP", Port=APP_PORT, VpcId=vpc,
                                    TargetType="ip", **FAST_TARGET_HEALTH)["TargetGroups"][0]["TargetGroupArn"]
     elbv2.modify_target_group_attributes(

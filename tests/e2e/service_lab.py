@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from testapp import TestappImage, push_testapp
 from wharf_e2e import (
     ACCOUNT_ID,
+    admit_listener_clients,
     FAST_TARGET_HEALTH,
     DockerCli,
     Ecr,
@@ -548,6 +549,7 @@ def own_lab(root, docker: DockerCli, local_image, *, alb: str, cluster: str, ext
         lb = wharf.boto3_client("elbv2", region=REGION).create_load_balancer(
             Name=alb, Subnets=[s["SubnetId"] for s in subnets], SecurityGroups=[group]
         )["LoadBalancers"][0]
+        admit_listener_clients(wharf, lb["LoadBalancerArn"], REGION)
         wharf.boto3_client("ecs", region=REGION).create_cluster(clusterName=cluster)
         yield Lab(wharf, docker, image, instance_id, vpc, subnets, group,
                   lb["LoadBalancerArn"], lb["DNSName"], cluster=cluster)

@@ -48,6 +48,7 @@ from botocore.exceptions import ClientError
 from testapp import push_testapp
 from wharf_e2e import (
     Ecr,
+    admit_listener_clients,
     as_datetime,
     eni_details,
     private_ip,
@@ -87,6 +88,7 @@ def lab(module_wharf, module_docker, testapp_local_image):
     lb = elbv2.create_load_balancer(
         Name="svc-e2e-alb", Subnets=[s["SubnetId"] for s in subnets], SecurityGroups=[group]
     )["LoadBalancers"][0]
+    admit_listener_clients(wharf, lb["LoadBalancerArn"], REGION)
     wharf.boto3_client("ecs", region=REGION).create_cluster(clusterName=CLUSTER)
     lab = Lab(wharf, module_docker, image, instance_id, vpc, subnets, group, lb["LoadBalancerArn"], lb["DNSName"])
     yield lab

@@ -26,7 +26,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from backends import HOST_TARGET_IP, Backend, WebSocketClient
-from wharf_e2e import default_network, free_port, wait_until
+from wharf_e2e import admit_listener_clients, default_network, free_port, wait_until
 
 CURL = "/usr/bin/curl"
 # Short health checks so that state changes take seconds (AWS's minimum interval is 5 s).
@@ -63,6 +63,7 @@ class Alb:
         self.vpc_id, subnets = default_network(wharf)
         lb = self.elbv2.create_load_balancer(Name=name, Subnets=subnets)["LoadBalancers"][0]
         self.arn = lb["LoadBalancerArn"]
+        admit_listener_clients(wharf, self.arn)
         self.dns = lb["DNSName"]
 
     def target_group(self, name: str, backends=(), **health) -> str:
@@ -413,6 +414,7 @@ def test_seed_https_alb(wharf, backends):
         "elbv2", "create-load-balancer", "--name", "blog-alb", "--subnets", *subnets,
         "--query", "LoadBalancers[0].LoadBalancerArn", "--output", "text",
     ).stdout.strip()
+    admit_listener_clients(wharf, lb)
     # Register the host backend on its own port (the service would register task IPs on 8000).
     wharf.aws(
         "elbv2", "register-targets", "--target-group-arn", tg,

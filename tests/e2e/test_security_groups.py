@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import http.client
 import subprocess
+import ipaddress
 import threading
 import time
 from dataclasses import dataclass
@@ -98,6 +99,13 @@ def my_ip(towards: str) -> str:
     return words[words.index("src") + 1]
 
 
+def lb_refuses(port: int, host: str) -> bool:
+    """Whether the listener gives the machine no answer within two seconds."""
+    out = subprocess.run(["curl", "-sS", "-m", "2", "-H", f"Host: {host}", f"http://127.0.0.1:{port}/health"],
+                         capture_output=True, text=True, check=False)
+    return out.returncode == 28  # curl's "operation timed out"
+
+
 def machine_get(ip: str, path: str = "/health") -> str | None:
     """The machine's ``curl`` straight to a task; ``None`` when it gets no answer."""
     out = subprocess.run(["curl", "-sS", "-m", "2", f"http://{ip}:{APP_PORT}{path}"],
@@ -147,7 +155,9 @@ def test_seed_003_opens_the_app_port_to_one_address_and_closes_it_again(lab):
 def test_seed_002_tiers_admit_only_the_tier_in_front(lab):
     ec2, elbv2, ecs = lab.client("ec2"), lab.client("elbv2"), lab.client("ecs")
     alb_sg, tasks_sg, db_sg, other_sg = (lab.group(n) for n in ("tier-alb", "tier-tasks", "tier-db", "tier-other"))
-    ec2.authorize_security_group_ingress(GroupId=alb_sg, IpProtocol="tcp", FromPort=80, ToPort=80, CidrIp="0.0.0.0/0")
+    # Seed 002 opens port 80 of the ALB to the world; the test's listener is on a free port.
+    port = free_port()
+    ec2.authorize_security_group_ingress(GroupId=alb_sg, IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp="0.0.0.0/0")
     ec2.authorize_security_group_ingress(GroupId=tasks_sg, IpPermissions=[{
         "IpProtocol": "tcp", "FromPort": APP_PORT, "ToPort": APP_PORT, "UserIdGroupPairs": [{"GroupId": alb_sg}]}])
     ec2.authorize_security_group_ingress(GroupId=db_sg, IpPermissions=[{
@@ -161,12 +171,16 @@ def test_seed_002_tiers_admit_only_the_tier_in_front(lab):
     assert len(enis) == 2, enis
     assert {g["GroupId"] for e in enis for g in e["Groups"]} == {alb_sg}
     assert all(e["RequesterId"] == "amazon-elb" for e in enis), enis
+    # Each has an address of its own subnet.
+    subnets = {s["SubnetId"]: s for s in ec2.describe_subnets(SubnetIds=[e["SubnetId"] for e in enis])["Subnets"]}
+    for e in enis:
+        assert ipaddress.ip_address(e["PrivateIpAddress"]) in ipaddress.ip_network(
+            subnets[e["SubnetId"]]["CidrBlock"]), e
 
     tg = elbv2.create_target_group(Name="tier-api", Protocol="HTTP", Port=APP_PORT, VpcId=lab.vpc,
                                    TargetType="ip", **FAST_TARGET_HEALTH)["TargetGroups"][0]["TargetGroupArn"]
     db_tg = elbv2.create_target_group(Name="tier-db", Protocol="HTTP", Port=APP_PORT, VpcId=lab.vpc,
                                       TargetType="ip", **FAST_TARGET_HEALTH)["TargetGroups"][0]["TargetGroupArn"]
-    port = free_port()
     listener = elbv2.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=port,
                                      DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])["Listeners"][0]
     elbv2.create_rule(ListenerArn=listener["ListenerArn"], Priority=1,
@@ -215,8 +229,16 @@ def test_seed_002_tiers_admit_only_the_tier_in_front(lab):
         assert lb_get(port, lb["DNSName"]).status == 200
     # The ALB cannot reach the database: its health checks time out.
     wait_until(lambda: health(db_tg) == "unhealthy", "the database unhealthy behind the ALB", deadline=STEADY_DEADLINE_S)
-    # The machine straight to a task (at its public address) is refused.
+    # The machine straight to a task is refused, at its public and its private address: the
+    # ALB's group stands for the ALB's own addresses, not for the machine.
     assert machine_get(public_address(lab, api)) is None
+    assert machine_get(api_ip) is None
+    # The ALB's group filters its clients: without a rule for the listener's port a client
+    # gets no answer (on AWS its connection times out); a rule for its /32 lets it in again.
+    ec2.revoke_security_group_ingress(GroupId=alb_sg, IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp="0.0.0.0/0")
+    wait_until(lambda: lb_refuses(port, lb["DNSName"]), "the ALB refuses the machine", deadline=10, interval=0.2)
+    ec2.authorize_security_group_ingress(GroupId=alb_sg, IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp="127.0.0.1/32")
+    wait_until(lambda: not lb_refuses(port, lb["DNSName"]), "the ALB admits 127.0.0.1/32", deadline=10, interval=0.2)
     # Task -> database works; an unrelated task -> database is refused.
     reached = lab.curl_from(api, f"http://{db_ip}:{APP_PORT}/health")
     assert reached.stdout == "ok\n", reached

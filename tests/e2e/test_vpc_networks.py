@@ -23,6 +23,7 @@ from service_lab import APP, APP_PORT, EXECUTION_ROLE, STEADY_DEADLINE_S, lb_get
 from testapp import push_testapp
 from wharf_e2e import (
     FAST_TARGET_HEALTH,
+    admit_listener_clients,
     Ecr,
     Wharf,
     free_port,
@@ -143,6 +144,7 @@ class Lab:
         """An ALB on the public subnets forwarding a free port to a new target group in the
         VPC: (target group ARN, port, DNS name)."""
         lb = self.elbv2.create_load_balancer(Name=name, Subnets=net.public)["LoadBalancers"][0]
+        admit_listener_clients(self.wharf, lb["LoadBalancerArn"], REGION)
         tg = self.elbv2.create_target_group(
             Name=f"{name}-tg", Protocol="HTTP", Port=APP_PORT, VpcId=net.vpc, TargetType="ip",
             **FAST_TARGET_HEALTH,

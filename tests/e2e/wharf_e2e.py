@@ -1157,3 +1157,22 @@ def default_network(wharf, cli="v1"):
         cli=cli,
     ).stdout.split()
     return vpc_id, subnets[:2]
+
+
+def admit_listener_clients(wharf, lb_arn: str, region: str = "us-east-1") -> None:
+    """Lets the machine's clients (loopback) reach every listener of load balancer ``lb_arn``
+    through its security groups, which wharf enforces as AWS does. The seeds open their ALB's
+    group to the world on 80 / 443; the tests' listeners are on free ports, so every TCP port
+    is opened, to 127.0.0.0/8 only. A load balancer made without groups has the VPC's default
+    group, which on its own admits only its members."""
+    ec2 = wharf.boto3_client("ec2", region=region)
+    elbv2 = wharf.boto3_client("elbv2", region=region)
+    lb = elbv2.describe_load_balancers(LoadBalancerArns=[lb_arn])["LoadBalancers"][0]
+    for group in lb.get("SecurityGroups", []):
+        try:
+            ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[{
+                "IpProtocol": "tcp", "FromPort": 0, "ToPort": 65535,
+                "IpRanges": [{"CidrIp": "127.0.0.0/8", "Description": "the tests' clients"}]}])
+        except ec2.exceptions.ClientError as e:
+            if e.response["Error"]["Code"] != "InvalidPermission.Duplicate":
+                raise

@@ -75,7 +75,7 @@ impl Ipv4Net {
     /// The addresses a task may get, lowest first: all but the first four and the last one
     /// (AWS reserves the network address, the VPC router, DNS, a future address, and the
     /// broadcast address). Empty for ranges smaller than /29.
-    pub fn task_addresses(&self) -> impl Iterator<Item = Ipv4Addr> {
+    pub fn task_addresses(&self) -> impl DoubleEndedIterator<Item = Ipv4Addr> {
         let first = u64::from(self.base) + 4;
         let end = u64::from(self.last()); // exclusive: the last address is reserved
         (first..end).filter_map(|a| u32::try_from(a).ok().map(Ipv4Addr::from))

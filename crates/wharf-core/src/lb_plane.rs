@@ -32,6 +32,10 @@ pub struct LoadBalancerSpec {
     pub availability_zones: Vec<String>,
     /// Its listeners.
     pub listeners: Vec<ListenerSpec>,
+    /// Who may connect to its listeners: its security groups' ingress rules (a client is
+    /// served when a rule admits TCP to the listener's port from its address). `None` admits
+    /// everyone (security groups not enforced).
+    pub client_filter: Option<Vec<crate::packet_filter::FilterRule>>,
 }
 
 /// Listener protocol.
@@ -188,6 +192,11 @@ pub struct TargetGroupSpec {
     /// ([`crate::subnet_network::vpc_namespace`]); connections to its targets are made from
     /// inside it when it exists (every VPC but the default one), from the machine otherwise.
     pub network_namespace: Option<String>,
+    /// The address connections to its targets (requests and health checks) come from: the
+    /// private address of the network interface of the load balancer that forwards to it, so
+    /// the targets' security groups can admit that load balancer and nothing else. `None`
+    /// lets the kernel choose (no load balancer forwards to it yet).
+    pub source_address: Option<std::net::Ipv4Addr>,
 }
 
 /// A registered (or deregistering) target.

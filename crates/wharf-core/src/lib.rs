@@ -37,7 +37,9 @@ pub use ids::IdGen;
 pub use image_resolver::{ImageResolver, ResolvedImage};
 pub use log_sink::{LogDestination, LogLine, LogSink, LogSinkError};
 pub use metrics::{MetricDatum, MetricSink, MetricTime, NoMetrics, StatisticValues};
-pub use network_interfaces::{NetworkInterfaces, NewNetworkInterface, PlacementSubnet, VpcInfo};
+pub use network_interfaces::{
+    NetworkInterfaces, NewNetworkInterface, PlacementSubnet, RecordedInterface, VpcInfo,
+};
 pub use role_sessions::{RoleCredentials, RoleSessions};
 pub use scaling::{
     AlarmActionHandler, AlarmInvocation, AlarmMetric, AlarmRegistry, ManagedAlarm, ServiceCapacity,

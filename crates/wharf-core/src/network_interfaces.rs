@@ -40,7 +40,8 @@ pub struct NewNetworkInterface {
     pub region: String,
     /// The subnet it is in.
     pub subnet_id: String,
-    /// Its private IPv4 address.
+    /// Its private IPv4 address (empty when
+    /// [`NetworkInterfaces::sync_described_interfaces`] is to choose it).
     pub private_ip: String,
     /// Its MAC address.
     pub mac_address: String,
@@ -50,6 +51,17 @@ pub struct NewNetworkInterface {
     pub security_groups: Vec<String>,
     /// E.g. `arn:aws:ecs:us-east-1:123456789012:attachment/<uuid>`.
     pub description: String,
+}
+
+/// An interface as recorded (what [`NetworkInterfaces::sync_described_interfaces`] answers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedInterface {
+    /// `eni-...`
+    pub id: String,
+    /// The subnet it is in.
+    pub subnet_id: String,
+    /// Its private IPv4 address.
+    pub private_ip: String,
 }
 
 /// Subnet and security-group lookup and ENI bookkeeping.
@@ -120,18 +132,21 @@ pub trait NetworkInterfaces: Send + Sync + 'static {
     }
 
     /// Makes the interfaces described `description` (a load balancer's: `ELB app/<name>/<id>`)
-    /// exactly `wanted`, one per subnet with the given groups: those that match are kept, the
-    /// others removed, the missing ones made (with the given address). An empty `wanted`
-    /// removes them all. Implementations that keep no interfaces do nothing.
+    /// exactly `wanted`, one per subnet: an interface in a wanted subnet is kept with its
+    /// address (its groups set to the wanted ones), the others removed, the missing ones made
+    /// (with the given address, or the highest free one of the subnet when it is empty, so
+    /// they stay clear of tasks, which take the lowest). An empty `wanted` removes them all.
+    /// Answers the interfaces as recorded, in `wanted`'s order. Implementations that keep no
+    /// interfaces record nothing and answer none.
     fn sync_described_interfaces(
         &self,
         account: &str,
         region: &str,
         description: &str,
         wanted: Vec<NewNetworkInterface>,
-    ) -> Result<(), String> {
+    ) -> Result<Vec<RecordedInterface>, String> {
         let _ = (account, region, description, wanted);
-        Ok(())
+        Ok(Vec::new())
     }
 
     /// The packet filters of interfaces `ids` of `account` in `region`: their security groups'

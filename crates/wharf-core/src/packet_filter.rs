@@ -56,6 +56,18 @@ pub enum Traffic {
     Protocol(u8),
 }
 
+impl Traffic {
+    /// Whether this admits TCP connections to `port`.
+    pub fn admits_tcp(&self, port: u16) -> bool {
+        match *self {
+            Traffic::All => true,
+            Traffic::Tcp { from, to } => (from..=to).contains(&port),
+            Traffic::Protocol(p) => p == 6,
+            Traffic::Udp { .. } | Traffic::Icmp { .. } => false,
+        }
+    }
+}
+
 /// Called after every change that may change some interface's filter (a rule authorized or
 /// revoked, an interface made or removed).
 pub type FilterChangeNotifier = Arc<dyn Fn() + Send + Sync>;

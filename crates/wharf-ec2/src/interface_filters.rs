@@ -7,15 +7,12 @@
 //! in the same VPC, as on AWS. IPv6 ranges, prefix lists and `icmpv6` match nothing here (wharf's
 //! interfaces have no IPv6 address, and prefix lists name AWS's public ranges).
 //!
-//! A load balancer's interfaces stand for the addresses its connections to targets really come
-//! from: wharf's load balancer runs on the machine and reaches a VPC through its routers (the
-//! Docker bridge's gateway for the default VPC, the subnet routers of a VPC's own namespace),
-//! so a group a load balancer carries has the VPC's router addresses as members.
+//! A load balancer is a member of its groups by its interfaces' addresses: wharf's load
+//! balancer connects to its targets from the address of its interface (a local address it adds
+//! to the VPC's bridge, see wharf-lb's `source_address`), so a rule naming its group admits it
+//! and nothing else on the machine.
 
-use crate::records::{
-    scope_prefix, GroupRecord, InterfaceRecord, Peer, Rule, SubnetRecord, GROUPS, INTERFACES,
-    SUBNETS,
-};
+use crate::records::{scope_prefix, GroupRecord, InterfaceRecord, Peer, Rule, GROUPS, INTERFACES};
 use crate::Ec2;
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
@@ -32,22 +29,14 @@ pub fn for_interfaces(
 ) -> Result<BTreeMap<String, InterfaceFilter>, StoreError> {
     let prefix = scope_prefix(account, region);
     type Rows<T> = Vec<(String, T)>;
-    let (groups, interfaces, subnets): (
-        Rows<GroupRecord>,
-        Rows<InterfaceRecord>,
-        Rows<SubnetRecord>,
-    ) = ec2.store.read(|tx| {
-        Ok::<_, StoreError>((
-            tx.list(GROUPS, &prefix)?,
-            tx.list(INTERFACES, &prefix)?,
-            tx.list(SUBNETS, &prefix)?,
-        ))
-    })?;
-    let subnets: Vec<&SubnetRecord> = subnets.iter().map(|(_, s)| s).collect();
+    let (groups, interfaces): (Rows<GroupRecord>, Rows<InterfaceRecord>) =
+        ec2.store.read(|tx| {
+            Ok::<_, StoreError>((tx.list(GROUPS, &prefix)?, tx.list(INTERFACES, &prefix)?))
+        })?;
     let groups: HashMap<&str, &GroupRecord> =
         groups.iter().map(|(_, g)| (g.id.as_str(), g)).collect();
     let interfaces: Vec<&InterfaceRecord> = interfaces.iter().map(|(_, i)| i).collect();
-    let members = Members::of(&interfaces, &subnets);
+    let members = Members::of(&interfaces);
     Ok(interfaces
         .iter()
         .filter(|eni| ids.contains(&eni.id))
@@ -61,13 +50,11 @@ struct Members {
 }
 
 impl Members {
-    fn of(interfaces: &[&InterfaceRecord], subnets: &[&SubnetRecord]) -> Self {
+    fn of(interfaces: &[&InterfaceRecord]) -> Self {
         let mut by_group: HashMap<String, HashMap<String, Vec<Ipv4Addr>>> = HashMap::new();
         for eni in interfaces {
-            let addresses = if eni.belongs_to_load_balancer() {
-                routers(&eni.vpc_id, subnets)
-            } else {
-                eni.private_ip.parse::<Ipv4Addr>().into_iter().collect()
+            let Ok(address) = eni.private_ip.parse::<Ipv4Addr>() else {
+                continue;
             };
             for group in &eni.groups {
                 by_group
@@ -75,7 +62,7 @@ impl Members {
                     .or_default()
                     .entry(group.id.clone())
                     .or_default()
-                    .extend(addresses.iter().copied());
+                    .push(address);
             }
         }
         for addresses in by_group.values_mut().flat_map(|g| g.values_mut()) {
@@ -92,23 +79,6 @@ impl Members {
             .map(Vec::as_slice)
             .unwrap_or_default()
     }
-}
-
-/// Where the machine's connections into VPC `vpc_id` come from: each subnet's router and the
-/// gateway of the /16 around it (the default VPC's Docker bridge).
-fn routers(vpc_id: &str, subnets: &[&SubnetRecord]) -> Vec<Ipv4Addr> {
-    subnets
-        .iter()
-        .filter(|s| s.vpc_id == vpc_id)
-        .filter_map(|s| Ipv4Net::parse(&s.cidr_block))
-        .flat_map(|net| {
-            let around = Ipv4Net {
-                base: net.base & 0xffff_0000,
-                prefix: 16,
-            };
-            [net.gateway(), around.gateway()]
-        })
-        .collect()
 }
 
 /// The filter of one interface: the union of its groups' rules.
@@ -247,22 +217,6 @@ mod tests {
         }
     }
 
-    fn subnet(vpc: &str, cidr: &str) -> SubnetRecord {
-        SubnetRecord {
-            id: format!("subnet-{cidr}"),
-            vpc_id: vpc.into(),
-            cidr_block: cidr.into(),
-            availability_zone: "us-east-1a".into(),
-            availability_zone_id: "use1-az1".into(),
-            default_for_az: false,
-            map_public_ip_on_launch: false,
-            available_ip_address_count: 0,
-            owner_id: "123456789012".into(),
-            arn: String::new(),
-            tags: Vec::new(),
-        }
-    }
-
     fn group_peer(id: &str) -> Peer {
         Peer::Group {
             group_id: id.into(),
@@ -328,12 +282,7 @@ mod tests {
         let groups: HashMap<&str, &GroupRecord> =
             groups.iter().map(|g| (g.id.as_str(), g)).collect();
         let refs: Vec<&InterfaceRecord> = interfaces.iter().collect();
-        let subnets = [
-            subnet("vpc-1", "10.0.1.0/24"),
-            subnet("vpc-1", "10.0.11.0/24"),
-        ];
-        let subnet_refs: Vec<&SubnetRecord> = subnets.iter().collect();
-        let members = Members::of(&refs, &subnet_refs);
+        let members = Members::of(&refs);
         interfaces
             .iter()
             .map(|e| (e.id.clone(), filter_of(e, &groups, &members)))
@@ -372,7 +321,7 @@ mod tests {
     }
 
     #[test]
-    fn a_load_balancer_stands_for_the_routers_its_connections_come_from() {
+    fn a_load_balancer_is_a_member_by_its_interfaces_addresses() {
         let (groups, mut interfaces) = tiers();
         for eni in interfaces
             .iter_mut()
@@ -383,7 +332,8 @@ mod tests {
         let f = filters(&groups, &interfaces);
         assert_eq!(
             f["eni-task-1"].ingress[0].peers,
-            vec![net("10.0.0.1/32"), net("10.0.1.1/32"), net("10.0.11.1/32")],
+            vec![net("10.0.1.10/32"), net("10.0.2.10/32")],
+            "the load balancer's own addresses, no router of the VPC"
         );
     }
 

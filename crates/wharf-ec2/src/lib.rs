@@ -611,7 +611,7 @@ impl NetworkInterfaces for Ec2 {
         region: &str,
         description: &str,
         wanted: Vec<NewNetworkInterface>,
-    ) -> Result<(), String> {
+    ) -> Result<Vec<wharf_core::RecordedInterface>, String> {
         network_interfaces::sync_described(self, account, region, description, wanted)
             .map_err(|e| e.to_string())
     }

@@ -27,7 +27,7 @@ use std::collections::HashSet;
 use std::net::Ipv4Addr;
 use wharf_core::ipv4::Ipv4Net;
 use wharf_core::network_interfaces::private_dns_name;
-use wharf_core::{NewNetworkInterface, RequestContext};
+use wharf_core::{NewNetworkInterface, RecordedInterface, RequestContext};
 use wharf_store::{StoreError, Tx};
 
 /// The account AWS shows as `RequesterId` of the interfaces ECS creates for tasks (the ECS
@@ -149,7 +149,7 @@ impl InterfaceRecord {
     }
 
     /// Whether ELBv2 made this interface for a load balancer.
-    pub fn belongs_to_load_balancer(&self) -> bool {
+    fn belongs_to_load_balancer(&self) -> bool {
         self.interface_type.is_none() && self.description.starts_with(ELB_DESCRIPTION_PREFIX)
     }
 
@@ -326,14 +326,14 @@ pub fn describe(
 /// Records `eni` as an in-use interface and returns its id; see
 /// [`wharf_core::NetworkInterfaces::create_interface`].
 pub fn create(ec2: &Ec2, eni: NewNetworkInterface) -> Result<String, CreateError> {
-    record(ec2, eni, false).map(|r| r.id)
+    record(ec2, eni, Address::Given).map(|r| r.id)
 }
 
 /// Records `eni` with the lowest free address of its subnet (its `private_ip` ignored), chosen
 /// in the same transaction that stores it, so two tasks never get one address; see
 /// [`wharf_core::NetworkInterfaces::allocate_interface`]. Returns its id and address.
 pub fn allocate(ec2: &Ec2, eni: NewNetworkInterface) -> Result<(String, String), CreateError> {
-    record(ec2, eni, true).map(|r| (r.id, r.private_ip))
+    record(ec2, eni, Address::Lowest).map(|r| (r.id, r.private_ip))
 }
 
 /// Sets the MAC address and public address of interface `id` (nothing happens when it does not
@@ -358,15 +358,16 @@ pub fn set_link(
 }
 
 /// Makes the interfaces of `account` / `region` described `description` exactly `wanted`: one
-/// per wanted subnet with the wanted groups (kept when they already match, made otherwise), the
-/// others removed; see [`wharf_core::NetworkInterfaces::sync_described_interfaces`].
+/// per wanted subnet (kept with its address when there is one, its groups set to the wanted
+/// ones; made otherwise, at the wanted address or the subnet's highest free one), the others
+/// removed; see [`wharf_core::NetworkInterfaces::sync_described_interfaces`].
 pub fn sync_described(
     ec2: &Ec2,
     account: &str,
     region: &str,
     description: &str,
     wanted: Vec<NewNetworkInterface>,
-) -> Result<(), CreateError> {
+) -> Result<Vec<RecordedInterface>, CreateError> {
     let existing: Vec<(String, InterfaceRecord)> = ec2
         .store
         .read(|tx| tx.list(INTERFACES, &scope_prefix(account, region)))?;
@@ -375,32 +376,119 @@ pub fn sync_described(
         .map(|(_, e)| e)
         .filter(|e| e.description == description)
         .collect();
-    let matches = |e: &InterfaceRecord, w: &NewNetworkInterface| {
-        e.subnet_id == w.subnet_id
-            && e.groups
-                .iter()
-                .map(|g| g.id.as_str())
-                .eq(w.security_groups.iter().map(String::as_str))
-    };
     for stale in existing
         .iter()
-        .filter(|e| !wanted.iter().any(|w| matches(e, w)))
+        .filter(|e| !wanted.iter().any(|w| w.subnet_id == e.subnet_id))
     {
         delete(ec2, account, region, &stale.id)?;
     }
-    for missing in wanted
-        .into_iter()
-        .filter(|w| !existing.iter().any(|e| matches(e, w)))
-    {
-        record(ec2, missing, false)?;
+    let mut recorded = Vec::with_capacity(wanted.len());
+    for w in wanted {
+        let eni = match existing.iter().find(|e| e.subnet_id == w.subnet_id) {
+            Some(e) => set_groups(ec2, (account, region), e, &w.security_groups)?,
+            None if w.private_ip.is_empty() => record(ec2, w, Address::Highest)?,
+            None => record(ec2, w, Address::Given)?,
+        };
+        recorded.push(RecordedInterface {
+            id: eni.id,
+            subnet_id: eni.subnet_id,
+            private_ip: eni.private_ip,
+        });
     }
-    Ok(())
+    Ok(recorded)
+}
+
+/// Sets the groups of interface `eni` to `group_ids` (unknown ids left out; none: the VPC's
+/// default group), when they differ.
+fn set_groups(
+    ec2: &Ec2,
+    (account, region): (&str, &str),
+    eni: &InterfaceRecord,
+    group_ids: &[String],
+) -> Result<InterfaceRecord, CreateError> {
+    let same = eni
+        .groups
+        .iter()
+        .map(|g| g.id.as_str())
+        .eq(group_ids.iter().map(String::as_str));
+    if same {
+        return Ok(eni.clone());
+    }
+    let updated = ec2.store.write(|tx| {
+        let key = scoped_key(account, region, &eni.id);
+        let Some(mut current): Option<InterfaceRecord> = tx.get(INTERFACES, &key)? else {
+            return Ok::<_, CreateError>(eni.clone());
+        };
+        let subnet: Option<SubnetRecord> =
+            tx.get(SUBNETS, &scoped_key(account, region, &current.subnet_id))?;
+        let Some(subnet) = subnet else {
+            return Ok(current);
+        };
+        current.groups = groups_of(tx, account, region, &subnet, group_ids)?;
+        tx.put(INTERFACES, &key, &current)?;
+        Ok(current)
+    })?;
+    ec2.filters_changed();
+    Ok(updated)
+}
+
+/// The groups `group_ids` as an interface in `subnet` carries them: each must exist in the
+/// subnet's VPC; none named gives the VPC's default group, as EC2 does for a new interface.
+fn groups_of(
+    tx: &Tx<'_>,
+    account: &str,
+    region: &str,
+    subnet: &SubnetRecord,
+    group_ids: &[String],
+) -> Result<Vec<GroupRef>, CreateError> {
+    let mut groups = Vec::new();
+    for group_id in group_ids {
+        let group: GroupRecord = tx
+            .get(GROUPS, &scoped_key(account, region, group_id))?
+            .ok_or_else(|| {
+                CreateError::Invalid(format!("The security group '{group_id}' does not exist"))
+            })?;
+        if group.vpc_id != subnet.vpc_id {
+            return Err(CreateError::Invalid(format!(
+                "security group '{group_id}' and subnet '{}' belong to different networks",
+                subnet.id
+            )));
+        }
+        if !groups.iter().any(|g: &GroupRef| g.id == group.id) {
+            groups.push(GroupRef {
+                id: group.id,
+                name: group.name,
+            });
+        }
+    }
+    if groups.is_empty() {
+        // No group named: the VPC's default group, as EC2 does for a new interface.
+        if let Some(g) = default_network::default_group(tx, account, region, &subnet.vpc_id)? {
+            groups.push(GroupRef {
+                id: g.id,
+                name: g.name,
+            });
+        }
+    }
+    Ok(groups)
+}
+
+/// Where a new interface's address comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Address {
+    /// The one it names.
+    Given,
+    /// The lowest free address of its subnet (tasks, NAT gateways, endpoints).
+    Lowest,
+    /// The highest free address of its subnet (load balancers: clear of tasks, whose
+    /// addresses a Docker network may hand out lowest first in the default VPC).
+    Highest,
 }
 
 fn record(
     ec2: &Ec2,
     eni: NewNetworkInterface,
-    allocate: bool,
+    address: Address,
 ) -> Result<InterfaceRecord, CreateError> {
     default_network::ensure(ec2, &eni.account, &eni.region)?;
     let id = format!("eni-{}", ec2.ids.hex(17));
@@ -413,37 +501,9 @@ fn record(
             .ok_or_else(|| {
                 CreateError::Invalid(format!("The subnet ID '{}' does not exist", eni.subnet_id))
             })?;
-        let mut groups = Vec::new();
-        for group_id in &eni.security_groups {
-            let group: GroupRecord = tx
-                .get(GROUPS, &scoped_key(account, region, group_id))?
-                .ok_or_else(|| {
-                    CreateError::Invalid(format!("The security group '{group_id}' does not exist"))
-                })?;
-            if group.vpc_id != subnet.vpc_id {
-                return Err(CreateError::Invalid(format!(
-                    "security group '{group_id}' and subnet '{}' belong to different networks",
-                    subnet.id
-                )));
-            }
-            if !groups.iter().any(|g: &GroupRef| g.id == group.id) {
-                groups.push(GroupRef {
-                    id: group.id,
-                    name: group.name,
-                });
-            }
-        }
-        if groups.is_empty() {
-            // No group named: the VPC's default group, as EC2 does for a new interface.
-            if let Some(g) = default_network::default_group(tx, account, region, &subnet.vpc_id)? {
-                groups.push(GroupRef {
-                    id: g.id,
-                    name: g.name,
-                });
-            }
-        }
-        let private_ip = if allocate {
-            free_address(tx, account, region, &subnet)?
+        let groups = groups_of(tx, account, region, &subnet, &eni.security_groups)?;
+        let private_ip = if address != Address::Given {
+            free_address_from(tx, account, region, &subnet, address == Address::Highest)?
                 .ok_or_else(|| {
                     CreateError::Invalid(format!(
                         "subnet '{}' has no free address left ({})",
@@ -472,7 +532,7 @@ fn record(
             interface_type: None,
         };
         tx.put(INTERFACES, &scoped_key(account, region, &id), &record)?;
-        Ok(record)
+        Ok::<_, CreateError>(record)
     })?;
     tracing::info!(
         eni = %record.id,
@@ -509,13 +569,29 @@ pub fn free_address(
     region: &str,
     subnet: &SubnetRecord,
 ) -> Result<Option<Ipv4Addr>, StoreError> {
+    free_address_from(tx, account, region, subnet, false)
+}
+
+/// The lowest (or with `highest`, the highest) address of `subnet` that no interface holds.
+fn free_address_from(
+    tx: &Tx<'_>,
+    account: &str,
+    region: &str,
+    subnet: &SubnetRecord,
+    highest: bool,
+) -> Result<Option<Ipv4Addr>, StoreError> {
     let Some(range) = Ipv4Net::parse(&subnet.cidr_block) else {
         return Ok(None);
     };
     let used: HashSet<Ipv4Addr> = addresses_in_use(tx, account, region, &subnet.id)?
         .into_iter()
         .collect();
-    Ok(range.task_addresses().find(|a| !used.contains(a)))
+    let free = |a: &Ipv4Addr| !used.contains(a);
+    Ok(if highest {
+        range.task_addresses().rev().find(free)
+    } else {
+        range.task_addresses().find(free)
+    })
 }
 
 /// Forgets the interface `id` (nothing happens when it does not exist).
@@ -606,6 +682,77 @@ mod tests {
             public_dns_name("1.2.3.4", "eu-west-1"),
             "ec2-1-2-3-4.eu-west-1.compute.amazonaws.com"
         );
+    }
+
+    #[test]
+    fn a_load_balancer_gets_the_highest_free_address_and_keeps_it() {
+        let (_dir, ec2, ctx) = setup();
+        let subnets = ec2.default_subnets(ACCOUNT, REGION).unwrap();
+        let (subnet, vpc_id) = (subnets[0].id.clone(), subnets[0].vpc_id.clone());
+        let default = ec2
+            .default_security_group(ACCOUNT, REGION, &vpc_id)
+            .unwrap()
+            .unwrap()
+            .id;
+        let other = ec2
+            .create_security_group(
+                &ctx,
+                CreateSecurityGroupRequest {
+                    group_name: "alb".into(),
+                    description: "alb".into(),
+                    vpc_id: Some(vpc_id.clone()),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .group_id
+            .unwrap();
+        let description = "ELB app/a/0123456789abcdef";
+        let wanted = |groups: &[&str]| {
+            let mut eni = new_eni(&subnet, "", None, groups);
+            eni.description = description.into();
+            vec![eni]
+        };
+        let net: &dyn NetworkInterfaces = &ec2;
+        let first = net
+            .sync_described_interfaces(ACCOUNT, REGION, description, wanted(&[&default]))
+            .unwrap();
+        // 172.31.0.0/20: the last address is reserved, the one before is the highest free.
+        assert_eq!(first[0].private_ip, "172.31.15.254");
+        assert_eq!(first[0].subnet_id, subnet);
+        // New groups keep the interface and its address.
+        let again = net
+            .sync_described_interfaces(ACCOUNT, REGION, description, wanted(&[&other]))
+            .unwrap();
+        assert_eq!(again, first);
+        let eni = describe(
+            &ec2,
+            &ctx,
+            DescribeNetworkInterfacesRequest {
+                network_interface_ids: Some(vec![first[0].id.clone()]),
+                ..Default::default()
+            },
+        );
+        let groups: Vec<String> = eni[0]
+            .groups
+            .iter()
+            .flatten()
+            .filter_map(|g| g.group_id.clone())
+            .collect();
+        assert_eq!(groups, vec![other]);
+        // A second load balancer in the subnet takes the next one down.
+        let mut second = wanted(&[&default]);
+        second[0].description = "ELB app/b/0123456789abcdef".into();
+        let second = net
+            .sync_described_interfaces(ACCOUNT, REGION, "ELB app/b/0123456789abcdef", second)
+            .unwrap();
+        assert_eq!(second[0].private_ip, "172.31.15.253");
+        // Nothing wanted: gone.
+        assert!(net
+            .sync_described_interfaces(ACCOUNT, REGION, description, Vec::new())
+            .unwrap()
+            .is_empty());
+        assert!(by_filters(&ec2, &ctx, vec![filter("description", &[description])]).is_empty());
     }
 
     #[test]

@@ -7,8 +7,10 @@
 use crate::generated::Error;
 use crate::records::{LISTENERS, LOAD_BALANCERS, RULES, TARGET_GROUPS};
 use crate::snapshot;
-use crate::Elbv2;
+use crate::{interfaces, Elbv2};
+use std::sync::Arc;
 use wharf_core::lb_plane::LbSnapshot;
+use wharf_core::packet_filter::FilterChangeNotifier;
 use wharf_store::{StoreError, Tx};
 
 /// Reads every record the snapshot is made of.
@@ -21,14 +23,42 @@ fn read_records(tx: &Tx<'_>) -> Result<snapshot::Records, StoreError> {
         listeners: values(tx.list(LISTENERS, "")?),
         rules: values(tx.list(RULES, "")?),
         target_groups: values(tx.list(TARGET_GROUPS, "")?),
+        client_filters: None,
     })
 }
 
 impl Elbv2 {
     /// What the data plane should serve now (listeners come back from this after a restart).
     pub fn try_snapshot(&self) -> Result<LbSnapshot, StoreError> {
-        let records = self.store.read(read_records)?;
+        let mut records = self.store.read(read_records)?;
+        if self.filter_clients {
+            // Read outside the transaction (EC2 reads the store itself); kept for listener
+            // changes, which build their snapshot inside one.
+            let filters = interfaces::client_filters(self, &records.load_balancers);
+            *self
+                .client_filters
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = filters.clone();
+            records.client_filters = Some(filters);
+        }
         Ok(snapshot::build(&records, self.clock.now().millis))
+    }
+
+    /// A notifier that brings the data plane up to date after a security group change (the
+    /// load balancers' client filters follow their groups' rules). Calls coalesce; the work
+    /// runs on a task of the current tokio runtime, never in the caller.
+    pub fn plane_refresher(self: &Arc<Self>) -> FilterChangeNotifier {
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let weak = Arc::downgrade(self);
+        let woken = wake.clone();
+        tokio::spawn(async move {
+            loop {
+                woken.notified().await;
+                let Some(elbv2) = weak.upgrade() else { return };
+                let _ = tokio::task::spawn_blocking(move || elbv2.sync_plane()).await;
+            }
+        });
+        Arc::new(move || wake.notify_one())
     }
 
     /// [`Elbv2::try_snapshot`]; a store failure is logged and gives an empty snapshot.
@@ -73,7 +103,15 @@ impl Elbv2 {
         let now = self.clock.now().millis;
         let result = self.store.write(|tx| {
             let out = f(tx)?;
-            let records = read_records(tx)?;
+            let mut records = read_records(tx)?;
+            if self.filter_clients {
+                records.client_filters = Some(
+                    self.client_filters
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .clone(),
+                );
+            }
             let _serial = self.apply_lock.lock().unwrap_or_else(|p| p.into_inner());
             plane.apply(snapshot::build(&records, now)).map_err(|e| {
                 Error::InvalidConfigurationRequestException(format!(

@@ -75,6 +75,12 @@ pub struct Elbv2 {
     plane: Option<Arc<dyn LbPlane>>,
     /// Serialises snapshot applications, so the plane always ends with the latest state.
     apply_lock: Mutex<()>,
+    /// Whether listeners serve only the clients their load balancer's security groups admit
+    /// ([`Elbv2::with_client_filtering`]).
+    filter_clients: bool,
+    /// The client filters last read from EC2, by load balancer ARN.
+    client_filters:
+        Mutex<std::collections::BTreeMap<String, Vec<wharf_core::packet_filter::FilterRule>>>,
 }
 
 impl Elbv2 {
@@ -96,7 +102,16 @@ impl Elbv2 {
             certificates,
             plane: None,
             apply_lock: Mutex::new(()),
+            filter_clients: false,
+            client_filters: Mutex::default(),
         }
+    }
+
+    /// The same service with listeners serving only the clients their load balancer's
+    /// security groups admit (`wharf server --security-groups enforce`).
+    pub fn with_client_filtering(mut self, on: bool) -> Self {
+        self.filter_clients = on;
+        self
     }
 
     /// The same service applying every change to `plane`.

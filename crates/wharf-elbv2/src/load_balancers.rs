@@ -227,6 +227,8 @@ pub fn create(
         .map(|s| StoredZone {
             zone_name: s.availability_zone.clone(),
             subnet_id: s.id.clone(),
+            interface_id: String::new(),
+            address: String::new(),
         })
         .collect();
 
@@ -253,7 +255,11 @@ pub fn create(
         if let Some((_, same)) = existing.iter().find(|(_, e)| e.name == lb.name) {
             // Idempotent: the same settings give back the existing load balancer.
             let same_settings = same.scheme == lb.scheme
-                && same.zones == lb.zones
+                && same
+                    .zones
+                    .iter()
+                    .map(|z| &z.subnet_id)
+                    .eq(lb.zones.iter().map(|z| &z.subnet_id))
                 && same.ip_address_type == lb.ip_address_type
                 && (input.security_groups.is_none() || same.security_groups == lb.security_groups);
             if same_settings {

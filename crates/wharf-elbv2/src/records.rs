@@ -82,6 +82,14 @@ pub struct StoredZone {
     pub zone_name: String,
     /// `SubnetId`.
     pub subnet_id: String,
+    /// The load balancer's network interface in the subnet (EC2's `eni-...`; empty until it
+    /// is recorded).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub interface_id: String,
+    /// That interface's private address: where the load balancer's connections to targets
+    /// come from.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub address: String,
 }
 
 /// A listener.

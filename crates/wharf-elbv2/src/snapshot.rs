@@ -13,11 +13,14 @@ use crate::records::{
     StoredTargetGroup,
 };
 use crate::{actions, conditions};
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 use std::time::Duration;
 use wharf_core::lb_plane::{
-    Algorithm, HealthCheckSpec, LbSnapshot, ListenerProtocol, ListenerSpec, LoadBalancerSpec,
-    RuleSpec, TargetGroupSpec, TargetSpec,
+    Action, Algorithm, HealthCheckSpec, LbSnapshot, ListenerProtocol, ListenerSpec,
+    LoadBalancerSpec, RuleSpec, TargetGroupSpec, TargetSpec,
 };
+use wharf_core::packet_filter::FilterRule;
 
 /// Everything the snapshot is made of.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +33,9 @@ pub struct Records {
     pub rules: Vec<StoredRule>,
     /// Target groups.
     pub target_groups: Vec<StoredTargetGroup>,
+    /// The clients each load balancer admits (its security groups' ingress rules, by ARN),
+    /// when security groups are enforced; a load balancer left out admits all.
+    pub client_filters: Option<BTreeMap<String, Vec<FilterRule>>>,
 }
 
 /// A target group's `deregistration_delay.timeout_seconds` in milliseconds.
@@ -63,7 +69,11 @@ fn health_check(tg: &StoredTargetGroup, hc: &StoredHealthCheck) -> HealthCheckSp
     }
 }
 
-fn target_group(tg: &StoredTargetGroup, now_ms: i64) -> TargetGroupSpec {
+fn target_group(
+    tg: &StoredTargetGroup,
+    source_address: Option<Ipv4Addr>,
+    now_ms: i64,
+) -> TargetGroupSpec {
     let attr = |key: &str| tg.attributes.get(key).map(String::as_str);
     let stickiness = (attr("stickiness.enabled") == Some("true")).then(|| {
         Duration::from_secs(number(
@@ -101,7 +111,36 @@ fn target_group(tg: &StoredTargetGroup, now_ms: i64) -> TargetGroupSpec {
             .collect(),
         network_namespace: (!tg.vpc_id.is_empty())
             .then(|| wharf_core::subnet_network::vpc_namespace(&tg.vpc_id)),
+        source_address,
     }
+}
+
+/// The address each target group's connections come from: that of the first interface of
+/// the load balancer that forwards to it (the first one found, in ARN order, when several do).
+fn source_addresses(
+    load_balancers: &[LoadBalancerSpec],
+    stored: &[StoredLoadBalancer],
+) -> BTreeMap<String, Ipv4Addr> {
+    let mut out = BTreeMap::new();
+    for lb in load_balancers {
+        let address = stored
+            .iter()
+            .find(|s| s.arn == lb.arn)
+            .and_then(|s| s.zones.iter().find_map(|z| z.address.parse().ok()));
+        let Some(address) = address else { continue };
+        let forwards = lb
+            .listeners
+            .iter()
+            .flat_map(|l| &l.rules)
+            .filter_map(|r| match &r.action {
+                Action::Forward { target_groups, .. } => Some(target_groups),
+                _ => None,
+            });
+        for (arn, _) in forwards.flatten() {
+            out.entry(arn.clone()).or_insert(address);
+        }
+    }
+    out
 }
 
 fn listener(l: &StoredListener, rules: &[StoredRule]) -> ListenerSpec {
@@ -175,14 +214,19 @@ pub fn build(records: &Records, now_ms: i64) -> LbSnapshot {
                     .into_iter()
                     .map(|l| listener(l, &records.rules))
                     .collect(),
+                client_filter: records
+                    .client_filters
+                    .as_ref()
+                    .and_then(|f| f.get(&lb.arn).cloned()),
             }
         })
         .collect();
     load_balancers.sort_by(|a, b| a.arn.cmp(&b.arn));
+    let sources = source_addresses(&load_balancers, &records.load_balancers);
     let mut target_groups: Vec<TargetGroupSpec> = records
         .target_groups
         .iter()
-        .map(|tg| target_group(tg, now_ms))
+        .map(|tg| target_group(tg, sources.get(&tg.arn).copied(), now_ms))
         .collect();
     target_groups.sort_by(|a, b| a.arn.cmp(&b.arn));
     LbSnapshot {
@@ -197,6 +241,7 @@ mod tests {
     use crate::attributes::{defaults, LOAD_BALANCER_DEFAULTS, TARGET_GROUP_DEFAULTS};
     use crate::generated::{Action, RuleCondition};
     use crate::health_check;
+    use crate::records::StoredZone;
     use wharf_core::lb_plane::{Action as PlaneAction, Condition};
     use wharf_core::Timestamp;
 
@@ -248,7 +293,12 @@ mod tests {
                 created: Timestamp::from_millis(0),
                 scheme: "internet-facing".into(),
                 vpc_id: "vpc-1".into(),
-                zones: vec![],
+                zones: vec![StoredZone {
+                    zone_name: "us-east-1a".into(),
+                    subnet_id: "subnet-1".into(),
+                    interface_id: "eni-1".into(),
+                    address: "172.31.15.254".into(),
+                }],
                 security_groups: vec![],
                 ip_address_type: "ipv4".into(),
                 attributes: lb_attrs,
@@ -310,6 +360,7 @@ mod tests {
                 ],
                 tags: vec![],
             }],
+            client_filters: None,
         }
     }
 
@@ -353,6 +404,42 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![("172.31.0.10", None), ("172.31.0.11", Some(1_000))]
         );
+        assert_eq!(
+            tg.source_address,
+            Some(std::net::Ipv4Addr::new(172, 31, 15, 254)),
+            "connections to the targets come from the load balancer's interface"
+        );
+        assert_eq!(lb.client_filter, None, "security groups not enforced");
+    }
+
+    #[test]
+    fn a_load_balancer_admits_the_clients_its_filter_names() {
+        use wharf_core::ipv4::Ipv4Net;
+        use wharf_core::packet_filter::Traffic;
+        let rule = FilterRule {
+            traffic: Traffic::Tcp { from: 443, to: 443 },
+            peers: vec![Ipv4Net::parse("203.0.113.7/32").unwrap()],
+        };
+        let mut records = records();
+        records.client_filters = Some(BTreeMap::from([(LB.to_string(), vec![rule.clone()])]));
+        assert_eq!(
+            build(&records, 0).load_balancers[0].client_filter,
+            Some(vec![rule])
+        );
+        records.client_filters = Some(BTreeMap::new());
+        assert_eq!(
+            build(&records, 0).load_balancers[0].client_filter,
+            None,
+            "a load balancer EC2 does not filter admits all"
+        );
+    }
+
+    #[test]
+    fn a_target_group_no_load_balancer_forwards_to_has_no_source_address() {
+        let mut records = records();
+        records.listeners.clear();
+        records.rules.clear();
+        assert_eq!(build(&records, 0).target_groups[0].source_address, None);
     }
 
     #[test]

@@ -153,6 +153,7 @@ fn main() -> Result<(), String> {
                 idle_timeout: Duration::from_secs(60),
                 availability_zones: vec!["us-east-1a".into()],
                 listeners,
+                client_filter: None,
             }],
             target_groups: vec![TargetGroupSpec {
                 arn: TG_ARN.into(),
@@ -178,6 +179,7 @@ fn main() -> Result<(), String> {
                     deregistered_at_ms: None,
                 }],
                 network_namespace: args.backend_namespace.clone(),
+                source_address: None,
             }],
         };
         plane.apply(snapshot)?;

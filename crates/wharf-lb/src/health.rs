@@ -28,7 +28,7 @@ pub(crate) async fn check(
     };
     let attempt = async {
         let mut sender = connector
-            .connect::<EmptyBody>(&authority, target.namespace.as_deref(), hc.https, false)
+            .connect::<EmptyBody>(&authority, &target.from, hc.https, false)
             .await
             .map_err(|e| match e {
                 ConnectError::Timeout => Failure::Timeout,

@@ -93,6 +93,7 @@ mod plane;
 mod port;
 mod proxy;
 mod routing;
+mod source_address;
 mod target_states;
 mod tls;
 mod upstream;

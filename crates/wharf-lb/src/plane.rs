@@ -9,7 +9,7 @@ use crate::config::{server_builder, PlaneConfig, Shared};
 use crate::health;
 use crate::listener;
 use crate::metrics::{arn_parts, data_points, GroupTotals, LbCounters};
-use crate::port::{LbListener, PortShared, PortTable};
+use crate::port::{ClientFilter, LbListener, PortShared, PortTable};
 use crate::routing::Rule;
 use crate::target_states::TargetGroup;
 use crate::tls::{self, CertCache, TlsListener};
@@ -49,6 +49,9 @@ struct State {
     /// Ports closed by an earlier `apply` whose sockets may not be released yet.
     closing: HashMap<u16, Arc<AtomicBool>>,
     certs: CertCache,
+    /// The load balancers' own addresses target groups connect from, with their VPC's
+    /// namespace (see `source_address`).
+    source_addresses: BTreeMap<std::net::Ipv4Addr, Option<String>>,
 }
 
 struct Inner {
@@ -255,6 +258,10 @@ impl LoadBalancerPlane {
                     rules,
                     tls,
                     metrics: counters.get(&lb.arn).cloned(),
+                    clients: lb
+                        .client_filter
+                        .as_ref()
+                        .map(|rules| ClientFilter::for_port(rules, l.port)),
                 });
                 let table = tables.entry(l.port).or_default();
                 match l.protocol {
@@ -479,6 +486,12 @@ impl LbPlane for LoadBalancerPlane {
         self.commit_target_groups(&snapshot, &old_groups, groups, &used);
         self.install_tables(&mut state, tables, bound);
         state.certs.retain(&used_certs);
+        let sources = snapshot
+            .target_groups
+            .iter()
+            .filter_map(|tg| Some((tg.source_address?, tg.network_namespace.clone())))
+            .collect();
+        crate::source_address::retain(&mut state.source_addresses, sources, &self.inner.handle);
         state.lb_counters = counters;
         self.inner.metered.store(Arc::new(metered));
         Ok(())

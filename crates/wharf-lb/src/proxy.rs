@@ -95,8 +95,24 @@ fn strip_port(authority: &str) -> &str {
 /// Who answered, and the target group the request was routed to (for the metrics).
 type Answer<'a> = (Response<LbBody>, Answered, Option<&'a TargetGroup>);
 
+/// A client the load balancer's security groups do not admit: it gets no answer (on AWS its
+/// connection attempt times out), and its connection is closed after the idle timeout.
+#[derive(Debug)]
+pub(crate) struct ClientRefused;
+
+impl std::fmt::Display for ClientRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the load balancer's security groups do not admit this client")
+    }
+}
+
+impl std::error::Error for ClientRefused {}
+
 /// Handles one request from a client.
-pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<ConnCtx>) -> Response<LbBody> {
+pub(crate) async fn handle(
+    req: Request<Incoming>,
+    ctx: Arc<ConnCtx>,
+) -> Result<Response<LbBody>, ClientRefused> {
     let lb = {
         let table = ctx.port.table.load();
         let host = request_host(&req).map(strip_port);
@@ -107,17 +123,22 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<ConnCtx>) -> Respons
         };
         match table.pick(ctx.tls, name) {
             Some(lb) => Arc::clone(lb),
-            None => return error_response(StatusCode::SERVICE_UNAVAILABLE),
+            None => return Ok(error_response(StatusCode::SERVICE_UNAVAILABLE)),
         }
     };
     ctx.activity.set_idle(lb.idle_timeout);
+    if !lb.admits(ctx.peer.ip()) {
+        tracing::debug!(client = %ctx.peer, port = ctx.port.port, "client refused by the load balancer's security groups");
+        tokio::time::sleep(lb.idle_timeout).await;
+        return Err(ClientRefused);
+    }
     let Some(metrics) = lb.metrics.as_ref() else {
-        return answer(req, &ctx, &lb).await.0;
+        return Ok(answer(req, &ctx, &lb).await.0);
     };
     ctx.count_traffic(metrics);
     let (resp, answered, group) = answer(req, &ctx, &lb).await;
     metrics.request(resp.status().as_u16(), answered, group.map(|g| &g.counters));
-    resp
+    Ok(resp)
 }
 
 /// The answer of load balancer `lb` to `req`: its rules' action.
@@ -446,7 +467,7 @@ async fn send(
             Some(s) => s,
             None => shared
                 .connector
-                .connect(&target.authority, target.namespace.as_deref(), https, false)
+                .connect(&target.authority, &target.from, https, false)
                 .await
                 .map_err(|e| match e {
                     ConnectError::Timeout => StatusCode::GATEWAY_TIMEOUT,
@@ -491,7 +512,7 @@ async fn upgrade_request(
         .port
         .shared
         .connector
-        .connect(&target.authority, target.namespace.as_deref(), https, true)
+        .connect(&target.authority, &target.from, https, true)
         .await
         .map_err(|e| match e {
             ConnectError::Timeout => StatusCode::GATEWAY_TIMEOUT,

@@ -10,6 +10,7 @@
 
 use crate::health_settings::{CheckResult, Failure, HealthSettings};
 use crate::metrics::{GroupCounters, HostCounts};
+use crate::netns::ConnectFrom;
 use crate::upstream::{Pool, Sender};
 use arc_swap::ArcSwap;
 use http::uri::Authority;
@@ -92,8 +93,9 @@ pub struct Target {
     pub(crate) key: u64,
     /// `ip:port` (IPv6 in brackets), the authority of upstream request URIs.
     pub(crate) authority: Authority,
-    /// The network namespace of its VPC (connections are made inside it when it exists).
-    pub(crate) namespace: Option<Arc<str>>,
+    /// Where connections to it are made from (its VPC's namespace, the load balancer's
+    /// address).
+    pub(crate) from: ConnectFrom,
     /// Requests (and WebSocket tunnels) in flight: least outstanding requests and draining.
     in_flight: AtomicUsize,
     /// Milliseconds since the epoch (the plane's clock) of deregistration, or [`REGISTERED`].
@@ -119,7 +121,7 @@ impl Target {
         group_key: u64,
         parent: &CancellationToken,
         max_idle: usize,
-        namespace: Option<Arc<str>>,
+        from: ConnectFrom,
     ) -> Result<Self, String> {
         let host = match spec.id.parse::<std::net::IpAddr>() {
             Ok(std::net::IpAddr::V6(v6)) => format!("[{v6}]"),
@@ -137,7 +139,7 @@ impl Target {
                 &spec.port.to_le_bytes(),
             ]),
             authority,
-            namespace,
+            from,
             in_flight: AtomicUsize::new(0),
             deregistered_at_ms: AtomicI64::new(spec.deregistered_at_ms.unwrap_or(REGISTERED)),
             health: Mutex::new(Health::new()),
@@ -441,7 +443,7 @@ impl TargetGroup {
         HealthSettings::from_spec(&spec.health_check)?;
         let scratch = CancellationToken::new();
         for t in &spec.targets {
-            Target::new(t, 0, &scratch, 0, None)?;
+            Target::new(t, 0, &scratch, 0, ConnectFrom::default())?;
         }
         Ok(())
     }
@@ -465,10 +467,13 @@ impl TargetGroup {
             .collect();
         let mut all = Vec::with_capacity(spec.targets.len());
         let mut fresh = Vec::new();
-        let namespace: Option<Arc<str>> = spec.network_namespace.as_deref().map(Arc::from);
+        let from = ConnectFrom {
+            namespace: spec.network_namespace.as_deref().map(Arc::from),
+            source: spec.source_address,
+        };
         for t in &spec.targets {
             match by_key.remove(&(t.id.as_str(), t.port)) {
-                Some(existing) => {
+                Some(existing) if existing.from == from => {
                     let dereg = t.deregistered_at_ms.unwrap_or(REGISTERED);
                     let before = existing.deregistered_at_ms.swap(dereg, Ordering::Relaxed);
                     if before != REGISTERED && dereg == REGISTERED {
@@ -478,8 +483,12 @@ impl TargetGroup {
                     }
                     all.push(Arc::clone(existing));
                 }
-                None => {
-                    match Target::new(t, self.key, &self.cancel, self.max_idle, namespace.clone()) {
+                other => {
+                    // New, or now reached from elsewhere (its pooled connections are not).
+                    if let Some(moved) = other {
+                        moved.checks.cancel();
+                    }
+                    match Target::new(t, self.key, &self.cancel, self.max_idle, from.clone()) {
                         Ok(target) => {
                             let target = Arc::new(target);
                             fresh.push(Arc::clone(&target));
@@ -650,6 +659,7 @@ mod tests {
             stickiness: None,
             targets,
             network_namespace: None,
+            source_address: None,
         }
     }
 

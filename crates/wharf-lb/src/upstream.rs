@@ -52,13 +52,12 @@ impl Connector {
         }
     }
 
-    /// An HTTP/1.1 connection to `authority` (inside network namespace `namespace` when it
-    /// exists; TLS when `https`); its connection task runs in
-    /// the background (with protocol upgrades when `upgrades`).
+    /// An HTTP/1.1 connection to `authority` (made from where `from` says; TLS when `https`);
+    /// its connection task runs in the background (with protocol upgrades when `upgrades`).
     pub(crate) async fn connect<B>(
         &self,
         authority: &Authority,
-        namespace: Option<&str>,
+        from: &crate::netns::ConnectFrom,
         https: bool,
         upgrades: bool,
     ) -> Result<SendRequest<B>, ConnectError>
@@ -69,7 +68,7 @@ impl Connector {
     {
         let stream = match tokio::time::timeout(
             self.connect_timeout,
-            crate::netns::connect(namespace, authority.as_str()),
+            crate::netns::connect(from, authority.as_str()),
         )
         .await
         {

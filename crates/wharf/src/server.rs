@@ -8,7 +8,7 @@ use crate::service_controller;
 use crate::task_agent;
 use crate::task_endpoint;
 use anyhow::Context;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -200,13 +200,19 @@ async fn build(
         metric_time,
     )
     .await?;
-    let _ = data.filter_changes.set(agent.filter_changes());
     let role_sessions = Arc::new(wharf_iam::RoleSessionStore::new(
         shared.store.clone(),
         shared.ids.clone(),
         shared.clock.clone(),
     ));
-    let balancing = build_load_balancing(&shared, data_dir, args.lb_bind, &data, metric_time);
+    let balancing = build_load_balancing(&shared, data_dir, args, &data, metric_time);
+    // A security group change reaches the tasks' filters and the load balancers' listeners.
+    let (filter_tasks, filter_listeners) =
+        (agent.filter_changes(), balancing.elbv2.plane_refresher());
+    let _ = data.filter_changes.set(Arc::new(move || {
+        filter_tasks();
+        filter_listeners();
+    }));
     let containers = build_containers(&shared, &data, &agent, &balancing, metric_time);
     let gateway = build_gateway(
         args,
@@ -329,7 +335,7 @@ async fn build_agent(
 fn build_load_balancing(
     shared: &Shared,
     data_dir: &Path,
-    lb_bind: IpAddr,
+    args: &ServerArgs,
     data: &DataServices,
     metric_time: wharf_core::MetricTime,
 ) -> LoadBalancing {
@@ -346,7 +352,7 @@ fn build_load_balancing(
     let plane = wharf_lb::LoadBalancerPlane::new(
         tokio::runtime::Handle::current(),
         wharf_lb::PlaneConfig {
-            bind_address: lb_bind,
+            bind_address: args.lb_bind,
             ..wharf_lb::PlaneConfig::default()
         },
         acm.clone(),
@@ -362,7 +368,9 @@ fn build_load_balancing(
             network.clone(),
             acm.clone(),
         )
-        .with_plane(Arc::new(plane.clone())),
+        .with_plane(Arc::new(plane.clone()))
+        // Listeners serve the clients their load balancer's security groups admit.
+        .with_client_filtering(args.security_groups == crate::config::SecurityGroups::Enforce),
     );
     // Listeners come back up from the store.
     elbv2.sync_plane();

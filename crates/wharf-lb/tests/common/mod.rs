@@ -336,6 +336,7 @@ pub fn tg(arn: &str, ports: &[u16]) -> TargetGroupSpec {
         stickiness: None,
         targets: ports.iter().map(|p| target(*p)).collect(),
         network_namespace: None,
+        source_address: None,
     }
 }
 
@@ -382,6 +383,7 @@ pub fn lb(name: &str, dns: &str, listeners: Vec<ListenerSpec>) -> LoadBalancerSp
         idle_timeout: Duration::from_secs(60),
         availability_zones: vec!["us-east-1a".into()],
         listeners,
+        client_filter: None,
     }
 }
 
