@@ -18,6 +18,7 @@ from __future__ import annotations
 import http.client
 import subprocess
 import ipaddress
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -104,6 +105,14 @@ def lb_refuses(port: int, host: str) -> bool:
     out = subprocess.run(["curl", "-sS", "-m", "2", "-H", f"Host: {host}", f"http://127.0.0.1:{port}/health"],
                          capture_output=True, text=True, check=False)
     return out.returncode == 28  # curl's "operation timed out"
+
+
+def filtered(lab: Lab, address: str) -> bool:
+    """Whether this wharf's security group table in the machine's namespace names ``address``."""
+    instance = (lab.wharf.data_dir / "instance-id").read_text().strip()
+    table = "wharf_sg_" + "".join(c for c in instance if c.isascii() and c.isalnum())[:32]
+    out = subprocess.run(["nft", "list", "table", "inet", table], capture_output=True, text=True, check=False)
+    return re.search(rf"(?<![\d.]){re.escape(address)}(?![\d.])", out.stdout) is not None
 
 
 def machine_get(ip: str, path: str = "/health") -> str | None:
@@ -279,5 +288,10 @@ def test_seed_002_tiers_admit_only_the_tier_in_front(lab):
     enis = lab.client("ec2").describe_network_interfaces(
         Filters=[{"Name": "description", "Values": [f"ELB app/tier-alb/{lb_id}"]}])["NetworkInterfaces"]
     assert enis == [], enis
+    # The filters are in this wharf's own table of the machine; its tasks' addresses leave it
+    # with them.
+    assert filtered(lab, api_ip) and filtered(lab, db_ip)
     for t in (api, db, other):
         lab.client("ecs").stop_task(cluster=CLUSTER, task=t["taskArn"])
+    wait_until(lambda: not filtered(lab, api_ip) and not filtered(lab, db_ip),
+               "the stopped tasks' addresses gone from the filter table", deadline=STEADY_DEADLINE_S)

@@ -269,14 +269,18 @@ class WharfServer:
 
 def remove_task_containers(data_dir: Path) -> int:
     """Removes the containers the wharf of ``data_dir`` left on the Docker Engine (wharf keeps
-    task containers running across its own stops, to adopt them): the fixtures call this after
-    the server's last stop, so no test leaves containers behind. Returns how many it removed;
-    without an engine or an instance id, nothing."""
+    task containers running across its own stops, to adopt them), and its security group table
+    in the machine's namespace (kept while wharf is stopped, as the tasks are): the fixtures call
+    this after the server's last stop, so no test leaves containers or filters behind. Returns
+    how many containers it removed; without an engine or an instance id, nothing."""
     instance = data_dir / "instance-id"
     docker = docker_binary()
     if not instance.is_file() or not docker.exists():
         return 0
-    label = f"label=wharf.instance={instance.read_text().strip()}"
+    instance_id = instance.read_text().strip()
+    table = "wharf_sg_" + "".join(c for c in instance_id if c.isascii() and c.isalnum())[:32]
+    subprocess.run(["nft", "delete", "table", "inet", table], capture_output=True, check=False)
+    label = f"label=wharf.instance={instance_id}"
     try:
         ids = subprocess.run(
             [str(docker), "ps", "-aq", "--filter", label],

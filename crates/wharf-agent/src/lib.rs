@@ -32,7 +32,7 @@ use wharf_ecs::TaskNotifier;
 use wharf_runtime::{labels, NetworkSpec, Runtime};
 use wharf_store::Store;
 
-pub use packet_filters::SecurityGroupMode;
+pub use packet_filters::{by_namespace as network_filters, SecurityGroupMode};
 
 /// Settings.
 #[derive(Debug, Clone)]

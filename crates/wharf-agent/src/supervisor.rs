@@ -995,7 +995,8 @@ impl TaskRun {
             if let Err(e) = runtime.remove_container(id).await {
                 tracing::warn!(container = %id, error = %e, "cannot remove the sandbox");
             }
-            packet_filters::forget(&self.agent, id).await;
+            // Its interface leaves the filters on the next pass.
+            self.agent.filters.changed();
         }
         if let Some(subnet) = &rec.subnet {
             // The VPC's namespace goes with its last task (the default VPC has none).

@@ -890,8 +890,11 @@ async fn the_agent_publishes_service_and_cluster_utilization_every_interval() {
     running.await.unwrap();
 }
 
+/// The address the fake EC2 says the task's interface has.
+const FILTERED_ADDRESS: std::net::Ipv4Addr = std::net::Ipv4Addr::new(172, 31, 16, 4);
+
 fn filter_admitting(port: u16) -> wharf_core::packet_filter::InterfaceFilter {
-    use wharf_core::packet_filter::{FilterRule, InterfaceFilter, Traffic};
+    use wharf_core::packet_filter::{FilterRule, InterfaceAddress, InterfaceFilter, Traffic};
     InterfaceFilter {
         ingress: vec![FilterRule {
             traffic: Traffic::Tcp {
@@ -901,16 +904,18 @@ fn filter_admitting(port: u16) -> wharf_core::packet_filter::InterfaceFilter {
             peers: vec![wharf_core::ipv4::Ipv4Net::parse("10.0.0.0/16").unwrap()],
         }],
         egress: Vec::new(),
+        addresses: vec![InterfaceAddress {
+            namespace: None,
+            address: FILTERED_ADDRESS,
+        }],
     }
 }
 
-fn sandbox_of(w: &World) -> String {
+/// The ingress rules the kernel applies to the task's address.
+fn applied_ingress(w: &World) -> Option<Vec<wharf_core::packet_filter::FilterRule>> {
     w.runtime
-        .containers()
-        .into_iter()
-        .find(|c| matches!(c.role, wharf_runtime::fake::FakeRole::Sandbox { .. }))
-        .expect("a sandbox")
-        .id
+        .filter_of_address(FILTERED_ADDRESS)
+        .map(|m| m.ingress)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -920,25 +925,41 @@ async fn a_task_starts_behind_its_filter_and_follows_each_change() {
     register(&w.ecs, serde_json::json!([app(serde_json::json!({}))]));
     let arn = run(&w.ecs);
     wait_status(&w, &arn, "RUNNING").await;
-    let sandbox = sandbox_of(&w);
-    assert_eq!(
-        w.runtime.packet_filter(&sandbox),
-        Some(filter_admitting(8080))
-    );
+    assert_eq!(applied_ingress(&w), Some(filter_admitting(8080).ingress));
     // The filter was in place before the app container was made.
     let calls = w.runtime.calls();
     let position = |wanted: fn(&wharf_runtime::fake::Call) -> bool| calls.iter().position(wanted);
-    let filtered = position(|c| matches!(c, wharf_runtime::fake::Call::ApplyPacketFilter(_)));
+    let filtered = position(|c| matches!(c, wharf_runtime::fake::Call::ApplyNetworkFilter(_)));
     let created = position(|c| matches!(c, wharf_runtime::fake::Call::CreateContainer(_)));
     assert!(filtered.unwrap() < created.unwrap(), "{calls:?}");
     // A change EC2 reports reaches the sandbox.
     *w.enis.filter.lock().unwrap() = filter_admitting(9090);
     (w._agent.filter_changes())();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while w.runtime.packet_filter(&sandbox) != Some(filter_admitting(9090)) {
+    while applied_ingress(&w) != Some(filter_admitting(9090).ingress) {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the new filter never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The task gone, its address leaves the filter.
+    w.ecs
+        .stop_task(
+            &ctx(),
+            wharf_ecs::generated::StopTaskRequest {
+                task: arn.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    wait_status(&w, &arn, "STOPPED").await;
+    (w._agent.filter_changes())();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while applied_ingress(&w).is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stopped task's filter stayed"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -961,16 +982,21 @@ async fn where_the_machine_cannot_filter_tasks_still_run_unfiltered() {
         running,
         ..w
     };
+    // (The first agent wrote the machine's table once at its start.)
+    let applies = || {
+        w.runtime
+            .calls()
+            .iter()
+            .filter(|c| matches!(c, wharf_runtime::fake::Call::ApplyNetworkFilter(_)))
+            .count()
+    };
+    let before = applies();
     *w.enis.filter.lock().unwrap() = filter_admitting(8080);
     register(&w.ecs, serde_json::json!([app(serde_json::json!({}))]));
     let arn = run(&w.ecs);
     wait_status(&w, &arn, "RUNNING").await;
     (w._agent.filter_changes())();
-    assert_eq!(w.runtime.packet_filter(&sandbox_of(&w)), None);
-    assert!(!w
-        .runtime
-        .calls()
-        .iter()
-        .any(|c| matches!(c, wharf_runtime::fake::Call::ApplyPacketFilter(_))));
+    assert_eq!(applied_ingress(&w), None);
+    assert_eq!(applies(), before, "no filter applied by this agent");
     let _ = w.stop.send(true);
 }

@@ -1,18 +1,53 @@
 //! What the kernel must let in and out of one network interface: its security groups' rules
-//! with every source group resolved to its members' addresses. EC2 computes it from its records
-//! ([`crate::NetworkInterfaces::interface_filters`]); the runtime turns it into the kernel's
-//! rules in the interface's own network namespace. Traffic no rule admits is dropped; replies
+//! with every source group resolved to its members' addresses, and where its addresses live.
+//! EC2 computes it from its records ([`crate::NetworkInterfaces::interface_filters`]); the
+//! agent gathers the interfaces of each network namespace into a [`NetworkFilter`], which the
+//! runtime turns into one table of the kernel there. Traffic no rule admits is dropped; replies
 //! to admitted connections always pass (security groups are stateful).
 
 use crate::ipv4::Ipv4Net;
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-/// The rules of one interface, ingress and egress, each an allow list.
+/// The rules of one interface, ingress and egress, each an allow list, and its addresses.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct InterfaceFilter {
     /// Connections other hosts may open to the interface.
     pub ingress: Vec<FilterRule>,
     /// Connections the interface may open.
+    pub egress: Vec<FilterRule>,
+    /// Its addresses and the network namespace each is reached in.
+    pub addresses: Vec<InterfaceAddress>,
+}
+
+/// One address of an interface and the network namespace whose bridge carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct InterfaceAddress {
+    /// `None`: the machine's own (the default VPC's Docker bridge, the public network);
+    /// otherwise the VPC's namespace ([`crate::subnet_network::vpc_namespace`]).
+    pub namespace: Option<String>,
+    /// The address.
+    pub address: Ipv4Addr,
+}
+
+/// The filtered interfaces whose addresses one network namespace carries: what one table of
+/// the kernel there holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkFilter {
+    /// The interfaces, in a stable order.
+    pub members: Vec<NetworkMember>,
+}
+
+/// One interface in a [`NetworkFilter`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkMember {
+    /// `eni-...`
+    pub interface_id: String,
+    /// Its addresses in this namespace.
+    pub addresses: Vec<Ipv4Addr>,
+    /// Connections other hosts may open to it.
+    pub ingress: Vec<FilterRule>,
+    /// Connections it may open.
     pub egress: Vec<FilterRule>,
 }
 

@@ -12,12 +12,15 @@
 //! to the VPC's bridge, see wharf-lb's `source_address`), so a rule naming its group admits it
 //! and nothing else on the machine.
 
-use crate::records::{scope_prefix, GroupRecord, InterfaceRecord, Peer, Rule, GROUPS, INTERFACES};
+use crate::records::{
+    scope_prefix, GroupRecord, InterfaceRecord, Peer, Rule, VpcRecord, GROUPS, INTERFACES, VPCS,
+};
 use crate::Ec2;
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
 use wharf_core::ipv4::Ipv4Net;
-use wharf_core::packet_filter::{FilterRule, InterfaceFilter, Traffic};
+use wharf_core::packet_filter::{FilterRule, InterfaceAddress, InterfaceFilter, Traffic};
+use wharf_core::subnet_network::vpc_namespace;
 use wharf_store::StoreError;
 
 /// The filters of interfaces `ids` of `account` in `region` (unknown ids left out).
@@ -29,19 +32,52 @@ pub fn for_interfaces(
 ) -> Result<BTreeMap<String, InterfaceFilter>, StoreError> {
     let prefix = scope_prefix(account, region);
     type Rows<T> = Vec<(String, T)>;
-    let (groups, interfaces): (Rows<GroupRecord>, Rows<InterfaceRecord>) =
+    let (groups, interfaces, vpcs): (Rows<GroupRecord>, Rows<InterfaceRecord>, Rows<VpcRecord>) =
         ec2.store.read(|tx| {
-            Ok::<_, StoreError>((tx.list(GROUPS, &prefix)?, tx.list(INTERFACES, &prefix)?))
+            Ok::<_, StoreError>((
+                tx.list(GROUPS, &prefix)?,
+                tx.list(INTERFACES, &prefix)?,
+                tx.list(VPCS, &prefix)?,
+            ))
         })?;
     let groups: HashMap<&str, &GroupRecord> =
         groups.iter().map(|(_, g)| (g.id.as_str(), g)).collect();
+    let default_vpcs: Vec<&str> = vpcs
+        .iter()
+        .filter(|(_, v)| v.is_default)
+        .map(|(_, v)| v.id.as_str())
+        .collect();
     let interfaces: Vec<&InterfaceRecord> = interfaces.iter().map(|(_, i)| i).collect();
     let members = Members::of(&interfaces);
     Ok(interfaces
         .iter()
         .filter(|eni| ids.contains(&eni.id))
-        .map(|eni| (eni.id.clone(), filter_of(eni, &groups, &members)))
+        .map(|eni| {
+            let mut filter = filter_of(eni, &groups, &members);
+            filter.addresses = addresses_of(eni, default_vpcs.contains(&eni.vpc_id.as_str()));
+            (eni.id.clone(), filter)
+        })
         .collect())
+}
+
+/// Where the kernel finds `eni`'s addresses: the private one on its VPC's bridge (the
+/// machine's Docker bridge for the default VPC, the VPC's own namespace otherwise), the public
+/// one on the machine's public network.
+fn addresses_of(eni: &InterfaceRecord, default_vpc: bool) -> Vec<InterfaceAddress> {
+    let private_namespace = (!default_vpc).then(|| vpc_namespace(&eni.vpc_id));
+    let private = eni.private_ip.parse().ok().map(|address| InterfaceAddress {
+        namespace: private_namespace,
+        address,
+    });
+    let public = eni
+        .public_ip
+        .as_deref()
+        .and_then(|ip| ip.parse().ok())
+        .map(|address| InterfaceAddress {
+            namespace: None,
+            address,
+        });
+    private.into_iter().chain(public).collect()
 }
 
 /// Which private addresses carry each group, per VPC: `vpc id -> group id -> addresses`.

@@ -918,28 +918,13 @@ impl Runtime for DockerRuntime {
         packet_filter::available().await
     }
 
-    async fn apply_packet_filter(
+    async fn apply_network_filter(
         &self,
-        sandbox_id: &str,
-        filter: &wharf_core::packet_filter::InterfaceFilter,
+        table: &str,
+        namespace: Option<&str>,
+        filter: &wharf_core::packet_filter::NetworkFilter,
     ) -> Result<(), RuntimeError> {
-        let inspected = self
-            .docker
-            .inspect_container(sandbox_id, None::<InspectContainerOptions>)
-            .await
-            .map_err(|e| {
-                self.failure(
-                    e,
-                    RuntimeError::Network,
-                    &format!("cannot inspect sandbox {sandbox_id}"),
-                )
-            })?;
-        let pid = inspected
-            .state
-            .and_then(|s| s.pid)
-            .filter(|p| *p > 0)
-            .ok_or_else(|| RuntimeError::Network(format!("sandbox {sandbox_id} is not running")))?;
-        packet_filter::apply(pid, filter).await
+        packet_filter::apply(namespace, packet_filter::script(table, filter)).await
     }
 
     async fn image_present(&self, reference: &str) -> Result<bool, RuntimeError> {

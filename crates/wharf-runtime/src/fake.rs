@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::watch;
 use wharf_core::ipv4::{parse_addr, Ipv4Net};
-use wharf_core::packet_filter::InterfaceFilter;
+use wharf_core::packet_filter::{NetworkFilter, NetworkMember};
 use wharf_core::{Clock, LogLine, Timestamp};
 
 /// One call the code under test made (`inspect_container` is not recorded: agents poll it).
@@ -46,8 +46,8 @@ pub enum Call {
     },
     /// `create_container` of the spec with this engine-side name.
     CreateContainer(String),
-    /// `apply_packet_filter`, by sandbox id.
-    ApplyPacketFilter(String),
+    /// `apply_network_filter`, by namespace (`None`: the machine's).
+    ApplyNetworkFilter(Option<String>),
     /// `start_container`, by engine-side name (the id when unknown).
     StartContainer(String),
     /// `stop_container`, by engine-side name (the id when unknown).
@@ -127,8 +127,9 @@ struct State {
     usage: HashMap<String, ContainerUsage>,
     /// How many `container_stats` calls were answered.
     stats_calls: u64,
-    /// The packet filter last applied to each sandbox, by container id.
-    packet_filters: HashMap<String, InterfaceFilter>,
+    /// The network filter last applied in each namespace (`None`: the machine's), with its
+    /// table.
+    network_filters: HashMap<Option<String>, (String, NetworkFilter)>,
     /// Why this fake cannot filter, when a test says so.
     cannot_filter: Option<String>,
 }
@@ -451,9 +452,24 @@ impl FakeRuntime {
         self.inner.lock().cannot_filter = why.map(str::to_string);
     }
 
-    /// The packet filter last applied to sandbox `id`, if any.
-    pub fn packet_filter(&self, id: &str) -> Option<InterfaceFilter> {
-        self.inner.lock().packet_filters.get(id).cloned()
+    /// The network filter last applied in `namespace` (`None`: the machine's), if any.
+    pub fn network_filter(&self, namespace: Option<&str>) -> Option<NetworkFilter> {
+        self.inner
+            .lock()
+            .network_filters
+            .get(&namespace.map(str::to_string))
+            .map(|(_, f)| f.clone())
+    }
+
+    /// The rules that filter traffic to `address` (the member of a filter that has it).
+    pub fn filter_of_address(&self, address: std::net::Ipv4Addr) -> Option<NetworkMember> {
+        self.inner
+            .lock()
+            .network_filters
+            .values()
+            .flat_map(|(_, f)| f.members.iter())
+            .find(|m| m.addresses.contains(&address))
+            .cloned()
     }
 
     /// The networks ensured so far.
@@ -671,23 +687,24 @@ impl Runtime for FakeRuntime {
         }
     }
 
-    async fn apply_packet_filter(
+    async fn apply_network_filter(
         &self,
-        sandbox_id: &str,
-        filter: &InterfaceFilter,
+        table: &str,
+        namespace: Option<&str>,
+        filter: &NetworkFilter,
     ) -> Result<(), RuntimeError> {
         let mut state = self.inner.lock();
+        let namespace = namespace.map(str::to_string);
         state
             .calls
-            .push(Call::ApplyPacketFilter(sandbox_id.to_string()));
-        if !state.containers.contains_key(sandbox_id) {
-            return Err(RuntimeError::Network(format!(
-                "sandbox {sandbox_id} does not exist"
-            )));
+            .push(Call::ApplyNetworkFilter(namespace.clone()));
+        if filter.members.is_empty() {
+            state.network_filters.remove(&namespace);
+        } else {
+            state
+                .network_filters
+                .insert(namespace, (table.to_string(), filter.clone()));
         }
-        state
-            .packet_filters
-            .insert(sandbox_id.to_string(), filter.clone());
         Ok(())
     }
 

@@ -123,14 +123,16 @@ pub trait Runtime: Send + Sync + 'static {
         Err("this runtime cannot filter traffic".into())
     }
 
-    /// Replaces the packet filter of sandbox `sandbox_id`'s network namespace with `filter`
-    /// (see [`packet_filter`]), in one step.
-    async fn apply_packet_filter(
+    /// Makes table `table` of network namespace `namespace` (the machine's own when `None`)
+    /// filter exactly `filter`'s interfaces (see [`packet_filter`]), in one step; an empty
+    /// filter removes the table.
+    async fn apply_network_filter(
         &self,
-        sandbox_id: &str,
-        filter: &wharf_core::packet_filter::InterfaceFilter,
+        table: &str,
+        namespace: Option<&str>,
+        filter: &wharf_core::packet_filter::NetworkFilter,
     ) -> Result<(), RuntimeError> {
-        let _ = (sandbox_id, filter);
+        let _ = (table, namespace, filter);
         Err(RuntimeError::Unavailable(
             "this runtime cannot filter traffic".into(),
         ))

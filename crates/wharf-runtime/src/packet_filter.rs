@@ -1,55 +1,123 @@
-//! Security groups in the kernel: an nftables table in each interface's own network namespace
-//! (a task's sandbox), so the filter sits exactly where the interface is, whatever network it
-//! is on (the default VPC's Docker bridge, a VPC namespace, the public network):
-//! - one table `inet wharf_sg` with an input chain (ingress rules) and an output chain (egress
-//!   rules), both dropping what no rule admits;
-//! - stateful as on AWS: packets of tracked connections pass (replies, and connections a
-//!   since-revoked rule admitted);
-//! - loopback always passes, and so does the task endpoint (169.254.170.2: credentials,
-//!   metadata, wharf's API), as on AWS;
-//! - replaced in one `nft -f` transaction, so a ruleset is never half applied;
-//! - nothing on the machine's own tables changes, so Docker's rules and other wharf instances
-//!   are untouched, and the filter stays in force while wharf is stopped (it lives as long as
-//!   the sandbox).
+//! Security groups in the kernel: one nftables table per network namespace that carries task
+//! interfaces (the machine's own, for the default VPC's Docker bridge and the public network;
+//! each VPC's own namespace), holding every filtered interface of that namespace:
+//! - two maps from an interface's address to its chains: `ingress` (what may open connections
+//!   to it) and `egress` (what it may open);
+//! - base chains on the forward (task to task across the bridge, seen by the IP hooks since
+//!   `bridge-nf-call-iptables` is on), output (the machine, the load balancer, to a task) and
+//!   input (a task to the machine) hooks, which pass packets of tracked connections first
+//!   (stateful as on AWS: replies pass, and so do connections a since-revoked rule admitted),
+//!   always pass the task endpoint (169.254.170.2: credentials, metadata, wharf's API), then
+//!   send a packet to its source's egress chain and its destination's ingress chain; each
+//!   interface chain drops what no rule admits; addresses no map names pass untouched;
+//! - replaced in one `nft -f` transaction (run inside the namespace), so a ruleset is never
+//!   half applied, and all interfaces of a namespace change in that one step;
+//! - the table is named after the wharf instance (`wharf_sg_<instance>`), so other wharf
+//!   instances and Docker's own tables are untouched (Docker's rules run at priority 0, after
+//!   these: a drop here is final, an accept here still meets them); it stays in force while
+//!   wharf is stopped, and connection tracking is the one the namespace already does (Docker's
+//!   NAT, a VPC's uplink), so filtering adds no second pass of it.
 
 use crate::RuntimeError;
+use nix::sched::{setns, CloneFlags};
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::net::Ipv4Addr;
 use std::process::Stdio;
-use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 use wharf_core::ipv4::Ipv4Net;
-use wharf_core::packet_filter::{FilterRule, InterfaceFilter, Traffic};
-
-/// The table wharf owns in each filtered namespace.
-pub const TABLE: &str = "wharf_sg";
+use wharf_core::packet_filter::{FilterRule, NetworkFilter, Traffic};
 
 /// The task endpoint every task may reach whatever its egress rules say.
 const TASK_ENDPOINT: &str = "169.254.170.2";
 
-/// The nft script that replaces the namespace's filter with `filter` in one transaction.
-pub fn script(filter: &InterfaceFilter) -> String {
+/// Where `ip netns` keeps named namespaces.
+const NETNS_DIR: &str = "/run/netns";
+
+/// The table of wharf instance `instance` (its data directory's instance id).
+pub fn table_name(instance: &str) -> String {
+    let id: String = instance
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(32)
+        .collect();
+    format!("wharf_sg_{id}")
+}
+
+/// The nft script that makes table `table` hold exactly `network`, in one transaction (with no
+/// members it removes the table).
+pub fn script(table: &str, network: &NetworkFilter) -> String {
     let mut out = String::new();
     // Declaring the table first makes the delete succeed when it does not exist yet.
-    out.push_str(&format!("table inet {TABLE}\ndelete table inet {TABLE}\n"));
-    out.push_str(&format!("table inet {TABLE} {{\n"));
-    out.push_str("  chain sg_ingress {\n    type filter hook input priority 0; policy drop;\n");
-    out.push_str("    ct state established,related accept\n    iifname \"lo\" accept\n");
-    for rule in &filter.ingress {
-        out.push_str(&format!("    {}\n", rule_line(rule, "saddr")));
+    out.push_str(&format!("table inet {table}\ndelete table inet {table}\n"));
+    if network.members.is_empty() {
+        return out;
     }
-    out.push_str("  }\n");
-    out.push_str("  chain sg_egress {\n    type filter hook output priority 0; policy drop;\n");
-    out.push_str("    ct state established,related accept\n    oifname \"lo\" accept\n");
-    out.push_str(&format!("    ip daddr {TASK_ENDPOINT} accept\n"));
-    for rule in &filter.egress {
-        out.push_str(&format!("    {}\n", rule_line(rule, "daddr")));
+    out.push_str(&format!("table inet {table} {{\n"));
+    // Interfaces with the same rules (a service's tasks, the members of one group) share their
+    // chains: the table grows with the distinct rule sets, not with the interfaces.
+    let mut ingress_chains: HashMap<&[FilterRule], usize> = HashMap::new();
+    let mut egress_chains: HashMap<&[FilterRule], usize> = HashMap::new();
+    let mut ingress = Vec::new();
+    let mut egress = Vec::new();
+    let mut seen: HashSet<Ipv4Addr> = HashSet::new();
+    for member in &network.members {
+        let next = ingress_chains.len();
+        let i = *ingress_chains.entry(&member.ingress).or_insert_with(|| {
+            out.push_str(&format!("  chain in_{next} {{\n"));
+            for rule in &member.ingress {
+                out.push_str(&format!("    {}\n", rule_line(rule, "saddr", "accept")));
+            }
+            out.push_str("    drop\n  }\n");
+            next
+        });
+        let next = egress_chains.len();
+        let e = *egress_chains.entry(&member.egress).or_insert_with(|| {
+            out.push_str(&format!("  chain out_{next} {{\n"));
+            for rule in &member.egress {
+                out.push_str(&format!("    {}\n", rule_line(rule, "daddr", "return")));
+            }
+            out.push_str("    drop\n  }\n");
+            next
+        });
+        // An address is one interface's (a repeat would make the whole transaction fail).
+        for address in member.addresses.iter().filter(|a| seen.insert(**a)) {
+            ingress.push(format!("{address} : jump in_{i}"));
+            egress.push(format!("{address} : jump out_{e}"));
+        }
     }
-    out.push_str("  }\n}\n");
+    for (name, elements) in [("ingress", &ingress), ("egress", &egress)] {
+        out.push_str(&format!("  map {name} {{\n    type ipv4_addr : verdict\n"));
+        if !elements.is_empty() {
+            out.push_str(&format!("    elements = {{ {} }}\n", elements.join(", ")));
+        }
+        out.push_str("  }\n");
+    }
+    let base = |hook: &str, lines: &[&str]| {
+        let mut chain = format!(
+            "  chain {hook} {{\n    type filter hook {hook} priority -5; policy accept;\n    ct state established,related accept\n"
+        );
+        for line in lines {
+            chain.push_str(&format!("    {line}\n"));
+        }
+        chain.push_str("  }\n");
+        chain
+    };
+    let endpoint = format!("ip daddr {TASK_ENDPOINT} accept");
+    out.push_str(&base(
+        "forward",
+        &[&endpoint, "ip saddr vmap @egress", "ip daddr vmap @ingress"],
+    ));
+    out.push_str(&base("output", &["ip daddr vmap @ingress"]));
+    out.push_str(&base("input", &[&endpoint, "ip saddr vmap @egress"]));
+    out.push_str("}\n");
     out
 }
 
-/// One accept statement: the peer addresses (`saddr` for ingress, `daddr` for egress), then
-/// the protocol and ports.
-fn rule_line(rule: &FilterRule, direction: &str) -> String {
+/// One rule: the peer addresses (`saddr` for ingress, `daddr` for egress), then the protocol
+/// and ports, then `verdict` (`accept` for ingress, `return` for egress: the destination's
+/// ingress chain comes next).
+fn rule_line(rule: &FilterRule, direction: &str, verdict: &str) -> String {
     let peers = without_nested(&rule.peers);
     let address = if peers.iter().any(|p| p.prefix == 0) {
         "meta nfproto ipv4".to_string()
@@ -57,7 +125,7 @@ fn rule_line(rule: &FilterRule, direction: &str) -> String {
         let list: Vec<String> = peers.iter().map(element).collect();
         format!("ip {direction} {{ {} }}", list.join(", "))
     };
-    format!("{address}{} accept", traffic_match(&rule.traffic))
+    format!("{address}{} {verdict}", traffic_match(&rule.traffic))
 }
 
 /// A set element: a bare address for a /32, the range otherwise.
@@ -108,36 +176,67 @@ fn traffic_match(traffic: &Traffic) -> String {
     }
 }
 
-/// Replaces the filter of the network namespace of process `pid` with `filter`.
-pub async fn apply(pid: i64, filter: &InterfaceFilter) -> Result<(), RuntimeError> {
-    let pid = pid.to_string();
-    let mut child = Command::new("nsenter")
-        .args(["-t", &pid, "-n", "nft", "-f", "-"])
+/// Runs `script` with `nft -f -` in named network namespace `namespace` (the machine's own
+/// when `None`).
+///
+/// In a namespace, `nft` runs there because it is started from a thread that entered it
+/// (`setns`; a child process inherits its parent thread's namespaces). The thread is a fresh
+/// one and ends with the run, so no other work ever runs in that namespace.
+pub async fn apply(namespace: Option<&str>, script: String) -> Result<(), RuntimeError> {
+    let path = namespace.map(|ns| std::path::Path::new(NETNS_DIR).join(ns));
+    let (done, finished) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("wharf-nft".into())
+        .spawn(move || {
+            let _ = done.send(apply_here(path.as_deref(), &script));
+        })
+        .map_err(|e| RuntimeError::Network(format!("cannot start a thread for nft: {e}")))?;
+    finished
+        .await
+        .map_err(|_| RuntimeError::Network("the nft thread ended without an answer".into()))?
+}
+
+/// Enters the namespace at `path` (if any) on this thread and runs `nft -f -` with `script`.
+fn apply_here(path: Option<&std::path::Path>, script: &str) -> Result<(), RuntimeError> {
+    if let Some(path) = path {
+        let namespace = std::fs::File::open(path).map_err(|e| {
+            RuntimeError::Network(format!(
+                "cannot open network namespace {}: {e}",
+                path.display()
+            ))
+        })?;
+        setns(&namespace, CloneFlags::CLONE_NEWNET).map_err(|e| {
+            RuntimeError::Network(format!(
+                "cannot enter network namespace {}: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    let mut child = std::process::Command::new("nft")
+        .args(["-f", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| RuntimeError::Network(format!("cannot run nsenter/nft: {e}")))?;
+        .map_err(|e| RuntimeError::Network(format!("cannot run nft: {e}")))?;
     if let Some(mut stdin) = child.stdin.take() {
         stdin
-            .write_all(script(filter).as_bytes())
-            .await
+            .write_all(script.as_bytes())
             .map_err(|e| RuntimeError::Network(format!("cannot write the nft script: {e}")))?;
     }
     let out = child
         .wait_with_output()
-        .await
         .map_err(|e| RuntimeError::Network(format!("nft did not finish: {e}")))?;
     if out.status.success() {
         return Ok(());
     }
     Err(RuntimeError::Network(format!(
-        "nft refused the security group rules of process {pid}: {}",
+        "nft refused the security group rules: {}",
         String::from_utf8_lossy(&out.stderr).trim()
     )))
 }
 
-/// Whether this machine lets wharf filter: root, with `nft` and `nsenter` installed. The error
+/// Whether this machine lets wharf filter: root, with `nft` installed. The error
 /// says what is missing.
 pub async fn available() -> Result<(), String> {
     // /proc/self belongs to the process's effective user.
@@ -147,7 +246,7 @@ pub async fn available() -> Result<(), String> {
     if !root {
         return Err("wharf is not running as root".into());
     }
-    for (tool, package) in [("nft", "nftables"), ("nsenter", "util-linux")] {
+    for (tool, package) in [("nft", "nftables")] {
         let found = Command::new(tool)
             .arg("--version")
             .stdout(Stdio::null())
@@ -168,76 +267,130 @@ pub async fn available() -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wharf_core::packet_filter::NetworkMember;
 
     fn net(text: &str) -> Ipv4Net {
         Ipv4Net::parse(text).unwrap()
     }
 
-    #[test]
-    fn an_empty_filter_drops_everything_but_replies_loopback_and_the_task_endpoint() {
-        let s = script(&InterfaceFilter::default());
-        assert!(s.starts_with("table inet wharf_sg\ndelete table inet wharf_sg\n"));
-        assert!(s.contains("type filter hook input priority 0; policy drop;"));
-        assert!(s.contains("type filter hook output priority 0; policy drop;"));
-        assert_eq!(s.matches("ct state established,related accept").count(), 2);
-        assert!(s.contains("ip daddr 169.254.170.2 accept"));
-        assert_eq!(s.matches(" accept\n").count(), 5);
-    }
-
-    #[test]
-    fn rules_render_peers_protocols_and_ports() {
-        let filter = InterfaceFilter {
-            ingress: vec![
-                FilterRule {
-                    traffic: Traffic::Tcp {
-                        from: 8000,
-                        to: 8000,
-                    },
-                    peers: vec![net("10.0.1.10/32"), net("10.0.2.10/32")],
-                },
-                FilterRule {
-                    traffic: Traffic::Udp {
-                        from: 1000,
-                        to: 2000,
-                    },
-                    peers: vec![net("10.0.0.0/16")],
-                },
-                FilterRule {
-                    traffic: Traffic::Icmp {
-                        icmp_type: Some(8),
-                        code: None,
-                    },
-                    peers: vec![net("0.0.0.0/0")],
-                },
-                FilterRule {
-                    traffic: Traffic::Protocol(47),
-                    peers: vec![net("192.168.0.0/24")],
-                },
-            ],
+    fn member(id: &str, addresses: &[&str], ingress: Vec<FilterRule>) -> NetworkMember {
+        NetworkMember {
+            interface_id: id.into(),
+            addresses: addresses.iter().map(|a| a.parse().unwrap()).collect(),
+            ingress,
             egress: vec![FilterRule {
                 traffic: Traffic::All,
                 peers: vec![net("0.0.0.0/0")],
             }],
+        }
+    }
+
+    #[test]
+    fn tables_are_named_after_the_instance() {
+        assert_eq!(table_name("5f0c-77ab_12;drop"), "wharf_sg_5f0c77ab12drop");
+    }
+
+    #[test]
+    fn no_members_removes_the_table() {
+        assert_eq!(
+            script("wharf_sg_a", &NetworkFilter::default()),
+            "table inet wharf_sg_a\ndelete table inet wharf_sg_a\n"
+        );
+    }
+
+    #[test]
+    fn each_address_leads_to_its_interfaces_chains() {
+        let network = NetworkFilter {
+            members: vec![
+                member(
+                    "eni-a",
+                    &["172.31.16.4", "100.64.0.3"],
+                    vec![FilterRule {
+                        traffic: Traffic::Tcp {
+                            from: 8000,
+                            to: 8000,
+                        },
+                        peers: vec![net("172.31.15.254/32")],
+                    }],
+                ),
+                // A repeated address keeps its first interface.
+                member("eni-b", &["172.31.16.5", "172.31.16.4"], Vec::new()),
+            ],
         };
-        let s = script(&filter);
+        let s = script("wharf_sg_a", &network);
+        assert!(s.starts_with(
+            "table inet wharf_sg_a\ndelete table inet wharf_sg_a\ntable inet wharf_sg_a {\n"
+        ));
+        assert!(s.contains("  chain in_0 {\n    ip saddr { 172.31.15.254 } tcp dport 8000 accept\n    drop\n  }\n"), "{s}");
         assert!(
-            s.contains("ip saddr { 10.0.1.10, 10.0.2.10 } tcp dport 8000 accept"),
+            s.contains("  chain out_0 {\n    meta nfproto ipv4 return\n    drop\n  }\n"),
             "{s}"
         );
-        assert!(
-            s.contains("ip saddr { 10.0.0.0/16 } udp dport 1000-2000 accept"),
-            "{s}"
+        assert!(s.contains("  chain in_1 {\n    drop\n  }\n"), "{s}");
+        assert!(s.contains("elements = { 172.31.16.4 : jump in_0, 100.64.0.3 : jump in_0, 172.31.16.5 : jump in_1 }"), "{s}");
+        // The same egress rules: one chain for both.
+        assert!(s.contains("elements = { 172.31.16.4 : jump out_0, 100.64.0.3 : jump out_0, 172.31.16.5 : jump out_0 }"), "{s}");
+        assert!(!s.contains("chain out_1"), "{s}");
+        for hook in ["forward", "output", "input"] {
+            assert!(s.contains(&format!("  chain {hook} {{\n    type filter hook {hook} priority -5; policy accept;\n    ct state established,related accept\n")), "{s}");
+        }
+        assert_eq!(
+            s.matches("ip daddr 169.254.170.2 accept").count(),
+            2,
+            "forward and input"
         );
         assert!(
-            s.contains("meta nfproto ipv4 meta l4proto icmp icmp type 8 accept"),
+            s.contains("ip saddr vmap @egress\n    ip daddr vmap @ingress\n"),
             "{s}"
         );
-        assert!(
-            s.contains("ip saddr { 192.168.0.0/24 } meta l4proto 47 accept"),
-            "{s}"
+    }
+
+    #[test]
+    fn rules_render_peers_protocols_and_ports() {
+        let rules = [
+            FilterRule {
+                traffic: Traffic::Tcp {
+                    from: 8000,
+                    to: 8000,
+                },
+                peers: vec![net("10.0.1.10/32"), net("10.0.2.10/32")],
+            },
+            FilterRule {
+                traffic: Traffic::Udp {
+                    from: 1000,
+                    to: 2000,
+                },
+                peers: vec![net("10.0.0.0/16")],
+            },
+            FilterRule {
+                traffic: Traffic::Icmp {
+                    icmp_type: Some(8),
+                    code: None,
+                },
+                peers: vec![net("0.0.0.0/0")],
+            },
+            FilterRule {
+                traffic: Traffic::Protocol(47),
+                peers: vec![net("192.168.0.0/24")],
+            },
+        ];
+        let lines: Vec<String> = rules
+            .iter()
+            .map(|r| rule_line(r, "saddr", "accept"))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                "ip saddr { 10.0.1.10, 10.0.2.10 } tcp dport 8000 accept",
+                "ip saddr { 10.0.0.0/16 } udp dport 1000-2000 accept",
+                "meta nfproto ipv4 meta l4proto icmp icmp type 8 accept",
+                "ip saddr { 192.168.0.0/24 } meta l4proto 47 accept",
+            ]
         );
-        assert!(s.contains("sg_egress"));
-        assert!(s.contains("    meta nfproto ipv4 accept\n"), "{s}");
+        assert_eq!(
+            rule_line(&rules[0], "daddr", "return"),
+            "ip daddr { 10.0.1.10, 10.0.2.10 } tcp dport 8000 return"
+        );
     }
 
     #[test]
@@ -247,7 +400,7 @@ mod tests {
             peers: vec![net("10.0.0.0/8")],
         };
         assert_eq!(
-            rule_line(&rule, "saddr"),
+            rule_line(&rule, "saddr", "accept"),
             "ip saddr { 10.0.0.0/8 } meta l4proto tcp accept"
         );
     }

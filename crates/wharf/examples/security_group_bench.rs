@@ -4,29 +4,28 @@
 //! Builds, in a scratch data directory, the default VPC with `--groups` security groups holding
 //! `--rules` ingress rules in all, and `--interfaces` task interfaces that each carry one of the
 //! groups plus a shared one (so a rule on the shared group changes every interface's filter).
-//! Each interface gets a network namespace of its own with a process in it (what a task's
-//! sandbox is), and its filter applied there as wharf applies it. Then, `--rounds` times: one
-//! rule is authorized on the shared group, EC2 computes every interface's filter (what the
-//! agent asks after a change) and the changed filters are applied, 16 at once as the agent
-//! does (odd rounds) or one after another (even rounds, for comparison). Prints each step's time. Needs root and nftables; removes its namespaces.
+//! Then, `--rounds` times: one rule is authorized on the shared group, EC2 computes every
+//! interface's filter (what the agent asks after a change), the agent's gathering makes the
+//! table of the default VPC's network, and the runtime replaces that table in one `nft`
+//! transaction, in a scratch network namespace standing in for the machine's (the machine's own
+//! tables are not touched). Prints each step's time. Needs root and nftables; removes its
+//! namespace.
 //!
 //! ```sh
 //! cargo run --release -p wharf --example security_group_bench -- --interfaces 500 --rules 1000
 //! ```
 
-use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 use wharf_core::ids::RandomIds;
-use wharf_core::packet_filter::InterfaceFilter;
 use wharf_core::{Clock, NetworkInterfaces, NewNetworkInterface, RequestContext, SystemClock};
 use wharf_ec2::generated::{
     AuthorizeSecurityGroupIngressRequest, CreateSecurityGroupRequest, Ec2Api, IpPermission, IpRange,
 };
 
-/// How many filters the agent applies at once.
-const CONCURRENCY: usize = 16;
+/// The scratch namespace standing in for the machine's.
+const NAMESPACE: &str = "wharf-sgbench";
 
 struct Args {
     interfaces: usize,
@@ -59,38 +58,33 @@ fn args() -> Args {
     a
 }
 
-/// One interface's stand-in sandbox: a namespace with a process in it.
-struct Sandbox {
-    name: String,
-    process: Child,
-}
+/// The scratch namespace, removed on drop.
+struct Scratch;
 
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
+impl Scratch {
+    fn new() -> Self {
         let _ = Command::new("ip")
-            .args(["netns", "delete", &self.name])
+            .args(["netns", "delete", NAMESPACE])
+            .stderr(std::process::Stdio::null())
             .status();
+        let ok = Command::new("ip")
+            .args(["netns", "add", NAMESPACE])
+            .status()
+            .map(|s| s.success());
+        assert!(
+            matches!(ok, Ok(true)),
+            "cannot make namespace {NAMESPACE} (root needed)"
+        );
+        Scratch
     }
 }
 
-fn sandbox(i: usize) -> Sandbox {
-    let name = format!("wharf-sgbench-{i}");
-    let ok = Command::new("ip")
-        .args(["netns", "add", &name])
-        .status()
-        .map(|s| s.success());
-    assert!(
-        matches!(ok, Ok(true)),
-        "cannot make namespace {name} (root needed)"
-    );
-    let process = Command::new("ip")
-        .args(["netns", "exec", &name, "sleep", "3600"])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("sleep in the namespace");
-    Sandbox { name, process }
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "delete", NAMESPACE])
+            .status();
+    }
 }
 
 fn permission(port: i32, cidr: String) -> IpPermission {
@@ -106,31 +100,30 @@ fn permission(port: i32, cidr: String) -> IpPermission {
     }
 }
 
-/// Applies every interface's filter to its namespace, `concurrency` at a time (the agent
-/// applies 16 at once).
-async fn apply_all(
-    sandboxes: &[Sandbox],
+/// Gathers the filters into the default VPC's table and replaces it: (gather, apply) times.
+async fn apply(
+    ec2: &wharf_ec2::Ec2,
     ids: &[String],
-    filters: &BTreeMap<String, InterfaceFilter>,
-    concurrency: usize,
-) -> std::time::Duration {
+) -> (
+    std::time::Duration,
+    std::time::Duration,
+    std::time::Duration,
+) {
     let started = Instant::now();
-    let permits = Arc::new(tokio::sync::Semaphore::new(concurrency));
-    let mut running = tokio::task::JoinSet::new();
-    for (sandbox, id) in sandboxes.iter().zip(ids) {
-        let (pid, filter) = (i64::from(sandbox.process.id()), filters[id].clone());
-        let permits = permits.clone();
-        running.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            wharf_runtime::packet_filter::apply(pid, &filter).await
-        });
-    }
-    let results: Vec<_> = running.join_all().await;
-    assert!(
-        results.iter().all(Result::is_ok),
-        "nft applies every filter"
-    );
-    started.elapsed()
+    let filters = ec2
+        .interface_filters("123456789012", "us-east-1", ids)
+        .expect("filters");
+    let computed = started.elapsed();
+    let mut networks = wharf_agent::network_filters(&filters);
+    let network = networks
+        .remove(&None)
+        .expect("the default VPC's interfaces");
+    let script = wharf_runtime::packet_filter::script("wharf_sg_bench", &network);
+    let gathered = started.elapsed() - computed;
+    wharf_runtime::packet_filter::apply(Some(NAMESPACE), script)
+        .await
+        .expect("nft applies the table");
+    (computed, gathered, started.elapsed() - computed - gathered)
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -207,16 +200,13 @@ async fn main() {
         ids.push(id);
     }
     println!(
-        "{} interfaces, {} groups + 1 shared, {made} ingress rules; making {} namespaces...",
-        a.interfaces, a.groups, a.interfaces
+        "{} interfaces, {} groups + 1 shared, {made} ingress rules",
+        a.interfaces, a.groups
     );
-    let sandboxes: Vec<Sandbox> = (0..a.interfaces).map(sandbox).collect();
-    let filters = ec2
-        .interface_filters("123456789012", "us-east-1", &ids)
-        .expect("filters");
-    let first = apply_all(&sandboxes, &ids, &filters, CONCURRENCY).await;
+    let scratch = Scratch::new();
+    let (_, _, first) = apply(&ec2, &ids).await;
     println!(
-        "first filters applied in {:.0} ms",
+        "first table applied in {:.0} ms",
         first.as_secs_f64() * 1000.0
     );
     for round in 0..a.rounds {
@@ -234,23 +224,19 @@ async fn main() {
         )
         .expect("the change");
         let authorized = started.elapsed();
-        let filters = ec2
-            .interface_filters("123456789012", "us-east-1", &ids)
-            .expect("filters");
-        let computed = started.elapsed() - authorized;
-        let concurrency = if round % 2 == 0 { CONCURRENCY } else { 1 };
-        let applied = apply_all(&sandboxes, &ids, &filters, concurrency).await;
+        let (computed, gathered, applied) = apply(&ec2, &ids).await;
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
         println!(
-            "round {} ({concurrency} at once): authorize {:.1} ms, compute {} filters {:.1} ms, apply {:.0} ms ({:.2} ms each); effect everywhere after {:.0} ms",
+            "round {}: authorize {:.1} ms, compute {} filters {:.1} ms, make the table {:.1} ms, apply it {:.0} ms; effect everywhere after {:.0} ms",
             round + 1,
-            authorized.as_secs_f64() * 1000.0,
+            ms(authorized),
             ids.len(),
-            computed.as_secs_f64() * 1000.0,
-            applied.as_secs_f64() * 1000.0,
-            applied.as_secs_f64() * 1000.0 / ids.len() as f64,
-            started.elapsed().as_secs_f64() * 1000.0,
+            ms(computed),
+            ms(gathered),
+            ms(applied),
+            ms(started.elapsed()),
         );
     }
-    drop(sandboxes);
+    drop(scratch);
     let _ = std::fs::remove_dir_all(&dir);
 }
