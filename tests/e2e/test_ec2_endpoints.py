@@ -423,6 +423,15 @@ def test_alb_target_group_and_service_on_the_created_vpc(module_wharf, net):
     with pytest.raises(ClientError) as e:
         elbv2.create_load_balancer(Name="blog-alb", Subnets=net.public, SecurityGroups=[default_sg])
     assert error_code(e) == "InvalidSecurityGroup"
+    # At most five groups, as for any network interface.
+    six = [ec2.create_security_group(GroupName=f"alb-extra-{i}", Description="extra", VpcId=net.vpc)["GroupId"]
+           for i in range(6)]
+    with pytest.raises(ClientError) as e:
+        elbv2.create_load_balancer(Name="blog-alb", Subnets=net.public, SecurityGroups=six)
+    assert error_code(e) == "InvalidConfigurationRequest"
+    assert "at most 5 security groups" in error_message(e)
+    for group in six:
+        ec2.delete_security_group(GroupId=group)
 
     lb = elbv2.create_load_balancer(Name="blog-alb", Subnets=net.public, SecurityGroups=[net.sg_alb])[
         "LoadBalancers"

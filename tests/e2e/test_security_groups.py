@@ -161,6 +161,36 @@ def test_seed_003_opens_the_app_port_to_one_address_and_closes_it_again(lab):
         lab.client("ecs").stop_task(cluster=CLUSTER, task=t["taskArn"])
 
 
+def test_a_services_groups_move_with_its_tasks(lab):
+    """UpdateService with other security groups rolls the service onto tasks that carry them."""
+    ecs, ec2 = lab.client("ecs"), lab.client("ec2")
+    closed, opened = lab.group("svc-closed"), lab.group("svc-opened")
+    ec2.authorize_security_group_ingress(GroupId=opened, IpProtocol="tcp", FromPort=APP_PORT, ToPort=APP_PORT,
+                                         CidrIp="0.0.0.0/0")
+    ecs.create_service(cluster=CLUSTER, serviceName="moving", taskDefinition=lab.task_definition("moving"),
+                       desiredCount=1, launchType="FARGATE", networkConfiguration=lab.awsvpc(closed))
+
+    def running_with(group: str) -> dict | None:
+        arns = ecs.list_tasks(cluster=CLUSTER, serviceName="moving", desiredStatus="RUNNING")["taskArns"]
+        tasks = ecs.describe_tasks(cluster=CLUSTER, tasks=arns)["tasks"] if arns else []
+        for task in tasks:
+            if task["lastStatus"] != "RUNNING":
+                continue
+            eni = ec2.describe_network_interfaces(
+                NetworkInterfaceIds=[details(task)["networkInterfaceId"]])["NetworkInterfaces"][0]
+            if [g["GroupId"] for g in eni["Groups"]] == [group]:
+                return task
+        return None
+
+    first = wait_until(lambda: running_with(closed), "the service's task RUNNING", deadline=STEADY_DEADLINE_S)
+    assert machine_get(public_address(lab, first)) is None
+    ecs.update_service(cluster=CLUSTER, service="moving", networkConfiguration=lab.awsvpc(opened))
+    moved = wait_until(lambda: running_with(opened), "a task with the new group RUNNING", deadline=STEADY_DEADLINE_S)
+    wait_until(lambda: machine_get(public_address(lab, moved)) == "ok\n",
+               "the new task reachable through its new group", deadline=10, interval=0.2)
+    ecs.delete_service(cluster=CLUSTER, service="moving", force=True)
+
+
 def test_seed_002_tiers_admit_only_the_tier_in_front(lab):
     ec2, elbv2, ecs = lab.client("ec2"), lab.client("elbv2"), lab.client("ecs")
     alb_sg, tasks_sg, db_sg, other_sg = (lab.group(n) for n in ("tier-alb", "tier-tasks", "tier-db", "tier-other"))

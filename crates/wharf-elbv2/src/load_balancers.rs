@@ -133,6 +133,9 @@ fn placement(
 }
 
 /// The security groups: those named (each must exist in `vpc_id`), else the VPC's default group.
+/// Security groups per load balancer (AWS's quota, as for any network interface).
+const MAX_SECURITY_GROUPS: usize = 5;
+
 fn security_groups(
     elbv2: &Elbv2,
     ctx: &RequestContext,
@@ -140,6 +143,12 @@ fn security_groups(
     requested: Option<&[String]>,
 ) -> Result<Vec<String>, Error> {
     match requested {
+        Some(groups) if groups.len() > MAX_SECURITY_GROUPS => {
+            Err(Error::InvalidConfigurationRequestException(format!(
+                "A load balancer can have at most {MAX_SECURITY_GROUPS} security groups; {} were given",
+                groups.len()
+            )))
+        }
         Some(groups) if !groups.is_empty() => {
             let mut out: Vec<String> = Vec::new();
             for id in groups {
