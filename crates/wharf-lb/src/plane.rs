@@ -8,6 +8,7 @@
 use crate::config::{server_builder, PlaneConfig, Shared};
 use crate::health;
 use crate::listener;
+use crate::netns;
 use crate::metrics::{arn_parts, data_points, GroupTotals, LbCounters};
 use crate::port::{ClientFilter, LbListener, PortShared, PortTable};
 use crate::routing::Rule;
@@ -489,7 +490,11 @@ impl LbPlane for LoadBalancerPlane {
         let sources = snapshot
             .target_groups
             .iter()
-            .filter_map(|tg| Some((tg.source_address?, tg.network_namespace.clone())))
+            .filter_map(|tg| {
+                // The default VPC's namespace does not exist: its bridge is the machine's.
+                let namespace = tg.network_namespace.clone().filter(|ns| netns::exists(ns));
+                Some((tg.source_address?, namespace))
+            })
             .collect();
         crate::source_address::retain(&mut state.source_addresses, sources, &self.inner.handle);
         state.lb_counters = counters;

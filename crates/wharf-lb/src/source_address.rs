@@ -46,8 +46,8 @@ pub(crate) async fn bind(
     }
 }
 
-/// Makes `in_use` (`address -> namespace of its VPC`) the addresses target groups use `now`,
-/// and removes (on `runtime`) those no target group uses any more, wherever they are.
+/// Makes `in_use` (`address -> the namespace it is in, None: the machine's`) the addresses
+/// target groups use `now`, and removes (on `runtime`) those no target group uses any more.
 pub(crate) fn retain(
     in_use: &mut BTreeMap<Ipv4Addr, Option<String>>,
     now: BTreeMap<Ipv4Addr, Option<String>>,
@@ -63,7 +63,6 @@ pub(crate) fn retain(
     }
     runtime.spawn(async move {
         for (address, namespace) in gone {
-            let namespace = namespace.filter(|ns| crate::netns::exists(ns));
             if let Err(e) = remove(namespace.as_deref(), address).await {
                 tracing::warn!(%address, error = %e, "cannot remove a load balancer address");
             }
