@@ -8,8 +8,8 @@
 use crate::config::{server_builder, PlaneConfig, Shared};
 use crate::health;
 use crate::listener;
-use crate::netns;
 use crate::metrics::{arn_parts, data_points, GroupTotals, LbCounters};
+use crate::netns;
 use crate::port::{ClientFilter, LbListener, PortShared, PortTable};
 use crate::routing::Rule;
 use crate::target_states::TargetGroup;
