@@ -56,34 +56,18 @@ pub fn script(table: &str, network: &NetworkFilter) -> String {
     out.push_str(&format!("table inet {table} {{\n"));
     // Interfaces with the same rules (a service's tasks, the members of one group) share their
     // chains: the table grows with the distinct rule sets, not with the interfaces.
-    let mut ingress_chains: HashMap<&[FilterRule], usize> = HashMap::new();
-    let mut egress_chains: HashMap<&[FilterRule], usize> = HashMap::new();
+    let mut ingress_chains = Chains::new("in", "saddr", "accept");
+    let mut egress_chains = Chains::new("out", "daddr", "return");
     let mut ingress = Vec::new();
     let mut egress = Vec::new();
     let mut seen: HashSet<Ipv4Addr> = HashSet::new();
     for member in &network.members {
-        let next = ingress_chains.len();
-        let i = *ingress_chains.entry(&member.ingress).or_insert_with(|| {
-            out.push_str(&format!("  chain in_{next} {{\n"));
-            for rule in &member.ingress {
-                out.push_str(&format!("    {}\n", rule_line(rule, "saddr", "accept")));
-            }
-            out.push_str("    drop\n  }\n");
-            next
-        });
-        let next = egress_chains.len();
-        let e = *egress_chains.entry(&member.egress).or_insert_with(|| {
-            out.push_str(&format!("  chain out_{next} {{\n"));
-            for rule in &member.egress {
-                out.push_str(&format!("    {}\n", rule_line(rule, "daddr", "return")));
-            }
-            out.push_str("    drop\n  }\n");
-            next
-        });
+        let i = ingress_chains.chain_for(&member.ingress, &mut out);
+        let e = egress_chains.chain_for(&member.egress, &mut out);
         // An address is one interface's (a repeat would make the whole transaction fail).
         for address in member.addresses.iter().filter(|a| seen.insert(**a)) {
-            ingress.push(format!("{address} : jump in_{i}"));
-            egress.push(format!("{address} : jump out_{e}"));
+            ingress.push(format!("{address} : jump {i}"));
+            egress.push(format!("{address} : jump {e}"));
         }
     }
     for (name, elements) in [("ingress", &ingress), ("egress", &egress)] {
@@ -112,6 +96,47 @@ pub fn script(table: &str, network: &NetworkFilter) -> String {
     out.push_str(&base("input", &[&endpoint, "ip saddr vmap @egress"]));
     out.push_str("}\n");
     out
+}
+
+/// The chains of one direction, one per distinct rule list.
+struct Chains<'a> {
+    /// `in` or `out`.
+    prefix: &'static str,
+    /// The peer's field: `saddr` (ingress) or `daddr` (egress).
+    peer: &'static str,
+    /// What an admitted packet gets.
+    verdict: &'static str,
+    made: HashMap<&'a [FilterRule], String>,
+}
+
+impl<'a> Chains<'a> {
+    fn new(prefix: &'static str, peer: &'static str, verdict: &'static str) -> Self {
+        Self {
+            prefix,
+            peer,
+            verdict,
+            made: HashMap::new(),
+        }
+    }
+
+    /// The name of the chain for `rules`, written to `out` the first time (admitted packets
+    /// get the verdict, the others are dropped).
+    fn chain_for(&mut self, rules: &'a [FilterRule], out: &mut String) -> String {
+        let next = self.made.len();
+        self.made
+            .entry(rules)
+            .or_insert_with(|| {
+                let name = format!("{}_{next}", self.prefix);
+                out.push_str(&format!("  chain {name} {{\n"));
+                for rule in rules {
+                    let line = rule_line(rule, self.peer, self.verdict);
+                    out.push_str(&format!("    {line}\n"));
+                }
+                out.push_str("    drop\n  }\n");
+                name
+            })
+            .clone()
+    }
 }
 
 /// One rule: the peer addresses (`saddr` for ingress, `daddr` for egress), then the protocol
