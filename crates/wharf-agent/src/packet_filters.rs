@@ -9,8 +9,8 @@
 //!   so a source group's members changed), every running task's filter is recomputed and the
 //!   tables that differ are replaced; an interface whose task is gone leaves its table.
 //! - On start (tasks adopted from a previous run) every table is written again, so the kernel
-//!   converges on the records whatever was missed while wharf was stopped; then every
-//!   [`RESYNC`].
+//!   converges on the records whatever was missed while wharf was stopped; and again every
+//!   [`RESYNC`], whatever else touched the tables meanwhile.
 //!
 //! One pass at a time (under one lock), so an older table never lands after a newer one.
 
@@ -113,7 +113,11 @@ pub(crate) async fn keep(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             _ = stop.changed() => {}
             _ = filters.wake.notified() => {}
-            _ = tokio::time::sleep(RESYNC) => {}
+            _ = tokio::time::sleep(RESYNC) => {
+                // Written again even if unchanged: whatever else touched the kernel's tables
+                // is undone.
+                filters.applied.lock().await.retain(|_, f| f.members.is_empty());
+            }
         }
         if *stop.borrow() {
             return;
