@@ -561,3 +561,98 @@ def test_get_log_events_boto3_token_semantics(wharf):
     group = logs.describe_log_groups(logGroupNamePrefix="/tok")["logGroups"][0]
     assert group["storedBytes"] == 14
     assert json.dumps(group)  # plain JSON values only
+
+
+# ---------------------------------------------------------------------------------------
+# Metric filters
+# ---------------------------------------------------------------------------------------
+
+
+def test_metric_filters_count_events_into_cloudwatch(wharf, cli):
+    """put-metric-filter as the AWS docs show it; the events that match become CloudWatch data
+    points, at the events' own minute; describe / test / delete answer as AWS does."""
+    group, stream = "/ecs/news-api", "app/web/1"
+    wharf.aws("logs", "create-log-group", "--log-group-name", group, cli=cli)
+    wharf.aws("logs", "create-log-stream", "--log-group-name", group, "--log-stream-name", stream, cli=cli)
+    wharf.aws(
+        "logs", "put-metric-filter", "--log-group-name", group, "--filter-name", "errors",
+        "--filter-pattern", "ERROR",
+        "--metric-transformations", "metricName=ErrorCount,metricNamespace=NewsApi,metricValue=1,defaultValue=0",
+        cli=cli,
+    )
+    wharf.aws(
+        "logs", "put-metric-filter", "--log-group-name", group, "--filter-name", "latency",
+        "--filter-pattern", "{ $.latency > 0 }",
+        "--metric-transformations",
+        json.dumps([{"metricName": "Latency", "metricNamespace": "NewsApi", "metricValue": "$.latency",
+                     "dimensions": {"Route": "$.route"}, "unit": "Milliseconds"}]),
+        cli=cli,
+    )
+    described = wharf.aws("logs", "describe-metric-filters", "--log-group-name", group, cli=cli).json
+    filters = {f["filterName"]: f for f in described["metricFilters"]}
+    assert sorted(filters) == ["errors", "latency"]
+    assert filters["errors"]["metricTransformations"] == [
+        {"metricName": "ErrorCount", "metricNamespace": "NewsApi", "metricValue": "1", "defaultValue": 0.0}]
+    assert filters["latency"]["metricTransformations"][0]["dimensions"] == {"Route": "$.route"}
+    assert filters["errors"]["logGroupName"] == group and isinstance(filters["errors"]["creationTime"], int)
+    by_metric = wharf.aws("logs", "describe-metric-filters", "--metric-name", "Latency",
+                          "--metric-namespace", "NewsApi", cli=cli).json["metricFilters"]
+    assert [f["filterName"] for f in by_metric] == ["latency"]
+    prefixed = wharf.aws("logs", "describe-metric-filters", "--log-group-name", group,
+                         "--filter-name-prefix", "err", cli=cli).json["metricFilters"]
+    assert [f["filterName"] for f in prefixed] == ["errors"]
+
+    minute = (now_ms() // 60_000 - 2) * 60_000
+    put_events(wharf, group, stream, [
+        (minute + 1_000, "ERROR db timeout"),
+        (minute + 2_000, '{"latency": 120, "route": "/news"}'),
+        (minute + 3_000, '{"latency": 80, "route": "/news"}'),
+        (minute + 4_000, "ERROR again"),
+        (minute + 5_000, "INFO fine"),
+    ], cli=cli)
+
+    cw = wharf.boto3_client("cloudwatch")
+    start = minute // 1000 - 60
+
+    def stats(name: str, dimensions: list[dict]) -> list[dict]:
+        return cw.get_metric_statistics(
+            Namespace="NewsApi", MetricName=name, Dimensions=dimensions, StartTime=start,
+            EndTime=start + 600, Period=60, Statistics=["Sum", "SampleCount", "Average"])["Datapoints"]
+
+    errors = stats("ErrorCount", [])
+    assert len(errors) == 1, errors
+    assert errors[0]["Sum"] == 2.0 and errors[0]["SampleCount"] == 5.0, errors
+    latency = stats("Latency", [{"Name": "Route", "Value": "/news"}])
+    assert len(latency) == 1 and latency[0]["Average"] == 100.0 and latency[0]["Unit"] == "Milliseconds", latency
+
+    tested = wharf.aws(
+        "logs", "test-metric-filter", "--filter-pattern", "[ip, user, status = 5*, bytes]",
+        "--log-event-messages", "10.0.0.1 bob 503 1024", "10.0.0.2 ann 200 12", cli=cli,
+    ).json
+    assert tested["matches"] == [{
+        "eventNumber": 1, "eventMessage": "10.0.0.1 bob 503 1024",
+        "extractedValues": {"$ip": "10.0.0.1", "$user": "bob", "$status": "503", "$bytes": "1024"},
+    }]
+
+    logs = wharf.boto3_client("logs")
+    with pytest.raises(ClientError) as e:
+        logs.describe_metric_filters(filterNamePrefix="err")
+    assert error_code(e) == "InvalidParameterException"
+    with pytest.raises(ClientError) as e:
+        logs.put_metric_filter(logGroupName=group, filterName="bad", filterPattern="ERROR",
+                               metricTransformations=[{"metricName": "M", "metricNamespace": "N",
+                                                       "metricValue": "$nope"}])
+    assert error_code(e) == "InvalidParameterException"
+    with pytest.raises(ClientError) as e:
+        logs.put_metric_filter(logGroupName="/missing", filterName="x", filterPattern="",
+                               metricTransformations=[{"metricName": "M", "metricNamespace": "N",
+                                                       "metricValue": "1"}])
+    assert error_code(e) == "ResourceNotFoundException"
+
+    wharf.aws("logs", "delete-metric-filter", "--log-group-name", group, "--filter-name", "errors", cli=cli)
+    with pytest.raises(ClientError) as e:
+        logs.delete_metric_filter(logGroupName=group, filterName="errors")
+    assert error_code(e) == "ResourceNotFoundException"
+    assert "metric filter does not exist" in e.value.response["Error"]["Message"]
+    left = wharf.aws("logs", "describe-metric-filters", "--log-group-name", group, cli=cli).json["metricFilters"]
+    assert [f["filterName"] for f in left] == ["latency"]

@@ -62,6 +62,42 @@ pub struct MetricDatum {
     pub unit: &'static str,
 }
 
+/// CloudWatch's standard units (`StandardUnit`).
+pub const STANDARD_UNITS: &[&str] = &[
+    "Seconds",
+    "Microseconds",
+    "Milliseconds",
+    "Bytes",
+    "Kilobytes",
+    "Megabytes",
+    "Gigabytes",
+    "Terabytes",
+    "Bits",
+    "Kilobits",
+    "Megabits",
+    "Gigabits",
+    "Terabits",
+    "Percent",
+    "Count",
+    "Bytes/Second",
+    "Kilobytes/Second",
+    "Megabytes/Second",
+    "Gigabytes/Second",
+    "Terabytes/Second",
+    "Bits/Second",
+    "Kilobits/Second",
+    "Megabits/Second",
+    "Gigabits/Second",
+    "Terabits/Second",
+    "Count/Second",
+    "None",
+];
+
+/// The standard unit named `name`, if it is one.
+pub fn standard_unit(name: &str) -> Option<&'static str> {
+    STANDARD_UNITS.iter().copied().find(|u| *u == name)
+}
+
 /// Where wharf's own metrics go.
 pub trait MetricSink: Send + Sync {
     /// Stores `data` as metrics of `account_id` in `region` (one durable write for the batch).

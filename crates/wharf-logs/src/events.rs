@@ -189,25 +189,22 @@ pub fn put(
     check_batch(&input.log_events)?;
     let gkey = group_key(&ctx.account_id, &ctx.region, &input.log_group_name);
     let skey = stream_key(&gkey, &input.log_stream_name);
-    logs.store.write(|tx| {
+    let (response, metrics) = logs.store.write(|tx| {
         let group = groups::require(tx, ctx, &input.log_group_name)?;
         let mut stream = streams::require(tx, &gkey, &input.log_stream_name)?;
         let plan = plan_batch(&input.log_events, now, retention_floor(&group, now))?;
         let accepted = &input.log_events[plan.accept.clone()];
-        append_events(
-            tx,
-            &group,
-            &skey,
-            &mut stream,
-            accepted.iter().map(|e| (e.timestamp, e.message.as_str())),
-            now,
-        )?;
-        Ok(PutLogEventsResponse {
+        let events = accepted.iter().map(|e| (e.timestamp, e.message.as_str()));
+        append_events(tx, &group, &skey, &mut stream, events.clone(), now)?;
+        let response = PutLogEventsResponse {
             next_sequence_token: Some(sequence_token(&stream)),
             rejected_log_events_info: plan.rejected,
             rejected_entity_info: None,
-        })
-    })
+        };
+        Ok::<_, Error>((response, crate::metric_filters::data_points(&group, events)))
+    })?;
+    logs.publish(&ctx.account_id, &ctx.region, metrics);
+    Ok(response)
 }
 
 // ---------------------------------------------------------------------------------------------

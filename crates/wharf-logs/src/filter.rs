@@ -16,6 +16,7 @@
 
 use regex::Regex;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use wharf_core::text::{wildcard_match, Wildcards};
 
 /// Most regular-expression terms AWS allows in one pattern.
@@ -91,6 +92,65 @@ impl FilterPattern {
             Kind::Delimited(fields) => match_fields(fields, &split_words(message)),
         }
     }
+}
+
+impl FilterPattern {
+    /// When `message` matches: the values a space-delimited pattern's named fields took
+    /// (`$name` -> word, what TestMetricFilter shows as `extractedValues`); other patterns
+    /// extract nothing.
+    pub fn extract(&self, message: &str) -> Option<BTreeMap<String, String>> {
+        let Kind::Delimited(fields) = &self.kind else {
+            return self.matches(message).then(BTreeMap::new);
+        };
+        let words = split_words(message);
+        let taken = field_words(fields, &words)?;
+        Some(
+            fields
+                .iter()
+                .zip(taken)
+                .filter_map(|(field, at)| match (field, at) {
+                    (Field::Word { name, .. }, Some(w)) => {
+                        Some((format!("${name}"), words[w].to_string()))
+                    }
+                    _ => None,
+                })
+                .collect(),
+        )
+    }
+}
+
+impl FilterPattern {
+    /// Whether `reference` (`$name`) names a field of this space-delimited pattern.
+    pub fn names_field(&self, reference: &str) -> bool {
+        let Kind::Delimited(fields) = &self.kind else {
+            return false;
+        };
+        let Some(name) = reference.strip_prefix('$') else {
+            return false;
+        };
+        fields
+            .iter()
+            .any(|f| matches!(f, Field::Word { name: n, .. } if n == name))
+    }
+}
+
+/// The first value `selector` (`$.a.b`, `$.a[0]`) picks in JSON document `doc`; `None` when
+/// the selector is malformed or picks nothing.
+pub fn select_json<'v>(doc: &'v Value, selector: &str) -> Option<&'v Value> {
+    let mut parser = JsonParser::new(selector);
+    let path = parser.parse_selector().ok()?;
+    if !parser.rest().trim().is_empty() {
+        return None;
+    }
+    let mut out = Vec::new();
+    select(doc, &path, &mut out);
+    out.into_iter().next()
+}
+
+/// Whether `selector` is a well-formed JSON selector (`$.a.b`, `$.a[0]`).
+pub fn is_json_selector(selector: &str) -> bool {
+    let mut parser = JsonParser::new(selector);
+    selector.starts_with("$.") && parser.parse_selector().is_ok() && parser.rest().trim().is_empty()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -596,7 +656,11 @@ impl<'a> JsonParser<'a> {
 #[derive(Debug, Clone)]
 enum Field {
     /// A named word, with conditions in disjunctive normal form (`||` of `&&` groups).
-    Word(Vec<Vec<(Op, Literal)>>),
+    Word {
+        /// The field's name (`$name` in a metric filter's value and dimensions).
+        name: String,
+        groups: Vec<Vec<(Op, Literal)>>,
+    },
     /// `...`: any number of words.
     Rest,
 }
@@ -649,7 +713,10 @@ fn parse_fields(body: &str) -> Result<Vec<Field>, PatternError> {
                 groups.push(group);
             }
         }
-        fields.push(Field::Word(groups));
+        fields.push(Field::Word {
+            name: raw[..name_len].to_string(),
+            groups,
+        });
     }
     Ok(fields)
 }
@@ -720,11 +787,18 @@ fn word_ok(groups: &[Vec<(Op, Literal)>], word: &str) -> bool {
 /// Whether `words` match `fields`, `...` standing for any run of words: the glob algorithm
 /// (backtrack to the last `...` only), so time is at most fields x words, never exponential.
 fn match_fields(fields: &[Field], words: &[&str]) -> bool {
+    field_words(fields, words).is_some()
+}
+
+/// When `words` match `fields`: the word each field took (`None` for `...`).
+fn field_words(fields: &[Field], words: &[&str]) -> Option<Vec<Option<usize>>> {
+    let mut taken = vec![None; fields.len()];
     let (mut f, mut w) = (0, 0);
     let mut rest: Option<(usize, usize)> = None;
     while let Some(word) = words.get(w) {
         match fields.get(f) {
-            Some(Field::Word(groups)) if word_ok(groups, word) => {
+            Some(Field::Word { groups, .. }) if word_ok(groups, word) => {
+                taken[f] = Some(w);
                 f += 1;
                 w += 1;
             }
@@ -738,7 +812,7 @@ fn match_fields(fields: &[Field], words: &[&str]) -> bool {
                     w = rw + 1;
                     rest = Some((rf, rw + 1));
                 }
-                None => return false,
+                None => return None,
             },
         }
     }
@@ -747,6 +821,7 @@ fn match_fields(fields: &[Field], words: &[&str]) -> bool {
         .unwrap_or_default()
         .iter()
         .all(|x| matches!(x, Field::Rest))
+        .then_some(taken)
 }
 
 #[cfg(test)]

@@ -702,6 +702,150 @@ pub struct QueryInfo {
     pub user_identity: Option<String>,
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PutMetricFilterRequest {
+    #[serde(rename = "logGroupName")]
+    pub log_group_name: String,
+    #[serde(rename = "filterName")]
+    pub filter_name: String,
+    #[serde(rename = "filterPattern")]
+    pub filter_pattern: String,
+    #[serde(rename = "metricTransformations")]
+    pub metric_transformations: Vec<MetricTransformation>,
+    #[serde(
+        rename = "applyOnTransformedLogs",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub apply_on_transformed_logs: Option<bool>,
+    #[serde(
+        rename = "fieldSelectionCriteria",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub field_selection_criteria: Option<String>,
+    #[serde(
+        rename = "emitSystemFieldDimensions",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub emit_system_field_dimensions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetricTransformation {
+    #[serde(rename = "metricName")]
+    pub metric_name: String,
+    #[serde(rename = "metricNamespace")]
+    pub metric_namespace: String,
+    #[serde(rename = "metricValue")]
+    pub metric_value: String,
+    #[serde(rename = "defaultValue", skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<f64>,
+    #[serde(rename = "dimensions", skip_serializing_if = "Option::is_none")]
+    pub dimensions: Option<BTreeMap<String, String>>,
+    #[serde(rename = "unit", skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InvalidOperationException {}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeMetricFiltersRequest {
+    #[serde(rename = "logGroupName", skip_serializing_if = "Option::is_none")]
+    pub log_group_name: Option<String>,
+    #[serde(rename = "filterNamePrefix", skip_serializing_if = "Option::is_none")]
+    pub filter_name_prefix: Option<String>,
+    #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "limit", skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i32>,
+    #[serde(rename = "metricName", skip_serializing_if = "Option::is_none")]
+    pub metric_name: Option<String>,
+    #[serde(rename = "metricNamespace", skip_serializing_if = "Option::is_none")]
+    pub metric_namespace: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeMetricFiltersResponse {
+    #[serde(rename = "metricFilters", skip_serializing_if = "Option::is_none")]
+    pub metric_filters: Option<Vec<MetricFilter>>,
+    #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetricFilter {
+    #[serde(rename = "filterName", skip_serializing_if = "Option::is_none")]
+    pub filter_name: Option<String>,
+    #[serde(rename = "filterPattern", skip_serializing_if = "Option::is_none")]
+    pub filter_pattern: Option<String>,
+    #[serde(
+        rename = "metricTransformations",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub metric_transformations: Option<Vec<MetricTransformation>>,
+    #[serde(rename = "creationTime", skip_serializing_if = "Option::is_none")]
+    pub creation_time: Option<i64>,
+    #[serde(rename = "logGroupName", skip_serializing_if = "Option::is_none")]
+    pub log_group_name: Option<String>,
+    #[serde(
+        rename = "applyOnTransformedLogs",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub apply_on_transformed_logs: Option<bool>,
+    #[serde(
+        rename = "fieldSelectionCriteria",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub field_selection_criteria: Option<String>,
+    #[serde(
+        rename = "emitSystemFieldDimensions",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub emit_system_field_dimensions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeleteMetricFilterRequest {
+    #[serde(rename = "logGroupName")]
+    pub log_group_name: String,
+    #[serde(rename = "filterName")]
+    pub filter_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TestMetricFilterRequest {
+    #[serde(rename = "filterPattern")]
+    pub filter_pattern: String,
+    #[serde(rename = "logEventMessages")]
+    pub log_event_messages: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TestMetricFilterResponse {
+    #[serde(rename = "matches", skip_serializing_if = "Option::is_none")]
+    pub matches: Option<Vec<MetricFilterMatchRecord>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetricFilterMatchRecord {
+    #[serde(rename = "eventNumber", skip_serializing_if = "Option::is_none")]
+    pub event_number: Option<i64>,
+    #[serde(rename = "eventMessage", skip_serializing_if = "Option::is_none")]
+    pub event_message: Option<String>,
+    #[serde(rename = "extractedValues", skip_serializing_if = "Option::is_none")]
+    pub extracted_values: Option<BTreeMap<String, String>>,
+}
+
 /// Every error this service's implemented operations can answer with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
@@ -729,6 +873,8 @@ pub enum Error {
     TooManyTagsException(String),
     /// `MalformedQueryException`
     MalformedQueryException(String),
+    /// `InvalidOperationException`
+    InvalidOperationException(String),
 }
 
 impl Error {
@@ -747,6 +893,7 @@ impl Error {
             Error::UnrecognizedClientException(_) => "UnrecognizedClientException",
             Error::TooManyTagsException(_) => "TooManyTagsException",
             Error::MalformedQueryException(_) => "MalformedQueryException",
+            Error::InvalidOperationException(_) => "InvalidOperationException",
         }
     }
 
@@ -765,6 +912,7 @@ impl Error {
             Error::UnrecognizedClientException(m) => m,
             Error::TooManyTagsException(m) => m,
             Error::MalformedQueryException(m) => m,
+            Error::InvalidOperationException(m) => m,
         }
     }
 }
@@ -793,6 +941,7 @@ impl From<Error> for ServiceError {
             Error::UnrecognizedClientException(m) => ServiceError::new(shape, m),
             Error::TooManyTagsException(m) => ServiceError::new(shape, m),
             Error::MalformedQueryException(m) => ServiceError::new(shape, m),
+            Error::InvalidOperationException(m) => ServiceError::new(shape, m),
         }
     }
 }
@@ -941,6 +1090,30 @@ static OPERATIONS: &[Operation] = &[
         name: "DescribeQueries",
         input: Some(127),
         output: Some(129),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "PutMetricFilter",
+        input: Some(135),
+        output: None,
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DescribeMetricFilters",
+        input: Some(152),
+        output: Some(153),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DeleteMetricFilter",
+        input: Some(156),
+        output: None,
+        result_wrapper: None,
+    },
+    Operation {
+        name: "TestMetricFilter",
+        input: Some(157),
+        output: Some(159),
         result_wrapper: None,
     },
 ];
@@ -1131,6 +1304,12 @@ static ERRORS: &[ErrorInfo] = &[
     ErrorInfo {
         shape: "MalformedQueryException",
         code: "MalformedQueryException",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "InvalidOperationException",
+        code: "InvalidOperationException",
         status: 400,
         sender_fault: true,
     },
@@ -2895,6 +3074,423 @@ static SHAPES: &[Shape] = &[
         max: Some(2048.0),
         ..Shape::EMPTY
     },
+    Shape {
+        name: "PutMetricFilterRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "logGroupName",
+                shape: 1,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "filterName",
+                shape: 136,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "filterPattern",
+                shape: 77,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "metricTransformations",
+                shape: 137,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "applyOnTransformedLogs",
+                shape: 147,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "fieldSelectionCriteria",
+                shape: 148,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "emitSystemFieldDimensions",
+                shape: 149,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "FilterName",
+        kind: Kind::String,
+        min: Some(1.0),
+        max: Some(512.0),
+        pattern: Some("[^:*]*"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "MetricTransformations",
+        kind: Kind::List,
+        target: 138,
+        min: Some(1.0),
+        max: Some(1.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "MetricTransformation",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "metricName",
+                shape: 139,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "metricNamespace",
+                shape: 140,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "metricValue",
+                shape: 141,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "defaultValue",
+                shape: 142,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "dimensions",
+                shape: 143,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "unit",
+                shape: 146,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "MetricName",
+        kind: Kind::String,
+        max: Some(255.0),
+        pattern: Some("[^:*$]*"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "MetricNamespace",
+        kind: Kind::String,
+        max: Some(255.0),
+        pattern: Some("[^:*$]*"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "MetricValue",
+        kind: Kind::String,
+        max: Some(100.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DefaultValue",
+        kind: Kind::Double,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Dimensions",
+        kind: Kind::Map,
+        key: 144,
+        target: 145,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DimensionsKey",
+        kind: Kind::String,
+        max: Some(255.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DimensionsValue",
+        kind: Kind::String,
+        max: Some(255.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "StandardUnit",
+        kind: Kind::String,
+        enum_values: &[
+            "Seconds",
+            "Microseconds",
+            "Milliseconds",
+            "Bytes",
+            "Kilobytes",
+            "Megabytes",
+            "Gigabytes",
+            "Terabytes",
+            "Bits",
+            "Kilobits",
+            "Megabits",
+            "Gigabits",
+            "Terabits",
+            "Percent",
+            "Count",
+            "Bytes/Second",
+            "Kilobytes/Second",
+            "Megabytes/Second",
+            "Gigabytes/Second",
+            "Terabytes/Second",
+            "Bits/Second",
+            "Kilobits/Second",
+            "Megabits/Second",
+            "Gigabits/Second",
+            "Terabits/Second",
+            "Count/Second",
+            "None",
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ApplyOnTransformedLogs",
+        kind: Kind::Boolean,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "FieldSelectionCriteria",
+        kind: Kind::String,
+        min: Some(0.0),
+        max: Some(2000.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "EmitSystemFields",
+        kind: Kind::List,
+        target: 150,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "SystemField",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "InvalidOperationException",
+        kind: Kind::Structure,
+        members: &[],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeMetricFiltersRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "logGroupName",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "filterNamePrefix",
+                shape: 136,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "nextToken",
+                shape: 17,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "limit",
+                shape: 18,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "metricName",
+                shape: 139,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "metricNamespace",
+                shape: 140,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeMetricFiltersResponse",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "metricFilters",
+                shape: 154,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "nextToken",
+                shape: 17,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "MetricFilters",
+        kind: Kind::List,
+        target: 155,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "MetricFilter",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "filterName",
+                shape: 136,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "filterPattern",
+                shape: 77,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "metricTransformations",
+                shape: 137,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "creationTime",
+                shape: 25,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "logGroupName",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "applyOnTransformedLogs",
+                shape: 147,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "fieldSelectionCriteria",
+                shape: 148,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "emitSystemFieldDimensions",
+                shape: 149,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DeleteMetricFilterRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "logGroupName",
+                shape: 1,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "filterName",
+                shape: 136,
+                required: true,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "TestMetricFilterRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "filterPattern",
+                shape: 77,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "logEventMessages",
+                shape: 158,
+                required: true,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "TestEventMessages",
+        kind: Kind::List,
+        target: 52,
+        min: Some(1.0),
+        max: Some(50.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "TestMetricFilterResponse",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "matches",
+            shape: 160,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "MetricFilterMatches",
+        kind: Kind::List,
+        target: 161,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "MetricFilterMatchRecord",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "eventNumber",
+                shape: 162,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "eventMessage",
+                shape: 52,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "extractedValues",
+                shape: 163,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "EventNumber",
+        kind: Kind::Long,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ExtractedValues",
+        kind: Kind::Map,
+        key: 164,
+        target: 119,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Token",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
 ];
 
 /// The operations of `logs` that wharf implements; one method per operation.
@@ -3017,6 +3613,30 @@ pub trait LogsApi: Send + Sync + 'static {
         ctx: &RequestContext,
         input: DescribeQueriesRequest,
     ) -> Result<DescribeQueriesResponse, Error>;
+    /// `PutMetricFilter`
+    fn put_metric_filter(
+        &self,
+        ctx: &RequestContext,
+        input: PutMetricFilterRequest,
+    ) -> Result<(), Error>;
+    /// `DescribeMetricFilters`
+    fn describe_metric_filters(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeMetricFiltersRequest,
+    ) -> Result<DescribeMetricFiltersResponse, Error>;
+    /// `DeleteMetricFilter`
+    fn delete_metric_filter(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteMetricFilterRequest,
+    ) -> Result<(), Error>;
+    /// `TestMetricFilter`
+    fn test_metric_filter(
+        &self,
+        ctx: &RequestContext,
+        input: TestMetricFilterRequest,
+    ) -> Result<TestMetricFilterResponse, Error>;
 }
 
 /// Adapts a service implementation to the gateway's [`ServiceHandler`].
@@ -3117,6 +3737,22 @@ impl<S: LogsApi> ServiceHandler for Handler<S> {
             "DescribeQueries" => encode_output(
                 self.0
                     .describe_queries(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "PutMetricFilter" => encode_output(
+                self.0
+                    .put_metric_filter(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DescribeMetricFilters" => encode_output(
+                self.0
+                    .describe_metric_filters(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DeleteMetricFilter" => encode_output(
+                self.0
+                    .delete_metric_filter(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "TestMetricFilter" => encode_output(
+                self.0
+                    .test_metric_filter(ctx, decode_input(input, MODEL.validation_error)?)?,
             ),
             other => Err(ServiceError::new(
                 MODEL.validation_error,

@@ -171,6 +171,7 @@ pub(crate) fn new_group(logs: &Logs, name: &str, created: i64) -> StoredGroup {
         deletion_protection: false,
         gid: logs.ids.hex(16),
         next_sid: 1,
+        metric_filters: BTreeMap::new(),
     }
 }
 

@@ -25,6 +25,7 @@ pub mod filter;
 pub mod generated;
 pub mod groups;
 pub mod insights;
+pub mod metric_filters;
 pub mod queries;
 pub mod records;
 pub mod retention;
@@ -37,7 +38,7 @@ pub use retention::{run_retention_loop, RetentionReport};
 
 use generated::*;
 use std::sync::Arc;
-use wharf_core::{Clock, IdGen, RequestContext};
+use wharf_core::{Clock, IdGen, MetricDatum, MetricSink, NoMetrics, RequestContext};
 use wharf_store::Store;
 
 /// The CloudWatch Logs service: API operations, retention and the container log sink share
@@ -46,13 +47,33 @@ pub struct Logs {
     pub(crate) store: Arc<Store>,
     pub(crate) ids: Arc<dyn IdGen>,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Where metric filters publish (CloudWatch; nowhere until [`Logs::with_metrics`]).
+    metrics: Arc<dyn MetricSink>,
 }
 
 impl Logs {
     /// CloudWatch Logs over `store`, making group ids with `ids` and reading the time (for
     /// ingestion times, the sink and retention) from `clock`.
     pub fn new(store: Arc<Store>, ids: Arc<dyn IdGen>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, ids, clock }
+        Self {
+            store,
+            ids,
+            clock,
+            metrics: Arc::new(NoMetrics),
+        }
+    }
+
+    /// The same service publishing its metric filters' data points to `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<dyn MetricSink>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Hands metric filters' data points to CloudWatch (after the events are stored).
+    pub(crate) fn publish(&self, account: &str, region: &str, data: Vec<MetricDatum>) {
+        if !data.is_empty() {
+            self.metrics.put(account, region, data);
+        }
     }
 }
 
@@ -215,5 +236,37 @@ impl LogsApi for Arc<Logs> {
         input: DescribeQueriesRequest,
     ) -> Result<DescribeQueriesResponse, Error> {
         queries::describe(self, ctx, input)
+    }
+
+    fn put_metric_filter(
+        &self,
+        ctx: &RequestContext,
+        input: PutMetricFilterRequest,
+    ) -> Result<(), Error> {
+        metric_filters::put(self, ctx, input)
+    }
+
+    fn describe_metric_filters(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeMetricFiltersRequest,
+    ) -> Result<DescribeMetricFiltersResponse, Error> {
+        metric_filters::describe(self, ctx, input)
+    }
+
+    fn delete_metric_filter(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteMetricFilterRequest,
+    ) -> Result<(), Error> {
+        metric_filters::delete(self, ctx, input)
+    }
+
+    fn test_metric_filter(
+        &self,
+        _ctx: &RequestContext,
+        input: TestMetricFilterRequest,
+    ) -> Result<TestMetricFilterResponse, Error> {
+        metric_filters::test(input)
     }
 }

@@ -62,6 +62,37 @@ pub struct StoredGroup {
     pub gid: String,
     /// The number the next stream gets (never reused, so event ranges never collide).
     pub next_sid: u64,
+    /// Its metric filters, by name (they go with the group).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metric_filters: BTreeMap<String, StoredMetricFilter>,
+}
+
+/// A metric filter of a log group: matching events become CloudWatch data points.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredMetricFilter {
+    /// `filterPattern` as given.
+    pub pattern: String,
+    /// `creationTime`, epoch milliseconds.
+    pub created: i64,
+    /// The one `metricTransformations` entry.
+    pub transformation: StoredTransformation,
+}
+
+/// What a matching event becomes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredTransformation {
+    /// `metricName`.
+    pub metric_name: String,
+    /// `metricNamespace`.
+    pub namespace: String,
+    /// `metricValue`: a number, `$.json.selector` or `$field` of a space-delimited pattern.
+    pub value: String,
+    /// `defaultValue`: what an event that does not match counts.
+    pub default_value: Option<f64>,
+    /// `dimensions`: name -> `$.json.selector` or `$field`.
+    pub dimensions: BTreeMap<String, String>,
+    /// `unit` (CloudWatch's standard units; `None` when not given).
+    pub unit: Option<String>,
 }
 
 /// A log stream.

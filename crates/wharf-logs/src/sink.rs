@@ -4,6 +4,7 @@
 
 use crate::events::{append_events, EVENT_OVERHEAD, MAX_BATCH_BYTES};
 use crate::groups::{new_group, valid_group_name, valid_stream_name};
+use crate::metric_filters;
 use crate::records::{group_key, stream_key, StoredGroup, StoredStream, GROUPS, STREAMS};
 use crate::streams::new_stream;
 use crate::Logs;
@@ -119,15 +120,18 @@ impl LogSink for Logs {
             return Ok(());
         }
         let now = self.clock.now().millis;
-        self.store
+        let metrics = self
+            .store
             .write(|tx| {
                 // The stream is re-created if someone deleted it while the task ran; the
                 // group is not (that is what `prepare` decided).
                 let (group, skey, mut stream) = ensure(self, tx, dest, false, now)?;
                 append_events(tx, &group, &skey, &mut stream, events.iter().copied(), now)?;
-                Ok(())
+                Ok(metric_filters::data_points(&group, events.iter().copied()))
             })
-            .map_err(|r| to_sink_error(dest, r))
+            .map_err(|r| to_sink_error(dest, r))?;
+        self.publish(&dest.account, &dest.region, metrics);
+        Ok(())
     }
 
     fn last_timestamp(&self, dest: &LogDestination) -> Result<Option<Timestamp>, LogSinkError> {

@@ -252,7 +252,15 @@ fn build_data_services(
         },
     )
     .context("cannot start the registry")?;
-    let logs = wharf_logs::Logs::new(store.clone(), ids.clone(), clock.clone());
+    let cloudwatch = Arc::new(wharf_cloudwatch::CloudWatch::new(
+        store.clone(),
+        ids.clone(),
+        clock.clone(),
+        metric_time,
+    ));
+    // Metric filters publish what log events count to CloudWatch.
+    let logs = wharf_logs::Logs::new(store.clone(), ids.clone(), clock.clone())
+        .with_metrics(cloudwatch.clone());
     // Secret values and SecureString parameters are sealed with <data-dir>/secrets.key.
     let sealer = Arc::new(
         wharf_core::Sealer::load_or_create(data_dir).context("cannot load the secrets key")?,
@@ -283,12 +291,7 @@ fn build_data_services(
         network: Arc::new(ec2.clone()),
         ec2,
         filter_changes,
-        cloudwatch: Arc::new(wharf_cloudwatch::CloudWatch::new(
-            store.clone(),
-            ids.clone(),
-            clock.clone(),
-            metric_time,
-        )),
+        cloudwatch,
     })
 }
 
