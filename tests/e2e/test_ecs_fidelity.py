@@ -236,3 +236,62 @@ def test_a_deleted_cluster_is_inactive_where_aws_shows_it(module_wharf, cli, nam
         "ecs", "describe-tasks", "--cluster", "no-such-cluster", "--tasks", "0123456789abcdef0123456789abcdef",
         cli=cli,
     )
+
+
+def test_account_settings_and_what_new_clusters_get(module_wharf, cli, names):
+    """put-account-setting(-default) / list-account-settings / delete-account-setting as AWS
+    answers them; the containerInsights default reaches new clusters; update-cluster(-settings)
+    change a cluster's settings. Before: every one of these calls was an unknown operation."""
+    w = module_wharf
+    root = f"arn:aws:iam::{ACCOUNT_ID}:root"
+    effective = w.aws("ecs", "list-account-settings", "--effective-settings", cli=cli).json["settings"]
+    by_name = {s["name"]: s for s in effective}
+    assert by_name["containerInsights"]["value"] == "disabled"
+    assert by_name["taskLongArnFormat"]["value"] == "enabled"
+    assert by_name["taskLongArnFormat"]["principalArn"] == root
+    # The long ARN formats can no longer be disabled.
+    r = w.aws_error("InvalidParameterException", "ecs", "put-account-setting-default",
+                    "--name", "taskLongArnFormat", "--value", "disabled", cli=cli)
+    assert "You can no longer disable Long Arn settings." in r.stderr
+    w.aws_error("InvalidParameterException", "ecs", "put-account-setting",
+                "--name", "containerInsights", "--value", "sometimes", cli=cli)
+
+    put = w.aws("ecs", "put-account-setting-default", "--name", "containerInsights", "--value", "enabled",
+                cli=cli).json["setting"]
+    # CLI v2 2.9's model predates the `type` member and leaves it out.
+    assert put.pop("type", "user") == "user"
+    assert put == {"name": "containerInsights", "value": "enabled", "principalArn": root}
+    try:
+        only = w.aws("ecs", "list-account-settings", "--name", "containerInsights", cli=cli).json["settings"]
+        assert [(s["name"], s["value"]) for s in only] == [("containerInsights", "enabled")]
+        created = w.aws("ecs", "create-cluster", "--cluster-name", names["cluster"], cli=cli).json["cluster"]
+        assert created["settings"] == [{"name": "containerInsights", "value": "enabled"}]
+        # A user's own value wins over the default for that user.
+        user = f"arn:aws:iam::{ACCOUNT_ID}:user/ci"
+        w.aws("ecs", "put-account-setting", "--name", "containerInsights", "--value", "disabled",
+              "--principal-arn", user, cli=cli)
+        mine = w.aws("ecs", "list-account-settings", "--name", "containerInsights", "--principal-arn", user,
+                     "--effective-settings", cli=cli).json["settings"]
+        assert [s["value"] for s in mine] == ["disabled"]
+        gone = w.aws("ecs", "delete-account-setting", "--name", "containerInsights", "--principal-arn", user,
+                     cli=cli).json["setting"]
+        assert gone["value"] == "disabled" and gone["principalArn"] == user
+        back = w.aws("ecs", "list-account-settings", "--name", "containerInsights", "--principal-arn", user,
+                     "--effective-settings", cli=cli).json["settings"]
+        assert [s["value"] for s in back] == ["enabled"]
+    finally:
+        w.aws("ecs", "delete-account-setting", "--name", "containerInsights", "--principal-arn", root, cli=cli)
+
+    updated = w.aws("ecs", "update-cluster-settings", "--cluster", names["cluster"],
+                    "--settings", "name=containerInsights,value=enhanced", cli=cli).json["cluster"]
+    assert updated["settings"] == [{"name": "containerInsights", "value": "enhanced"}]
+    described = w.aws("ecs", "describe-clusters", "--clusters", names["cluster"], "--include", "SETTINGS",
+                      cli=cli).json["clusters"][0]
+    assert described["settings"] == [{"name": "containerInsights", "value": "enhanced"}]
+    w.aws("ecs", "update-cluster", "--cluster", names["cluster"],
+          "--settings", "name=containerInsights,value=disabled", cli=cli)
+    w.aws_error("InvalidParameterException", "ecs", "update-cluster-settings", "--cluster", names["cluster"],
+                "--settings", "name=containerInsights,value=sideways", cli=cli)
+    w.aws_error("ClusterNotFoundException", "ecs", "update-cluster-settings", "--cluster", "no-such-cluster",
+                "--settings", "name=containerInsights,value=enabled", cli=cli)
+    w.aws("ecs", "delete-cluster", "--cluster", names["cluster"], cli=cli)

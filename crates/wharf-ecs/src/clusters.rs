@@ -1,6 +1,7 @@
 //! Clusters: on Fargate a namespace for services and tasks. `default` exists implicitly: it is
 //! created the first time something is placed in it without naming a cluster.
 
+use crate::account_settings;
 use crate::generated::*;
 use crate::names;
 use crate::paging::{invalid_token, page_size};
@@ -36,11 +37,13 @@ pub fn require_active(
     }
 }
 
-/// A new ACTIVE cluster record.
+/// A new ACTIVE cluster record; `insights` is the `containerInsights` account setting in force
+/// for the caller (what the cluster gets when it names no setting).
 fn new_cluster(
     ctx: &RequestContext,
     name: &str,
     input: Option<CreateClusterRequest>,
+    insights: String,
 ) -> ClusterRecord {
     let input = input.unwrap_or_default();
     ClusterRecord {
@@ -56,7 +59,7 @@ fn new_cluster(
         settings: Some(input.settings.map(Wire::from_wire).unwrap_or_else(|| {
             vec![ClusterSettingRecord {
                 name: Some("containerInsights".into()),
-                value: Some("disabled".into()),
+                value: Some(insights),
             }]
         })),
         configuration: Wire::from_wire(input.configuration),
@@ -78,7 +81,8 @@ pub fn ensure_default(tx: &Tx<'_>, ctx: &RequestContext) -> Result<ClusterRecord
     match load(tx, ctx, "default")? {
         Some(c) if c.status.as_deref() == Some("ACTIVE") => Ok(c),
         _ => {
-            let c = new_cluster(ctx, "default", None);
+            let insights = account_settings::effective_for_caller(tx, ctx, "containerInsights")?;
+            let c = new_cluster(ctx, "default", None, insights);
             tx.put(CLUSTERS, &records::cluster_key(ctx, "default"), &c)?;
             Ok(c)
         }
@@ -101,18 +105,110 @@ pub fn create(
         )));
     }
     crate::tags::check(input.tags.as_deref().unwrap_or_default())?;
+    check_settings(input.settings.as_deref().unwrap_or_default())?;
     let cluster = ecs.store.write(|tx| {
         if let Some(existing) = load(tx, ctx, &name)? {
             if existing.status.as_deref() == Some("ACTIVE") {
                 return Ok::<_, Error>(existing);
             }
         }
-        let c = new_cluster(ctx, &name, Some(input));
+        let insights = account_settings::effective_for_caller(tx, ctx, "containerInsights")?;
+        let c = new_cluster(ctx, &name, Some(input), insights);
         tx.put(CLUSTERS, &records::cluster_key(ctx, &name), &c)?;
         Ok(c)
     })?;
     Ok(CreateClusterResponse {
         cluster: Some(cluster.into()),
+    })
+}
+
+/// The settings a cluster may carry: `containerInsights` `enabled`, `enhanced` or `disabled`.
+fn check_settings(settings: &[ClusterSetting]) -> Result<(), Error> {
+    for s in settings {
+        match (s.name.as_deref(), s.value.as_deref()) {
+            (Some("containerInsights"), Some("enabled" | "enhanced" | "disabled")) => {}
+            (Some("containerInsights"), value) => {
+                return Err(Error::InvalidParameterException(format!(
+                    "Invalid value '{}' for cluster setting containerInsights: enabled, enhanced or disabled is expected.",
+                    value.unwrap_or_default()
+                )))
+            }
+            (name, _) => {
+                return Err(Error::InvalidParameterException(format!(
+                    "Invalid cluster setting name '{}': containerInsights is the only one.",
+                    name.unwrap_or_default()
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `settings` laid over `current`: a setting named again takes the new value.
+fn merge_settings(current: &mut Vec<ClusterSettingRecord>, settings: Vec<ClusterSetting>) {
+    for s in settings {
+        let record: ClusterSettingRecord = Wire::from_wire(s);
+        match current.iter_mut().find(|c| c.name == record.name) {
+            Some(existing) => *existing = record,
+            None => current.push(record),
+        }
+    }
+}
+
+/// Changes ACTIVE cluster `reference` with `change` (ClusterNotFoundException otherwise).
+fn change_cluster(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    reference: &str,
+    change: impl FnOnce(&mut ClusterRecord),
+) -> Result<Cluster, Error> {
+    let name = names::cluster_name(Some(reference));
+    let cluster = ecs.store.write(|tx| {
+        let mut c = require_active(tx, ctx, Some(&name))?;
+        change(&mut c);
+        tx.put(CLUSTERS, &records::cluster_key(ctx, &name), &c)?;
+        Ok::<_, Error>(c)
+    })?;
+    Ok(cluster.into())
+}
+
+/// `UpdateCluster`: settings (merged by name), configuration and Service Connect defaults.
+pub fn update(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    input: UpdateClusterRequest,
+) -> Result<UpdateClusterResponse, Error> {
+    check_settings(input.settings.as_deref().unwrap_or_default())?;
+    let cluster = change_cluster(ecs, ctx, &input.cluster, |c| {
+        if let Some(settings) = input.settings {
+            merge_settings(c.settings.get_or_insert_with(Vec::new), settings);
+        }
+        if let Some(configuration) = input.configuration {
+            c.configuration = Wire::from_wire(Some(configuration));
+        }
+        if let Some(d) = input.service_connect_defaults {
+            c.service_connect_defaults = Some(ClusterServiceConnectDefaultsRecord {
+                namespace: Some(d.namespace),
+            });
+        }
+    })?;
+    Ok(UpdateClusterResponse {
+        cluster: Some(cluster),
+    })
+}
+
+/// `UpdateClusterSettings`.
+pub fn update_settings(
+    ecs: &Ecs,
+    ctx: &RequestContext,
+    input: UpdateClusterSettingsRequest,
+) -> Result<UpdateClusterSettingsResponse, Error> {
+    check_settings(&input.settings)?;
+    let cluster = change_cluster(ecs, ctx, &input.cluster, |c| {
+        merge_settings(c.settings.get_or_insert_with(Vec::new), input.settings);
+    })?;
+    Ok(UpdateClusterSettingsResponse {
+        cluster: Some(cluster),
     })
 }
 

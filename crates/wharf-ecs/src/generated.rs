@@ -2550,6 +2550,134 @@ pub struct ListTasksResponse {
     pub next_token: Option<String>,
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UpdateClusterRequest {
+    #[serde(rename = "cluster")]
+    pub cluster: String,
+    #[serde(rename = "settings", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Vec<ClusterSetting>>,
+    #[serde(rename = "configuration", skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<ClusterConfiguration>,
+    #[serde(
+        rename = "serviceConnectDefaults",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub service_connect_defaults: Option<ClusterServiceConnectDefaultsRequest>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UpdateClusterResponse {
+    #[serde(rename = "cluster", skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<Cluster>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UpdateClusterSettingsRequest {
+    #[serde(rename = "cluster")]
+    pub cluster: String,
+    #[serde(rename = "settings")]
+    pub settings: Vec<ClusterSetting>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UpdateClusterSettingsResponse {
+    #[serde(rename = "cluster", skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<Cluster>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PutAccountSettingRequest {
+    #[serde(rename = "name")]
+    pub name: String,
+    #[serde(rename = "value")]
+    pub value: String,
+    #[serde(rename = "principalArn", skip_serializing_if = "Option::is_none")]
+    pub principal_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PutAccountSettingResponse {
+    #[serde(rename = "setting", skip_serializing_if = "Option::is_none")]
+    pub setting: Option<Setting>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Setting {
+    #[serde(rename = "name", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "value", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(rename = "principalArn", skip_serializing_if = "Option::is_none")]
+    pub principal_arn: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PutAccountSettingDefaultRequest {
+    #[serde(rename = "name")]
+    pub name: String,
+    #[serde(rename = "value")]
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PutAccountSettingDefaultResponse {
+    #[serde(rename = "setting", skip_serializing_if = "Option::is_none")]
+    pub setting: Option<Setting>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ListAccountSettingsRequest {
+    #[serde(rename = "name", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "value", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(rename = "principalArn", skip_serializing_if = "Option::is_none")]
+    pub principal_arn: Option<String>,
+    #[serde(rename = "effectiveSettings", skip_serializing_if = "Option::is_none")]
+    pub effective_settings: Option<bool>,
+    #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "maxResults", skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ListAccountSettingsResponse {
+    #[serde(rename = "settings", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Vec<Setting>>,
+    #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeleteAccountSettingRequest {
+    #[serde(rename = "name")]
+    pub name: String,
+    #[serde(rename = "principalArn", skip_serializing_if = "Option::is_none")]
+    pub principal_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeleteAccountSettingResponse {
+    #[serde(rename = "setting", skip_serializing_if = "Option::is_none")]
+    pub setting: Option<Setting>,
+}
+
 /// Every error this service's implemented operations can answer with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
@@ -2841,6 +2969,42 @@ static OPERATIONS: &[Operation] = &[
         name: "ListTasks",
         input: Some(304),
         output: Some(306),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "UpdateCluster",
+        input: Some(307),
+        output: Some(308),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "UpdateClusterSettings",
+        input: Some(309),
+        output: Some(310),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "PutAccountSetting",
+        input: Some(311),
+        output: Some(313),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "PutAccountSettingDefault",
+        input: Some(316),
+        output: Some(317),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "ListAccountSettings",
+        input: Some(318),
+        output: Some(319),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DeleteAccountSetting",
+        input: Some(321),
+        output: Some(322),
         result_wrapper: None,
     },
 ];
@@ -8577,6 +8741,275 @@ static SHAPES: &[Shape] = &[
         ],
         ..Shape::EMPTY
     },
+    Shape {
+        name: "UpdateClusterRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "cluster",
+                shape: 1,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "settings",
+                shape: 6,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "configuration",
+                shape: 9,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "serviceConnectDefaults",
+                shape: 20,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "UpdateClusterResponse",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "cluster",
+            shape: 22,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "UpdateClusterSettingsRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "cluster",
+                shape: 1,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "settings",
+                shape: 6,
+                required: true,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "UpdateClusterSettingsResponse",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "cluster",
+            shape: 22,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PutAccountSettingRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "name",
+                shape: 312,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "value",
+                shape: 1,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "principalArn",
+                shape: 1,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "SettingName",
+        kind: Kind::String,
+        enum_values: &[
+            "serviceLongArnFormat",
+            "taskLongArnFormat",
+            "containerInstanceLongArnFormat",
+            "awsvpcTrunking",
+            "containerInsights",
+            "fargateFIPSMode",
+            "tagResourceAuthorization",
+            "fargateTaskRetirementWaitPeriod",
+            "guardDutyActivate",
+            "defaultLogDriverMode",
+            "fargateEventWindows",
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PutAccountSettingResponse",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "setting",
+            shape: 314,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Setting",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "name",
+                shape: 312,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "value",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "principalArn",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "type",
+                shape: 315,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "SettingType",
+        kind: Kind::String,
+        enum_values: &["user", "aws_managed"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PutAccountSettingDefaultRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "name",
+                shape: 312,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "value",
+                shape: 1,
+                required: true,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PutAccountSettingDefaultResponse",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "setting",
+            shape: 314,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ListAccountSettingsRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "name",
+                shape: 312,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "value",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "principalArn",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "effectiveSettings",
+                shape: 13,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "nextToken",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "maxResults",
+                shape: 23,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ListAccountSettingsResponse",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "settings",
+                shape: 320,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "nextToken",
+                shape: 1,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Settings",
+        kind: Kind::List,
+        target: 314,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DeleteAccountSettingRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "name",
+                shape: 312,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "principalArn",
+                shape: 1,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DeleteAccountSettingResponse",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "setting",
+            shape: 314,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
 ];
 
 /// The operations of `ecs` that wharf implements; one method per operation.
@@ -8713,6 +9146,42 @@ pub trait EcsApi: Send + Sync + 'static {
         ctx: &RequestContext,
         input: ListTasksRequest,
     ) -> Result<ListTasksResponse, Error>;
+    /// `UpdateCluster`
+    fn update_cluster(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateClusterRequest,
+    ) -> Result<UpdateClusterResponse, Error>;
+    /// `UpdateClusterSettings`
+    fn update_cluster_settings(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateClusterSettingsRequest,
+    ) -> Result<UpdateClusterSettingsResponse, Error>;
+    /// `PutAccountSetting`
+    fn put_account_setting(
+        &self,
+        ctx: &RequestContext,
+        input: PutAccountSettingRequest,
+    ) -> Result<PutAccountSettingResponse, Error>;
+    /// `PutAccountSettingDefault`
+    fn put_account_setting_default(
+        &self,
+        ctx: &RequestContext,
+        input: PutAccountSettingDefaultRequest,
+    ) -> Result<PutAccountSettingDefaultResponse, Error>;
+    /// `ListAccountSettings`
+    fn list_account_settings(
+        &self,
+        ctx: &RequestContext,
+        input: ListAccountSettingsRequest,
+    ) -> Result<ListAccountSettingsResponse, Error>;
+    /// `DeleteAccountSetting`
+    fn delete_account_setting(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteAccountSettingRequest,
+    ) -> Result<DeleteAccountSettingResponse, Error>;
 }
 
 /// Adapts a service implementation to the gateway's [`ServiceHandler`].
@@ -8819,6 +9288,32 @@ impl<S: EcsApi> ServiceHandler for Handler<S> {
             "ListTasks" => encode_output(
                 self.0
                     .list_tasks(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "UpdateCluster" => encode_output(
+                self.0
+                    .update_cluster(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "UpdateClusterSettings" => encode_output(
+                self.0
+                    .update_cluster_settings(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "PutAccountSetting" => encode_output(
+                self.0
+                    .put_account_setting(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "PutAccountSettingDefault" => {
+                encode_output(self.0.put_account_setting_default(
+                    ctx,
+                    decode_input(input, MODEL.validation_error)?,
+                )?)
+            }
+            "ListAccountSettings" => encode_output(
+                self.0
+                    .list_account_settings(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DeleteAccountSetting" => encode_output(
+                self.0
+                    .delete_account_setting(ctx, decode_input(input, MODEL.validation_error)?)?,
             ),
             other => Err(ServiceError::new(
                 MODEL.validation_error,

@@ -12,6 +12,7 @@
 //! scheduler and controller -> this file: the [`Ecs`] service and one-line delegation of each
 //! [`EcsApi`] method.
 
+pub mod account_settings;
 pub mod checks;
 pub mod clusters;
 pub mod errors;
@@ -118,6 +119,48 @@ impl Ecs {
 }
 
 impl EcsApi for Ecs {
+    fn update_cluster(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateClusterRequest,
+    ) -> Result<UpdateClusterResponse, Error> {
+        clusters::update(self, ctx, input)
+    }
+    fn update_cluster_settings(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateClusterSettingsRequest,
+    ) -> Result<UpdateClusterSettingsResponse, Error> {
+        clusters::update_settings(self, ctx, input)
+    }
+    fn put_account_setting(
+        &self,
+        ctx: &RequestContext,
+        input: PutAccountSettingRequest,
+    ) -> Result<PutAccountSettingResponse, Error> {
+        account_settings::put(self, ctx, input)
+    }
+    fn put_account_setting_default(
+        &self,
+        ctx: &RequestContext,
+        input: PutAccountSettingDefaultRequest,
+    ) -> Result<PutAccountSettingDefaultResponse, Error> {
+        account_settings::put_default(self, ctx, input)
+    }
+    fn list_account_settings(
+        &self,
+        ctx: &RequestContext,
+        input: ListAccountSettingsRequest,
+    ) -> Result<ListAccountSettingsResponse, Error> {
+        account_settings::list(self, ctx, input)
+    }
+    fn delete_account_setting(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteAccountSettingRequest,
+    ) -> Result<DeleteAccountSettingResponse, Error> {
+        account_settings::delete(self, ctx, input)
+    }
     fn create_cluster(
         &self,
         ctx: &RequestContext,

@@ -43,6 +43,21 @@ pub const TASKS: Table<TaskRecord> = Table::new("ecs.task", 1);
 /// The service controller's memory per service (same keys as services).
 pub const CONTROLLER_STATE: Table<ControllerState> = Table::new("ecs.service-controller", 1);
 
+/// Account settings, keyed `account/region/<principal ARN>|<name>` (the root user's are the
+/// account's defaults).
+pub const ACCOUNT_SETTINGS: Table<AccountSettingRecord> = Table::new("ecs.account-setting", 1);
+
+/// One account setting of one principal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSettingRecord {
+    /// `name`.
+    pub name: String,
+    /// `value`.
+    pub value: String,
+    /// `principalArn`.
+    pub principal_arn: String,
+}
+
 /// Every table of ECS with the format this wharf writes.
 pub const TABLES: &[TableFormat] = &[
     CLUSTERS.format(),
@@ -51,6 +66,7 @@ pub const TABLES: &[TableFormat] = &[
     SERVICES.format(),
     TASKS.format(),
     CONTROLLER_STATE.format(),
+    ACCOUNT_SETTINGS.format(),
 ];
 
 /// The store-key prefix of everything in the caller's account and region.

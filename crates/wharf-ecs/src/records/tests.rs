@@ -196,6 +196,7 @@ fn tables_keep_their_names_at_format_1() {
             ("ecs.service", 1),
             ("ecs.task", 1),
             ("ecs.service-controller", 1),
+            ("ecs.account-setting", 1),
         ]
     );
 }
