@@ -249,6 +249,64 @@ def test_lifecycle_policy_put_get_delete(wharf, ecr, cli):
     )
 
 
+PULL_FROM_ANOTHER_ACCOUNT = {
+    "Version": "2012-10-17",
+    "Statement": [{
+        "Sid": "AllowPull",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+    }],
+}
+REPLICATE_HERE = {
+    "Version": "2012-10-17",
+    "Statement": [{
+        "Sid": "ReplicationAccess",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+        "Action": ["ecr:CreateRepository", "ecr:ReplicateImage"],
+        "Resource": f"arn:aws:ecr:us-east-1:{ACCOUNT_ID}:repository/*",
+    }],
+}
+
+
+def test_repository_and_registry_policies(wharf, ecr, cli):
+    """set/get/delete-repository-policy and put/get/delete-registry-policy as the ECR docs
+    show them; before: unknown operations."""
+    ecr.create_repository("shared-base")
+    wharf.aws_error("RepositoryPolicyNotFoundException",
+                    "ecr", "get-repository-policy", "--repository-name", "shared-base", cli=cli)
+    text = json.dumps(PULL_FROM_ANOTHER_ACCOUNT)
+    out = wharf.aws("ecr", "set-repository-policy", "--repository-name", "shared-base",
+                    "--policy-text", text, cli=cli).json
+    assert out == {"registryId": ACCOUNT_ID, "repositoryName": "shared-base", "policyText": text}
+    got = wharf.aws("ecr", "get-repository-policy", "--repository-name", "shared-base", cli=cli).json
+    assert json.loads(got["policyText"]) == PULL_FROM_ANOTHER_ACCOUNT
+    # A statement without a principal is no resource policy; the one in place stays.
+    no_principal = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecr:*"}]}
+    r = wharf.aws_error("InvalidParameterException", "ecr", "set-repository-policy",
+                        "--repository-name", "shared-base", "--policy-text", json.dumps(no_principal), cli=cli)
+    assert "Invalid repository policy provided" in r.stderr and "Principal" in r.stderr
+    assert json.loads(ecr.client.get_repository_policy(repositoryName="shared-base")["policyText"]) \
+        == PULL_FROM_ANOTHER_ACCOUNT
+    deleted = wharf.aws("ecr", "delete-repository-policy", "--repository-name", "shared-base", cli=cli).json
+    assert json.loads(deleted["policyText"]) == PULL_FROM_ANOTHER_ACCOUNT
+    wharf.aws_error("RepositoryPolicyNotFoundException",
+                    "ecr", "delete-repository-policy", "--repository-name", "shared-base", cli=cli)
+    wharf.aws_error("RepositoryNotFoundException", "ecr", "set-repository-policy",
+                    "--repository-name", "missing", "--policy-text", text, cli=cli)
+
+    wharf.aws_error("RegistryPolicyNotFoundException", "ecr", "get-registry-policy", cli=cli)
+    put = wharf.aws("ecr", "put-registry-policy", "--policy-text", json.dumps(REPLICATE_HERE), cli=cli).json
+    assert put["registryId"] == ACCOUNT_ID and json.loads(put["policyText"]) == REPLICATE_HERE
+    got = wharf.aws("ecr", "get-registry-policy", cli=cli).json
+    assert json.loads(got["policyText"]) == REPLICATE_HERE
+    wharf.aws_error("InvalidParameterException", "ecr", "put-registry-policy", "--policy-text", "{not json", cli=cli)
+    removed = wharf.aws("ecr", "delete-registry-policy", cli=cli).json
+    assert json.loads(removed["policyText"]) == REPLICATE_HERE
+    wharf.aws_error("RegistryPolicyNotFoundException", "ecr", "delete-registry-policy", cli=cli)
+
+
 def test_tag_resource_and_list_tags(wharf, ecr):
     arn = ecr.create_repository("blog-api", tags=[{"Key": "env", "Value": "dev"}])["repositoryArn"]
     assert arn == repo_arn("blog-api")

@@ -18,6 +18,7 @@ pub mod model;
 pub mod network_interfaces;
 pub mod packet_filter;
 pub mod pagination;
+pub mod resource_policy;
 pub mod role_sessions;
 pub mod scaling;
 pub mod sealing;

@@ -921,6 +921,126 @@ pub struct ListTagsForResourceResponse {
     pub tags: Option<Vec<Tag>>,
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SetRepositoryPolicyRequest {
+    #[serde(rename = "registryId", skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    #[serde(rename = "repositoryName")]
+    pub repository_name: String,
+    #[serde(rename = "policyText")]
+    pub policy_text: String,
+    #[serde(rename = "force", skip_serializing_if = "Option::is_none")]
+    pub force: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SetRepositoryPolicyResponse {
+    #[serde(rename = "registryId", skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    #[serde(rename = "repositoryName", skip_serializing_if = "Option::is_none")]
+    pub repository_name: Option<String>,
+    #[serde(rename = "policyText", skip_serializing_if = "Option::is_none")]
+    pub policy_text: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GetRepositoryPolicyRequest {
+    #[serde(rename = "registryId", skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    #[serde(rename = "repositoryName")]
+    pub repository_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GetRepositoryPolicyResponse {
+    #[serde(rename = "registryId", skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    #[serde(rename = "repositoryName", skip_serializing_if = "Option::is_none")]
+    pub repository_name: Option<String>,
+    #[serde(rename = "policyText", skip_serializing_if = "Option::is_none")]
+    pub policy_text: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RepositoryPolicyNotFoundException {
+    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeleteRepositoryPolicyRequest {
+    #[serde(rename = "registryId", skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    #[serde(rename = "repositoryName")]
+    pub repository_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeleteRepositoryPolicyResponse {
+    #[serde(rename = "registryId", skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    #[serde(rename = "repositoryName", skip_serializing_if = "Option::is_none")]
+    pub repository_name: Option<String>,
+    #[serde(rename = "policyText", skip_serializing_if = "Option::is_none")]
+    pub policy_text: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PutRegistryPolicyRequest {
+    #[serde(rename = "policyText")]
+    pub policy_text: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PutRegistryPolicyResponse {
+    #[serde(rename = "registryId", skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    #[serde(rename = "policyText", skip_serializing_if = "Option::is_none")]
+    pub policy_text: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GetRegistryPolicyRequest {}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GetRegistryPolicyResponse {
+    #[serde(rename = "registryId", skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    #[serde(rename = "policyText", skip_serializing_if = "Option::is_none")]
+    pub policy_text: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RegistryPolicyNotFoundException {
+    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeleteRegistryPolicyRequest {}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeleteRegistryPolicyResponse {
+    #[serde(rename = "registryId", skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    #[serde(rename = "policyText", skip_serializing_if = "Option::is_none")]
+    pub policy_text: Option<String>,
+}
+
 /// Every error this service's implemented operations can answer with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
@@ -964,6 +1084,10 @@ pub enum Error {
     LifecyclePolicyPreviewInProgressException(String),
     /// `LifecyclePolicyPreviewNotFoundException`
     LifecyclePolicyPreviewNotFoundException(String),
+    /// `RepositoryPolicyNotFoundException`
+    RepositoryPolicyNotFoundException(String),
+    /// `RegistryPolicyNotFoundException`
+    RegistryPolicyNotFoundException(String),
 }
 
 impl Error {
@@ -994,6 +1118,8 @@ impl Error {
             Error::LifecyclePolicyPreviewNotFoundException(_) => {
                 "LifecyclePolicyPreviewNotFoundException"
             }
+            Error::RepositoryPolicyNotFoundException(_) => "RepositoryPolicyNotFoundException",
+            Error::RegistryPolicyNotFoundException(_) => "RegistryPolicyNotFoundException",
         }
     }
 
@@ -1020,6 +1146,8 @@ impl Error {
             Error::LifecyclePolicyNotFoundException(m) => m,
             Error::LifecyclePolicyPreviewInProgressException(m) => m,
             Error::LifecyclePolicyPreviewNotFoundException(m) => m,
+            Error::RepositoryPolicyNotFoundException(m) => m,
+            Error::RegistryPolicyNotFoundException(m) => m,
         }
     }
 }
@@ -1056,6 +1184,8 @@ impl From<Error> for ServiceError {
             Error::LifecyclePolicyNotFoundException(m) => ServiceError::new(shape, m),
             Error::LifecyclePolicyPreviewInProgressException(m) => ServiceError::new(shape, m),
             Error::LifecyclePolicyPreviewNotFoundException(m) => ServiceError::new(shape, m),
+            Error::RepositoryPolicyNotFoundException(m) => ServiceError::new(shape, m),
+            Error::RegistryPolicyNotFoundException(m) => ServiceError::new(shape, m),
         }
     }
 }
@@ -1198,6 +1328,42 @@ static OPERATIONS: &[Operation] = &[
         name: "ListTagsForResource",
         input: Some(154),
         output: Some(155),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "SetRepositoryPolicy",
+        input: Some(156),
+        output: Some(158),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "GetRepositoryPolicy",
+        input: Some(159),
+        output: Some(160),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DeleteRepositoryPolicy",
+        input: Some(162),
+        output: Some(163),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "PutRegistryPolicy",
+        input: Some(164),
+        output: Some(166),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "GetRegistryPolicy",
+        input: Some(167),
+        output: Some(168),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DeleteRegistryPolicy",
+        input: Some(170),
+        output: Some(171),
         result_wrapper: None,
     },
 ];
@@ -1381,6 +1547,18 @@ static ERRORS: &[ErrorInfo] = &[
     ErrorInfo {
         shape: "LifecyclePolicyPreviewNotFoundException",
         code: "LifecyclePolicyPreviewNotFoundException",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "RepositoryPolicyNotFoundException",
+        code: "RepositoryPolicyNotFoundException",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "RegistryPolicyNotFoundException",
+        code: "RegistryPolicyNotFoundException",
         status: 400,
         sender_fault: true,
     },
@@ -3461,6 +3639,245 @@ static SHAPES: &[Shape] = &[
         }],
         ..Shape::EMPTY
     },
+    Shape {
+        name: "SetRepositoryPolicyRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "registryId",
+                shape: 2,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "repositoryName",
+                shape: 13,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "policyText",
+                shape: 157,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "force",
+                shape: 47,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RepositoryPolicyText",
+        kind: Kind::String,
+        min: Some(0.0),
+        max: Some(10240.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "SetRepositoryPolicyResponse",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "registryId",
+                shape: 2,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "repositoryName",
+                shape: 13,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "policyText",
+                shape: 157,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "GetRepositoryPolicyRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "registryId",
+                shape: 2,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "repositoryName",
+                shape: 13,
+                required: true,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "GetRepositoryPolicyResponse",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "registryId",
+                shape: 2,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "repositoryName",
+                shape: 13,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "policyText",
+                shape: 157,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RepositoryPolicyNotFoundException",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "message",
+            shape: 10,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DeleteRepositoryPolicyRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "registryId",
+                shape: 2,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "repositoryName",
+                shape: 13,
+                required: true,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DeleteRepositoryPolicyResponse",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "registryId",
+                shape: 2,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "repositoryName",
+                shape: 13,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "policyText",
+                shape: 157,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PutRegistryPolicyRequest",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "policyText",
+            shape: 165,
+            required: true,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RegistryPolicyText",
+        kind: Kind::String,
+        min: Some(0.0),
+        max: Some(10240.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PutRegistryPolicyResponse",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "registryId",
+                shape: 2,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "policyText",
+                shape: 165,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "GetRegistryPolicyRequest",
+        kind: Kind::Structure,
+        members: &[],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "GetRegistryPolicyResponse",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "registryId",
+                shape: 2,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "policyText",
+                shape: 165,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RegistryPolicyNotFoundException",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "message",
+            shape: 10,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DeleteRegistryPolicyRequest",
+        kind: Kind::Structure,
+        members: &[],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DeleteRegistryPolicyResponse",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "registryId",
+                shape: 2,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "policyText",
+                shape: 165,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
 ];
 
 /// The operations of `ecr` that wharf implements; one method per operation.
@@ -3585,6 +4002,42 @@ pub trait EcrApi: Send + Sync + 'static {
         ctx: &RequestContext,
         input: ListTagsForResourceRequest,
     ) -> Result<ListTagsForResourceResponse, Error>;
+    /// `SetRepositoryPolicy`
+    fn set_repository_policy(
+        &self,
+        ctx: &RequestContext,
+        input: SetRepositoryPolicyRequest,
+    ) -> Result<SetRepositoryPolicyResponse, Error>;
+    /// `GetRepositoryPolicy`
+    fn get_repository_policy(
+        &self,
+        ctx: &RequestContext,
+        input: GetRepositoryPolicyRequest,
+    ) -> Result<GetRepositoryPolicyResponse, Error>;
+    /// `DeleteRepositoryPolicy`
+    fn delete_repository_policy(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteRepositoryPolicyRequest,
+    ) -> Result<DeleteRepositoryPolicyResponse, Error>;
+    /// `PutRegistryPolicy`
+    fn put_registry_policy(
+        &self,
+        ctx: &RequestContext,
+        input: PutRegistryPolicyRequest,
+    ) -> Result<PutRegistryPolicyResponse, Error>;
+    /// `GetRegistryPolicy`
+    fn get_registry_policy(
+        &self,
+        ctx: &RequestContext,
+        input: GetRegistryPolicyRequest,
+    ) -> Result<GetRegistryPolicyResponse, Error>;
+    /// `DeleteRegistryPolicy`
+    fn delete_registry_policy(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteRegistryPolicyRequest,
+    ) -> Result<DeleteRegistryPolicyResponse, Error>;
 }
 
 /// Adapts a service implementation to the gateway's [`ServiceHandler`].
@@ -3685,6 +4138,30 @@ impl<S: EcrApi> ServiceHandler for Handler<S> {
             "ListTagsForResource" => encode_output(
                 self.0
                     .list_tags_for_resource(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "SetRepositoryPolicy" => encode_output(
+                self.0
+                    .set_repository_policy(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "GetRepositoryPolicy" => encode_output(
+                self.0
+                    .get_repository_policy(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DeleteRepositoryPolicy" => encode_output(
+                self.0
+                    .delete_repository_policy(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "PutRegistryPolicy" => encode_output(
+                self.0
+                    .put_registry_policy(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "GetRegistryPolicy" => encode_output(
+                self.0
+                    .get_registry_policy(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DeleteRegistryPolicy" => encode_output(
+                self.0
+                    .delete_registry_policy(ctx, decode_input(input, MODEL.validation_error)?)?,
             ),
             other => Err(ServiceError::new(
                 MODEL.validation_error,

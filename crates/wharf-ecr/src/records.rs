@@ -37,6 +37,9 @@ pub const BLOB_LINKS: Table<BlobLink> = Table::new("ecr.bloblink", 1);
 /// Store table of issued registry tokens.
 pub const TOKENS: Table<StoredToken> = Table::new("ecr.token", 1);
 
+/// Store table of the registry-wide settings of each account and region.
+pub const REGISTRIES: Table<RegistryRecord> = Table::new("ecr.registry", 1);
+
 /// Every table of ECR, with the format this wharf writes (checked at start).
 pub const TABLES: &[TableFormat] = &[
     REPOS.format(),
@@ -44,7 +47,21 @@ pub const TABLES: &[TableFormat] = &[
     TAGS.format(),
     BLOB_LINKS.format(),
     TOKENS.format(),
+    REGISTRIES.format(),
 ];
+
+/// The registry of one account in one region: what is set for all its repositories.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryRecord {
+    /// The registry policy text as the user gave it.
+    #[serde(default)]
+    pub policy: Option<String>,
+}
+
+/// The key of the registry of `account` in `region`.
+pub fn registry_key(account: &str, region: &str) -> String {
+    format!("{account}/{region}")
+}
 
 // ---------------------------------------------------------------------------------------------
 // Addresses and keys.
@@ -129,6 +146,9 @@ pub struct StoredRepo {
     /// When the lifecycle policy was last applied (GetLifecyclePolicy `lastEvaluatedAt`).
     #[serde(default)]
     pub lifecycle_evaluated_at: Option<Timestamp>,
+    /// The repository policy text as the user gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository_policy: Option<String>,
     /// The last StartLifecyclePolicyPreview, computed when it was started.
     #[serde(default)]
     pub preview: Option<StoredPreview>,
@@ -508,7 +528,8 @@ mod tests {
                 "ecr.image",
                 "ecr.tag",
                 "ecr.bloblink",
-                "ecr.token"
+                "ecr.token",
+                "ecr.registry"
             ]
         );
         assert!(TABLES.iter().all(|t| t.version == 1));

@@ -16,6 +16,7 @@ pub(crate) mod checks;
 mod images;
 mod lifecycle_policies;
 pub(crate) mod paging;
+mod policies;
 mod repositories;
 mod tags;
 
@@ -119,6 +120,54 @@ impl EcrApi for Arc<Ecr> {
         input: PutImageScanningConfigurationRequest,
     ) -> Result<PutImageScanningConfigurationResponse, Error> {
         repositories::put_image_scanning_configuration(self, ctx, input)
+    }
+
+    fn set_repository_policy(
+        &self,
+        ctx: &RequestContext,
+        input: SetRepositoryPolicyRequest,
+    ) -> Result<SetRepositoryPolicyResponse, Error> {
+        policies::set_repository_policy(self, ctx, input)
+    }
+
+    fn get_repository_policy(
+        &self,
+        ctx: &RequestContext,
+        input: GetRepositoryPolicyRequest,
+    ) -> Result<GetRepositoryPolicyResponse, Error> {
+        policies::get_repository_policy(self, ctx, input)
+    }
+
+    fn delete_repository_policy(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteRepositoryPolicyRequest,
+    ) -> Result<DeleteRepositoryPolicyResponse, Error> {
+        policies::delete_repository_policy(self, ctx, input)
+    }
+
+    fn put_registry_policy(
+        &self,
+        ctx: &RequestContext,
+        input: PutRegistryPolicyRequest,
+    ) -> Result<PutRegistryPolicyResponse, Error> {
+        policies::put_registry_policy(self, ctx, input)
+    }
+
+    fn get_registry_policy(
+        &self,
+        ctx: &RequestContext,
+        _input: GetRegistryPolicyRequest,
+    ) -> Result<GetRegistryPolicyResponse, Error> {
+        policies::get_registry_policy(self, ctx)
+    }
+
+    fn delete_registry_policy(
+        &self,
+        ctx: &RequestContext,
+        _input: DeleteRegistryPolicyRequest,
+    ) -> Result<DeleteRegistryPolicyResponse, Error> {
+        policies::delete_registry_policy(self, ctx)
     }
 
     fn put_lifecycle_policy(

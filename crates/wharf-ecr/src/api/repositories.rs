@@ -158,6 +158,7 @@ pub(crate) fn create_repository(
         tags,
         lifecycle_policy: None,
         lifecycle_evaluated_at: None,
+        repository_policy: None,
         preview: None,
     };
     let created = ecr
