@@ -165,6 +165,10 @@ pub(crate) async fn apply_for_task(agent: &Agent, rec: &TaskRecord) -> Result<()
 /// Recomputes every unstopped task's filter and replaces the tables that changed. Fails when
 /// the filters cannot be computed or a table cannot be replaced (the others are still tried).
 async fn sync_all(agent: &Agent) -> Result<(), String> {
+    // One pass at a time, and each reads the tasks after the previous one ended: a pass that
+    // read before a task got its interface must not land after the pass that has it (its
+    // table would leave the new interface unfiltered).
+    let mut applied = agent.filters.applied.lock().await;
     let store = agent.store.clone();
     let tasks = tokio::task::spawn_blocking(move || tasks::unstopped(&store))
         .await
@@ -177,8 +181,6 @@ async fn sync_all(agent: &Agent) -> Result<(), String> {
             .or_default()
             .push(task.eni_id);
     }
-    // One pass at a time: taken before computing, so the newest computation lands last.
-    let mut applied = agent.filters.applied.lock().await;
     let mut interfaces: BTreeMap<String, InterfaceFilter> = BTreeMap::new();
     for ((account, region), ids) in by_scope {
         interfaces.extend(filters_of(agent, &account, &region, ids).await?);
