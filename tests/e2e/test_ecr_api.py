@@ -307,6 +307,67 @@ def test_repository_and_registry_policies(wharf, ecr, cli):
     wharf.aws_error("RegistryPolicyNotFoundException", "ecr", "delete-registry-policy", cli=cli)
 
 
+def push_small_image(ecr: Ecr, repo: str, tag: str) -> str:
+    """A one-layer OCI image pushed through the registry API; answers its digest."""
+    from ecr_images import MT_OCI_MANIFEST, image_manifest, make_config_blob, make_layer_blob
+
+    layer = make_layer_blob(2048, f"{repo}:{tag}")
+    config = make_config_blob([layer.digest], label=tag)
+    ecr.registry.upload_blob(repo, layer.data)
+    ecr.registry.upload_blob(repo, config.data)
+    manifest = image_manifest(config.descriptor, [layer.descriptor])
+    response = ecr.registry.put_manifest(repo, tag, manifest, MT_OCI_MANIFEST)
+    assert response.status == 201, response.describe()
+    return response.headers["docker-content-digest"]
+
+
+def test_scanning_configuration_and_honest_scan_results(wharf, ecr, cli):
+    """The registry scanning configuration applies as on AWS; a scan says plainly that none ran
+    (wharf has no vulnerability database offline): FAILED with the reason, never findings."""
+    got = wharf.aws("ecr", "get-registry-scanning-configuration", cli=cli).json
+    assert got["scanningConfiguration"] == {"scanType": "BASIC", "rules": []}
+    ecr.create_repository("prod-api")
+    ecr.create_repository("dev-api")
+    rules = [{"scanFrequency": "SCAN_ON_PUSH", "repositoryFilters": [{"filter": "prod-*", "filterType": "WILDCARD"}]}]
+    put = wharf.aws("ecr", "put-registry-scanning-configuration", "--scan-type", "BASIC",
+                    "--rules", json.dumps(rules), cli=cli).json
+    assert put["registryScanningConfiguration"] == {"scanType": "BASIC", "rules": rules}
+    wharf.aws_error("ValidationException", "ecr", "put-registry-scanning-configuration", "--scan-type", "BASIC",
+                    "--rules", json.dumps([{"scanFrequency": "CONTINUOUS_SCAN", "repositoryFilters": [
+                        {"filter": "*", "filterType": "WILDCARD"}]}]), cli=cli)
+    batch = wharf.aws("ecr", "batch-get-repository-scanning-configuration",
+                      "--repository-names", "prod-api", "dev-api", "nope", cli=cli).json
+    by_name = {c["repositoryName"]: c for c in batch["scanningConfigurations"]}
+    assert by_name["prod-api"]["scanFrequency"] == "SCAN_ON_PUSH" and by_name["prod-api"]["scanOnPush"] is True
+    assert by_name["prod-api"]["appliedScanFilters"] == rules[0]["repositoryFilters"]
+    assert by_name["dev-api"]["scanFrequency"] == "MANUAL" and by_name["dev-api"]["scanOnPush"] is False
+    assert batch["failures"] == [
+        {"repositoryName": "nope", "failureCode": "REPOSITORY_NOT_FOUND", "failureReason": "REPOSITORY_NOT_FOUND"}]
+
+    # A push to a repository the rule names records the scan it asked for.
+    pushed = push_small_image(ecr, "prod-api", "v1")
+    findings = wharf.aws("ecr", "describe-image-scan-findings", "--repository-name", "prod-api",
+                         "--image-id", "imageTag=v1", cli=cli).json
+    assert findings["imageScanStatus"]["status"] == "FAILED"
+    assert "no vulnerability database" in findings["imageScanStatus"]["description"]
+    # No findings (the CLI's paginator may add an empty findings list of its own).
+    assert not (findings.get("imageScanFindings") or {}).get("findings"), findings
+    assert findings["imageId"]["imageDigest"] == pushed
+    # Elsewhere no scan ran until one is asked for.
+    push_small_image(ecr, "dev-api", "v1")
+    wharf.aws_error("ScanNotFoundException", "ecr", "describe-image-scan-findings", "--repository-name", "dev-api",
+                    "--image-id", "imageTag=v1", cli=cli)
+    started = wharf.aws("ecr", "start-image-scan", "--repository-name", "dev-api", "--image-id", "imageTag=v1",
+                        cli=cli).json
+    assert started["imageScanStatus"]["status"] == "FAILED"
+    assert "no vulnerability database" in started["imageScanStatus"]["description"]
+    details = ecr.client.describe_images(repositoryName="dev-api")["imageDetails"]
+    assert details[0]["imageScanStatus"]["status"] == "FAILED"
+    wharf.aws_error("ImageNotFoundException", "ecr", "start-image-scan", "--repository-name", "dev-api",
+                    "--image-id", "imageTag=v9", cli=cli)
+    wharf.aws("ecr", "put-registry-scanning-configuration", "--scan-type", "BASIC", "--rules", "[]", cli=cli)
+
+
 def test_tag_resource_and_list_tags(wharf, ecr):
     arn = ecr.create_repository("blog-api", tags=[{"Key": "env", "Value": "dev"}])["repositoryArn"]
     assert arn == repo_arn("blog-api")

@@ -1041,6 +1041,446 @@ pub struct DeleteRegistryPolicyResponse {
     pub policy_text: Option<String>,
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PutRegistryScanningConfigurationRequest {
+    #[serde(rename = "scanType", skip_serializing_if = "Option::is_none")]
+    pub scan_type: Option<String>,
+    #[serde(rename = "rules", skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<RegistryScanningRule>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RegistryScanningRule {
+    #[serde(rename = "scanFrequency")]
+    pub scan_frequency: String,
+    #[serde(rename = "repositoryFilters")]
+    pub repository_filters: Vec<ScanningRepositoryFilter>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScanningRepositoryFilter {
+    #[serde(rename = "filter")]
+    pub filter: String,
+    #[serde(rename = "filterType")]
+    pub filter_type: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PutRegistryScanningConfigurationResponse {
+    #[serde(
+        rename = "registryScanningConfiguration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub registry_scanning_configuration: Option<RegistryScanningConfiguration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RegistryScanningConfiguration {
+    #[serde(rename = "scanType", skip_serializing_if = "Option::is_none")]
+    pub scan_type: Option<String>,
+    #[serde(rename = "rules", skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<RegistryScanningRule>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BlockedByOrganizationPolicyException {
+    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GetRegistryScanningConfigurationRequest {}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GetRegistryScanningConfigurationResponse {
+    #[serde(rename = "registryId", skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    #[serde(
+        rename = "scanningConfiguration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub scanning_configuration: Option<RegistryScanningConfiguration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BatchGetRepositoryScanningConfigurationRequest {
+    #[serde(rename = "repositoryNames")]
+    pub repository_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BatchGetRepositoryScanningConfigurationResponse {
+    #[serde(
+        rename = "scanningConfigurations",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub scanning_configurations: Option<Vec<RepositoryScanningConfiguration>>,
+    #[serde(rename = "failures", skip_serializing_if = "Option::is_none")]
+    pub failures: Option<Vec<RepositoryScanningConfigurationFailure>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RepositoryScanningConfiguration {
+    #[serde(rename = "repositoryArn", skip_serializing_if = "Option::is_none")]
+    pub repository_arn: Option<String>,
+    #[serde(rename = "repositoryName", skip_serializing_if = "Option::is_none")]
+    pub repository_name: Option<String>,
+    #[serde(rename = "scanOnPush", skip_serializing_if = "Option::is_none")]
+    pub scan_on_push: Option<bool>,
+    #[serde(rename = "scanFrequency", skip_serializing_if = "Option::is_none")]
+    pub scan_frequency: Option<String>,
+    #[serde(rename = "appliedScanFilters", skip_serializing_if = "Option::is_none")]
+    pub applied_scan_filters: Option<Vec<ScanningRepositoryFilter>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RepositoryScanningConfigurationFailure {
+    #[serde(rename = "repositoryName", skip_serializing_if = "Option::is_none")]
+    pub repository_name: Option<String>,
+    #[serde(rename = "failureCode", skip_serializing_if = "Option::is_none")]
+    pub failure_code: Option<String>,
+    #[serde(rename = "failureReason", skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StartImageScanRequest {
+    #[serde(rename = "registryId", skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    #[serde(rename = "repositoryName")]
+    pub repository_name: String,
+    #[serde(rename = "imageId")]
+    pub image_id: ImageIdentifier,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StartImageScanResponse {
+    #[serde(rename = "registryId", skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    #[serde(rename = "repositoryName", skip_serializing_if = "Option::is_none")]
+    pub repository_name: Option<String>,
+    #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<ImageIdentifier>,
+    #[serde(rename = "imageScanStatus", skip_serializing_if = "Option::is_none")]
+    pub image_scan_status: Option<ImageScanStatus>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UnsupportedImageTypeException {
+    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ImageArchivedException {
+    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeImageScanFindingsRequest {
+    #[serde(rename = "registryId", skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    #[serde(rename = "repositoryName")]
+    pub repository_name: String,
+    #[serde(rename = "imageId")]
+    pub image_id: ImageIdentifier,
+    #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "maxResults", skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeImageScanFindingsResponse {
+    #[serde(rename = "registryId", skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    #[serde(rename = "repositoryName", skip_serializing_if = "Option::is_none")]
+    pub repository_name: Option<String>,
+    #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<ImageIdentifier>,
+    #[serde(rename = "imageScanStatus", skip_serializing_if = "Option::is_none")]
+    pub image_scan_status: Option<ImageScanStatus>,
+    #[serde(rename = "imageScanFindings", skip_serializing_if = "Option::is_none")]
+    pub image_scan_findings: Option<ImageScanFindings>,
+    #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ImageScanFindings {
+    #[serde(
+        rename = "imageScanCompletedAt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub image_scan_completed_at: Option<Timestamp>,
+    #[serde(
+        rename = "vulnerabilitySourceUpdatedAt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub vulnerability_source_updated_at: Option<Timestamp>,
+    #[serde(
+        rename = "findingSeverityCounts",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub finding_severity_counts: Option<BTreeMap<String, i32>>,
+    #[serde(rename = "findings", skip_serializing_if = "Option::is_none")]
+    pub findings: Option<Vec<ImageScanFinding>>,
+    #[serde(rename = "enhancedFindings", skip_serializing_if = "Option::is_none")]
+    pub enhanced_findings: Option<Vec<EnhancedImageScanFinding>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ImageScanFinding {
+    #[serde(rename = "name", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "description", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(rename = "uri", skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    #[serde(rename = "severity", skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+    #[serde(rename = "attributes", skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<Vec<Attribute>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Attribute {
+    #[serde(rename = "key")]
+    pub key: String,
+    #[serde(rename = "value", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EnhancedImageScanFinding {
+    #[serde(rename = "awsAccountId", skip_serializing_if = "Option::is_none")]
+    pub aws_account_id: Option<String>,
+    #[serde(rename = "description", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(rename = "findingArn", skip_serializing_if = "Option::is_none")]
+    pub finding_arn: Option<String>,
+    #[serde(rename = "firstObservedAt", skip_serializing_if = "Option::is_none")]
+    pub first_observed_at: Option<Timestamp>,
+    #[serde(rename = "lastObservedAt", skip_serializing_if = "Option::is_none")]
+    pub last_observed_at: Option<Timestamp>,
+    #[serde(
+        rename = "packageVulnerabilityDetails",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub package_vulnerability_details: Option<PackageVulnerabilityDetails>,
+    #[serde(rename = "remediation", skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<Remediation>,
+    #[serde(rename = "resources", skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Vec<Resource>>,
+    #[serde(rename = "score", skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    #[serde(rename = "scoreDetails", skip_serializing_if = "Option::is_none")]
+    pub score_details: Option<ScoreDetails>,
+    #[serde(rename = "severity", skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+    #[serde(rename = "status", skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(rename = "title", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<Timestamp>,
+    #[serde(rename = "fixAvailable", skip_serializing_if = "Option::is_none")]
+    pub fix_available: Option<String>,
+    #[serde(rename = "exploitAvailable", skip_serializing_if = "Option::is_none")]
+    pub exploit_available: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PackageVulnerabilityDetails {
+    #[serde(rename = "cvss", skip_serializing_if = "Option::is_none")]
+    pub cvss: Option<Vec<CvssScore>>,
+    #[serde(rename = "referenceUrls", skip_serializing_if = "Option::is_none")]
+    pub reference_urls: Option<Vec<String>>,
+    #[serde(
+        rename = "relatedVulnerabilities",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub related_vulnerabilities: Option<Vec<String>>,
+    #[serde(rename = "source", skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(rename = "sourceUrl", skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
+    #[serde(rename = "vendorCreatedAt", skip_serializing_if = "Option::is_none")]
+    pub vendor_created_at: Option<Timestamp>,
+    #[serde(rename = "vendorSeverity", skip_serializing_if = "Option::is_none")]
+    pub vendor_severity: Option<String>,
+    #[serde(rename = "vendorUpdatedAt", skip_serializing_if = "Option::is_none")]
+    pub vendor_updated_at: Option<Timestamp>,
+    #[serde(rename = "vulnerabilityId", skip_serializing_if = "Option::is_none")]
+    pub vulnerability_id: Option<String>,
+    #[serde(rename = "vulnerablePackages", skip_serializing_if = "Option::is_none")]
+    pub vulnerable_packages: Option<Vec<VulnerablePackage>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CvssScore {
+    #[serde(rename = "baseScore", skip_serializing_if = "Option::is_none")]
+    pub base_score: Option<f64>,
+    #[serde(rename = "scoringVector", skip_serializing_if = "Option::is_none")]
+    pub scoring_vector: Option<String>,
+    #[serde(rename = "source", skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(rename = "version", skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VulnerablePackage {
+    #[serde(rename = "arch", skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    #[serde(rename = "epoch", skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<i32>,
+    #[serde(rename = "filePath", skip_serializing_if = "Option::is_none")]
+    pub file_path: Option<String>,
+    #[serde(rename = "name", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "packageManager", skip_serializing_if = "Option::is_none")]
+    pub package_manager: Option<String>,
+    #[serde(rename = "release", skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    #[serde(rename = "sourceLayerHash", skip_serializing_if = "Option::is_none")]
+    pub source_layer_hash: Option<String>,
+    #[serde(rename = "version", skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(rename = "fixedInVersion", skip_serializing_if = "Option::is_none")]
+    pub fixed_in_version: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Remediation {
+    #[serde(rename = "recommendation", skip_serializing_if = "Option::is_none")]
+    pub recommendation: Option<Recommendation>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Recommendation {
+    #[serde(rename = "url", skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(rename = "text", skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Resource {
+    #[serde(rename = "details", skip_serializing_if = "Option::is_none")]
+    pub details: Option<ResourceDetails>,
+    #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(rename = "tags", skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ResourceDetails {
+    #[serde(
+        rename = "awsEcrContainerImage",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub aws_ecr_container_image: Option<AwsEcrContainerImageDetails>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AwsEcrContainerImageDetails {
+    #[serde(rename = "architecture", skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<String>,
+    #[serde(rename = "author", skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    #[serde(rename = "imageHash", skip_serializing_if = "Option::is_none")]
+    pub image_hash: Option<String>,
+    #[serde(rename = "imageTags", skip_serializing_if = "Option::is_none")]
+    pub image_tags: Option<Vec<String>>,
+    #[serde(rename = "platform", skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    #[serde(rename = "pushedAt", skip_serializing_if = "Option::is_none")]
+    pub pushed_at: Option<Timestamp>,
+    #[serde(rename = "lastInUseAt", skip_serializing_if = "Option::is_none")]
+    pub last_in_use_at: Option<Timestamp>,
+    #[serde(rename = "inUseCount", skip_serializing_if = "Option::is_none")]
+    pub in_use_count: Option<i64>,
+    #[serde(rename = "registry", skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
+    #[serde(rename = "repositoryName", skip_serializing_if = "Option::is_none")]
+    pub repository_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScoreDetails {
+    #[serde(rename = "cvss", skip_serializing_if = "Option::is_none")]
+    pub cvss: Option<CvssScoreDetails>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CvssScoreDetails {
+    #[serde(rename = "adjustments", skip_serializing_if = "Option::is_none")]
+    pub adjustments: Option<Vec<CvssScoreAdjustment>>,
+    #[serde(rename = "score", skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    #[serde(rename = "scoreSource", skip_serializing_if = "Option::is_none")]
+    pub score_source: Option<String>,
+    #[serde(rename = "scoringVector", skip_serializing_if = "Option::is_none")]
+    pub scoring_vector: Option<String>,
+    #[serde(rename = "version", skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CvssScoreAdjustment {
+    #[serde(rename = "metric", skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    #[serde(rename = "reason", skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScanNotFoundException {
+    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
 /// Every error this service's implemented operations can answer with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
@@ -1088,6 +1528,14 @@ pub enum Error {
     RepositoryPolicyNotFoundException(String),
     /// `RegistryPolicyNotFoundException`
     RegistryPolicyNotFoundException(String),
+    /// `BlockedByOrganizationPolicyException`
+    BlockedByOrganizationPolicyException(String),
+    /// `UnsupportedImageTypeException`
+    UnsupportedImageTypeException(String),
+    /// `ImageArchivedException`
+    ImageArchivedException(String),
+    /// `ScanNotFoundException`
+    ScanNotFoundException(String),
 }
 
 impl Error {
@@ -1120,6 +1568,12 @@ impl Error {
             }
             Error::RepositoryPolicyNotFoundException(_) => "RepositoryPolicyNotFoundException",
             Error::RegistryPolicyNotFoundException(_) => "RegistryPolicyNotFoundException",
+            Error::BlockedByOrganizationPolicyException(_) => {
+                "BlockedByOrganizationPolicyException"
+            }
+            Error::UnsupportedImageTypeException(_) => "UnsupportedImageTypeException",
+            Error::ImageArchivedException(_) => "ImageArchivedException",
+            Error::ScanNotFoundException(_) => "ScanNotFoundException",
         }
     }
 
@@ -1148,6 +1602,10 @@ impl Error {
             Error::LifecyclePolicyPreviewNotFoundException(m) => m,
             Error::RepositoryPolicyNotFoundException(m) => m,
             Error::RegistryPolicyNotFoundException(m) => m,
+            Error::BlockedByOrganizationPolicyException(m) => m,
+            Error::UnsupportedImageTypeException(m) => m,
+            Error::ImageArchivedException(m) => m,
+            Error::ScanNotFoundException(m) => m,
         }
     }
 }
@@ -1186,6 +1644,10 @@ impl From<Error> for ServiceError {
             Error::LifecyclePolicyPreviewNotFoundException(m) => ServiceError::new(shape, m),
             Error::RepositoryPolicyNotFoundException(m) => ServiceError::new(shape, m),
             Error::RegistryPolicyNotFoundException(m) => ServiceError::new(shape, m),
+            Error::BlockedByOrganizationPolicyException(m) => ServiceError::new(shape, m),
+            Error::UnsupportedImageTypeException(m) => ServiceError::new(shape, m),
+            Error::ImageArchivedException(m) => ServiceError::new(shape, m),
+            Error::ScanNotFoundException(m) => ServiceError::new(shape, m),
         }
     }
 }
@@ -1364,6 +1826,36 @@ static OPERATIONS: &[Operation] = &[
         name: "DeleteRegistryPolicy",
         input: Some(170),
         output: Some(171),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "PutRegistryScanningConfiguration",
+        input: Some(172),
+        output: Some(181),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "GetRegistryScanningConfiguration",
+        input: Some(184),
+        output: Some(185),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "BatchGetRepositoryScanningConfiguration",
+        input: Some(186),
+        output: Some(188),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "StartImageScan",
+        input: Some(195),
+        output: Some(196),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DescribeImageScanFindings",
+        input: Some(199),
+        output: Some(200),
         result_wrapper: None,
     },
 ];
@@ -1559,6 +2051,30 @@ static ERRORS: &[ErrorInfo] = &[
     ErrorInfo {
         shape: "RegistryPolicyNotFoundException",
         code: "RegistryPolicyNotFoundException",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "BlockedByOrganizationPolicyException",
+        code: "BlockedByOrganizationPolicyException",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "UnsupportedImageTypeException",
+        code: "UnsupportedImageTypeException",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "ImageArchivedException",
+        code: "ImageArchivedException",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "ScanNotFoundException",
+        code: "ScanNotFoundException",
         status: 400,
         sender_fault: true,
     },
@@ -3878,6 +4394,1162 @@ static SHAPES: &[Shape] = &[
         ],
         ..Shape::EMPTY
     },
+    Shape {
+        name: "PutRegistryScanningConfigurationRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "scanType",
+                shape: 173,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "rules",
+                shape: 174,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ScanType",
+        kind: Kind::String,
+        enum_values: &["BASIC", "ENHANCED"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RegistryScanningRuleList",
+        kind: Kind::List,
+        target: 175,
+        min: Some(0.0),
+        max: Some(2.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RegistryScanningRule",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "scanFrequency",
+                shape: 176,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "repositoryFilters",
+                shape: 177,
+                required: true,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ScanFrequency",
+        kind: Kind::String,
+        enum_values: &["SCAN_ON_PUSH", "CONTINUOUS_SCAN", "MANUAL"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ScanningRepositoryFilterList",
+        kind: Kind::List,
+        target: 178,
+        min: Some(0.0),
+        max: Some(100.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ScanningRepositoryFilter",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "filter",
+                shape: 179,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "filterType",
+                shape: 180,
+                required: true,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ScanningRepositoryFilterValue",
+        kind: Kind::String,
+        min: Some(1.0),
+        max: Some(255.0),
+        pattern: Some("^[a-z0-9*](?:[._\\-/a-z0-9*]?[a-z0-9*]+)*$"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ScanningRepositoryFilterType",
+        kind: Kind::String,
+        enum_values: &["WILDCARD"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PutRegistryScanningConfigurationResponse",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "registryScanningConfiguration",
+            shape: 182,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RegistryScanningConfiguration",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "scanType",
+                shape: 173,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "rules",
+                shape: 174,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "BlockedByOrganizationPolicyException",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "message",
+            shape: 10,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "GetRegistryScanningConfigurationRequest",
+        kind: Kind::Structure,
+        members: &[],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "GetRegistryScanningConfigurationResponse",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "registryId",
+                shape: 2,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "scanningConfiguration",
+                shape: 182,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "BatchGetRepositoryScanningConfigurationRequest",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "repositoryNames",
+            shape: 187,
+            required: true,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ScanningConfigurationRepositoryNameList",
+        kind: Kind::List,
+        target: 13,
+        min: Some(1.0),
+        max: Some(25.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "BatchGetRepositoryScanningConfigurationResponse",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "scanningConfigurations",
+                shape: 189,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "failures",
+                shape: 191,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RepositoryScanningConfigurationList",
+        kind: Kind::List,
+        target: 190,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RepositoryScanningConfiguration",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "repositoryArn",
+                shape: 30,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "repositoryName",
+                shape: 13,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "scanOnPush",
+                shape: 24,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "scanFrequency",
+                shape: 176,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "appliedScanFilters",
+                shape: 177,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RepositoryScanningConfigurationFailureList",
+        kind: Kind::List,
+        target: 192,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RepositoryScanningConfigurationFailure",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "repositoryName",
+                shape: 13,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "failureCode",
+                shape: 193,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "failureReason",
+                shape: 194,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ScanningConfigurationFailureCode",
+        kind: Kind::String,
+        enum_values: &["REPOSITORY_NOT_FOUND"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ScanningConfigurationFailureReason",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "StartImageScanRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "registryId",
+                shape: 2,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "repositoryName",
+                shape: 13,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "imageId",
+                shape: 56,
+                required: true,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "StartImageScanResponse",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "registryId",
+                shape: 2,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "repositoryName",
+                shape: 13,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "imageId",
+                shape: 56,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "imageScanStatus",
+                shape: 67,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "UnsupportedImageTypeException",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "message",
+            shape: 10,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ImageArchivedException",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "message",
+            shape: 10,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeImageScanFindingsRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "registryId",
+                shape: 2,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "repositoryName",
+                shape: 13,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "imageId",
+                shape: 56,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "nextToken",
+                shape: 41,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "maxResults",
+                shape: 42,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeImageScanFindingsResponse",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "registryId",
+                shape: 2,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "repositoryName",
+                shape: 13,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "imageId",
+                shape: 56,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "imageScanStatus",
+                shape: 67,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "imageScanFindings",
+                shape: 201,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "nextToken",
+                shape: 41,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ImageScanFindings",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "imageScanCompletedAt",
+                shape: 71,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "vulnerabilitySourceUpdatedAt",
+                shape: 72,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "findingSeverityCounts",
+                shape: 73,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "findings",
+                shape: 202,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "enhancedFindings",
+                shape: 210,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ImageScanFindingList",
+        kind: Kind::List,
+        target: 203,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ImageScanFinding",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "name",
+                shape: 204,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "description",
+                shape: 205,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "uri",
+                shape: 31,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "severity",
+                shape: 74,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "attributes",
+                shape: 206,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "FindingName",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "FindingDescription",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AttributeList",
+        kind: Kind::List,
+        target: 207,
+        min: Some(0.0),
+        max: Some(50.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Attribute",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "key",
+                shape: 208,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "value",
+                shape: 209,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AttributeKey",
+        kind: Kind::String,
+        min: Some(1.0),
+        max: Some(128.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AttributeValue",
+        kind: Kind::String,
+        min: Some(1.0),
+        max: Some(256.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "EnhancedImageScanFindingList",
+        kind: Kind::List,
+        target: 211,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "EnhancedImageScanFinding",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "awsAccountId",
+                shape: 2,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "description",
+                shape: 205,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "findingArn",
+                shape: 212,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "firstObservedAt",
+                shape: 213,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "lastObservedAt",
+                shape: 213,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "packageVulnerabilityDetails",
+                shape: 214,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "remediation",
+                shape: 236,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "resources",
+                shape: 239,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "score",
+                shape: 250,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "scoreDetails",
+                shape: 251,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "severity",
+                shape: 224,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "status",
+                shape: 257,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "title",
+                shape: 258,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "type",
+                shape: 249,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "updatedAt",
+                shape: 213,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "fixAvailable",
+                shape: 259,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "exploitAvailable",
+                shape: 260,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "FindingArn",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Date",
+        kind: Kind::Timestamp,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PackageVulnerabilityDetails",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "cvss",
+                shape: 215,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "referenceUrls",
+                shape: 221,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "relatedVulnerabilities",
+                shape: 222,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "source",
+                shape: 219,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "sourceUrl",
+                shape: 31,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "vendorCreatedAt",
+                shape: 213,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "vendorSeverity",
+                shape: 224,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "vendorUpdatedAt",
+                shape: 213,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "vulnerabilityId",
+                shape: 225,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "vulnerablePackages",
+                shape: 226,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CvssScoreList",
+        kind: Kind::List,
+        target: 216,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CvssScore",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "baseScore",
+                shape: 217,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "scoringVector",
+                shape: 218,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "source",
+                shape: 219,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "version",
+                shape: 220,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "BaseScore",
+        kind: Kind::Double,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ScoringVector",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Source",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Version",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ReferenceUrlsList",
+        kind: Kind::List,
+        target: 31,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RelatedVulnerabilitiesList",
+        kind: Kind::List,
+        target: 223,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RelatedVulnerability",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Severity",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "VulnerabilityId",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "VulnerablePackagesList",
+        kind: Kind::List,
+        target: 227,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "VulnerablePackage",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "arch",
+                shape: 228,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "epoch",
+                shape: 229,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "filePath",
+                shape: 230,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "name",
+                shape: 231,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "packageManager",
+                shape: 232,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "release",
+                shape: 233,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "sourceLayerHash",
+                shape: 234,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "version",
+                shape: 220,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "fixedInVersion",
+                shape: 235,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Arch",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Epoch",
+        kind: Kind::Integer,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "FilePath",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "VulnerablePackageName",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PackageManager",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Release",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "SourceLayerHash",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "FixedInVersion",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Remediation",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "recommendation",
+            shape: 237,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Recommendation",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "url",
+                shape: 31,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "text",
+                shape: 238,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "RecommendationText",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ResourceList",
+        kind: Kind::List,
+        target: 240,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Resource",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "details",
+                shape: 241,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "id",
+                shape: 247,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "tags",
+                shape: 248,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "type",
+                shape: 249,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ResourceDetails",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "awsEcrContainerImage",
+            shape: 242,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AwsEcrContainerImageDetails",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "architecture",
+                shape: 228,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "author",
+                shape: 243,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "imageHash",
+                shape: 57,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "imageTags",
+                shape: 244,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "platform",
+                shape: 245,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "pushedAt",
+                shape: 213,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "lastInUseAt",
+                shape: 213,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "inUseCount",
+                shape: 246,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "registry",
+                shape: 2,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "repositoryName",
+                shape: 13,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Author",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ImageTagsList",
+        kind: Kind::List,
+        target: 58,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Platform",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "InUseCount",
+        kind: Kind::Long,
+        min: Some(0.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ResourceId",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Tags",
+        kind: Kind::Map,
+        key: 16,
+        target: 17,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Type",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Score",
+        kind: Kind::Double,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ScoreDetails",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "cvss",
+            shape: 252,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CvssScoreDetails",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "adjustments",
+                shape: 253,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "score",
+                shape: 250,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "scoreSource",
+                shape: 219,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "scoringVector",
+                shape: 218,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "version",
+                shape: 220,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CvssScoreAdjustmentList",
+        kind: Kind::List,
+        target: 254,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CvssScoreAdjustment",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "metric",
+                shape: 255,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "reason",
+                shape: 256,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Metric",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Reason",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Status",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Title",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "FixAvailable",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ExploitAvailable",
+        kind: Kind::String,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ScanNotFoundException",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "message",
+            shape: 10,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
 ];
 
 /// The operations of `ecr` that wharf implements; one method per operation.
@@ -4038,6 +5710,36 @@ pub trait EcrApi: Send + Sync + 'static {
         ctx: &RequestContext,
         input: DeleteRegistryPolicyRequest,
     ) -> Result<DeleteRegistryPolicyResponse, Error>;
+    /// `PutRegistryScanningConfiguration`
+    fn put_registry_scanning_configuration(
+        &self,
+        ctx: &RequestContext,
+        input: PutRegistryScanningConfigurationRequest,
+    ) -> Result<PutRegistryScanningConfigurationResponse, Error>;
+    /// `GetRegistryScanningConfiguration`
+    fn get_registry_scanning_configuration(
+        &self,
+        ctx: &RequestContext,
+        input: GetRegistryScanningConfigurationRequest,
+    ) -> Result<GetRegistryScanningConfigurationResponse, Error>;
+    /// `BatchGetRepositoryScanningConfiguration`
+    fn batch_get_repository_scanning_configuration(
+        &self,
+        ctx: &RequestContext,
+        input: BatchGetRepositoryScanningConfigurationRequest,
+    ) -> Result<BatchGetRepositoryScanningConfigurationResponse, Error>;
+    /// `StartImageScan`
+    fn start_image_scan(
+        &self,
+        ctx: &RequestContext,
+        input: StartImageScanRequest,
+    ) -> Result<StartImageScanResponse, Error>;
+    /// `DescribeImageScanFindings`
+    fn describe_image_scan_findings(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeImageScanFindingsRequest,
+    ) -> Result<DescribeImageScanFindingsResponse, Error>;
 }
 
 /// Adapts a service implementation to the gateway's [`ServiceHandler`].
@@ -4163,6 +5865,34 @@ impl<S: EcrApi> ServiceHandler for Handler<S> {
                 self.0
                     .delete_registry_policy(ctx, decode_input(input, MODEL.validation_error)?)?,
             ),
+            "PutRegistryScanningConfiguration" => {
+                encode_output(self.0.put_registry_scanning_configuration(
+                    ctx,
+                    decode_input(input, MODEL.validation_error)?,
+                )?)
+            }
+            "GetRegistryScanningConfiguration" => {
+                encode_output(self.0.get_registry_scanning_configuration(
+                    ctx,
+                    decode_input(input, MODEL.validation_error)?,
+                )?)
+            }
+            "BatchGetRepositoryScanningConfiguration" => {
+                encode_output(self.0.batch_get_repository_scanning_configuration(
+                    ctx,
+                    decode_input(input, MODEL.validation_error)?,
+                )?)
+            }
+            "StartImageScan" => encode_output(
+                self.0
+                    .start_image_scan(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DescribeImageScanFindings" => {
+                encode_output(self.0.describe_image_scan_findings(
+                    ctx,
+                    decode_input(input, MODEL.validation_error)?,
+                )?)
+            }
             other => Err(ServiceError::new(
                 MODEL.validation_error,
                 format!("operation {other} is not implemented by wharf"),

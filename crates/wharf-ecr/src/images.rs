@@ -19,7 +19,7 @@
 
 use crate::records::{
     blob_link_key, image_key, region_prefix, repo_key, repo_prefix, tag_key, BlobLink, StoredImage,
-    StoredRepo, StoredRepository, BLOB_LINKS, IMAGES, REPOS, TAGS,
+    StoredRepo, StoredRepository, StoredScan, BLOB_LINKS, IMAGES, REPOS, TAGS,
 };
 use crate::syntax::wildcard_match;
 use crate::Ecr;
@@ -69,8 +69,9 @@ pub enum RecordError {
     Store(#[from] StoreError),
 }
 
-/// The record of `image`, first pushed at `now`, untagged.
-fn new_record(image: NewImage, now: Timestamp) -> StoredImage {
+/// The record of `image`, first pushed at `now`, untagged; `scan` when its repository scans
+/// on push.
+fn new_record(image: NewImage, now: Timestamp, scan: Option<StoredScan>) -> StoredImage {
     StoredImage {
         digest: image.digest,
         media_type: image.media_type,
@@ -81,6 +82,7 @@ fn new_record(image: NewImage, now: Timestamp) -> StoredImage {
         pushed_at: now,
         tags: Vec::new(),
         last_pull: None,
+        scan,
     }
 }
 
@@ -222,7 +224,10 @@ impl Ecr {
             let digest = image.digest.clone();
             let mut record = match tx.get::<StoredImage>(IMAGES, &ikey)? {
                 Some(existing) => existing,
-                None => new_record(image, now),
+                None => {
+                    let scans = crate::scanning::scans_on_push(tx, repo, &stored.repository)?;
+                    new_record(image, now, scans.then(crate::scanning::no_scan))
+                }
             };
             for blob in &record.blobs {
                 link_blob_tx(tx, repo, &blob.digest)?;

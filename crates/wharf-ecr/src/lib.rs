@@ -28,6 +28,7 @@ pub mod push;
 pub mod records;
 pub mod registry;
 pub mod resolve;
+pub mod scanning;
 pub mod syntax;
 
 use std::path::PathBuf;

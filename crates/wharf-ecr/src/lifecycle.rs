@@ -999,6 +999,7 @@ mod tests {
             pushed_at: at_days_ago(5),
             tags: vec![],
             last_pull: None,
+            scan: None,
         };
         let index = StoredImage {
             digest: "index".into(),

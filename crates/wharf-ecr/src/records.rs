@@ -56,6 +56,31 @@ pub struct RegistryRecord {
     /// The registry policy text as the user gave it.
     #[serde(default)]
     pub policy: Option<String>,
+    /// The scanning configuration's `scanType` (`BASIC` when never set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_type: Option<String>,
+    /// The scanning configuration's rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scan_rules: Vec<StoredScanRule>,
+}
+
+/// A registry scanning rule: how often the repositories its filters name are scanned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredScanRule {
+    /// `scanFrequency`.
+    pub frequency: String,
+    /// The `WILDCARD` repository filters.
+    pub filters: Vec<String>,
+}
+
+/// The last scan asked for an image (StartImageScan, or a push to a repository that scans on
+/// push).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredScan {
+    /// `imageScanStatus.status`.
+    pub status: String,
+    /// `imageScanStatus.description`.
+    pub description: String,
 }
 
 /// The key of the registry of `account` in `region`.
@@ -464,6 +489,9 @@ pub struct StoredImage {
     /// `lastRecordedPullTime`, refreshed at most hourly.
     #[serde(default)]
     pub last_pull: Option<Timestamp>,
+    /// The last scan asked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<StoredScan>,
 }
 
 /// The value of a blob link: nothing (the key says it all); stored as `{}`.

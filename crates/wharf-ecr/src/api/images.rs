@@ -66,6 +66,25 @@ fn lookup<'a>(images: &'a [StoredImage], id: &ImageIdentifier) -> Lookup<'a> {
     }
 }
 
+/// The image `id` names among `images` of `repo`, or the error a single-image call answers.
+pub(crate) fn find_image<'a>(
+    images: &'a [StoredImage],
+    repo: &RepoRef,
+    id: &ImageIdentifier,
+) -> Result<&'a StoredImage, Error> {
+    match lookup(images, id) {
+        Lookup::Found(image) => Ok(image),
+        Lookup::Empty => Err(invalid("imageId needs an imageDigest or an imageTag")),
+        Lookup::BadDigest => Err(invalid(format!(
+            "Invalid parameter at 'imageDigest' failed to satisfy constraint: 'must satisfy regular expression '{DIGEST_PATTERN}''"
+        ))),
+        Lookup::BadTag => Err(invalid(
+            "Invalid parameter at 'imageTag' failed to satisfy constraint: 'must be 1 to 300 characters'",
+        )),
+        Lookup::Mismatch | Lookup::Missing => Err(image_not_found(repo, id)),
+    }
+}
+
 fn failure(id: &ImageIdentifier, code: &str, reason: impl Into<String>) -> ImageFailure {
     ImageFailure {
         image_id: Some(id.clone()),
@@ -136,6 +155,10 @@ fn detail(repo: &RepoRef, image: &StoredImage, all: &[StoredImage]) -> ImageDeta
         image_manifest_media_type: Some(image.media_type.clone()),
         artifact_media_type: image.config_media_type.clone(),
         last_recorded_pull_time: image.last_pull,
+        image_scan_status: image.scan.as_ref().map(|s| ImageScanStatus {
+            status: Some(s.status.clone()),
+            description: Some(s.description.clone()),
+        }),
         ..Default::default()
     }
 }

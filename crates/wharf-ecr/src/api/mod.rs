@@ -18,6 +18,7 @@ mod lifecycle_policies;
 pub(crate) mod paging;
 mod policies;
 mod repositories;
+mod scanning;
 mod tags;
 
 use crate::generated::*;
@@ -168,6 +169,46 @@ impl EcrApi for Arc<Ecr> {
         _input: DeleteRegistryPolicyRequest,
     ) -> Result<DeleteRegistryPolicyResponse, Error> {
         policies::delete_registry_policy(self, ctx)
+    }
+
+    fn put_registry_scanning_configuration(
+        &self,
+        ctx: &RequestContext,
+        input: PutRegistryScanningConfigurationRequest,
+    ) -> Result<PutRegistryScanningConfigurationResponse, Error> {
+        scanning::put_registry_configuration(self, ctx, input)
+    }
+
+    fn get_registry_scanning_configuration(
+        &self,
+        ctx: &RequestContext,
+        _input: GetRegistryScanningConfigurationRequest,
+    ) -> Result<GetRegistryScanningConfigurationResponse, Error> {
+        scanning::get_registry_configuration(self, ctx)
+    }
+
+    fn batch_get_repository_scanning_configuration(
+        &self,
+        ctx: &RequestContext,
+        input: BatchGetRepositoryScanningConfigurationRequest,
+    ) -> Result<BatchGetRepositoryScanningConfigurationResponse, Error> {
+        scanning::batch_get_repository_configuration(self, ctx, input)
+    }
+
+    fn start_image_scan(
+        &self,
+        ctx: &RequestContext,
+        input: StartImageScanRequest,
+    ) -> Result<StartImageScanResponse, Error> {
+        scanning::start_image_scan(self, ctx, input)
+    }
+
+    fn describe_image_scan_findings(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeImageScanFindingsRequest,
+    ) -> Result<DescribeImageScanFindingsResponse, Error> {
+        scanning::describe_image_scan_findings(self, ctx, input)
     }
 
     fn put_lifecycle_policy(

@@ -103,13 +103,9 @@ pub(crate) fn put_registry_policy(
     resource_policy::check(&input.policy_text).map_err(|why| invalid_policy("registry", why))?;
     let key = records::registry_key(&ctx.account_id, &ctx.region);
     ecr.store.write(|tx| {
-        tx.put(
-            REGISTRIES,
-            &key,
-            &RegistryRecord {
-                policy: Some(input.policy_text.clone()),
-            },
-        )
+        let mut registry: RegistryRecord = tx.get(REGISTRIES, &key)?.unwrap_or_default();
+        registry.policy = Some(input.policy_text.clone());
+        tx.put(REGISTRIES, &key, &registry)
     })?;
     Ok(PutRegistryPolicyResponse {
         registry_id: Some(ctx.account_id.clone()),
