@@ -5,35 +5,7 @@ use crate::generated::{Error, MetricDatum, PutMetricDataInput};
 use crate::records::PointRecord;
 
 /// CloudWatch's units (the `StandardUnit` enum).
-pub const UNITS: &[&str] = &[
-    "Seconds",
-    "Microseconds",
-    "Milliseconds",
-    "Bytes",
-    "Kilobytes",
-    "Megabytes",
-    "Gigabytes",
-    "Terabytes",
-    "Bits",
-    "Kilobits",
-    "Megabits",
-    "Gigabits",
-    "Terabits",
-    "Percent",
-    "Count",
-    "Bytes/Second",
-    "Kilobytes/Second",
-    "Megabytes/Second",
-    "Gigabytes/Second",
-    "Terabytes/Second",
-    "Bits/Second",
-    "Kilobits/Second",
-    "Megabits/Second",
-    "Gigabits/Second",
-    "Terabits/Second",
-    "Count/Second",
-    "None",
-];
+pub use wharf_core::metrics::STANDARD_UNITS as UNITS;
 
 /// At most this many MetricData per call.
 pub const MAX_METRIC_DATA: usize = 1000;
