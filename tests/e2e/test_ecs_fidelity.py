@@ -295,3 +295,66 @@ def test_account_settings_and_what_new_clusters_get(module_wharf, cli, names):
     w.aws_error("ClusterNotFoundException", "ecs", "update-cluster-settings", "--cluster", "no-such-cluster",
                 "--settings", "name=containerInsights,value=enabled", cli=cli)
     w.aws("ecs", "delete-cluster", "--cluster", names["cluster"], cli=cli)
+
+
+def test_capacity_providers_and_execute_command(module_wharf, cli, names):
+    """describe-capacity-providers and put-cluster-capacity-providers with the providers every
+    account has; ExecuteCommand answers as AWS does without ECS Exec (boto3: the CLI wants the
+    Session Manager plugin before it calls). Before: unknown operations."""
+    w = module_wharf
+    described = w.aws("ecs", "describe-capacity-providers", cli=cli).json
+    assert [p["name"] for p in described["capacityProviders"]] == ["FARGATE", "FARGATE_SPOT"]
+    assert all(p["status"] == "ACTIVE" for p in described["capacityProviders"])
+    assert described["capacityProviders"][0]["capacityProviderArn"].endswith(":capacity-provider/FARGATE")
+    missing = w.aws("ecs", "describe-capacity-providers", "--capacity-providers", "FARGATE", "my-asg-cp",
+                    cli=cli).json
+    assert [f["reason"] for f in missing["failures"]] == ["MISSING"]
+
+    cluster = names["cluster"]
+    w.aws("ecs", "create-cluster", "--cluster-name", cluster, cli=cli)
+    put = w.aws("ecs", "put-cluster-capacity-providers", "--cluster", cluster,
+                "--capacity-providers", "FARGATE", "FARGATE_SPOT",
+                "--default-capacity-provider-strategy",
+                "capacityProvider=FARGATE_SPOT,weight=3", "capacityProvider=FARGATE,weight=1,base=1",
+                cli=cli).json["cluster"]
+    assert put["capacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
+    assert put["defaultCapacityProviderStrategy"] == [
+        {"capacityProvider": "FARGATE_SPOT", "weight": 3, "base": 0},
+        {"capacityProvider": "FARGATE", "weight": 1, "base": 1},
+    ]
+    w.aws_error("InvalidParameterException", "ecs", "put-cluster-capacity-providers", "--cluster", cluster,
+                "--capacity-providers", "FARGATE", "--default-capacity-provider-strategy",
+                "capacityProvider=FARGATE_SPOT,weight=1", cli=cli)
+    w.aws_error("InvalidParameterException", "ecs", "put-cluster-capacity-providers", "--cluster", cluster,
+                "--capacity-providers", "my-asg-cp", "--default-capacity-provider-strategy",
+                "capacityProvider=my-asg-cp,weight=1", cli=cli)
+    w.aws_error("ClusterNotFoundException", "ecs", "put-cluster-capacity-providers", "--cluster", "no-such",
+                "--capacity-providers", "FARGATE", "--default-capacity-provider-strategy",
+                "capacityProvider=FARGATE,weight=1", cli=cli)
+
+    ecs = w.boto3_client("ecs", region=REGION)
+    family = names["family"] + "-exec"
+    ecs.register_task_definition(
+        family=family, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+        containerDefinitions=[{"name": "app", "image": "wharf.invalid/none:1"}])
+    ec2 = w.boto3_client("ec2", region=REGION)
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    network = {"awsvpcConfiguration": {"subnets": [subnet]}}
+    plain = ecs.run_task(cluster=cluster, taskDefinition=family, launchType="FARGATE",
+                         networkConfiguration=network)["tasks"][0]
+    assert plain["enableExecuteCommand"] is False
+    with pytest.raises(Exception) as e:
+        ecs.execute_command(cluster=cluster, task=plain["taskArn"], command="/bin/sh", interactive=True)
+    assert e.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert "execute command was not enabled when the task was run" in e.value.response["Error"]["Message"]
+    enabled = ecs.run_task(cluster=cluster, taskDefinition=family, launchType="FARGATE",
+                           networkConfiguration=network, enableExecuteCommand=True)["tasks"][0]
+    assert enabled["enableExecuteCommand"] is True
+    with pytest.raises(Exception) as e:
+        ecs.execute_command(cluster=cluster, task=enabled["taskArn"], command="/bin/sh", interactive=True)
+    assert e.value.response["Error"]["Code"] == "TargetNotConnectedException"
+    for t in (plain, enabled):
+        ecs.stop_task(cluster=cluster, task=t["taskArn"])
+    wait_until(lambda: all(t["lastStatus"] == "STOPPED" for t in ecs.describe_tasks(
+        cluster=cluster, tasks=[plain["taskArn"], enabled["taskArn"]])["tasks"]), "the tasks stopped", deadline=120)
+    w.aws("ecs", "delete-cluster", "--cluster", cluster, cli=cli)

@@ -2678,6 +2678,476 @@ pub struct DeleteAccountSettingResponse {
     pub setting: Option<Setting>,
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeCapacityProvidersRequest {
+    #[serde(rename = "capacityProviders", skip_serializing_if = "Option::is_none")]
+    pub capacity_providers: Option<Vec<String>>,
+    #[serde(rename = "cluster", skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(rename = "include", skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    #[serde(rename = "maxResults", skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i32>,
+    #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DescribeCapacityProvidersResponse {
+    #[serde(rename = "capacityProviders", skip_serializing_if = "Option::is_none")]
+    pub capacity_providers: Option<Vec<CapacityProvider>>,
+    #[serde(rename = "failures", skip_serializing_if = "Option::is_none")]
+    pub failures: Option<Vec<Failure>>,
+    #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CapacityProvider {
+    #[serde(
+        rename = "capacityProviderArn",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub capacity_provider_arn: Option<String>,
+    #[serde(rename = "name", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "cluster", skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(rename = "status", skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(
+        rename = "autoScalingGroupProvider",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub auto_scaling_group_provider: Option<AutoScalingGroupProvider>,
+    #[serde(
+        rename = "managedInstancesProvider",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub managed_instances_provider: Option<ManagedInstancesProvider>,
+    #[serde(rename = "updateStatus", skip_serializing_if = "Option::is_none")]
+    pub update_status: Option<String>,
+    #[serde(rename = "updateStatusReason", skip_serializing_if = "Option::is_none")]
+    pub update_status_reason: Option<String>,
+    #[serde(rename = "tags", skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AutoScalingGroupProvider {
+    #[serde(rename = "autoScalingGroupArn")]
+    pub auto_scaling_group_arn: String,
+    #[serde(rename = "managedScaling", skip_serializing_if = "Option::is_none")]
+    pub managed_scaling: Option<ManagedScaling>,
+    #[serde(
+        rename = "managedTerminationProtection",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub managed_termination_protection: Option<String>,
+    #[serde(rename = "managedDraining", skip_serializing_if = "Option::is_none")]
+    pub managed_draining: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ManagedScaling {
+    #[serde(rename = "status", skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(rename = "targetCapacity", skip_serializing_if = "Option::is_none")]
+    pub target_capacity: Option<i32>,
+    #[serde(
+        rename = "minimumScalingStepSize",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub minimum_scaling_step_size: Option<i32>,
+    #[serde(
+        rename = "maximumScalingStepSize",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub maximum_scaling_step_size: Option<i32>,
+    #[serde(
+        rename = "instanceWarmupPeriod",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub instance_warmup_period: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ManagedInstancesProvider {
+    #[serde(
+        rename = "infrastructureRoleArn",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub infrastructure_role_arn: Option<String>,
+    #[serde(
+        rename = "instanceLaunchTemplate",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub instance_launch_template: Option<InstanceLaunchTemplate>,
+    #[serde(rename = "propagateTags", skip_serializing_if = "Option::is_none")]
+    pub propagate_tags: Option<String>,
+    #[serde(
+        rename = "infrastructureOptimization",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub infrastructure_optimization: Option<InfrastructureOptimization>,
+    #[serde(
+        rename = "autoRepairConfiguration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub auto_repair_configuration: Option<AutoRepairConfiguration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InstanceLaunchTemplate {
+    #[serde(rename = "ec2InstanceProfileArn")]
+    pub ec2_instance_profile_arn: String,
+    #[serde(rename = "networkConfiguration")]
+    pub network_configuration: ManagedInstancesNetworkConfiguration,
+    #[serde(
+        rename = "storageConfiguration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub storage_configuration: Option<ManagedInstancesStorageConfiguration>,
+    #[serde(
+        rename = "localStorageConfiguration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub local_storage_configuration: Option<ManagedInstancesLocalStorageConfiguration>,
+    #[serde(rename = "monitoring", skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<String>,
+    #[serde(rename = "capacityOptionType", skip_serializing_if = "Option::is_none")]
+    pub capacity_option_type: Option<String>,
+    #[serde(
+        rename = "instanceMetadataTagsPropagation",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub instance_metadata_tags_propagation: Option<bool>,
+    #[serde(
+        rename = "instanceRequirements",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub instance_requirements: Option<InstanceRequirementsRequest>,
+    #[serde(rename = "fipsEnabled", skip_serializing_if = "Option::is_none")]
+    pub fips_enabled: Option<bool>,
+    #[serde(
+        rename = "capacityReservations",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub capacity_reservations: Option<CapacityReservationRequest>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ManagedInstancesNetworkConfiguration {
+    #[serde(rename = "subnets", skip_serializing_if = "Option::is_none")]
+    pub subnets: Option<Vec<String>>,
+    #[serde(rename = "securityGroups", skip_serializing_if = "Option::is_none")]
+    pub security_groups: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ManagedInstancesStorageConfiguration {
+    #[serde(rename = "storageSizeGiB", skip_serializing_if = "Option::is_none")]
+    pub storage_size_gi_b: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ManagedInstancesLocalStorageConfiguration {
+    #[serde(rename = "useLocalStorage", skip_serializing_if = "Option::is_none")]
+    pub use_local_storage: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InstanceRequirementsRequest {
+    #[serde(rename = "vCpuCount")]
+    pub v_cpu_count: VCpuCountRangeRequest,
+    #[serde(rename = "memoryMiB")]
+    pub memory_mi_b: MemoryMiBRequest,
+    #[serde(rename = "cpuManufacturers", skip_serializing_if = "Option::is_none")]
+    pub cpu_manufacturers: Option<Vec<String>>,
+    #[serde(rename = "memoryGiBPerVCpu", skip_serializing_if = "Option::is_none")]
+    pub memory_gi_b_per_v_cpu: Option<MemoryGiBPerVCpuRequest>,
+    #[serde(
+        rename = "excludedInstanceTypes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub excluded_instance_types: Option<Vec<String>>,
+    #[serde(
+        rename = "instanceGenerations",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub instance_generations: Option<Vec<String>>,
+    #[serde(
+        rename = "spotMaxPricePercentageOverLowestPrice",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub spot_max_price_percentage_over_lowest_price: Option<i32>,
+    #[serde(
+        rename = "onDemandMaxPricePercentageOverLowestPrice",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub on_demand_max_price_percentage_over_lowest_price: Option<i32>,
+    #[serde(rename = "bareMetal", skip_serializing_if = "Option::is_none")]
+    pub bare_metal: Option<String>,
+    #[serde(
+        rename = "burstablePerformance",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub burstable_performance: Option<String>,
+    #[serde(
+        rename = "requireHibernateSupport",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub require_hibernate_support: Option<bool>,
+    #[serde(
+        rename = "networkInterfaceCount",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub network_interface_count: Option<NetworkInterfaceCountRequest>,
+    #[serde(rename = "localStorage", skip_serializing_if = "Option::is_none")]
+    pub local_storage: Option<String>,
+    #[serde(rename = "localStorageTypes", skip_serializing_if = "Option::is_none")]
+    pub local_storage_types: Option<Vec<String>>,
+    #[serde(
+        rename = "totalLocalStorageGB",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub total_local_storage_gb: Option<TotalLocalStorageGBRequest>,
+    #[serde(
+        rename = "baselineEbsBandwidthMbps",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub baseline_ebs_bandwidth_mbps: Option<BaselineEbsBandwidthMbpsRequest>,
+    #[serde(rename = "acceleratorTypes", skip_serializing_if = "Option::is_none")]
+    pub accelerator_types: Option<Vec<String>>,
+    #[serde(rename = "acceleratorCount", skip_serializing_if = "Option::is_none")]
+    pub accelerator_count: Option<AcceleratorCountRequest>,
+    #[serde(
+        rename = "acceleratorManufacturers",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub accelerator_manufacturers: Option<Vec<String>>,
+    #[serde(rename = "acceleratorNames", skip_serializing_if = "Option::is_none")]
+    pub accelerator_names: Option<Vec<String>>,
+    #[serde(
+        rename = "acceleratorTotalMemoryMiB",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub accelerator_total_memory_mi_b: Option<AcceleratorTotalMemoryMiBRequest>,
+    #[serde(
+        rename = "networkBandwidthGbps",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub network_bandwidth_gbps: Option<NetworkBandwidthGbpsRequest>,
+    #[serde(
+        rename = "allowedInstanceTypes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allowed_instance_types: Option<Vec<String>>,
+    #[serde(
+        rename = "maxSpotPriceAsPercentageOfOptimalOnDemandPrice",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_spot_price_as_percentage_of_optimal_on_demand_price: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VCpuCountRangeRequest {
+    #[serde(rename = "min")]
+    pub min: i32,
+    #[serde(rename = "max", skip_serializing_if = "Option::is_none")]
+    pub max: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MemoryMiBRequest {
+    #[serde(rename = "min")]
+    pub min: i32,
+    #[serde(rename = "max", skip_serializing_if = "Option::is_none")]
+    pub max: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MemoryGiBPerVCpuRequest {
+    #[serde(rename = "min", skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(rename = "max", skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkInterfaceCountRequest {
+    #[serde(rename = "min", skip_serializing_if = "Option::is_none")]
+    pub min: Option<i32>,
+    #[serde(rename = "max", skip_serializing_if = "Option::is_none")]
+    pub max: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TotalLocalStorageGBRequest {
+    #[serde(rename = "min", skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(rename = "max", skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BaselineEbsBandwidthMbpsRequest {
+    #[serde(rename = "min", skip_serializing_if = "Option::is_none")]
+    pub min: Option<i32>,
+    #[serde(rename = "max", skip_serializing_if = "Option::is_none")]
+    pub max: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AcceleratorCountRequest {
+    #[serde(rename = "min", skip_serializing_if = "Option::is_none")]
+    pub min: Option<i32>,
+    #[serde(rename = "max", skip_serializing_if = "Option::is_none")]
+    pub max: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AcceleratorTotalMemoryMiBRequest {
+    #[serde(rename = "min", skip_serializing_if = "Option::is_none")]
+    pub min: Option<i32>,
+    #[serde(rename = "max", skip_serializing_if = "Option::is_none")]
+    pub max: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkBandwidthGbpsRequest {
+    #[serde(rename = "min", skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(rename = "max", skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CapacityReservationRequest {
+    #[serde(
+        rename = "reservationGroupArn",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub reservation_group_arn: Option<String>,
+    #[serde(
+        rename = "reservationPreference",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub reservation_preference: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InfrastructureOptimization {
+    #[serde(rename = "scaleInAfter", skip_serializing_if = "Option::is_none")]
+    pub scale_in_after: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AutoRepairConfiguration {
+    #[serde(rename = "actionsStatus", skip_serializing_if = "Option::is_none")]
+    pub actions_status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PutClusterCapacityProvidersRequest {
+    #[serde(rename = "cluster")]
+    pub cluster: String,
+    #[serde(rename = "capacityProviders")]
+    pub capacity_providers: Vec<String>,
+    #[serde(rename = "defaultCapacityProviderStrategy")]
+    pub default_capacity_provider_strategy: Vec<CapacityProviderStrategyItem>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PutClusterCapacityProvidersResponse {
+    #[serde(rename = "cluster", skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<Cluster>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ResourceInUseException {
+    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExecuteCommandRequest {
+    #[serde(rename = "cluster", skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(rename = "container", skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    #[serde(rename = "command")]
+    pub command: String,
+    #[serde(rename = "interactive")]
+    pub interactive: bool,
+    #[serde(rename = "task")]
+    pub task: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExecuteCommandResponse {
+    #[serde(rename = "clusterArn", skip_serializing_if = "Option::is_none")]
+    pub cluster_arn: Option<String>,
+    #[serde(rename = "containerArn", skip_serializing_if = "Option::is_none")]
+    pub container_arn: Option<String>,
+    #[serde(rename = "containerName", skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    #[serde(rename = "interactive", skip_serializing_if = "Option::is_none")]
+    pub interactive: Option<bool>,
+    #[serde(rename = "session", skip_serializing_if = "Option::is_none")]
+    pub session: Option<Session>,
+    #[serde(rename = "taskArn", skip_serializing_if = "Option::is_none")]
+    pub task_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Session {
+    #[serde(rename = "sessionId", skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    #[serde(rename = "streamUrl", skip_serializing_if = "Option::is_none")]
+    pub stream_url: Option<String>,
+    #[serde(rename = "tokenValue", skip_serializing_if = "Option::is_none")]
+    pub token_value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TargetNotConnectedException {
+    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
 /// Every error this service's implemented operations can answer with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
@@ -2721,6 +3191,10 @@ pub enum Error {
     ConflictException(String),
     /// `BlockedException`
     BlockedException(String),
+    /// `ResourceInUseException`
+    ResourceInUseException(String),
+    /// `TargetNotConnectedException`
+    TargetNotConnectedException(String),
 }
 
 impl Error {
@@ -2753,6 +3227,8 @@ impl Error {
             Error::ResourceNotFoundException(_) => "ResourceNotFoundException",
             Error::ConflictException(_) => "ConflictException",
             Error::BlockedException(_) => "BlockedException",
+            Error::ResourceInUseException(_) => "ResourceInUseException",
+            Error::TargetNotConnectedException(_) => "TargetNotConnectedException",
         }
     }
 
@@ -2779,6 +3255,8 @@ impl Error {
             Error::ResourceNotFoundException(m) => m,
             Error::ConflictException(m) => m,
             Error::BlockedException(m) => m,
+            Error::ResourceInUseException(m) => m,
+            Error::TargetNotConnectedException(m) => m,
         }
     }
 }
@@ -2815,6 +3293,8 @@ impl From<Error> for ServiceError {
             Error::ResourceNotFoundException(m) => ServiceError::new(shape, m),
             Error::ConflictException(m) => ServiceError::new(shape, m),
             Error::BlockedException(m) => ServiceError::new(shape, m),
+            Error::ResourceInUseException(m) => ServiceError::new(shape, m),
+            Error::TargetNotConnectedException(m) => ServiceError::new(shape, m),
         }
     }
 }
@@ -3005,6 +3485,24 @@ static OPERATIONS: &[Operation] = &[
         name: "DeleteAccountSetting",
         input: Some(321),
         output: Some(322),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "DescribeCapacityProviders",
+        input: Some(323),
+        output: Some(326),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "PutClusterCapacityProviders",
+        input: Some(384),
+        output: Some(385),
+        result_wrapper: None,
+    },
+    Operation {
+        name: "ExecuteCommand",
+        input: Some(387),
+        output: Some(388),
         result_wrapper: None,
     },
 ];
@@ -3207,6 +3705,18 @@ static ERRORS: &[ErrorInfo] = &[
     ErrorInfo {
         shape: "BlockedException",
         code: "BlockedException",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "ResourceInUseException",
+        code: "ResourceInUseException",
+        status: 400,
+        sender_fault: true,
+    },
+    ErrorInfo {
+        shape: "TargetNotConnectedException",
+        code: "TargetNotConnectedException",
         status: 400,
         sender_fault: true,
     },
@@ -9010,6 +9520,1051 @@ static SHAPES: &[Shape] = &[
         }],
         ..Shape::EMPTY
     },
+    Shape {
+        name: "DescribeCapacityProvidersRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "capacityProviders",
+                shape: 15,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "cluster",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "include",
+                shape: 324,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "maxResults",
+                shape: 43,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "nextToken",
+                shape: 1,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CapacityProviderFieldList",
+        kind: Kind::List,
+        target: 325,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CapacityProviderField",
+        kind: Kind::String,
+        enum_values: &["TAGS"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "DescribeCapacityProvidersResponse",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "capacityProviders",
+                shape: 327,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "failures",
+                shape: 40,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "nextToken",
+                shape: 1,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CapacityProviders",
+        kind: Kind::List,
+        target: 328,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CapacityProvider",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "capacityProviderArn",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "name",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "cluster",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "status",
+                shape: 329,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "autoScalingGroupProvider",
+                shape: 330,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "managedInstancesProvider",
+                shape: 338,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "updateStatus",
+                shape: 382,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "updateStatusReason",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "tags",
+                shape: 2,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "type",
+                shape: 383,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CapacityProviderStatus",
+        kind: Kind::String,
+        enum_values: &["PROVISIONING", "ACTIVE", "DEPROVISIONING", "INACTIVE"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AutoScalingGroupProvider",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "autoScalingGroupArn",
+                shape: 1,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "managedScaling",
+                shape: 331,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "managedTerminationProtection",
+                shape: 336,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "managedDraining",
+                shape: 337,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ManagedScaling",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "status",
+                shape: 332,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "targetCapacity",
+                shape: 333,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "minimumScalingStepSize",
+                shape: 334,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "maximumScalingStepSize",
+                shape: 334,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "instanceWarmupPeriod",
+                shape: 335,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ManagedScalingStatus",
+        kind: Kind::String,
+        enum_values: &["ENABLED", "DISABLED"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ManagedScalingTargetCapacity",
+        kind: Kind::Integer,
+        min: Some(1.0),
+        max: Some(100.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ManagedScalingStepSize",
+        kind: Kind::Integer,
+        min: Some(1.0),
+        max: Some(10000.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ManagedScalingInstanceWarmupPeriod",
+        kind: Kind::Integer,
+        min: Some(0.0),
+        max: Some(10000.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ManagedTerminationProtection",
+        kind: Kind::String,
+        enum_values: &["ENABLED", "DISABLED"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ManagedDraining",
+        kind: Kind::String,
+        enum_values: &["ENABLED", "DISABLED"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ManagedInstancesProvider",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "infrastructureRoleArn",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "instanceLaunchTemplate",
+                shape: 339,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "propagateTags",
+                shape: 378,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "infrastructureOptimization",
+                shape: 379,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "autoRepairConfiguration",
+                shape: 380,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "InstanceLaunchTemplate",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "ec2InstanceProfileArn",
+                shape: 1,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "networkConfiguration",
+                shape: 340,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "storageConfiguration",
+                shape: 341,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "localStorageConfiguration",
+                shape: 343,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "monitoring",
+                shape: 344,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "capacityOptionType",
+                shape: 345,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "instanceMetadataTagsPropagation",
+                shape: 62,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "instanceRequirements",
+                shape: 346,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "fipsEnabled",
+                shape: 62,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "capacityReservations",
+                shape: 376,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ManagedInstancesNetworkConfiguration",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "subnets",
+                shape: 15,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "securityGroups",
+                shape: 15,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ManagedInstancesStorageConfiguration",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "storageSizeGiB",
+            shape: 342,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "TaskVolumeStorageGiB",
+        kind: Kind::Integer,
+        min: Some(1.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ManagedInstancesLocalStorageConfiguration",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "useLocalStorage",
+            shape: 13,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ManagedInstancesMonitoringOptions",
+        kind: Kind::String,
+        enum_values: &["BASIC", "DETAILED"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CapacityOptionType",
+        kind: Kind::String,
+        enum_values: &["ON_DEMAND", "SPOT", "RESERVED"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "InstanceRequirementsRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "vCpuCount",
+                shape: 347,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "memoryMiB",
+                shape: 348,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "cpuManufacturers",
+                shape: 349,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "memoryGiBPerVCpu",
+                shape: 351,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "excludedInstanceTypes",
+                shape: 353,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "instanceGenerations",
+                shape: 355,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "spotMaxPricePercentageOverLowestPrice",
+                shape: 43,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "onDemandMaxPricePercentageOverLowestPrice",
+                shape: 43,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "bareMetal",
+                shape: 357,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "burstablePerformance",
+                shape: 358,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "requireHibernateSupport",
+                shape: 62,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "networkInterfaceCount",
+                shape: 359,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "localStorage",
+                shape: 360,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "localStorageTypes",
+                shape: 361,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "totalLocalStorageGB",
+                shape: 363,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "baselineEbsBandwidthMbps",
+                shape: 364,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "acceleratorTypes",
+                shape: 365,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "acceleratorCount",
+                shape: 367,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "acceleratorManufacturers",
+                shape: 368,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "acceleratorNames",
+                shape: 370,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "acceleratorTotalMemoryMiB",
+                shape: 372,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "networkBandwidthGbps",
+                shape: 373,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "allowedInstanceTypes",
+                shape: 374,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "maxSpotPriceAsPercentageOfOptimalOnDemandPrice",
+                shape: 43,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "VCpuCountRangeRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "min",
+                shape: 43,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "max",
+                shape: 43,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "MemoryMiBRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "min",
+                shape: 43,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "max",
+                shape: 43,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CpuManufacturerSet",
+        kind: Kind::List,
+        target: 350,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CpuManufacturer",
+        kind: Kind::String,
+        enum_values: &["intel", "amd", "amazon-web-services"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "MemoryGiBPerVCpuRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "min",
+                shape: 352,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "max",
+                shape: 352,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "BoxedDouble",
+        kind: Kind::Double,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ExcludedInstanceTypeSet",
+        kind: Kind::List,
+        target: 354,
+        min: Some(0.0),
+        max: Some(400.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ExcludedInstanceType",
+        kind: Kind::String,
+        min: Some(1.0),
+        max: Some(30.0),
+        pattern: Some("[a-zA-Z0-9\\.\\*\\-]+"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "InstanceGenerationSet",
+        kind: Kind::List,
+        target: 356,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "InstanceGeneration",
+        kind: Kind::String,
+        enum_values: &["current", "previous"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "BareMetal",
+        kind: Kind::String,
+        enum_values: &["included", "required", "excluded"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "BurstablePerformance",
+        kind: Kind::String,
+        enum_values: &["included", "required", "excluded"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkInterfaceCountRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "min",
+                shape: 43,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "max",
+                shape: 43,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "LocalStorage",
+        kind: Kind::String,
+        enum_values: &["included", "required", "excluded"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "LocalStorageTypeSet",
+        kind: Kind::List,
+        target: 362,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "LocalStorageType",
+        kind: Kind::String,
+        enum_values: &["hdd", "ssd"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "TotalLocalStorageGBRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "min",
+                shape: 352,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "max",
+                shape: 352,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "BaselineEbsBandwidthMbpsRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "min",
+                shape: 43,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "max",
+                shape: 43,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AcceleratorTypeSet",
+        kind: Kind::List,
+        target: 366,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AcceleratorType",
+        kind: Kind::String,
+        enum_values: &["gpu", "fpga", "inference"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AcceleratorCountRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "min",
+                shape: 43,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "max",
+                shape: 43,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AcceleratorManufacturerSet",
+        kind: Kind::List,
+        target: 369,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AcceleratorManufacturer",
+        kind: Kind::String,
+        enum_values: &["amazon-web-services", "amd", "nvidia", "xilinx", "habana"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AcceleratorNameSet",
+        kind: Kind::List,
+        target: 371,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AcceleratorName",
+        kind: Kind::String,
+        enum_values: &[
+            "a100",
+            "inferentia",
+            "k520",
+            "k80",
+            "m60",
+            "radeon-pro-v520",
+            "t4",
+            "vu9p",
+            "v100",
+            "a10g",
+            "h100",
+            "t4g",
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AcceleratorTotalMemoryMiBRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "min",
+                shape: 43,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "max",
+                shape: 43,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "NetworkBandwidthGbpsRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "min",
+                shape: 352,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "max",
+                shape: 352,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AllowedInstanceTypeSet",
+        kind: Kind::List,
+        target: 375,
+        min: Some(0.0),
+        max: Some(400.0),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AllowedInstanceType",
+        kind: Kind::String,
+        min: Some(1.0),
+        max: Some(30.0),
+        pattern: Some("[a-zA-Z0-9\\.\\*\\-]+"),
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CapacityReservationRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "reservationGroupArn",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "reservationPreference",
+                shape: 377,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CapacityReservationPreference",
+        kind: Kind::String,
+        enum_values: &[
+            "RESERVATIONS_ONLY",
+            "RESERVATIONS_FIRST",
+            "RESERVATIONS_EXCLUDED",
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PropagateMITags",
+        kind: Kind::String,
+        enum_values: &["CAPACITY_PROVIDER", "NONE"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "InfrastructureOptimization",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "scaleInAfter",
+            shape: 43,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AutoRepairConfiguration",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "actionsStatus",
+            shape: 381,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "AutoRepairActionsStatus",
+        kind: Kind::String,
+        enum_values: &["ENABLED", "DISABLED"],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CapacityProviderUpdateStatus",
+        kind: Kind::String,
+        enum_values: &[
+            "CREATE_IN_PROGRESS",
+            "CREATE_COMPLETE",
+            "CREATE_FAILED",
+            "DELETE_IN_PROGRESS",
+            "DELETE_COMPLETE",
+            "DELETE_FAILED",
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_COMPLETE",
+            "UPDATE_FAILED",
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "CapacityProviderType",
+        kind: Kind::String,
+        enum_values: &[
+            "EC2_AUTOSCALING",
+            "MANAGED_INSTANCES",
+            "FARGATE",
+            "FARGATE_SPOT",
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PutClusterCapacityProvidersRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "cluster",
+                shape: 1,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "capacityProviders",
+                shape: 15,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "defaultCapacityProviderStrategy",
+                shape: 16,
+                required: true,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "PutClusterCapacityProvidersResponse",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "cluster",
+            shape: 22,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ResourceInUseException",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "message",
+            shape: 1,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ExecuteCommandRequest",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "cluster",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "container",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "command",
+                shape: 1,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "interactive",
+                shape: 13,
+                required: true,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "task",
+                shape: 1,
+                required: true,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "ExecuteCommandResponse",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "clusterArn",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "containerArn",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "containerName",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "interactive",
+                shape: 13,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "session",
+                shape: 389,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "taskArn",
+                shape: 1,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "Session",
+        kind: Kind::Structure,
+        members: &[
+            Member {
+                name: "sessionId",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "streamUrl",
+                shape: 1,
+                ..Member::EMPTY
+            },
+            Member {
+                name: "tokenValue",
+                shape: 390,
+                ..Member::EMPTY
+            },
+        ],
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "SensitiveString",
+        kind: Kind::String,
+        sensitive: true,
+        ..Shape::EMPTY
+    },
+    Shape {
+        name: "TargetNotConnectedException",
+        kind: Kind::Structure,
+        members: &[Member {
+            name: "message",
+            shape: 1,
+            ..Member::EMPTY
+        }],
+        ..Shape::EMPTY
+    },
 ];
 
 /// The operations of `ecs` that wharf implements; one method per operation.
@@ -9182,6 +10737,24 @@ pub trait EcsApi: Send + Sync + 'static {
         ctx: &RequestContext,
         input: DeleteAccountSettingRequest,
     ) -> Result<DeleteAccountSettingResponse, Error>;
+    /// `DescribeCapacityProviders`
+    fn describe_capacity_providers(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeCapacityProvidersRequest,
+    ) -> Result<DescribeCapacityProvidersResponse, Error>;
+    /// `PutClusterCapacityProviders`
+    fn put_cluster_capacity_providers(
+        &self,
+        ctx: &RequestContext,
+        input: PutClusterCapacityProvidersRequest,
+    ) -> Result<PutClusterCapacityProvidersResponse, Error>;
+    /// `ExecuteCommand`
+    fn execute_command(
+        &self,
+        ctx: &RequestContext,
+        input: ExecuteCommandRequest,
+    ) -> Result<ExecuteCommandResponse, Error>;
 }
 
 /// Adapts a service implementation to the gateway's [`ServiceHandler`].
@@ -9314,6 +10887,20 @@ impl<S: EcsApi> ServiceHandler for Handler<S> {
             "DeleteAccountSetting" => encode_output(
                 self.0
                     .delete_account_setting(ctx, decode_input(input, MODEL.validation_error)?)?,
+            ),
+            "DescribeCapacityProviders" => {
+                encode_output(self.0.describe_capacity_providers(
+                    ctx,
+                    decode_input(input, MODEL.validation_error)?,
+                )?)
+            }
+            "PutClusterCapacityProviders" => encode_output(self.0.put_cluster_capacity_providers(
+                ctx,
+                decode_input(input, MODEL.validation_error)?,
+            )?),
+            "ExecuteCommand" => encode_output(
+                self.0
+                    .execute_command(ctx, decode_input(input, MODEL.validation_error)?)?,
             ),
             other => Err(ServiceError::new(
                 MODEL.validation_error,

@@ -13,9 +13,11 @@
 //! [`EcsApi`] method.
 
 pub mod account_settings;
+pub mod capacity_providers;
 pub mod checks;
 pub mod clusters;
 pub mod errors;
+pub mod execute_command;
 pub mod fargate;
 pub mod generated;
 pub mod launch_types;
@@ -119,6 +121,27 @@ impl Ecs {
 }
 
 impl EcsApi for Ecs {
+    fn describe_capacity_providers(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeCapacityProvidersRequest,
+    ) -> Result<DescribeCapacityProvidersResponse, Error> {
+        capacity_providers::describe(ctx, input)
+    }
+    fn put_cluster_capacity_providers(
+        &self,
+        ctx: &RequestContext,
+        input: PutClusterCapacityProvidersRequest,
+    ) -> Result<PutClusterCapacityProvidersResponse, Error> {
+        capacity_providers::put_cluster(self, ctx, input)
+    }
+    fn execute_command(
+        &self,
+        ctx: &RequestContext,
+        input: ExecuteCommandRequest,
+    ) -> Result<ExecuteCommandResponse, Error> {
+        execute_command::execute(self, ctx, input)
+    }
     fn update_cluster(
         &self,
         ctx: &RequestContext,

@@ -99,6 +99,8 @@ pub struct LaunchSpec {
     /// The subnet of each task in turn (ids among the configuration's subnets); empty: the
     /// tasks go round the subnets from a random one.
     pub subnet_order: Vec<String>,
+    /// `enableExecuteCommand` (ECS Exec asked for).
+    pub enable_execute_command: bool,
 }
 
 /// Validates `spec` and writes its tasks; returns the records. Wakes the agent.
@@ -383,7 +385,7 @@ fn new_task(
             memory: overrides.memory.clone().or(def.memory.clone()),
             created_at: Some(ctx.now),
             desired_status: Some("RUNNING".into()),
-            enable_execute_command: Some(false),
+            enable_execute_command: Some(spec.enable_execute_command),
             group: Some(spec.group.clone().unwrap_or_else(|| {
                 format!("family:{}", def.family.as_deref().unwrap_or_default())
             })),
@@ -475,6 +477,7 @@ pub fn run(
             platform_version: input.platform_version,
             propagate_task_definition_tags: input.propagate_tags.as_deref()
                 == Some("TASK_DEFINITION"),
+            enable_execute_command: input.enable_execute_command.unwrap_or(false),
             ..LaunchSpec::default()
         },
     )?;

@@ -364,6 +364,7 @@ impl ServiceController {
                     == Some("TASK_DEFINITION"),
                 allow_inactive_definition: true,
                 subnet_order: placement::spread(&slots, &existing, count),
+                enable_execute_command: service.enable_execute_command.unwrap_or(false),
                 ..LaunchSpec::default()
             },
         )
