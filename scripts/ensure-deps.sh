@@ -29,7 +29,9 @@ REQUIREMENTS=$ROOT/tests/e2e/requirements.txt
 STAMP=$DEPS_DIR/stamp
 # Debian's interpreter, not whatever `python3` resolves to first on PATH (pyenv shims etc.).
 BASE_PYTHON=/usr/bin/python3
-APT_PACKAGES=(awscli jq git python3 python3-venv ca-certificates skopeo busybox-static docker.io gcc libc6-dev nftables)
+# iproute2 (ip), util-linux (nsenter) and nftables: VPC namespaces and security group filters;
+# curl: the tests' straight-to-a-task requests.
+APT_PACKAGES=(awscli jq git python3 python3-venv ca-certificates skopeo busybox-static docker.io gcc libc6-dev nftables iproute2 util-linux curl)
 # Bump when this script changes what it installs, to force a re-install.
 SCRIPT_VERSION=1
 
