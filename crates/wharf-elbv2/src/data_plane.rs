@@ -45,9 +45,14 @@ impl Elbv2 {
     }
 
     /// A notifier that brings the data plane up to date after a security group change (the
-    /// load balancers' client filters follow their groups' rules). Calls coalesce; the work
+    /// load balancers' client filters follow their groups' rules; with client filtering off
+    /// it does nothing). Calls coalesce; the work
     /// runs on a task of the current tokio runtime, never in the caller.
     pub fn plane_refresher(self: &Arc<Self>) -> FilterChangeNotifier {
+        if !self.filter_clients {
+            // Nothing in the plane follows security groups: no rebuild on every change.
+            return Arc::new(|| {});
+        }
         let wake = Arc::new(tokio::sync::Notify::new());
         let weak = Arc::downgrade(self);
         let woken = wake.clone();
