@@ -5,6 +5,7 @@
 //! wharf has only the long format); `containerInsights` is what a new cluster gets when it names
 //! no setting of its own.
 
+use crate::errors::invalid;
 use crate::generated::*;
 use crate::records::{AccountSettingRecord, ACCOUNT_SETTINGS};
 use crate::Ecs;
@@ -77,10 +78,6 @@ const KNOWN: &[Known] = &[
         default: "disabled",
     },
 ];
-
-fn invalid(message: impl Into<String>) -> Error {
-    Error::InvalidParameterException(message.into())
-}
 
 fn known(name: &str) -> Result<&'static Known, Error> {
     KNOWN

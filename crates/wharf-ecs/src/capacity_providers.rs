@@ -5,6 +5,7 @@
 //! so there are no others yet.
 
 use crate::clusters;
+use crate::errors::invalid;
 use crate::generated::*;
 use crate::names;
 use crate::records::{self, CapacityProviderStrategyItemRecord, Wire, CLUSTERS};
@@ -13,10 +14,6 @@ use wharf_core::RequestContext;
 
 /// The capacity providers every account has.
 pub const BUILT_IN: [&str; 2] = ["FARGATE", "FARGATE_SPOT"];
-
-fn invalid(message: impl Into<String>) -> Error {
-    Error::InvalidParameterException(message.into())
-}
 
 fn provider(ctx: &RequestContext, name: &str) -> CapacityProvider {
     CapacityProvider {

@@ -2,14 +2,11 @@
 //! way by RunTask and by CreateService / UpdateService, and its subnets and security groups
 //! against EC2 (when wired) for tasks RunTask or a service's controller places.
 
+use crate::errors::invalid;
 use crate::generated::Error;
 use crate::records::{NetworkConfigurationRecord, TaskDefinitionDescription};
 use crate::Ecs;
 use wharf_core::{PlacementSubnet, RequestContext};
-
-fn invalid(msg: impl Into<String>) -> Error {
-    Error::InvalidParameterException(msg.into())
-}
 
 /// Checks the network configuration against the task definition and launch type.
 pub fn check_network(

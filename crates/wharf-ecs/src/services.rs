@@ -5,6 +5,7 @@
 
 use crate::checks::{self, check_network};
 use crate::clusters;
+use crate::errors::invalid;
 use crate::generated::*;
 use crate::launch_types::{self, Placement};
 use crate::names;
@@ -21,10 +22,6 @@ use crate::Ecs;
 use wharf_core::pagination::paginate;
 use wharf_core::{Arn, RequestContext, TargetGroupInfo};
 use wharf_store::{StoreError, Tx};
-
-fn invalid(msg: impl Into<String>) -> Error {
-    Error::InvalidParameterException(msg.into())
-}
 
 /// The deployment configuration with AWS's defaults filled in and its bounds checked.
 fn deployment_configuration(

@@ -8,6 +8,7 @@
 
 use crate::checks::{self, check_network};
 use crate::clusters;
+use crate::errors::invalid;
 use crate::generated::*;
 use crate::launch_types::{self, Placement};
 use crate::names;
@@ -58,10 +59,6 @@ pub fn update<R>(
         }
         Ok(Some(out))
     })
-}
-
-fn invalid(msg: impl Into<String>) -> Error {
-    Error::InvalidParameterException(msg.into())
 }
 
 /// What a task is launched with (RunTask, or a service's scheduler).
